@@ -7,17 +7,19 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 /**
  * fp32 matrix products through OpenBLAS (JavaCPP presets), the one door to BLAS in cacheai.
  *
- * <p>All matrices are row-major and live in <em>direct</em>, native-order {@link FloatBuffer}s: JavaCPP
- * hands a direct buffer's address to C without copying, whereas a heap array would be copied on every
- * call. A buffer's {@code position()} is where its matrix starts (JavaCPP adds it to the address), so
- * one arena buffer can hold many tensors. Every extent is checked here, in Java, before an address
- * crosses into native code: a wrong size is an {@link IllegalArgumentException}, never a stray write.
+ * <p>All matrices are row-major and live in <em>direct</em>, native-order {@link FloatBuffer}s:
+ * JavaCPP hands a direct buffer's address to C without copying, whereas a heap array would be
+ * copied on every call. A buffer's {@code position()} is where its matrix starts (JavaCPP adds it
+ * to the address), so one arena buffer can hold many tensors. Every extent is checked here, in
+ * Java, before an address crosses into native code: a wrong size is an {@link
+ * IllegalArgumentException}, never a stray write.
  *
  * <p>Threads: OpenBLAS runs single-threaded unless told otherwise ({@link #setThreads}); on a small
- * shared machine concurrency comes from serving requests in parallel, not from splitting one product.
+ * shared machine concurrency comes from serving requests in parallel, not from splitting one
+ * product.
  *
- * <p>{@link #gemm} with {@code m == 1} is routed to {@code cblas_sgemv}: OpenBLAS's sgemm is about ten
- * times slower than sgemv for a single row (measured, ../shared/FACTS.md).
+ * <p>{@link #gemm} with {@code m == 1} is routed to {@code cblas_sgemv}: OpenBLAS's sgemm is about
+ * ten times slower than sgemv for a single row (measured, ../shared/FACTS.md).
  */
 public final class Fp32Blas {
   /** System property naming the OpenBLAS thread count; default 1. */
@@ -43,9 +45,9 @@ public final class Fp32Blas {
   }
 
   /**
-   * {@code C = alpha * op(A) * op(B) + beta * C}, row-major, where op(A) is m×k, op(B) is k×n and C is
-   * m×n. {@code transA} means A is stored k×m (so op(A) = Aᵀ); likewise {@code transB} means B is
-   * stored n×k. {@code lda/ldb/ldc} are the row strides, in elements, of A, B and C as stored.
+   * {@code C = alpha * op(A) * op(B) + beta * C}, row-major, where op(A) is m×k, op(B) is k×n and C
+   * is m×n. {@code transA} means A is stored k×m (so op(A) = Aᵀ); likewise {@code transB} means B
+   * is stored n×k. {@code lda/ldb/ldc} are the row strides, in elements, of A, B and C as stored.
    */
   public static void gemm(
       boolean transA,
@@ -96,8 +98,8 @@ public final class Fp32Blas {
   }
 
   /**
-   * {@code y = alpha * op(A) * x + beta * y}, row-major A stored rows×cols with row stride lda; op(A)
-   * is A, or Aᵀ when {@code transA}. x and y are contiguous.
+   * {@code y = alpha * op(A) * x + beta * y}, row-major A stored rows×cols with row stride lda;
+   * op(A) is A, or Aᵀ when {@code transA}. x and y are contiguous.
    */
   public static void gemv(
       boolean transA,
@@ -134,8 +136,8 @@ public final class Fp32Blas {
   }
 
   /**
-   * One output row of a gemm: c[1×n] = alpha · a[1×k] · op(B) + beta · c, as a gemv on B. The row of
-   * op(A) may be strided ({@code incA}) when A is transposed.
+   * One output row of a gemm: c[1×n] = alpha · a[1×k] · op(B) + beta · c, as a gemv on B. The row
+   * of op(A) may be strided ({@code incA}) when A is transposed.
    */
   private static void gemvRow(
       boolean transB,

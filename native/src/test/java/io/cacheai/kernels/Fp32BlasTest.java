@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.FloatBuffer;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 class Fp32BlasTest {
   /** fp32 sums of up to a few hundred terms of O(1) values against a double reference. */
@@ -40,8 +40,19 @@ class Fp32BlasTest {
     FloatBuffer cBuffer = FloatBuffers.allocate(offset + c.length);
     cBuffer.position(offset).put(c).position(offset);
     Fp32Blas.gemm(
-        transA, transB, m, n, k, alpha, FloatBuffers.of(a), lda, FloatBuffers.of(b), ldb, beta,
-        cBuffer, ldc);
+        transA,
+        transB,
+        m,
+        n,
+        k,
+        alpha,
+        FloatBuffers.of(a),
+        lda,
+        FloatBuffers.of(b),
+        ldb,
+        beta,
+        cBuffer,
+        ldc);
 
     for (int i = 0; i < m; i++) {
       for (int j = 0; j < n; j++) {
@@ -91,7 +102,8 @@ class Fp32BlasTest {
   void gemm_refusesHeapBuffer() {
     FloatBuffer heap = FloatBuffer.allocate(16);
     FloatBuffer direct = FloatBuffers.allocate(16);
-    assertThatThrownBy(() -> Fp32Blas.gemm(false, false, 4, 4, 4, 1f, heap, 4, direct, 4, 0f, direct, 4))
+    assertThatThrownBy(
+            () -> Fp32Blas.gemm(false, false, 4, 4, 4, 1f, heap, 4, direct, 4, 0f, direct, 4))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("A must be a direct");
   }
@@ -99,7 +111,8 @@ class Fp32BlasTest {
   @Test
   void gemm_refusesStrideSmallerThanRow() {
     FloatBuffer buffer = FloatBuffers.allocate(64);
-    assertThatThrownBy(() -> Fp32Blas.gemm(false, false, 4, 4, 4, 1f, buffer, 3, buffer, 4, 0f, buffer, 4))
+    assertThatThrownBy(
+            () -> Fp32Blas.gemm(false, false, 4, 4, 4, 1f, buffer, 3, buffer, 4, 0f, buffer, 4))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("A: row stride 3");
   }
