@@ -69,7 +69,8 @@ def output_array(response, name):
         if values.size != int(np.prod(shape)):
             raise ValueError(f"output '{name}': {values.size} elements for shape {list(shape)}")
         return values.reshape(shape)
-    raise ValueError(f"output '{name}' not in response; outputs={[o.name for o in response.outputs]}")
+    names = [o.name for o in response.outputs]
+    raise ValueError(f"output '{name}' not in response; outputs={names}")
 
 
 def main(argv=None):
@@ -94,7 +95,9 @@ def main(argv=None):
             print(f"server {args.target}: ready={ready}")
             if not ready:
                 return 1
-            meta = stub.ModelMetadata(pb.ModelMetadataRequest(name=args.model), timeout=args.timeout)
+            meta = stub.ModelMetadata(
+                pb.ModelMetadataRequest(name=args.model), timeout=args.timeout
+            )
             for t in meta.inputs:
                 print(f"  input  {t.name} {t.datatype} {list(t.shape)}")
             for t in meta.outputs:

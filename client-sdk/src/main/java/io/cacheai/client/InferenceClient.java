@@ -32,7 +32,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <pre>{@code
  * try (InferenceClient client =
- *     InferenceClient.builder().target("127.0.0.1:8001").defaultDeadline(Duration.ofSeconds(2)).build()) {
+ *     InferenceClient.builder()
+ *         .target("127.0.0.1:8001")
+ *         .defaultDeadline(Duration.ofSeconds(2))
+ *         .build()) {
  *   float[] logits = client.inferFloats("mnist-cnn", "input", new long[] {1, 1, 28, 28}, pixels);
  * }
  * }</pre>
