@@ -13,8 +13,8 @@ import java.util.stream.LongStream;
  *
  * <p>Numeric tensors hold their elements as little-endian bytes (the protocol's raw layout) in
  * {@link #data()}; BYTES tensors hold one byte array per element in {@link #elements()}. Inside a
- * model, tensors live in the executor's own planned buffers; this class is only the hand-over. A
- * Tensor is not copied defensively: whoever builds one gives up the buffer it wraps.
+ * model, tensors live in the executor's own planned buffers; this class is only the hand-over.
+ * A Tensor is not copied defensively: whoever builds one gives up the buffer it wraps.
  */
 public final class Tensor {
   private final DataType dataType;
@@ -68,11 +68,7 @@ public final class Tensor {
   public static Tensor ofBytes(long[] shape, List<byte[]> elements) {
     if (elements.size() != elementCount(shape)) {
       throw new IllegalArgumentException(
-          "BYTES"
-              + shapeString(shape)
-              + " needs "
-              + elementCount(shape)
-              + " elements, got "
+          "BYTES" + shapeString(shape) + " needs " + elementCount(shape) + " elements, got "
               + elements.size());
     }
     return new Tensor(DataType.BYTES, shape, null, List.copyOf(elements));
@@ -131,7 +127,9 @@ public final class Tensor {
 
   /** A shape as "[1,28,28]". */
   public static String shapeString(long[] shape) {
-    return LongStream.of(shape).mapToObj(Long::toString).collect(Collectors.joining(",", "[", "]"));
+    return LongStream.of(shape)
+        .mapToObj(Long::toString)
+        .collect(Collectors.joining(",", "[", "]"));
   }
 
   @Override
