@@ -709,4 +709,10 @@ class InferenceServiceTest {
               assertThat(e.getStatus().getDescription()).isEqualTo(description);
             });
   }
+
+  static void assertStatusCode(Runnable call, Status.Code code) {
+    assertThatThrownBy(call::run)
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode()).isEqualTo(code));
+  }
 }
