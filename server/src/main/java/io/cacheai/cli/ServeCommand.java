@@ -114,8 +114,14 @@ final class ServeCommand implements Callable<Integer> {
     }
     for (ServedModel served : repository.all()) {
       err.println(
-          "cacheai: serving " + served + " platform=" + served.model().platform() + " inputs "
-              + served.model().inputs() + " outputs " + served.model().outputs());
+          "cacheai: serving "
+              + served
+              + " platform="
+              + served.model().platform()
+              + " inputs "
+              + served.model().inputs()
+              + " outputs "
+              + served.model().outputs());
     }
     err.flush();
 
@@ -156,8 +162,7 @@ final class ServeCommand implements Callable<Integer> {
 
   private void checkOptions() {
     if (port < 0 || port > 65535) {
-      throw new ParameterException(
-          spec.commandLine(), "--port=" + port + " must be in [0,65535]");
+      throw new ParameterException(spec.commandLine(), "--port=" + port + " must be in [0,65535]");
     }
     if (blasThreads < 1) {
       throw new ParameterException(

@@ -65,8 +65,7 @@ public final class EmbeddedModels {
         throw new IOException("classpath resource " + INDEX + " not found");
       }
       List<String> entries = new ArrayList<>();
-      BufferedReader reader =
-          new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+      BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
       int lineNumber = 0;
       for (String line; (line = reader.readLine()) != null; ) {
         lineNumber++;

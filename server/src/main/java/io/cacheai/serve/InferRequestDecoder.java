@@ -38,7 +38,9 @@ import java.util.stream.Collectors;
  * expected. The decoder keeps no state between requests.
  */
 final class InferRequestDecoder {
-  /** Output parameters of extensions this server does not implement, refused rather than ignored. */
+  /**
+   * Output parameters of extensions this server does not implement, refused rather than ignored.
+   */
   private static final String CLASSIFICATION = "classification";
 
   private final ModelRepository repository;
@@ -65,7 +67,11 @@ final class InferRequestDecoder {
       TensorSpec spec = specsByName.get(name);
       if (spec == null) {
         throw InvalidRequest.invalid(
-            "unknown input '" + name + "'; " + modelName + " expects inputs "
+            "unknown input '"
+                + name
+                + "'; "
+                + modelName
+                + " expects inputs "
                 + specsByName.keySet());
       }
       if (shapes.containsKey(name)) {
@@ -79,8 +85,14 @@ final class InferRequestDecoder {
     for (TensorSpec spec : specs) {
       if (!shapes.containsKey(spec.name())) {
         throw InvalidRequest.invalid(
-            "missing input '" + spec.name() + "' (" + spec.dataType().wireName()
-                + spec.shapeString() + "); " + modelName + " expects inputs "
+            "missing input '"
+                + spec.name()
+                + "' ("
+                + spec.dataType().wireName()
+                + spec.shapeString()
+                + "); "
+                + modelName
+                + " expects inputs "
                 + specsByName.keySet());
       }
     }
@@ -109,14 +121,18 @@ final class InferRequestDecoder {
     }
     if (request.getRawInputContentsCount() != request.getInputsCount()) {
       throw InvalidRequest.invalid(
-          "raw_input_contents has " + request.getRawInputContentsCount()
-              + " entries but the request has " + request.getInputsCount()
+          "raw_input_contents has "
+              + request.getRawInputContentsCount()
+              + " entries but the request has "
+              + request.getInputsCount()
               + " inputs; give raw contents for every input, in input order, or for none");
     }
     for (InferInputTensor input : request.getInputsList()) {
       if (!TypedContents.nonEmptyFields(input.getContents()).isEmpty()) {
         throw InvalidRequest.invalid(
-            "input '" + input.getName() + "': both contents and raw_input_contents are given; "
+            "input '"
+                + input.getName()
+                + "': both contents and raw_input_contents are given; "
                 + "use one of them");
       }
     }
@@ -128,13 +144,21 @@ final class InferRequestDecoder {
     Optional<DataType> given = DataType.fromWireName(input.getDatatype());
     if (given.isEmpty()) {
       throw InvalidRequest.invalid(
-          "input '" + input.getName() + "': unknown datatype '" + input.getDatatype()
-              + "', expected " + expected);
+          "input '"
+              + input.getName()
+              + "': unknown datatype '"
+              + input.getDatatype()
+              + "', expected "
+              + expected);
     }
     if (given.get() != spec.dataType()) {
       throw InvalidRequest.invalid(
-          "input '" + input.getName() + "': datatype " + given.get().wireName()
-              + " does not match model datatype " + expected);
+          "input '"
+              + input.getName()
+              + "': datatype "
+              + given.get().wireName()
+              + " does not match model datatype "
+              + expected);
     }
   }
 
@@ -159,7 +183,12 @@ final class InferRequestDecoder {
         && declared[0] == TensorSpec.DYNAMIC
         && shape[0] > config.maxBatchSize()) {
       throw InvalidRequest.invalid(
-          where + "batch size " + shape[0] + " (shape " + shapeString + ") exceeds max_batch_size="
+          where
+              + "batch size "
+              + shape[0]
+              + " (shape "
+              + shapeString
+              + ") exceeds max_batch_size="
               + config.maxBatchSize());
     }
     long elements;
@@ -171,9 +200,17 @@ final class InferRequestDecoder {
     long bytesPerElement = Math.max(1, spec.dataType().sizeBytes());
     if (elements > Integer.MAX_VALUE / bytesPerElement) {
       throw InvalidRequest.invalid(
-          where + "shape " + shapeString + " holds " + elements + " elements, more than one "
-              + "tensor may hold (" + Integer.MAX_VALUE / bytesPerElement + " of "
-              + spec.dataType().wireName() + ")");
+          where
+              + "shape "
+              + shapeString
+              + " holds "
+              + elements
+              + " elements, more than one "
+              + "tensor may hold ("
+              + Integer.MAX_VALUE / bytesPerElement
+              + " of "
+              + spec.dataType().wireName()
+              + ")");
     }
     return (int) elements;
   }
@@ -190,7 +227,11 @@ final class InferRequestDecoder {
       String name = output.getName();
       if (!modelOutputs.contains(name)) {
         throw InvalidRequest.invalid(
-            "unknown requested output '" + name + "'; model '" + served.name() + "' has outputs "
+            "unknown requested output '"
+                + name
+                + "'; model '"
+                + served.name()
+                + "' has outputs "
                 + modelOutputs);
       }
       if (names.contains(name)) {
@@ -199,7 +240,10 @@ final class InferRequestDecoder {
       InferParameter classification = output.getParametersMap().get(CLASSIFICATION);
       if (classification != null) {
         throw InvalidRequest.invalid(
-            "requested output '" + name + "': parameter '" + CLASSIFICATION
+            "requested output '"
+                + name
+                + "': parameter '"
+                + CLASSIFICATION
                 + "' (classification extension) is not supported");
       }
       names.add(name);

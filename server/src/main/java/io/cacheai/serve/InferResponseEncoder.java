@@ -24,8 +24,8 @@ final class InferResponseEncoder {
   /**
    * Encodes {@code results}.
    *
-   * @throws IllegalStateException when the model did not produce a requested output or produced
-   *     one of another datatype than it declares (a model bug, reported as INTERNAL)
+   * @throws IllegalStateException when the model did not produce a requested output or produced one
+   *     of another datatype than it declares (a model bug, reported as INTERNAL)
    */
   static ModelInferResponse encode(DecodedRequest request, Map<String, Tensor> results) {
     ServedModel served = request.model();
@@ -35,14 +35,24 @@ final class InferResponseEncoder {
       Tensor tensor = results.get(name);
       if (tensor == null) {
         throw new IllegalStateException(
-            "model '" + served.name() + "' produced no output '" + name + "'; it produced "
+            "model '"
+                + served.name()
+                + "' produced no output '"
+                + name
+                + "'; it produced "
                 + results.keySet());
       }
       DataType declared = declaredType(served, name);
       if (tensor.dataType() != declared) {
         throw new IllegalStateException(
-            "model '" + served.name() + "' produced output '" + name + "' as "
-                + tensor.dataType().wireName() + ", it declares " + declared.wireName());
+            "model '"
+                + served.name()
+                + "' produced output '"
+                + name
+                + "' as "
+                + tensor.dataType().wireName()
+                + ", it declares "
+                + declared.wireName());
       }
       raw |= TypedContents.fieldFor(tensor.dataType()) == null;
       outputs.add(tensor);

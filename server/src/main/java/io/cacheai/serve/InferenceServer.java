@@ -17,8 +17,8 @@ import java.util.logging.Logger;
  * for {@code inference.GRPCInferenceService}) and server reflection ({@code grpc.reflection.v1}) so
  * generic tools can discover the API.
  *
- * <p>Lifecycle: {@link #start()} once, then {@link #blockUntilShutdown()} or {@link #stop()}. Stop is
- * graceful, then forced: health turns NOT_SERVING and ServerReady false, new calls are refused,
+ * <p>Lifecycle: {@link #start()} once, then {@link #blockUntilShutdown()} or {@link #stop()}. Stop
+ * is graceful, then forced: health turns NOT_SERVING and ServerReady false, new calls are refused,
  * running calls get {@link Builder#shutdownGraceMs} to finish, then the rest is cancelled. The
  * server does not own the {@link ModelRepository}: close the repository after {@link #stop()}
  * returns, when no request can still be running.

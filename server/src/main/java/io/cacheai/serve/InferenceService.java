@@ -135,9 +135,9 @@ public final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferen
   }
 
   /**
-   * Each request is answered by one response in order: the inference result, or the error as
-   * {@code error_message} ("CODE: description") with the request's id and model, and the stream goes
-   * on. Only the client ends the stream.
+   * Each request is answered by one response in order: the inference result, or the error as {@code
+   * error_message} ("CODE: description") with the request's id and model, and the stream goes on.
+   * Only the client ends the stream.
    */
   @Override
   public StreamObserver<ModelInferRequest> modelStreamInfer(

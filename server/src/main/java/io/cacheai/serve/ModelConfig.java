@@ -23,8 +23,8 @@ import java.util.TreeSet;
  *       first (batch) dimension of any input. 0, the default, means no limit beyond the message
  *       size.
  *   <li>{@code platform} — the platform the operator expects the loaded model to report (for
- *       example {@code onnx_fp32}); when given and the loaded model reports another, that version is
- *       not served. When absent, whatever the model reports is served.
+ *       example {@code onnx_fp32}); when given and the loaded model reports another, that version
+ *       is not served. When absent, whatever the model reports is served.
  * </ul>
  */
 public record ModelConfig(int maxBatchSize, Optional<String> platform) {

@@ -34,8 +34,8 @@ import java.util.regex.Pattern;
  * <p>Every numeric version directory is loaded and served; a request's empty {@code model_version}
  * means the highest number. Directories whose name is not a number are skipped with a warning, as
  * are hidden entries. A version that fails to load (missing file, loader error, platform not the
- * configured one) is logged and listed in {@link #failures()}, and the other versions and models are
- * served; a model whose {@code config.properties} is invalid is refused as a whole.
+ * configured one) is logged and listed in {@link #failures()}, and the other versions and models
+ * are served; a model whose {@code config.properties} is invalid is refused as a whole.
  *
  * <p>The repository is immutable after loading and safe to read from any thread. It owns the loaded
  * models: {@link #close()} closes each once, and must be called only when no request is running

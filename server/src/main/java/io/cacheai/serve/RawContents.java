@@ -11,12 +11,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Converts between one entry of {@code raw_input_contents}/{@code raw_output_contents} and a
- * {@link Tensor}.
+ * Converts between one entry of {@code raw_input_contents}/{@code raw_output_contents} and a {@link
+ * Tensor}.
  *
- * <p>Numeric tensors are their elements' little-endian bytes, row-major, nothing else. BYTES tensors
- * are, per element, a 4-byte little-endian length followed by that many bytes (the layout Triton
- * clients send):
+ * <p>Numeric tensors are their elements' little-endian bytes, row-major, nothing else. BYTES
+ * tensors are, per element, a 4-byte little-endian length followed by that many bytes (the layout
+ * Triton clients send):
  *
  * <pre>
  * +--------+-----------+--------+-----------+
@@ -42,9 +42,20 @@ final class RawContents {
     long expected = (long) elements * type.sizeBytes();
     if (raw.size() != expected) {
       throw InvalidRequest.invalid(
-          where + "has " + raw.size() + " bytes, expected " + expected + " (" + elements
-              + " elements x " + type.sizeBytes() + " bytes of " + type.wireName() + ", shape "
-              + Tensor.shapeString(shape) + ")");
+          where
+              + "has "
+              + raw.size()
+              + " bytes, expected "
+              + expected
+              + " ("
+              + elements
+              + " elements x "
+              + type.sizeBytes()
+              + " bytes of "
+              + type.wireName()
+              + ", shape "
+              + Tensor.shapeString(shape)
+              + ")");
     }
     return Tensor.of(type, shape, raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN));
   }
@@ -61,8 +72,14 @@ final class RawContents {
       long length = Integer.toUnsignedLong(raw.getInt());
       if (length > raw.remaining()) {
         throw InvalidRequest.invalid(
-            where + "BYTES element " + values.size() + " declares " + length + " bytes, only "
-                + raw.remaining() + " remain");
+            where
+                + "BYTES element "
+                + values.size()
+                + " declares "
+                + length
+                + " bytes, only "
+                + raw.remaining()
+                + " remain");
       }
       byte[] value = new byte[(int) length];
       raw.get(value);
@@ -73,8 +90,13 @@ final class RawContents {
     }
     if (values.size() != elements) {
       throw InvalidRequest.invalid(
-          where + "holds " + (values.size() > elements ? "more than " + elements : values.size())
-              + " BYTES elements, shape " + Tensor.shapeString(shape) + " needs " + elements);
+          where
+              + "holds "
+              + (values.size() > elements ? "more than " + elements : values.size())
+              + " BYTES elements, shape "
+              + Tensor.shapeString(shape)
+              + " needs "
+              + elements);
     }
     return Tensor.ofBytes(shape, values);
   }

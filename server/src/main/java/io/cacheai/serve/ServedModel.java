@@ -4,8 +4,8 @@ import io.cacheai.runtime.Model;
 import java.util.Objects;
 
 /**
- * One version of one model as the server serves it: the name and version a request uses, the
- * loaded model and its repository config. The {@link ModelRepository} owns the model and closes it.
+ * One version of one model as the server serves it: the name and version a request uses, the loaded
+ * model and its repository config. The {@link ModelRepository} owns the model and closes it.
  */
 public record ServedModel(String name, long version, Model model, ModelConfig config) {
   public ServedModel {

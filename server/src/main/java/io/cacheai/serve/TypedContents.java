@@ -79,21 +79,37 @@ final class TypedContents {
     String where = "input '" + input + "': ";
     if (field == null) {
       throw InvalidRequest.invalid(
-          where + "datatype " + type.wireName() + " has no typed contents field; "
+          where
+              + "datatype "
+              + type.wireName()
+              + " has no typed contents field; "
               + "send it in raw_input_contents");
     }
     Map<String, Integer> given = nonEmptyFields(contents);
     Integer count = given.remove(field);
     if (!given.isEmpty()) {
       throw InvalidRequest.invalid(
-          where + "datatype " + type.wireName() + " takes contents." + field
-              + ", but contents." + String.join(", contents.", given.keySet()) + " was given");
+          where
+              + "datatype "
+              + type.wireName()
+              + " takes contents."
+              + field
+              + ", but contents."
+              + String.join(", contents.", given.keySet())
+              + " was given");
     }
     int actual = count == null ? 0 : count;
     if (actual != elements) {
       throw InvalidRequest.invalid(
-          where + "contents." + field + " has " + actual + " values, shape "
-              + Tensor.shapeString(shape) + " needs " + elements);
+          where
+              + "contents."
+              + field
+              + " has "
+              + actual
+              + " values, shape "
+              + Tensor.shapeString(shape)
+              + " needs "
+              + elements);
     }
     if (type == DataType.BYTES) {
       List<byte[]> values = new ArrayList<>(elements);
@@ -106,7 +122,8 @@ final class TypedContents {
       switch (type) {
         case BOOL -> bytes.put((byte) (contents.getBoolContents(i) ? 1 : 0));
         case INT8 -> bytes.put((byte) signed(where, field, i, contents.getIntContents(i), 8));
-        case INT16 -> bytes.putShort((short) signed(where, field, i, contents.getIntContents(i), 16));
+        case INT16 ->
+            bytes.putShort((short) signed(where, field, i, contents.getIntContents(i), 16));
         case INT32 -> bytes.putInt(contents.getIntContents(i));
         case INT64 -> bytes.putLong(contents.getInt64Contents(i));
         case UINT8 -> bytes.put((byte) unsigned(where, field, i, contents.getUintContents(i), 8));
@@ -129,8 +146,20 @@ final class TypedContents {
     int max = (1 << (bits - 1)) - 1;
     if (value < min || value > max) {
       throw InvalidRequest.invalid(
-          where + "contents." + field + "[" + index + "]=" + value + " is out of range for INT"
-              + bits + " [" + min + "," + max + "]");
+          where
+              + "contents."
+              + field
+              + "["
+              + index
+              + "]="
+              + value
+              + " is out of range for INT"
+              + bits
+              + " ["
+              + min
+              + ","
+              + max
+              + "]");
     }
     return value;
   }
@@ -141,8 +170,18 @@ final class TypedContents {
     long max = (1L << bits) - 1;
     if (unsignedValue > max) {
       throw InvalidRequest.invalid(
-          where + "contents." + field + "[" + index + "]=" + unsignedValue
-              + " is out of range for UINT" + bits + " [0," + max + "]");
+          where
+              + "contents."
+              + field
+              + "["
+              + index
+              + "]="
+              + unsignedValue
+              + " is out of range for UINT"
+              + bits
+              + " [0,"
+              + max
+              + "]");
     }
     return value;
   }

@@ -86,8 +86,14 @@ class MainTest {
   @Test
   void serve_noLoadableModel_exitsOne() throws IOException {
     TestLoaders.writeModel(dir, "broken", "1", "garbage");
-    int code = run(new ServeCommand(new TestLoaders()), "serve", "--port", "0",
-        "--model-repository", dir.toString());
+    int code =
+        run(
+            new ServeCommand(new TestLoaders()),
+            "serve",
+            "--port",
+            "0",
+            "--model-repository",
+            dir.toString());
     assertThat(code).isEqualTo(1);
     assertThat(out.toString()).isEmpty();
     assertThat(err.toString()).contains("cacheai: no model could be loaded from " + dir);
@@ -96,8 +102,14 @@ class MainTest {
   @Test
   void serve_missingRepository_exitsOneWithMessage() {
     Path missing = dir.resolve("nope");
-    int code = run(new ServeCommand(new TestLoaders()), "serve", "--port", "0",
-        "--model-repository", missing.toString());
+    int code =
+        run(
+            new ServeCommand(new TestLoaders()),
+            "serve",
+            "--port",
+            "0",
+            "--model-repository",
+            missing.toString());
     assertThat(code).isEqualTo(1);
     assertThat(err.toString())
         .contains("cacheai: serve failed: model repository " + missing + " is not a directory");

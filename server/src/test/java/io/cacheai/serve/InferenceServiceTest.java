@@ -254,7 +254,8 @@ class InferenceServiceTest {
     ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName("all-types");
     request.addInputs(
         input("bool", "BOOL", 2)
-            .setContents(InferTensorContents.newBuilder().addBoolContents(true).addBoolContents(false)));
+            .setContents(
+                InferTensorContents.newBuilder().addBoolContents(true).addBoolContents(false)));
     request.addInputs(input("i8", "INT8", 2).setContents(ints(-128, 127)));
     request.addInputs(input("i16", "INT16", 2).setContents(ints(-32768, 32767)));
     request.addInputs(input("i32", "INT32", 2).setContents(ints(Integer.MIN_VALUE, 7)));
@@ -551,7 +552,8 @@ class InferenceServiceTest {
             ModelInferRequest.newBuilder()
                 .setModelName("f16")
                 .addInputs(
-                    input("v", "FP16", 1).setContents(InferTensorContents.newBuilder().addFp32Contents(1))),
+                    input("v", "FP16", 1)
+                        .setContents(InferTensorContents.newBuilder().addFp32Contents(1))),
             Status.Code.INVALID_ARGUMENT,
             "input 'v': datatype FP16 has no typed contents field; send it in raw_input_contents"),
         bad(
@@ -571,7 +573,8 @@ class InferenceServiceTest {
                     InferRequestedOutputTensor.newBuilder()
                         .setName("y")
                         .putParameters(
-                            "classification", InferParameter.newBuilder().setInt64Param(3).build())),
+                            "classification",
+                            InferParameter.newBuilder().setInt64Param(3).build())),
             Status.Code.INVALID_ARGUMENT,
             "requested output 'y': parameter 'classification' (classification extension) is not"
                 + " supported"),
@@ -644,7 +647,8 @@ class InferenceServiceTest {
 
     assertThat(responses.get(1).getErrorMessage())
         .isEqualTo(
-            "INVALID_ARGUMENT: input 'x': contents.fp32_contents has 3 values, shape [0,4] needs 0");
+            "INVALID_ARGUMENT: input 'x': contents.fp32_contents has 3 values, shape [0,4] needs"
+                + " 0");
     assertThat(responses.get(1).getInferResponse().getId()).isEqualTo("2");
 
     assertThat(responses.get(2).getErrorMessage()).isEmpty();

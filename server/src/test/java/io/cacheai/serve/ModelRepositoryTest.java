@@ -60,9 +60,7 @@ class ModelRepositoryTest {
       assertThat(repository.failures())
           .extracting(LoadFailure::toString)
           .containsExactly(
-              "broken/1: not a model: "
-                  + dir.resolve("broken/1/model.onnx")
-                  + " holds 'garbage'",
+              "broken/1: not a model: " + dir.resolve("broken/1/model.onnx") + " holds 'garbage'",
               "empty/1: no model.onnx in " + dir.resolve("empty/1"),
               "half/2: not a model: " + dir.resolve("half/2/model.onnx") + " holds 'garbage'");
     }

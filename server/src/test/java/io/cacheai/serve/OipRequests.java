@@ -13,7 +13,8 @@ final class OipRequests {
   private OipRequests() {}
 
   static InferInputTensor.Builder input(String name, String datatype, long... shape) {
-    InferInputTensor.Builder input = InferInputTensor.newBuilder().setName(name).setDatatype(datatype);
+    InferInputTensor.Builder input =
+        InferInputTensor.newBuilder().setName(name).setDatatype(datatype);
     for (long dim : shape) {
       input.addShape(dim);
     }
