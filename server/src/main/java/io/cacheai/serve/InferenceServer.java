@@ -1,0 +1,185 @@
+package io.cacheai.serve;
+
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The gRPC server process around {@link InferenceService}: Netty on one address, with the standard
+ * health service ({@code grpc.health.v1}, SERVING while up, for the overall server {@code ""} and
+ * for {@code inference.GRPCInferenceService}) and server reflection ({@code grpc.reflection.v1}) so
+ * generic tools can discover the API.
+ *
+ * <p>Lifecycle: {@link #start()} once, then {@link #blockUntilShutdown()} or {@link #stop()}. Stop
+ * is graceful, then forced: health turns NOT_SERVING and ServerReady false, new calls are refused,
+ * running calls get {@link Builder#shutdownGraceMs} to finish, then the rest is cancelled. The
+ * server does not own the {@link ModelRepository}: close the repository after {@link #stop()}
+ * returns, when no request can still be running.
+ */
+public final class InferenceServer implements AutoCloseable {
+  /** Default largest request message accepted: 64 MiB, about 16 M FP32 elements. */
+  public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 64 << 20;
+
+  private static final Logger log = Logger.getLogger(InferenceServer.class.getName());
+  private static final String SERVICE_NAME = "inference.GRPCInferenceService";
+
+  private final String bind;
+  private final int requestedPort;
+  private final long shutdownGraceMs;
+  private final InferenceService service;
+  private final HealthStatusManager health = new HealthStatusManager();
+  private final Server server;
+  private boolean started;
+  private boolean stopped;
+
+  private InferenceServer(Builder builder) {
+    this.bind = builder.bind;
+    this.requestedPort = builder.port;
+    this.shutdownGraceMs = builder.shutdownGraceMs;
+    this.service = new InferenceService(builder.repository, builder.version);
+    this.server =
+        NettyServerBuilder.forAddress(new InetSocketAddress(bind, requestedPort))
+            .maxInboundMessageSize(builder.maxInboundMessageBytes)
+            .addService(service)
+            .addService(health.getHealthService())
+            .addService(ProtoReflectionServiceV1.newInstance())
+            .build();
+  }
+
+  /** A server for {@code repository}, by default on 127.0.0.1:8001. */
+  public static Builder builder(ModelRepository repository) {
+    return new Builder(repository);
+  }
+
+  /** Binds and starts serving; health turns SERVING. */
+  public synchronized InferenceServer start() throws IOException {
+    if (started) {
+      throw new IllegalStateException("server already started");
+    }
+    started = true;
+    server.start();
+    health.setStatus("", ServingStatus.SERVING);
+    health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
+    log.info("listening on " + bind + ":" + port());
+    return this;
+  }
+
+  /** The bound port: the real one when port 0 was asked for. Only after {@link #start()}. */
+  public int port() {
+    return server.getPort();
+  }
+
+  /** The address the server binds, as given. */
+  public String bind() {
+    return bind;
+  }
+
+  /**
+   * Stops the server: graceful for up to the grace period, then forced. Returns once the server has
+   * terminated (or, if it would not, after a second grace period). Safe to call twice, and from a
+   * shutdown hook.
+   */
+  public synchronized void stop() throws InterruptedException {
+    if (!started || stopped) {
+      return;
+    }
+    stopped = true;
+    service.markNotReady();
+    health.enterTerminalState();
+    server.shutdown();
+    if (!server.awaitTermination(shutdownGraceMs, TimeUnit.MILLISECONDS)) {
+      log.warning("calls still running after " + shutdownGraceMs + " ms; cancelling them");
+      server.shutdownNow();
+      if (!server.awaitTermination(shutdownGraceMs, TimeUnit.MILLISECONDS)) {
+        log.warning("server did not terminate after a forced shutdown");
+      }
+    }
+  }
+
+  /** Whether the server has stopped accepting calls and every call has ended. */
+  public boolean isTerminated() {
+    return server.isTerminated();
+  }
+
+  /** Waits until the server has terminated (another thread or a shutdown hook calls stop). */
+  public void blockUntilShutdown() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  /** {@link #stop()}, keeping the thread's interrupt status if interrupted. */
+  @Override
+  public void close() {
+    try {
+      stop();
+    } catch (InterruptedException e) {
+      server.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Options of an {@link InferenceServer}. */
+  public static final class Builder {
+    private final ModelRepository repository;
+    private String bind = "127.0.0.1";
+    private int port = 8001;
+    private int maxInboundMessageBytes = DEFAULT_MAX_INBOUND_MESSAGE_BYTES;
+    private long shutdownGraceMs = 5_000;
+    private String version = ServerInfo.version();
+
+    private Builder(ModelRepository repository) {
+      this.repository = Objects.requireNonNull(repository, "repository");
+    }
+
+    /** The host name or address to bind; 127.0.0.1 by default. */
+    public Builder bind(String bind) {
+      this.bind = Objects.requireNonNull(bind, "bind");
+      return this;
+    }
+
+    /** The TCP port, 0 for any free one; 8001 by default. */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port=" + port + " must be in [0,65535]");
+      }
+      this.port = port;
+      return this;
+    }
+
+    /** The largest request message accepted, in bytes; 64 MiB by default. */
+    public Builder maxInboundMessageBytes(int maxInboundMessageBytes) {
+      if (maxInboundMessageBytes <= 0) {
+        throw new IllegalArgumentException(
+            "maxInboundMessageBytes=" + maxInboundMessageBytes + " must be > 0");
+      }
+      this.maxInboundMessageBytes = maxInboundMessageBytes;
+      return this;
+    }
+
+    /** How long stop() lets running calls finish before cancelling them; 5 s by default. */
+    public Builder shutdownGraceMs(long shutdownGraceMs) {
+      if (shutdownGraceMs < 0) {
+        throw new IllegalArgumentException("shutdownGraceMs=" + shutdownGraceMs + " must be >= 0");
+      }
+      this.shutdownGraceMs = shutdownGraceMs;
+      return this;
+    }
+
+    /** The version ServerMetadata reports; {@link ServerInfo#version()} by default. */
+    public Builder version(String version) {
+      this.version = Objects.requireNonNull(version, "version");
+      return this;
+    }
+
+    /** The server, not yet started. */
+    public InferenceServer build() {
+      return new InferenceServer(this);
+    }
+  }
+}
