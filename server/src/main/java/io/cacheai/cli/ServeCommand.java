@@ -85,10 +85,7 @@ final class ServeCommand implements Callable<Integer> {
    * io.cacheai.onnx} is in the build. Until then every model is refused with this message.
    */
   static ModelLoader onnxLoader() {
-    return (name, file) -> {
-      throw new IOException(
-          "cannot load " + file + ": this build has no ONNX executor (io.cacheai.onnx)");
-    };
+    return new io.cacheai.serve.OnnxModelLoader();
   }
 
   @Override

@@ -1,0 +1,51 @@
+package io.cacheai.runtime;
+
+import io.cacheai.kernels.FloatBuffers;
+import java.nio.FloatBuffer;
+
+/**
+ * The memory of one running request: a view per value (arena slices for inputs and intermediates,
+ * the shared constant buffers for constants) and a scratch buffer. Frames are pooled by {@link
+ * GraphModel} and reused by later requests; a frame re-lays its views only when the plan changes
+ * and grows its arena only when a plan needs more, so a steady load allocates nothing here.
+ */
+final class Frame {
+  private FloatBuffer arena = FloatBuffers.allocate(0);
+  private FloatBuffer scratch = FloatBuffers.allocate(0);
+  private FloatBuffer[] views = new FloatBuffer[0];
+  private ExecutionPlan plan;
+
+  /** Lays this frame out for {@code newPlan} (no work when it already is). */
+  void prepare(ExecutionPlan newPlan, FloatBuffer[] constantViews) {
+    if (plan == newPlan) {
+      return;
+    }
+    if (arena.capacity() < newPlan.arenaFloats()) {
+      arena = FloatBuffers.allocate(Math.toIntExact(newPlan.arenaFloats()));
+    }
+    if (scratch.capacity() < newPlan.scratchFloats()) {
+      scratch = FloatBuffers.allocate(Math.toIntExact(newPlan.scratchFloats()));
+    }
+    views = new FloatBuffer[newPlan.valueCount()];
+    for (int id = 0; id < views.length; id++) {
+      if (constantViews[id] != null) {
+        views[id] = constantViews[id];
+      } else if (newPlan.offset(id) >= 0) {
+        views[id] =
+            arena.slice(
+                Math.toIntExact(newPlan.offset(id)), Math.toIntExact(newPlan.elementCount(id)));
+      }
+    }
+    plan = newPlan;
+  }
+
+  /** The buffer of value {@code id}, position 0, exactly its elements long. */
+  FloatBuffer buffer(int id) {
+    return views[id];
+  }
+
+  /** The scratch buffer, at least as long as the plan's largest kernel scratch. */
+  FloatBuffer scratch() {
+    return scratch;
+  }
+}

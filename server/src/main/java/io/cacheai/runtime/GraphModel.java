@@ -1,0 +1,227 @@
+package io.cacheai.runtime;
+
+import io.cacheai.graph.Graph;
+import io.cacheai.graph.Node;
+import io.cacheai.graph.ShapeInference;
+import io.cacheai.graph.ValueInfo;
+import io.cacheai.kernels.FloatBuffers;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * Runs a {@link Graph} in fp32: the executor behind every ONNX model cacheai serves.
+ *
+ * <p>For each distinct set of input shapes (in practice: each batch size) it builds an {@link
+ * ExecutionPlan} once — shapes, kernels with their attributes resolved, arena offsets — and caches
+ * it. Requests borrow a {@link Frame} (arena + scratch) from a pool, so concurrent requests never
+ * share mutable memory and a steady load allocates no tensors beyond the outputs it returns.
+ * Constants live in direct buffers shared read-only by all requests.
+ */
+public final class GraphModel implements Model {
+  /** Plans kept per model; a request with yet another shape set replaces an arbitrary one. */
+  private static final int MAX_CACHED_PLANS = 64;
+
+  private final Graph graph;
+  private final Map<String, Integer> ids = new HashMap<>();
+  private final FloatBuffer[] constantViews;
+  private final int[] firstUse;
+  private final int[] lastUse;
+  private final boolean[] arenaValue;
+  private final KernelFactory kernelFactory;
+  private final List<TensorSpec> inputs;
+  private final List<TensorSpec> outputs;
+  private final Map<ShapeKey, ExecutionPlan> plans = new ConcurrentHashMap<>();
+  private final ConcurrentLinkedQueue<Frame> frames = new ConcurrentLinkedQueue<>();
+
+  /** Prepares {@code graph} to run; refuses it (IllegalArgumentException) if it cannot. */
+  public GraphModel(Graph graph) {
+    this.graph = graph;
+    List<String> names = new ArrayList<>();
+    graph.inputs().forEach(input -> names.add(input.name()));
+    names.addAll(graph.constants().keySet());
+    graph.nodes().forEach(node -> names.add(node.outputs().get(0)));
+    for (String name : names) {
+      ids.putIfAbsent(name, ids.size());
+    }
+    int count = ids.size();
+    constantViews = new FloatBuffer[count];
+    arenaValue = new boolean[count];
+    firstUse = new int[count];
+    lastUse = new int[count];
+    Arrays.fill(firstUse, -1);
+    Arrays.fill(lastUse, -1);
+    graph
+        .constants()
+        .forEach(
+            (name, constant) -> {
+              if (constant.isFloat()) {
+                constantViews[ids.get(name)] = FloatBuffers.of(constant.floats());
+              }
+            });
+    graph.inputs().forEach(input -> arenaValue[ids.get(input.name())] = true);
+    List<Node> nodes = graph.nodes();
+    for (int i = 0; i < nodes.size(); i++) {
+      Node node = nodes.get(i);
+      int out = ids.get(node.outputs().get(0));
+      arenaValue[out] = true;
+      firstUse[out] = i;
+      lastUse[out] = Math.max(lastUse[out], i);
+      for (String input : node.inputs()) {
+        if (!input.isEmpty()) {
+          lastUse[ids.get(input)] = Math.max(lastUse[ids.get(input)], i);
+        }
+      }
+    }
+    for (ValueInfo output : graph.outputs()) {
+      lastUse[ids.get(output.name())] = nodes.size();
+    }
+    kernelFactory = new KernelFactory(graph, ids);
+
+    // Specs: a dimension that differs between batch 1 and batch 2 is the batch dimension.
+    Map<String, long[]> one = ShapeInference.infer(graph, 1);
+    Map<String, long[]> two = ShapeInference.infer(graph, 2);
+    inputs = graph.inputs().stream().map(v -> spec(v.name(), one, two)).toList();
+    outputs = graph.outputs().stream().map(v -> spec(v.name(), one, two)).toList();
+    plan(inputShapes(1)); // builds every kernel once, so a bad node fails here, not per request
+  }
+
+  @Override
+  public String platform() {
+    return "onnx_fp32";
+  }
+
+  @Override
+  public List<TensorSpec> inputs() {
+    return inputs;
+  }
+
+  @Override
+  public List<TensorSpec> outputs() {
+    return outputs;
+  }
+
+  /** The graph this model runs. */
+  public Graph graph() {
+    return graph;
+  }
+
+  @Override
+  public Map<String, Tensor> infer(Map<String, Tensor> request) {
+    long[][] shapes = new long[graph.inputs().size()][];
+    for (int i = 0; i < shapes.length; i++) {
+      TensorSpec spec = inputs.get(i);
+      Tensor tensor = request.get(spec.name());
+      if (tensor == null) {
+        throw new IllegalArgumentException("input '" + spec.name() + "' is missing");
+      }
+      if (tensor.dataType() != DataType.FP32) {
+        throw new IllegalArgumentException(
+            "input '"
+                + spec.name()
+                + "': datatype "
+                + tensor.dataType().wireName()
+                + " does not match model datatype FP32");
+      }
+      shapes[i] = tensor.shape();
+      if (!spec.accepts(shapes[i])) {
+        throw new IllegalArgumentException(
+            "input '"
+                + spec.name()
+                + "': shape "
+                + Tensor.shapeString(shapes[i])
+                + " does not match expected "
+                + spec.shapeString());
+      }
+    }
+    ExecutionPlan plan = plans.get(new ShapeKey(shapes));
+    if (plan == null) {
+      plan = plan(shapes);
+    }
+    Frame frame = frames.poll();
+    if (frame == null) {
+      frame = new Frame();
+    }
+    try {
+      frame.prepare(plan, constantViews);
+      for (int i = 0; i < shapes.length; i++) {
+        String name = graph.inputs().get(i).name();
+        FloatBuffer source = request.get(name).data().asFloatBuffer();
+        frame.buffer(ids.get(name)).put(0, source, 0, source.remaining());
+      }
+      for (Kernel kernel : plan.kernels()) {
+        kernel.run(frame);
+      }
+      Map<String, Tensor> result = new LinkedHashMap<>();
+      for (ValueInfo output : graph.outputs()) {
+        int id = ids.get(output.name());
+        result.put(output.name(), Tensor.ofFloats(plan.shape(id), frame.buffer(id)));
+      }
+      return result;
+    } finally {
+      frames.offer(frame);
+    }
+  }
+
+  @Override
+  public void close() {
+    plans.clear();
+    frames.clear();
+  }
+
+  private long[][] inputShapes(long batch) {
+    return graph.inputs().stream().map(v -> v.shapeForBatch(batch)).toArray(long[][]::new);
+  }
+
+  private ExecutionPlan plan(long[][] shapes) {
+    Map<String, long[]> byName = new HashMap<>();
+    for (int i = 0; i < shapes.length; i++) {
+      byName.put(graph.inputs().get(i).name(), shapes[i]);
+    }
+    Map<String, long[]> valueShapes = ShapeInference.infer(graph, byName);
+    long[][] shapeById = new long[ids.size()][];
+    ids.forEach((name, id) -> shapeById[id] = valueShapes.get(name));
+    List<Kernel> kernels = new ArrayList<>();
+    for (Node node : graph.nodes()) {
+      kernels.add(kernelFactory.create(node, valueShapes));
+    }
+    ExecutionPlan plan =
+        new ExecutionPlan(shapeById, arenaValue, firstUse, lastUse, graph.nodes().size(), kernels);
+    if (plans.size() >= MAX_CACHED_PLANS) {
+      plans.keySet().stream().findAny().ifPresent(plans::remove);
+    }
+    plans.put(new ShapeKey(shapes), plan);
+    return plan;
+  }
+
+  private static TensorSpec spec(String name, Map<String, long[]> one, Map<String, long[]> two) {
+    long[] a = one.get(name);
+    long[] b = two.get(name);
+    long[] shape = a.clone();
+    for (int i = 0; i < shape.length; i++) {
+      if (a[i] != b[i]) {
+        shape[i] = TensorSpec.DYNAMIC;
+      }
+    }
+    return new TensorSpec(name, DataType.FP32, shape);
+  }
+
+  /** Input shapes as a map key. */
+  private record ShapeKey(long[][] shapes) {
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof ShapeKey key && Arrays.deepEquals(shapes, key.shapes);
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.deepHashCode(shapes);
+    }
+  }
+}

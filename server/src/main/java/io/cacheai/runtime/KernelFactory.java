@@ -1,0 +1,120 @@
+package io.cacheai.runtime;
+
+import io.cacheai.graph.ConstTensor;
+import io.cacheai.graph.Graph;
+import io.cacheai.graph.Node;
+import io.cacheai.graph.Shapes;
+import io.cacheai.graph.Window2d;
+import java.util.Map;
+
+/** Builds the {@link Kernel} of a node for concrete shapes: attributes are resolved here, once. */
+final class KernelFactory {
+  private final Graph graph;
+  private final Map<String, Integer> ids;
+
+  KernelFactory(Graph graph, Map<String, Integer> ids) {
+    this.graph = graph;
+    this.ids = ids;
+  }
+
+  Kernel create(Node node, Map<String, long[]> shapes) {
+    int out = id(node.outputs().get(0));
+    long[] outShape = shapes.get(node.outputs().get(0));
+    long[] in0 = shapes.get(node.inputs().get(0));
+    var attributes = node.attributes();
+    return switch (node.op()) {
+      case ADD ->
+          new AddKernel(
+              input(node, 0), input(node, 1), out, in0, shapes.get(node.inputs().get(1)), outShape);
+      case RELU -> new ReluKernel(input(node, 0), out);
+      case IDENTITY, FLATTEN, RESHAPE -> new CopyKernel(input(node, 0), out);
+      case SOFTMAX -> softmax(node, in0, out);
+      case GEMM ->
+          new GemmKernel(
+              input(node, 0),
+              input(node, 1),
+              node.hasInput(2) ? input(node, 2) : -1,
+              out,
+              in0,
+              node.hasInput(2) ? shapes.get(node.inputs().get(2)) : null,
+              attributes.getLong("transA", 0) != 0,
+              attributes.getLong("transB", 0) != 0,
+              attributes.getFloat("alpha", 1f),
+              attributes.getFloat("beta", 1f),
+              outShape);
+      case MAT_MUL ->
+          new MatMulKernel(
+              input(node, 0), input(node, 1), out, in0, shapes.get(node.inputs().get(1)));
+      case CONV -> {
+        long[] weightShape = shapes.get(node.inputs().get(1));
+        long[] kernel = java.util.Arrays.copyOfRange(weightShape, 2, weightShape.length);
+        yield new ConvKernel(
+            input(node, 0),
+            input(node, 1),
+            node.hasInput(2) ? input(node, 2) : -1,
+            out,
+            in0,
+            weightShape,
+            (int) attributes.getLong("group", 1),
+            Window2d.resolve(node, in0, kernel));
+      }
+      case MAX_POOL, AVERAGE_POOL -> {
+        if (attributes.getLong("storage_order", 0) != 0) {
+          throw new IllegalArgumentException(
+              node.describe() + ": storage_order=1 is not supported");
+        }
+        yield new PoolKernel(
+            input(node, 0),
+            out,
+            in0,
+            Window2d.resolve(node, in0, attributes.getLongs("kernel_shape")),
+            node.op() == io.cacheai.graph.OpType.MAX_POOL,
+            attributes.getLong("count_include_pad", 0) != 0);
+      }
+      case BATCH_NORMALIZATION ->
+          new BatchNormKernel(
+              input(node, 0),
+              out,
+              in0,
+              constant(node, 1),
+              constant(node, 2),
+              constant(node, 3),
+              constant(node, 4),
+              attributes.getFloat("epsilon", 1e-5f));
+      case CONSTANT -> throw new IllegalStateException("Constant nodes become constants");
+    };
+  }
+
+  private Kernel softmax(Node node, long[] shape, int out) {
+    int rank = shape.length;
+    boolean legacy = graph.opsetVersion() < 13;
+    int axis =
+        Shapes.normalizeAxis(
+            node.attributes().getLong("axis", legacy ? 1 : -1), rank, node.describe());
+    long outer = Shapes.product(shape, 0, axis);
+    long reduced = legacy ? Shapes.product(shape, axis, rank) : shape[axis];
+    long inner = legacy ? 1 : Shapes.product(shape, axis + 1, rank);
+    return new SoftmaxKernel(input(node, 0), out, outer, reduced, inner);
+  }
+
+  private int input(Node node, int index) {
+    return id(node.inputs().get(index));
+  }
+
+  private int id(String name) {
+    Integer id = ids.get(name);
+    if (id == null) {
+      throw new IllegalStateException("no value id for '" + name + "'");
+    }
+    return id;
+  }
+
+  private float[] constant(Node node, int index) {
+    ConstTensor constant = graph.constants().get(node.inputs().get(index));
+    if (constant == null || !constant.isFloat()) {
+      throw new IllegalArgumentException(
+          node.describe() + ": input " + index + " must be a float constant");
+    }
+    return constant.floats();
+  }
+}
