@@ -14,6 +14,8 @@ final class Frame {
   private FloatBuffer scratch = FloatBuffers.allocate(0);
   private FloatBuffer[] views = new FloatBuffer[0];
   private ExecutionPlan plan;
+  private float[] heapIn = new float[0];
+  private float[] heapOut = new float[0];
 
   /** Lays this frame out for {@code newPlan} (no work when it already is). */
   void prepare(ExecutionPlan newPlan, FloatBuffer[] constantViews) {
@@ -42,6 +44,26 @@ final class Frame {
   /** The buffer of value {@code id}, position 0, exactly its elements long. */
   FloatBuffer buffer(int id) {
     return views[id];
+  }
+
+  /**
+   * A heap array of at least {@code length} floats for kernels that loop in Java: C2 vectorizes
+   * loops over arrays but not element-wise access to direct buffers, so such kernels copy a block
+   * in (a bulk copy), compute on the array and copy the result out. Two independent arrays.
+   */
+  float[] heapIn(int length) {
+    if (heapIn.length < length) {
+      heapIn = new float[length];
+    }
+    return heapIn;
+  }
+
+  /** The second heap array; see {@link #heapIn}. */
+  float[] heapOut(int length) {
+    if (heapOut.length < length) {
+      heapOut = new float[length];
+    }
+    return heapOut;
   }
 
   /** The scratch buffer, at least as long as the plan's largest kernel scratch. */

@@ -34,21 +34,22 @@ final class PoolKernel implements Kernel {
     int inW = window.inW();
     int outH = window.outH();
     int outW = window.outW();
+    float[] source = frame.heapIn(inH * inW);
+    float[] target = frame.heapOut(outH * outW);
     for (int plane = 0; plane < planes; plane++) {
-      int inBase = plane * inH * inW;
-      int outBase = plane * outH * outW;
+      x.get(plane * inH * inW, source, 0, inH * inW);
       for (int oh = 0; oh < outH; oh++) {
         int h0 = oh * window.strideH() - window.padTop();
         for (int ow = 0; ow < outW; ow++) {
           int w0 = ow * window.strideW() - window.padLeft();
-          y.put(
-              outBase + oh * outW + ow, max ? max(x, inBase, h0, w0) : average(x, inBase, h0, w0));
+          target[oh * outW + ow] = max ? max(source, h0, w0) : average(source, h0, w0);
         }
       }
+      y.put(plane * outH * outW, target, 0, outH * outW);
     }
   }
 
-  private float max(FloatBuffer x, int base, int h0, int w0) {
+  private float max(float[] x, int h0, int w0) {
     float best = Float.NEGATIVE_INFINITY;
     for (int kh = 0; kh < window.kernelH(); kh++) {
       int h = h0 + kh * window.dilationH();
@@ -58,14 +59,14 @@ final class PoolKernel implements Kernel {
       for (int kw = 0; kw < window.kernelW(); kw++) {
         int w = w0 + kw * window.dilationW();
         if (w >= 0 && w < window.inW()) {
-          best = Math.max(best, x.get(base + h * window.inW() + w));
+          best = Math.max(best, x[h * window.inW() + w]);
         }
       }
     }
     return best;
   }
 
-  private float average(FloatBuffer x, int base, int h0, int w0) {
+  private float average(float[] x, int h0, int w0) {
     int h1 = Math.min(h0 + window.kernelH(), window.inH() + window.padBottom());
     int w1 = Math.min(w0 + window.kernelW(), window.inW() + window.padRight());
     int paddedCount = (h1 - h0) * (w1 - w0);
@@ -76,7 +77,7 @@ final class PoolKernel implements Kernel {
     float sum = 0f;
     for (int h = hStart; h < hEnd; h++) {
       for (int w = wStart; w < wEnd; w++) {
-        sum += x.get(base + h * window.inW() + w);
+        sum += x[h * window.inW() + w];
       }
     }
     int count = countIncludePad ? paddedCount : (hEnd - hStart) * (wEnd - wStart);

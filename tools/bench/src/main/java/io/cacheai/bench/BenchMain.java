@@ -5,17 +5,17 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
-import org.openjdk.jmh.annotations.Mode;
 
 /**
- * Runs every benchmark in one JMH run and prints the README's table: medians (p50 of sampled
- * times) with cacheai and its peer side by side, and the ratio between them.
+ * Runs every benchmark in one JMH run and prints the README's table: medians (p50 of sampled times)
+ * with cacheai and its peer side by side, and the ratio between them.
  *
  * <p>Usage: {@code java -jar tools/bench/target/benchmarks.jar [iterations]} (default 5 measured
  * iterations of 2 s after 3 warm-up iterations, one fork).
@@ -54,7 +54,12 @@ public final class BenchMain {
         double peer = median(results, "onnxRuntime", model, batch);
         out.append(
             String.format(
-                Locale.ROOT, "| %s | %s | %.1f | %.1f | %.2f |%n", model, batch, ours, peer,
+                Locale.ROOT,
+                "| %s | %s | %.1f | %.1f | %.2f |%n",
+                model,
+                batch,
+                ours,
+                peer,
                 ours / peer));
       }
     }

@@ -42,7 +42,7 @@ public class ModelBenchmark {
   private float[] pixels;
 
   @Setup(Level.Trial)
-  public void setUp() throws IOException, OrtException {
+  public void setUp() throws IOException, OrtException, io.cacheai.onnx.OnnxImportException {
     Path onnx = extractEmbeddedModel(model);
     cacheai = new GraphModel(OnnxImporter.importFile(onnx));
     ortEnvironment = OrtEnvironment.getEnvironment();
