@@ -1,0 +1,108 @@
+package io.cacheai.onnx;
+
+import static io.cacheai.onnx.OnnxModelBuilder.intAttr;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cacheai.graph.Graph;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Import failures surface as one exception type whose message says what was wrong and where. */
+class OnnxImporterTest {
+  private static byte[] reluModel() {
+    return new OnnxModelBuilder()
+        .input("x", -1, 4)
+        .node("Relu", "relu0", List.of("x"), "y")
+        .output("y")
+        .build();
+  }
+
+  @Test
+  void importBytes_validModel_infersBatchAndOutputs() throws Exception {
+    Graph graph = OnnxImporter.importBytes(reluModel());
+    assertThat(graph.inputs()).hasSize(1);
+    assertThat(graph.nodes()).hasSize(1);
+    assertThat(graph.outputs().get(0).name()).isEqualTo("y");
+  }
+
+  @Test
+  void importBytes_truncated_throwsImportException() {
+    byte[] model = reluModel();
+    byte[] truncated = Arrays.copyOf(model, model.length - 7);
+    assertThatThrownBy(() -> OnnxImporter.importBytes(truncated))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("truncated");
+  }
+
+  @Test
+  void importBytes_randomBytes_throwsImportException() {
+    byte[] noise = new byte[4096];
+    new Random(7).nextBytes(noise);
+    assertThatThrownBy(() -> OnnxImporter.importBytes(noise))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("not an ONNX model");
+  }
+
+  @Test
+  void importFile_emptyFile_throwsImportException(@TempDir Path dir) throws Exception {
+    Path empty = Files.createFile(dir.resolve("empty.onnx"));
+    assertThatThrownBy(() -> OnnxImporter.importFile(empty))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("empty");
+  }
+
+  @Test
+  void importFile_missingFile_throwsImportException(@TempDir Path dir) {
+    assertThatThrownBy(() -> OnnxImporter.importFile(dir.resolve("absent.onnx")))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("absent.onnx");
+  }
+
+  @Test
+  void importBytes_unsupportedOp_namesOpNodeAndSupportedSet() {
+    byte[] model =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .node("Tanh", "squash7", List.of("x"), "y")
+            .output("y")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(model))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("Tanh")
+        .hasMessageContaining("squash7")
+        .hasMessageContaining("Conv")
+        .hasMessageContaining("Softmax");
+  }
+
+  @Test
+  void importBytes_badAttribute_throwsImportException() {
+    byte[] model =
+        new OnnxModelBuilder()
+            .input("x", -1, 2, 3)
+            .node("Flatten", "flat", List.of("x"), "y", intAttr("axis", 9))
+            .output("y")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(model))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("flat");
+  }
+
+  @Test
+  void importBytes_inputFromNowhere_throwsImportException() {
+    byte[] model =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .node("Add", "add0", List.of("x", "ghost"), "y")
+            .output("y")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(model))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("ghost");
+  }
+}
