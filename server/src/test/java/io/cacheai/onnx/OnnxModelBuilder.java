@@ -13,8 +13,8 @@ import java.util.List;
 
 /**
  * Builds small ONNX models in tests with the generated protobuf builders, so every op variant can
- * be checked against ONNX Runtime without model files. A dimension of -1 becomes the symbolic
- * batch dimension "N".
+ * be checked against ONNX Runtime without model files. A dimension of -1 becomes the symbolic batch
+ * dimension "N".
  */
 public final class OnnxModelBuilder {
   private final GraphProto.Builder graph = GraphProto.newBuilder().setName("test");
