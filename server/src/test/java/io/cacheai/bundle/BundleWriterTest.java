@@ -1,0 +1,89 @@
+package io.cacheai.bundle;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cacheai.graph.Attributes;
+import io.cacheai.graph.Graph;
+import io.cacheai.graph.Node;
+import io.cacheai.proto.v1.DataType;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The writer's file appears whole or not at all. */
+class BundleWriterTest {
+  @TempDir Path dir;
+
+  @Test
+  void write_failureAfterSectionsStreamed_leavesNoFileAtAll() throws Exception {
+    Graph good = BundleFixtures.embeddedGraph("mnist-mlp");
+    // An attribute type the manifest cannot hold: found when the manifest is built, after every
+    // section was written to the temporary file.
+    List<Node> nodes = new ArrayList<>(good.nodes());
+    Node first = nodes.get(0);
+    nodes.set(
+        0,
+        new Node(
+            first.op(),
+            first.name(),
+            first.inputs(),
+            first.outputs(),
+            new Attributes(Map.of("bad", Integer.valueOf(3)))));
+    Graph bad = good.withNodes(nodes, good.constants());
+    Path target = dir.resolve("model.cai");
+    assertThatThrownBy(() -> new BundleWriter(bad).write(target))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("attribute 'bad' of type Integer cannot be stored in a bundle");
+    assertThat(listing()).isEmpty();
+  }
+
+  @Test
+  void write_failureOverExistingBundle_leavesTheOldOneIntact() throws Exception {
+    Path target = BundleFixtures.writeBundle("mnist-mlp", dir.resolve("model.cai"));
+    byte[] before = Files.readAllBytes(target);
+    assertThatThrownBy(
+            () ->
+                new BundleWriter(BundleFixtures.embeddedGraph("mnist-cnn"))
+                    .addTensor("dup", DataType.INT8, new long[] {4}, ByteBuffer.allocate(4))
+                    .addTensor("dup", DataType.INT8, new long[] {4}, ByteBuffer.allocate(4))
+                    .write(target))
+        .hasMessageContaining("tensor name 'dup' used twice");
+    assertThat(Files.readAllBytes(target)).isEqualTo(before);
+    assertThat(listing()).containsExactly("model.cai");
+  }
+
+  @Test
+  void write_overExistingBundle_replacesItAndLeavesOnlyTheTarget() throws Exception {
+    Path target = BundleFixtures.writeBundle("mnist-mlp", dir.resolve("model.cai"));
+    long mlpSize = Files.size(target);
+    BundleFixtures.writeBundle("mnist-cnn", target);
+    assertThat(Files.size(target)).isNotEqualTo(mlpSize);
+    try (Bundle bundle = BundleReader.open(target)) {
+      assertThat(bundle.producer().getSourceName()).isEqualTo("mnist-cnn");
+    }
+    assertThat(listing()).containsExactly("model.cai");
+  }
+
+  @Test
+  void addTensor_denseLengthMismatch_refusedNamingTheTensor() {
+    assertThatThrownBy(
+            () ->
+                new BundleWriter(BundleFixtures.embeddedGraph("mnist-mlp"))
+                    .addTensor("w", DataType.INT4_GROUP, new long[] {3, 5}, ByteBuffer.allocate(7)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("tensor 'w': 7 bytes given, a dense INT4_GROUP[3,5] needs 8");
+  }
+
+  private List<String> listing() throws Exception {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+}
