@@ -21,6 +21,10 @@ import java.util.Optional;
  * runs any more — a served model closes its bundle from its own {@code close()}, which the server
  * calls after the last request. {@code close()} is idempotent; after it the accessors here throw
  * {@link IllegalStateException}.
+ *
+ * <p>The file must not be changed in place while mapped: truncating a mapped file makes later reads
+ * fault (SIGBUS), which no Java check can catch. {@link BundleWriter} never does that — it renames
+ * a new file over the old one, and an open bundle keeps reading the old, unlinked file.
  */
 public final class Bundle implements AutoCloseable {
   private final Path file;

@@ -10,30 +10,31 @@ import java.util.zip.CRC32C;
  * BundleWriter} produces it, {@link BundleReader} checks it.
  *
  * <pre>
- *  offset 0                                                          all integers little-endian
- *  +------------------------------------------------------------------------------------------+
- *  | header, {@value #HEADER_LENGTH} bytes                                                             |
- *  |   0  magic            8 bytes  'C' 'A' 'I' 'B' 0x0D 0x0A 0x1A 0x0A                      |
- *  |   8  formatMajor      u16      a reader refuses a major it does not know               |
- *  |  10  formatMinor      u16      minors only add optional manifest fields                |
- *  |  12  headerLength     u32      {@value #HEADER_LENGTH}                                                      |
- *  |  16  fileLength       u64      the whole file, bytes (a truncated copy is caught here)  |
- *  |  24  manifestOffset   u64      where the manifest starts (after the last section)      |
- *  |  32  manifestLength   u64      manifest bytes                                          |
- *  |  40  manifestCrc32c   u32      CRC-32C of the manifest bytes                           |
- *  |  44  sectionCount     u32      entries of manifest.sections                            |
- *  |  48  dataOffset       u64      first section; = {@value #HEADER_LENGTH}                                     |
- *  |  56  headerCrc32c     u32      CRC-32C of header bytes [0, 56)                         |
- *  |  60  reserved         u32      0                                                       |
- *  +------------------------------------------------------------------------------------------+
- *  | section 0 at dataOffset: one tensor's bytes, zero padding to the next 64-byte boundary   |
- *  | section 1 ...            every section offset is a multiple of {@value #SECTION_ALIGNMENT}                |
- *  | ...                                                                                      |
- *  +------------------------------------------------------------------------------------------+
- *  | manifest at manifestOffset: a serialized cacheai.v1.BundleManifest (proto/.../bundle.proto) |
- *  |   graph, tensors (name, dtype, shape, section, quantization), sections (offset, length,   |
- *  |   crc32c), producer, metadata; it ends the file: manifestOffset + manifestLength = fileLength|
- *  +------------------------------------------------------------------------------------------+
+ * offset 0                                                    all integers little-endian
+ * +---------------------------------------------------------------------------------+
+ * | header, 64 bytes                                                                |
+ * |   0  magic           8 bytes  'C' 'A' 'I' 'B' 0x0D 0x0A 0x1A 0x0A               |
+ * |   8  formatMajor     u16      a reader refuses a major it does not know         |
+ * |  10  formatMinor     u16      minors only add optional manifest fields          |
+ * |  12  headerLength    u32      64                                                |
+ * |  16  fileLength      u64      the whole file (a truncated copy is caught here)  |
+ * |  24  manifestOffset  u64      where the manifest starts (after the sections)    |
+ * |  32  manifestLength  u64      manifest bytes                                    |
+ * |  40  manifestCrc32c  u32      CRC-32C of the manifest bytes                     |
+ * |  44  sectionCount    u32      entries of manifest.sections                      |
+ * |  48  dataOffset      u64      first section: 64                                 |
+ * |  56  headerCrc32c    u32      CRC-32C of header bytes [0, 56)                   |
+ * |  60  reserved        u32      0                                                 |
+ * +---------------------------------------------------------------------------------+
+ * | section 0 at dataOffset: one tensor's bytes, then zero padding to a multiple of |
+ * | section 1 ...            64: every section offset is 64-byte aligned            |
+ * | ...                                                                             |
+ * +---------------------------------------------------------------------------------+
+ * | manifest at manifestOffset: serialized cacheai.v1.BundleManifest (bundle.proto) |
+ * |   graph, tensors (name, dtype, shape, section, quantization), sections (offset, |
+ * |   length, crc32c), producer, metadata.                                          |
+ * |   It ends the file: manifestOffset + manifestLength = fileLength.               |
+ * +---------------------------------------------------------------------------------+
  * </pre>
  *
  * <p>Why this shape: the header has fixed size and fixed offsets, so a reader checks magic, version

@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 import java.util.zip.CRC32C;
 
@@ -134,8 +135,16 @@ public final class BundleWriter {
   public long write(Path target) throws IOException {
     Path absolute = target.toAbsolutePath();
     Path directory = absolute.getParent();
+    // Not Files.createTempFile: that makes the file owner-only (0600); a bundle gets the usual
+    // permissions of a new file (umask), as model.onnx did.
     Path temp =
-        Files.createTempFile(directory, "." + absolute.getFileName().toString() + ".", ".tmp");
+        Files.createFile(
+            directory.resolve(
+                "."
+                    + absolute.getFileName()
+                    + "."
+                    + Long.toHexString(ThreadLocalRandom.current().nextLong())
+                    + ".tmp"));
     boolean done = false;
     try {
       long size = writeTo(temp);

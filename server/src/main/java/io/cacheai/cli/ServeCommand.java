@@ -50,7 +50,7 @@ final class ServeCommand implements Callable<Integer> {
       names = "--model-repository",
       paramLabel = "DIR",
       description =
-          "Directory laid out as <DIR>/<model>/<version>/model.onnx "
+          "Directory laid out as <DIR>/<model>/<version>/model.onnx (or model.cai) "
               + "(default: the models embedded in cacheai).")
   private Path modelRepository;
 
