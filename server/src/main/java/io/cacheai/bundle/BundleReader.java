@@ -50,6 +50,7 @@ public final class BundleReader {
       BundleManifest manifest = readManifest(file, channel, header, manifestOffset, manifestLength);
       checkSections(file, manifest, BundleDescriptor.dataOffset(header), manifestOffset);
       checkTensors(file, manifest);
+      checkQuantization(file, manifest);
       if (size > Integer.MAX_VALUE) {
         throw new BundleFormatException(
             file,
@@ -333,6 +334,20 @@ public final class BundleReader {
                 + tensor.getShapeList()
                 + " needs "
                 + expected);
+      }
+    }
+  }
+
+  /** Each tensor's quantization parameters agree with its type and shape. */
+  private static void checkQuantization(Path file, BundleManifest manifest)
+      throws BundleFormatException {
+    Map<String, BundleTensor> byName = new LinkedHashMap<>();
+    manifest.getTensorsList().forEach(t -> byName.put(t.getName(), t));
+    for (int i = 0; i < manifest.getTensorsCount(); i++) {
+      String problem = QuantizationCheck.problem(manifest.getTensors(i), byName);
+      if (problem != null) {
+        throw new BundleFormatException(
+            file, "tensor " + i + " '" + manifest.getTensors(i).getName() + "': " + problem);
       }
     }
   }

@@ -21,11 +21,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 import java.util.zip.CRC32C;
@@ -186,13 +184,19 @@ public final class BundleWriter {
 
       // The manifest is built last: sections are known, and a graph that cannot be stored fails
       // here, after the data was streamed, which the temp file makes harmless.
-      Set<String> names = new HashSet<>();
+      Map<String, BundleTensor> byName = new LinkedHashMap<>();
       for (PendingTensor tensor : tensors) {
-        String name = tensor.builder().getName();
-        if (!names.add(name)) {
-          throw new IllegalArgumentException("tensor name '" + name + "' used twice");
+        BundleTensor built = tensor.builder().build();
+        if (byName.put(built.getName(), built) != null) {
+          throw new IllegalArgumentException("tensor name '" + built.getName() + "' used twice");
         }
-        manifest.addTensors(tensor.builder());
+        manifest.addTensors(built);
+      }
+      for (BundleTensor tensor : byName.values()) {
+        String problem = QuantizationCheck.problem(tensor, byName);
+        if (problem != null) {
+          throw new IllegalArgumentException("tensor '" + tensor.getName() + "': " + problem);
+        }
       }
       Producer.Builder producerBuilder = producer.toBuilder();
       manifest

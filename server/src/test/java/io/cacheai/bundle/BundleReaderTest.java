@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cacheai.proto.v1.BundleManifest;
+import io.cacheai.proto.v1.Quantization;
 import io.cacheai.proto.v1.Section;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -191,6 +192,23 @@ class BundleReaderTest {
           return b.build();
         });
     assertRefused("graph.constants: no tensor 'nope'");
+  }
+
+  @Test
+  void open_quantizationOnAnFp32Tensor_refused() throws Exception {
+    rewriteManifest(
+        m ->
+            m.toBuilder()
+                .setTensors(
+                    0,
+                    m.getTensors(0).toBuilder()
+                        .setQuantization(
+                            Quantization.newBuilder()
+                                .setGranularity(Quantization.Granularity.PER_TENSOR)
+                                .setBits(8)
+                                .addScales(1f)))
+                .build());
+    assertRefused("tensor 0 '", "data_type=FP32 cannot carry quantization");
   }
 
   @Test

@@ -7,6 +7,7 @@ import io.cacheai.graph.Attributes;
 import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
 import io.cacheai.proto.v1.DataType;
+import io.cacheai.proto.v1.Quantization;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,6 +80,62 @@ class BundleWriterTest {
                     .addTensor("w", DataType.INT4_GROUP, new long[] {3, 5}, ByteBuffer.allocate(7)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("tensor 'w': 7 bytes given, a dense INT4_GROUP[3,5] needs 8");
+  }
+
+  @Test
+  void write_perChannelScalesCountWrong_refusedNamingTensorAndCounts() throws Exception {
+    Quantization threeScales =
+        Quantization.newBuilder()
+            .setGranularity(Quantization.Granularity.PER_CHANNEL)
+            .setAxis(0)
+            .setBits(8)
+            .setSymmetric(true)
+            .addScales(0.1f)
+            .addScales(0.1f)
+            .addScales(0.1f)
+            .build();
+    assertThatThrownBy(
+            () ->
+                new BundleWriter(BundleFixtures.embeddedGraph("mnist-mlp"))
+                    .addTensor(
+                        "w",
+                        DataType.INT8,
+                        new long[] {16, 4},
+                        ByteBuffer.allocate(64),
+                        threeScales)
+                    .write(dir.resolve("model.cai")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "tensor 'w': quantization.scales has 3 values, expected 16"
+                + " (or name a tensor in scales_tensor)");
+    assertThat(listing()).isEmpty();
+  }
+
+  @Test
+  void write_groupScalesTensorOfWrongSize_refused() throws Exception {
+    Quantization groups =
+        Quantization.newBuilder()
+            .setGranularity(Quantization.Granularity.PER_GROUP)
+            .setAxis(1)
+            .setGroupSize(32)
+            .setBits(4)
+            .setSymmetric(true)
+            .setScalesTensor("s")
+            .build();
+    assertThatThrownBy(
+            () ->
+                new BundleWriter(BundleFixtures.embeddedGraph("mnist-mlp"))
+                    .addTensor(
+                        "w",
+                        DataType.INT4_GROUP,
+                        new long[] {4, 96},
+                        ByteBuffer.allocate(192),
+                        groups)
+                    .addTensor("s", DataType.FP32, new long[] {4, 2}, ByteBuffer.allocate(32))
+                    .write(dir.resolve("model.cai")))
+        .hasMessageContaining(
+            "tensor 'w': quantization.scales_tensor='s' is FP32[4, 2], expected a dense [FP32]"
+                + " tensor of 12 elements");
   }
 
   private List<String> listing() throws Exception {
