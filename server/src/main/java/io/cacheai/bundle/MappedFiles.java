@@ -19,6 +19,11 @@ import java.nio.file.Path;
  * crashes the JVM</b>: only an owner that knows no reader is left (see {@link Bundle#close()}) may
  * call it. When {@code invokeCleaner} is unavailable the mapping is left to the garbage collector.
  *
+ * <p>On Java 24+ the JVM prints a one-time warning that {@code invokeCleaner} is terminally
+ * deprecated (checked on Temurin 25; it still unmaps). Its replacement, {@code
+ * FileChannel.map(mode, offset, size, Arena)} with an {@code Arena} closed here, is final only since
+ * Java 22; when the project's release moves past 17 this class is the one place to change.
+ *
  * <p>A single mapping is limited to {@link Integer#MAX_VALUE} bytes (ByteBuffer indices are int).
  */
 public final class MappedFiles {

@@ -73,6 +73,23 @@ class BundleWriterTest {
   }
 
   @Test
+  void write_overABundleThatIsOpen_openBundleKeepsItsOwnBytes() throws Exception {
+    Path target = BundleFixtures.writeBundle("mnist-mlp", dir.resolve("model.cai"));
+    try (Bundle open = BundleReader.open(target)) {
+      float[] before = new float[16];
+      open.tensor(open.tensorNames().get(0)).floats().get(before);
+      BundleFixtures.writeBundle("mnist-cnn", target); // rename over the mapped file
+      float[] after = new float[16];
+      open.tensor(open.tensorNames().get(0)).floats().get(after);
+      assertThat(after).containsExactly(before);
+      assertThat(open.producer().getSourceName()).isEqualTo("mnist-mlp");
+    }
+    try (Bundle reopened = BundleReader.open(target)) {
+      assertThat(reopened.producer().getSourceName()).isEqualTo("mnist-cnn");
+    }
+  }
+
+  @Test
   void addTensor_denseLengthMismatch_refusedNamingTheTensor() {
     assertThatThrownBy(
             () ->
