@@ -21,8 +21,8 @@ import java.nio.file.Path;
  *
  * <p>On Java 24+ the JVM prints a one-time warning that {@code invokeCleaner} is terminally
  * deprecated (checked on Temurin 25; it still unmaps). Its replacement, {@code
- * FileChannel.map(mode, offset, size, Arena)} with an {@code Arena} closed here, is final only since
- * Java 22; when the project's release moves past 17 this class is the one place to change.
+ * FileChannel.map(mode, offset, size, Arena)} with an {@code Arena} closed here, is final only
+ * since Java 22; when the project's release moves past 17 this class is the one place to change.
  *
  * <p>A single mapping is limited to {@link Integer#MAX_VALUE} bytes (ByteBuffer indices are int).
  */
