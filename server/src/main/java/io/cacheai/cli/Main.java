@@ -37,6 +37,7 @@ public final class Main implements Runnable {
   static CommandLine commandLine(ServeCommand serve) {
     CommandLine commandLine = new CommandLine(new Main());
     commandLine.addSubcommand("serve", serve);
+    commandLine.addSubcommand("bundle", new BundleCommand());
     commandLine.setExecutionExceptionHandler(
         (exception, failed, parseResult) -> {
           PrintWriter err = failed.getErr();
