@@ -52,6 +52,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p><b>Deadlines.</b> Every call gets the client's default deadline; {@link #withDeadline} returns
  * a view with another one for a few calls, and an {@link InferRequest} may carry its own.
  *
+ * <p>Beyond inference: Triton's extensions, which cacheai and Triton serve — {@link
+ * #repositoryIndex}, {@link #loadModel}, {@link #unloadModel} (model repository), {@link
+ * #modelStatistics} (statistics) and {@link #openStream} (ModelStreamInfer, see {@link
+ * InferStream}).
+ *
  * <p>Instances are thread-safe: calls share one channel, which multiplexes them over HTTP/2.
  */
 public final class InferenceClient implements AutoCloseable {

@@ -23,6 +23,18 @@ interface Scheduler extends AutoCloseable {
     if (scheduling.dynamicBatching() && DynamicBatcher.canBatch(served.model())) {
       return new DynamicBatcher(served, runner);
     }
+    if (scheduling.dynamicBatching()) {
+      java.util.logging.Logger.getLogger(Scheduler.class.getName())
+          .warning(
+              "model "
+                  + served
+                  + ": dynamic_batching=true ignored, not every input and output has a dynamic"
+                  + " first dimension (inputs "
+                  + served.model().inputs()
+                  + ", outputs "
+                  + served.model().outputs()
+                  + ")");
+    }
     return new DirectScheduler(runner);
   }
 }
