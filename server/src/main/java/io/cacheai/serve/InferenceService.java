@@ -28,8 +28,7 @@ import io.cacheai.runtime.TensorSpec;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -169,28 +168,35 @@ public final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferen
   /**
    * Each request is answered by one response in order: the inference result, or the error as {@code
    * error_message} ("CODE: description") with the request's id and model, and the stream goes on.
-   * Only the client ends the stream.
+   * Requests are not run one after another: each is submitted as it arrives (so a stream's requests
+   * can share a batch), and the answers are sent in request order as they complete. Only the client
+   * ends the stream; the end is sent after the last answer.
    */
   @Override
   public StreamObserver<ModelInferRequest> modelStreamInfer(
       StreamObserver<ModelStreamInferResponse> out) {
     return new StreamObserver<>() {
+      /** Completes when every answer so far has been sent; answers are chained in order. */
+      private CompletableFuture<Void> sent = CompletableFuture.completedFuture(null);
+
       @Override
       public void onNext(ModelInferRequest request) {
-        ModelStreamInferResponse.Builder response = ModelStreamInferResponse.newBuilder();
-        try {
-          response.setInferResponse(pipeline.submit(request).join());
-        } catch (CompletionException | CancellationException e) {
-          Status status = BatchRunner.statusOf(e).getStatus();
-          response
-              .setErrorMessage(status.getCode() + ": " + status.getDescription())
-              .setInferResponse(
-                  ModelInferResponse.newBuilder()
-                      .setId(request.getId())
-                      .setModelName(request.getModelName())
-                      .setModelVersion(request.getModelVersion()));
+        CompletableFuture<ModelStreamInferResponse> answer =
+            pipeline
+                .submit(request)
+                .handle((response, error) -> streamAnswer(request, response, error));
+        synchronized (this) {
+          sent = sent.thenCombine(answer, (done, message) -> send(message));
         }
-        out.onNext(response.build());
+      }
+
+      private Void send(ModelStreamInferResponse message) {
+        try {
+          out.onNext(message);
+        } catch (RuntimeException e) {
+          log.log(Level.FINE, "ModelStreamInfer answer not sent (stream gone)", e);
+        }
+        return null;
       }
 
       @Override
@@ -200,9 +206,35 @@ public final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferen
 
       @Override
       public void onCompleted() {
-        out.onCompleted();
+        synchronized (this) {
+          sent =
+              sent.whenComplete(
+                  (done, error) -> {
+                    try {
+                      out.onCompleted();
+                    } catch (RuntimeException e) {
+                      log.log(Level.FINE, "ModelStreamInfer not completed (stream gone)", e);
+                    }
+                  });
+        }
       }
     };
+  }
+
+  private static ModelStreamInferResponse streamAnswer(
+      ModelInferRequest request, ModelInferResponse response, Throwable error) {
+    if (error == null) {
+      return ModelStreamInferResponse.newBuilder().setInferResponse(response).build();
+    }
+    Status status = BatchRunner.statusOf(error).getStatus();
+    return ModelStreamInferResponse.newBuilder()
+        .setErrorMessage(status.getCode() + ": " + status.getDescription())
+        .setInferResponse(
+            ModelInferResponse.newBuilder()
+                .setId(request.getId())
+                .setModelName(request.getModelName())
+                .setModelVersion(request.getModelVersion()))
+        .build();
   }
 
   /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cacheai.client.InferRequest;
 import io.cacheai.client.InferResult;
+import io.cacheai.client.InferStream;
 import io.cacheai.client.InferenceClient;
 import io.cacheai.client.InferenceException;
 import io.cacheai.client.ModelStatistics;
@@ -266,5 +267,25 @@ class SchedulingTest {
     gate.open();
     assertThat(client.infer(row(2)).asFloats("sum")).containsExactly(2);
     assertThat(gate.markersRun()).containsExactly(2f);
+  }
+
+  @Test
+  void stream_requestsOfOneStreamMerge_answersKeepRequestOrder() throws Exception {
+    start(batching(8, 0, 16));
+    CompletableFuture<InferResult> running = async(row(1));
+    assertThat(gate.awaitEntered()).isTrue();
+    List<CompletableFuture<InferResult>> answers = new java.util.ArrayList<>();
+    try (InferStream stream = client.openStream()) {
+      for (int marker = 2; marker <= 4; marker++) {
+        answers.add(stream.send(row(marker)));
+      }
+      await(() -> scheduler().queuedJobs() == 3, "the stream's three requests queued");
+      gate.open();
+      for (int i = 0; i < 3; i++) {
+        assertThat(answers.get(i).get(5, TimeUnit.SECONDS).asFloats("sum")).containsExactly(i + 2);
+      }
+    }
+    running.get(5, TimeUnit.SECONDS);
+    assertThat(gate.executions.get(1)).containsExactly(2f, 3f, 4f);
   }
 }
