@@ -22,7 +22,7 @@ import java.util.stream.Collectors;
  * <p>Checks, in order; the first failure is the answer:
  *
  * <ol>
- *   <li>the model and version are served, else NOT_FOUND;
+ *   <li>(the caller has resolved the model and version, else NOT_FOUND);
  *   <li>raw contents are given for every input or for none ({@code raw_input_contents} count equals
  *       the input count), and never together with typed {@code contents} for an input;
  *   <li>each input: known name, not repeated, datatype equal to the model's, shape without negative
@@ -43,15 +43,10 @@ final class InferRequestDecoder {
    */
   private static final String CLASSIFICATION = "classification";
 
-  private final ModelRepository repository;
+  InferRequestDecoder() {}
 
-  InferRequestDecoder(ModelRepository repository) {
-    this.repository = repository;
-  }
-
-  DecodedRequest decode(ModelInferRequest request) throws StatusException {
-    ServedModel served =
-        ModelResolver.resolve(repository, request.getModelName(), request.getModelVersion());
+  /** Checks and decodes {@code request} for {@code served}, the version it resolved to. */
+  DecodedRequest decode(ModelInferRequest request, ServedModel served) throws StatusException {
     String modelName = "model '" + served.name() + "'";
     List<TensorSpec> specs = served.model().inputs();
     Map<String, TensorSpec> specsByName = new LinkedHashMap<>();

@@ -25,15 +25,19 @@ import java.util.TreeSet;
  *   <li>{@code platform} — the platform the operator expects the loaded model to report (for
  *       example {@code onnx_fp32}); when given and the loaded model reports another, that version
  *       is not served. When absent, whatever the model reports is served.
+ *   <li>the scheduling keys of {@link SchedulingConfig}: {@code dynamic_batching}, {@code
+ *       max_queue_delay_us}, {@code max_queue_size}, {@code batch_threads}, {@code
+ *       max_concurrent_requests}, {@code request_timeout_ms}.
  * </ul>
  */
-public record ModelConfig(int maxBatchSize, Optional<String> platform) {
+public record ModelConfig(
+    int maxBatchSize, Optional<String> platform, SchedulingConfig scheduling) {
   /** The name of the optional per-model file inside the model's directory. */
   public static final String FILE_NAME = "config.properties";
 
   public static final String MAX_BATCH_SIZE = "max_batch_size";
   public static final String PLATFORM = "platform";
-  private static final Set<String> KEYS = Set.of(MAX_BATCH_SIZE, PLATFORM);
+  private static final Set<String> KEYS = keys();
 
   /** No limit, no platform expectation. */
   public static final ModelConfig DEFAULT = new ModelConfig(0, Optional.empty());
@@ -42,6 +46,23 @@ public record ModelConfig(int maxBatchSize, Optional<String> platform) {
     if (maxBatchSize < 0) {
       throw new IllegalArgumentException(MAX_BATCH_SIZE + "=" + maxBatchSize + " must be >= 0");
     }
+    java.util.Objects.requireNonNull(scheduling, "scheduling");
+    if (scheduling.dynamicBatching() && maxBatchSize == 0) {
+      throw new IllegalArgumentException(
+          SchedulingConfig.DYNAMIC_BATCHING + "=true needs " + MAX_BATCH_SIZE + " > 0");
+    }
+  }
+
+  /** The default scheduling: requests run one by one, no limits. */
+  public ModelConfig(int maxBatchSize, Optional<String> platform) {
+    this(maxBatchSize, platform, SchedulingConfig.DEFAULT);
+  }
+
+  private static Set<String> keys() {
+    Set<String> keys = new TreeSet<>(SchedulingConfig.KEYS);
+    keys.add(MAX_BATCH_SIZE);
+    keys.add(PLATFORM);
+    return Set.copyOf(keys);
   }
 
   /** Whether requests are limited in their batch dimension. */
@@ -92,6 +113,9 @@ public record ModelConfig(int maxBatchSize, Optional<String> platform) {
     if (platform != null && platform.isBlank()) {
       throw new IllegalArgumentException(source + ": " + PLATFORM + " is empty");
     }
-    return new ModelConfig(maxBatchSize, Optional.ofNullable(platform).map(String::trim));
+    return new ModelConfig(
+        maxBatchSize,
+        Optional.ofNullable(platform).map(String::trim),
+        SchedulingConfig.parse(properties, source, maxBatchSize));
   }
 }

@@ -116,7 +116,9 @@ class ModelRepositoryTest {
           .containsExactly(
               "m: invalid config: "
                   + dir.resolve("m/config.properties")
-                  + ": unknown key(s) [max_batch]; accepted keys: [max_batch_size, platform]");
+                  + ": unknown key(s) [max_batch]; accepted keys: [batch_threads, dynamic_batching,"
+                  + " max_batch_size, max_concurrent_requests, max_queue_delay_us,"
+                  + " max_queue_size, platform, request_timeout_ms]");
     }
   }
 
