@@ -5,9 +5,13 @@ import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -25,23 +29,35 @@ import java.util.TreeSet;
  *   <li>{@code platform} — the platform the operator expects the loaded model to report (for
  *       example {@code onnx_fp32}); when given and the loaded model reports another, that version
  *       is not served. When absent, whatever the model reports is served.
+ *   <li>{@code kind} — what the directory serves: {@code onnx} (the default, the model as it is) or
+ *       a task around it such as {@code ocr_recognizer}; see {@link ModelKind}, which lists the
+ *       further keys each kind requires or accepts (a key of another kind is an error).
  * </ul>
  */
-public record ModelConfig(int maxBatchSize, Optional<String> platform) {
+public record ModelConfig(
+    int maxBatchSize, Optional<String> platform, ModelKind kind, Map<String, String> kindSettings) {
   /** The name of the optional per-model file inside the model's directory. */
   public static final String FILE_NAME = "config.properties";
 
   public static final String MAX_BATCH_SIZE = "max_batch_size";
   public static final String PLATFORM = "platform";
-  private static final Set<String> KEYS = Set.of(MAX_BATCH_SIZE, PLATFORM);
+  public static final String KIND = "kind";
+  private static final Set<String> KEYS = Set.of(MAX_BATCH_SIZE, PLATFORM, KIND);
 
-  /** No limit, no platform expectation. */
+  /** No limit, no platform expectation, the ONNX model as it is. */
   public static final ModelConfig DEFAULT = new ModelConfig(0, Optional.empty());
 
   public ModelConfig {
     if (maxBatchSize < 0) {
       throw new IllegalArgumentException(MAX_BATCH_SIZE + "=" + maxBatchSize + " must be >= 0");
     }
+    Objects.requireNonNull(kind, KIND);
+    kindSettings = Map.copyOf(kindSettings);
+  }
+
+  /** A config of kind {@code onnx}. */
+  public ModelConfig(int maxBatchSize, Optional<String> platform) {
+    this(maxBatchSize, platform, ModelKind.ONNX, Map.of());
   }
 
   /** Whether requests are limited in their batch dimension. */
@@ -71,9 +87,48 @@ public record ModelConfig(int maxBatchSize, Optional<String> platform) {
   public static ModelConfig parse(Properties properties, String source) {
     Set<String> unknown = new TreeSet<>(properties.stringPropertyNames());
     unknown.removeAll(KEYS);
+    unknown.removeAll(ModelKind.allKindKeys());
     if (!unknown.isEmpty()) {
+      Set<String> accepted = new TreeSet<>(KEYS);
+      accepted.addAll(ModelKind.allKindKeys());
       throw new IllegalArgumentException(
-          source + ": unknown key(s) " + unknown + "; accepted keys: " + new TreeSet<>(KEYS));
+          source + ": unknown key(s) " + unknown + "; accepted keys: " + accepted);
+    }
+    ModelKind kind = ModelKind.ONNX;
+    String kindName = properties.getProperty(KIND);
+    if (kindName != null) {
+      kind =
+          ModelKind.fromConfigName(kindName.trim())
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          source
+                              + ": "
+                              + KIND
+                              + "="
+                              + kindName
+                              + " is not one of "
+                              + Arrays.stream(ModelKind.values())
+                                  .map(ModelKind::configName)
+                                  .toList()));
+    }
+    Map<String, String> kindSettings = new TreeMap<>();
+    for (String key : ModelKind.allKindKeys()) {
+      String value = properties.getProperty(key);
+      if (value == null) {
+        continue;
+      }
+      if (!kind.requiredKeys().contains(key) && !kind.optionalKeys().contains(key)) {
+        throw new IllegalArgumentException(
+            source + ": key " + key + " does not apply to " + KIND + "=" + kind.configName());
+      }
+      kindSettings.put(key, value.trim());
+    }
+    for (String key : kind.requiredKeys()) {
+      if (!kindSettings.containsKey(key) || kindSettings.get(key).isEmpty()) {
+        throw new IllegalArgumentException(
+            source + ": " + KIND + "=" + kind.configName() + " needs key " + key);
+      }
     }
     int maxBatchSize = 0;
     String batch = properties.getProperty(MAX_BATCH_SIZE);
@@ -92,6 +147,7 @@ public record ModelConfig(int maxBatchSize, Optional<String> platform) {
     if (platform != null && platform.isBlank()) {
       throw new IllegalArgumentException(source + ": " + PLATFORM + " is empty");
     }
-    return new ModelConfig(maxBatchSize, Optional.ofNullable(platform).map(String::trim));
+    return new ModelConfig(
+        maxBatchSize, Optional.ofNullable(platform).map(String::trim), kind, kindSettings);
   }
 }

@@ -29,6 +29,10 @@ import java.util.regex.Pattern;
  *     2/model.onnx             version 2: the newest, served when a request gives no version
  *   mnist-cnn/
  *     1/model.onnx
+ *   ppocr-rec/
+ *     config.properties        kind=ocr_recognizer, dictionary=ppocr_keys_v1.txt
+ *     1/model.onnx             the recognizer, served wrapped (see {@link ModelKind})
+ *     1/ppocr_keys_v1.txt
  * </pre>
  *
  * <p>Every numeric version directory is loaded and served; a request's empty {@code model_version}
@@ -159,10 +163,11 @@ public final class ModelRepository implements AutoCloseable {
     if (!Files.isRegularFile(file)) {
       throw new IOException("no " + MODEL_FILE + " in " + versionDir);
     }
-    Model model = loader.load(name, file);
-    if (model == null) {
+    Model loaded = loader.load(name, file);
+    if (loaded == null) {
       throw new IOException("loader returned no model for " + file);
     }
+    Model model = config.kind().wrap(loaded, versionDir, config.kindSettings());
     if (config.platform().isPresent() && !config.platform().get().equals(model.platform())) {
       model.close();
       throw new IllegalArgumentException(
