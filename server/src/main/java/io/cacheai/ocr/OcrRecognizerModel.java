@@ -8,6 +8,7 @@ import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,9 +24,11 @@ import java.util.Set;
  *
  * <ul>
  *   <li>{@value #IMAGE} BYTES {@code [N]}: one encoded image (PNG, JPEG, ...) per text line,
- *       prepared by {@link LinePreprocessor} (BGR, height 48, normalized, padded to the widest);
+ *       prepared by {@link LinePreprocessor} (BGR, height 48, normalized); as PaddleOCR does, the
+ *       lines are sorted by width and recognized {@value #REC_BATCH} at a time, each group padded
+ *       to its widest line (at least {@code min_width}), and the results put back in request order;
  *   <li>{@value #PREPARED} FP32 {@code [N,3,48,W]}: lines already prepared that way, W ≤ {@code
- *       max_width}.
+ *       max_width}, recognized as one batch.
  * </ul>
  *
  * <p>Outputs, decoded by {@link CtcGreedyDecoder} with the {@link CtcDictionary}:
@@ -56,6 +59,9 @@ public final class OcrRecognizerModel implements Model {
   public static final String PLATFORM_PREFIX = "ocr_ctc+";
 
   private static final int CHANNELS = 3;
+
+  /** Lines recognized per call from a request of images: PaddleOCR's {@code rec_batch_num}. */
+  static final int REC_BATCH = 6;
 
   private final Model recognizer;
   private final String recognizerInput;
@@ -181,11 +187,40 @@ public final class OcrRecognizerModel implements Model {
               + (images == null ? "neither" : "both")
               + " was given");
     }
-    Tensor x = images != null ? prepareImages(images) : checkPrepared(prepared);
-    long batch = x.shape()[0];
-    if (batch == 0) {
-      return decodeAll(0, 0, FloatBuffer.allocate(0));
+    if (prepared != null) {
+      checkPrepared(prepared);
+      int batch = Math.toIntExact(prepared.shape()[0]);
+      return batch == 0 ? toOutputs(List.of()) : toOutputs(recognize(prepared, batch));
     }
+    List<LinePreprocessor.PreparedLine> lines = prepareImages(images);
+    // PaddleOCR's order: sort by width, recognize REC_BATCH lines of similar width at a time, so
+    // a short line is not padded to the width of the longest one in the request.
+    Integer[] order = new Integer[lines.size()];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, Comparator.comparingInt(i -> lines.get(i).width()));
+    CtcGreedyDecoder.Line[] decoded = new CtcGreedyDecoder.Line[lines.size()];
+    for (int start = 0; start < order.length; start += REC_BATCH) {
+      List<LinePreprocessor.PreparedLine> group = new ArrayList<>();
+      for (int k = start; k < Math.min(order.length, start + REC_BATCH); k++) {
+        group.add(lines.get(order[k]));
+      }
+      int width = LinePreprocessor.batchWidth(group, options.minWidth());
+      Tensor x =
+          Tensor.ofFloats(
+              new long[] {group.size(), CHANNELS, OcrOptions.HEIGHT, width},
+              LinePreprocessor.batch(group, width));
+      List<CtcGreedyDecoder.Line> groupLines = recognize(x, group.size());
+      for (int k = 0; k < group.size(); k++) {
+        decoded[order[start + k]] = groupLines.get(k);
+      }
+    }
+    return toOutputs(Arrays.asList(decoded));
+  }
+
+  /** Runs the recognizer on {@code x} ({@code batch} lines) and decodes every line. */
+  private List<CtcGreedyDecoder.Line> recognize(Tensor x, int batch) {
     Map<String, Tensor> result = recognizer.infer(Map.of(recognizerInput, x));
     Tensor probs = result.get(recognizerOutput);
     if (probs == null || probs.dataType() != DataType.FP32) {
@@ -193,7 +228,8 @@ public final class OcrRecognizerModel implements Model {
           "recognizer gave no FP32 output '" + recognizerOutput + "': " + result);
     }
     long[] shape = probs.shape();
-    if (shape.length != 3 || shape[0] != batch || shape[2] != dictionary.classCount()) {
+    int classes = dictionary.classCount();
+    if (shape.length != 3 || shape[0] != batch || shape[2] != classes) {
       throw new IllegalStateException(
           "recognizer output '"
               + recognizerOutput
@@ -202,14 +238,19 @@ public final class OcrRecognizerModel implements Model {
               + ", expected ["
               + batch
               + ",T,"
-              + dictionary.classCount()
+              + classes
               + "]");
     }
-    return decodeAll(
-        Math.toIntExact(batch), Math.toIntExact(shape[1]), probs.data().asFloatBuffer());
+    int steps = Math.toIntExact(shape[1]);
+    FloatBuffer values = probs.data().asFloatBuffer();
+    List<CtcGreedyDecoder.Line> lines = new ArrayList<>(batch);
+    for (int n = 0; n < batch; n++) {
+      lines.add(decoder.decode(values, n * steps * classes, steps, classes));
+    }
+    return lines;
   }
 
-  private Tensor prepareImages(Tensor images) {
+  private List<LinePreprocessor.PreparedLine> prepareImages(Tensor images) {
     List<byte[]> encoded = images.elements();
     List<LinePreprocessor.PreparedLine> lines = new ArrayList<>(encoded.size());
     for (int i = 0; i < encoded.size(); i++) {
@@ -218,12 +259,10 @@ public final class OcrRecognizerModel implements Model {
           LinePreprocessor.prepare(
               ImageBytesDecoder.decode(encoded.get(i), where, options), where, options.maxWidth()));
     }
-    int width = LinePreprocessor.batchWidth(lines, options.minWidth());
-    float[] x = LinePreprocessor.batch(lines, width);
-    return Tensor.ofFloats(new long[] {lines.size(), CHANNELS, OcrOptions.HEIGHT, width}, x);
+    return lines;
   }
 
-  private Tensor checkPrepared(Tensor prepared) {
+  private void checkPrepared(Tensor prepared) {
     long width = prepared.shape()[3];
     if (width < 1 || width > options.maxWidth()) {
       throw new IllegalArgumentException(
@@ -237,16 +276,12 @@ public final class OcrRecognizerModel implements Model {
               + options.maxWidth()
               + "]");
     }
-    return prepared;
   }
 
-  private Map<String, Tensor> decodeAll(int batch, int steps, FloatBuffer probs) {
-    int classes = dictionary.classCount();
-    List<CtcGreedyDecoder.Line> lines = new ArrayList<>(batch);
+  private static Map<String, Tensor> toOutputs(List<CtcGreedyDecoder.Line> lines) {
+    int batch = lines.size();
     int longest = 0;
-    for (int n = 0; n < batch; n++) {
-      CtcGreedyDecoder.Line line = decoder.decode(probs, n * steps * classes, steps, classes);
-      lines.add(line);
+    for (CtcGreedyDecoder.Line line : lines) {
       longest = Math.max(longest, line.confidences().length);
     }
     List<byte[]> texts = new ArrayList<>(batch);

@@ -1,8 +1,12 @@
 package io.cacheai.ocr;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.cacheai.runtime.DataType;
 import io.cacheai.runtime.Tensor;
+import io.cacheai.runtime.TensorSpec;
+import java.awt.image.BufferedImage;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,5 +70,144 @@ class OcrRecognizerModelTest {
     assertThat(accuracy.lines()).isGreaterThanOrEqualTo(50);
     assertThat(accuracy.lineAccuracy()).isGreaterThanOrEqualTo(0.95);
     assertThat(accuracy.characterErrorRate()).isLessThan(0.02);
+  }
+
+  @Test
+  void infer_allLinesInOneBatch_readAsDrawnWithPaddedConfidences() {
+    List<byte[]> pngs = rendered.stream().map(TextLineRenderer.Rendered::png).toList();
+    Map<String, Tensor> out =
+        model.infer(
+            Map.of(OcrRecognizerModel.IMAGE, Tensor.ofBytes(new long[] {pngs.size()}, pngs)));
+    List<String> recognized = new ArrayList<>();
+    for (int i = 0; i < pngs.size(); i++) {
+      recognized.add(text(out, i));
+      if (!rendered.get(i).text().equals(text(out, i))) {
+        System.out.printf(
+            "OCR miss (batch): '%s' read as '%s'%n", rendered.get(i).text(), text(out, i));
+      }
+    }
+    OcrAccuracy accuracy =
+        OcrAccuracy.of(rendered.stream().map(TextLineRenderer.Rendered::text).toList(), recognized);
+    System.out.println("PP-OCRv4 rec (ONNX Runtime), all lines in one batch: " + accuracy);
+    assertThat(accuracy.lineAccuracy()).isGreaterThanOrEqualTo(0.95);
+
+    Tensor confidence = out.get(OcrRecognizerModel.CONFIDENCE);
+    float[] means = out.get(OcrRecognizerModel.MEAN_CONFIDENCE).toFloatArray();
+    int longest =
+        recognized.stream().mapToInt(t -> t.codePointCount(0, t.length())).max().orElse(0);
+    assertThat(confidence.shape()).containsExactly(pngs.size(), longest);
+    float[] values = confidence.toFloatArray();
+    for (int i = 0; i < pngs.size(); i++) {
+      int tokens = recognized.get(i).codePointCount(0, recognized.get(i).length());
+      double sum = 0;
+      for (int j = 0; j < longest; j++) {
+        float v = values[i * longest + j];
+        if (j < tokens) {
+          assertThat(v).isBetween(0f, 1f);
+          sum += v;
+        } else {
+          assertThat(v).isEqualTo(OcrRecognizerModel.NO_TOKEN);
+        }
+      }
+      assertThat(means[i])
+          .isCloseTo((float) (sum / tokens), org.assertj.core.data.Offset.offset(1e-5f));
+      assertThat(means[i]).as("line %d mean confidence", i).isGreaterThan(0.5f);
+    }
+  }
+
+  @Test
+  void infer_preparedTensor_sameResultAsImage() {
+    TextLineRenderer.Rendered line = rendered.get(0);
+    Map<String, Tensor> fromImage =
+        model.infer(
+            Map.of(OcrRecognizerModel.IMAGE, Tensor.ofBytes(new long[] {1}, List.of(line.png()))));
+    LinePreprocessor.PreparedLine prepared =
+        LinePreprocessor.prepare(line.image(), "t", OcrOptions.DEFAULT_MAX_WIDTH);
+    int width = LinePreprocessor.batchWidth(List.of(prepared), OcrOptions.DEFAULT_MIN_WIDTH);
+    Tensor x =
+        Tensor.ofFloats(
+            new long[] {1, 3, OcrOptions.HEIGHT, width},
+            LinePreprocessor.batch(List.of(prepared), width));
+    Map<String, Tensor> fromTensor = model.infer(Map.of(OcrRecognizerModel.PREPARED, x));
+    assertThat(text(fromTensor, 0)).isEqualTo(text(fromImage, 0)).isEqualTo("Amoxicillin 500mg");
+    assertThat(fromTensor.get(OcrRecognizerModel.CONFIDENCE).toFloatArray())
+        .containsExactly(fromImage.get(OcrRecognizerModel.CONFIDENCE).toFloatArray());
+  }
+
+  @Test
+  void metadata_describesBothInputsAndThreeOutputs() {
+    assertThat(model.platform()).isEqualTo("ocr_ctc+onnxruntime_fp32");
+    assertThat(model.inputs())
+        .containsExactly(
+            new TensorSpec("image", DataType.BYTES, new long[] {-1}),
+            new TensorSpec("x", DataType.FP32, new long[] {-1, 3, 48, -1}));
+    assertThat(model.optionalInputs()).containsExactlyInAnyOrder("image", "x");
+    assertThat(model.outputs())
+        .containsExactly(
+            new TensorSpec("text", DataType.BYTES, new long[] {-1}),
+            new TensorSpec("confidence", DataType.FP32, new long[] {-1, -1}),
+            new TensorSpec("mean_confidence", DataType.FP32, new long[] {-1}));
+  }
+
+  @Test
+  void infer_emptyBatch_emptyOutputs() {
+    Map<String, Tensor> out =
+        model.infer(Map.of(OcrRecognizerModel.IMAGE, Tensor.ofBytes(new long[] {0}, List.of())));
+    assertThat(out.get(OcrRecognizerModel.TEXT).shape()).containsExactly(0);
+    assertThat(out.get(OcrRecognizerModel.CONFIDENCE).shape()).containsExactly(0, 0);
+  }
+
+  @Test
+  void infer_badRequests_refusedNamingInput_thenModelStillReads() {
+    byte[] good = rendered.get(0).png();
+    assertThatThrownBy(
+            () ->
+                model.infer(
+                    Map.of(
+                        OcrRecognizerModel.IMAGE,
+                        Tensor.ofBytes(new long[] {2}, List.of(good, new byte[] {1, 2, 3})))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("input 'image'[1]: not an image");
+    byte[] wide = TextLineRenderer.png(new BufferedImage(3000, 40, BufferedImage.TYPE_INT_RGB));
+    assertThatThrownBy(
+            () ->
+                model.infer(
+                    Map.of(
+                        OcrRecognizerModel.IMAGE, Tensor.ofBytes(new long[] {1}, List.of(wide)))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("input 'image'[0]: a 3000x40 line is 3600 pixels wide")
+        .hasMessageContaining("max_width=1280");
+    assertThatThrownBy(() -> model.infer(Map.of()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("give exactly one of input 'image'")
+        .hasMessageContaining("neither");
+    Tensor tooWideX = Tensor.ofFloats(new long[] {1, 3, 48, 1288}, new float[3 * 48 * 1288]);
+    assertThatThrownBy(() -> model.infer(Map.of(OcrRecognizerModel.PREPARED, tooWideX)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("input 'x': width 1288 (shape [1,3,48,1288]) must be in [1,max_width=1280]");
+    assertThatThrownBy(
+            () ->
+                model.infer(
+                    Map.of(
+                        OcrRecognizerModel.IMAGE,
+                        Tensor.ofBytes(new long[] {1}, List.of(good)),
+                        OcrRecognizerModel.PREPARED,
+                        tooWideX)))
+        .hasMessageContaining("both");
+    Map<String, Tensor> out =
+        model.infer(
+            Map.of(OcrRecognizerModel.IMAGE, Tensor.ofBytes(new long[] {1}, List.of(good))));
+    assertThat(text(out, 0)).isEqualTo("Amoxicillin 500mg");
+  }
+
+  @Test
+  void constructor_recognizerOfAnotherShape_refused() {
+    CtcDictionary small = CtcDictionary.parse("a\nb\n", "small");
+    assertThatThrownBy(
+            () ->
+                new OcrRecognizerModel(
+                    new OrtModel(PpOcrModels.recognizer()), small, OcrOptions.DEFAULT))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("has 6625 classes, the dictionary gives 4");
   }
 }
