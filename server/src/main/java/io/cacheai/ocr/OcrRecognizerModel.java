@@ -168,6 +168,11 @@ public final class OcrRecognizerModel implements Model {
     return Set.of(IMAGE, PREPARED);
   }
 
+  /** The wrapped recognizer (its raw probabilities, for comparisons). */
+  Model recognizer() {
+    return recognizer;
+  }
+
   /** The bounds this model enforces. */
   public OcrOptions options() {
     return options;
