@@ -38,6 +38,7 @@ public final class Main implements Runnable {
   static CommandLine commandLine(ServeCommand serve) {
     CommandLine commandLine = new CommandLine(new Main());
     commandLine.addSubcommand("serve", serve);
+    commandLine.addSubcommand("bundle", new BundleCommand());
     commandLine.addSubcommand("infer", new InferCommand());
     commandLine.setExecutionExceptionHandler(
         (exception, failed, parseResult) -> {

@@ -29,6 +29,8 @@ import java.util.regex.Pattern;
  *     2/model.onnx             version 2: the newest, served when a request gives no version
  *   mnist-cnn/
  *     1/model.onnx
+ *     2/model.cai              a bundle ({@code cacheai bundle}); with model.onnx beside it,
+ *                              model.cai is the one loaded
  *   ppocr-rec/
  *     config.properties        kind=ocr_recognizer, dictionary=ppocr_keys_v1.txt
  *     1/model.onnx             the recognizer, served wrapped (see {@link ModelKind})
@@ -46,8 +48,11 @@ import java.util.regex.Pattern;
  * (after the server has terminated). Closing twice is harmless.
  */
 public final class ModelRepository implements AutoCloseable {
-  /** The file name the loader is given in each version directory. */
+  /** The ONNX model file of a version directory. */
   public static final String MODEL_FILE = "model.onnx";
+
+  /** The bundle file of a version directory; preferred over {@link #MODEL_FILE} when both exist. */
+  public static final String BUNDLE_FILE = "model.cai";
 
   private static final Logger log = Logger.getLogger(ModelRepository.class.getName());
   private static final Pattern VERSION = Pattern.compile("[0-9]{1,18}");
@@ -159,9 +164,12 @@ public final class ModelRepository implements AutoCloseable {
   private static ServedModel loadVersion(
       String name, long version, Path versionDir, ModelConfig config, ModelLoader loader)
       throws IOException {
-    Path file = versionDir.resolve(MODEL_FILE);
+    Path file = versionDir.resolve(BUNDLE_FILE);
     if (!Files.isRegularFile(file)) {
-      throw new IOException("no " + MODEL_FILE + " in " + versionDir);
+      file = versionDir.resolve(MODEL_FILE);
+    }
+    if (!Files.isRegularFile(file)) {
+      throw new IOException("no " + MODEL_FILE + " or " + BUNDLE_FILE + " in " + versionDir);
     }
     Model loaded = loader.load(name, file);
     if (loaded == null) {

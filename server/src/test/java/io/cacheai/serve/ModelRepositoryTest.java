@@ -61,7 +61,7 @@ class ModelRepositoryTest {
           .extracting(LoadFailure::toString)
           .containsExactly(
               "broken/1: not a model: " + dir.resolve("broken/1/model.onnx") + " holds 'garbage'",
-              "empty/1: no model.onnx in " + dir.resolve("empty/1"),
+              "empty/1: no model.onnx or model.cai in " + dir.resolve("empty/1"),
               "half/2: not a model: " + dir.resolve("half/2/model.onnx") + " holds 'garbage'");
     }
   }
