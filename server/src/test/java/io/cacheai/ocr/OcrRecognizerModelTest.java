@@ -7,10 +7,17 @@ import io.cacheai.runtime.DataType;
 import io.cacheai.runtime.Tensor;
 import io.cacheai.runtime.TensorSpec;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -109,8 +116,7 @@ class OcrRecognizerModelTest {
           assertThat(v).isEqualTo(OcrRecognizerModel.NO_TOKEN);
         }
       }
-      assertThat(means[i])
-          .isCloseTo((float) (sum / tokens), org.assertj.core.data.Offset.offset(1e-5f));
+      assertThat(means[i]).isCloseTo((float) (sum / tokens), Offset.offset(1e-5f));
       assertThat(means[i]).as("line %d mean confidence", i).isGreaterThan(0.5f);
     }
   }
@@ -209,5 +215,76 @@ class OcrRecognizerModelTest {
                     new OrtModel(PpOcrModels.recognizer()), small, OcrOptions.DEFAULT))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("has 6625 classes, the dictionary gives 4");
+  }
+
+  /** The same line as JPEG, as a grey PNG, and as dark text on a transparent background. */
+  @Test
+  void infer_jpegGreyAndTransparentEncodings_readTheSameText() throws Exception {
+    String line = "Amoxicillin 500mg";
+    BufferedImage rgb = new TextLineRenderer(5).render(line).image();
+    int w = rgb.getWidth();
+    int h = rgb.getHeight();
+    BufferedImage grey = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
+    BufferedImage transparent = new BufferedImage(w, h, BufferedImage.TYPE_INT_ARGB);
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int v = rgb.getRGB(x, y) & 0xff;
+        grey.getRaster().setSample(x, y, 0, v);
+        transparent.setRGB(x, y, (255 - v) << 24); // black ink, alpha = darkness
+      }
+    }
+    ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
+    assertThat(ImageIO.write(rgb, "jpeg", jpeg)).isTrue();
+    List<byte[]> encoded =
+        List.of(jpeg.toByteArray(), TextLineRenderer.png(grey), TextLineRenderer.png(transparent));
+    Map<String, Tensor> out =
+        model.infer(Map.of(OcrRecognizerModel.IMAGE, Tensor.ofBytes(new long[] {3}, encoded)));
+    for (int i = 0; i < 3; i++) {
+      assertThat(text(out, i)).as("encoding %d", i).isEqualTo(line);
+    }
+  }
+
+  @Test
+  void infer_fromManyThreads_eachGetsItsOwnLines() throws Exception {
+    int threads = 4;
+    int perThread = 5;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<List<String>>> futures = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int first = t * perThread;
+        futures.add(
+            pool.submit(
+                () -> {
+                  List<String> texts = new ArrayList<>();
+                  for (int i = first; i < first + perThread; i++) {
+                    Map<String, Tensor> out =
+                        model.infer(
+                            Map.of(
+                                OcrRecognizerModel.IMAGE,
+                                Tensor.ofBytes(new long[] {1}, List.of(rendered.get(i).png()))));
+                    texts.add(text(out, 0));
+                  }
+                  return texts;
+                }));
+      }
+      List<String> sequential = new ArrayList<>();
+      for (int i = 0; i < threads * perThread; i++) {
+        sequential.add(
+            text(
+                model.infer(
+                    Map.of(
+                        OcrRecognizerModel.IMAGE,
+                        Tensor.ofBytes(new long[] {1}, List.of(rendered.get(i).png())))),
+                0));
+      }
+      List<String> concurrent = new ArrayList<>();
+      for (var future : futures) {
+        concurrent.addAll(future.get(60, TimeUnit.SECONDS));
+      }
+      assertThat(concurrent).containsExactlyElementsOf(sequential);
+    } finally {
+      pool.shutdownNow();
+    }
   }
 }
