@@ -1,6 +1,7 @@
 package io.cacheai.cli;
 
 import io.cacheai.client.TensorMetadata;
+import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
@@ -59,7 +60,7 @@ record ImageClassifierInput(int channels, int height, int width) {
     try {
       g.setRenderingHint(
           RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
-      g.setColor(java.awt.Color.WHITE);
+      g.setColor(Color.WHITE);
       g.fillRect(0, 0, width, height);
       g.drawImage(source, 0, 0, width, height, null);
     } finally {

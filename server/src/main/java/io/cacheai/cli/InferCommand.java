@@ -8,6 +8,7 @@ import io.cacheai.client.ModelMetadata;
 import io.cacheai.client.TensorMetadata;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -195,8 +196,8 @@ final class InferCommand implements Callable<Integer> {
   private int sendImages(
       InferenceClient client, ModelMetadata metadata, PrintWriter out, PrintWriter err)
       throws IOException {
-    boolean ocr = hasInput(metadata, "BYTES");
-    TensorMetadata input = chooseInput(metadata, ocr ? "BYTES" : "FP32");
+    TensorMetadata input = chooseInput(metadata, hasInput(metadata, "BYTES") ? "BYTES" : "FP32");
+    boolean ocr = input.datatype().equals("BYTES");
     ImageClassifierInput classifier = ocr ? null : ImageClassifierInput.forInput(input, model);
     int failures = 0;
     for (Path file : imageFiles()) {
@@ -213,11 +214,8 @@ final class InferCommand implements Callable<Integer> {
         InferResult result = client.infer(request.build());
         out.println(file + "\t" + (ocr ? ocrLine(result) : classLine(result)));
         out.flush();
-      } catch (InferenceException e) {
-        failures++;
-        err.println("cacheai: infer: " + file + ": " + e.getMessage());
-        err.flush();
-      } catch (IllegalArgumentException e) {
+      } catch (InferenceException | IllegalArgumentException | UncheckedIOException e) {
+        // One file failing (refused by the server, not an image) does not stop the others.
         failures++;
         err.println("cacheai: infer: " + file + ": " + e.getMessage());
         err.flush();
