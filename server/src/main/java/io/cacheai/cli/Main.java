@@ -38,6 +38,8 @@ public final class Main implements Runnable {
     CommandLine commandLine = new CommandLine(new Main());
     commandLine.addSubcommand("serve", serve);
     commandLine.addSubcommand("bundle", new BundleCommand());
+    commandLine.addSubcommand("compress", new CompressCommand());
+    commandLine.addSubcommand("eval", new EvalCommand());
     commandLine.setExecutionExceptionHandler(
         (exception, failed, parseResult) -> {
           PrintWriter err = failed.getErr();

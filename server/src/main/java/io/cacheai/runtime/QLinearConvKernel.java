@@ -1,0 +1,132 @@
+package io.cacheai.runtime;
+
+import io.cacheai.graph.PackedTensor;
+import io.cacheai.graph.Window2d;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+
+/**
+ * {@code QLinearConv} (ungrouped): per image, x is quantized to u8, laid out as patch rows
+ * ("im2row": one row of C·kH·kW u8 per output pixel, padding = the zero point, i.e. real 0),
+ * multiplied by the int8 weight [M, C·kH·kW] through {@link Int8Gemm} into fp32 [P, M] scratch, and
+ * transposed into y [M, P].
+ *
+ * <pre>
+ *   rows[P, R]  u8   R = C·kH·kW, P = oH·oW    (frame bytes)
+ *   tmp[P, M]   fp32 = int8gemm(rows, W)        (frame scratch)
+ *   y[n, m, p]  ← tmp[p, m]
+ * </pre>
+ */
+final class QLinearConvKernel implements Kernel {
+  private final int in;
+  private final int out;
+  private final int batch;
+  private final int channels;
+  private final int outChannels;
+  private final Window2d window;
+  private final float xScale;
+  private final int xZeroPoint;
+  private final ByteBuffer weight;
+  private final ByteBuffer bias;
+  private final float[] outScale;
+  private final Int8Gemm gemm;
+
+  QLinearConvKernel(
+      int in,
+      int out,
+      long[] inShape,
+      Window2d window,
+      PackedTensor weight,
+      PackedTensor bias,
+      float xScale,
+      int xZeroPoint,
+      Int8Gemm gemm) {
+    this.in = in;
+    this.out = out;
+    this.batch = Math.toIntExact(inShape[0]);
+    this.channels = Math.toIntExact(inShape[1]);
+    this.outChannels = weight.rows();
+    this.window = window;
+    this.xScale = xScale;
+    this.xZeroPoint = xZeroPoint;
+    this.weight = weight.data();
+    this.bias = bias == null ? null : bias.data();
+    this.outScale = QLinearGemmKernel.outScales(xScale, weight.scales());
+    this.gemm = gemm;
+    if (weight.rowLength() != patchLength()) {
+      throw new IllegalArgumentException(
+          "QLinearConv: weight row length "
+              + weight.rowLength()
+              + " != C·kH·kW="
+              + patchLength()
+              + " (grouped convolutions are not quantized)");
+    }
+  }
+
+  private int patchLength() {
+    return channels * window.kernelH() * window.kernelW();
+  }
+
+  private int pixels() {
+    return window.outH() * window.outW();
+  }
+
+  @Override
+  public long scratchFloats() {
+    return (long) pixels() * outChannels;
+  }
+
+  @Override
+  public void run(Frame frame) {
+    int inPixels = window.inH() * window.inW();
+    int imageLength = channels * inPixels;
+    int rowsLength = pixels() * patchLength();
+    ByteBuffer bytes = frame.bytes(imageLength + rowsLength);
+    ByteBuffer image = bytes.slice(rowsLength, imageLength);
+    ByteBuffer rows = bytes.slice(0, rowsLength);
+    FloatBuffer x = frame.buffer(in);
+    FloatBuffer y = frame.buffer(out);
+    FloatBuffer tmp = frame.scratch();
+    int p = pixels();
+    float[] line = frame.heapOut(outChannels);
+    for (int b = 0; b < batch; b++) {
+      U8Activations.quantize(x, b * imageLength, imageLength, xScale, xZeroPoint, image);
+      im2row(image, rows);
+      gemm.run(p, outChannels, patchLength(), rows, xZeroPoint, weight, bias, outScale, tmp);
+      int base = b * outChannels * p;
+      for (int pixel = 0; pixel < p; pixel++) {
+        tmp.get(pixel * outChannels, line, 0, outChannels);
+        for (int m = 0; m < outChannels; m++) {
+          y.put(base + m * p + pixel, line[m]);
+        }
+      }
+    }
+  }
+
+  private void im2row(ByteBuffer image, ByteBuffer rows) {
+    int inH = window.inH();
+    int inW = window.inW();
+    int r = patchLength();
+    byte zero = (byte) xZeroPoint;
+    int pixel = 0;
+    for (int oh = 0; oh < window.outH(); oh++) {
+      for (int ow = 0; ow < window.outW(); ow++) {
+        int at = pixel * r;
+        for (int c = 0; c < channels; c++) {
+          for (int kh = 0; kh < window.kernelH(); kh++) {
+            int ih = oh * window.strideH() - window.padTop() + kh * window.dilationH();
+            for (int kw = 0; kw < window.kernelW(); kw++) {
+              int iw = ow * window.strideW() - window.padLeft() + kw * window.dilationW();
+              rows.put(
+                  at++,
+                  ih >= 0 && ih < inH && iw >= 0 && iw < inW
+                      ? image.get((c * inH + ih) * inW + iw)
+                      : zero);
+            }
+          }
+        }
+        pixel++;
+      }
+    }
+  }
+}
