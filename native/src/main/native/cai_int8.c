@@ -54,6 +54,10 @@ int cai_isa_avx2(void) {
 
 void cai_force_scalar(int force) { cai_forced_scalar = force != 0; }
 
+int cai_block_size_bytes(int format) {
+  return format == 0 ? (int)sizeof(cai_s8p16_block) : format == 1 ? (int)sizeof(cai_block_q4g32) : -1;
+}
+
 static inline int cai_round_up(int v, int step) { return (v + step - 1) / step * step; }
 
 /* ------------------------------------------------------------------------------------------------

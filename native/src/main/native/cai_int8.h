@@ -148,6 +148,9 @@ int cai_isa_avx2(void);
 /* Forces the scalar twins (nonzero) or restores CPU detection (0): for tests and benchmarks. */
 void cai_force_scalar(int force);
 
+/* sizeof of a format's block, for the Java side to check its constants: 0 = s8p16, 1 = q4g32. */
+int cai_block_size_bytes(int format);
+
 /* Flat-argument wrappers for JNI (the struct is built here). */
 void cai_requant_s32_u8_args(const int32_t* c, int ldc, int m, int n, const int32_t* bias,
                              const float* scale, int out_zero_point, int relu, uint8_t* out,
