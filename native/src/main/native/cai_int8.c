@@ -22,6 +22,7 @@
  */
 #include "cai_int8.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ int cai_isa_avx2(void) {
 void cai_force_scalar(int force) { cai_forced_scalar = force != 0; }
 
 int cai_block_size_bytes(int format) {
-  return format == 0 ? (int)sizeof(cai_s8p16_block) : format == 1 ? (int)sizeof(cai_block_q4g32) : -1;
+  return format == 0 ? (int)sizeof(cai_s8p16_block) : format == 1 ? (int)sizeof(cai_block_q4g32x2) : -1;
 }
 
 static inline int cai_round_up(int v, int step) { return (v + step - 1) / step * step; }
@@ -486,10 +487,20 @@ void cai_requant_s32_f32_args(const int32_t* c, int ldc, int m, int n, const int
 /* ------------------------------------------------------------------------------------------------
  * q4g32
  * ---------------------------------------------------------------------------------------------- */
-void cai_quantize_q4g32(const float* w, int n, int k, cai_block_q4g32* out) {
+int cai_q4g32_blocks_per_row(int k) { return (k + 2 * QK4_G32 - 1) / (2 * QK4_G32); }
+
+void cai_quantize_q4g32(const float* w, int n, int k, cai_block_q4g32x2* out) {
   const int groups = k / QK4_G32;
+  const int bpr = cai_q4g32_blocks_per_row(k);
   for (int r = 0; r < n; r++) {
-    for (int g = 0; g < groups; g++) {
+    for (int g = 0; g < 2 * bpr; g++) {
+      cai_block_q4g32x2* blk = out + (size_t)r * bpr + g / 2;
+      const int h = g % 2;
+      if (g >= groups) { /* padding group: weight 0 */
+        blk->d[h] = 0.0f;
+        memset(blk->qs[h], 0x88, sizeof(blk->qs[h]));
+        continue;
+      }
       const float* src = w + (size_t)r * k + (size_t)g * QK4_G32;
       float extreme = 0.0f; /* the value of largest magnitude, with its sign */
       for (int j = 0; j < QK4_G32; j++) {
@@ -498,132 +509,130 @@ void cai_quantize_q4g32(const float* w, int n, int k, cai_block_q4g32* out) {
         }
       }
       const float d = extreme / -8.0f; /* extreme -> q - 8 = -8 exactly */
-      cai_block_q4g32* blk = out + (size_t)r * groups + g;
-      blk->d = d;
+      blk->d[h] = d;
       uint8_t q[QK4_G32];
       for (int j = 0; j < QK4_G32; j++) {
         int v = d == 0.0f ? 8 : (int)nearbyintf(src[j] / d) + 8;
         q[j] = (uint8_t)(v < 0 ? 0 : v > 15 ? 15 : v);
       }
       for (int j = 0; j < QK4_G32 / 2; j++) {
-        blk->qs[j] = (uint8_t)(q[j] | (q[j + QK4_G32 / 2] << 4));
+        blk->qs[h][j] = (uint8_t)(q[j] | (q[j + QK4_G32 / 2] << 4));
       }
     }
   }
 }
 
-/* Activations of one row quantized per group of 32: xq = rint(x / dx), dx = max|x| / 127. */
+/*
+ * Activations of one row, quantized per group of 32 and laid out to meet a q4g32 block: for the
+ * block's two groups g0, g1 (x[i] = element i of a group):
+ *   lo   = [xq_g0[0..15]  | xq_g1[0..15]]     meets the low nibbles of the 32 weight bytes
+ *   hi   = [xq_g0[16..31] | xq_g1[16..31]]    meets the high nibbles
+ *   corr = [-8*sum(xq_g0), 0, 0, 0 | -8*sum(xq_g1), 0, 0, 0]   the exact q - 8 correction
+ *   dx   = [dx_g0 x4 | dx_g1 x4]
+ * Missing groups (padding) are all zero.
+ */
 typedef struct {
-  float d;                /* dx */
-  int32_t corr;           /* -8 * sum(xq): the exact integer correction of the q - 8 offset */
-  int8_t qs[QK4_G32];     /* xq */
-} cai_block_q8g32;
-CAI_STATIC_ASSERT(sizeof(cai_block_q8g32) == 40, "q8g32 block is 40 bytes");
+  int8_t lo[32];
+  int8_t hi[32];
+  int32_t corr[8];
+  float dx[8];
+} cai_block_q8g32x2;
+CAI_STATIC_ASSERT(sizeof(cai_block_q8g32x2) == 128, "q8g32x2 activation block is 128 bytes");
 
-static void cai_quantize_row_q8g32(const float* x, int k, cai_block_q8g32* out) {
-  for (int g = 0; g < k / QK4_G32; g++) {
-    const float* src = x + (size_t)g * QK4_G32;
-    float amax = 0.0f;
-    for (int j = 0; j < QK4_G32; j++) {
-      amax = fabsf(src[j]) > amax ? fabsf(src[j]) : amax;
+/* One group: dx = amax / 127, id = 1 / dx, xq = rint(x * id). Returns dx and sum(xq). */
+static void cai_quantize_group_q8_ref(const float* src, int8_t* lo16, int8_t* hi16, float* dx,
+                                      int32_t* sum) {
+  float amax = 0.0f;
+  for (int j = 0; j < QK4_G32; j++) {
+    amax = fabsf(src[j]) > amax ? fabsf(src[j]) : amax;
+  }
+  const float d = amax / 127.0f;
+  const float id = d >= FLT_MIN ? 1.0f / d : 0.0f; /* tiny groups quantize to 0 */
+  int32_t s = 0;
+  for (int j = 0; j < QK4_G32; j++) {
+    const int v = (int)nearbyintf(src[j] * id);
+    (j < 16 ? lo16 : hi16)[j % 16] = (int8_t)v;
+    s += v;
+  }
+  *dx = d;
+  *sum = s;
+}
+
+static void cai_quantize_row_q8_ref(const float* x, int k, cai_block_q8g32x2* out) {
+  const int groups = k / QK4_G32;
+  const int bpr = cai_q4g32_blocks_per_row(k);
+  memset(out, 0, sizeof(cai_block_q8g32x2) * (size_t)bpr);
+  for (int g = 0; g < groups; g++) {
+    cai_block_q8g32x2* b = out + g / 2;
+    const int h = g % 2;
+    float dx;
+    int32_t sum;
+    cai_quantize_group_q8_ref(x + (size_t)g * QK4_G32, b->lo + 16 * h, b->hi + 16 * h, &dx, &sum);
+    b->corr[4 * h] = -8 * sum;
+    for (int t = 0; t < 4; t++) {
+      b->dx[4 * h + t] = dx;
     }
-    const float d = amax / 127.0f;
-    int32_t sum = 0;
-    for (int j = 0; j < QK4_G32; j++) {
-      int v = d == 0.0f ? 0 : (int)nearbyintf(src[j] / d);
-      v = v < -127 ? -127 : v > 127 ? 127 : v;
-      out[g].qs[j] = (int8_t)v;
-      sum += v;
-    }
-    out[g].d = d;
-    out[g].corr = -8 * sum;
   }
 }
 
-/* The exact integer dot of one q4 group with one q8 group: sum (q - 8) * xq. */
-static inline int32_t cai_dot_q4q8_ref(const cai_block_q4g32* w, const cai_block_q8g32* x) {
+/* The exact integer dot of group h of a q4 block with the matching activations. */
+static inline int32_t cai_dot_group_ref(const cai_block_q4g32x2* w, const cai_block_q8g32x2* x,
+                                        int h) {
   int32_t sum = 0;
   for (int j = 0; j < QK4_G32 / 2; j++) {
-    sum += ((w->qs[j] & 0x0F) - 8) * x->qs[j];
-    sum += ((w->qs[j] >> 4) - 8) * x->qs[j + QK4_G32 / 2];
+    sum += (w->qs[h][j] & 0x0F) * x->lo[16 * h + j];
+    sum += (w->qs[h][j] >> 4) * x->hi[16 * h + j];
   }
-  return sum;
+  return sum + x->corr[4 * h];
 }
 
-/* Thread-local activation scratch for the q4 kernels, grown as needed. */
-static __thread cai_block_q8g32* cai_q8_scratch = NULL;
-static __thread size_t cai_q8_scratch_blocks = 0;
-
-static cai_block_q8g32* cai_q8_buffer(size_t blocks) {
-  if (blocks > cai_q8_scratch_blocks) {
-    free(cai_q8_scratch);
-    cai_q8_scratch = (cai_block_q8g32*)aligned_alloc(64, (blocks * sizeof(cai_block_q8g32) + 63) / 64 * 64);
-    cai_q8_scratch_blocks = cai_q8_scratch ? blocks : 0;
-  }
-  return cai_q8_scratch;
-}
-
-static void cai_gemm_q4g32_ref_q8(const cai_block_q4g32* w, const cai_block_q8g32* xq, float* y,
-                                  int ldy, int m, int n, int k) {
-  const int groups = k / QK4_G32;
+static void cai_gemm_q4g32_q8_ref(const cai_block_q4g32x2* w, const cai_block_q8g32x2* xq,
+                                  float* y, int ldy, int m, int n, int k) {
+  const int bpr = cai_q4g32_blocks_per_row(k);
   for (int i = 0; i < m; i++) {
     for (int r = 0; r < n; r++) {
       float sum = 0.0f;
-      for (int g = 0; g < groups; g++) {
-        const cai_block_q4g32* wb = w + (size_t)r * groups + g;
-        const cai_block_q8g32* xb = xq + (size_t)i * groups + g;
-        sum += wb->d * xb->d * (float)cai_dot_q4q8_ref(wb, xb);
+      for (int b = 0; b < bpr; b++) {
+        const cai_block_q4g32x2* wb = w + (size_t)r * bpr + b;
+        const cai_block_q8g32x2* xb = xq + (size_t)i * bpr + b;
+        for (int h = 0; h < 2; h++) {
+          sum += wb->d[h] * xb->dx[4 * h] * (float)cai_dot_group_ref(wb, xb, h);
+        }
       }
       y[(size_t)i * ldy + r] = sum;
     }
   }
 }
 
-void cai_gemm_q4g32_f32_ref(const cai_block_q4g32* w, const float* x, int ldx, float* y, int ldy,
-                            int m, int n, int k) {
-  const int groups = k / QK4_G32;
-  for (int i = 0; i < m; i++) {
-    cai_block_q8g32 xq[64];
-    /* Row by row, chunks of 64 groups, so the scalar twin needs no heap. */
-    for (int r = 0; r < n; r++) {
-      y[(size_t)i * ldy + r] = 0.0f;
-    }
-    for (int g0 = 0; g0 < groups; g0 += 64) {
-      const int gc = groups - g0 < 64 ? groups - g0 : 64;
-      cai_quantize_row_q8g32(x + (size_t)i * ldx + (size_t)g0 * QK4_G32, gc * QK4_G32, xq);
-      for (int r = 0; r < n; r++) {
-        float sum = 0.0f;
-        for (int g = 0; g < gc; g++) {
-          const cai_block_q4g32* wb = w + (size_t)r * groups + g0 + g;
-          sum += wb->d * xq[g].d * (float)cai_dot_q4q8_ref(wb, &xq[g]);
-        }
-        y[(size_t)i * ldy + r] += sum;
-      }
-    }
+/* Thread-local activation scratch for the q4 kernels, grown as needed. */
+static __thread cai_block_q8g32x2* cai_q8_scratch = NULL;
+static __thread size_t cai_q8_scratch_blocks = 0;
+
+static cai_block_q8g32x2* cai_q8_buffer(size_t blocks) {
+  if (blocks > cai_q8_scratch_blocks) {
+    free(cai_q8_scratch);
+    cai_q8_scratch = (cai_block_q8g32x2*)aligned_alloc(64, blocks * sizeof(cai_block_q8g32x2));
+    cai_q8_scratch_blocks = cai_q8_scratch ? blocks : 0;
   }
+  return cai_q8_scratch;
 }
 
-void cai_gemv_q4g32_f32_ref(const cai_block_q4g32* w, const float* x, float* y, int n, int k) {
-  cai_gemm_q4g32_f32_ref(w, x, k, y, n, 1, n, k);
+void cai_gemm_q4g32_f32_ref(const cai_block_q4g32x2* w, const float* x, int ldx, float* y, int ldy,
+                            int m, int n, int k) {
+  const int bpr = cai_q4g32_blocks_per_row(k);
+  /* Row by row, so the scalar twin needs no more than one row of activations. */
+  cai_block_q8g32x2* xq = (cai_block_q8g32x2*)malloc(sizeof(cai_block_q8g32x2) * (size_t)bpr);
+  if (xq == NULL) {
+    return;
+  }
+  for (int i = 0; i < m; i++) {
+    cai_quantize_row_q8_ref(x + (size_t)i * ldx, k, xq);
+    cai_gemm_q4g32_q8_ref(w, xq, y + (size_t)i * ldy, ldy, 1, n, k);
+  }
+  free(xq);
 }
 
 #if CAI_X86
-/* 32 weights of a q4 group as u8 0..15, element order 0..31. */
-CAI_AVX2_INLINE __m256i cai_unpack_q4(const cai_block_q4g32* b) {
-  const __m128i raw = _mm_loadu_si128((const __m128i*)b->qs);
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-}
-
-/* 8 s32 lanes whose sum is sum_j (q_j - 8) * xq_j, exact. */
-CAI_AVX2_INLINE __m256i cai_dot8_q4q8(__m256i q, const cai_block_q8g32* xb, __m256i ones) {
-  const __m256i xv = _mm256_loadu_si256((const __m256i*)xb->qs);
-  /* u8 q in 0..15 times s8 xq in -127..127: |pair| <= 3810, maddubs never saturates. */
-  const __m256i p16 = _mm256_maddubs_epi16(q, xv);
-  const __m256i p32 = _mm256_madd_epi16(p16, ones);
-  return _mm256_add_epi32(p32, _mm256_setr_epi32(xb->corr, 0, 0, 0, 0, 0, 0, 0));
-}
-
 CAI_AVX2_INLINE float cai_hsum8(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -631,34 +640,96 @@ CAI_AVX2_INLINE float cai_hsum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-#define CAI_Q4_XR 4 /* activation rows sharing one unpacked weight group */
-
-/* Y[m,n] = X W^T with X already quantized (xq: m rows of k/32 groups). */
-static CAI_AVX2 void cai_gemm_q4g32_avx2_q8(const cai_block_q4g32* w, const cai_block_q8g32* xq,
-                                            float* y, int ldy, int m, int n, int k) {
+/* The same arithmetic as cai_quantize_group_q8_ref (same IEEE operations, same results). */
+static CAI_AVX2 void cai_quantize_row_q8_avx2(const float* x, int k, cai_block_q8g32x2* out) {
   const int groups = k / QK4_G32;
+  const int bpr = cai_q4g32_blocks_per_row(k);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  if (groups % 2) {
+    memset(out + bpr - 1, 0, sizeof(cai_block_q8g32x2));
+  }
+  for (int g = 0; g < groups; g++) {
+    const float* src = x + (size_t)g * QK4_G32;
+    cai_block_q8g32x2* b = out + g / 2;
+    const int h = g % 2;
+    const __m256 v0 = _mm256_loadu_ps(src), v1 = _mm256_loadu_ps(src + 8);
+    const __m256 v2 = _mm256_loadu_ps(src + 16), v3 = _mm256_loadu_ps(src + 24);
+    __m256 amax = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float d = _mm_cvtss_f32(m4) / 127.0f;
+    const __m256 id = _mm256_set1_ps(d >= FLT_MIN ? 1.0f / d : 0.0f);
+    const __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, id));
+    const __m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, id));
+    const __m256i q2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, id));
+    const __m256i q3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, id));
+    const __m256i s = _mm256_add_epi32(_mm256_add_epi32(q0, q1), _mm256_add_epi32(q2, q3));
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+    const __m256i q8 = _mm256_permutevar8x32_epi32(
+        _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3)), perm);
+    _mm_storeu_si128((__m128i*)(b->lo + 16 * h), _mm256_castsi256_si128(q8));
+    _mm_storeu_si128((__m128i*)(b->hi + 16 * h), _mm256_extracti128_si256(q8, 1));
+    _mm_storeu_si128((__m128i*)(b->corr + 4 * h),
+                     _mm_setr_epi32(-8 * _mm_cvtsi128_si32(s4), 0, 0, 0));
+    _mm_storeu_ps(b->dx + 4 * h, _mm_set1_ps(d));
+  }
+}
+
+/* The two groups' scales as [d0 x4 | d1 x4]. */
+CAI_AVX2_INLINE __m256 cai_q4_scales(const cai_block_q4g32x2* b) {
+  const __m128 d01 = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i*)b->d));
+  return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d01),
+                                  _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+}
+
+/* acc += (dot of 64 weights lo/hi with xb, per group) * scale * dx, 8 lanes. */
+CAI_AVX2_INLINE __m256 cai_q4_step(__m256i lo, __m256i hi, __m256 dw,
+                                   const cai_block_q8g32x2* xb, __m256i ones, __m256 acc) {
+  const __m256i p16 = _mm256_add_epi16(
+      _mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i*)xb->lo)),
+      _mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i*)xb->hi)));
+  const __m256i p32 = _mm256_add_epi32(_mm256_madd_epi16(p16, ones),
+                                       _mm256_load_si256((const __m256i*)xb->corr));
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32),
+                         _mm256_mul_ps(dw, _mm256_load_ps(xb->dx)), acc);
+}
+
+#define CAI_Q4_XR 4 /* activation rows sharing one unpacked weight block */
+
+static CAI_AVX2 void cai_gemm_q4g32_q8_avx2(const cai_block_q4g32x2* w,
+                                            const cai_block_q8g32x2* xq, float* y, int ldy, int m,
+                                            int n, int k) {
+  const int bpr = cai_q4g32_blocks_per_row(k);
   const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+#define CAI_UNPACK(wb, lo, hi)                                                  \
+  const __m256i raw_##lo = _mm256_loadu_si256((const __m256i*)(wb)->qs);        \
+  const __m256i lo = _mm256_and_si256(raw_##lo, m4);                            \
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw_##lo, 4), m4);
   if (m == 1) {
-    /* GEMV: four weight rows per pass share each activation group. */
+    /* GEMV: four weight rows per pass share each activation block. */
     int r = 0;
     for (; r + 4 <= n; r += 4) {
-      const cai_block_q4g32* w0 = w + (size_t)r * groups;
-      const cai_block_q4g32* w1 = w0 + groups;
-      const cai_block_q4g32* w2 = w1 + groups;
-      const cai_block_q4g32* w3 = w2 + groups;
-      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-      __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-      for (int g = 0; g < groups; g++) {
-        const cai_block_q8g32* xb = xq + g;
-        const __m256 dx = _mm256_set1_ps(xb->d);
-        a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(cai_dot8_q4q8(cai_unpack_q4(w0 + g), xb, ones)),
-                             _mm256_mul_ps(_mm256_set1_ps(w0[g].d), dx), a0);
-        a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(cai_dot8_q4q8(cai_unpack_q4(w1 + g), xb, ones)),
-                             _mm256_mul_ps(_mm256_set1_ps(w1[g].d), dx), a1);
-        a2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(cai_dot8_q4q8(cai_unpack_q4(w2 + g), xb, ones)),
-                             _mm256_mul_ps(_mm256_set1_ps(w2[g].d), dx), a2);
-        a3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(cai_dot8_q4q8(cai_unpack_q4(w3 + g), xb, ones)),
-                             _mm256_mul_ps(_mm256_set1_ps(w3[g].d), dx), a3);
+      const cai_block_q4g32x2* w0 = w + (size_t)r * bpr;
+      const cai_block_q4g32x2* w1 = w0 + bpr;
+      const cai_block_q4g32x2* w2 = w1 + bpr;
+      const cai_block_q4g32x2* w3 = w2 + bpr;
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int b = 0; b < bpr; b++) {
+        const cai_block_q8g32x2* xb = xq + b;
+        CAI_UNPACK(w0 + b, l0, h0)
+        a0 = cai_q4_step(l0, h0, cai_q4_scales(w0 + b), xb, ones, a0);
+        CAI_UNPACK(w1 + b, l1, h1)
+        a1 = cai_q4_step(l1, h1, cai_q4_scales(w1 + b), xb, ones, a1);
+        CAI_UNPACK(w2 + b, l2, h2)
+        a2 = cai_q4_step(l2, h2, cai_q4_scales(w2 + b), xb, ones, a2);
+        CAI_UNPACK(w3 + b, l3, h3)
+        a3 = cai_q4_step(l3, h3, cai_q4_scales(w3 + b), xb, ones, a3);
       }
       y[r] = cai_hsum8(a0);
       y[r + 1] = cai_hsum8(a1);
@@ -666,75 +737,76 @@ static CAI_AVX2 void cai_gemm_q4g32_avx2_q8(const cai_block_q4g32* w, const cai_
       y[r + 3] = cai_hsum8(a3);
     }
     for (; r < n; r++) {
-      const cai_block_q4g32* w0 = w + (size_t)r * groups;
+      const cai_block_q4g32x2* w0 = w + (size_t)r * bpr;
       __m256 a0 = _mm256_setzero_ps();
-      for (int g = 0; g < groups; g++) {
-        a0 = _mm256_fmadd_ps(
-            _mm256_cvtepi32_ps(cai_dot8_q4q8(cai_unpack_q4(w0 + g), xq + g, ones)),
-            _mm256_set1_ps(w0[g].d * xq[g].d), a0);
+      for (int b = 0; b < bpr; b++) {
+        CAI_UNPACK(w0 + b, l0, h0)
+        a0 = cai_q4_step(l0, h0, cai_q4_scales(w0 + b), xq + b, ones, a0);
       }
       y[r] = cai_hsum8(a0);
     }
     return;
   }
-  /* GEMM: each unpacked weight group serves up to CAI_Q4_XR activation rows. */
+  /* GEMM: each unpacked weight block serves up to CAI_Q4_XR activation rows. */
   for (int r = 0; r < n; r++) {
-    const cai_block_q4g32* wr = w + (size_t)r * groups;
-    for (int i0 = 0; i0 < m; i0 += CAI_Q4_XR) {
-      const int rows = m - i0 < CAI_Q4_XR ? m - i0 : CAI_Q4_XR;
-      __m256 acc[CAI_Q4_XR];
-      for (int t = 0; t < CAI_Q4_XR; t++) {
-        acc[t] = _mm256_setzero_ps();
+    const cai_block_q4g32x2* wr = w + (size_t)r * bpr;
+    int i0 = 0;
+    for (; i0 + CAI_Q4_XR <= m; i0 += CAI_Q4_XR) {
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      const cai_block_q8g32x2* x0 = xq + (size_t)i0 * bpr;
+      const cai_block_q8g32x2* x1 = x0 + bpr;
+      const cai_block_q8g32x2* x2 = x1 + bpr;
+      const cai_block_q8g32x2* x3 = x2 + bpr;
+      for (int b = 0; b < bpr; b++) {
+        CAI_UNPACK(wr + b, lo, hi)
+        const __m256 dw = cai_q4_scales(wr + b);
+        a0 = cai_q4_step(lo, hi, dw, x0 + b, ones, a0);
+        a1 = cai_q4_step(lo, hi, dw, x1 + b, ones, a1);
+        a2 = cai_q4_step(lo, hi, dw, x2 + b, ones, a2);
+        a3 = cai_q4_step(lo, hi, dw, x3 + b, ones, a3);
       }
-      if (rows == CAI_Q4_XR) {
-        for (int g = 0; g < groups; g++) {
-          const __m256i q = cai_unpack_q4(wr + g);
-          const __m256 dw = _mm256_set1_ps(wr[g].d);
-          for (int t = 0; t < CAI_Q4_XR; t++) {
-            const cai_block_q8g32* xb = xq + (size_t)(i0 + t) * groups + g;
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(cai_dot8_q4q8(q, xb, ones)),
-                                     _mm256_mul_ps(dw, _mm256_set1_ps(xb->d)), acc[t]);
-          }
-        }
-      } else {
-        for (int g = 0; g < groups; g++) {
-          const __m256i q = cai_unpack_q4(wr + g);
-          const __m256 dw = _mm256_set1_ps(wr[g].d);
-          for (int t = 0; t < rows; t++) {
-            const cai_block_q8g32* xb = xq + (size_t)(i0 + t) * groups + g;
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(cai_dot8_q4q8(q, xb, ones)),
-                                     _mm256_mul_ps(dw, _mm256_set1_ps(xb->d)), acc[t]);
-          }
-        }
+      y[(size_t)i0 * ldy + r] = cai_hsum8(a0);
+      y[(size_t)(i0 + 1) * ldy + r] = cai_hsum8(a1);
+      y[(size_t)(i0 + 2) * ldy + r] = cai_hsum8(a2);
+      y[(size_t)(i0 + 3) * ldy + r] = cai_hsum8(a3);
+    }
+    for (; i0 < m; i0++) {
+      const cai_block_q8g32x2* x0 = xq + (size_t)i0 * bpr;
+      __m256 a0 = _mm256_setzero_ps();
+      for (int b = 0; b < bpr; b++) {
+        CAI_UNPACK(wr + b, lo, hi)
+        a0 = cai_q4_step(lo, hi, cai_q4_scales(wr + b), x0 + b, ones, a0);
       }
-      for (int t = 0; t < rows; t++) {
-        y[(size_t)(i0 + t) * ldy + r] = cai_hsum8(acc[t]);
-      }
+      y[(size_t)i0 * ldy + r] = cai_hsum8(a0);
     }
   }
+#undef CAI_UNPACK
 }
 #endif /* CAI_X86 */
 
-void cai_gemm_q4g32_f32(const cai_block_q4g32* w, const float* x, int ldx, float* y, int ldy, int m,
-                        int n, int k) {
-  const int groups = k / QK4_G32;
-  cai_block_q8g32* xq = cai_q8_buffer((size_t)m * groups);
+void cai_gemm_q4g32_f32(const cai_block_q4g32x2* w, const float* x, int ldx, float* y, int ldy,
+                        int m, int n, int k) {
+  const int bpr = cai_q4g32_blocks_per_row(k);
+  cai_block_q8g32x2* xq = cai_q8_buffer((size_t)m * bpr);
   if (xq == NULL) {
     cai_gemm_q4g32_f32_ref(w, x, ldx, y, ldy, m, n, k);
     return;
   }
-  for (int i = 0; i < m; i++) {
-    cai_quantize_row_q8g32(x + (size_t)i * ldx, k, xq + (size_t)i * groups);
-  }
 #if CAI_X86
   if (cai_isa_avx2()) {
-    cai_gemm_q4g32_avx2_q8(w, xq, y, ldy, m, n, k);
+    for (int i = 0; i < m; i++) {
+      cai_quantize_row_q8_avx2(x + (size_t)i * ldx, k, xq + (size_t)i * bpr);
+    }
+    cai_gemm_q4g32_q8_avx2(w, xq, y, ldy, m, n, k);
     return;
   }
 #endif
-  cai_gemm_q4g32_ref_q8(w, xq, y, ldy, m, n, k);
+  for (int i = 0; i < m; i++) {
+    cai_quantize_row_q8_ref(x + (size_t)i * ldx, k, xq + (size_t)i * bpr);
+  }
+  cai_gemm_q4g32_q8_ref(w, xq, y, ldy, m, n, k);
 }
 
-void cai_gemv_q4g32_f32(const cai_block_q4g32* w, const float* x, float* y, int n, int k) {
+void cai_gemv_q4g32_f32(const cai_block_q4g32x2* w, const float* x, float* y, int n, int k) {
   cai_gemm_q4g32_f32(w, x, k, y, n, 1, n, k);
 }

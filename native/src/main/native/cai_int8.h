@@ -103,41 +103,47 @@ void cai_requant_s32_f32_ref(const int32_t* c, int ldc, int m, int n,
                              const cai_requant_params* p, float* out, int ldo);
 
 /* ------------------------------------------------------------------------------------------------
- * Format q4g32: 4-bit weights in groups of 32 along K with one fp32 scale. 5 bits per weight.
+ * Format q4g32: 4-bit weights in groups of 32 along K, one fp32 scale per group. 5 bits per weight.
+ * Two consecutive groups form one 40-byte block, so that one 32-byte load brings 64 weights:
  *
- *   w[j] = d * (q[j] - 8),  q in 0..15
- *   +--------+--------------------------------------------------+
- *   | d (f32)| qs[16]: byte i = q[i] (low nibble) | q[i+16] << 4 |
- *   +--------+--------------------------------------------------+
- *    0        4                                                  20
+ *   w = d[h] * (q - 8),  q in 0..15, h = group within the block
+ *    0          4          8                               24                              40
+ *   +----------+----------+-------------------------------+-------------------------------+
+ *   | d[0] f32 | d[1] f32 | qs[0][16]: group 2b           | qs[1][16]: group 2b+1         |
+ *   +----------+----------+-------------------------------+-------------------------------+
+ *   qs[h][i] = q[i] | q[i+16] << 4  (weight i of the group in the low nibble, weight i+16 high)
  *
- * A weight matrix [N,K] (K a multiple of 32) is N rows of K/32 consecutive blocks.
+ * A weight matrix [N,K] (K a multiple of 32) is N rows of ceil(K/64) blocks; when K/32 is odd the
+ * row's last group is padding with d = 0 and q = 8 (weight 0).
  *
  * Activations of the q4 kernels are fp32; the kernels quantize each group of 32 of them to s8 with
- * its own scale (dx = max|x| / 127, xq = rint(x / dx)) and compute the group's dot product exactly
- * in integers: q (u8 0..15) x xq (s8) through _mm256_maddubs_epi16 cannot saturate
- * (2 * 15 * 127 = 3810 < 32767), and the -8 offset is an exact integer correction -8 * sum(xq).
- * The only approximation is that rounding of x, |x - dx*xq| <= dx/2 per element.
+ * its own scale (dx = max|x| / 127, xq = rint(x * (1/dx)), 0 when dx is below FLT_MIN) and compute the group's dot product
+ * exactly in integers: q (u8 0..15) x xq (s8) through _mm256_maddubs_epi16 cannot saturate
+ * (2 * 15 * 127 = 3810; two such sums added in s16: 7620 < 32767), and the -8 offset is an exact
+ * integer correction -8 * sum(xq). The only approximation is that rounding of x:
+ * |x - dx*xq| <= dx/2 per element.
  * ---------------------------------------------------------------------------------------------- */
 #define QK4_G32 32
 
 typedef struct {
-  float d;                   /* group scale */
-  uint8_t qs[QK4_G32 / 2];   /* nibbles: q[i] low, q[i+16] high */
-} cai_block_q4g32;
-CAI_STATIC_ASSERT(sizeof(cai_block_q4g32) == 20, "q4g32 block is 20 bytes");
+  float d[2];                   /* scales of the block's two groups */
+  uint8_t qs[2][QK4_G32 / 2];   /* nibbles of each group: q[i] low, q[i+16] high */
+} cai_block_q4g32x2;
+CAI_STATIC_ASSERT(sizeof(cai_block_q4g32x2) == 40, "q4g32 block (two groups) is 40 bytes");
 
-/* Quantizes fp32 weights W [n,k] (k % 32 == 0) to q4g32: d = max|w| / 8 per group (sign of the
- * extreme chosen so it maps to q = 0, i.e. -8), q = clamp(rint(w / d) + 8, 0, 15). */
-void cai_quantize_q4g32(const float* w, int n, int k, cai_block_q4g32* out);
+/* Blocks per row of K weights: ceil(K / 64). */
+int cai_q4g32_blocks_per_row(int k);
+
+/* Quantizes fp32 weights W [n,k] (k % 32 == 0) to q4g32: per group d = (value of largest
+ * magnitude) / -8, so that value is exactly -8d, and q = clamp(rint(w / d) + 8, 0, 15). */
+void cai_quantize_q4g32(const float* w, int n, int k, cai_block_q4g32x2* out);
 
 /* y[n] = W x for fp32 x[k]. */
-void cai_gemv_q4g32_f32(const cai_block_q4g32* w, const float* x, float* y, int n, int k);
-void cai_gemv_q4g32_f32_ref(const cai_block_q4g32* w, const float* x, float* y, int n, int k);
+void cai_gemv_q4g32_f32(const cai_block_q4g32x2* w, const float* x, float* y, int n, int k);
 /* Y[m,n] (row stride ldy) = X[m,k] (row stride ldx) x W^T. */
-void cai_gemm_q4g32_f32(const cai_block_q4g32* w, const float* x, int ldx, float* y, int ldy, int m,
-                        int n, int k);
-void cai_gemm_q4g32_f32_ref(const cai_block_q4g32* w, const float* x, int ldx, float* y, int ldy,
+void cai_gemm_q4g32_f32(const cai_block_q4g32x2* w, const float* x, int ldx, float* y, int ldy,
+                        int m, int n, int k);
+void cai_gemm_q4g32_f32_ref(const cai_block_q4g32x2* w, const float* x, int ldx, float* y, int ldy,
                             int m, int n, int k);
 
 /* ------------------------------------------------------------------------------------------------
@@ -148,7 +154,7 @@ int cai_isa_avx2(void);
 /* Forces the scalar twins (nonzero) or restores CPU detection (0): for tests and benchmarks. */
 void cai_force_scalar(int force);
 
-/* sizeof of a format's block, for the Java side to check its constants: 0 = s8p16, 1 = q4g32. */
+/* sizeof of a format's block, for the Java side to check its constants: 0 = s8p16, 1 = q4g32 (two groups). */
 int cai_block_size_bytes(int format);
 
 /* Flat-argument wrappers for JNI (the struct is built here). */

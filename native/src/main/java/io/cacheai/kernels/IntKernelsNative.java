@@ -101,11 +101,14 @@ final class IntKernelsNative {
 
   @Name("cai_quantize_q4g32")
   static native void quantizeQ4g32(
-      @Cast("const float*") FloatBuffer w, int n, int k, @Cast("cai_block_q4g32*") ByteBuffer out);
+      @Cast("const float*") FloatBuffer w,
+      int n,
+      int k,
+      @Cast("cai_block_q4g32x2*") ByteBuffer out);
 
   @Name("cai_gemm_q4g32_f32")
   static native void gemmQ4g32F32(
-      @Cast("const cai_block_q4g32*") ByteBuffer w,
+      @Cast("const cai_block_q4g32x2*") ByteBuffer w,
       @Cast("const float*") FloatBuffer x,
       int ldx,
       FloatBuffer y,
@@ -116,7 +119,7 @@ final class IntKernelsNative {
 
   @Name("cai_gemm_q4g32_f32_ref")
   static native void gemmQ4g32F32Ref(
-      @Cast("const cai_block_q4g32*") ByteBuffer w,
+      @Cast("const cai_block_q4g32x2*") ByteBuffer w,
       @Cast("const float*") FloatBuffer x,
       int ldx,
       FloatBuffer y,
@@ -127,7 +130,7 @@ final class IntKernelsNative {
 
   @Name("cai_gemv_q4g32_f32")
   static native void gemvQ4g32F32(
-      @Cast("const cai_block_q4g32*") ByteBuffer w,
+      @Cast("const cai_block_q4g32x2*") ByteBuffer w,
       @Cast("const float*") FloatBuffer x,
       FloatBuffer y,
       int n,

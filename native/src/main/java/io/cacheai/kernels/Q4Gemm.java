@@ -7,35 +7,46 @@ import java.nio.FloatBuffer;
  * Products with 4-bit weights in groups of 32 ({@code q4g32}), fp32 in and out: the low-bit path
  * where weight bytes, not arithmetic, bound the speed.
  *
- * <p>Format, one block per 32 consecutive weights of a row (drawn in {@code cai_int8.h}), 20 bytes
- * = 5 bits per weight; an [n, k] matrix is n rows of k/32 blocks, k a multiple of 32:
+ * <p>Format (drawn also in {@code cai_int8.h}): 5 bits per weight; two consecutive groups of 32
+ * weights of a row form one 40-byte block, so that one 32-byte load brings 64 weights. An [n, k]
+ * matrix (k a multiple of 32) is n rows of ceil(k/64) blocks; when k/32 is odd, each row's last
+ * group is padding with d = 0 and q = 8.
  *
  * <pre>
- *   0        4                                                    20
- *   | d (f32, little-endian) | qs[16]: byte i = q[i] | q[i+16] &lt;&lt; 4 |
- *   w[i] = d · (q[i] − 8),  q in 0..15
+ *   0          4          8                          24                         40
+ *   | d[0] f32 | d[1] f32 | qs[0][16]: group 2b      | qs[1][16]: group 2b+1    |
+ *   qs[h][i] = q[i] | q[i+16] &lt;&lt; 4     w = d[h] · (q − 8),  q in 0..15   (floats little-endian)
  * </pre>
  *
  * <p>How it computes: each group of 32 activations is quantized to s8 with its own scale (dx =
- * max|x|/127, xq = rint(x/dx)), and the group's dot product Σ (q−8)·xq is computed exactly in
+ * max|x|/127, xq = rint(x · (1/dx))), and the group's dot product Σ (q−8)·xq is computed exactly in
  * integers ({@code vpmaddubsw} on u8 q ≤ 15 and s8 xq cannot saturate: 2·15·127 = 3810), then
  * scaled by d·dx in fp32. The only approximation beyond the weights' own is that rounding of x: per
- * group |error| ≤ Σ|w| · dx / 2. This beats converting every nibble to fp32 (one int multiply-add
- * per 32 weights instead of four float FMAs plus conversions).
+ * group |error| ≤ Σ|w| · dx / 2. This beats converting nibbles to fp32 (one integer multiply-add
+ * per 32 weight pairs instead of four float FMAs plus conversions) and, unlike u8 activations with
+ * one zero point, needs no calibration: the activation scale is per group and dynamic.
  */
 public final class Q4Gemm {
-  /** Weights per block. */
+  /** Weights per group (one scale each). */
   public static final int GROUP_SIZE = 32;
 
-  /** Bytes per block: an fp32 scale and 16 bytes of nibbles. */
-  public static final int BLOCK_SIZE_BYTES = 20;
+  /** Bytes per block: two groups, two fp32 scales and 32 bytes of nibbles. */
+  public static final int BLOCK_SIZE_BYTES = 40;
+
+  /** Groups per block. */
+  public static final int GROUPS_PER_BLOCK = 2;
 
   private Q4Gemm() {}
 
-  /** Bytes of an [n, k] q4g32 matrix: n · k/32 · 20. */
+  /** Bytes of an [n, k] q4g32 matrix: n · ceil(k/64) · 40. */
   public static long sizeBytes(int n, int k) {
     checkShape(n, k);
-    return (long) n * (k / GROUP_SIZE) * BLOCK_SIZE_BYTES;
+    return (long) n * blocksPerRow(k) * BLOCK_SIZE_BYTES;
+  }
+
+  /** Blocks per row of k weights: ceil(k / 64). */
+  public static int blocksPerRow(int k) {
+    return (k + GROUP_SIZE * GROUPS_PER_BLOCK - 1) / (GROUP_SIZE * GROUPS_PER_BLOCK);
   }
 
   /**

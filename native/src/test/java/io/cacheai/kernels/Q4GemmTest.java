@@ -32,7 +32,16 @@ class Q4GemmTest {
   }
 
   @ParameterizedTest(name = "m={0} n={1} k={2}")
-  @CsvSource({"1, 1, 32", "1, 7, 64", "1, 33, 4096", "2, 5, 96", "5, 9, 160", "65, 13, 256"})
+  @CsvSource({
+    "1, 1, 32",
+    "1, 7, 64",
+    "1, 33, 4096",
+    "1, 6, 800",
+    "2, 5, 96",
+    "5, 9, 160",
+    "65, 13, 256",
+    "7, 3, 32"
+  })
   void gemm_withinActivationRoundingBoundOfDequantizedReference(int m, int n, int k) {
     Random random = new Random(m * 7919L + n * 31L + k);
     float[] w = randomFloats(random, n * k);
@@ -115,6 +124,21 @@ class Q4GemmTest {
   }
 
   @Test
+  void gemv_zeroAndTinyActivations_giveZeroNotNaN() {
+    Random random = new Random(2);
+    int n = 8;
+    int k = 96;
+    ByteBuffer q = quantize(randomFloats(random, n * k), n, k);
+    float[] x = new float[k];
+    for (int i = 32; i < 64; i++) {
+      x[i] = Float.MIN_VALUE * i; // a group of denormals: its scale would overflow 1/dx
+    }
+    FloatBuffer y = FloatBuffers.allocate(n);
+    Q4Gemm.gemv(q, n, k, floats(x, 0), y);
+    assertThat(toArray(y, n)).containsOnly(0f);
+  }
+
+  @Test
   void badShapes_rejectedWithContext() {
     assertThatThrownBy(() -> Q4Gemm.sizeBytes(4, 33))
         .isInstanceOf(IllegalArgumentException.class)
@@ -126,6 +150,7 @@ class Q4GemmTest {
                     shortWeights, 4, 64, FloatBuffers.allocate(64), FloatBuffers.allocate(4)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("weights: needs=160");
+    assertThat(Q4Gemm.sizeBytes(3, 96)).isEqualTo(3 * 2 * 40);
     ByteBuffer weights = zeroBytes(Q4Gemm.sizeBytes(4, 64), 0);
     assertThatThrownBy(
             () ->
@@ -141,19 +166,22 @@ class Q4GemmTest {
     return q;
   }
 
-  /** The format as documented: w = d · (q − 8), q[i] low nibble / q[i+16] high nibble of byte i. */
+  /** The format as documented: two groups per 40-byte block, w = d[h] · (q − 8). */
   static float[] dequantize(ByteBuffer q, int n, int k) {
     ByteBuffer le = q.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     int base = q.position();
+    int blocksPerRow = Q4Gemm.blocksPerRow(k);
     float[] w = new float[n * k];
-    int blocks = n * k / 32;
-    for (int b = 0; b < blocks; b++) {
-      int at = base + b * Q4Gemm.BLOCK_SIZE_BYTES;
-      float d = le.getFloat(at);
-      for (int i = 0; i < 16; i++) {
-        int packed = le.get(at + 4 + i) & 0xFF;
-        w[b * 32 + i] = d * ((packed & 0x0F) - 8);
-        w[b * 32 + i + 16] = d * ((packed >> 4) - 8);
+    for (int r = 0; r < n; r++) {
+      for (int g = 0; g < k / 32; g++) {
+        int at = base + (r * blocksPerRow + g / 2) * Q4Gemm.BLOCK_SIZE_BYTES;
+        int h = g % 2;
+        float d = le.getFloat(at + 4 * h);
+        for (int i = 0; i < 16; i++) {
+          int packed = le.get(at + 8 + 16 * h + i) & 0xFF;
+          w[r * k + g * 32 + i] = d * ((packed & 0x0F) - 8);
+          w[r * k + g * 32 + i + 16] = d * ((packed >> 4) - 8);
+        }
       }
     }
     return w;
