@@ -17,6 +17,7 @@ import java.util.Map;
  *
  * <pre>
  *   S8_PER_CHANNEL  INT8 [N,K...] PER_CHANNEL axis 0, bits 8, symmetric, scales inline (fp32)
+ *   S8_PANEL16      the same with layout "s8p16" (the native kernel's panels, read in place)
  *   S32 / F32       INT32 / FP32 dense, no quantization
  *   Q4_GROUP        INT4_GROUP [N,K] (a conv weight flattened to its [M, C·kH·kW] view)
  *   Q3_GROUP        INT3_GROUP [N,K]
@@ -28,6 +29,9 @@ import java.util.Map;
  * array).
  */
 public final class PackedTensors {
+  /** The layout name of {@link PackedTensor.Format#S8_PANEL16} in the manifest. */
+  public static final String LAYOUT_S8P16 = "s8p16";
+
   /** Suffix of the FP16 tensor holding a grouped weight's scales. */
   public static final String SCALES_SUFFIX = ".scales";
 
@@ -37,7 +41,7 @@ public final class PackedTensors {
   public static void add(BundleWriter writer, String name, PackedTensor tensor) {
     long[] shape = tensor.shape();
     switch (tensor.format()) {
-      case S8_PER_CHANNEL -> {
+      case S8_PER_CHANNEL, S8_PANEL16 -> {
         Quantization.Builder q =
             Quantization.newBuilder()
                 .setGranularity(Quantization.Granularity.PER_CHANNEL)
@@ -47,7 +51,13 @@ public final class PackedTensors {
         for (float scale : tensor.scales()) {
           q.addScales(scale);
         }
-        writer.addTensor(name, DataType.INT8, shape, tensor.data(), q.build());
+        writer.addTensor(
+            name,
+            DataType.INT8,
+            shape,
+            tensor.data(),
+            tensor.format() == PackedTensor.Format.S8_PANEL16 ? LAYOUT_S8P16 : "",
+            q.build());
       }
       case S32 -> writer.addTensor(name, DataType.INT32, shape, tensor.data());
       case F32 -> writer.addTensor(name, DataType.FP32, shape, tensor.data());
@@ -122,7 +132,8 @@ public final class PackedTensors {
 
   private static PackedTensor decode(Bundle bundle, MappedTensor tensor) {
     long[] shape = tensor.shape();
-    if (!tensor.layout().isEmpty()) {
+    boolean panel16 = tensor.dataType() == DataType.INT8 && tensor.layout().equals(LAYOUT_S8P16);
+    if (!tensor.layout().isEmpty() && !panel16) {
       throw new IllegalArgumentException("layout=" + tensor.layout() + " (expected dense)");
     }
     DataType type = tensor.dataType();
@@ -152,8 +163,16 @@ public final class PackedTensors {
         for (int i = 0; i < scales.length; i++) {
           scales[i] = q.getScales(i);
         }
+        if (shape.length < 2) {
+          throw new IllegalArgumentException("INT8 weights of rank " + shape.length + " (>= 2)");
+        }
+        // the PackedTensor constructor checks the byte length against the layout
         return new PackedTensor(
-            PackedTensor.Format.S8_PER_CHANNEL, shape, tensor.bytes(), scales, 0);
+            panel16 ? PackedTensor.Format.S8_PANEL16 : PackedTensor.Format.S8_PER_CHANNEL,
+            shape,
+            tensor.bytes(),
+            scales,
+            0);
       }
       case INT4_GROUP, INT3_GROUP, INT2_GROUP -> {
         if (q == null

@@ -169,7 +169,9 @@ public final class GraphQuantizer {
           throw new IllegalArgumentException(
               node.describe() + ": no calibrated range for input '" + layer.input() + "'");
         }
-        PackedTensor weight = WeightQuantizer.int8PerChannel(layer.weight(), layer.weightShape());
+        PackedTensor weight =
+            WeightQuantizer.panel16(
+                WeightQuantizer.int8PerChannel(layer.weight(), layer.weightShape()));
         packed.put(base + ".q8", weight);
         attributes.put("weight", base + ".q8");
         attributes.put("x_scale", range.scale());

@@ -13,6 +13,6 @@ import java.util.Map;
 public record QuantizedGraph(Graph graph, Map<String, PackedTensor> packed) {
   /** A model running this graph from memory (the compressor evaluates it before writing). */
   public GraphModel model() {
-    return new GraphModel(graph, packed, Int8Gemm.reference());
+    return new GraphModel(graph, packed, Int8Gemm.best());
   }
 }

@@ -44,6 +44,24 @@ public final class WeightQuantizer {
     return new PackedTensor(PackedTensor.Format.S8_PER_CHANNEL, shape, data, scales, 0);
   }
 
+  /**
+   * {@code dense} (S8_PER_CHANNEL) repacked into the native kernel's s8p16 panel layout
+   * (S8_PANEL16) by {@link io.cacheai.kernels.Int8Gemm#pack}, so the served model reads it in
+   * place.
+   */
+  public static PackedTensor panel16(PackedTensor dense) {
+    int n = dense.rows();
+    int k = dense.rowLength();
+    ByteBuffer weights = ByteBuffer.allocateDirect(n * k);
+    weights.put(dense.data()).flip();
+    ByteBuffer packed =
+        ByteBuffer.allocateDirect(
+            Math.toIntExact(io.cacheai.kernels.Int8Gemm.packedSizeBytes(n, k)));
+    io.cacheai.kernels.Int8Gemm.pack(weights, n, k, packed);
+    return new PackedTensor(
+        PackedTensor.Format.S8_PANEL16, dense.shape(), packed, dense.scales(), 0);
+  }
+
   /** The int32 bias of an int8 op: {@code round(b / (xScale · wScale[n]))}. */
   public static PackedTensor int32Bias(float[] bias, float xScale, float[] weightScales) {
     ByteBuffer data = ByteBuffer.allocate(4 * bias.length).order(ByteOrder.LITTLE_ENDIAN);

@@ -15,6 +15,10 @@ import java.util.Arrays;
  *
  * <pre>
  *   S8_PER_CHANNEL  byte n·K+k = w_q[n,k] (int8, −127..127); w = scales[n]·w_q       8 bits/weight
+ *   S8_PANEL16      the same int8 values and scales in the native kernel's "s8p16" layout
+ *                   (io.cacheai.kernels.Int8Gemm): panels of 16 channels, k in pairs,
+ *                   byte (n/16)·K2·16 + (k/2)·32 + (n%16)·2 + k%2, K2 = round_up(K,2),
+ *                   round_up(N,16)·K2 bytes, padding zero
  *   S32             int32 little-endian, dense (the int8 ops' bias, scale x_scale·scales[n])
  *   F32             float32 little-endian, dense (the low-bit ops' bias)
  *   Q4_GROUP        element i = n·K+k at bits [4i, 4i+4) (low nibble first), two's complement
@@ -35,6 +39,7 @@ public record PackedTensor(
   /** How the bytes encode the values. */
   public enum Format {
     S8_PER_CHANNEL(8),
+    S8_PANEL16(8),
     S32(32),
     F32(32),
     Q4_GROUP(4),
@@ -65,7 +70,10 @@ public record PackedTensor(
             .order(ByteOrder.LITTLE_ENDIAN)
             .asReadOnlyBuffer()
             .order(ByteOrder.LITTLE_ENDIAN);
-    long expected = lengthBytes(format, Shapes.elementCount(shape));
+    long expected =
+        format == Format.S8_PANEL16
+            ? panel16LengthBytes(Math.toIntExact(shape[0]), rowLength(shape))
+            : lengthBytes(format, Shapes.elementCount(shape));
     if (data.remaining() != expected) {
       throw new IllegalArgumentException(
           format
@@ -77,7 +85,7 @@ public record PackedTensor(
     }
     long expectedScales =
         switch (format) {
-          case S8_PER_CHANNEL -> shape[0];
+          case S8_PER_CHANNEL, S8_PANEL16 -> shape[0];
           case Q4_GROUP, Q3_GROUP, Q2_GROUP -> shape[0] * groupsPerRow(rowLength(shape), groupSize);
           default -> 0;
         };
@@ -95,6 +103,17 @@ public record PackedTensor(
   /** Bytes of {@code count} elements in {@code format}. */
   public static long lengthBytes(Format format, long count) {
     return (count * format.bits() + 7) / 8;
+  }
+
+  /** Bytes of an [n,k] int8 matrix in the s8p16 panel layout. */
+  public static long panel16LengthBytes(int n, int k) {
+    return (long) ((n + 15) / 16 * 16) * ((k + 1) / 2 * 2);
+  }
+
+  /** Byte offset of w[row, col] in the s8p16 panel layout of a matrix with k columns. */
+  public static int panel16Offset(int row, int col, int k) {
+    int k2 = (k + 1) / 2 * 2;
+    return (row / 16) * k2 * 16 + (col / 2) * 32 + (row % 16) * 2 + (col % 2);
   }
 
   /** K: the elements of one output channel (all dimensions but the first). */

@@ -45,7 +45,7 @@ public final class GraphModel implements Model {
 
   /** Prepares {@code graph} to run; refuses it (IllegalArgumentException) if it cannot. */
   public GraphModel(Graph graph) {
-    this(graph, Map.of(), Int8Gemm.reference());
+    this(graph, Map.of(), Int8Gemm.reference()); // no int8 nodes: the kernel is never used
   }
 
   /**

@@ -92,13 +92,13 @@ final class KernelFactory {
               input(node, 0),
               out,
               in0,
-              packed(node, "weight", PackedTensor.Format.S8_PER_CHANNEL),
+              packed(node, "weight", PackedTensor.Format.S8_PANEL16),
               optionalPacked(node, "bias", PackedTensor.Format.S32),
               attributes.getFloat("x_scale", 0f),
               (int) attributes.getLong("x_zero_point", 0),
               int8Gemm);
       case QLINEAR_CONV -> {
-        PackedTensor weight = packed(node, "weight", PackedTensor.Format.S8_PER_CHANNEL);
+        PackedTensor weight = packed(node, "weight", PackedTensor.Format.S8_PANEL16);
         long[] weightShape = attributes.getLongs("weight_shape");
         yield new QLinearConvKernel(
             input(node, 0),

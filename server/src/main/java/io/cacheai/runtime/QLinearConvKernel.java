@@ -27,8 +27,7 @@ final class QLinearConvKernel implements Kernel {
   private final float xScale;
   private final int xZeroPoint;
   private final ByteBuffer weight;
-  private final ByteBuffer bias;
-  private final float[] outScale;
+  private final Int8OutputStage stage;
   private final Int8Gemm gemm;
 
   QLinearConvKernel(
@@ -50,8 +49,7 @@ final class QLinearConvKernel implements Kernel {
     this.xScale = xScale;
     this.xZeroPoint = xZeroPoint;
     this.weight = weight.data();
-    this.bias = bias == null ? null : bias.data();
-    this.outScale = QLinearGemmKernel.outScales(xScale, weight.scales());
+    this.stage = Int8OutputStage.of(weight, bias, xScale, xZeroPoint);
     this.gemm = gemm;
     if (weight.rowLength() != patchLength()) {
       throw new IllegalArgumentException(
@@ -92,7 +90,7 @@ final class QLinearConvKernel implements Kernel {
     for (int b = 0; b < batch; b++) {
       U8Activations.quantize(x, b * imageLength, imageLength, xScale, xZeroPoint, image);
       im2row(image, rows);
-      gemm.run(p, outChannels, patchLength(), rows, xZeroPoint, weight, bias, outScale, tmp);
+      gemm.run(p, outChannels, patchLength(), rows, weight, stage.bias(), stage.scale(), tmp);
       int base = b * outChannels * p;
       for (int pixel = 0; pixel < p; pixel++) {
         tmp.get(pixel * outChannels, line, 0, outChannels);

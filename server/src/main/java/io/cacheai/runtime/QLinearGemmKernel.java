@@ -18,8 +18,7 @@ final class QLinearGemmKernel implements Kernel {
   private final float xScale;
   private final int xZeroPoint;
   private final ByteBuffer weight;
-  private final ByteBuffer bias;
-  private final float[] outScale;
+  private final Int8OutputStage stage;
   private final Int8Gemm gemm;
 
   QLinearGemmKernel(
@@ -39,17 +38,8 @@ final class QLinearGemmKernel implements Kernel {
     this.xScale = xScale;
     this.xZeroPoint = xZeroPoint;
     this.weight = weight.data();
-    this.bias = bias == null ? null : bias.data();
-    this.outScale = outScales(xScale, weight.scales());
+    this.stage = Int8OutputStage.of(weight, bias, xScale, xZeroPoint);
     this.gemm = gemm;
-  }
-
-  static float[] outScales(float xScale, float[] weightScales) {
-    float[] scales = new float[weightScales.length];
-    for (int i = 0; i < scales.length; i++) {
-      scales[i] = xScale * weightScales[i];
-    }
-    return scales;
   }
 
   @Override
@@ -57,6 +47,6 @@ final class QLinearGemmKernel implements Kernel {
     ByteBuffer a = frame.bytes(m * k);
     U8Activations.quantize(frame.buffer(in), 0, m * k, xScale, xZeroPoint, a);
     FloatBuffer y = frame.buffer(out);
-    gemm.run(m, n, k, a, xZeroPoint, weight, bias, outScale, y);
+    gemm.run(m, n, k, a, weight, stage.bias(), stage.scale(), y);
   }
 }

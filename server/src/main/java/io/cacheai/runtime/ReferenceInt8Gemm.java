@@ -1,14 +1,14 @@
 package io.cacheai.runtime;
 
+import io.cacheai.graph.PackedTensor;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 
 /**
- * {@link Int8Gemm} in plain Java: for each output channel, its weight row is read once (bulk copy
- * from the mapped bundle into a reused per-thread row — a streaming window, not a heap copy of the
- * model) and dotted with every activation row; all integer math is exact in int32 (|acc| ≤
- * K·255·127 fits for K < 66 000).
+ * {@link Int8Gemm} in plain Java: each output channel's weights are gathered from the s8p16 panel
+ * layout into a reused per-thread row (a streaming window, not a heap copy of the model) and dotted
+ * with every activation row in exact int32 arithmetic.
  */
 final class ReferenceInt8Gemm implements Int8Gemm {
   static final ReferenceInt8Gemm INSTANCE = new ReferenceInt8Gemm();
@@ -23,33 +23,37 @@ final class ReferenceInt8Gemm implements Int8Gemm {
       int n,
       int k,
       ByteBuffer a,
-      int aZero,
-      ByteBuffer w,
-      ByteBuffer bias,
-      float[] outScale,
+      ByteBuffer packedWeights,
+      IntBuffer bias,
+      FloatBuffer scale,
       FloatBuffer y) {
-    if ((long) m * k > a.capacity() || (long) n * k > w.capacity() || (long) m * n > y.capacity()) {
+    if ((long) m * k > a.capacity()
+        || PackedTensor.panel16LengthBytes(n, k) > packedWeights.capacity()
+        || (long) m * n > y.capacity()
+        || n > scale.capacity()
+        || n > bias.capacity()) {
       throw new IllegalArgumentException(
-          "int8 gemm m=" + m + " n=" + n + " k=" + k + ": a, w or y too small");
+          "int8 gemm m=" + m + " n=" + n + " k=" + k + ": an operand buffer is too small");
     }
     Scratch s = SCRATCH.get();
-    int[] centered = s.ints(m * k);
+    int[] activations = s.ints(m * k);
     for (int i = 0; i < m * k; i++) {
-      centered[i] = (a.get(i) & 0xff) - aZero;
+      activations[i] = a.get(i) & 0xff;
     }
-    byte[] row = s.bytes(k);
-    ByteBuffer biasLe = bias == null ? null : bias.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    int[] row = s.row(k);
     for (int j = 0; j < n; j++) {
-      w.get(j * k, row, 0, k);
-      int b = biasLe == null ? 0 : biasLe.getInt(4 * j);
-      float scale = outScale[j];
+      for (int t = 0; t < k; t++) {
+        row[t] = packedWeights.get(PackedTensor.panel16Offset(j, t, k));
+      }
+      int b = bias.get(j);
+      float sc = scale.get(j);
       for (int i = 0; i < m; i++) {
         int base = i * k;
-        int acc = b;
+        int acc = 0;
         for (int t = 0; t < k; t++) {
-          acc += centered[base + t] * row[t];
+          acc += activations[base + t] * row[t];
         }
-        y.put(i * n + j, scale * acc);
+        y.put(i * n + j, (float) (acc + b) * sc);
       }
     }
   }
@@ -57,7 +61,7 @@ final class ReferenceInt8Gemm implements Int8Gemm {
   /** Per-thread work arrays, grown on demand. */
   private static final class Scratch {
     private int[] ints = new int[0];
-    private byte[] bytes = new byte[0];
+    private int[] row = new int[0];
 
     int[] ints(int length) {
       if (ints.length < length) {
@@ -66,11 +70,11 @@ final class ReferenceInt8Gemm implements Int8Gemm {
       return ints;
     }
 
-    byte[] bytes(int length) {
-      if (bytes.length < length) {
-        bytes = new byte[length];
+    int[] row(int length) {
+      if (row.length < length) {
+        row = new int[length];
       }
-      return bytes;
+      return row;
     }
   }
 }

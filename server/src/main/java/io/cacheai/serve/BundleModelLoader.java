@@ -61,7 +61,7 @@ public final class BundleModelLoader implements ModelLoader {
                 + "cai_"
                 + compression);
       }
-      GraphModel model = new GraphModel(bundle.graph(), packed, Int8Gemm.reference());
+      GraphModel model = new GraphModel(bundle.graph(), packed, Int8Gemm.best());
       return new BundleModel(model, bundle, "cai_" + compression);
     } catch (IOException | RuntimeException e) {
       bundle.close();

@@ -5,47 +5,65 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The reference int8 product is exact: compared with a long-arithmetic triple loop. */
+/**
+ * Both {@link Int8Gemm} implementations are exact: compared with a long-arithmetic triple loop over
+ * the dense weights, and with each other bit for bit.
+ */
 class Int8GemmTest {
-  private static void check(int m, int n, int k, byte[] a, int aZero, byte[] w, int[] bias) {
-    ByteBuffer biasBytes = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+  private static void check(int m, int n, int k, byte[] a, byte[] w, int[] bias) {
+    ByteBuffer dense = ByteBuffer.allocateDirect(n * k).put(w).flip();
+    ByteBuffer packed =
+        ByteBuffer.allocateDirect((int) io.cacheai.kernels.Int8Gemm.packedSizeBytes(n, k));
+    io.cacheai.kernels.Int8Gemm.pack(dense, n, k, packed);
+    IntBuffer biasBuffer = direct(4 * n).asIntBuffer().put(bias).flip();
+    FloatBuffer scale = direct(4 * n).asFloatBuffer();
     for (int j = 0; j < n; j++) {
-      biasBytes.putInt(4 * j, bias[j]);
+      scale.put(j, 1f);
     }
-    float[] scale = new float[n];
-    java.util.Arrays.fill(scale, 1f);
-    FloatBuffer y = FloatBuffer.allocate(m * n);
-    Int8Gemm.reference()
-        .run(m, n, k, ByteBuffer.wrap(a), aZero, ByteBuffer.wrap(w), biasBytes, scale, y);
+    ByteBuffer activations = ByteBuffer.allocateDirect(m * k).put(a).flip();
+    FloatBuffer reference = direct(4 * m * n).asFloatBuffer();
+    FloatBuffer nativeY = direct(4 * m * n).asFloatBuffer();
+    Int8Gemm.reference().run(m, n, k, activations, packed, biasBuffer, scale, reference);
+    Int8Gemm.nativeKernels().run(m, n, k, activations, packed, biasBuffer, scale, nativeY);
     for (int i = 0; i < m; i++) {
       for (int j = 0; j < n; j++) {
         long expected = bias[j];
         for (int t = 0; t < k; t++) {
-          expected += (long) ((a[i * k + t] & 0xff) - aZero) * w[j * k + t];
+          expected += (long) (a[i * k + t] & 0xff) * w[j * k + t];
         }
-        assertThat((double) y.get(i * n + j)).as("y[%d,%d]", i, j).isEqualTo((double) expected);
+        assertThat((double) reference.get(i * n + j))
+            .as("y[%d,%d]", i, j)
+            .isEqualTo((double) (float) expected);
+        assertThat(nativeY.get(i * n + j))
+            .as("native y[%d,%d]", i, j)
+            .isEqualTo(reference.get(i * n + j));
       }
     }
   }
 
+  private static ByteBuffer direct(int bytes) {
+    return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+  }
+
   @Test
-  void run_randomInputs_exact() {
+  void run_randomInputs_exactAndNativeIdentical() {
     Random random = new Random(3);
-    int m = 7;
-    int n = 5;
-    int k = 33;
-    byte[] a = new byte[m * k];
-    byte[] w = new byte[n * k];
-    random.nextBytes(a);
-    random.nextBytes(w);
-    for (int i = 0; i < w.length; i++) {
-      w[i] = (byte) Math.max(-127, w[i]);
+    for (int m : new int[] {1, 7}) {
+      int n = 21; // not a multiple of the 16-channel panel
+      int k = 33; // odd: a padded k pair
+      byte[] a = new byte[m * k];
+      byte[] w = new byte[n * k];
+      random.nextBytes(a);
+      random.nextBytes(w);
+      for (int i = 0; i < w.length; i++) {
+        w[i] = (byte) Math.max(-127, w[i]);
+      }
+      check(m, n, k, a, w, random.ints(n, -1000, 1000).toArray());
     }
-    int[] bias = random.ints(n, -1000, 1000).toArray();
-    check(m, n, k, a, 131, w, bias);
   }
 
   @Test
@@ -57,6 +75,6 @@ class Int8GemmTest {
     byte[] w = new byte[2 * k];
     java.util.Arrays.fill(w, 0, k, (byte) 127);
     java.util.Arrays.fill(w, k, 2 * k, (byte) -127);
-    check(2, 2, k, a, 0, w, new int[] {0, 0});
+    check(2, 2, k, a, w, new int[] {0, 0});
   }
 }
