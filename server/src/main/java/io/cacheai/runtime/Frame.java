@@ -17,6 +17,7 @@ final class Frame {
   private float[] heapIn = new float[0];
   private float[] heapOut = new float[0];
   private java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocateDirect(0);
+  private byte[] heapBytes = new byte[0];
   private FloatBuffer dequantized = FloatBuffers.allocate(0);
 
   /** Lays this frame out for {@code newPlan} (no work when it already is). */
@@ -77,6 +78,14 @@ final class Frame {
       bytes = java.nio.ByteBuffer.allocateDirect(length);
     }
     return bytes;
+  }
+
+  /** A heap byte array of at least {@code length} bytes (u8 patches built in Java loops). */
+  byte[] heapBytes(int length) {
+    if (heapBytes.length < length) {
+      heapBytes = new byte[length];
+    }
+    return heapBytes;
   }
 
   /**

@@ -5,10 +5,13 @@ import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 
 /**
- * Expands a Q4_GROUP / Q3_GROUP weight (layout: {@link PackedTensor}) to fp32 [N,K] for one run —
- * the plain Java reference twin of a fused low-bit GEMV that would unpack in registers.
+ * Expands a grouped low-bit weight (layout: {@link PackedTensor}) to fp32 [N,K] for one run — the
+ * plain Java twin of a fused low-bit GEMV that would unpack in registers. The packed bytes are
+ * streamed row by row through a per-thread heap window (bulk copies from the mapping).
  */
 final class LowBitWeights {
+  private static final ThreadLocal<byte[][]> WINDOW = ThreadLocal.withInitial(() -> new byte[1][0]);
+
   private LowBitWeights() {}
 
   static void dequantize(PackedTensor weight, FloatBuffer out) {
@@ -16,14 +19,31 @@ final class LowBitWeights {
     int k = weight.rowLength();
     int g = weight.groupSize();
     int groups = PackedTensor.groupsPerRow(k, g);
+    int bits = weight.format().bits();
+    int mask = (1 << bits) - 1;
+    int signShift = 32 - bits;
     float[] scales = weight.scales();
     ByteBuffer data = weight.data();
-    PackedTensor.Format format = weight.format();
+    int totalBytes = data.capacity();
+    byte[][] holder = WINDOW.get();
+    // one row spans at most ceil(k·bits/8)+1 bytes from the byte holding its first bit
+    int windowBytes = (k * bits + 7) / 8 + 2;
+    if (holder[0].length < windowBytes) {
+      holder[0] = new byte[windowBytes];
+    }
+    byte[] window = holder[0];
     float[] row = new float[k];
     for (int r = 0; r < n; r++) {
-      long base = (long) r * k;
-      for (int c = 0; c < k; c++) {
-        row[c] = scales[r * groups + c / g] * PackedTensor.lowBitValue(data, format, base + c);
+      long firstBit = (long) r * k * bits;
+      int firstByte = (int) (firstBit >>> 3);
+      int length = Math.min(windowBytes, totalBytes - firstByte);
+      data.get(firstByte, window, 0, length);
+      int bit = (int) (firstBit & 7);
+      for (int c = 0; c < k; c++, bit += bits) {
+        int at = bit >>> 3;
+        int word = (window[at] & 0xff) | (at + 1 < length ? (window[at + 1] & 0xff) << 8 : 0);
+        int raw = (word >>> (bit & 7)) & mask;
+        row[c] = scales[r * groups + c / g] * ((raw << signShift) >> signShift);
       }
       out.put(r * k, row, 0, k);
     }

@@ -78,52 +78,56 @@ final class QLinearConvKernel implements Kernel {
   public void run(Frame frame) {
     int inPixels = window.inH() * window.inW();
     int imageLength = channels * inPixels;
-    int rowsLength = pixels() * patchLength();
-    ByteBuffer bytes = frame.bytes(imageLength + rowsLength);
-    ByteBuffer image = bytes.slice(rowsLength, imageLength);
-    ByteBuffer rows = bytes.slice(0, rowsLength);
+    int r = patchLength();
+    int p = pixels();
+    int rowsLength = p * r;
+    ByteBuffer rows = frame.bytes(rowsLength);
     FloatBuffer x = frame.buffer(in);
     FloatBuffer y = frame.buffer(out);
     FloatBuffer tmp = frame.scratch();
-    int p = pixels();
-    float[] line = frame.heapOut(outChannels);
+    byte[] heap = frame.heapBytes(imageLength + rowsLength);
     for (int b = 0; b < batch; b++) {
-      U8Activations.quantize(x, b * imageLength, imageLength, xScale, xZeroPoint, image);
-      im2row(image, rows);
-      gemm.run(p, outChannels, patchLength(), rows, weight, stage.bias(), stage.scale(), tmp);
-      int base = b * outChannels * p;
+      float[] image = frame.heapIn(Math.max(imageLength, p * outChannels));
+      x.get(b * imageLength, image, 0, imageLength);
+      for (int i = 0; i < imageLength; i++) {
+        // as U8Activations.quantize: rint(x / scale) + zp, saturated to 0..255
+        int q = (int) Math.rint(image[i] / xScale) + xZeroPoint;
+        heap[rowsLength + i] = (byte) (q < 0 ? 0 : Math.min(q, 255));
+      }
+      im2row(heap, rowsLength, heap);
+      rows.put(0, heap, 0, rowsLength);
+      gemm.run(p, outChannels, r, rows, weight, stage.bias(), stage.scale(), tmp);
+      float[] products = frame.heapOut(p * outChannels);
+      tmp.get(0, products, 0, p * outChannels);
+      float[] transposed = image; // the image is consumed: reuse its array
       for (int pixel = 0; pixel < p; pixel++) {
-        tmp.get(pixel * outChannels, line, 0, outChannels);
         for (int m = 0; m < outChannels; m++) {
-          y.put(base + m * p + pixel, line[m]);
+          transposed[m * p + pixel] = products[pixel * outChannels + m];
         }
       }
+      y.put(b * outChannels * p, transposed, 0, outChannels * p);
     }
   }
 
-  private void im2row(ByteBuffer image, ByteBuffer rows) {
+  /** Patch rows of the u8 image at {@code image[imageAt..]} into {@code rows[0..P·R)}. */
+  private void im2row(byte[] image, int imageAt, byte[] rows) {
     int inH = window.inH();
     int inW = window.inW();
-    int r = patchLength();
     byte zero = (byte) xZeroPoint;
-    int pixel = 0;
+    int at = 0;
     for (int oh = 0; oh < window.outH(); oh++) {
       for (int ow = 0; ow < window.outW(); ow++) {
-        int at = pixel * r;
         for (int c = 0; c < channels; c++) {
           for (int kh = 0; kh < window.kernelH(); kh++) {
             int ih = oh * window.strideH() - window.padTop() + kh * window.dilationH();
+            boolean rowInside = ih >= 0 && ih < inH;
+            int base = imageAt + (c * inH + ih) * inW;
             for (int kw = 0; kw < window.kernelW(); kw++) {
               int iw = ow * window.strideW() - window.padLeft() + kw * window.dilationW();
-              rows.put(
-                  at++,
-                  ih >= 0 && ih < inH && iw >= 0 && iw < inW
-                      ? image.get((c * inH + ih) * inW + iw)
-                      : zero);
+              rows[at++] = rowInside && iw >= 0 && iw < inW ? image[base + iw] : zero;
             }
           }
         }
-        pixel++;
       }
     }
   }
