@@ -11,6 +11,11 @@
  *   compute  (per request)                cai_gemm_u8s8_s32, cai_gemv_u8s8_s32, cai_gemv_q4g32_f32...
  *   requant  (per request)                cai_requant_s32_u8 / cai_requant_s32_f32, one params struct
  *
+ * Threads: every kernel may run concurrently on any number of threads. The GEMM keeps one packed-A
+ * scratch buffer per calling thread (128 KiB) and the q4 kernels one activation buffer per thread
+ * (128 bytes per 64 activations), allocated on first use and kept for the thread's lifetime: sized
+ * for a fixed pool of request threads, not for a thread per call.
+ *
  * All callers are expected to have validated sizes: these functions do not check them. The Java side
  * (io.cacheai.kernels) checks every extent before an address reaches here.
  *

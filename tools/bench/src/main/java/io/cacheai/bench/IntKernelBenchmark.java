@@ -41,6 +41,65 @@ public class IntKernelBenchmark {
   private IntBuffer outS32; // [M, N]
   private ByteBuffer weightsQ4;
 
+  /**
+   * Thread CPU time per call of each benchmark method (median of {@code rounds}), for a machine
+   * shared with other work: wall-clock JMH figures there measure the neighbours as much as the
+   * kernel. Usage: {@code java -cp benchmarks.jar io.cacheai.bench.IntKernelBenchmark [rounds]}.
+   */
+  public static void main(String[] args) {
+    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
+    IntKernelBenchmark bench = new IntKernelBenchmark();
+    bench.setUp();
+    java.lang.management.ThreadMXBean threads =
+        java.lang.management.ManagementFactory.getThreadMXBean();
+    java.util.Map<String, Runnable> kernels = new java.util.LinkedHashMap<>();
+    kernels.put("sgemmM64", bench::sgemmM64);
+    kernels.put("int8GemmM64", bench::int8GemmM64);
+    kernels.put("sgemv", bench::sgemv);
+    kernels.put("int8Gemv", bench::int8Gemv);
+    kernels.put("q4Gemv", bench::q4Gemv);
+    java.util.Map<String, Double> medianUs = new java.util.LinkedHashMap<>();
+    for (var kernel : kernels.entrySet()) {
+      int callsPerRound = kernel.getKey().contains("M64") ? 2 : 40;
+      for (int i = 0; i < 3 * callsPerRound; i++) {
+        kernel.getValue().run(); // warm-up: JIT, caches, page faults
+      }
+      double[] us = new double[rounds];
+      for (int r = 0; r < rounds; r++) {
+        long start = threads.getCurrentThreadCpuTime();
+        for (int i = 0; i < callsPerRound; i++) {
+          kernel.getValue().run();
+        }
+        us[r] = (threads.getCurrentThreadCpuTime() - start) / 1e3 / callsPerRound;
+      }
+      java.util.Arrays.sort(us);
+      medianUs.put(kernel.getKey(), us[rounds / 2]);
+    }
+    double gemmOps = 2.0 * M * N * K;
+    double gemvOps = 2.0 * N * K;
+    System.out.println(
+        "| kernel (1 thread, thread CPU time) | µs/call | G(FL)OP/s | vs OpenBLAS |");
+    System.out.println("|---|---:|---:|---:|");
+    String[][] rows = {
+      {"sgemmM64", "OpenBLAS sgemm M=64, K=N=4096", "sgemmM64"},
+      {"int8GemmM64", "int8 GEMM M=64, K=N=4096", "sgemmM64"},
+      {"sgemv", "OpenBLAS sgemv K=N=4096", "sgemv"},
+      {"int8Gemv", "int8 GEMV K=N=4096", "sgemv"},
+      {"q4Gemv", "q4g32 GEMV K=N=4096", "sgemv"},
+    };
+    for (String[] row : rows) {
+      double us = medianUs.get(row[0]);
+      double ops = row[0].contains("M64") ? gemmOps : gemvOps;
+      System.out.printf(
+          java.util.Locale.ROOT,
+          "| %s | %.1f | %.1f | %.2f× |%n",
+          row[1],
+          us,
+          ops / us / 1e3,
+          medianUs.get(row[2]) / us);
+    }
+  }
+
   @Setup
   public void setUp() {
     if (!IntKernels.avx2()) {
