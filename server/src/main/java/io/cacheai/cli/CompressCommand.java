@@ -135,7 +135,7 @@ final class CompressCommand implements Callable<Integer> {
         .precisions()
         .forEach((layer, precision) -> stdout.printf("  layer %-24s %s%n", layer, precision));
     for (String line : result.promoted()) {
-      stdout.println("  fallback " + line);
+      stdout.println("  note: " + line);
     }
     long onnxBytes = Files.size(model);
     stdout.printf(
