@@ -32,6 +32,9 @@ public final class PackedTensors {
   /** The layout name of {@link PackedTensor.Format#S8_PANEL16} in the manifest. */
   public static final String LAYOUT_S8P16 = "s8p16";
 
+  /** The layout name of {@link PackedTensor.Format#Q4G32_BLOCKS} (INT4_GROUP, scales inside). */
+  public static final String LAYOUT_Q4G32 = "q4g32";
+
   /** Suffix of the FP16 tensor holding a grouped weight's scales. */
   public static final String SCALES_SUFFIX = ".scales";
 
@@ -60,6 +63,8 @@ public final class PackedTensors {
             q.build());
       }
       case S32 -> writer.addTensor(name, DataType.INT32, shape, tensor.data());
+      case Q4G32_BLOCKS ->
+          writer.addTensor(name, DataType.INT4_GROUP, shape, tensor.data(), LAYOUT_Q4G32, null);
       case F32 -> writer.addTensor(name, DataType.FP32, shape, tensor.data());
       case Q4_GROUP, Q3_GROUP, Q2_GROUP -> {
         int n = tensor.rows();
@@ -133,6 +138,14 @@ public final class PackedTensors {
   private static PackedTensor decode(Bundle bundle, MappedTensor tensor) {
     long[] shape = tensor.shape();
     boolean panel16 = tensor.dataType() == DataType.INT8 && tensor.layout().equals(LAYOUT_S8P16);
+    if (tensor.dataType() == DataType.INT4_GROUP && tensor.layout().equals(LAYOUT_Q4G32)) {
+      if (tensor.quantization().isPresent() || shape.length != 2) {
+        throw new IllegalArgumentException(
+            "layout=q4g32 holds its own scales: an [N,K] tensor without quantization");
+      }
+      return new PackedTensor(
+          PackedTensor.Format.Q4G32_BLOCKS, shape, tensor.bytes(), new float[0], 32);
+    }
     if (!tensor.layout().isEmpty() && !panel16) {
       throw new IllegalArgumentException("layout=" + tensor.layout() + " (expected dense)");
     }

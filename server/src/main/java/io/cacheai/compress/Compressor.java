@@ -214,7 +214,10 @@ public final class Compressor {
           layer.isConv() && layer.node().attributes().getLong("group", 1) != 1
               ? LayerPrecision.int4(options.groupSize())
               : LayerPrecision.INT8;
-      case INT4 -> LayerPrecision.int4(options.groupSize());
+      case INT4 ->
+          layer.isConv() || options.groupSize() != 32
+              ? LayerPrecision.int4(options.groupSize())
+              : LayerPrecision.int4Blocks();
       case MIXED -> LayerPrecision.int4(32);
     };
   }
@@ -286,7 +289,7 @@ public final class Compressor {
     boolean grouped = layer.isConv() && layer.node().attributes().getLong("group", 1) != 1;
     return switch (p.kind()) {
       case INT2, INT3 -> LayerPrecision.int4(32);
-      case INT4 -> grouped ? LayerPrecision.FP32 : LayerPrecision.INT8;
+      case INT4, INT4_BLOCKS -> grouped ? LayerPrecision.FP32 : LayerPrecision.INT8;
       case INT8 -> LayerPrecision.FP32;
       case FP32 -> null;
     };

@@ -185,13 +185,22 @@ public final class GraphQuantizer {
         op = layer.isConv() ? OpType.QLINEAR_CONV : OpType.QLINEAR_GEMM;
       } else {
         String suffix = ".q" + precision.lowBitFormat().bits();
-        packed.put(
-            base + suffix,
-            WeightQuantizer.lowBit(
-                layer.weight(),
-                layer.weightShape(),
-                precision.lowBitFormat(),
-                precision.groupSize()));
+        if (precision.kind() == LayerPrecision.Kind.INT4_BLOCKS) {
+          suffix = ".q4g32";
+          packed.put(
+              base + suffix,
+              WeightQuantizer.q4g32Blocks(
+                  WeightQuantizer.lowBit(
+                      layer.weight(), layer.weightShape(), PackedTensor.Format.Q4_GROUP, 32)));
+        } else {
+          packed.put(
+              base + suffix,
+              WeightQuantizer.lowBit(
+                  layer.weight(),
+                  layer.weightShape(),
+                  precision.lowBitFormat(),
+                  precision.groupSize()));
+        }
         attributes.put("weight", base + suffix);
         if (layer.bias() != null) {
           packed.put(base + ".bias.f32", WeightQuantizer.fp32Bias(layer.bias()));

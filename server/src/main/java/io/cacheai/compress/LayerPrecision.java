@@ -19,7 +19,12 @@ public record LayerPrecision(Kind kind, int groupSize) {
     /** LowBitGemm / LowBitConv with 3-bit weights. */
     INT3,
     /** LowBitGemm / LowBitConv with 2-bit weights. */
-    INT2
+    INT2,
+    /**
+     * LowBitGemm with 4-bit weights in the native kernel's q4g32 blocks (groups of 32, fp32 scales
+     * inside the blocks, K padded to 32; 5 bits per weight): the fast int4 path.
+     */
+    INT4_BLOCKS
   }
 
   public static final LayerPrecision FP32 = new LayerPrecision(Kind.FP32, 0);
@@ -33,6 +38,10 @@ public record LayerPrecision(Kind kind, int groupSize) {
     return new LayerPrecision(Kind.INT3, groupSize);
   }
 
+  public static LayerPrecision int4Blocks() {
+    return new LayerPrecision(Kind.INT4_BLOCKS, 32);
+  }
+
   public static LayerPrecision int2(int groupSize) {
     return new LayerPrecision(Kind.INT2, groupSize);
   }
@@ -43,6 +52,7 @@ public record LayerPrecision(Kind kind, int groupSize) {
       case INT4 -> PackedTensor.Format.Q4_GROUP;
       case INT3 -> PackedTensor.Format.Q3_GROUP;
       case INT2 -> PackedTensor.Format.Q2_GROUP;
+      case INT4_BLOCKS -> PackedTensor.Format.Q4G32_BLOCKS;
       default -> throw new IllegalStateException(this + " is not low-bit");
     };
   }
@@ -55,6 +65,7 @@ public record LayerPrecision(Kind kind, int groupSize) {
       case INT4, INT3, INT2 ->
           lowBitFormat().bits()
               + 16.0 * PackedTensor.groupsPerRow(rowLength, groupSize) / rowLength;
+      case INT4_BLOCKS -> 8.0 * PackedTensor.q4g32LengthBytes(1, rowLength) / rowLength;
     };
   }
 
@@ -66,6 +77,7 @@ public record LayerPrecision(Kind kind, int groupSize) {
       case INT4 -> "int4/g" + groupSize;
       case INT3 -> "int3/g" + groupSize;
       case INT2 -> "int2/g" + groupSize;
+      case INT4_BLOCKS -> "int4/q4g32";
     };
   }
 }

@@ -62,6 +62,48 @@ public final class WeightQuantizer {
         PackedTensor.Format.S8_PANEL16, dense.shape(), packed, dense.scales(), 0);
   }
 
+  /**
+   * A Q4_GROUP weight with groups of 32 rewritten into the native kernel's q4g32 blocks
+   * (Q4G32_BLOCKS, layout drawn in {@link PackedTensor}): same values, same (fp16-exact) scales,
+   * stored as fp32 inside the blocks, K padded to a multiple of 32 with zero weights.
+   */
+  public static PackedTensor q4g32Blocks(PackedTensor q4) {
+    if (q4.format() != PackedTensor.Format.Q4_GROUP || q4.groupSize() != 32) {
+      throw new IllegalArgumentException(q4 + ": q4g32 blocks need Q4_GROUP with groups of 32");
+    }
+    int n = q4.rows();
+    int k = q4.rowLength();
+    int groups = PackedTensor.groupsPerRow(k, 32);
+    int blocks = (k + 63) / 64;
+    ByteBuffer out =
+        ByteBuffer.allocateDirect(Math.toIntExact(PackedTensor.q4g32LengthBytes(n, k)))
+            .order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer data = q4.data();
+    for (int r = 0; r < n; r++) {
+      for (int b = 0; b < blocks; b++) {
+        int block = (r * blocks + b) * 40;
+        for (int h = 0; h < 2; h++) {
+          int group = 2 * b + h;
+          out.putFloat(block + 4 * h, group < groups ? q4.scales()[r * groups + group] : 0f);
+          for (int i = 0; i < 16; i++) {
+            int lo = code(data, r, k, group * 32 + i);
+            int hi = code(data, r, k, group * 32 + i + 16);
+            out.put(block + 8 + 16 * h + i, (byte) (lo | hi << 4));
+          }
+        }
+      }
+    }
+    return new PackedTensor(PackedTensor.Format.Q4G32_BLOCKS, q4.shape(), out, new float[0], 32);
+  }
+
+  /** The q4g32 code (q + 8, 0..15) of element {@code col} of row {@code row}; 8 past K. */
+  private static int code(ByteBuffer data, int row, int k, int col) {
+    if (col >= k) {
+      return 8;
+    }
+    return PackedTensor.lowBitValue(data, PackedTensor.Format.Q4_GROUP, (long) row * k + col) + 8;
+  }
+
   /** The int32 bias of an int8 op: {@code round(b / (xScale · wScale[n]))}. */
   public static PackedTensor int32Bias(float[] bias, float xScale, float[] weightScales) {
     ByteBuffer data = ByteBuffer.allocate(4 * bias.length).order(ByteOrder.LITTLE_ENDIAN);

@@ -26,6 +26,11 @@ import java.util.Arrays;
  *   Q3_GROUP        element i at bits [3i, 3i+3) of the little-endian bit stream, −4..3; scales
  *                   as Q4_GROUP                                                        3 bits/weight
  *   Q2_GROUP        element i at bits [2i, 2i+2), −2..1; scales as Q4_GROUP           2 bits/weight
+ *   Q4G32_BLOCKS    the native kernel's q4g32 (io.cacheai.kernels.Q4Gemm): per row, K padded
+ *                   to Kp = round_up(K,32), ceil(Kp/64) blocks of 40 bytes:
+ *                   | d0 f32 | d1 f32 | 16 B group 2b | 16 B group 2b+1 |, byte i of a group =
+ *                   q[i] | q[i+16]&lt;&lt;4, w = d·(q − 8); padding q = 8, d = 0; scales inside
+ *                   (the scales array is empty)                                        5 bits/weight
  * </pre>
  *
  * @param shape the fp32 tensor's shape
@@ -44,7 +49,8 @@ public record PackedTensor(
     F32(32),
     Q4_GROUP(4),
     Q3_GROUP(3),
-    Q2_GROUP(2);
+    Q2_GROUP(2),
+    Q4G32_BLOCKS(4);
 
     private final int bits;
 
@@ -59,7 +65,7 @@ public record PackedTensor(
 
     /** Whether this is a low-bit grouped weight format. */
     public boolean grouped() {
-      return this == Q4_GROUP || this == Q3_GROUP || this == Q2_GROUP;
+      return this == Q4_GROUP || this == Q3_GROUP || this == Q2_GROUP || this == Q4G32_BLOCKS;
     }
   }
 
@@ -71,9 +77,11 @@ public record PackedTensor(
             .asReadOnlyBuffer()
             .order(ByteOrder.LITTLE_ENDIAN);
     long expected =
-        format == Format.S8_PANEL16
-            ? panel16LengthBytes(Math.toIntExact(shape[0]), rowLength(shape))
-            : lengthBytes(format, Shapes.elementCount(shape));
+        switch (format) {
+          case S8_PANEL16 -> panel16LengthBytes(Math.toIntExact(shape[0]), rowLength(shape));
+          case Q4G32_BLOCKS -> q4g32LengthBytes(Math.toIntExact(shape[0]), rowLength(shape));
+          default -> lengthBytes(format, Shapes.elementCount(shape));
+        };
     if (data.remaining() != expected) {
       throw new IllegalArgumentException(
           format
@@ -103,6 +111,11 @@ public record PackedTensor(
   /** Bytes of {@code count} elements in {@code format}. */
   public static long lengthBytes(Format format, long count) {
     return (count * format.bits() + 7) / 8;
+  }
+
+  /** Bytes of an [n,k] matrix in q4g32 blocks: n · ceil(round_up(k,32)/64) · 40. */
+  public static long q4g32LengthBytes(int n, int k) {
+    return (long) n * ((k + 63) / 64) * 40;
   }
 
   /** Bytes of an [n,k] int8 matrix in the s8p16 panel layout. */

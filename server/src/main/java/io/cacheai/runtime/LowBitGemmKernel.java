@@ -2,6 +2,8 @@ package io.cacheai.runtime;
 
 import io.cacheai.graph.PackedTensor;
 import io.cacheai.kernels.Fp32Blas;
+import io.cacheai.kernels.Q4Gemm;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
@@ -31,6 +33,10 @@ final class LowBitGemmKernel implements Kernel {
 
   @Override
   public void run(Frame frame) {
+    if (weight.format() == PackedTensor.Format.Q4G32_BLOCKS && NativeInt8Gemm.AVAILABLE) {
+      runNative(frame);
+      return;
+    }
     FloatBuffer w = frame.dequantized(n * k);
     LowBitWeights.dequantize(weight, w);
     FloatBuffer y = frame.buffer(out);
@@ -42,5 +48,42 @@ final class LowBitGemmKernel implements Kernel {
       beta = 1f;
     }
     Fp32Blas.gemm(false, true, m, n, k, 1f, frame.buffer(in), k, w, k, beta, y, n);
+  }
+
+  /**
+   * q4g32 blocks on the native kernel ({@link Q4Gemm}: activations quantized per group of 32 on the
+   * fly, exact integer dot products, weights read in place); x is copied into a zero-padded row
+   * when K is not a multiple of 32; then the bias.
+   */
+  private void runNative(Frame frame) {
+    int kPadded = (k + 31) / 32 * 32;
+    FloatBuffer x = frame.buffer(in);
+    if (kPadded != k) {
+      FloatBuffer padded = frame.dequantized(m * kPadded);
+      float[] line = frame.heapIn(kPadded);
+      java.util.Arrays.fill(line, k, kPadded, 0f);
+      for (int i = 0; i < m; i++) {
+        x.get(i * k, line, 0, k);
+        padded.put(i * kPadded, line, 0, kPadded);
+      }
+      x = padded;
+    }
+    FloatBuffer y = frame.buffer(out);
+    ByteBuffer weights = weight.data();
+    if (m == 1) {
+      Q4Gemm.gemv(weights, n, kPadded, x.duplicate().clear(), y.duplicate().clear());
+    } else {
+      Q4Gemm.gemm(weights, n, kPadded, x.duplicate().clear(), m, y.duplicate().clear());
+    }
+    if (bias != null) {
+      float[] row = frame.heapOut(n);
+      for (int i = 0; i < m; i++) {
+        y.get(i * n, row, 0, n);
+        for (int j = 0; j < n; j++) {
+          row[j] += bias.get(j);
+        }
+        y.put(i * n, row, 0, n);
+      }
+    }
   }
 }

@@ -15,6 +15,10 @@ final class LowBitWeights {
   private LowBitWeights() {}
 
   static void dequantize(PackedTensor weight, FloatBuffer out) {
+    if (weight.format() == PackedTensor.Format.Q4G32_BLOCKS) {
+      dequantizeBlocks(weight, out);
+      return;
+    }
     int n = weight.rows();
     int k = weight.rowLength();
     int g = weight.groupSize();
@@ -44,6 +48,30 @@ final class LowBitWeights {
         int word = (window[at] & 0xff) | (at + 1 < length ? (window[at + 1] & 0xff) << 8 : 0);
         int raw = (word >>> (bit & 7)) & mask;
         row[c] = scales[r * groups + c / g] * ((raw << signShift) >> signShift);
+      }
+      out.put(r * k, row, 0, k);
+    }
+  }
+
+  /** The q4g32 blocks (layout: {@link PackedTensor}) to fp32 [N,K]. */
+  private static void dequantizeBlocks(PackedTensor weight, FloatBuffer out) {
+    int n = weight.rows();
+    int k = weight.rowLength();
+    int blocks = (k + 63) / 64;
+    ByteBuffer data = weight.data();
+    float[] row = new float[blocks * 64];
+    for (int r = 0; r < n; r++) {
+      for (int b = 0; b < blocks; b++) {
+        int block = (r * blocks + b) * 40;
+        for (int h = 0; h < 2; h++) {
+          float d = data.getFloat(block + 4 * h);
+          int base = b * 64 + h * 32;
+          for (int i = 0; i < 16; i++) {
+            int codes = data.get(block + 8 + 16 * h + i) & 0xff;
+            row[base + i] = d * ((codes & 15) - 8);
+            row[base + i + 16] = d * ((codes >>> 4) - 8);
+          }
+        }
       }
       out.put(r * k, row, 0, k);
     }

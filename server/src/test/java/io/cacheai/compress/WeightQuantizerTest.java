@@ -102,6 +102,38 @@ class WeightQuantizerTest {
   }
 
   @Test
+  void q4g32Blocks_sameValuesAsTheGroupedWeight_andMatchTheNativeKernel() {
+    Random random = new Random(13);
+    int n = 5;
+    int k = 80; // 3 groups: the second block's second group is padding
+    float[] w = new float[n * k];
+    for (int i = 0; i < w.length; i++) {
+      w[i] = (float) random.nextGaussian();
+    }
+    PackedTensor grouped =
+        WeightQuantizer.lowBit(w, new long[] {n, k}, PackedTensor.Format.Q4_GROUP, 32);
+    PackedTensor blocks = WeightQuantizer.q4g32Blocks(grouped);
+    assertThat(blocks.data().remaining()).isEqualTo(n * 2 * 40);
+    // y = W·x through the native q4g32 kernel with a one-hot x reads back column c exactly
+    java.nio.FloatBuffer x =
+        ByteBuffer.allocateDirect(4 * 96).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+    java.nio.FloatBuffer y =
+        ByteBuffer.allocateDirect(4 * n).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+    for (int c : new int[] {0, 15, 16, 31, 32, 63, 64, 79}) {
+      for (int i = 0; i < 96; i++) {
+        x.put(i, i == c ? 1f : 0f);
+      }
+      io.cacheai.kernels.Q4Gemm.gemv(blocks.data(), n, 96, x, y);
+      for (int r = 0; r < n; r++) {
+        float expected =
+            grouped.scales()[r * 3 + c / 32]
+                * PackedTensor.lowBitValue(grouped.data(), PackedTensor.Format.Q4_GROUP, r * k + c);
+        assertThat(y.get(r)).as("row %d column %d", r, c).isCloseTo(expected, within(1e-6f));
+      }
+    }
+  }
+
+  @Test
   void fp16_knownValuesAndRoundTrip() {
     assertThat(Fp16.fromFloat(1f)).isEqualTo((short) 0x3c00);
     assertThat(Fp16.fromFloat(-2f)).isEqualTo((short) 0xc000);
