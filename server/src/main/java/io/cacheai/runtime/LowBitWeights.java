@@ -43,11 +43,20 @@ final class LowBitWeights {
       int length = Math.min(windowBytes, totalBytes - firstByte);
       data.get(firstByte, window, 0, length);
       int bit = (int) (firstBit & 7);
-      for (int c = 0; c < k; c++, bit += bits) {
-        int at = bit >>> 3;
-        int word = (window[at] & 0xff) | (at + 1 < length ? (window[at + 1] & 0xff) << 8 : 0);
-        int raw = (word >>> (bit & 7)) & mask;
-        row[c] = scales[r * groups + c / g] * ((raw << signShift) >> signShift);
+      // one 16-bit little-endian window per element; the last element may read one byte past
+      // the row, which the window holds (zero past the tensor's end)
+      if (length < windowBytes) {
+        java.util.Arrays.fill(window, length, windowBytes, (byte) 0);
+      }
+      for (int group = 0, c = 0; group < groups; group++) {
+        float scale = scales[r * groups + group];
+        int end = Math.min(k, c + g);
+        for (; c < end; c++, bit += bits) {
+          int at = bit >>> 3;
+          int word = (window[at] & 0xff) | (window[at + 1] & 0xff) << 8;
+          int raw = (word >>> (bit & 7)) & mask;
+          row[c] = scale * ((raw << signShift) >> signShift);
+        }
       }
       out.put(r * k, row, 0, k);
     }
