@@ -46,8 +46,7 @@ final class CompressCommand implements Callable<Integer> {
   @Option(
       names = "--method",
       required = true,
-      description =
-          "int8 | int4 | mixed (3-bit first, ~10x smaller, promoted where accuracy needs)")
+      description = "int8 | int4 | mixed (int4/int3/int2 per layer to reach --target-ratio)")
   private String method;
 
   @Option(
@@ -134,7 +133,7 @@ final class CompressCommand implements Callable<Integer> {
     result
         .precisions()
         .forEach((layer, precision) -> stdout.printf("  layer %-24s %s%n", layer, precision));
-    for (String line : result.promoted()) {
+    for (String line : result.notes()) {
       stdout.println("  note: " + line);
     }
     long onnxBytes = Files.size(model);

@@ -27,7 +27,7 @@ public record ActivationRange(float lo, float hi) {
     return Math.max(0, Math.min(255, zp));
   }
 
-  /** The mean squared error of quantizing {@code sortedSample} to u8 with this range. */
+  /** The mean squared error of quantizing {@code sample} to u8 with this range. */
   double quantizationMse(float[] sample) {
     float scale = scale();
     int zp = zeroPoint();

@@ -89,12 +89,13 @@ public final class Compressor {
   /**
    * What was made and what it measured on the calibration set.
    *
-   * @param promoted human-readable lines, one per promotion made by the accuracy fallback
+   * @param notes human-readable lines: each promotion made by the accuracy fallback, and for MIXED
+   *     the size target reached (or not) and whether the budget held
    */
   public record Result(
       QuantizedGraph graph,
       Map<String, LayerPrecision> precisions,
-      List<String> promoted,
+      List<String> notes,
       double fp32ScorePct,
       double scorePct,
       double agreementPct) {}

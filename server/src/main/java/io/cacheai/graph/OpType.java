@@ -19,8 +19,8 @@ import java.util.stream.Collectors;
  *       {@code x_zero_point}), W int8 per output channel [N,K], b int32 at scale x_scale·w_scale;
  *       the s32 accumulator is rescaled to fp32.
  *   <li>{@code QLinearConv}: the same for a Conv (ONNX Conv attributes kept), W [M,C/g,kH,kW].
- *   <li>{@code LowBitGemm} / {@code LowBitConv}: weight-only low-bit (4- or 3-bit, scale per group
- *       along K); activations stay fp32; b fp32.
+ *   <li>{@code LowBitGemm} / {@code LowBitConv}: weight-only low-bit (4-, 3- or 2-bit, scale per
+ *       group along K, or the native q4g32 blocks); activations stay fp32; b fp32.
  * </ul>
  */
 public enum OpType {

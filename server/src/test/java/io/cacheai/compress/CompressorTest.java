@@ -55,8 +55,8 @@ class CompressorTest {
     Compressor.Result result = Compressor.compress(mlp, calibration, options, (p, d, t) -> {});
     // a negative budget can never be met: every layer climbs int4 -> int8 -> fp32, one per step
     assertThat(result.precisions().values()).containsOnly(LayerPrecision.FP32);
-    assertThat(result.promoted()).hasSize(6);
-    assertThat(result.promoted().get(0)).containsPattern("^/\\d/Gemm: int4/q4g32 -> int8 \\(score");
+    assertThat(result.notes()).hasSize(6);
+    assertThat(result.notes().get(0)).containsPattern("^/\\d/Gemm: int4/q4g32 -> int8 \\(score");
     assertThat(result.scorePct()).isEqualTo(result.fp32ScorePct());
   }
 }

@@ -115,7 +115,7 @@ class MnistCompressionTest {
         sizeBytes,
         ratio,
         result.precisions(),
-        result.promoted());
+        result.notes());
     assertThat(lossPt).as("top-1 loss in points").isLessThanOrEqualTo(maxLossPt);
     assertThat(ratio).as("size ratio vs ONNX").isGreaterThanOrEqualTo(minRatio);
   }
