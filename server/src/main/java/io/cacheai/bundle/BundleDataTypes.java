@@ -15,6 +15,7 @@ public final class BundleDataTypes {
       case INT8, UINT8 -> 8;
       case INT4_GROUP -> 4;
       case INT3_GROUP -> 3;
+      case INT2_GROUP -> 2;
       default -> 0;
     };
   }

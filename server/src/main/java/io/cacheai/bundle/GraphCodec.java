@@ -38,6 +38,7 @@ final class GraphCodec {
       io.cacheai.proto.v1.Node.Builder n =
           io.cacheai.proto.v1.Node.newBuilder()
               .setOpType(node.op().onnxName())
+              .setDomain(node.op().domain())
               .setName(node.name())
               .addAllInputs(node.inputs())
               .addAllOutputs(node.outputs());
@@ -67,13 +68,14 @@ final class GraphCodec {
       io.cacheai.proto.v1.Node n = encoded.getNodes(i);
       String where = "graph.nodes[" + i + "] '" + n.getName() + "'";
       OpType op =
-          OpType.fromOnnxName(n.getOpType())
+          OpType.fromName(n.getDomain(), n.getOpType())
               .orElseThrow(
                   () ->
                       new IllegalArgumentException(
                           where
                               + ": op_type="
                               + n.getOpType()
+                              + (n.getDomain().isEmpty() ? "" : " domain=" + n.getDomain())
                               + " is not supported (supported: "
                               + OpType.supportedNames()
                               + ")"));

@@ -12,8 +12,8 @@ import java.util.Map;
  * <p>Scale (and zero point) counts: PER_TENSOR 1; PER_CHANNEL {@code shape[axis]}; PER_GROUP {@code
  * (elements / shape[axis]) × ceil(shape[axis] / group_size)}, i.e. one per group of {@code
  * group_size} consecutive indices along {@code axis} for every position of the other axes. Scales
- * are inline ({@code scales}) or in an FP32 tensor ({@code scales_tensor}) of that many elements;
- * zero points likewise (INT32, INT8 or UINT8 tensor), absent when symmetric.
+ * are inline ({@code scales}) or in an FP32 or FP16 tensor ({@code scales_tensor}) of that many
+ * elements; zero points likewise (INT32, INT8 or UINT8 tensor), absent when symmetric.
  */
 final class QuantizationCheck {
   private QuantizationCheck() {}
@@ -85,7 +85,8 @@ final class QuantizationCheck {
             q.getScalesTensor(),
             expected,
             tensorsByName,
-            DataType.FP32);
+            DataType.FP32,
+            DataType.FP16);
     if (scales != null) {
       return scales;
     }

@@ -40,6 +40,8 @@ public final class Main implements Runnable {
     commandLine.addSubcommand("serve", serve);
     commandLine.addSubcommand("bundle", new BundleCommand());
     commandLine.addSubcommand("infer", new InferCommand());
+    commandLine.addSubcommand("compress", new CompressCommand());
+    commandLine.addSubcommand("eval", new EvalCommand());
     commandLine.setExecutionExceptionHandler(
         (exception, failed, parseResult) -> {
           PrintWriter err = failed.getErr();

@@ -5,8 +5,23 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
- * The ONNX operators cacheai can run: the one place the supported set is written down. The importer
+ * The operators cacheai can run: the one place the supported set is written down. The importer
  * refuses a model with any other op; shape inference and the runtime each handle every value.
+ *
+ * <p>Most are ONNX operators of the default domain. The four of domain {@value #CACHEAI_DOMAIN} are
+ * cacheai's own quantized operators, written only by the compressor ({@code io.cacheai.compress})
+ * into {@code .cai} bundles, never accepted from an ONNX file. They take one activation input and
+ * name their stored weights by attribute ({@code weight}, optional {@code bias}: keys of the
+ * graph's {@link PackedTensor} map), with {@code weight_shape} giving the fp32 weight's shape:
+ *
+ * <ul>
+ *   <li>{@code QLinearGemm}: y[M,N] = x·Wᵀ + b with x quantized per tensor to u8 ({@code x_scale},
+ *       {@code x_zero_point}), W int8 per output channel [N,K], b int32 at scale x_scale·w_scale;
+ *       the s32 accumulator is rescaled to fp32.
+ *   <li>{@code QLinearConv}: the same for a Conv (ONNX Conv attributes kept), W [M,C/g,kH,kW].
+ *   <li>{@code LowBitGemm} / {@code LowBitConv}: weight-only low-bit (4-, 3- or 2-bit, scale per
+ *       group along K, or the native q4g32 blocks); activations stay fp32; b fp32.
+ * </ul>
  */
 public enum OpType {
   ADD("Add"),
@@ -21,12 +36,38 @@ public enum OpType {
   MAX_POOL("MaxPool"),
   RELU("Relu"),
   RESHAPE("Reshape"),
-  SOFTMAX("Softmax");
+  SOFTMAX("Softmax"),
+  QLINEAR_GEMM(OpType.CACHEAI_DOMAIN, "QLinearGemm"),
+  QLINEAR_CONV(OpType.CACHEAI_DOMAIN, "QLinearConv"),
+  LOW_BIT_GEMM(OpType.CACHEAI_DOMAIN, "LowBitGemm"),
+  LOW_BIT_CONV(OpType.CACHEAI_DOMAIN, "LowBitConv");
 
+  /** The domain of cacheai's own (quantized) operators. */
+  public static final String CACHEAI_DOMAIN = "ai.cacheai";
+
+  private final String domain;
   private final String onnxName;
 
   OpType(String onnxName) {
+    this("", onnxName);
+  }
+
+  OpType(String domain, String onnxName) {
+    this.domain = domain;
     this.onnxName = onnxName;
+  }
+
+  /** The operator's domain: "" for the default ONNX domain, {@value #CACHEAI_DOMAIN} for ours. */
+  public String domain() {
+    return domain;
+  }
+
+  /** The op named {@code name} in {@code domain} ("" or "ai.onnx" for the default domain). */
+  public static Optional<OpType> fromName(String domain, String name) {
+    String normalized = domain.equals("ai.onnx") ? "" : domain;
+    return Arrays.stream(values())
+        .filter(op -> op.domain.equals(normalized) && op.onnxName.equals(name))
+        .findFirst();
   }
 
   /** The op's name in ONNX, e.g. "BatchNormalization". */
@@ -34,13 +75,17 @@ public enum OpType {
     return onnxName;
   }
 
-  /** The supported op named {@code onnxName}, if it is one. */
+  /** The supported op of the default ONNX domain named {@code onnxName}, if it is one. */
   public static Optional<OpType> fromOnnxName(String onnxName) {
-    return Arrays.stream(values()).filter(op -> op.onnxName.equals(onnxName)).findFirst();
+    return fromName("", onnxName);
   }
 
-  /** The supported ops' ONNX names, sorted, comma-separated (for error messages). */
+  /** The supported default-domain ops' names, sorted, comma-separated (for error messages). */
   public static String supportedNames() {
-    return Arrays.stream(values()).map(OpType::onnxName).sorted().collect(Collectors.joining(", "));
+    return Arrays.stream(values())
+        .filter(op -> op.domain.isEmpty())
+        .map(OpType::onnxName)
+        .sorted()
+        .collect(Collectors.joining(", "));
   }
 }

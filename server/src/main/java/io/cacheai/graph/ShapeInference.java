@@ -97,10 +97,28 @@ public final class ShapeInference {
       case GEMM -> gemm(node, in);
       case MAT_MUL -> matMul(node, in[0], in[1]);
       case CONV -> conv(node, in);
+      case QLINEAR_GEMM, LOW_BIT_GEMM -> gemm(node, new long[][] {in[0], weightShape(node, 2)});
+      case QLINEAR_CONV, LOW_BIT_CONV -> conv(node, new long[][] {in[0], weightShape(node, 0)});
       case MAX_POOL, AVERAGE_POOL -> pool(node, in[0]);
       case CONSTANT ->
           throw new IllegalStateException(node.describe() + ": Constant nodes become constants");
     };
+  }
+
+  /**
+   * The {@code weight_shape} attribute of a quantized op; {@code rank} 2 means a Gemm weight, which
+   * quantized ops always store as [N,K] (returned as [K,N] for the Gemm rule); 0 means any rank.
+   */
+  private static long[] weightShape(Node node, int rank) {
+    long[] shape = node.attributes().getLongs("weight_shape");
+    if (shape == null || (rank > 0 && shape.length != rank)) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": weight_shape="
+              + (shape == null ? "missing" : Shapes.toString(shape))
+              + (rank > 0 ? " (expected rank " + rank + ")" : ""));
+    }
+    return rank == 2 ? new long[] {shape[1], shape[0]} : shape;
   }
 
   private static long[] broadcast(Node node, long[] a, long[] b) {

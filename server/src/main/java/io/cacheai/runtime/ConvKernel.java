@@ -58,6 +58,14 @@ final class ConvKernel implements Kernel {
             && window.padRight() == 0;
   }
 
+  /**
+   * The weights: a graph value, or (weight id −1) the frame's {@link Frame#dequantized} buffer a
+   * {@link LowBitConvKernel} has just filled.
+   */
+  private FloatBuffer weights(Frame frame) {
+    return weight >= 0 ? frame.buffer(weight) : frame.dequantized(0);
+  }
+
   private int patchRows() {
     return inChannels / groups * window.kernelH() * window.kernelW();
   }
@@ -90,7 +98,7 @@ final class ConvKernel implements Kernel {
       return;
     }
     FloatBuffer x = frame.buffer(in);
-    FloatBuffer w = frame.buffer(weight);
+    FloatBuffer w = weights(frame);
     FloatBuffer y = frame.buffer(out);
     int groupIn = inChannels / groups;
     int groupOut = outChannels / groups;
@@ -149,7 +157,7 @@ final class ConvKernel implements Kernel {
    */
   private void runBatched(Frame frame) {
     FloatBuffer x = frame.buffer(in);
-    FloatBuffer w = frame.buffer(weight);
+    FloatBuffer w = weights(frame);
     FloatBuffer y = frame.buffer(out);
     int rows = patchRows();
     int pixels = outPixels();

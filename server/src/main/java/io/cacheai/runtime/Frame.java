@@ -16,6 +16,9 @@ final class Frame {
   private ExecutionPlan plan;
   private float[] heapIn = new float[0];
   private float[] heapOut = new float[0];
+  private java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocateDirect(0);
+  private byte[] heapBytes = new byte[0];
+  private FloatBuffer dequantized = FloatBuffers.allocate(0);
 
   /** Lays this frame out for {@code newPlan} (no work when it already is). */
   void prepare(ExecutionPlan newPlan, FloatBuffer[] constantViews) {
@@ -64,6 +67,36 @@ final class Frame {
       heapOut = new float[length];
     }
     return heapOut;
+  }
+
+  /**
+   * A direct byte buffer of at least {@code length} bytes (quantized activations of the int8
+   * kernels), grown on first use and then reused.
+   */
+  java.nio.ByteBuffer bytes(int length) {
+    if (bytes.capacity() < length) {
+      bytes = java.nio.ByteBuffer.allocateDirect(length);
+    }
+    return bytes;
+  }
+
+  /** A heap byte array of at least {@code length} bytes (u8 patches built in Java loops). */
+  byte[] heapBytes(int length) {
+    if (heapBytes.length < length) {
+      heapBytes = new byte[length];
+    }
+    return heapBytes;
+  }
+
+  /**
+   * A direct float buffer of at least {@code length} floats, apart from {@link #scratch()}: where a
+   * low-bit kernel expands its weights for one run (the fp32 copy lives only as long as the run).
+   */
+  FloatBuffer dequantized(int length) {
+    if (dequantized.capacity() < length) {
+      dequantized = FloatBuffers.allocate(length);
+    }
+    return dequantized;
   }
 
   /** The scratch buffer, at least as long as the plan's largest kernel scratch. */

@@ -3,6 +3,7 @@ package io.cacheai.runtime;
 import io.cacheai.graph.ConstTensor;
 import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
+import io.cacheai.graph.PackedTensor;
 import io.cacheai.graph.ShapeInference;
 import io.cacheai.graph.ValueInfo;
 import io.cacheai.kernels.FloatBuffers;
@@ -44,6 +45,14 @@ public final class GraphModel implements Model {
 
   /** Prepares {@code graph} to run; refuses it (IllegalArgumentException) if it cannot. */
   public GraphModel(Graph graph) {
+    this(graph, Map.of(), Int8Gemm.reference()); // no int8 nodes: the kernel is never used
+  }
+
+  /**
+   * Prepares a quantized graph: its {@code ai.cacheai} nodes read their weights from {@code packed}
+   * (views of a mapped bundle, used in place) and run their int8 products on {@code int8Gemm}.
+   */
+  public GraphModel(Graph graph, Map<String, PackedTensor> packed, Int8Gemm int8Gemm) {
     this.graph = graph;
     List<String> names = new ArrayList<>();
     graph.inputs().forEach(input -> names.add(input.name()));
@@ -84,7 +93,7 @@ public final class GraphModel implements Model {
     for (ValueInfo output : graph.outputs()) {
       lastUse[ids.get(output.name())] = nodes.size();
     }
-    kernelFactory = new KernelFactory(graph, ids);
+    kernelFactory = new KernelFactory(graph, ids, Map.copyOf(packed), int8Gemm);
 
     // Specs: a dimension that differs between batch 1 and batch 2 is the batch dimension.
     Map<String, long[]> one = ShapeInference.infer(graph, 1);

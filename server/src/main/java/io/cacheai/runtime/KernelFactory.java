@@ -3,6 +3,7 @@ package io.cacheai.runtime;
 import io.cacheai.graph.ConstTensor;
 import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
+import io.cacheai.graph.PackedTensor;
 import io.cacheai.graph.Shapes;
 import io.cacheai.graph.Window2d;
 import java.util.Map;
@@ -11,10 +12,15 @@ import java.util.Map;
 final class KernelFactory {
   private final Graph graph;
   private final Map<String, Integer> ids;
+  private final Map<String, PackedTensor> packed;
+  private final Int8Gemm int8Gemm;
 
-  KernelFactory(Graph graph, Map<String, Integer> ids) {
+  KernelFactory(
+      Graph graph, Map<String, Integer> ids, Map<String, PackedTensor> packed, Int8Gemm int8Gemm) {
     this.graph = graph;
     this.ids = ids;
+    this.packed = packed;
+    this.int8Gemm = int8Gemm;
   }
 
   Kernel create(Node node, Map<String, long[]> shapes) {
@@ -81,8 +87,117 @@ final class KernelFactory {
               constant(node, 3),
               constant(node, 4),
               attributes.getFloat("epsilon", 1e-5f));
+      case QLINEAR_GEMM ->
+          new QLinearGemmKernel(
+              input(node, 0),
+              out,
+              in0,
+              packed(node, "weight", PackedTensor.Format.S8_PANEL16),
+              optionalPacked(node, "bias", PackedTensor.Format.S32),
+              attributes.getFloat("x_scale", 0f),
+              (int) attributes.getLong("x_zero_point", 0),
+              int8Gemm);
+      case QLINEAR_CONV -> {
+        PackedTensor weight = packed(node, "weight", PackedTensor.Format.S8_PANEL16);
+        long[] weightShape = attributes.getLongs("weight_shape");
+        yield new QLinearConvKernel(
+            input(node, 0),
+            out,
+            in0,
+            Window2d.resolve(
+                node, in0, java.util.Arrays.copyOfRange(weightShape, 2, weightShape.length)),
+            weight,
+            optionalPacked(node, "bias", PackedTensor.Format.S32),
+            attributes.getFloat("x_scale", 0f),
+            (int) attributes.getLong("x_zero_point", 0),
+            int8Gemm);
+      }
+      case LOW_BIT_GEMM ->
+          new LowBitGemmKernel(
+              input(node, 0),
+              out,
+              in0,
+              packed(node, "weight", null),
+              optionalPacked(node, "bias", PackedTensor.Format.F32));
+      case LOW_BIT_CONV -> {
+        PackedTensor weight = packed(node, "weight", null);
+        long[] weightShape = attributes.getLongs("weight_shape");
+        ConvKernel conv =
+            new ConvKernel(
+                input(node, 0),
+                -1,
+                -1,
+                out,
+                in0,
+                weightShape,
+                (int) attributes.getLong("group", 1),
+                Window2d.resolve(
+                    node, in0, java.util.Arrays.copyOfRange(weightShape, 2, weightShape.length)));
+        yield new LowBitConvKernel(
+            conv, out, outShape, weight, optionalPacked(node, "bias", PackedTensor.Format.F32));
+      }
       case CONSTANT -> throw new IllegalStateException("Constant nodes become constants");
     };
+  }
+
+  /**
+   * The stored tensor a quantized node names in attribute {@code key}, checked to be of {@code
+   * format} (null: any low-bit grouped format) and to match the node's {@code weight_shape}.
+   */
+  private PackedTensor packed(Node node, String key, PackedTensor.Format format) {
+    String name = node.attributes().getString(key, "");
+    PackedTensor tensor = packed.get(name);
+    if (tensor == null) {
+      throw new IllegalArgumentException(
+          node.describe() + ": " + key + "='" + name + "' is not a stored quantized tensor");
+    }
+    boolean formatOk = format == null ? tensor.format().grouped() : tensor.format() == format;
+    if (!formatOk) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": "
+              + key
+              + "='"
+              + name
+              + "' has format "
+              + tensor.format()
+              + ", expected "
+              + (format == null ? "a grouped low-bit format" : format));
+    }
+    long[] declared = node.attributes().getLongs("weight_shape");
+    if (key.equals("weight")
+        && (declared == null
+            || declared.length < 2
+            || tensor.rows() != declared[0]
+            || tensor.rowLength() != Shapes.product(declared, 1, declared.length))) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": weight '"
+              + name
+              + "' has shape "
+              + Shapes.toString(tensor.shape())
+              + ", weight_shape="
+              + java.util.Arrays.toString(node.attributes().getLongs("weight_shape")));
+    }
+    return tensor;
+  }
+
+  private PackedTensor optionalPacked(Node node, String key, PackedTensor.Format format) {
+    if (node.attributes().getString(key, "").isEmpty()) {
+      return null;
+    }
+    PackedTensor bias = packed(node, key, format);
+    long channels = node.attributes().getLongs("weight_shape")[0];
+    if (bias.shape().length != 1 || bias.shape()[0] != channels) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": bias shape "
+              + Shapes.toString(bias.shape())
+              + ", expected ["
+              + channels
+              + "]");
+    }
+    return bias;
   }
 
   private Kernel softmax(Node node, long[] shape, int out) {

@@ -2,7 +2,9 @@ package io.cacheai.serve;
 
 import io.cacheai.bundle.Bundle;
 import io.cacheai.bundle.BundleReader;
+import io.cacheai.bundle.PackedTensors;
 import io.cacheai.runtime.GraphModel;
+import io.cacheai.runtime.Int8Gemm;
 import io.cacheai.runtime.Model;
 import io.cacheai.runtime.Tensor;
 import io.cacheai.runtime.TensorSpec;
@@ -12,14 +14,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Loads {@code model.cai} bundles holding an fp32 graph: the file is mapped and checked by {@link
- * BundleReader}, and the graph runs on the fp32 executor with its weights used in place from the
- * mapping. The served model reports platform {@value #PLATFORM_FP32} and owns the bundle: closing
- * the model (after its last request) unmaps the file.
+ * Loads {@code model.cai} bundles: the file is mapped and checked by {@link BundleReader}, and the
+ * graph runs on the executor with its weights used in place from the mapping — fp32 constants and
+ * the quantized ops' packed weights alike ({@link PackedTensors#read}). The served model owns the
+ * bundle: closing the model (after its last request) unmaps the file.
  *
- * <p>A bundle produced by a compressor ({@code producer.compression} other than {@code none}) is
- * refused here: running only its fp32 graph would ignore the quantized weights and misreport what
- * is served.
+ * <p>The platform says how the model is compressed: {@value #PLATFORM_FP32} for {@code
+ * producer.compression = none}, else {@code cai_<compression>} ({@code cai_int8}, {@code cai_int4},
+ * {@code cai_mixed}).
  */
 public final class BundleModelLoader implements ModelLoader {
   /** What an fp32 bundle reports as its platform. */
@@ -33,7 +35,21 @@ public final class BundleModelLoader implements ModelLoader {
     Bundle bundle = BundleReader.open(modelFile);
     try {
       String compression = bundle.producer().getCompression();
-      if (!compression.isEmpty() && !compression.equals(COMPRESSION_NONE)) {
+      if (compression.isEmpty() || compression.equals(COMPRESSION_NONE)) {
+        return new BundleModel(new GraphModel(bundle.graph()), bundle, PLATFORM_FP32);
+      }
+      if (!compression.matches("[a-z0-9_]{1,32}")) {
+        throw new IOException(
+            "model '"
+                + name
+                + "': "
+                + modelFile
+                + " has compression='"
+                + compression
+                + "' (expected lower-case letters, digits, '_')");
+      }
+      var packed = PackedTensors.read(bundle);
+      if (packed.isEmpty()) {
         throw new IOException(
             "model '"
                 + name
@@ -41,30 +57,33 @@ public final class BundleModelLoader implements ModelLoader {
                 + modelFile
                 + " has compression="
                 + compression
-                + "; this loader serves fp32 bundles only (compression="
-                + COMPRESSION_NONE
-                + ")");
+                + " but its graph has no quantized (ai.cacheai) node; refusing to serve it as "
+                + "cai_"
+                + compression);
       }
-      return new BundleModel(new GraphModel(bundle.graph()), bundle);
+      GraphModel model = new GraphModel(bundle.graph(), packed, Int8Gemm.best());
+      return new BundleModel(model, bundle, "cai_" + compression);
     } catch (IOException | RuntimeException e) {
       bundle.close();
       throw e;
     }
   }
 
-  /** A graph model that reports {@value #PLATFORM_FP32} and unmaps its bundle on close. */
+  /** A graph model that reports its bundle's platform and unmaps the bundle on close. */
   private static final class BundleModel implements Model {
     private final GraphModel model;
     private final Bundle bundle;
+    private final String platform;
 
-    BundleModel(GraphModel model, Bundle bundle) {
+    BundleModel(GraphModel model, Bundle bundle, String platform) {
       this.model = model;
       this.bundle = bundle;
+      this.platform = platform;
     }
 
     @Override
     public String platform() {
-      return PLATFORM_FP32;
+      return platform;
     }
 
     @Override

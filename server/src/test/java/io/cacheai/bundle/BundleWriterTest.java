@@ -151,7 +151,7 @@ class BundleWriterTest {
                     .addTensor("s", DataType.FP32, new long[] {4, 2}, ByteBuffer.allocate(32))
                     .write(dir.resolve("model.cai")))
         .hasMessageContaining(
-            "tensor 'w': quantization.scales_tensor='s' is FP32[4, 2], expected a dense [FP32]"
+            "tensor 'w': quantization.scales_tensor='s' is FP32[4, 2], expected a dense [FP32, FP16]"
                 + " tensor of 12 elements");
   }
 

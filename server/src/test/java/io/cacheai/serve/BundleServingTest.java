@@ -112,7 +112,7 @@ class BundleServingTest {
             f ->
                 assertThat(f)
                     .startsWith("quantized/1: ")
-                    .contains("compression=int8; this loader serves fp32 bundles only"));
+                    .contains("compression=int8 but its graph has no quantized (ai.cacheai) node"));
   }
 
   private static void writeBundle(String model, String compression, Path versionDir)

@@ -29,6 +29,7 @@ public final class BenchMain {
         new OptionsBuilder()
             .include(ModelBenchmark.class.getName())
             .include(BlasBenchmark.class.getName())
+            .include(IntKernelBenchmark.class.getName())
             .mode(Mode.SampleTime)
             .timeUnit(TimeUnit.MICROSECONDS)
             .warmupIterations(3)
@@ -74,6 +75,29 @@ public final class BenchMain {
     out.append(
         String.format(
             Locale.ROOT, "| sgemv 4096×4096 | %.1f | %.1f |%n", gemv, gemvFlops / gemv / 1e3));
+    out.append(intKernelTable(results));
+    return out.toString();
+  }
+
+  /** cacheai's integer kernels next to OpenBLAS fp32 on the same shapes (IntKernelBenchmark). */
+  static String intKernelTable(Collection<RunResult> results) {
+    StringBuilder out = new StringBuilder();
+    out.append("\n| kernel (1 thread) | cacheai p50 (µs) | OpenBLAS fp32 p50 (µs) | speed-up |\n");
+    out.append("|---|---:|---:|---:|\n");
+    double sgemm = median(results, "sgemmM64", null, null);
+    double sgemv = median(results, "sgemv", null, null);
+    String[][] rows = {
+      {"int8 GEMM M=64, K=N=4096 vs sgemm", "int8GemmM64", "gemm"},
+      {"int8 GEMV K=N=4096 vs sgemv", "int8Gemv", "gemv"},
+      {"q4g32 GEMV K=N=4096 vs sgemv", "q4Gemv", "gemv"},
+    };
+    for (String[] row : rows) {
+      double ours = median(results, row[1], null, null);
+      double peer = row[2].equals("gemm") ? sgemm : sgemv;
+      out.append(
+          String.format(
+              Locale.ROOT, "| %s | %.1f | %.1f | %.2f× |%n", row[0], ours, peer, peer / ours));
+    }
     return out.toString();
   }
 

@@ -1,0 +1,138 @@
+package io.cacheai.kernels;
+
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Name;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * The one door to cacheai's own C integer kernels ({@code src/main/native/cai_int8.{h,c}}),
+ * compiled by the JavaCPP Maven plugin into {@code libjniIntKernelsNative.so} during the build.
+ *
+ * <p>Nothing here checks anything: every method trusts its caller ({@link Int8Gemm}, {@link
+ * Requantize}, {@link Q4Gemm}) to have validated sizes, capacities and byte order. JavaCPP passes a
+ * direct buffer's address <em>plus its position</em>, so callers pass buffers positioned where
+ * their operand starts. The {@code *Ref} methods run the scalar twins, for tests and benchmarks.
+ */
+@Platform(include = {"cai_int8.h", "cai_int8.c"})
+final class IntKernelsNative {
+  static {
+    Loader.load();
+  }
+
+  private IntKernelsNative() {}
+
+  @Name("cai_isa_avx2")
+  static native int isaAvx2();
+
+  @Name("cai_block_size_bytes")
+  static native int blockSizeBytes(int format);
+
+  @Name("cai_force_scalar")
+  static native void forceScalar(int force);
+
+  @Name("cai_pack_s8")
+  static native void packS8(
+      @Cast("const int8_t*") ByteBuffer b,
+      int n,
+      int k,
+      int ldb,
+      @Cast("int8_t*") ByteBuffer packed);
+
+  @Name("cai_gemm_u8s8_s32")
+  static native void gemmU8s8S32(
+      @Cast("const uint8_t*") ByteBuffer a,
+      int lda,
+      @Cast("const int8_t*") ByteBuffer bPacked,
+      @Cast("int32_t*") IntBuffer c,
+      int ldc,
+      int m,
+      int n,
+      int k);
+
+  @Name("cai_gemm_u8s8_s32_ref")
+  static native void gemmU8s8S32Ref(
+      @Cast("const uint8_t*") ByteBuffer a,
+      int lda,
+      @Cast("const int8_t*") ByteBuffer bPacked,
+      @Cast("int32_t*") IntBuffer c,
+      int ldc,
+      int m,
+      int n,
+      int k);
+
+  @Name("cai_gemv_u8s8_s32")
+  static native void gemvU8s8S32(
+      @Cast("const uint8_t*") ByteBuffer a,
+      @Cast("const int8_t*") ByteBuffer bPacked,
+      @Cast("int32_t*") IntBuffer y,
+      int n,
+      int k);
+
+  @Name("cai_requant_s32_u8_args")
+  static native void requantS32U8(
+      @Cast("const int32_t*") IntBuffer c,
+      int ldc,
+      int m,
+      int n,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int outZeroPoint,
+      int relu,
+      @Cast("uint8_t*") ByteBuffer out,
+      int ldo,
+      int useRef);
+
+  @Name("cai_requant_s32_f32_args")
+  static native void requantS32F32(
+      @Cast("const int32_t*") IntBuffer c,
+      int ldc,
+      int m,
+      int n,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int relu,
+      FloatBuffer out,
+      int ldo,
+      int useRef);
+
+  @Name("cai_quantize_q4g32")
+  static native void quantizeQ4g32(
+      @Cast("const float*") FloatBuffer w,
+      int n,
+      int k,
+      @Cast("cai_block_q4g32x2*") ByteBuffer out);
+
+  @Name("cai_gemm_q4g32_f32")
+  static native void gemmQ4g32F32(
+      @Cast("const cai_block_q4g32x2*") ByteBuffer w,
+      @Cast("const float*") FloatBuffer x,
+      int ldx,
+      FloatBuffer y,
+      int ldy,
+      int m,
+      int n,
+      int k);
+
+  @Name("cai_gemm_q4g32_f32_ref")
+  static native void gemmQ4g32F32Ref(
+      @Cast("const cai_block_q4g32x2*") ByteBuffer w,
+      @Cast("const float*") FloatBuffer x,
+      int ldx,
+      FloatBuffer y,
+      int ldy,
+      int m,
+      int n,
+      int k);
+
+  @Name("cai_gemv_q4g32_f32")
+  static native void gemvQ4g32F32(
+      @Cast("const cai_block_q4g32x2*") ByteBuffer w,
+      @Cast("const float*") FloatBuffer x,
+      FloatBuffer y,
+      int n,
+      int k);
+}

@@ -1,0 +1,812 @@
+/*
+ * cacheai integer kernels: implementation. Formats, contracts and rounding rules: cai_int8.h.
+ *
+ * Exactness of gemm_u8s8_s32 on AVX2 (no VNNI on the target machine):
+ *   _mm256_maddubs_epi16 (u8 x s8, pairs summed into s16) saturates: 255*127 + 255*127 = 64770 >
+ *   32767, so it is not used for u8 x s8. Instead both operands are widened to s16 (activations
+ *   zero-extended 0..255 when A is packed, weights sign-extended -128..127 as they are loaded) and
+ *   multiplied with _mm256_madd_epi16, which forms a[2q]*b[2q] + a[2q+1]*b[2q+1] in s32:
+ *   |each pair| <= 2 * 255 * 128 = 65280, far from 2^31; the s32 accumulation over K <= 65536 stays
+ *   below 65536 * 255 * 128 = 2^31 - 2^24... < 2^31. No step can saturate or wrap.
+ *   Cost: one vpmaddwd per 16 products, the same multiplier throughput as the usual
+ *   vpmaddubsw + vpmaddwd(ones) pair, which needs two multiplies per 32 products.
+ *
+ * Blocking of the AVX2 GEMM:
+ *   - A is repacked per (MC rows x KC columns) block into s16 (zero-extended, k padded to even),
+ *     MC x KC x 2 bytes = 128 KiB, kept in L2;
+ *   - B is the s8p16 panel of 16 output channels, its KC slice (16 KiB) stays in L1 while all
+ *     row tiles of the block run over it;
+ *   - the micro-kernel holds a 6 x 16 tile of C in 12 ymm accumulators; per k-pair it loads and
+ *     sign-extends two 16-byte halves of B, broadcasts one s16 pair of each of 6 rows of A, and
+ *     issues 12 vpmaddwd + 12 vpaddd.
+ */
+#include "cai_int8.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CAI_X86 1
+#else
+#define CAI_X86 0
+#endif
+
+#define CAI_AVX2 __attribute__((target("avx2,fma")))
+#define CAI_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
+
+/* ------------------------------------------------------------------------------------------------
+ * Dispatch
+ * ---------------------------------------------------------------------------------------------- */
+static int cai_forced_scalar = 0;
+
+int cai_isa_avx2(void) {
+#if CAI_X86
+  if (cai_forced_scalar) {
+    return 0;
+  }
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return 0;
+#endif
+}
+
+void cai_force_scalar(int force) { cai_forced_scalar = force != 0; }
+
+int cai_block_size_bytes(int format) {
+  return format == 0 ? (int)sizeof(cai_s8p16_block) : format == 1 ? (int)sizeof(cai_block_q4g32x2) : -1;
+}
+
+static inline int cai_round_up(int v, int step) { return (v + step - 1) / step * step; }
+
+/* ------------------------------------------------------------------------------------------------
+ * Packing s8p16
+ * ---------------------------------------------------------------------------------------------- */
+size_t cai_pack_s8_size(int n, int k) {
+  return (size_t)cai_round_up(n, CAI_S8P_NR) * (size_t)cai_round_up(k, CAI_S8P_KSTEP);
+}
+
+void cai_pack_s8(const int8_t* b, int n, int k, int ldb, int8_t* packed) {
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const int panels = cai_round_up(n, CAI_S8P_NR) / CAI_S8P_NR;
+  for (int p = 0; p < panels; p++) {
+    int8_t* dst = packed + (size_t)p * kp * CAI_S8P_NR;
+    for (int q = 0; q < kp / 2; q++) {
+      for (int c = 0; c < CAI_S8P_NR; c++) {
+        const int row = p * CAI_S8P_NR + c;
+        for (int t = 0; t < 2; t++) {
+          const int col = 2 * q + t;
+          *dst++ = (row < n && col < k) ? b[(size_t)row * ldb + col] : 0;
+        }
+      }
+    }
+  }
+}
+
+/* B[row][col] read back from s8p16. */
+static inline int32_t cai_s8p16_at(const int8_t* packed, int kp, int row, int col) {
+  const int p = row / CAI_S8P_NR;
+  const int c = row % CAI_S8P_NR;
+  return packed[(size_t)p * kp * CAI_S8P_NR + (size_t)(col / 2) * 32 + c * 2 + (col & 1)];
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * gemm / gemv u8 x s8 -> s32: scalar twins
+ * ---------------------------------------------------------------------------------------------- */
+void cai_gemm_u8s8_s32_ref(const uint8_t* a, int lda, const int8_t* b_packed, int32_t* c, int ldc,
+                           int m, int n, int k) {
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  for (int i = 0; i < m; i++) {
+    for (int j = 0; j < n; j++) {
+      int32_t sum = 0;
+      for (int t = 0; t < k; t++) {
+        sum += (int32_t)a[(size_t)i * lda + t] * cai_s8p16_at(b_packed, kp, j, t);
+      }
+      c[(size_t)i * ldc + j] = sum;
+    }
+  }
+}
+
+void cai_gemv_u8s8_s32_ref(const uint8_t* a, const int8_t* b_packed, int32_t* y, int n, int k) {
+  cai_gemm_u8s8_s32_ref(a, k, b_packed, y, n, 1, n, k);
+}
+
+#if CAI_X86
+/* ------------------------------------------------------------------------------------------------
+ * gemm u8 x s8 -> s32: AVX2
+ * ---------------------------------------------------------------------------------------------- */
+#define CAI_MR 6
+#define CAI_MC 64  /* rows of A per packed block */
+#define CAI_KC 1024 /* k per packed block: even */
+
+/* Stores (or adds to C when accumulate) the 16 lanes lo|hi, only the first ncols of them. */
+CAI_AVX2_INLINE void cai_store_row16(int32_t* c, __m256i lo, __m256i hi, int ncols,
+                                     int accumulate) {
+  if (ncols == 16) {
+    if (accumulate) {
+      lo = _mm256_add_epi32(lo, _mm256_loadu_si256((const __m256i*)c));
+      hi = _mm256_add_epi32(hi, _mm256_loadu_si256((const __m256i*)(c + 8)));
+    }
+    _mm256_storeu_si256((__m256i*)c, lo);
+    _mm256_storeu_si256((__m256i*)(c + 8), hi);
+    return;
+  }
+  int32_t tmp[16];
+  _mm256_storeu_si256((__m256i*)tmp, lo);
+  _mm256_storeu_si256((__m256i*)(tmp + 8), hi);
+  for (int j = 0; j < ncols; j++) {
+    c[j] = accumulate ? c[j] + tmp[j] : tmp[j];
+  }
+}
+
+/* C tile [MR x 16] (+)= A16 [MR rows, stride a_stride s16] x one s8p16 panel slice of kpairs.
+ * Accumulators are named variables, not an array, so that gcc keeps all 12 in ymm registers; the
+ * MR guards are compile-time constants after inlining. */
+#define CAI_ROW_STEP(r)                                                       \
+  if (MR > r) {                                                               \
+    const __m256i av = _mm256_set1_epi32(a##r[q]);                            \
+    c##r##0 = _mm256_add_epi32(c##r##0, _mm256_madd_epi16(av, b0));           \
+    c##r##1 = _mm256_add_epi32(c##r##1, _mm256_madd_epi16(av, b1));           \
+  }
+#define CAI_ROW_STORE(r)                                               \
+  if (MR > r) {                                                        \
+    _mm256_storeu_si256((__m256i*)(tile + r * 16), c##r##0);           \
+    _mm256_storeu_si256((__m256i*)(tile + r * 16 + 8), c##r##1);       \
+  }
+
+CAI_AVX2_INLINE void cai_kernel_mrx16_tile(const int MR, const int16_t* a16, int a_stride,
+                                           const int8_t* bp, int kpairs, int32_t* tile) {
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  const int32_t* a0 = (const int32_t*)a16;
+  const int32_t* a1 = (const int32_t*)(a16 + (size_t)(MR > 1 ? 1 : 0) * a_stride);
+  const int32_t* a2 = (const int32_t*)(a16 + (size_t)(MR > 2 ? 2 : 0) * a_stride);
+  const int32_t* a3 = (const int32_t*)(a16 + (size_t)(MR > 3 ? 3 : 0) * a_stride);
+  const int32_t* a4 = (const int32_t*)(a16 + (size_t)(MR > 4 ? 4 : 0) * a_stride);
+  const int32_t* a5 = (const int32_t*)(a16 + (size_t)(MR > 5 ? 5 : 0) * a_stride);
+  for (int q = 0; q < kpairs; q++) {
+    const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(bp)));
+    const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(bp + 16)));
+    bp += 32;
+    CAI_ROW_STEP(0)
+    CAI_ROW_STEP(1)
+    CAI_ROW_STEP(2)
+    CAI_ROW_STEP(3)
+    CAI_ROW_STEP(4)
+    CAI_ROW_STEP(5)
+  }
+  CAI_ROW_STORE(0)
+  CAI_ROW_STORE(1)
+  CAI_ROW_STORE(2)
+  CAI_ROW_STORE(3)
+  CAI_ROW_STORE(4)
+  CAI_ROW_STORE(5)
+}
+
+/* The register tile computed, then stored to / added into C (only the first ncols columns). */
+CAI_AVX2_INLINE void cai_kernel_mrx16(const int MR, const int16_t* a16, int a_stride,
+                                      const int8_t* bp, int kpairs, int32_t* c, int ldc,
+                                      int ncols, int accumulate) {
+  int32_t tile[CAI_MR * 16] __attribute__((aligned(32)));
+  cai_kernel_mrx16_tile(MR, a16, a_stride, bp, kpairs, tile);
+  for (int r = 0; r < MR; r++) {
+    cai_store_row16(c + (size_t)r * ldc, _mm256_load_si256((const __m256i*)(tile + r * 16)),
+                    _mm256_load_si256((const __m256i*)(tile + r * 16 + 8)), ncols, accumulate);
+  }
+}
+
+static CAI_AVX2 void cai_kernel_dispatch(int mr, const int16_t* a16, int a_stride,
+                                         const int8_t* bp, int kpairs, int32_t* c, int ldc,
+                                         int ncols, int accumulate) {
+  switch (mr) {
+    case 6: cai_kernel_mrx16(6, a16, a_stride, bp, kpairs, c, ldc, ncols, accumulate); break;
+    case 5: cai_kernel_mrx16(5, a16, a_stride, bp, kpairs, c, ldc, ncols, accumulate); break;
+    case 4: cai_kernel_mrx16(4, a16, a_stride, bp, kpairs, c, ldc, ncols, accumulate); break;
+    case 3: cai_kernel_mrx16(3, a16, a_stride, bp, kpairs, c, ldc, ncols, accumulate); break;
+    case 2: cai_kernel_mrx16(2, a16, a_stride, bp, kpairs, c, ldc, ncols, accumulate); break;
+    default: cai_kernel_mrx16(1, a16, a_stride, bp, kpairs, c, ldc, ncols, accumulate); break;
+  }
+}
+
+/* Zero-extends rows x [k0, k0+kc) of A into s16, stride kc (kc even); columns >= k become 0. */
+static CAI_AVX2 void cai_pack_a16(const uint8_t* a, int lda, int rows, int k, int k0, int kc,
+                                  int16_t* dst) {
+  for (int r = 0; r < rows; r++) {
+    const uint8_t* src = a + (size_t)r * lda + k0;
+    int16_t* out = dst + (size_t)r * kc;
+    const int valid = k - k0 < kc ? k - k0 : kc;
+    int t = 0;
+    for (; t + 16 <= valid; t += 16) {
+      _mm256_storeu_si256((__m256i*)(out + t),
+                          _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)(src + t))));
+    }
+    for (; t < valid; t++) {
+      out[t] = src[t];
+    }
+    for (; t < kc; t++) {
+      out[t] = 0;
+    }
+  }
+}
+
+/* One scratch buffer per thread for packed A, allocated once on first use, CAI_MC x CAI_KC s16. */
+static __thread int16_t* cai_a16_scratch = NULL;
+
+static int16_t* cai_scratch(void) {
+  if (cai_a16_scratch == NULL) {
+    cai_a16_scratch = (int16_t*)aligned_alloc(64, sizeof(int16_t) * CAI_MC * CAI_KC);
+  }
+  return cai_a16_scratch;
+}
+
+static CAI_AVX2 void cai_gemm_u8s8_s32_avx2(const uint8_t* a, int lda, const int8_t* b_packed,
+                                            int32_t* c, int ldc, int m, int n, int k,
+                                            int16_t* a16) {
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const int panels = cai_round_up(n, CAI_S8P_NR) / CAI_S8P_NR;
+  for (int m0 = 0; m0 < m; m0 += CAI_MC) {
+    const int mc = m - m0 < CAI_MC ? m - m0 : CAI_MC;
+    for (int k0 = 0; k0 < kp; k0 += CAI_KC) {
+      const int kc = kp - k0 < CAI_KC ? kp - k0 : CAI_KC;
+      cai_pack_a16(a + (size_t)m0 * lda, lda, mc, k, k0, kc, a16);
+      for (int p = 0; p < panels; p++) {
+        const int8_t* bp = b_packed + (size_t)p * kp * CAI_S8P_NR + (size_t)k0 * CAI_S8P_NR;
+        const int ncols = n - p * CAI_S8P_NR < CAI_S8P_NR ? n - p * CAI_S8P_NR : CAI_S8P_NR;
+        for (int i = 0; i < mc; i += CAI_MR) {
+          const int mr = mc - i < CAI_MR ? mc - i : CAI_MR;
+          cai_kernel_dispatch(mr, a16 + (size_t)i * kc, kc, bp, kc / 2,
+                              c + (size_t)(m0 + i) * ldc + p * CAI_S8P_NR, ldc, ncols, k0 > 0);
+        }
+      }
+    }
+  }
+}
+
+/* GEMV: the activation row widened once per KCV chunk, two panels per pass (four accumulators). */
+#define CAI_KCV 4096
+
+static CAI_AVX2 void cai_gemv_u8s8_s32_avx2(const uint8_t* a, const int8_t* b_packed, int32_t* y,
+                                            int n, int k) {
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const int panels = cai_round_up(n, CAI_S8P_NR) / CAI_S8P_NR;
+  int16_t a16[CAI_KCV] __attribute__((aligned(64)));
+  const int32_t* a32 = (const int32_t*)a16;
+  for (int k0 = 0; k0 < kp; k0 += CAI_KCV) {
+    const int kc = kp - k0 < CAI_KCV ? kp - k0 : CAI_KCV;
+    const int accumulate = k0 > 0;
+    cai_pack_a16(a, k, 1, k, k0, kc, a16);
+    int p = 0;
+    for (; p + 2 <= panels; p += 2) {
+      const int8_t* b0p = b_packed + (size_t)p * kp * CAI_S8P_NR + (size_t)k0 * CAI_S8P_NR;
+      const int8_t* b1p = b0p + (size_t)kp * CAI_S8P_NR;
+      __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+      __m256i acc2 = _mm256_setzero_si256(), acc3 = _mm256_setzero_si256();
+      for (int q = 0; q < kc / 2; q++) {
+        const __m256i av = _mm256_set1_epi32(a32[q]);
+        const __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(b0p)));
+        const __m256i x1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(b0p + 16)));
+        const __m256i x2 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(b1p)));
+        const __m256i x3 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(b1p + 16)));
+        b0p += 32;
+        b1p += 32;
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(av, x0));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(av, x1));
+        acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(av, x2));
+        acc3 = _mm256_add_epi32(acc3, _mm256_madd_epi16(av, x3));
+      }
+      const int nc0 = n - p * CAI_S8P_NR;
+      const int nc1 = n - (p + 1) * CAI_S8P_NR;
+      cai_store_row16(y + p * CAI_S8P_NR, acc0, acc1, nc0 < 16 ? nc0 : 16, accumulate);
+      cai_store_row16(y + (p + 1) * CAI_S8P_NR, acc2, acc3, nc1 < 16 ? nc1 : 16, accumulate);
+    }
+    for (; p < panels; p++) {
+      const int8_t* bp = b_packed + (size_t)p * kp * CAI_S8P_NR + (size_t)k0 * CAI_S8P_NR;
+      const int nc = n - p * CAI_S8P_NR;
+      cai_kernel_mrx16(1, a16, kc, bp, kc / 2, y + p * CAI_S8P_NR, 0, nc < 16 ? nc : 16,
+                       accumulate);
+    }
+  }
+}
+#endif /* CAI_X86 */
+
+void cai_gemm_u8s8_s32(const uint8_t* a, int lda, const int8_t* b_packed, int32_t* c, int ldc,
+                       int m, int n, int k) {
+#if CAI_X86
+  if (cai_isa_avx2()) {
+    if (m == 1) {
+      cai_gemv_u8s8_s32_avx2(a, b_packed, c, n, k);
+      return;
+    }
+    int16_t* a16 = cai_scratch();
+    if (a16 != NULL) {
+      cai_gemm_u8s8_s32_avx2(a, lda, b_packed, c, ldc, m, n, k, a16);
+      return;
+    }
+  }
+#endif
+  cai_gemm_u8s8_s32_ref(a, lda, b_packed, c, ldc, m, n, k);
+}
+
+void cai_gemv_u8s8_s32(const uint8_t* a, const int8_t* b_packed, int32_t* y, int n, int k) {
+#if CAI_X86
+  if (cai_isa_avx2()) {
+    cai_gemv_u8s8_s32_avx2(a, b_packed, y, n, k);
+    return;
+  }
+#endif
+  cai_gemv_u8s8_s32_ref(a, b_packed, y, n, k);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Output stage
+ * ---------------------------------------------------------------------------------------------- */
+static inline float cai_requant_real(int32_t acc, const cai_requant_params* p, int j) {
+  /* Unsigned add: s32 wrap-around without C undefined behaviour, as Java's int add. */
+  const int32_t t = (int32_t)((uint32_t)acc + (uint32_t)(p->bias ? p->bias[j] : 0));
+  return (float)t * p->scale[j];
+}
+
+void cai_requant_s32_u8_ref(const int32_t* c, int ldc, int m, int n, const cai_requant_params* p,
+                            uint8_t* out, int ldo) {
+  const float lo = p->relu ? 0.0f : (float)-p->out_zero_point;
+  const float hi = (float)(255 - p->out_zero_point);
+  for (int i = 0; i < m; i++) {
+    for (int j = 0; j < n; j++) {
+      float y = cai_requant_real(c[(size_t)i * ldc + j], p, j);
+      y = y < lo ? lo : y;
+      y = y > hi ? hi : y;
+      out[(size_t)i * ldo + j] = (uint8_t)((int)nearbyintf(y) + p->out_zero_point);
+    }
+  }
+}
+
+void cai_requant_s32_f32_ref(const int32_t* c, int ldc, int m, int n,
+                             const cai_requant_params* p, float* out, int ldo) {
+  for (int i = 0; i < m; i++) {
+    for (int j = 0; j < n; j++) {
+      const float y = cai_requant_real(c[(size_t)i * ldc + j], p, j);
+      out[(size_t)i * ldo + j] = p->relu && y < 0.0f ? 0.0f : y;
+    }
+  }
+}
+
+#if CAI_X86
+/* The real values of 8 consecutive channels j..j+7 of one row. */
+CAI_AVX2_INLINE __m256 cai_requant_real8(const int32_t* c, const cai_requant_params* p, int j) {
+  __m256i acc = _mm256_loadu_si256((const __m256i*)(c + j));
+  if (p->bias) {
+    acc = _mm256_add_epi32(acc, _mm256_loadu_si256((const __m256i*)(p->bias + j)));
+  }
+  return _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(p->scale + j));
+}
+
+static CAI_AVX2 void cai_requant_s32_u8_avx2(const int32_t* c, int ldc, int m, int n,
+                                             const cai_requant_params* p, uint8_t* out, int ldo) {
+  const __m256 lo = _mm256_set1_ps(p->relu ? 0.0f : (float)-p->out_zero_point);
+  const __m256 hi = _mm256_set1_ps((float)(255 - p->out_zero_point));
+  const __m256i zp = _mm256_set1_epi32(p->out_zero_point);
+  const int n8 = n / 8 * 8;
+  for (int i = 0; i < m; i++) {
+    const int32_t* row = c + (size_t)i * ldc;
+    uint8_t* dst = out + (size_t)i * ldo;
+    for (int j = 0; j < n8; j += 8) {
+      /* min/max with y first: NaN-free inputs give the same as the scalar compare-and-select. */
+      __m256 y = _mm256_min_ps(_mm256_max_ps(cai_requant_real8(row, p, j), lo), hi);
+      /* cvtps_epi32 rounds by MXCSR: nearest, ties to even, as nearbyintf / Math.rint. */
+      __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(y), zp); /* 0..255 */
+      __m128i q16 = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+      __m128i q8 = _mm_packus_epi16(q16, q16);
+      _mm_storel_epi64((__m128i*)(dst + j), q8);
+    }
+    if (n8 < n) {
+      cai_requant_params tail = *p;
+      tail.bias = p->bias ? p->bias + n8 : NULL;
+      tail.scale = p->scale + n8;
+      cai_requant_s32_u8_ref(row + n8, ldc, 1, n - n8, &tail, dst + n8, ldo);
+    }
+  }
+}
+
+static CAI_AVX2 void cai_requant_s32_f32_avx2(const int32_t* c, int ldc, int m, int n,
+                                              const cai_requant_params* p, float* out, int ldo) {
+  const int n8 = n / 8 * 8;
+  const __m256 zero = _mm256_setzero_ps();
+  for (int i = 0; i < m; i++) {
+    const int32_t* row = c + (size_t)i * ldc;
+    float* dst = out + (size_t)i * ldo;
+    for (int j = 0; j < n8; j += 8) {
+      __m256 y = cai_requant_real8(row, p, j);
+      if (p->relu) {
+        y = _mm256_max_ps(y, zero);
+      }
+      _mm256_storeu_ps(dst + j, y);
+    }
+    if (n8 < n) {
+      cai_requant_params tail = *p;
+      tail.bias = p->bias ? p->bias + n8 : NULL;
+      tail.scale = p->scale + n8;
+      cai_requant_s32_f32_ref(row + n8, ldc, 1, n - n8, &tail, dst + n8, ldo);
+    }
+  }
+}
+#endif /* CAI_X86 */
+
+void cai_requant_s32_u8(const int32_t* c, int ldc, int m, int n, const cai_requant_params* p,
+                        uint8_t* out, int ldo) {
+#if CAI_X86
+  if (cai_isa_avx2()) {
+    cai_requant_s32_u8_avx2(c, ldc, m, n, p, out, ldo);
+    return;
+  }
+#endif
+  cai_requant_s32_u8_ref(c, ldc, m, n, p, out, ldo);
+}
+
+void cai_requant_s32_f32(const int32_t* c, int ldc, int m, int n, const cai_requant_params* p,
+                         float* out, int ldo) {
+#if CAI_X86
+  if (cai_isa_avx2()) {
+    cai_requant_s32_f32_avx2(c, ldc, m, n, p, out, ldo);
+    return;
+  }
+#endif
+  cai_requant_s32_f32_ref(c, ldc, m, n, p, out, ldo);
+}
+
+void cai_requant_s32_u8_args(const int32_t* c, int ldc, int m, int n, const int32_t* bias,
+                             const float* scale, int out_zero_point, int relu, uint8_t* out,
+                             int ldo, int use_ref) {
+  cai_requant_params p;
+  p.bias = bias;
+  p.scale = scale;
+  p.out_zero_point = out_zero_point;
+  p.relu = relu;
+  if (use_ref) {
+    cai_requant_s32_u8_ref(c, ldc, m, n, &p, out, ldo);
+  } else {
+    cai_requant_s32_u8(c, ldc, m, n, &p, out, ldo);
+  }
+}
+
+void cai_requant_s32_f32_args(const int32_t* c, int ldc, int m, int n, const int32_t* bias,
+                              const float* scale, int relu, float* out, int ldo, int use_ref) {
+  cai_requant_params p;
+  p.bias = bias;
+  p.scale = scale;
+  p.out_zero_point = 0;
+  p.relu = relu;
+  if (use_ref) {
+    cai_requant_s32_f32_ref(c, ldc, m, n, &p, out, ldo);
+  } else {
+    cai_requant_s32_f32(c, ldc, m, n, &p, out, ldo);
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * q4g32
+ * ---------------------------------------------------------------------------------------------- */
+int cai_q4g32_blocks_per_row(int k) { return (k + 2 * QK4_G32 - 1) / (2 * QK4_G32); }
+
+void cai_quantize_q4g32(const float* w, int n, int k, cai_block_q4g32x2* out) {
+  const int groups = k / QK4_G32;
+  const int bpr = cai_q4g32_blocks_per_row(k);
+  for (int r = 0; r < n; r++) {
+    for (int g = 0; g < 2 * bpr; g++) {
+      cai_block_q4g32x2* blk = out + (size_t)r * bpr + g / 2;
+      const int h = g % 2;
+      if (g >= groups) { /* padding group: weight 0 */
+        blk->d[h] = 0.0f;
+        memset(blk->qs[h], 0x88, sizeof(blk->qs[h]));
+        continue;
+      }
+      const float* src = w + (size_t)r * k + (size_t)g * QK4_G32;
+      float extreme = 0.0f; /* the value of largest magnitude, with its sign */
+      for (int j = 0; j < QK4_G32; j++) {
+        if (fabsf(src[j]) > fabsf(extreme)) {
+          extreme = src[j];
+        }
+      }
+      const float d = extreme / -8.0f; /* extreme -> q - 8 = -8 exactly */
+      blk->d[h] = d;
+      uint8_t q[QK4_G32];
+      for (int j = 0; j < QK4_G32; j++) {
+        int v = d == 0.0f ? 8 : (int)nearbyintf(src[j] / d) + 8;
+        q[j] = (uint8_t)(v < 0 ? 0 : v > 15 ? 15 : v);
+      }
+      for (int j = 0; j < QK4_G32 / 2; j++) {
+        blk->qs[h][j] = (uint8_t)(q[j] | (q[j + QK4_G32 / 2] << 4));
+      }
+    }
+  }
+}
+
+/*
+ * Activations of one row, quantized per group of 32 and laid out to meet a q4g32 block: for the
+ * block's two groups g0, g1 (x[i] = element i of a group):
+ *   lo   = [xq_g0[0..15]  | xq_g1[0..15]]     meets the low nibbles of the 32 weight bytes
+ *   hi   = [xq_g0[16..31] | xq_g1[16..31]]    meets the high nibbles
+ *   corr = [-8*sum(xq_g0), 0, 0, 0 | -8*sum(xq_g1), 0, 0, 0]   the exact q - 8 correction
+ *   dx   = [dx_g0 x4 | dx_g1 x4]
+ * Missing groups (padding) are all zero.
+ */
+typedef struct {
+  int8_t lo[32];
+  int8_t hi[32];
+  int32_t corr[8];
+  float dx[8];
+} cai_block_q8g32x2;
+CAI_STATIC_ASSERT(sizeof(cai_block_q8g32x2) == 128, "q8g32x2 activation block is 128 bytes");
+
+/* One group: dx = amax / 127, id = 1 / dx, xq = rint(x * id). Returns dx and sum(xq). */
+static void cai_quantize_group_q8_ref(const float* src, int8_t* lo16, int8_t* hi16, float* dx,
+                                      int32_t* sum) {
+  float amax = 0.0f;
+  for (int j = 0; j < QK4_G32; j++) {
+    amax = fabsf(src[j]) > amax ? fabsf(src[j]) : amax;
+  }
+  const float d = amax / 127.0f;
+  const float id = d >= FLT_MIN ? 1.0f / d : 0.0f; /* tiny groups quantize to 0 */
+  int32_t s = 0;
+  for (int j = 0; j < QK4_G32; j++) {
+    const int v = (int)nearbyintf(src[j] * id);
+    (j < 16 ? lo16 : hi16)[j % 16] = (int8_t)v;
+    s += v;
+  }
+  *dx = d;
+  *sum = s;
+}
+
+static void cai_quantize_row_q8_ref(const float* x, int k, cai_block_q8g32x2* out) {
+  const int groups = k / QK4_G32;
+  const int bpr = cai_q4g32_blocks_per_row(k);
+  memset(out, 0, sizeof(cai_block_q8g32x2) * (size_t)bpr);
+  for (int g = 0; g < groups; g++) {
+    cai_block_q8g32x2* b = out + g / 2;
+    const int h = g % 2;
+    float dx;
+    int32_t sum;
+    cai_quantize_group_q8_ref(x + (size_t)g * QK4_G32, b->lo + 16 * h, b->hi + 16 * h, &dx, &sum);
+    b->corr[4 * h] = -8 * sum;
+    for (int t = 0; t < 4; t++) {
+      b->dx[4 * h + t] = dx;
+    }
+  }
+}
+
+/* The exact integer dot of group h of a q4 block with the matching activations. */
+static inline int32_t cai_dot_group_ref(const cai_block_q4g32x2* w, const cai_block_q8g32x2* x,
+                                        int h) {
+  int32_t sum = 0;
+  for (int j = 0; j < QK4_G32 / 2; j++) {
+    sum += (w->qs[h][j] & 0x0F) * x->lo[16 * h + j];
+    sum += (w->qs[h][j] >> 4) * x->hi[16 * h + j];
+  }
+  return sum + x->corr[4 * h];
+}
+
+static void cai_gemm_q4g32_q8_ref(const cai_block_q4g32x2* w, const cai_block_q8g32x2* xq,
+                                  float* y, int ldy, int m, int n, int k) {
+  const int bpr = cai_q4g32_blocks_per_row(k);
+  for (int i = 0; i < m; i++) {
+    for (int r = 0; r < n; r++) {
+      float sum = 0.0f;
+      for (int b = 0; b < bpr; b++) {
+        const cai_block_q4g32x2* wb = w + (size_t)r * bpr + b;
+        const cai_block_q8g32x2* xb = xq + (size_t)i * bpr + b;
+        for (int h = 0; h < 2; h++) {
+          sum += wb->d[h] * xb->dx[4 * h] * (float)cai_dot_group_ref(wb, xb, h);
+        }
+      }
+      y[(size_t)i * ldy + r] = sum;
+    }
+  }
+}
+
+/* Thread-local activation scratch for the q4 kernels, grown as needed. */
+static __thread cai_block_q8g32x2* cai_q8_scratch = NULL;
+static __thread size_t cai_q8_scratch_blocks = 0;
+
+static cai_block_q8g32x2* cai_q8_buffer(size_t blocks) {
+  if (blocks > cai_q8_scratch_blocks) {
+    free(cai_q8_scratch);
+    cai_q8_scratch = (cai_block_q8g32x2*)aligned_alloc(64, blocks * sizeof(cai_block_q8g32x2));
+    cai_q8_scratch_blocks = cai_q8_scratch ? blocks : 0;
+  }
+  return cai_q8_scratch;
+}
+
+void cai_gemm_q4g32_f32_ref(const cai_block_q4g32x2* w, const float* x, int ldx, float* y, int ldy,
+                            int m, int n, int k) {
+  const int bpr = cai_q4g32_blocks_per_row(k);
+  /* Row by row, so the scalar twin needs no more than one row of activations. */
+  cai_block_q8g32x2* xq = (cai_block_q8g32x2*)malloc(sizeof(cai_block_q8g32x2) * (size_t)bpr);
+  if (xq == NULL) {
+    return;
+  }
+  for (int i = 0; i < m; i++) {
+    cai_quantize_row_q8_ref(x + (size_t)i * ldx, k, xq);
+    cai_gemm_q4g32_q8_ref(w, xq, y + (size_t)i * ldy, ldy, 1, n, k);
+  }
+  free(xq);
+}
+
+#if CAI_X86
+CAI_AVX2_INLINE float cai_hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/* The same arithmetic as cai_quantize_group_q8_ref (same IEEE operations, same results). */
+static CAI_AVX2 void cai_quantize_row_q8_avx2(const float* x, int k, cai_block_q8g32x2* out) {
+  const int groups = k / QK4_G32;
+  const int bpr = cai_q4g32_blocks_per_row(k);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  if (groups % 2) {
+    memset(out + bpr - 1, 0, sizeof(cai_block_q8g32x2));
+  }
+  for (int g = 0; g < groups; g++) {
+    const float* src = x + (size_t)g * QK4_G32;
+    cai_block_q8g32x2* b = out + g / 2;
+    const int h = g % 2;
+    const __m256 v0 = _mm256_loadu_ps(src), v1 = _mm256_loadu_ps(src + 8);
+    const __m256 v2 = _mm256_loadu_ps(src + 16), v3 = _mm256_loadu_ps(src + 24);
+    __m256 amax = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float d = _mm_cvtss_f32(m4) / 127.0f;
+    const __m256 id = _mm256_set1_ps(d >= FLT_MIN ? 1.0f / d : 0.0f);
+    const __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, id));
+    const __m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, id));
+    const __m256i q2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, id));
+    const __m256i q3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, id));
+    const __m256i s = _mm256_add_epi32(_mm256_add_epi32(q0, q1), _mm256_add_epi32(q2, q3));
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+    const __m256i q8 = _mm256_permutevar8x32_epi32(
+        _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3)), perm);
+    _mm_storeu_si128((__m128i*)(b->lo + 16 * h), _mm256_castsi256_si128(q8));
+    _mm_storeu_si128((__m128i*)(b->hi + 16 * h), _mm256_extracti128_si256(q8, 1));
+    _mm_storeu_si128((__m128i*)(b->corr + 4 * h),
+                     _mm_setr_epi32(-8 * _mm_cvtsi128_si32(s4), 0, 0, 0));
+    _mm_storeu_ps(b->dx + 4 * h, _mm_set1_ps(d));
+  }
+}
+
+/* The two groups' scales as [d0 x4 | d1 x4]. */
+CAI_AVX2_INLINE __m256 cai_q4_scales(const cai_block_q4g32x2* b) {
+  const __m128 d01 = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i*)b->d));
+  return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d01),
+                                  _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+}
+
+/* acc += (dot of 64 weights lo/hi with xb, per group) * scale * dx, 8 lanes. */
+CAI_AVX2_INLINE __m256 cai_q4_step(__m256i lo, __m256i hi, __m256 dw,
+                                   const cai_block_q8g32x2* xb, __m256i ones, __m256 acc) {
+  const __m256i p16 = _mm256_add_epi16(
+      _mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i*)xb->lo)),
+      _mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i*)xb->hi)));
+  const __m256i p32 = _mm256_add_epi32(_mm256_madd_epi16(p16, ones),
+                                       _mm256_load_si256((const __m256i*)xb->corr));
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32),
+                         _mm256_mul_ps(dw, _mm256_load_ps(xb->dx)), acc);
+}
+
+#define CAI_Q4_XR 4 /* activation rows sharing one unpacked weight block */
+
+static CAI_AVX2 void cai_gemm_q4g32_q8_avx2(const cai_block_q4g32x2* w,
+                                            const cai_block_q8g32x2* xq, float* y, int ldy, int m,
+                                            int n, int k) {
+  const int bpr = cai_q4g32_blocks_per_row(k);
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+#define CAI_UNPACK(wb, lo, hi)                                                  \
+  const __m256i raw_##lo = _mm256_loadu_si256((const __m256i*)(wb)->qs);        \
+  const __m256i lo = _mm256_and_si256(raw_##lo, m4);                            \
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw_##lo, 4), m4);
+  if (m == 1) {
+    /* GEMV: four weight rows per pass share each activation block. */
+    int r = 0;
+    for (; r + 4 <= n; r += 4) {
+      const cai_block_q4g32x2* w0 = w + (size_t)r * bpr;
+      const cai_block_q4g32x2* w1 = w0 + bpr;
+      const cai_block_q4g32x2* w2 = w1 + bpr;
+      const cai_block_q4g32x2* w3 = w2 + bpr;
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int b = 0; b < bpr; b++) {
+        const cai_block_q8g32x2* xb = xq + b;
+        CAI_UNPACK(w0 + b, l0, h0)
+        a0 = cai_q4_step(l0, h0, cai_q4_scales(w0 + b), xb, ones, a0);
+        CAI_UNPACK(w1 + b, l1, h1)
+        a1 = cai_q4_step(l1, h1, cai_q4_scales(w1 + b), xb, ones, a1);
+        CAI_UNPACK(w2 + b, l2, h2)
+        a2 = cai_q4_step(l2, h2, cai_q4_scales(w2 + b), xb, ones, a2);
+        CAI_UNPACK(w3 + b, l3, h3)
+        a3 = cai_q4_step(l3, h3, cai_q4_scales(w3 + b), xb, ones, a3);
+      }
+      y[r] = cai_hsum8(a0);
+      y[r + 1] = cai_hsum8(a1);
+      y[r + 2] = cai_hsum8(a2);
+      y[r + 3] = cai_hsum8(a3);
+    }
+    for (; r < n; r++) {
+      const cai_block_q4g32x2* w0 = w + (size_t)r * bpr;
+      __m256 a0 = _mm256_setzero_ps();
+      for (int b = 0; b < bpr; b++) {
+        CAI_UNPACK(w0 + b, l0, h0)
+        a0 = cai_q4_step(l0, h0, cai_q4_scales(w0 + b), xq + b, ones, a0);
+      }
+      y[r] = cai_hsum8(a0);
+    }
+    return;
+  }
+  /* GEMM: each unpacked weight block serves up to CAI_Q4_XR activation rows. */
+  for (int r = 0; r < n; r++) {
+    const cai_block_q4g32x2* wr = w + (size_t)r * bpr;
+    int i0 = 0;
+    for (; i0 + CAI_Q4_XR <= m; i0 += CAI_Q4_XR) {
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      const cai_block_q8g32x2* x0 = xq + (size_t)i0 * bpr;
+      const cai_block_q8g32x2* x1 = x0 + bpr;
+      const cai_block_q8g32x2* x2 = x1 + bpr;
+      const cai_block_q8g32x2* x3 = x2 + bpr;
+      for (int b = 0; b < bpr; b++) {
+        CAI_UNPACK(wr + b, lo, hi)
+        const __m256 dw = cai_q4_scales(wr + b);
+        a0 = cai_q4_step(lo, hi, dw, x0 + b, ones, a0);
+        a1 = cai_q4_step(lo, hi, dw, x1 + b, ones, a1);
+        a2 = cai_q4_step(lo, hi, dw, x2 + b, ones, a2);
+        a3 = cai_q4_step(lo, hi, dw, x3 + b, ones, a3);
+      }
+      y[(size_t)i0 * ldy + r] = cai_hsum8(a0);
+      y[(size_t)(i0 + 1) * ldy + r] = cai_hsum8(a1);
+      y[(size_t)(i0 + 2) * ldy + r] = cai_hsum8(a2);
+      y[(size_t)(i0 + 3) * ldy + r] = cai_hsum8(a3);
+    }
+    for (; i0 < m; i0++) {
+      const cai_block_q8g32x2* x0 = xq + (size_t)i0 * bpr;
+      __m256 a0 = _mm256_setzero_ps();
+      for (int b = 0; b < bpr; b++) {
+        CAI_UNPACK(wr + b, lo, hi)
+        a0 = cai_q4_step(lo, hi, cai_q4_scales(wr + b), x0 + b, ones, a0);
+      }
+      y[(size_t)i0 * ldy + r] = cai_hsum8(a0);
+    }
+  }
+#undef CAI_UNPACK
+}
+#endif /* CAI_X86 */
+
+void cai_gemm_q4g32_f32(const cai_block_q4g32x2* w, const float* x, int ldx, float* y, int ldy,
+                        int m, int n, int k) {
+  const int bpr = cai_q4g32_blocks_per_row(k);
+  cai_block_q8g32x2* xq = cai_q8_buffer((size_t)m * bpr);
+  if (xq == NULL) {
+    cai_gemm_q4g32_f32_ref(w, x, ldx, y, ldy, m, n, k);
+    return;
+  }
+#if CAI_X86
+  if (cai_isa_avx2()) {
+    for (int i = 0; i < m; i++) {
+      cai_quantize_row_q8_avx2(x + (size_t)i * ldx, k, xq + (size_t)i * bpr);
+    }
+    cai_gemm_q4g32_q8_avx2(w, xq, y, ldy, m, n, k);
+    return;
+  }
+#endif
+  for (int i = 0; i < m; i++) {
+    cai_quantize_row_q8_ref(x + (size_t)i * ldx, k, xq + (size_t)i * bpr);
+  }
+  cai_gemm_q4g32_q8_ref(w, xq, y, ldy, m, n, k);
+}
+
+void cai_gemv_q4g32_f32(const cai_block_q4g32x2* w, const float* x, float* y, int n, int k) {
+  cai_gemm_q4g32_f32(w, x, k, y, n, 1, n, k);
+}

@@ -1,0 +1,176 @@
+/*
+ * cacheai integer kernels: quantized formats and the kernels that read them.
+ *
+ * Every kernel is named by its role and operand formats (gemm_u8s8_s32 = u8 activations times s8
+ * weights into s32) and has a plain scalar twin with the suffix _ref. The unsuffixed entry points
+ * dispatch at run time: the AVX2 body when the CPU reports AVX2 (and FMA, for the float parts),
+ * otherwise the _ref twin, so the library runs on any x86-64.
+ *
+ * The path of a quantized layer is three separate steps:
+ *   pack     (once, at compression time)  cai_pack_s8 / cai_quantize_q4g32
+ *   compute  (per request)                cai_gemm_u8s8_s32, cai_gemv_u8s8_s32, cai_gemv_q4g32_f32...
+ *   requant  (per request)                cai_requant_s32_u8 / cai_requant_s32_f32, one params struct
+ *
+ * Threads: every kernel may run concurrently on any number of threads. The GEMM keeps one packed-A
+ * scratch buffer per calling thread (128 KiB) and the q4 kernels one activation buffer per thread
+ * (128 bytes per 64 activations), allocated on first use and kept for the thread's lifetime: sized
+ * for a fixed pool of request threads, not for a thread per call.
+ *
+ * All callers are expected to have validated sizes: these functions do not check them. The Java side
+ * (io.cacheai.kernels) checks every extent before an address reaches here.
+ *
+ * This file is valid C11 and C++11: JavaCPP compiles it inside its generated C++ JNI unit.
+ */
+#ifndef CAI_INT8_H
+#define CAI_INT8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+#define CAI_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+extern "C" {
+#else
+#define CAI_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+/* ------------------------------------------------------------------------------------------------
+ * Format s8p16: s8 weights prepacked for gemm_u8s8_s32 / gemv_u8s8_s32. 8 bits per weight.
+ *
+ * Source: B is the [N,K] s8 weight matrix, row n = output channel n (what y = W·x stores).
+ * Kp = K rounded up to CAI_S8P_KSTEP (2), Np = N rounded up to CAI_S8P_NR (16).
+ * Packed: Np/16 panels, panel p = output channels 16p..16p+15, each Kp/2 blocks of 32 bytes:
+ *
+ *   panel p, k-pair q (32 bytes):
+ *   +------------+--------------+------------+--------------+-----+---------------+----------------+
+ *   | B[16p][2q] | B[16p][2q+1] | B[16p+1][2q]| B[16p+1][2q+1]| ... | B[16p+15][2q] | B[16p+15][2q+1]|
+ *   +------------+--------------+------------+--------------+-----+---------------+----------------+
+ *
+ * Padding (n >= N or k >= K) is 0 and adds nothing to a sum. Panel p starts at byte p * Kp * 16.
+ *
+ * Why this layout: sign-extending 16 bytes gives 8 channels x 2 k as s16, and _mm256_madd_epi16
+ * against a broadcast activation pair (a[2q], a[2q+1]) yields the 8 channels' partial sums
+ * a[2q]*B[n][2q] + a[2q+1]*B[n][2q+1] in s32 lanes, with no horizontal reduction.
+ * ---------------------------------------------------------------------------------------------- */
+#define CAI_S8P_NR 16
+#define CAI_S8P_KSTEP 2
+
+typedef struct {
+  int8_t b[CAI_S8P_NR][CAI_S8P_KSTEP]; /* [channel within panel][k within pair] */
+} cai_s8p16_block;
+CAI_STATIC_ASSERT(sizeof(cai_s8p16_block) == 32, "s8p16 block is 32 bytes");
+
+/* Largest K accepted: K * 255 * 128 must fit in s32, so every sum of products is exact. */
+#define CAI_S8_MAX_K 65536
+
+/* Bytes of the packed form of an [n,k] matrix: round_up(n,16) * round_up(k,2). */
+size_t cai_pack_s8_size(int n, int k);
+/* Packs B [n,k] (row stride ldb bytes) into s8p16 at packed (cai_pack_s8_size(n,k) bytes). */
+void cai_pack_s8(const int8_t* b, int n, int k, int ldb, int8_t* packed);
+
+/* C[m,n] (s32, row stride ldc) = A[m,k] (u8, row stride lda) x B^T, B packed s8p16 from [n,k].
+ * Exact for all inputs (see the widening scheme in cai_int8.c). */
+void cai_gemm_u8s8_s32(const uint8_t* a, int lda, const int8_t* b_packed, int32_t* c, int ldc,
+                       int m, int n, int k);
+void cai_gemm_u8s8_s32_ref(const uint8_t* a, int lda, const int8_t* b_packed, int32_t* c, int ldc,
+                           int m, int n, int k);
+/* y[n] (s32) = B x a for one activation row a[k] (u8). */
+void cai_gemv_u8s8_s32(const uint8_t* a, const int8_t* b_packed, int32_t* y, int n, int k);
+void cai_gemv_u8s8_s32_ref(const uint8_t* a, const int8_t* b_packed, int32_t* y, int n, int k);
+
+/* ------------------------------------------------------------------------------------------------
+ * Output stage: s32 accumulators -> + bias (s32) -> x scale[channel] (fp32) -> u8 with zero point,
+ * or fp32; optional ReLU. One params struct for both outputs.
+ *
+ * Rounding rules (bit-exact with the Java reference, io.cacheai.kernels.Requantize):
+ *   t = acc + bias[j]                  two's-complement s32 add (wraps; callers keep |t| < 2^31)
+ *   y = (float) t * scale[j]           int->float round-to-nearest-even, then one fp32 multiply
+ *   fp32 output: out = relu ? max(y, 0) : y          (max(-0, 0) -> +0 is not promised: +-0 equal)
+ *   u8 output:   lo = relu ? 0 : -zp, hi = 255 - zp
+ *                out = (int) rint(min(max(y, lo), hi)) + zp     rint: nearest, ties to even
+ * Subtracting the activation zero point: the caller folds it into the bias, bias[j] -= a_zp *
+ * sum_k B[j][k] (an exact integer identity), so the kernels never see it.
+ * ---------------------------------------------------------------------------------------------- */
+typedef struct {
+  const int32_t* bias;    /* [n] added to every row, or NULL for none */
+  const float* scale;     /* [n] per-output-channel multiplier, finite */
+  int32_t out_zero_point; /* u8 output only: 0..255 */
+  int32_t relu;           /* nonzero: clamp the real value at 0 */
+} cai_requant_params;
+
+void cai_requant_s32_u8(const int32_t* c, int ldc, int m, int n, const cai_requant_params* p,
+                        uint8_t* out, int ldo);
+void cai_requant_s32_u8_ref(const int32_t* c, int ldc, int m, int n, const cai_requant_params* p,
+                            uint8_t* out, int ldo);
+void cai_requant_s32_f32(const int32_t* c, int ldc, int m, int n, const cai_requant_params* p,
+                         float* out, int ldo);
+void cai_requant_s32_f32_ref(const int32_t* c, int ldc, int m, int n,
+                             const cai_requant_params* p, float* out, int ldo);
+
+/* ------------------------------------------------------------------------------------------------
+ * Format q4g32: 4-bit weights in groups of 32 along K, one fp32 scale per group. 5 bits per weight.
+ * Two consecutive groups form one 40-byte block, so that one 32-byte load brings 64 weights:
+ *
+ *   w = d[h] * (q - 8),  q in 0..15, h = group within the block
+ *    0          4          8                               24                              40
+ *   +----------+----------+-------------------------------+-------------------------------+
+ *   | d[0] f32 | d[1] f32 | qs[0][16]: group 2b           | qs[1][16]: group 2b+1         |
+ *   +----------+----------+-------------------------------+-------------------------------+
+ *   qs[h][i] = q[i] | q[i+16] << 4  (weight i of the group in the low nibble, weight i+16 high)
+ *
+ * A weight matrix [N,K] (K a multiple of 32) is N rows of ceil(K/64) blocks; when K/32 is odd the
+ * row's last group is padding with d = 0 and q = 8 (weight 0).
+ *
+ * Activations of the q4 kernels are fp32; the kernels quantize each group of 32 of them to s8 with
+ * its own scale (dx = max|x| / 127, xq = rint(x * (1/dx)), 0 when dx is below FLT_MIN) and compute the group's dot product
+ * exactly in integers: q (u8 0..15) x xq (s8) through _mm256_maddubs_epi16 cannot saturate
+ * (2 * 15 * 127 = 3810; two such sums added in s16: 7620 < 32767), and the -8 offset is an exact
+ * integer correction -8 * sum(xq). The only approximation is that rounding of x:
+ * |x - dx*xq| <= dx/2 per element.
+ * ---------------------------------------------------------------------------------------------- */
+#define QK4_G32 32
+
+typedef struct {
+  float d[2];                   /* scales of the block's two groups */
+  uint8_t qs[2][QK4_G32 / 2];   /* nibbles of each group: q[i] low, q[i+16] high */
+} cai_block_q4g32x2;
+CAI_STATIC_ASSERT(sizeof(cai_block_q4g32x2) == 40, "q4g32 block (two groups) is 40 bytes");
+
+/* Blocks per row of K weights: ceil(K / 64). */
+int cai_q4g32_blocks_per_row(int k);
+
+/* Quantizes fp32 weights W [n,k] (k % 32 == 0) to q4g32: per group d = (value of largest
+ * magnitude) / -8, so that value is exactly -8d, and q = clamp(rint(w / d) + 8, 0, 15). */
+void cai_quantize_q4g32(const float* w, int n, int k, cai_block_q4g32x2* out);
+
+/* y[n] = W x for fp32 x[k]. */
+void cai_gemv_q4g32_f32(const cai_block_q4g32x2* w, const float* x, float* y, int n, int k);
+/* Y[m,n] (row stride ldy) = X[m,k] (row stride ldx) x W^T. */
+void cai_gemm_q4g32_f32(const cai_block_q4g32x2* w, const float* x, int ldx, float* y, int ldy,
+                        int m, int n, int k);
+void cai_gemm_q4g32_f32_ref(const cai_block_q4g32x2* w, const float* x, int ldx, float* y, int ldy,
+                            int m, int n, int k);
+
+/* ------------------------------------------------------------------------------------------------
+ * Dispatch.
+ * ---------------------------------------------------------------------------------------------- */
+/* 1 when the AVX2 (+FMA) bodies run, 0 when the scalar _ref twins do. */
+int cai_isa_avx2(void);
+/* Forces the scalar twins (nonzero) or restores CPU detection (0): for tests and benchmarks. */
+void cai_force_scalar(int force);
+
+/* sizeof of a format's block, for the Java side to check its constants: 0 = s8p16, 1 = q4g32 (two groups). */
+int cai_block_size_bytes(int format);
+
+/* Flat-argument wrappers for JNI (the struct is built here). */
+void cai_requant_s32_u8_args(const int32_t* c, int ldc, int m, int n, const int32_t* bias,
+                             const float* scale, int out_zero_point, int relu, uint8_t* out,
+                             int ldo, int use_ref);
+void cai_requant_s32_f32_args(const int32_t* c, int ldc, int m, int n, const int32_t* bias,
+                              const float* scale, int relu, float* out, int ldo, int use_ref);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CAI_INT8_H */

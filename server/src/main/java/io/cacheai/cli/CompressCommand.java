@@ -1,0 +1,160 @@
+package io.cacheai.cli;
+
+import io.cacheai.bundle.BundleWriter;
+import io.cacheai.bundle.PackedTensors;
+import io.cacheai.compress.CalibrationMethod;
+import io.cacheai.compress.Compressor;
+import io.cacheai.compress.Dataset;
+import io.cacheai.graph.Graph;
+import io.cacheai.onnx.OnnxImporter;
+import io.cacheai.proto.v1.Producer;
+import io.cacheai.serve.ServerInfo;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code cacheai compress MODEL.onnx --calibration DATA --method int8|int4|mixed --out MODEL.cai}:
+ * post-training quantization ({@link Compressor}) into a {@code .cai} bundle whose platform becomes
+ * {@code cai_<method>}. Progress on stderr; the per-layer precisions, the fallback's promotions,
+ * the calibration-set accuracy and the size ratio on stdout.
+ */
+@Command(
+    name = "compress",
+    mixinStandardHelpOptions = true,
+    description = "Quantize an ONNX model (int8, 4-bit, mixed low-bit) into a .cai bundle.")
+final class CompressCommand implements Callable<Integer> {
+  @Spec private CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "MODEL.onnx", description = "The fp32 ONNX model.")
+  private Path model;
+
+  @Option(
+      names = "--calibration",
+      required = true,
+      paramLabel = "DATA",
+      description = "Calibration data: MNIST IDX images (labels beside) or a raw CAIT tensor file.")
+  private Path calibration;
+
+  @Option(
+      names = "--method",
+      required = true,
+      description = "int8 | int4 | mixed (int4/int3/int2 per layer to reach --target-ratio)")
+  private String method;
+
+  @Option(
+      names = "--calibration-method",
+      defaultValue = "percentile",
+      description = "minmax | percentile (99.99) | mse; default ${DEFAULT-VALUE}")
+  private String calibrationMethod;
+
+  @Option(
+      names = "--samples",
+      defaultValue = "1000",
+      description = "Calibration samples (the first N of DATA); default ${DEFAULT-VALUE}")
+  private int samples;
+
+  @Option(
+      names = "--budget",
+      description = "Tolerated top-1 loss in points on the calibration set (default 0.3 int8, 0.5)")
+  private Double budgetPt;
+
+  @Option(names = "--group-size", defaultValue = "32", description = "int4 group size")
+  private int groupSize;
+
+  @Option(names = "--first-layer-fp32", description = "Keep the first weighted layer in fp32.")
+  private boolean firstLayerFp32;
+
+  @Option(names = "--last-layer-fp32", description = "Keep the last weighted layer in fp32.")
+  private boolean lastLayerFp32;
+
+  @Option(
+      names = "--target-ratio",
+      defaultValue = "10",
+      description = "mixed: size target as MODEL.onnx size / ratio; default ${DEFAULT-VALUE}")
+  private double targetRatio;
+
+  @Option(names = "--out", required = true, paramLabel = "MODEL.cai", description = "The bundle.")
+  private Path out;
+
+  @Override
+  public Integer call() throws Exception {
+    long startNs = System.nanoTime();
+    Compressor.Method m = Compressor.Method.parse(method);
+    if (samples <= 0 || groupSize <= 0 || !(targetRatio >= 1)) {
+      throw new IllegalArgumentException(
+          "samples="
+              + samples
+              + " groupSize="
+              + groupSize
+              + " targetRatio="
+              + targetRatio
+              + " (samples, group size > 0; target ratio >= 1)");
+    }
+    Compressor.Options defaults =
+        Compressor.Options.of(m, CalibrationMethod.parse(calibrationMethod), samples);
+    Compressor.Options options =
+        new Compressor.Options(
+            m,
+            defaults.calibration(),
+            samples,
+            budgetPt == null ? defaults.budgetPt() : budgetPt,
+            groupSize,
+            firstLayerFp32,
+            lastLayerFp32,
+            (long) (Files.size(model) / targetRatio));
+    Graph graph = OnnxImporter.importFile(model);
+    Dataset data = Dataset.read(calibration);
+    PrintWriter err = spec.commandLine().getErr();
+    Compressor.Result result = Compressor.compress(graph, data, options, new ProgressBar(err));
+
+    BundleWriter writer = new BundleWriter(result.graph().graph());
+    result.graph().packed().forEach((name, tensor) -> PackedTensors.add(writer, name, tensor));
+    writer.producer(
+        Producer.newBuilder()
+            .setCacheaiVersion(ServerInfo.version())
+            .setSourceSha256(BundleCommand.sha256(model))
+            .setSourceName(model.getFileName().toString())
+            .setCompression(m.label())
+            .build());
+    writer.metadata("calibration", options.calibration().name().toLowerCase(Locale.ROOT));
+    writer.metadata("calibration_samples", Integer.toString(Math.min(samples, data.count())));
+    writer.metadata("layers", result.precisions().toString());
+    long sizeBytes = writer.write(out);
+
+    PrintWriter stdout = spec.commandLine().getOut();
+    result
+        .precisions()
+        .forEach((layer, precision) -> stdout.printf("  layer %-24s %s%n", layer, precision));
+    for (String line : result.notes()) {
+      stdout.println("  note: " + line);
+    }
+    long onnxBytes = Files.size(model);
+    stdout.printf(
+        Locale.ROOT,
+        "cacheai: wrote %s (%d bytes, %.2fx smaller than %s at %d bytes), method=%s,"
+            + " calibration=%s on %d samples: score %.2f%% vs fp32 %.2f%%, agreement %.2f%%,"
+            + " in %d ms%n",
+        out,
+        sizeBytes,
+        (double) onnxBytes / sizeBytes,
+        model.getFileName(),
+        onnxBytes,
+        m.label(),
+        options.calibration().name().toLowerCase(Locale.ROOT),
+        Math.min(samples, data.count()),
+        result.scorePct(),
+        result.fp32ScorePct(),
+        result.agreementPct(),
+        (System.nanoTime() - startNs) / 1_000_000);
+    stdout.flush();
+    return 0;
+  }
+}

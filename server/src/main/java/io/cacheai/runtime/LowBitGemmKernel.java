@@ -1,0 +1,89 @@
+package io.cacheai.runtime;
+
+import io.cacheai.graph.PackedTensor;
+import io.cacheai.kernels.Fp32Blas;
+import io.cacheai.kernels.Q4Gemm;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+
+/**
+ * {@code LowBitGemm}: y [M,N] = x [M,K] · Wᵀ + b with W stored 4- or 3-bit per group. Reference
+ * path: W is expanded to fp32 in the frame for this run (only the packed form is kept between
+ * runs), then one sgemm.
+ */
+final class LowBitGemmKernel implements Kernel {
+  private final int in;
+  private final int out;
+  private final int m;
+  private final int n;
+  private final int k;
+  private final PackedTensor weight;
+  private final FloatBuffer bias;
+
+  LowBitGemmKernel(int in, int out, long[] inShape, PackedTensor weight, PackedTensor bias) {
+    this.in = in;
+    this.out = out;
+    this.m = Math.toIntExact(inShape[0]);
+    this.k = weight.rowLength();
+    this.n = weight.rows();
+    this.weight = weight;
+    this.bias = bias == null ? null : bias.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+  }
+
+  @Override
+  public void run(Frame frame) {
+    if (weight.format() == PackedTensor.Format.Q4G32_BLOCKS && NativeInt8Gemm.AVAILABLE) {
+      runNative(frame);
+      return;
+    }
+    FloatBuffer w = frame.dequantized(n * k);
+    LowBitWeights.dequantize(weight, w);
+    FloatBuffer y = frame.buffer(out);
+    float beta = 0f;
+    if (bias != null) {
+      for (int i = 0; i < m; i++) {
+        y.put(i * n, bias, 0, n);
+      }
+      beta = 1f;
+    }
+    Fp32Blas.gemm(false, true, m, n, k, 1f, frame.buffer(in), k, w, k, beta, y, n);
+  }
+
+  /**
+   * q4g32 blocks on the native kernel ({@link Q4Gemm}: activations quantized per group of 32 on the
+   * fly, exact integer dot products, weights read in place); x is copied into a zero-padded row
+   * when K is not a multiple of 32; then the bias.
+   */
+  private void runNative(Frame frame) {
+    int kPadded = (k + 31) / 32 * 32;
+    FloatBuffer x = frame.buffer(in);
+    if (kPadded != k) {
+      FloatBuffer padded = frame.dequantized(m * kPadded);
+      float[] line = frame.heapIn(kPadded);
+      java.util.Arrays.fill(line, k, kPadded, 0f);
+      for (int i = 0; i < m; i++) {
+        x.get(i * k, line, 0, k);
+        padded.put(i * kPadded, line, 0, kPadded);
+      }
+      x = padded;
+    }
+    FloatBuffer y = frame.buffer(out);
+    ByteBuffer weights = weight.data();
+    if (m == 1) {
+      Q4Gemm.gemv(weights, n, kPadded, x.duplicate().clear(), y.duplicate().clear());
+    } else {
+      Q4Gemm.gemm(weights, n, kPadded, x.duplicate().clear(), m, y.duplicate().clear());
+    }
+    if (bias != null) {
+      float[] row = frame.heapOut(n);
+      for (int i = 0; i < m; i++) {
+        y.get(i * n, row, 0, n);
+        for (int j = 0; j < n; j++) {
+          row[j] += bias.get(j);
+        }
+        y.put(i * n, row, 0, n);
+      }
+    }
+  }
+}

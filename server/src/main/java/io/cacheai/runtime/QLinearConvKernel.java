@@ -1,0 +1,134 @@
+package io.cacheai.runtime;
+
+import io.cacheai.graph.PackedTensor;
+import io.cacheai.graph.Window2d;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+
+/**
+ * {@code QLinearConv} (ungrouped): per image, x is quantized to u8, laid out as patch rows
+ * ("im2row": one row of C·kH·kW u8 per output pixel, padding = the zero point, i.e. real 0),
+ * multiplied by the int8 weight [M, C·kH·kW] through {@link Int8Gemm} into fp32 [P, M] scratch, and
+ * transposed into y [M, P].
+ *
+ * <pre>
+ *   rows[P, R]  u8   R = C·kH·kW, P = oH·oW    (frame bytes)
+ *   tmp[P, M]   fp32 = int8gemm(rows, W)        (frame scratch)
+ *   y[n, m, p]  ← tmp[p, m]
+ * </pre>
+ */
+final class QLinearConvKernel implements Kernel {
+  private final int in;
+  private final int out;
+  private final int batch;
+  private final int channels;
+  private final int outChannels;
+  private final Window2d window;
+  private final float xScale;
+  private final int xZeroPoint;
+  private final ByteBuffer weight;
+  private final Int8OutputStage stage;
+  private final Int8Gemm gemm;
+
+  QLinearConvKernel(
+      int in,
+      int out,
+      long[] inShape,
+      Window2d window,
+      PackedTensor weight,
+      PackedTensor bias,
+      float xScale,
+      int xZeroPoint,
+      Int8Gemm gemm) {
+    this.in = in;
+    this.out = out;
+    this.batch = Math.toIntExact(inShape[0]);
+    this.channels = Math.toIntExact(inShape[1]);
+    this.outChannels = weight.rows();
+    this.window = window;
+    this.xScale = xScale;
+    this.xZeroPoint = xZeroPoint;
+    this.weight = weight.data();
+    this.stage = Int8OutputStage.of(weight, bias, xScale, xZeroPoint);
+    this.gemm = gemm;
+    if (weight.rowLength() != patchLength()) {
+      throw new IllegalArgumentException(
+          "QLinearConv: weight row length "
+              + weight.rowLength()
+              + " != C·kH·kW="
+              + patchLength()
+              + " (grouped convolutions are not quantized)");
+    }
+  }
+
+  private int patchLength() {
+    return channels * window.kernelH() * window.kernelW();
+  }
+
+  private int pixels() {
+    return window.outH() * window.outW();
+  }
+
+  @Override
+  public long scratchFloats() {
+    return (long) pixels() * outChannels;
+  }
+
+  @Override
+  public void run(Frame frame) {
+    int inPixels = window.inH() * window.inW();
+    int imageLength = channels * inPixels;
+    int r = patchLength();
+    int p = pixels();
+    int rowsLength = p * r;
+    ByteBuffer rows = frame.bytes(rowsLength);
+    FloatBuffer x = frame.buffer(in);
+    FloatBuffer y = frame.buffer(out);
+    FloatBuffer tmp = frame.scratch();
+    byte[] heap = frame.heapBytes(imageLength + rowsLength);
+    for (int b = 0; b < batch; b++) {
+      float[] image = frame.heapIn(Math.max(imageLength, p * outChannels));
+      x.get(b * imageLength, image, 0, imageLength);
+      for (int i = 0; i < imageLength; i++) {
+        // as U8Activations.quantize: rint(x / scale) + zp, saturated to 0..255
+        int q = (int) Math.rint(image[i] / xScale) + xZeroPoint;
+        heap[rowsLength + i] = (byte) (q < 0 ? 0 : Math.min(q, 255));
+      }
+      im2row(heap, rowsLength, heap);
+      rows.put(0, heap, 0, rowsLength);
+      gemm.run(p, outChannels, r, rows, weight, stage.bias(), stage.scale(), tmp);
+      float[] products = frame.heapOut(p * outChannels);
+      tmp.get(0, products, 0, p * outChannels);
+      float[] transposed = image; // the image is consumed: reuse its array
+      for (int pixel = 0; pixel < p; pixel++) {
+        for (int m = 0; m < outChannels; m++) {
+          transposed[m * p + pixel] = products[pixel * outChannels + m];
+        }
+      }
+      y.put(b * outChannels * p, transposed, 0, outChannels * p);
+    }
+  }
+
+  /** Patch rows of the u8 image at {@code image[imageAt..]} into {@code rows[0..P·R)}. */
+  private void im2row(byte[] image, int imageAt, byte[] rows) {
+    int inH = window.inH();
+    int inW = window.inW();
+    byte zero = (byte) xZeroPoint;
+    int at = 0;
+    for (int oh = 0; oh < window.outH(); oh++) {
+      for (int ow = 0; ow < window.outW(); ow++) {
+        for (int c = 0; c < channels; c++) {
+          for (int kh = 0; kh < window.kernelH(); kh++) {
+            int ih = oh * window.strideH() - window.padTop() + kh * window.dilationH();
+            boolean rowInside = ih >= 0 && ih < inH;
+            int base = imageAt + (c * inH + ih) * inW;
+            for (int kw = 0; kw < window.kernelW(); kw++) {
+              int iw = ow * window.strideW() - window.padLeft() + kw * window.dilationW();
+              rows[at++] = rowInside && iw >= 0 && iw < inW ? image[base + iw] : zero;
+            }
+          }
+        }
+      }
+    }
+  }
+}

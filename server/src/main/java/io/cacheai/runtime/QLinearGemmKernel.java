@@ -1,0 +1,52 @@
+package io.cacheai.runtime;
+
+import io.cacheai.graph.PackedTensor;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+
+/**
+ * {@code QLinearGemm} (see {@link io.cacheai.graph.OpType}): quantize x [M,K] to u8 with the
+ * calibrated scale and zero point, then one {@link Int8Gemm} against the int8 weight [N,K] read in
+ * place, its output stage producing fp32 y [M,N] directly.
+ */
+final class QLinearGemmKernel implements Kernel {
+  private final int in;
+  private final int out;
+  private final int m;
+  private final int n;
+  private final int k;
+  private final float xScale;
+  private final int xZeroPoint;
+  private final ByteBuffer weight;
+  private final Int8OutputStage stage;
+  private final Int8Gemm gemm;
+
+  QLinearGemmKernel(
+      int in,
+      int out,
+      long[] inShape,
+      PackedTensor weight,
+      PackedTensor bias,
+      float xScale,
+      int xZeroPoint,
+      Int8Gemm gemm) {
+    this.in = in;
+    this.out = out;
+    this.m = Math.toIntExact(inShape[0]);
+    this.k = weight.rowLength();
+    this.n = weight.rows();
+    this.xScale = xScale;
+    this.xZeroPoint = xZeroPoint;
+    this.weight = weight.data();
+    this.stage = Int8OutputStage.of(weight, bias, xScale, xZeroPoint);
+    this.gemm = gemm;
+  }
+
+  @Override
+  public void run(Frame frame) {
+    ByteBuffer a = frame.bytes(m * k);
+    U8Activations.quantize(frame.buffer(in), 0, m * k, xScale, xZeroPoint, a);
+    FloatBuffer y = frame.buffer(out);
+    gemm.run(m, n, k, a, weight, stage.bias(), stage.scale(), y);
+  }
+}
