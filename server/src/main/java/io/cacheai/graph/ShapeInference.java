@@ -127,8 +127,8 @@ public final class ShapeInference {
             node.describe()
                 + ": input '"
                 + node.inputs().get(i)
-                + "' is an integer tensor; integer values are only supported in shape"
-                + " computations known before the request (only float tensors run per request)");
+                + "' is an integer tensor: integer data is not supported at request time (integer"
+                + " tensors are only evaluated in shape computations known before the request)");
       }
     }
     if (node.op() == OpType.CAST && !OpParams.castToFloat(node) && known[0] == null) {

@@ -161,7 +161,7 @@ public final class OnnxImporter {
       } else {
         if (node.getOutputList().stream().skip(1).anyMatch(output -> !output.isEmpty())) {
           throw new OnnxImportException(
-              where + ": only its first output is supported (training-mode outputs are not)");
+              where + ": outputs beyond the first (training mode, indices) are not supported");
         }
         nodes.add(new Node(op, name, node.getInputList(), List.of(node.getOutput(0)), attributes));
       }
@@ -192,7 +192,7 @@ public final class OnnxImporter {
     long[] dims = new long[shape.getDimCount()];
     for (int i = 0; i < dims.length; i++) {
       TensorShapeProto.Dimension dim = shape.getDim(i);
-      boolean symbolic = !dim.hasDimValue() || dim.getDimValue() <= 0;
+      boolean symbolic = !dim.hasDimValue() || dim.getDimValue() < 0;
       dims[i] = symbolic ? ValueInfo.DYNAMIC : dim.getDimValue();
     }
     return new ValueInfo(value.getName(), dims);
