@@ -7,9 +7,10 @@ import java.nio.FloatBuffer;
  *
  * <p>At plan time the output's axes are collapsed: neighbouring axes that both operands read
  * contiguously (or both broadcast) merge, so e.g. [N,C,H,W]·[N,C,1,1] becomes [N·C, H·W] with the
- * second operand's inner stride 0. At run time the operands are copied to heap arrays (C2
- * vectorizes loops over arrays, not over direct buffers), each output row of the innermost axis is
- * one tight loop, and an odometer walks the outer axes.
+ * second operand's inner stride 0. At run time each output row of the innermost axis is read from
+ * the arena into heap arrays at offset 0 (C2 vectorizes loops over arrays, not over direct buffers,
+ * and not over arrays read at different offsets), computed by one tight loop and written back; an
+ * odometer walks the outer axes.
  */
 final class BinaryKernel implements Kernel {
   enum Op {
@@ -72,23 +73,38 @@ final class BinaryKernel implements Kernel {
 
   @Override
   public void run(Frame frame) {
-    float[] x = frame.heap(2, countA);
-    float[] y = frame.heap(3, countB);
-    float[] z = frame.heap(1, countOut);
-    frame.buffer(a).get(0, x, 0, countA);
-    frame.buffer(b).get(0, y, 0, countB);
     if (countOut == 0) {
       return;
     }
+    FloatBuffer x = frame.buffer(a);
+    FloatBuffer y = frame.buffer(b);
+    FloatBuffer z = frame.buffer(out);
     int rank = dims.length;
     int inner = dims[rank - 1];
     int sx = stridesA[rank - 1];
     int sy = stridesB[rank - 1];
+    float[] r = frame.heap(2, inner);
+    float[] s = frame.heap(3, inner);
     int[] index = new int[rank];
     int ix = 0;
     int iy = 0;
     for (int base = 0; base < countOut; base += inner) {
-      apply(op, x, ix, sx, y, iy, sy, z, base, inner);
+      // Each row is computed at offset 0 of heap arrays: C2 vectorizes such loops, not ones
+      // whose operands sit at different offsets.
+      if (sx == 1 && sy == 1) {
+        x.get(ix, r, 0, inner);
+        y.get(iy, s, 0, inner);
+        vectorVector(op, r, s, inner);
+      } else if (sx == 1) {
+        x.get(ix, r, 0, inner);
+        vectorScalar(op, r, y.get(iy), inner);
+      } else if (sy == 1) {
+        y.get(iy, s, 0, inner);
+        scalarVector(op, x.get(ix), s, r, inner);
+      } else {
+        java.util.Arrays.fill(r, 0, inner, scalar(op, x.get(ix), y.get(iy)));
+      }
+      z.put(base, r, 0, inner);
       for (int axis = rank - 2; axis >= 0; axis--) {
         index[axis]++;
         ix += stridesA[axis];
@@ -101,101 +117,106 @@ final class BinaryKernel implements Kernel {
         index[axis] = 0;
       }
     }
-    FloatBuffer target = frame.buffer(out);
-    target.put(0, z, 0, countOut);
   }
 
-  /** z[iz..iz+n) = x op y, where x and y advance by sx and sy (each 0 or 1). */
-  static void apply(
-      Op op, float[] x, int ix, int sx, float[] y, int iy, int sy, float[] z, int iz, int n) {
-    if (sx == 0 && sy == 0) {
-      float value = scalar(op, x[ix], y[iy]);
-      java.util.Arrays.fill(z, iz, iz + n, value);
-      return;
-    }
+  /** r = r op s. */
+  private static void vectorVector(Op op, float[] r, float[] s, int n) {
     switch (op) {
       case ADD -> {
-        if (sx == 1 && sy == 1) {
-          for (int i = 0; i < n; i++) {
-            z[iz + i] = x[ix + i] + y[iy + i];
-          }
-        } else if (sy == 0) {
-          float b = y[iy];
-          for (int i = 0; i < n; i++) {
-            z[iz + i] = x[ix + i * sx] + b;
-          }
-        } else {
-          float a = x[ix];
-          for (int i = 0; i < n; i++) {
-            z[iz + i] = a + y[iy + i];
-          }
+        for (int i = 0; i < n; i++) {
+          r[i] = r[i] + s[i];
         }
       }
       case SUB -> {
-        if (sx == 1 && sy == 1) {
-          for (int i = 0; i < n; i++) {
-            z[iz + i] = x[ix + i] - y[iy + i];
-          }
-        } else if (sy == 0) {
-          float b = y[iy];
-          for (int i = 0; i < n; i++) {
-            z[iz + i] = x[ix + i * sx] - b;
-          }
-        } else {
-          float a = x[ix];
-          for (int i = 0; i < n; i++) {
-            z[iz + i] = a - y[iy + i];
-          }
+        for (int i = 0; i < n; i++) {
+          r[i] = r[i] - s[i];
         }
       }
       case MUL -> {
-        if (sx == 1 && sy == 1) {
-          for (int i = 0; i < n; i++) {
-            z[iz + i] = x[ix + i] * y[iy + i];
-          }
-        } else if (sy == 0) {
-          float b = y[iy];
-          for (int i = 0; i < n; i++) {
-            z[iz + i] = x[ix + i * sx] * b;
-          }
-        } else {
-          float a = x[ix];
-          for (int i = 0; i < n; i++) {
-            z[iz + i] = a * y[iy + i];
-          }
+        for (int i = 0; i < n; i++) {
+          r[i] = r[i] * s[i];
         }
       }
       case DIV -> {
-        if (sx == 1 && sy == 1) {
-          for (int i = 0; i < n; i++) {
-            z[iz + i] = x[ix + i] / y[iy + i];
-          }
-        } else if (sy == 0) {
-          float b = y[iy];
-          for (int i = 0; i < n; i++) {
-            z[iz + i] = x[ix + i * sx] / b;
-          }
-        } else {
-          float a = x[ix];
-          for (int i = 0; i < n; i++) {
-            z[iz + i] = a / y[iy + i];
-          }
+        for (int i = 0; i < n; i++) {
+          r[i] = r[i] / s[i];
         }
       }
       case POW -> {
-        if (sy == 0 && y[iy] == 2f) {
+        for (int i = 0; i < n; i++) {
+          r[i] = (float) Math.pow(r[i], s[i]);
+        }
+      }
+    }
+  }
+
+  /** r = r op b. */
+  private static void vectorScalar(Op op, float[] r, float b, int n) {
+    switch (op) {
+      case ADD -> {
+        for (int i = 0; i < n; i++) {
+          r[i] = r[i] + b;
+        }
+      }
+      case SUB -> {
+        for (int i = 0; i < n; i++) {
+          r[i] = r[i] - b;
+        }
+      }
+      case MUL -> {
+        for (int i = 0; i < n; i++) {
+          r[i] = r[i] * b;
+        }
+      }
+      case DIV -> {
+        for (int i = 0; i < n; i++) {
+          r[i] = r[i] / b;
+        }
+      }
+      case POW -> {
+        if (b == 2f) {
           for (int i = 0; i < n; i++) {
-            float v = x[ix + i];
-            z[iz + i] = v * v;
+            r[i] = r[i] * r[i];
           }
-        } else if (sy == 0 && y[iy] == 0.5f) {
+        } else if (b == 0.5f) {
           for (int i = 0; i < n; i++) {
-            z[iz + i] = (float) Math.sqrt(x[ix + i]);
+            r[i] = (float) Math.sqrt(r[i]);
           }
         } else {
           for (int i = 0; i < n; i++) {
-            z[iz + i] = (float) Math.pow(x[ix + i * sx], y[iy + i * sy]);
+            r[i] = (float) Math.pow(r[i], b);
           }
+        }
+      }
+    }
+  }
+
+  /** r = a op s. */
+  private static void scalarVector(Op op, float a, float[] s, float[] r, int n) {
+    switch (op) {
+      case ADD -> {
+        for (int i = 0; i < n; i++) {
+          r[i] = a + s[i];
+        }
+      }
+      case SUB -> {
+        for (int i = 0; i < n; i++) {
+          r[i] = a - s[i];
+        }
+      }
+      case MUL -> {
+        for (int i = 0; i < n; i++) {
+          r[i] = a * s[i];
+        }
+      }
+      case DIV -> {
+        for (int i = 0; i < n; i++) {
+          r[i] = a / s[i];
+        }
+      }
+      case POW -> {
+        for (int i = 0; i < n; i++) {
+          r[i] = (float) Math.pow(a, s[i]);
         }
       }
     }
