@@ -118,7 +118,7 @@ public final class ShapeInference {
   private static void requireFloatData(Graph graph, Node node, ConstTensor[] known) {
     int dataInputs =
         switch (node.op()) {
-          case RESHAPE, SLICE, SQUEEZE, UNSQUEEZE, REDUCE_MEAN -> 1;
+          case RESHAPE, SLICE, SQUEEZE, UNSQUEEZE, REDUCE_MEAN, RESIZE -> 1;
           default -> known.length;
         };
     for (int i = 0; i < dataInputs; i++) {
@@ -210,6 +210,36 @@ public final class ShapeInference {
         yield out;
       }
       case CONCAT -> concat(node, in);
+      case RESIZE -> ResizeGeometry.resolve(graph, node, in[0], values).outShape();
+      case CONV_TRANSPOSE -> {
+        long group = attributes.getLong("group", 1);
+        if (in[1].length != in[0].length
+            || in[1][0] != in[0][1]
+            || group < 1
+            || in[0][1] % group != 0) {
+          throw new IllegalArgumentException(
+              node.describe()
+                  + ": weight "
+                  + Shapes.toString(in[1])
+                  + " does not match input "
+                  + Shapes.toString(in[0])
+                  + " with group "
+                  + group);
+        }
+        long outChannels = in[1][1] * group;
+        if (node.hasInput(2) && (in[2].length != 1 || in[2][0] != outChannels)) {
+          throw new IllegalArgumentException(
+              node.describe()
+                  + ": bias "
+                  + Shapes.toString(in[2])
+                  + ", expected ["
+                  + outChannels
+                  + "]");
+        }
+        ConvTransposeGeometry geometry = ConvTransposeGeometry.resolve(node, in[0], in[1]);
+        yield withSpatial(
+            new long[] {in[0][0], outChannels}, geometry.outputSpatial(in[0].length - 2));
+      }
       case SHAPE -> throw new IllegalStateException(node.describe() + ": handled above");
       case CONSTANT ->
           throw new IllegalStateException(node.describe() + ": Constant nodes become constants");

@@ -1,9 +1,11 @@
 package io.cacheai.runtime;
 
+import io.cacheai.graph.ConvTransposeGeometry;
 import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
 import io.cacheai.graph.OpParams;
 import io.cacheai.graph.OpType;
+import io.cacheai.graph.ResizeGeometry;
 import io.cacheai.graph.ShapeInference;
 import io.cacheai.graph.Shapes;
 import io.cacheai.graph.Window2d;
@@ -73,6 +75,24 @@ final class KernelFactory {
           new MatMulKernel(
               input(node, 0), input(node, 1), out, in0, shapes.get(node.inputs().get(1)));
       case CONV -> conv(node, shapes, in0, out);
+      case CONV_TRANSPOSE -> {
+        long[] weightShape = shapes.get(node.inputs().get(1));
+        yield new ConvTransposeKernel(
+            input(node, 0),
+            input(node, 1),
+            node.hasInput(2) ? input(node, 2) : -1,
+            out,
+            in0,
+            weightShape,
+            (int) attributes.getLong("group", 1),
+            ConvTransposeGeometry.resolve(node, in0, weightShape));
+      }
+      case RESIZE ->
+          new ResizeKernel(
+              input(node, 0),
+              out,
+              in0,
+              ResizeGeometry.resolve(graph, node, in0, analysis.values()));
       case MAX_POOL, AVERAGE_POOL -> {
         if (attributes.getLong("storage_order", 0) != 0) {
           throw new IllegalArgumentException(

@@ -28,10 +28,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * ONNX's own operator conformance tests (Debian package {@code libonnx-testdata}): every node test
- * whose ops are all in {@link OpType} and whose tensors are float (integer inputs, which are shape
- * parameters such as Reshape's shape or Slice's starts, are bound as initializers: cacheai
- * evaluates integer tensors when it plans, not per request) is imported, run and compared with the
- * expected outputs, |ours − expected| ≤ atol + rtol·|expected|.
+ * whose ops are all in {@link OpType} and whose tensors are float is imported, run and compared
+ * with the expected outputs, |ours − expected| ≤ atol + rtol·|expected|. Integer inputs (shape
+ * parameters such as Reshape's shape or Slice's starts) and Resize's roi/scales inputs are bound as
+ * initializers from the test data: cacheai evaluates such parameters when it plans, not per
+ * request.
  *
  * <p>Tests whose model is refused at import with a "not supported" reason (an attribute value or op
  * variant cacheai does not implement) count as refused, not failed; every other error fails.
@@ -120,7 +121,9 @@ class OnnxConformanceTest {
       }
       TensorProto tensor = TensorProto.parseFrom(Files.readAllBytes(file));
       int type = input.getType().getTensorType().getElemType();
-      if (type == TensorProto.DataType.FLOAT_VALUE) {
+      if (isResizeParameter(graph, input.getName())) {
+        bound.addInitializer(tensor.toBuilder().setName(input.getName()));
+      } else if (type == TensorProto.DataType.FLOAT_VALUE) {
         ConstTensor value = TensorProtos.toConst(tensor);
         inputs.put(input.getName(), Tensor.ofFloats(value.shape(), value.floats()));
         bound.addInput(input);
@@ -170,6 +173,13 @@ class OnnxConformanceTest {
       }
     }
     return new Outcome(Kind.PASSED, "");
+  }
+
+  /** Whether {@code name} feeds a Resize's roi or scales. */
+  private static boolean isResizeParameter(GraphProto graph, String name) {
+    return graph.getNodeList().stream()
+        .filter(node -> node.getOpType().equals("Resize"))
+        .anyMatch(node -> node.getInputList().indexOf(name) >= 1);
   }
 
   private static String compare(Tensor actual, ConstTensor expected) {
