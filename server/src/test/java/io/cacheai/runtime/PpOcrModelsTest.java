@@ -113,6 +113,62 @@ class PpOcrModelsTest {
     assertThat(maxDiff).isLessThanOrEqualTo(MAX_ABS_DIFF_VS_ORT);
   }
 
+  /** The text detector (DB head: Resize and ConvTranspose) on a page of two rendered lines. */
+  @Test
+  void detProbabilities_matchOnnxRuntime() throws Exception {
+    int height = 96;
+    int width = 320;
+    float[] page = new float[3 * height * width];
+    float[] line = new float[3 * LINE_HEIGHT * width];
+    String[] lines = {"Amoxicillin 500mg", "Rx #30 12/05/2026"};
+    for (int i = 0; i < lines.length; i++) {
+      render(lines[i], width, line, 0);
+      for (int c = 0; c < 3; c++) {
+        System.arraycopy(
+            line,
+            c * LINE_HEIGHT * width,
+            page,
+            c * height * width + i * LINE_HEIGHT * width,
+            LINE_HEIGHT * width);
+      }
+    }
+    compareWithOrt("/models/ch_PP-OCRv4_det_infer.onnx", page, new long[] {1, 3, height, width});
+  }
+
+  /** The 0°/180° direction classifier (opset 11: MaxPool, a shape subgraph, MatMul, Softmax). */
+  @Test
+  void clsProbabilities_matchOnnxRuntime() throws Exception {
+    int width = 192;
+    float[] pixels = new float[2 * 3 * LINE_HEIGHT * width];
+    render("1 tab 3x daily", width, pixels, 0);
+    render("Amoxicillin", width, pixels, 3 * LINE_HEIGHT * width);
+    compareWithOrt(
+        "/models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+        pixels,
+        new long[] {2, 3, LINE_HEIGHT, width});
+  }
+
+  private static void compareWithOrt(String resource, float[] pixels, long[] shape)
+      throws Exception {
+    byte[] bytes = resource(resource);
+    try (GraphModel model = new GraphModel(OnnxImporter.importBytes(bytes));
+        OrtSession session = environment.createSession(bytes, new OrtSession.SessionOptions())) {
+      Tensor ours =
+          model.infer(Map.of("x", Tensor.ofFloats(shape, pixels))).values().iterator().next();
+      float[] theirs = ort(session, "x", pixels, shape);
+      float[] values = ours.toFloatArray();
+      assertThat(values).hasSameSizeAs(theirs);
+      float maxDiff = 0;
+      for (int i = 0; i < values.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(values[i] - theirs[i]));
+      }
+      System.out.printf(
+          "%s %s: output %s, max |cacheai - ORT| = %.3g%n",
+          resource, Tensor.shapeString(shape), Tensor.shapeString(ours.shape()), maxDiff);
+      assertThat(maxDiff).isLessThanOrEqualTo(MAX_ABS_DIFF_VS_ORT);
+    }
+  }
+
   /** A rough latency comparison for the report: {@code -Dcacheai.bench=true}. */
   @Test
   @EnabledIfSystemProperty(named = "cacheai.bench", matches = "true")
