@@ -6,6 +6,12 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import io.cacheai.onnx.OnnxImporter;
+import io.cacheai.onnx.proto.Onnx.GraphProto;
+import io.cacheai.onnx.proto.Onnx.ModelProto;
+import io.cacheai.onnx.proto.Onnx.NodeProto;
+import io.cacheai.onnx.proto.Onnx.TensorProto;
+import io.cacheai.onnx.proto.Onnx.TypeProto;
+import io.cacheai.onnx.proto.Onnx.ValueInfoProto;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.FontMetrics;
@@ -47,7 +53,7 @@ class PpOcrModelsTest {
   @BeforeAll
   static void load() throws Exception {
     environment = OrtEnvironment.getEnvironment();
-    recBytes = resource(REC_MODEL);
+    recBytes = withLogitsOutput(resource(REC_MODEL));
     rec = new GraphModel(OnnxImporter.importBytes(recBytes));
     OrtSession.SessionOptions options = new OrtSession.SessionOptions();
     options.setIntraOpNumThreads(1);
@@ -64,6 +70,40 @@ class PpOcrModelsTest {
   static void close() throws Exception {
     rec.close();
     recSession.close();
+  }
+
+  /**
+   * The recognizer with the input of its final Softmax added as a second graph output "logits", so
+   * the comparison covers raw logits, not only probabilities that saturate near 0 and 1.
+   */
+  static byte[] withLogitsOutput(byte[] model) throws Exception {
+    ModelProto proto = ModelProto.parseFrom(model);
+    GraphProto graph = proto.getGraph();
+    NodeProto softmax =
+        graph.getNodeList().stream()
+            .filter(node -> node.getOpType().equals("Softmax"))
+            .reduce((first, second) -> second)
+            .orElseThrow();
+    NodeProto identity =
+        NodeProto.newBuilder()
+            .setOpType("Identity")
+            .setName("logits_identity")
+            .addInput(softmax.getInput(0))
+            .addOutput("logits")
+            .build();
+    ValueInfoProto output =
+        ValueInfoProto.newBuilder()
+            .setName("logits")
+            .setType(
+                TypeProto.newBuilder()
+                    .setTensorType(
+                        TypeProto.Tensor.newBuilder()
+                            .setElemType(TensorProto.DataType.FLOAT_VALUE)))
+            .build();
+    return proto.toBuilder()
+        .setGraph(graph.toBuilder().addNode(identity).addOutput(output))
+        .build()
+        .toByteArray();
   }
 
   static byte[] resource(String name) throws Exception {
@@ -91,6 +131,19 @@ class PpOcrModelsTest {
     Tensor oursTensor = out.values().iterator().next();
     float[] ours = oursTensor.toFloatArray();
     float[] theirs = ort(recSession, "x", pixels, shape);
+    float[] ourLogits = out.get("logits").toFloatArray();
+    float[] ortLogits = ortOutput(recSession, "x", pixels, shape, "logits");
+    assertThat(ourLogits).hasSameSizeAs(ortLogits);
+    float maxLogitDiff = 0;
+    float maxLogit = 0;
+    for (int i = 0; i < ourLogits.length; i++) {
+      maxLogitDiff = Math.max(maxLogitDiff, Math.abs(ourLogits[i] - ortLogits[i]));
+      maxLogit = Math.max(maxLogit, Math.abs(ortLogits[i]));
+    }
+    System.out.printf(
+        "PP-OCRv4 rec W=%d batch=%d: max |logit| %.3g, max |cacheai - ORT| logits = %.3g%n",
+        width, lines.length, maxLogit, maxLogitDiff);
+    assertThat(maxLogitDiff).isLessThanOrEqualTo(MAX_ABS_DIFF_VS_ORT);
     assertThat(ours).hasSameSizeAs(theirs);
     float maxDiff = 0;
     for (int i = 0; i < ours.length; i++) {
@@ -207,6 +260,18 @@ class PpOcrModelsTest {
     try (OnnxTensor input = OnnxTensor.createTensor(environment, FloatBuffer.wrap(pixels), shape);
         OrtSession.Result result = session.run(Map.of(name, input))) {
       FloatBuffer values = ((OnnxTensor) result.get(0)).getFloatBuffer();
+      float[] copy = new float[values.remaining()];
+      values.get(copy);
+      return copy;
+    }
+  }
+
+  static float[] ortOutput(
+      OrtSession session, String name, float[] pixels, long[] shape, String output)
+      throws Exception {
+    try (OnnxTensor input = OnnxTensor.createTensor(environment, FloatBuffer.wrap(pixels), shape);
+        OrtSession.Result result = session.run(Map.of(name, input))) {
+      FloatBuffer values = ((OnnxTensor) result.get(output).orElseThrow()).getFloatBuffer();
       float[] copy = new float[values.remaining()];
       values.get(copy);
       return copy;
