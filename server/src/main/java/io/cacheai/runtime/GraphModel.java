@@ -30,6 +30,7 @@ public final class GraphModel implements Model {
   private static final int MAX_CACHED_PLANS = 64;
 
   private final Graph graph;
+  private final boolean fuseElementwise;
   private final Map<String, Integer> ids = new HashMap<>();
   private final FloatBuffer[] constantViews;
   private final KernelFactory kernelFactory;
@@ -40,7 +41,16 @@ public final class GraphModel implements Model {
 
   /** Prepares {@code graph} to run; refuses it (IllegalArgumentException) if it cannot. */
   public GraphModel(Graph graph) {
+    this(graph, true);
+  }
+
+  /**
+   * As {@link #GraphModel(Graph)}; {@code fuseElementwise} false runs every node as its own kernel
+   * (tests compare both ways).
+   */
+  GraphModel(Graph graph, boolean fuseElementwise) {
     this.graph = graph;
+    this.fuseElementwise = fuseElementwise;
     List<String> names = new ArrayList<>();
     graph.inputs().forEach(input -> names.add(input.name()));
     names.addAll(graph.constants().keySet());
@@ -204,6 +214,8 @@ public final class GraphModel implements Model {
     graph.inputs().forEach(input -> arenaValue[ids.get(input.name())] = true);
     List<Kernel> kernels = new ArrayList<>();
     List<Node> nodes = graph.nodes();
+    Map<Integer, ElementwiseFusion.Chain> chains =
+        fuseElementwise ? ElementwiseFusion.find(graph, analysis) : Map.of();
     for (int i = 0; i < nodes.size(); i++) {
       Node node = nodes.get(i);
       String output = node.outputs().get(0);
@@ -215,15 +227,23 @@ public final class GraphModel implements Model {
         }
         continue;
       }
+      ElementwiseFusion.Chain chain = chains.get(i);
+      if (chain != null && chain.last() != i) {
+        continue; // an intermediate of a fused chain: never materialized
+      }
       arenaValue[out] = true;
       firstUse[out] = i;
       lastUse[out] = Math.max(lastUse[out], i);
-      for (String input : node.inputs()) {
+      List<String> reads = chain == null ? node.inputs() : List.of(chain.input());
+      for (String input : reads) {
         if (!input.isEmpty()) {
           lastUse[ids.get(input)] = Math.max(lastUse[ids.get(input)], i);
         }
       }
-      kernels.add(kernelFactory.create(node, analysis));
+      kernels.add(
+          chain == null
+              ? kernelFactory.create(node, analysis)
+              : new ElementwiseChainKernel(ids.get(chain.input()), out, chain.steps()));
     }
     for (ValueInfo output : graph.outputs()) {
       lastUse[ids.get(output.name())] = nodes.size();

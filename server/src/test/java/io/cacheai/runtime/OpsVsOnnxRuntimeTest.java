@@ -235,6 +235,63 @@ class OpsVsOnnxRuntimeTest {
     assertMatchesOrt(model, shapes, name.startsWith("Pow") || name.startsWith("Sqrt"));
   }
 
+  /**
+   * Elementwise chains run fused (hard-swish, swish, scale-shift with reversed operands) and give
+   * the same floats as node-by-node execution and as ONNX Runtime; a value also read elsewhere
+   * (here: a second graph output) breaks the chain.
+   */
+  @Test
+  void elementwiseChains_fused_matchUnfusedAndOnnxRuntime() throws Exception {
+    byte[] model =
+        new OnnxModelBuilder()
+            .opset(12)
+            .input("x", -1, 6, 5, 7)
+            .floats("three", new long[0], new float[] {3f})
+            .floats("zero", new long[0], new float[] {0f})
+            .floats("six", new long[0], new float[] {6f})
+            .floats("half", new long[] {1}, new float[] {0.5f})
+            .node("Add", "hs_add", List.of("x", "three"), "h1")
+            .node("Clip", "hs_clip", List.of("h1", "zero", "six"), "h2")
+            .node("Mul", "hs_mul", List.of("x", "h2"), "h3")
+            .node("Div", "hs_div", List.of("h3", "six"), "hs")
+            .node("Sigmoid", "sw_sig", List.of("hs"), "s1")
+            .node("Mul", "sw_mul", List.of("s1", "hs"), "sw")
+            .node("Sub", "rsub", List.of("half", "sw"), "r1")
+            .node("Div", "rdiv", List.of("three", "r1"), "r2")
+            .node("Mul", "scale", List.of("r2", "half"), "y")
+            .output("y")
+            .build();
+    Map<String, long[]> shapes = Map.of("x", new long[] {2, 6, 5, 7});
+    try (GraphModel fused = new GraphModel(OnnxImporter.importBytes(model));
+        GraphModel plain = new GraphModel(OnnxImporter.importBytes(model), false)) {
+      float[] viaFused = assertMatchesOrt(fused, model, shapes, false);
+      float[] viaPlain = assertMatchesOrt(plain, model, shapes, false);
+      assertThat(viaFused).containsExactly(viaPlain);
+      List<Kernel> kernels = fused.planFor(new long[][] {{2, 6, 5, 7}}).kernels();
+      assertThat(kernels).hasSize(2).allMatch(k -> k instanceof ElementwiseChainKernel);
+    }
+  }
+
+  @Test
+  void elementwiseChain_intermediateIsGraphOutput_notFusedAcrossIt() throws Exception {
+    byte[] model =
+        new OnnxModelBuilder()
+            .input("x", 2, 3)
+            .floats("two", new long[0], new float[] {2f})
+            .node("Mul", "m", List.of("x", "two"), "t")
+            .node("Relu", "r", List.of("t"), "y")
+            .output("y")
+            .output("t")
+            .build();
+    try (GraphModel graphModel = new GraphModel(OnnxImporter.importBytes(model))) {
+      Map<String, Tensor> out =
+          graphModel.infer(
+              Map.of("x", Tensor.ofFloats(new long[] {2, 3}, new float[] {-1, 2, -3, 4, -5, 6})));
+      assertThat(out.get("t").toFloatArray()).containsExactly(-2, 4, -6, 8, -10, 12);
+      assertThat(out.get("y").toFloatArray()).containsExactly(0, 4, 0, 8, 0, 12);
+    }
+  }
+
   /** PP-OCR's pattern: the Reshape target is computed from the input's shape, width varies. */
   @Test
   void shapeSubgraph_foldedPerWidth_matchesOnnxRuntime() throws Exception {
