@@ -41,10 +41,17 @@ final class ElementwiseChainKernel implements Kernel {
   private final int out;
   private final Step[] steps;
 
+  private final boolean readsInputAgain;
+
   ElementwiseChainKernel(int in, int out, Step[] steps) {
     this.in = in;
     this.out = out;
     this.steps = steps.clone();
+    boolean again = false;
+    for (Step step : steps) {
+      again |= step.kind() == Step.Kind.ADD_INPUT || step.kind() == Step.Kind.MUL_INPUT;
+    }
+    this.readsInputAgain = again;
   }
 
   int stepCount() {
@@ -59,8 +66,10 @@ final class ElementwiseChainKernel implements Kernel {
     float[] acc = frame.heap(1, BLOCK);
     for (int from = 0, n = y.capacity(); from < n; from += BLOCK) {
       int length = Math.min(BLOCK, n - from);
-      x.get(from, input, 0, length);
-      System.arraycopy(input, 0, acc, 0, length);
+      x.get(from, acc, 0, length);
+      if (readsInputAgain) {
+        System.arraycopy(acc, 0, input, 0, length);
+      }
       for (Step step : steps) {
         apply(step, acc, input, length);
       }
