@@ -85,7 +85,7 @@ final class BinaryKernel implements Kernel {
     int sy = stridesB[rank - 1];
     float[] r = frame.heap(2, inner);
     float[] s = frame.heap(3, inner);
-    int[] index = new int[rank];
+    int[] index = frame.odometer(rank);
     int ix = 0;
     int iy = 0;
     for (int base = 0; base < countOut; base += inner) {

@@ -15,6 +15,7 @@ final class Frame {
   private FloatBuffer[] views = new FloatBuffer[0];
   private ExecutionPlan plan;
   private final float[][] heaps = new float[HEAP_SLOTS][0];
+  private int[] odometer = new int[8];
 
   /** Independent heap arrays a kernel may use at once. */
   static final int HEAP_SLOTS = 4;
@@ -61,6 +62,15 @@ final class Frame {
       heaps[slot] = new float[length];
     }
     return heaps[slot];
+  }
+
+  /** A zeroed index array of at least {@code rank} entries, for kernels walking axes. */
+  int[] odometer(int rank) {
+    if (odometer.length < rank) {
+      odometer = new int[rank];
+    }
+    java.util.Arrays.fill(odometer, 0, rank, 0);
+    return odometer;
   }
 
   /** Heap slot 0; see {@link #heap}. */

@@ -66,7 +66,7 @@ final class ReduceMeanKernel implements Kernel {
     } else {
       java.util.Arrays.fill(target, 0, outCount, 0f);
       int rank = inShape.length;
-      long[] index = new long[rank];
+      int[] index = frame.odometer(rank);
       long offset = 0;
       for (int i = 0; i < count; i++) {
         target[(int) offset] += source[i];

@@ -45,7 +45,7 @@ final class TransposeKernel implements Kernel {
     }
     int inner = (int) outShape[rank - 1];
     int step = (int) inStrides[rank - 1];
-    long[] index = new long[rank];
+    int[] index = frame.odometer(rank);
     int offset = 0;
     for (int base = 0; base < count; base += inner) {
       for (int i = 0; i < inner; i++) {
