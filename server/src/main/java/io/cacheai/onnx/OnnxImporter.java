@@ -3,6 +3,7 @@ package io.cacheai.onnx;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.cacheai.graph.Attributes;
 import io.cacheai.graph.ConstTensor;
+import io.cacheai.graph.ConvAffineFolding;
 import io.cacheai.graph.ConvBatchNormFolding;
 import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
@@ -31,9 +32,9 @@ import java.util.Set;
 /**
  * Reads an ONNX model into cacheai's {@link Graph}: initializers and Constant nodes become
  * constants, graph inputs keep their symbolic dimensions (a {@code dim_param} or non-positive dim:
- * the batch, or e.g. an image width), BatchNormalization after Conv is folded, and — when only the
- * batch is symbolic — shapes are inferred for batch sizes 1 and 2 so an inconsistent model is
- * refused here rather than at the first request.
+ * the batch, or e.g. an image width), BatchNormalization and constant scale/shift after Conv are
+ * folded into it, and — when only the batch is symbolic — shapes are inferred for batch sizes 1 and
+ * 2 so an inconsistent model is refused here rather than at the first request.
  *
  * <p>Every failure, whatever its cause, is one {@link OnnxImportException} whose message says what
  * is wrong: not ONNX, truncated, an op outside {@link OpType} (with the node's name), a data type,
@@ -79,7 +80,7 @@ public final class OnnxImporter {
     }
     try {
       Graph graph = convert(model);
-      Graph folded = ConvBatchNormFolding.apply(graph);
+      Graph folded = ConvAffineFolding.apply(ConvBatchNormFolding.apply(graph));
       if (folded.fixedExceptBatch()) {
         ShapeInference.infer(folded, 1);
         ShapeInference.infer(folded, 2);

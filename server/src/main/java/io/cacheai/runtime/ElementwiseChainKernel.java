@@ -58,6 +58,11 @@ final class ElementwiseChainKernel implements Kernel {
     return steps.length;
   }
 
+  String describe() {
+    return java.util.Arrays.toString(
+        java.util.Arrays.stream(steps).map(s -> s.kind().name()).toArray());
+  }
+
   @Override
   public void run(Frame frame) {
     FloatBuffer x = frame.buffer(in);

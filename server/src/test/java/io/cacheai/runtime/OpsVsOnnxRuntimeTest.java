@@ -272,6 +272,36 @@ class OpsVsOnnxRuntimeTest {
     }
   }
 
+  /** Conv → Mul(per channel) → Add(scalar) is folded into the Conv at import. */
+  @Test
+  void convScaleShift_foldedIntoConv_matchesOnnxRuntime() throws Exception {
+    byte[] model =
+        new OnnxModelBuilder()
+            .input("x", -1, 2, 5, 5)
+            .floats("w", new long[] {3, 2, 3, 3}, seeded(54, 11))
+            .floats("s", new long[] {1, 3, 1, 1}, new float[] {0.5f, -2f, 1.5f})
+            .floats("t", new long[0], new float[] {0.25f})
+            .node("Conv", "c", List.of("x", "w"), "c_out", intsAttr("pads", 1, 1, 1, 1))
+            .node("Mul", "scale", List.of("s", "c_out"), "m_out")
+            .node("Add", "shift", List.of("m_out", "t"), "y")
+            .output("y")
+            .build();
+    io.cacheai.graph.Graph graph = OnnxImporter.importBytes(model);
+    assertThat(graph.nodes()).extracting(n -> n.op().onnxName()).containsExactly("Conv");
+    try (GraphModel graphModel = new GraphModel(graph)) {
+      assertMatchesOrt(graphModel, model, Map.of("x", new long[] {2, 2, 5, 5}), false);
+    }
+  }
+
+  private static float[] seeded(int count, long seed) {
+    Random random = new Random(seed);
+    float[] values = new float[count];
+    for (int i = 0; i < count; i++) {
+      values[i] = (float) random.nextGaussian();
+    }
+    return values;
+  }
+
   @Test
   void elementwiseChain_intermediateIsGraphOutput_notFusedAcrossIt() throws Exception {
     byte[] model =
