@@ -139,7 +139,7 @@ final class ElementwiseChainKernel implements Kernel {
       }
       case SIGMOID -> {
         for (int i = 0; i < n; i++) {
-          acc[i] = (float) (1.0 / (1.0 + Math.exp(-acc[i])));
+          acc[i] = FastMath.sigmoid(acc[i]);
         }
       }
       case HARD_SIGMOID -> {

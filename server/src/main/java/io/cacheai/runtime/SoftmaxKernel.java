@@ -38,7 +38,7 @@ final class SoftmaxKernel implements Kernel {
         }
         double sum = 0;
         for (int k = 0; k < axis; k++) {
-          float e = (float) Math.exp(x[base + k * inner] - max);
+          float e = FastMath.exp(x[base + k * inner] - max);
           x[base + k * inner] = e;
           sum += e;
         }

@@ -68,7 +68,7 @@ final class UnaryKernel implements Kernel {
         }
         case SIGMOID -> {
           for (int i = 0; i < length; i++) {
-            block[i] = (float) (1.0 / (1.0 + Math.exp(-block[i])));
+            block[i] = FastMath.sigmoid(block[i]);
           }
         }
         case HARD_SIGMOID -> {
