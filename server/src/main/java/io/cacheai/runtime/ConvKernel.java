@@ -58,25 +58,6 @@ final class ConvKernel implements Kernel {
             && window.padRight() == 0;
   }
 
-  String describe() {
-    return " g"
-        + groups
-        + " k"
-        + window.kernelH()
-        + "x"
-        + window.kernelW()
-        + " s"
-        + window.strideH()
-        + " C"
-        + inChannels
-        + "->"
-        + outChannels
-        + " out"
-        + window.outH()
-        + "x"
-        + window.outW();
-  }
-
   private int patchRows() {
     return inChannels / groups * window.kernelH() * window.kernelW();
   }

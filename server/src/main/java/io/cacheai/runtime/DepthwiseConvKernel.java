@@ -38,23 +38,6 @@ final class DepthwiseConvKernel implements Kernel {
     this.window = window;
   }
 
-  String describe() {
-    return " C"
-        + channels
-        + " k"
-        + window.kernelH()
-        + "x"
-        + window.kernelW()
-        + " s"
-        + window.strideH()
-        + "x"
-        + window.strideW()
-        + " in"
-        + window.inH()
-        + "x"
-        + window.inW();
-  }
-
   @Override
   public void run(Frame frame) {
     int inH = window.inH();

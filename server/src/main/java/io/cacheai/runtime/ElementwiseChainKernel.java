@@ -54,15 +54,6 @@ final class ElementwiseChainKernel implements Kernel {
     this.readsInputAgain = again;
   }
 
-  int stepCount() {
-    return steps.length;
-  }
-
-  String describe() {
-    return java.util.Arrays.toString(
-        java.util.Arrays.stream(steps).map(s -> s.kind().name()).toArray());
-  }
-
   @Override
   public void run(Frame frame) {
     FloatBuffer x = frame.buffer(in);

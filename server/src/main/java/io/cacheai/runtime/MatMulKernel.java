@@ -40,10 +40,6 @@ final class MatMulKernel implements Kernel {
             && io.cacheai.graph.Shapes.elementCount(batchA) == batches;
   }
 
-  String describe() {
-    return " b" + batches + " " + m + "x" + k + "x" + n + (foldBatch ? " folded" : "");
-  }
-
   @Override
   public void run(Frame frame) {
     FloatBuffer x = frame.buffer(a);

@@ -20,10 +20,6 @@ final class SoftmaxKernel implements Kernel {
     this.inner = Math.toIntExact(inner);
   }
 
-  String describe() {
-    return " " + outer + "x" + axis + "x" + inner;
-  }
-
   @Override
   public void run(Frame frame) {
     int count = outer * axis * inner;
