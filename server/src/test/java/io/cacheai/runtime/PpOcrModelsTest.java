@@ -166,6 +166,25 @@ class PpOcrModelsTest {
     assertThat(maxDiff).isLessThanOrEqualTo(MAX_ABS_DIFF_VS_ORT);
   }
 
+  /** Alternating widths re-lay the pooled frames between plans; results stay bit-identical. */
+  @Test
+  void recAlternatingWidths_sameResultsPerWidth() throws Exception {
+    Map<Integer, float[]> first = new java.util.HashMap<>();
+    for (int width : new int[] {160, 320, 96, 160, 320, 96}) {
+      float[] pixels = new float[3 * LINE_HEIGHT * width];
+      render("Rx #30", width, pixels, 0);
+      float[] out =
+          rec.infer(Map.of("x", Tensor.ofFloats(new long[] {1, 3, LINE_HEIGHT, width}, pixels)))
+              .get("logits")
+              .toFloatArray();
+      float[] before = first.putIfAbsent(width, out);
+      if (before != null) {
+        assertThat(out).as("width %d", width).containsExactly(before);
+      }
+    }
+    assertThat(first.get(96).length).isLessThan(first.get(160).length);
+  }
+
   /** The text detector (DB head: Resize and ConvTranspose) on a page of two rendered lines. */
   @Test
   void detProbabilities_matchOnnxRuntime() throws Exception {
