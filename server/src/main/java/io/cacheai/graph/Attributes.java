@@ -35,6 +35,11 @@ public final class Attributes {
     return has(name) ? get(name, long[].class).clone() : null;
   }
 
+  /** A FLOATS attribute, or {@code null} when absent. */
+  public float[] getFloats(String name) {
+    return has(name) ? get(name, float[].class).clone() : null;
+  }
+
   public ConstTensor getTensor(String name) {
     return get(name, ConstTensor.class);
   }

@@ -93,7 +93,7 @@ public final class ConvBatchNormFolding {
       }
       nodes.add(replacedConvs.getOrDefault(node, node));
     }
-    return graph.withNodes(nodes, dropUnused(constants, nodes));
+    return graph.withNodes(nodes, dropUnused(constants, nodes, graph.outputs()));
   }
 
   private static boolean allConstant(Map<String, ConstTensor> constants, List<String> names) {
@@ -110,9 +110,10 @@ public final class ConvBatchNormFolding {
   }
 
   private static Map<String, ConstTensor> dropUnused(
-      Map<String, ConstTensor> constants, List<Node> nodes) {
+      Map<String, ConstTensor> constants, List<Node> nodes, List<ValueInfo> outputs) {
     java.util.Set<String> used = new java.util.HashSet<>();
     nodes.forEach(node -> used.addAll(node.inputs()));
+    outputs.forEach(output -> used.add(output.name()));
     Map<String, ConstTensor> kept = new LinkedHashMap<>();
     constants.forEach(
         (name, value) -> {

@@ -26,6 +26,11 @@ public record Graph(
     nodes = List.copyOf(nodes);
   }
 
+  /** Whether every input's shape is fixed except a batch axis 0 (so it can be probed by batch). */
+  public boolean fixedExceptBatch() {
+    return inputs.stream().noneMatch(ValueInfo::hasDynamicNonBatchDims);
+  }
+
   /** The same graph with other nodes and constants (graph passes). */
   public Graph withNodes(List<Node> newNodes, Map<String, ConstTensor> newConstants) {
     return new Graph(name, opsetVersion, inputs, outputs, newConstants, newNodes);

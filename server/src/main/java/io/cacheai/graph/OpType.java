@@ -8,6 +8,10 @@ import java.util.stream.Collectors;
  * The operators cacheai can run: the one place the supported set is written down. The importer
  * refuses a model with any other op; shape inference and the runtime each handle every value.
  *
+ * <p>Integer-valued ops (Shape, Cast to an integer type, and Slice, Concat, Reshape, Squeeze,
+ * Unsqueeze, Add, Sub, Mul, Div over integers) are evaluated when a plan is built, from the
+ * request's input shapes ({@link ShapeInference}); only float tensors are computed per request.
+ *
  * <p>Most are ONNX operators of the default domain. The four of domain {@value #CACHEAI_DOMAIN} are
  * cacheai's own quantized operators, written only by the compressor ({@code io.cacheai.compress})
  * into {@code .cai} bundles, never accepted from an ONNX file. They take one activation input and
@@ -24,19 +28,42 @@ import java.util.stream.Collectors;
  * </ul>
  */
 public enum OpType {
+  ABS("Abs"),
   ADD("Add"),
   AVERAGE_POOL("AveragePool"),
   BATCH_NORMALIZATION("BatchNormalization"),
+  CAST("Cast"),
+  CLIP("Clip"),
+  CONCAT("Concat"),
   CONSTANT("Constant"),
   CONV("Conv"),
+  CONV_TRANSPOSE("ConvTranspose"),
+  DIV("Div"),
+  EXP("Exp"),
   FLATTEN("Flatten"),
   GEMM("Gemm"),
+  GLOBAL_AVERAGE_POOL("GlobalAveragePool"),
+  HARD_SIGMOID("HardSigmoid"),
   IDENTITY("Identity"),
   MAT_MUL("MatMul"),
   MAX_POOL("MaxPool"),
+  MUL("Mul"),
+  NEG("Neg"),
+  POW("Pow"),
+  REDUCE_MEAN("ReduceMean"),
   RELU("Relu"),
   RESHAPE("Reshape"),
+  RESIZE("Resize"),
+  SHAPE("Shape"),
+  SIGMOID("Sigmoid"),
+  SLICE("Slice"),
   SOFTMAX("Softmax"),
+  SQRT("Sqrt"),
+  SQUEEZE("Squeeze"),
+  SUB("Sub"),
+  TANH("Tanh"),
+  TRANSPOSE("Transpose"),
+  UNSQUEEZE("Unsqueeze"),
   QLINEAR_GEMM(OpType.CACHEAI_DOMAIN, "QLinearGemm"),
   QLINEAR_CONV(OpType.CACHEAI_DOMAIN, "QLinearConv"),
   LOW_BIT_GEMM(OpType.CACHEAI_DOMAIN, "LowBitGemm"),

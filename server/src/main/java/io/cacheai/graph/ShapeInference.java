@@ -5,12 +5,32 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The shape of every value of a graph for one batch size, computed from the graph inputs' declared
- * shapes, the constants and each op's ONNX shape rule. The importer runs it to refuse inconsistent
- * models; the runtime runs it once per batch size to plan its buffers.
+ * The shape of every value of a graph for one set of input shapes, computed from the inputs'
+ * shapes, the constants and each op's ONNX shape rule — and, on the way, the value of everything
+ * that is known before request data arrives: integer "shape subgraphs" (Shape → Cast → Slice →
+ * Concat → Reshape) and constant arithmetic are evaluated here by {@link ConstantFolder}. The
+ * importer runs it to refuse inconsistent models; the runtime runs it once per distinct set of
+ * input shapes to plan buffers, so a width that varies per request gets its own folded shapes.
+ *
+ * <p>Only float tensors are computed per request: an integer tensor that would depend on request
+ * data is refused here with the node's name.
  */
 public final class ShapeInference {
+  /** Float values larger than this are left to the runtime rather than folded (bytes / 4). */
+  private static final long MAX_FOLDED_FLOATS = 1 << 16;
+
   private ShapeInference() {}
+
+  /**
+   * The outcome: every value's shape, and the values known at plan time (the graph's constants and
+   * the folded node outputs).
+   */
+  public record Result(Map<String, long[]> shapes, Map<String, ConstTensor> values) {
+    /** Whether {@code name} is known at plan time (a constant or folded). */
+    public boolean isStatic(String name) {
+      return values.containsKey(name);
+    }
+  }
 
   /**
    * Every value's shape (inputs, constants, node outputs) with the batch dimension set to {@code
@@ -26,7 +46,13 @@ public final class ShapeInference {
 
   /** Every value's shape, given a concrete shape for each graph input. */
   public static Map<String, long[]> infer(Graph graph, Map<String, long[]> inputShapes) {
+    return analyze(graph, inputShapes).shapes();
+  }
+
+  /** Shapes and plan-time values, given a concrete shape for each graph input. */
+  public static Result analyze(Graph graph, Map<String, long[]> inputShapes) {
     Map<String, long[]> shapes = new HashMap<>();
+    Map<String, ConstTensor> values = new HashMap<>(graph.constants());
     for (ValueInfo input : graph.inputs()) {
       long[] shape = inputShapes.get(input.name());
       if (shape == null) {
@@ -37,6 +63,9 @@ public final class ShapeInference {
     graph.constants().forEach((name, constant) -> shapes.put(name, constant.shape()));
     for (Node node : graph.nodes()) {
       long[][] in = new long[node.inputs().size()][];
+      ConstTensor[] known = new ConstTensor[in.length];
+      boolean allStatic = true;
+      boolean anyInteger = false;
       for (int i = 0; i < in.length; i++) {
         String name = node.inputs().get(i);
         if (name.isEmpty()) {
@@ -47,23 +76,87 @@ public final class ShapeInference {
           throw new IllegalArgumentException(
               node.describe() + ": input '" + name + "' is not produced before it is used");
         }
+        known[i] = values.get(name);
+        allStatic &= known[i] != null;
+        anyInteger |= known[i] != null && !known[i].isFloat();
       }
-      long[] out;
+      String output = node.outputs().get(0);
       try {
-        out = outputShape(graph, node, in);
+        if (node.op() == OpType.SHAPE) {
+          long[] shape = shapeOf(node, in[0]);
+          shapes.put(output, new long[] {shape.length});
+          values.put(output, ConstTensor.ofLongs(new long[] {shape.length}, shape));
+          continue;
+        }
+        long[] out = outputShape(graph, node, in, values);
+        shapes.put(output, out);
+        if (allStatic
+            && ConstantFolder.supports(node.op())
+            && (anyInteger || Shapes.elementCount(out) <= MAX_FOLDED_FLOATS)) {
+          values.put(output, ConstantFolder.evaluate(graph, node, known, in, out, values));
+        } else {
+          requireFloatData(graph, node, known);
+        }
       } catch (ArithmeticException e) {
         throw new IllegalArgumentException(node.describe() + ": shape overflow", e);
       }
-      shapes.put(node.outputs().get(0), out);
     }
-    return shapes;
+    return new Result(shapes, values);
   }
 
-  private static long[] outputShape(Graph graph, Node node, long[][] in) {
+  /** Shape's output: the input's dims, from {@code start} to {@code end} (opset 15). */
+  private static long[] shapeOf(Node node, long[] shape) {
+    int rank = shape.length;
+    long start = node.attributes().getLong("start", 0);
+    long end = node.attributes().getLong("end", rank);
+    start = Math.max(0, Math.min(rank, start < 0 ? start + rank : start));
+    end = Math.max(0, Math.min(rank, end < 0 ? end + rank : end));
+    return end > start ? Arrays.copyOfRange(shape, (int) start, (int) end) : new long[0];
+  }
+
+  /** A node computed per request reads float data only; integer inputs must be parameters. */
+  private static void requireFloatData(Graph graph, Node node, ConstTensor[] known) {
+    int dataInputs =
+        switch (node.op()) {
+          case RESHAPE, SLICE, SQUEEZE, UNSQUEEZE, REDUCE_MEAN, RESIZE -> 1;
+          default -> known.length;
+        };
+    for (int i = 0; i < dataInputs; i++) {
+      if (known[i] != null && !known[i].isFloat()) {
+        throw new IllegalArgumentException(
+            node.describe()
+                + ": input '"
+                + node.inputs().get(i)
+                + "' is an integer tensor: integer data is not supported at request time (integer"
+                + " tensors are only evaluated in shape computations known before the request)");
+      }
+    }
+    if (node.op() == OpType.CAST && !OpParams.castToFloat(node) && known[0] == null) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": cast to integer type "
+              + node.attributes().getLong("to", 0)
+              + " of a value computed per request is not supported (only float tensors run per"
+              + " request)");
+    }
+  }
+
+  private static long[] outputShape(
+      Graph graph, Node node, long[][] in, Map<String, ConstTensor> values) {
     Attributes attributes = node.attributes();
     return switch (node.op()) {
-      case ADD -> broadcast(node, in[0], in[1]);
-      case RELU, IDENTITY, SOFTMAX -> in[0].clone();
+      case ADD, SUB, MUL, DIV, POW -> broadcast(node, in[0], in[1]);
+      case RELU, IDENTITY, SOFTMAX, SIGMOID, HARD_SIGMOID, SQRT, ABS, NEG, EXP, TANH, CAST ->
+          in[0].clone();
+      case CLIP -> {
+        for (int i = 1; i < in.length; i++) {
+          if (in[i] != null && Shapes.elementCount(in[i]) != 1) {
+            throw new IllegalArgumentException(
+                node.describe() + ": min/max must be scalars, got " + Shapes.toString(in[i]));
+          }
+        }
+        yield in[0].clone();
+      }
       case BATCH_NORMALIZATION -> {
         requireRankAtLeast(node, in[0], 2);
         for (int i = 1; i <= 4; i++) {
@@ -93,13 +186,63 @@ public final class ShapeInference {
           Shapes.product(in[0], 0, normalized), Shapes.product(in[0], normalized, rank)
         };
       }
-      case RESHAPE -> reshape(graph, node, in[0]);
+      case RESHAPE -> reshape(node, in[0], values);
       case GEMM -> gemm(node, in);
       case MAT_MUL -> matMul(node, in[0], in[1]);
       case CONV -> conv(node, in);
       case QLINEAR_GEMM, LOW_BIT_GEMM -> gemm(node, new long[][] {in[0], weightShape(node, 2)});
       case QLINEAR_CONV, LOW_BIT_CONV -> conv(node, new long[][] {in[0], weightShape(node, 0)});
       case MAX_POOL, AVERAGE_POOL -> pool(node, in[0]);
+      case GLOBAL_AVERAGE_POOL -> {
+        requireRankAtLeast(node, in[0], 3);
+        long[] out = in[0].clone();
+        Arrays.fill(out, 2, out.length, 1);
+        yield out;
+      }
+      case REDUCE_MEAN -> OpParams.reduceShape(graph, node, in[0], values);
+      case SLICE -> OpParams.slice(graph, node, in[0], values).outShape();
+      case SQUEEZE -> OpParams.squeezeShape(graph, node, in[0], values);
+      case UNSQUEEZE -> OpParams.unsqueezeShape(graph, node, in[0], values);
+      case TRANSPOSE -> {
+        int[] perm = OpParams.perm(node, in[0].length);
+        long[] out = new long[perm.length];
+        for (int i = 0; i < perm.length; i++) {
+          out[i] = in[0][perm[i]];
+        }
+        yield out;
+      }
+      case CONCAT -> concat(node, in);
+      case RESIZE -> ResizeGeometry.resolve(graph, node, in[0], values).outShape();
+      case CONV_TRANSPOSE -> {
+        long group = attributes.getLong("group", 1);
+        if (in[1].length != in[0].length
+            || in[1][0] != in[0][1]
+            || group < 1
+            || in[0][1] % group != 0) {
+          throw new IllegalArgumentException(
+              node.describe()
+                  + ": weight "
+                  + Shapes.toString(in[1])
+                  + " does not match input "
+                  + Shapes.toString(in[0])
+                  + " with group "
+                  + group);
+        }
+        long outChannels = in[1][1] * group;
+        if (node.hasInput(2) && (in[2].length != 1 || in[2][0] != outChannels)) {
+          throw new IllegalArgumentException(
+              node.describe()
+                  + ": bias "
+                  + Shapes.toString(in[2])
+                  + ", expected ["
+                  + outChannels
+                  + "]");
+        }
+        ConvTransposeGeometry geometry = ConvTransposeGeometry.resolve(node, in[0], in[1]);
+        yield withSpatial(
+            new long[] {in[0][0], outChannels}, geometry.outputSpatial(in[0].length - 2));
+      }
+      case SHAPE -> throw new IllegalStateException(node.describe() + ": handled above");
       case CONSTANT ->
           throw new IllegalStateException(node.describe() + ": Constant nodes become constants");
     };
@@ -121,6 +264,34 @@ public final class ShapeInference {
     return rank == 2 ? new long[] {shape[1], shape[0]} : shape;
   }
 
+  private static long[] concat(Node node, long[][] in) {
+    if (in.length == 0) {
+      throw new IllegalArgumentException(node.describe() + ": no inputs");
+    }
+    int rank = in[0].length;
+    int axis = Shapes.normalizeAxis(node.attributes().getLong("axis", 0), rank, node.describe());
+    long[] out = in[0].clone();
+    out[axis] = 0;
+    for (long[] shape : in) {
+      boolean fits = shape.length == rank;
+      for (int i = 0; fits && i < rank; i++) {
+        fits = i == axis || shape[i] == out[i];
+      }
+      if (!fits) {
+        throw new IllegalArgumentException(
+            node.describe()
+                + ": input "
+                + Shapes.toString(shape)
+                + " does not match "
+                + Shapes.toString(in[0])
+                + " outside axis "
+                + axis);
+      }
+      out[axis] += shape[axis];
+    }
+    return out;
+  }
+
   private static long[] broadcast(Node node, long[] a, long[] b) {
     try {
       return Shapes.broadcast(a, b);
@@ -129,11 +300,13 @@ public final class ShapeInference {
     }
   }
 
-  private static long[] reshape(Graph graph, Node node, long[] input) {
-    ConstTensor target = graph.constants().get(node.inputs().get(1));
+  private static long[] reshape(Node node, long[] input, Map<String, ConstTensor> values) {
+    ConstTensor target = values.get(node.inputs().get(1));
     if (target == null || target.isFloat()) {
       throw new IllegalArgumentException(
-          node.describe() + ": the shape input must be a constant int64 tensor");
+          node.describe()
+              + ": the shape input must be an int64 tensor known before the request (a constant"
+              + " or computed from shapes)");
     }
     boolean allowZero = node.attributes().getLong("allowzero", 0) != 0;
     long[] shape = target.longs().clone();

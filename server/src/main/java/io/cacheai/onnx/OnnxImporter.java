@@ -3,6 +3,7 @@ package io.cacheai.onnx;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.cacheai.graph.Attributes;
 import io.cacheai.graph.ConstTensor;
+import io.cacheai.graph.ConvAffineFolding;
 import io.cacheai.graph.ConvBatchNormFolding;
 import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
@@ -30,9 +31,10 @@ import java.util.Set;
 
 /**
  * Reads an ONNX model into cacheai's {@link Graph}: initializers and Constant nodes become
- * constants, graph inputs keep a symbolic batch dimension (a {@code dim_param} or non-positive
- * first dim), BatchNormalization after Conv is folded, and shapes are inferred for batch sizes 1
- * and 2 so an inconsistent model is refused here rather than at the first request.
+ * constants, graph inputs keep their symbolic dimensions (a {@code dim_param} or non-positive dim:
+ * the batch, or e.g. an image width), BatchNormalization and constant scale/shift after Conv are
+ * folded into it, and — when only the batch is symbolic — shapes are inferred for batch sizes 1 and
+ * 2 so an inconsistent model is refused here rather than at the first request.
  *
  * <p>Every failure, whatever its cause, is one {@link OnnxImportException} whose message says what
  * is wrong: not ONNX, truncated, an op outside {@link OpType} (with the node's name), a data type,
@@ -78,9 +80,11 @@ public final class OnnxImporter {
     }
     try {
       Graph graph = convert(model);
-      Graph folded = ConvBatchNormFolding.apply(graph);
-      ShapeInference.infer(folded, 1);
-      ShapeInference.infer(folded, 2);
+      Graph folded = ConvAffineFolding.apply(ConvBatchNormFolding.apply(graph));
+      if (folded.fixedExceptBatch()) {
+        ShapeInference.infer(folded, 1);
+        ShapeInference.infer(folded, 2);
+      }
       return folded;
     } catch (OnnxImportException e) {
       throw e;
@@ -114,7 +118,7 @@ public final class OnnxImporter {
     }
     List<ValueInfo> outputs = new ArrayList<>();
     for (ValueInfoProto output : proto.getOutputList()) {
-      outputs.add(new ValueInfo(output.getName(), new long[0]));
+      outputs.add(declaredOutput(output));
     }
 
     Set<String> known = new HashSet<>(constants.keySet());
@@ -158,7 +162,7 @@ public final class OnnxImporter {
       } else {
         if (node.getOutputList().stream().skip(1).anyMatch(output -> !output.isEmpty())) {
           throw new OnnxImportException(
-              where + ": only its first output is supported (training-mode outputs are not)");
+              where + ": outputs beyond the first (training mode, indices) are not supported");
         }
         nodes.add(new Node(op, name, node.getInputList(), List.of(node.getOutput(0)), attributes));
       }
@@ -189,14 +193,24 @@ public final class OnnxImporter {
     long[] dims = new long[shape.getDimCount()];
     for (int i = 0; i < dims.length; i++) {
       TensorShapeProto.Dimension dim = shape.getDim(i);
-      boolean symbolic = !dim.hasDimValue() || dim.getDimValue() <= 0;
-      if (symbolic && i != 0) {
-        throw new OnnxImportException(
-            where + ": dimension " + i + " is symbolic; only the first (batch) axis may be");
-      }
-      dims[i] = symbolic ? ValueInfo.BATCH : dim.getDimValue();
+      boolean symbolic = !dim.hasDimValue() || dim.getDimValue() < 0;
+      dims[i] = symbolic ? ValueInfo.DYNAMIC : dim.getDimValue();
     }
     return new ValueInfo(value.getName(), dims);
+  }
+
+  /** An output's declared shape (symbolic dims -1), or an empty shape when none is declared. */
+  private static ValueInfo declaredOutput(ValueInfoProto output) {
+    if (!output.getType().hasTensorType() || !output.getType().getTensorType().hasShape()) {
+      return new ValueInfo(output.getName(), new long[0]);
+    }
+    TensorShapeProto shape = output.getType().getTensorType().getShape();
+    long[] dims = new long[shape.getDimCount()];
+    for (int i = 0; i < dims.length; i++) {
+      TensorShapeProto.Dimension dim = shape.getDim(i);
+      dims[i] = dim.hasDimValue() && dim.getDimValue() > 0 ? dim.getDimValue() : ValueInfo.DYNAMIC;
+    }
+    return new ValueInfo(output.getName(), dims);
   }
 
   private static ConstTensor constantValue(String where, Attributes attributes)
@@ -208,7 +222,8 @@ public final class OnnxImporter {
       return ConstTensor.ofFloats(new long[0], new float[] {attributes.getFloat("value_float", 0)});
     }
     if (attributes.has("value_floats")) {
-      throw new OnnxImportException(where + ": value_floats is not supported");
+      float[] values = attributes.getFloats("value_floats");
+      return ConstTensor.ofFloats(new long[] {values.length}, values);
     }
     if (attributes.has("value_int")) {
       return ConstTensor.ofLongs(new long[0], new long[] {attributes.getLong("value_int", 0)});

@@ -76,10 +76,18 @@ final class ConvKernel implements Kernel {
 
   @Override
   public long scratchFloats() {
-    if (groups == 1) {
+    if (groups == 1 && !direct()) {
       return (long) imagesPerChunk() * ((long) patchRows() + outChannels) * outPixels();
     }
     return pointwise ? 0 : (long) patchRows() * outPixels();
+  }
+
+  /**
+   * A pointwise convolution over one image or many pixels multiplies the input in place, one sgemm
+   * per image, with no copies; batching images pays only when each has few pixels.
+   */
+  private boolean direct() {
+    return pointwise && (batch == 1 || outPixels() >= 256);
   }
 
   /**
@@ -93,7 +101,7 @@ final class ConvKernel implements Kernel {
 
   @Override
   public void run(Frame frame) {
-    if (groups == 1) {
+    if (groups == 1 && !direct()) {
       runBatched(frame);
       return;
     }
@@ -167,7 +175,11 @@ final class ConvKernel implements Kernel {
       int images = Math.min(chunk, batch - first);
       int width = images * pixels;
       FloatBuffer cols = frame.scratch().slice(0, rows * width);
-      FloatBuffer tmp = frame.scratch().slice(rows * chunk * pixels, outChannels * width);
+      // One image: its [M, P] product is already Y's layout, so the sgemm writes Y directly.
+      FloatBuffer tmp =
+          images == 1
+              ? y.slice(first * outChannels * pixels, outChannels * pixels)
+              : frame.scratch().slice(rows * chunk * pixels, outChannels * width);
       for (int i = 0; i < images; i++) {
         int inOffset = (first + i) * inChannels * inPixels;
         if (pointwise) {
@@ -190,7 +202,7 @@ final class ConvKernel implements Kernel {
       }
       Fp32Blas.gemm(
           false, false, outChannels, width, rows, 1f, w, rows, cols, width, beta, tmp, width);
-      for (int i = 0; i < images; i++) {
+      for (int i = 0; images > 1 && i < images; i++) {
         for (int m = 0; m < outChannels; m++) {
           y.put(((first + i) * outChannels + m) * pixels, tmp, m * width + i * pixels, pixels);
         }

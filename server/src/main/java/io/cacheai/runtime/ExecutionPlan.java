@@ -1,5 +1,7 @@
 package io.cacheai.runtime;
 
+import io.cacheai.graph.ShapeInference;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -10,7 +12,8 @@ import java.util.List;
  * <p>Inputs and intermediate values share one arena: a value occupies a slot from the node that
  * writes it until the last node that reads it, and slots of values whose lifetimes do not overlap
  * are reused (first fit, 64-byte aligned). A node's output never shares memory with its inputs.
- * Graph outputs live to the end. Constants are not in the arena ({@link #offset} is -1).
+ * Graph outputs live to the end. Constants and values folded at plan time are not in the arena
+ * ({@link #offset} is -1); float ones are read through {@link #constantViews}.
  */
 final class ExecutionPlan {
   /** Slot granularity: 16 floats = 64 bytes, so every slot starts cache-line aligned. */
@@ -21,12 +24,16 @@ final class ExecutionPlan {
   private final long arenaFloats;
   private final long scratchFloats;
   private final List<Kernel> kernels;
+  private final FloatBuffer[] constantViews;
+  private final ShapeInference.Result analysis;
 
   /**
    * @param shapes shape of every value id
    * @param arenaValue which ids live in the arena (inputs and node outputs)
    * @param firstUse node index writing each id (-1 for graph inputs)
    * @param lastUse last node index reading each id (node count for graph outputs)
+   * @param constantViews read-only buffers of the float values known at plan time (null elsewhere)
+   * @param analysis shapes and plan-time values this plan was built from
    */
   ExecutionPlan(
       long[][] shapes,
@@ -34,8 +41,12 @@ final class ExecutionPlan {
       int[] firstUse,
       int[] lastUse,
       int nodeCount,
-      List<Kernel> kernels) {
+      List<Kernel> kernels,
+      FloatBuffer[] constantViews,
+      ShapeInference.Result analysis) {
     this.shapes = shapes;
+    this.constantViews = constantViews;
+    this.analysis = analysis;
     this.kernels = List.copyOf(kernels);
     this.offsets = new long[shapes.length];
     java.util.Arrays.fill(offsets, -1);
@@ -82,6 +93,14 @@ final class ExecutionPlan {
   /** The value's start in the arena, in floats; -1 for values outside the arena. */
   long offset(int id) {
     return offsets[id];
+  }
+
+  FloatBuffer[] constantViews() {
+    return constantViews;
+  }
+
+  ShapeInference.Result analysis() {
+    return analysis;
   }
 
   long arenaFloats() {

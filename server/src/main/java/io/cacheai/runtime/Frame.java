@@ -14,14 +14,18 @@ final class Frame {
   private FloatBuffer scratch = FloatBuffers.allocate(0);
   private FloatBuffer[] views = new FloatBuffer[0];
   private ExecutionPlan plan;
-  private float[] heapIn = new float[0];
-  private float[] heapOut = new float[0];
   private java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocateDirect(0);
   private byte[] heapBytes = new byte[0];
   private FloatBuffer dequantized = FloatBuffers.allocate(0);
+  private final float[][] heaps = new float[HEAP_SLOTS][0];
+  private int[] odometer = new int[8];
+
+  /** Independent heap arrays a kernel may use at once. */
+  static final int HEAP_SLOTS = 4;
 
   /** Lays this frame out for {@code newPlan} (no work when it already is). */
-  void prepare(ExecutionPlan newPlan, FloatBuffer[] constantViews) {
+  void prepare(ExecutionPlan newPlan) {
+    FloatBuffer[] constantViews = newPlan.constantViews();
     if (plan == newPlan) {
       return;
     }
@@ -50,23 +54,36 @@ final class Frame {
   }
 
   /**
-   * A heap array of at least {@code length} floats for kernels that loop in Java: C2 vectorizes
-   * loops over arrays but not element-wise access to direct buffers, so such kernels copy a block
-   * in (a bulk copy), compute on the array and copy the result out. Two independent arrays.
+   * Heap array {@code slot} (0 .. {@link #HEAP_SLOTS}-1) of at least {@code length} floats, for
+   * kernels that loop in Java: C2 vectorizes loops over arrays but not element-wise access to
+   * direct buffers, so such kernels copy a block in (a bulk copy), compute on the array and copy
+   * the result out. Slots are independent; their contents do not survive from one kernel to the
+   * next. Arrays only grow, so a steady load allocates nothing.
    */
-  float[] heapIn(int length) {
-    if (heapIn.length < length) {
-      heapIn = new float[length];
+  float[] heap(int slot, int length) {
+    if (heaps[slot].length < length) {
+      heaps[slot] = new float[length];
     }
-    return heapIn;
+    return heaps[slot];
   }
 
-  /** The second heap array; see {@link #heapIn}. */
-  float[] heapOut(int length) {
-    if (heapOut.length < length) {
-      heapOut = new float[length];
+  /** A zeroed index array of at least {@code rank} entries, for kernels walking axes. */
+  int[] odometer(int rank) {
+    if (odometer.length < rank) {
+      odometer = new int[rank];
     }
-    return heapOut;
+    java.util.Arrays.fill(odometer, 0, rank, 0);
+    return odometer;
+  }
+
+  /** Heap slot 0; see {@link #heap}. */
+  float[] heapIn(int length) {
+    return heap(0, length);
+  }
+
+  /** Heap slot 1; see {@link #heap}. */
+  float[] heapOut(int length) {
+    return heap(1, length);
   }
 
   /**

@@ -32,11 +32,9 @@ public final class GraphModel implements Model {
   private static final int MAX_CACHED_PLANS = 64;
 
   private final Graph graph;
+  private final boolean fuseElementwise;
   private final Map<String, Integer> ids = new HashMap<>();
   private final FloatBuffer[] constantViews;
-  private final int[] firstUse;
-  private final int[] lastUse;
-  private final boolean[] arenaValue;
   private final KernelFactory kernelFactory;
   private final List<TensorSpec> inputs;
   private final List<TensorSpec> outputs;
@@ -45,7 +43,15 @@ public final class GraphModel implements Model {
 
   /** Prepares {@code graph} to run; refuses it (IllegalArgumentException) if it cannot. */
   public GraphModel(Graph graph) {
-    this(graph, Map.of(), Int8Gemm.reference()); // no int8 nodes: the kernel is never used
+    this(graph, Map.of(), Int8Gemm.reference(), true); // no int8 nodes: the kernel is never used
+  }
+
+  /**
+   * As {@link #GraphModel(Graph)}; {@code fuseElementwise} false runs every node as its own kernel
+   * (tests compare both ways).
+   */
+  GraphModel(Graph graph, boolean fuseElementwise) {
+    this(graph, Map.of(), Int8Gemm.reference(), fuseElementwise);
   }
 
   /**
@@ -53,7 +59,13 @@ public final class GraphModel implements Model {
    * (views of a mapped bundle, used in place) and run their int8 products on {@code int8Gemm}.
    */
   public GraphModel(Graph graph, Map<String, PackedTensor> packed, Int8Gemm int8Gemm) {
+    this(graph, packed, int8Gemm, true);
+  }
+
+  private GraphModel(
+      Graph graph, Map<String, PackedTensor> packed, Int8Gemm int8Gemm, boolean fuseElementwise) {
     this.graph = graph;
+    this.fuseElementwise = fuseElementwise;
     List<String> names = new ArrayList<>();
     graph.inputs().forEach(input -> names.add(input.name()));
     names.addAll(graph.constants().keySet());
@@ -61,13 +73,7 @@ public final class GraphModel implements Model {
     for (String name : names) {
       ids.putIfAbsent(name, ids.size());
     }
-    int count = ids.size();
-    constantViews = new FloatBuffer[count];
-    arenaValue = new boolean[count];
-    firstUse = new int[count];
-    lastUse = new int[count];
-    Arrays.fill(firstUse, -1);
-    Arrays.fill(lastUse, -1);
+    constantViews = new FloatBuffer[ids.size()];
     graph
         .constants()
         .forEach(
@@ -76,31 +82,27 @@ public final class GraphModel implements Model {
                 constantViews[ids.get(name)] = directView(constant);
               }
             });
-    graph.inputs().forEach(input -> arenaValue[ids.get(input.name())] = true);
-    List<Node> nodes = graph.nodes();
-    for (int i = 0; i < nodes.size(); i++) {
-      Node node = nodes.get(i);
-      int out = ids.get(node.outputs().get(0));
-      arenaValue[out] = true;
-      firstUse[out] = i;
-      lastUse[out] = Math.max(lastUse[out], i);
-      for (String input : node.inputs()) {
-        if (!input.isEmpty()) {
-          lastUse[ids.get(input)] = Math.max(lastUse[ids.get(input)], i);
-        }
-      }
-    }
-    for (ValueInfo output : graph.outputs()) {
-      lastUse[ids.get(output.name())] = nodes.size();
-    }
     kernelFactory = new KernelFactory(graph, ids, Map.copyOf(packed), int8Gemm);
 
-    // Specs: a dimension that differs between batch 1 and batch 2 is the batch dimension.
-    Map<String, long[]> one = ShapeInference.infer(graph, 1);
-    Map<String, long[]> two = ShapeInference.infer(graph, 2);
-    inputs = graph.inputs().stream().map(v -> spec(v.name(), one, two)).toList();
-    outputs = graph.outputs().stream().map(v -> spec(v.name(), one, two)).toList();
-    plan(inputShapes(1)); // builds every kernel once, so a bad node fails here, not per request
+    if (graph.fixedExceptBatch()) {
+      // Specs: a dimension that differs between batch 1 and batch 2 is the batch dimension.
+      ShapeInference.Result one = ShapeInference.analyze(graph, shapesByName(inputShapes(1)));
+      ShapeInference.Result two = ShapeInference.analyze(graph, shapesByName(inputShapes(2)));
+      inputs = graph.inputs().stream().map(v -> spec(v.name(), one, two)).toList();
+      outputs = graph.outputs().stream().map(v -> spec(v.name(), one, two)).toList();
+      plan(inputShapes(1)); // builds every kernel once, so a bad node fails here, not per request
+    } else {
+      // Dims besides the batch vary per request (e.g. an image width): the declared shapes say
+      // which; every plan is built for the request's concrete shapes.
+      inputs =
+          graph.inputs().stream()
+              .map(v -> new TensorSpec(v.name(), DataType.FP32, v.shape()))
+              .toList();
+      outputs =
+          graph.outputs().stream()
+              .map(v -> new TensorSpec(v.name(), DataType.FP32, v.shape()))
+              .toList();
+    }
   }
 
   /**
@@ -172,7 +174,7 @@ public final class GraphModel implements Model {
       frame = new Frame();
     }
     try {
-      frame.prepare(plan, constantViews);
+      frame.prepare(plan);
       for (int i = 0; i < shapes.length; i++) {
         String name = graph.inputs().get(i).name();
         FloatBuffer source = request.get(name).data().asFloatBuffer();
@@ -184,7 +186,12 @@ public final class GraphModel implements Model {
       Map<String, Tensor> result = new LinkedHashMap<>();
       for (ValueInfo output : graph.outputs()) {
         int id = ids.get(output.name());
-        result.put(output.name(), Tensor.ofFloats(plan.shape(id), frame.buffer(id)));
+        ConstTensor known = plan.analysis().values().get(output.name());
+        result.put(
+            output.name(),
+            known == null
+                ? Tensor.ofFloats(plan.shape(id), frame.buffer(id))
+                : constantTensor(known));
       }
       return result;
     } finally {
@@ -207,20 +214,70 @@ public final class GraphModel implements Model {
     return graph.inputs().stream().map(v -> v.shapeForBatch(batch)).toArray(long[][]::new);
   }
 
-  private ExecutionPlan plan(long[][] shapes) {
+  private Map<String, long[]> shapesByName(long[][] shapes) {
     Map<String, long[]> byName = new HashMap<>();
     for (int i = 0; i < shapes.length; i++) {
       byName.put(graph.inputs().get(i).name(), shapes[i]);
     }
-    Map<String, long[]> valueShapes = ShapeInference.infer(graph, byName);
-    long[][] shapeById = new long[ids.size()][];
+    return byName;
+  }
+
+  /**
+   * Builds the plan for one set of input shapes: shapes and plan-time values of everything, a
+   * kernel per node computed per request, and arena slots for the float values those produce.
+   */
+  private ExecutionPlan plan(long[][] shapes) {
+    ShapeInference.Result analysis = ShapeInference.analyze(graph, shapesByName(shapes));
+    Map<String, long[]> valueShapes = analysis.shapes();
+    int count = ids.size();
+    long[][] shapeById = new long[count][];
     ids.forEach((name, id) -> shapeById[id] = valueShapes.get(name));
+    FloatBuffer[] views = constantViews.clone();
+    boolean[] arenaValue = new boolean[count];
+    int[] firstUse = new int[count];
+    int[] lastUse = new int[count];
+    Arrays.fill(firstUse, -1);
+    Arrays.fill(lastUse, -1);
+    graph.inputs().forEach(input -> arenaValue[ids.get(input.name())] = true);
     List<Kernel> kernels = new ArrayList<>();
-    for (Node node : graph.nodes()) {
-      kernels.add(kernelFactory.create(node, valueShapes));
+    List<Node> nodes = graph.nodes();
+    Map<Integer, ElementwiseFusion.Chain> chains =
+        fuseElementwise ? ElementwiseFusion.find(graph, analysis) : Map.of();
+    for (int i = 0; i < nodes.size(); i++) {
+      Node node = nodes.get(i);
+      String output = node.outputs().get(0);
+      int out = ids.get(output);
+      ConstTensor folded = analysis.values().get(output);
+      if (folded != null) {
+        if (folded.isFloat()) {
+          views[out] = FloatBuffers.of(folded.floats());
+        }
+        continue;
+      }
+      ElementwiseFusion.Chain chain = chains.get(i);
+      if (chain != null && chain.last() != i) {
+        continue; // an intermediate of a fused chain: never materialized
+      }
+      arenaValue[out] = true;
+      firstUse[out] = i;
+      lastUse[out] = Math.max(lastUse[out], i);
+      List<String> reads = chain == null ? node.inputs() : List.of(chain.input());
+      for (String input : reads) {
+        if (!input.isEmpty()) {
+          lastUse[ids.get(input)] = Math.max(lastUse[ids.get(input)], i);
+        }
+      }
+      kernels.add(
+          chain == null
+              ? kernelFactory.create(node, analysis)
+              : new ElementwiseChainKernel(ids.get(chain.input()), out, chain.steps()));
+    }
+    for (ValueInfo output : graph.outputs()) {
+      lastUse[ids.get(output.name())] = nodes.size();
     }
     ExecutionPlan plan =
-        new ExecutionPlan(shapeById, arenaValue, firstUse, lastUse, graph.nodes().size(), kernels);
+        new ExecutionPlan(
+            shapeById, arenaValue, firstUse, lastUse, nodes.size(), kernels, views, analysis);
     if (plans.size() >= MAX_CACHED_PLANS) {
       plans.keySet().stream().findAny().ifPresent(plans::remove);
     }
@@ -228,16 +285,32 @@ public final class GraphModel implements Model {
     return plan;
   }
 
-  private static TensorSpec spec(String name, Map<String, long[]> one, Map<String, long[]> two) {
-    long[] a = one.get(name);
-    long[] b = two.get(name);
+  /** A graph output known at plan time (e.g. a Shape): FP32 or INT64. */
+  private static Tensor constantTensor(ConstTensor value) {
+    if (value.isFloat()) {
+      return Tensor.ofFloats(value.shape(), value.floats());
+    }
+    long[] longs = value.longs();
+    java.nio.ByteBuffer bytes =
+        java.nio.ByteBuffer.allocate(longs.length * Long.BYTES)
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    bytes.asLongBuffer().put(longs);
+    return Tensor.of(DataType.INT64, value.shape(), bytes);
+  }
+
+  private static TensorSpec spec(
+      String name, ShapeInference.Result one, ShapeInference.Result two) {
+    long[] a = one.shapes().get(name);
+    long[] b = two.shapes().get(name);
     long[] shape = a.clone();
     for (int i = 0; i < shape.length; i++) {
       if (a[i] != b[i]) {
         shape[i] = TensorSpec.DYNAMIC;
       }
     }
-    return new TensorSpec(name, DataType.FP32, shape);
+    ConstTensor known = one.values().get(name);
+    DataType type = known != null && !known.isFloat() ? DataType.INT64 : DataType.FP32;
+    return new TensorSpec(name, type, shape);
   }
 
   /** Input shapes as a map key. */

@@ -1,14 +1,23 @@
 package io.cacheai.runtime;
 
-import io.cacheai.graph.ConstTensor;
+import io.cacheai.graph.ConvTransposeGeometry;
 import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
+import io.cacheai.graph.OpParams;
+import io.cacheai.graph.OpType;
 import io.cacheai.graph.PackedTensor;
+import io.cacheai.graph.ResizeGeometry;
+import io.cacheai.graph.ShapeInference;
 import io.cacheai.graph.Shapes;
 import io.cacheai.graph.Window2d;
+import java.util.Arrays;
 import java.util.Map;
 
-/** Builds the {@link Kernel} of a node for concrete shapes: attributes are resolved here, once. */
+/**
+ * Builds the {@link Kernel} of a node for concrete shapes: attributes and parameter inputs (slice
+ * bounds, axes) are resolved here, once per plan. Nodes whose value is known at plan time (shape
+ * computations) get no kernel; see {@link ShapeInference}.
+ */
 final class KernelFactory {
   private final Graph graph;
   private final Map<String, Integer> ids;
@@ -23,17 +32,37 @@ final class KernelFactory {
     this.int8Gemm = int8Gemm;
   }
 
-  Kernel create(Node node, Map<String, long[]> shapes) {
+  Kernel create(Node node, ShapeInference.Result analysis) {
+    Map<String, long[]> shapes = analysis.shapes();
     int out = id(node.outputs().get(0));
     long[] outShape = shapes.get(node.outputs().get(0));
     long[] in0 = shapes.get(node.inputs().get(0));
     var attributes = node.attributes();
     return switch (node.op()) {
-      case ADD ->
-          new AddKernel(
-              input(node, 0), input(node, 1), out, in0, shapes.get(node.inputs().get(1)), outShape);
-      case RELU -> new ReluKernel(input(node, 0), out);
-      case IDENTITY, FLATTEN, RESHAPE -> new CopyKernel(input(node, 0), out);
+      case ADD -> binary(BinaryKernel.Op.ADD, node, shapes, outShape, out);
+      case SUB -> binary(BinaryKernel.Op.SUB, node, shapes, outShape, out);
+      case MUL -> binary(BinaryKernel.Op.MUL, node, shapes, outShape, out);
+      case DIV -> binary(BinaryKernel.Op.DIV, node, shapes, outShape, out);
+      case POW -> binary(BinaryKernel.Op.POW, node, shapes, outShape, out);
+      case RELU -> new UnaryKernel(UnaryKernel.Op.RELU, input(node, 0), out);
+      case SIGMOID -> new UnaryKernel(UnaryKernel.Op.SIGMOID, input(node, 0), out);
+      case SQRT -> new UnaryKernel(UnaryKernel.Op.SQRT, input(node, 0), out);
+      case ABS -> new UnaryKernel(UnaryKernel.Op.ABS, input(node, 0), out);
+      case NEG -> new UnaryKernel(UnaryKernel.Op.NEG, input(node, 0), out);
+      case EXP -> new UnaryKernel(UnaryKernel.Op.EXP, input(node, 0), out);
+      case TANH -> new UnaryKernel(UnaryKernel.Op.TANH, input(node, 0), out);
+      case HARD_SIGMOID ->
+          new UnaryKernel(
+              UnaryKernel.Op.HARD_SIGMOID,
+              input(node, 0),
+              out,
+              attributes.getFloat("alpha", 0.2f),
+              attributes.getFloat("beta", 0.5f),
+              -1,
+              -1);
+      case CLIP -> clip(node, out);
+      case IDENTITY, FLATTEN, RESHAPE, SQUEEZE, UNSQUEEZE, CAST ->
+          new CopyKernel(input(node, 0), out);
       case SOFTMAX -> softmax(node, in0, out);
       case GEMM ->
           new GemmKernel(
@@ -51,10 +80,10 @@ final class KernelFactory {
       case MAT_MUL ->
           new MatMulKernel(
               input(node, 0), input(node, 1), out, in0, shapes.get(node.inputs().get(1)));
-      case CONV -> {
+      case CONV -> conv(node, shapes, in0, out);
+      case CONV_TRANSPOSE -> {
         long[] weightShape = shapes.get(node.inputs().get(1));
-        long[] kernel = java.util.Arrays.copyOfRange(weightShape, 2, weightShape.length);
-        yield new ConvKernel(
+        yield new ConvTransposeKernel(
             input(node, 0),
             input(node, 1),
             node.hasInput(2) ? input(node, 2) : -1,
@@ -62,8 +91,14 @@ final class KernelFactory {
             in0,
             weightShape,
             (int) attributes.getLong("group", 1),
-            Window2d.resolve(node, in0, kernel));
+            ConvTransposeGeometry.resolve(node, in0, weightShape));
       }
+      case RESIZE ->
+          new ResizeKernel(
+              input(node, 0),
+              out,
+              in0,
+              ResizeGeometry.resolve(graph, node, in0, analysis.values()));
       case MAX_POOL, AVERAGE_POOL -> {
         if (attributes.getLong("storage_order", 0) != 0) {
           throw new IllegalArgumentException(
@@ -74,18 +109,45 @@ final class KernelFactory {
             out,
             in0,
             Window2d.resolve(node, in0, attributes.getLongs("kernel_shape")),
-            node.op() == io.cacheai.graph.OpType.MAX_POOL,
+            node.op() == OpType.MAX_POOL,
             attributes.getLong("count_include_pad", 0) != 0);
+      }
+      case GLOBAL_AVERAGE_POOL -> {
+        boolean[] reduced = new boolean[in0.length];
+        Arrays.fill(reduced, 2, reduced.length, true);
+        yield new ReduceMeanKernel(input(node, 0), out, in0, reduced);
+      }
+      case REDUCE_MEAN ->
+          new ReduceMeanKernel(
+              input(node, 0),
+              out,
+              in0,
+              OpParams.reducedAxes(graph, node, in0.length, analysis.values()));
+      case SLICE ->
+          new SliceKernel(
+              input(node, 0), out, in0, OpParams.slice(graph, node, in0, analysis.values()));
+      case TRANSPOSE ->
+          new TransposeKernel(input(node, 0), out, in0, OpParams.perm(node, in0.length));
+      case CONCAT -> {
+        int[] inputs = new int[node.inputs().size()];
+        long[][] inShapes = new long[inputs.length][];
+        for (int i = 0; i < inputs.length; i++) {
+          inputs[i] = input(node, i);
+          inShapes[i] = shapes.get(node.inputs().get(i));
+        }
+        int axis =
+            Shapes.normalizeAxis(attributes.getLong("axis", 0), outShape.length, node.describe());
+        yield new ConcatKernel(inputs, inShapes, axis, out);
       }
       case BATCH_NORMALIZATION ->
           new BatchNormKernel(
               input(node, 0),
               out,
               in0,
-              constant(node, 1),
-              constant(node, 2),
-              constant(node, 3),
-              constant(node, 4),
+              input(node, 1),
+              input(node, 2),
+              input(node, 3),
+              input(node, 4),
               attributes.getFloat("epsilon", 1e-5f));
       case QLINEAR_GEMM ->
           new QLinearGemmKernel(
@@ -136,8 +198,55 @@ final class KernelFactory {
         yield new LowBitConvKernel(
             conv, out, outShape, weight, optionalPacked(node, "bias", PackedTensor.Format.F32));
       }
-      case CONSTANT -> throw new IllegalStateException("Constant nodes become constants");
+      case SHAPE, CONSTANT ->
+          throw new IllegalStateException(node.describe() + ": evaluated when the plan is built");
     };
+  }
+
+  private Kernel binary(
+      BinaryKernel.Op op, Node node, Map<String, long[]> shapes, long[] outShape, int out) {
+    return new BinaryKernel(
+        op,
+        input(node, 0),
+        input(node, 1),
+        out,
+        shapes.get(node.inputs().get(0)),
+        shapes.get(node.inputs().get(1)),
+        outShape);
+  }
+
+  private Kernel clip(Node node, int out) {
+    if (graph.opsetVersion() < 11) {
+      return new UnaryKernel(
+          UnaryKernel.Op.CLIP,
+          input(node, 0),
+          out,
+          node.attributes().getFloat("min", -Float.MAX_VALUE),
+          node.attributes().getFloat("max", Float.MAX_VALUE),
+          -1,
+          -1);
+    }
+    return new UnaryKernel(
+        UnaryKernel.Op.CLIP,
+        input(node, 0),
+        out,
+        Float.NEGATIVE_INFINITY,
+        Float.POSITIVE_INFINITY,
+        node.hasInput(1) ? input(node, 1) : -1,
+        node.hasInput(2) ? input(node, 2) : -1);
+  }
+
+  private Kernel conv(Node node, Map<String, long[]> shapes, long[] in0, int out) {
+    long[] weightShape = shapes.get(node.inputs().get(1));
+    long[] kernel = Arrays.copyOfRange(weightShape, 2, weightShape.length);
+    int group = (int) node.attributes().getLong("group", 1);
+    Window2d window = Window2d.resolve(node, in0, kernel);
+    int bias = node.hasInput(2) ? input(node, 2) : -1;
+    if (group > 1 && group == in0[1] && weightShape[0] == group) {
+      return new DepthwiseConvKernel(input(node, 0), input(node, 1), bias, out, in0, window);
+    }
+    return new ConvKernel(
+        input(node, 0), input(node, 1), bias, out, in0, weightShape, group, window);
   }
 
   /**
@@ -222,14 +331,5 @@ final class KernelFactory {
       throw new IllegalStateException("no value id for '" + name + "'");
     }
     return id;
-  }
-
-  private float[] constant(Node node, int index) {
-    ConstTensor constant = graph.constants().get(node.inputs().get(index));
-    if (constant == null || !constant.isFloat()) {
-      throw new IllegalArgumentException(
-          node.describe() + ": input " + index + " must be a float constant");
-    }
-    return constant.floats();
   }
 }

@@ -1,11 +1,9 @@
 package io.cacheai.runtime;
 
-import java.nio.FloatBuffer;
-
 /**
  * Softmax over one axis, computed as exp(x − max) / Σ for stability. The input is seen as [outer,
  * axis, inner]; before opset 13 ONNX flattens everything from {@code axis} on into the reduced axis
- * ([outer, rest, 1]), from opset 13 on only that axis is reduced.
+ * ([outer, rest, 1]), from opset 13 on only that axis is reduced. Works on a heap copy.
  */
 final class SoftmaxKernel implements Kernel {
   private final int in;
@@ -24,26 +22,28 @@ final class SoftmaxKernel implements Kernel {
 
   @Override
   public void run(Frame frame) {
-    FloatBuffer x = frame.buffer(in);
-    FloatBuffer y = frame.buffer(out);
+    int count = outer * axis * inner;
+    float[] x = frame.heap(0, count);
+    frame.buffer(in).get(0, x, 0, count);
     for (int o = 0; o < outer; o++) {
       for (int i = 0; i < inner; i++) {
         int base = o * axis * inner + i;
         float max = Float.NEGATIVE_INFINITY;
         for (int k = 0; k < axis; k++) {
-          max = Math.max(max, x.get(base + k * inner));
+          max = Math.max(max, x[base + k * inner]);
         }
         double sum = 0;
         for (int k = 0; k < axis; k++) {
-          float e = (float) Math.exp(x.get(base + k * inner) - max);
-          y.put(base + k * inner, e);
+          float e = FastMath.exp(x[base + k * inner] - max);
+          x[base + k * inner] = e;
           sum += e;
         }
         float inverse = (float) (1.0 / sum);
         for (int k = 0; k < axis; k++) {
-          y.put(base + k * inner, y.get(base + k * inner) * inverse);
+          x[base + k * inner] *= inverse;
         }
       }
     }
+    frame.buffer(out).put(0, x, 0, count);
   }
 }

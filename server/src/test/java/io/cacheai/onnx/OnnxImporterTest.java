@@ -69,12 +69,12 @@ class OnnxImporterTest {
     byte[] model =
         new OnnxModelBuilder()
             .input("x", -1, 4)
-            .node("Tanh", "squash7", List.of("x"), "y")
+            .node("Erf", "squash7", List.of("x"), "y")
             .output("y")
             .build();
     assertThatThrownBy(() -> OnnxImporter.importBytes(model))
         .isInstanceOf(OnnxImportException.class)
-        .hasMessageContaining("Tanh")
+        .hasMessageContaining("Erf")
         .hasMessageContaining("squash7")
         .hasMessageContaining("Conv")
         .hasMessageContaining("Softmax");
@@ -104,5 +104,32 @@ class OnnxImporterTest {
     assertThatThrownBy(() -> OnnxImporter.importBytes(model))
         .isInstanceOf(OnnxImportException.class)
         .hasMessageContaining("ghost");
+  }
+
+  @Test
+  void importBytes_integerComputedFromRequestData_refusedNamingNode() {
+    byte[] model =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .node("Cast", "to_int", List.of("x"), "i", intAttr("to", 7))
+            .node("Cast", "back", List.of("i"), "y", intAttr("to", 1))
+            .output("y")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(model))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("to_int")
+        .hasMessageContaining("not supported");
+  }
+
+  @Test
+  void importBytes_symbolicWidth_keptDynamic() throws Exception {
+    byte[] model =
+        new OnnxModelBuilder()
+            .input("x", -1, 3, 48, -1)
+            .node("Relu", "r", List.of("x"), "y")
+            .output("y")
+            .build();
+    assertThat(OnnxImporter.importBytes(model).inputs().get(0).shape())
+        .containsExactly(-1, 3, 48, -1);
   }
 }

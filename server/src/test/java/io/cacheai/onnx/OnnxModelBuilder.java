@@ -13,8 +13,8 @@ import java.util.List;
 
 /**
  * Builds small ONNX models in tests with the generated protobuf builders, so every op variant can
- * be checked against ONNX Runtime without model files. A dimension of -1 becomes the symbolic batch
- * dimension "N".
+ * be checked against ONNX Runtime without model files. A dimension of -1 becomes symbolic: "N" on
+ * axis 0 (the batch), "D&lt;axis&gt;" elsewhere.
  */
 public final class OnnxModelBuilder {
   private final GraphProto.Builder graph = GraphProto.newBuilder().setName("test");
@@ -138,11 +138,11 @@ public final class OnnxModelBuilder {
 
   private static ValueInfoProto valueInfo(String name, long[] dims) {
     TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
-    for (long dim : dims) {
+    for (int i = 0; i < dims.length; i++) {
       shape.addDim(
-          dim < 0
-              ? TensorShapeProto.Dimension.newBuilder().setDimParam("N")
-              : TensorShapeProto.Dimension.newBuilder().setDimValue(dim));
+          dims[i] < 0
+              ? TensorShapeProto.Dimension.newBuilder().setDimParam(i == 0 ? "N" : "D" + i)
+              : TensorShapeProto.Dimension.newBuilder().setDimValue(dims[i]));
     }
     return ValueInfoProto.newBuilder()
         .setName(name)
