@@ -180,7 +180,7 @@ class BundleReaderTest {
           b.getGraphBuilder().getNodesBuilder(0).setOpType("Frobnicate");
           return b.build();
         });
-    assertRefused("graph.nodes[0]", "op_type=Frobnicate is not supported (supported: Add,");
+    assertRefused("graph.nodes[0]", "op_type=Frobnicate is not supported (supported: Abs, Add,");
   }
 
   @Test
