@@ -17,6 +17,7 @@ import inference.GrpcService.ServerReadyRequest;
 import inference.GrpcService.ServerReadyResponse;
 import io.cacheai.runtime.Tensor;
 import io.cacheai.runtime.TensorSpec;
+import io.cacheai.serve.cache.CacheKey;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
@@ -42,11 +43,18 @@ public final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferen
   private final InferRequestDecoder decoder;
   private final String version;
   private final AtomicBoolean ready = new AtomicBoolean(true);
+  private final CachedResponses cache;
 
   public InferenceService(ModelRepository repository, String version) {
+    this(repository, version, null);
+  }
+
+  /** With {@code cache} (null for none) consulted before running models whose config enables it. */
+  public InferenceService(ModelRepository repository, String version, CachedResponses cache) {
     this.repository = repository;
     this.decoder = new InferRequestDecoder(repository);
     this.version = version;
+    this.cache = cache;
   }
 
   /** From now on ServerReady answers false (the server is shutting down). */
@@ -173,9 +181,27 @@ public final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferen
     };
   }
 
-  /** Decodes, runs and encodes one request; every failure comes back as a StatusException. */
+  /**
+   * Decodes, looks up in the response cache when enabled for the model, else runs and encodes (and
+   * stores the answer); every failure comes back as a StatusException and is never cached.
+   */
   private ModelInferResponse infer(ModelInferRequest request) throws StatusException {
     DecodedRequest decoded = decoder.decode(request);
+    if (cache == null || !cache.enabledFor(decoded.model())) {
+      return run(decoded, request);
+    }
+    CacheKey key = cache.key(decoded);
+    ModelInferResponse cached = cache.lookup(key, decoded);
+    if (cached != null) {
+      return cached;
+    }
+    ModelInferResponse response = run(decoded, request);
+    cache.store(key, response);
+    return response;
+  }
+
+  private ModelInferResponse run(DecodedRequest decoded, ModelInferRequest request)
+      throws StatusException {
     ServedModel served = decoded.model();
     Map<String, Tensor> results;
     try {

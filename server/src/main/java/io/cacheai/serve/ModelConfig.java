@@ -25,18 +25,28 @@ import java.util.TreeSet;
  *   <li>{@code platform} — the platform the operator expects the loaded model to report (for
  *       example {@code onnx_fp32}); when given and the loaded model reports another, that version
  *       is not served. When absent, whatever the model reports is served.
+ *   <li>{@code response_cache} — {@code true} or {@code false} (default); whether this model's
+ *       answers are kept in the server's exact response cache (sized by {@code serve
+ *       --response-cache-mib}, off when 0). Only for deterministic models: a hit returns the stored
+ *       answer without running the model.
  * </ul>
  */
-public record ModelConfig(int maxBatchSize, Optional<String> platform) {
+public record ModelConfig(int maxBatchSize, Optional<String> platform, boolean responseCache) {
   /** The name of the optional per-model file inside the model's directory. */
   public static final String FILE_NAME = "config.properties";
 
   public static final String MAX_BATCH_SIZE = "max_batch_size";
   public static final String PLATFORM = "platform";
-  private static final Set<String> KEYS = Set.of(MAX_BATCH_SIZE, PLATFORM);
+  public static final String RESPONSE_CACHE = "response_cache";
+  private static final Set<String> KEYS = Set.of(MAX_BATCH_SIZE, PLATFORM, RESPONSE_CACHE);
 
-  /** No limit, no platform expectation. */
+  /** No limit, no platform expectation, no response cache. */
   public static final ModelConfig DEFAULT = new ModelConfig(0, Optional.empty());
+
+  /** Without the response cache. */
+  public ModelConfig(int maxBatchSize, Optional<String> platform) {
+    this(maxBatchSize, platform, false);
+  }
 
   public ModelConfig {
     if (maxBatchSize < 0) {
@@ -92,6 +102,12 @@ public record ModelConfig(int maxBatchSize, Optional<String> platform) {
     if (platform != null && platform.isBlank()) {
       throw new IllegalArgumentException(source + ": " + PLATFORM + " is empty");
     }
-    return new ModelConfig(maxBatchSize, Optional.ofNullable(platform).map(String::trim));
+    String cache = properties.getProperty(RESPONSE_CACHE, "false").trim();
+    if (!cache.equals("true") && !cache.equals("false")) {
+      throw new IllegalArgumentException(
+          source + ": " + RESPONSE_CACHE + "=" + cache + " must be true or false");
+    }
+    return new ModelConfig(
+        maxBatchSize, Optional.ofNullable(platform).map(String::trim), cache.equals("true"));
   }
 }
