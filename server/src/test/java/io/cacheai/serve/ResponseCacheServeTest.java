@@ -15,8 +15,10 @@ import io.cacheai.runtime.Model;
 import io.cacheai.runtime.Tensor;
 import io.cacheai.runtime.TensorSpec;
 import io.cacheai.serve.cache.CacheStats;
+import io.cacheai.serve.cache.ResponseCache;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -217,6 +219,54 @@ class ResponseCacheServeTest {
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         server.stop();
+      }
+      // The same in process, without the transport: what the cache itself saves.
+      try (CachedResponses cache = new CachedResponses(ResponseCache.withCapacity(64L << 20))) {
+        InferenceService service = new InferenceService(repository, "measure", cache);
+        ModelInferResponse[] last = new ModelInferResponse[1];
+        StreamObserver<ModelInferResponse> sink =
+            new StreamObserver<>() {
+              @Override
+              public void onNext(ModelInferResponse value) {
+                last[0] = value;
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                throw new AssertionError(t);
+              }
+
+              @Override
+              public void onCompleted() {}
+            };
+        for (int i = 0; i < 500; i++) {
+          service.modelInfer(mnistRequest(test.slice(0, 1)), sink);
+          service.modelInfer(mnistRequest(test.slice(9000 + i, 1)), sink);
+        }
+        long[] missNanos = new long[misses];
+        ModelInferRequest[] requests = new ModelInferRequest[misses];
+        for (int i = 0; i < misses; i++) {
+          requests[i] = mnistRequest(test.slice(1 + i, 1));
+        }
+        for (int i = 0; i < misses; i++) {
+          long t0 = System.nanoTime();
+          service.modelInfer(requests[i], sink);
+          missNanos[i] = System.nanoTime() - t0;
+        }
+        long[] hitNanos = new long[hits];
+        for (int i = 0; i < hits; i++) {
+          long t0 = System.nanoTime();
+          service.modelInfer(requests[i % 100], sink);
+          hitNanos[i] = System.nanoTime() - t0;
+        }
+        Arrays.sort(missNanos);
+        Arrays.sort(hitNanos);
+        double missUs = missNanos[misses / 2] / 1e3;
+        double hitUs = hitNanos[hits / 2] / 1e3;
+        System.out.printf(
+            "mnist-cnn in process (InferenceService): miss p50 %.1f us, hit p50 %.1f us, ratio %.2f%n",
+            missUs, hitUs, missUs / hitUs);
+        assertThat(last[0].getOutputs(0).getContents().getFp32ContentsCount()).isEqualTo(10);
       }
     }
   }
