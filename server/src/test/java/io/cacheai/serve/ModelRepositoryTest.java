@@ -116,7 +116,7 @@ class ModelRepositoryTest {
           .containsExactly(
               "m: invalid config: "
                   + dir.resolve("m/config.properties")
-                  + ": unknown key(s) [max_batch]; accepted keys: [max_batch_size, platform]");
+                  + ": unknown key(s) [max_batch]; accepted keys: [max_batch_size, platform, response_cache]");
     }
   }
 
