@@ -128,6 +128,13 @@ final class ServeCommand implements Callable<Integer> {
               + " outputs "
               + served.model().outputs());
     }
+    if (responseCacheMib > 0) {
+      err.println(
+          "cacheai: response cache "
+              + responseCacheMib
+              + " MiB for "
+              + repository.all().stream().filter(m -> m.config().responseCache()).toList());
+    }
     err.flush();
 
     InferenceServer server;

@@ -118,6 +118,9 @@ public final class InferenceServer implements AutoCloseable {
    * shutdown hook.
    */
   public synchronized void stop() throws InterruptedException {
+    if (!started && responseCache != null) {
+      responseCache.close(); // never served: nothing can be using it
+    }
     if (!started || stopped) {
       return;
     }

@@ -20,9 +20,12 @@ final class FrequencySketch {
   private final int sampleSize;
   private int additions;
 
+  /** Largest row width: 4 rows of 2^18 one-byte counters, 1 MiB of heap per sketch. */
+  private static final int MAX_WIDTH = 1 << 18;
+
   /** A sketch for about {@code expectedEntries} distinct hot keys. */
   FrequencySketch(int expectedEntries) {
-    int width = Integer.highestOneBit(Math.max(64, Math.min(1 << 24, expectedEntries)) - 1) << 1;
+    int width = Integer.highestOneBit(Math.max(64, Math.min(MAX_WIDTH, expectedEntries)) - 1) << 1;
     this.counters = new byte[ROWS][width];
     this.mask = width - 1;
     this.sampleSize = 10 * width;

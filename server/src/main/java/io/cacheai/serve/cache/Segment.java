@@ -60,7 +60,8 @@ final class Segment {
       ResponseCache.Admission admission,
       ResponseCache.Counters counters) {
     this.slab = new OffHeapSlab(blockSizeBytes, blockCount);
-    this.sketch = new FrequencySketch(blockCount);
+    // An entry takes several blocks; one counter per ~8 blocks keeps the sketch small on the heap.
+    this.sketch = new FrequencySketch(blockCount / 8);
     this.admission = admission;
     this.counters = counters;
   }
