@@ -2,10 +2,15 @@ package io.cacheai.client;
 
 import inference.GRPCInferenceServiceGrpc;
 import inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
+import inference.GrpcService;
 import inference.GrpcService.ModelInferResponse;
 import inference.GrpcService.ModelMetadataRequest;
 import inference.GrpcService.ModelMetadataResponse;
 import inference.GrpcService.ModelReadyRequest;
+import inference.GrpcService.ModelStatisticsRequest;
+import inference.GrpcService.RepositoryIndexRequest;
+import inference.GrpcService.RepositoryModelLoadRequest;
+import inference.GrpcService.RepositoryModelUnloadRequest;
 import inference.GrpcService.ServerLiveRequest;
 import inference.GrpcService.ServerMetadataRequest;
 import inference.GrpcService.ServerMetadataResponse;
@@ -46,6 +51,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p><b>Deadlines.</b> Every call gets the client's default deadline; {@link #withDeadline} returns
  * a view with another one for a few calls, and an {@link InferRequest} may carry its own.
+ *
+ * <p>Beyond inference: Triton's extensions, which cacheai and Triton serve — {@link
+ * #repositoryIndex}, {@link #loadModel}, {@link #unloadModel} (model repository), {@link
+ * #modelStatistics} (statistics) and {@link #openStream} (ModelStreamInfer, see {@link
+ * InferStream}).
  *
  * <p>Instances are thread-safe: calls share one channel, which multiplexes them over HTTP/2.
  */
@@ -228,6 +238,120 @@ public final class InferenceClient implements AutoCloseable {
       out[r] = Arrays.copyOfRange(values, r * outRowSize, (r + 1) * outRowSize);
     }
     return out;
+  }
+
+  /**
+   * The server's model repository (Triton's RepositoryIndex): every model with its state.
+   *
+   * @param readyOnly list only the model versions that serve
+   */
+  public List<RepositoryModel> repositoryIndex(boolean readyOnly) {
+    RepositoryIndexRequest request =
+        RepositoryIndexRequest.newBuilder().setReady(readyOnly).build();
+    return call("RepositoryIndex", "", d -> stub(d).repositoryIndex(request))
+        .getModelsList()
+        .stream()
+        .map(m -> new RepositoryModel(m.getName(), m.getVersion(), m.getState(), m.getReason()))
+        .toList();
+  }
+
+  /**
+   * Loads model {@code name} from the server's repository, or reloads it (new and changed versions
+   * load beside the running ones, then switch). Returns once the server serves them.
+   *
+   * @throws InferenceException NOT_FOUND when the repository has no such model, INVALID_ARGUMENT
+   *     when it fails to load (what was served stays served)
+   */
+  public void loadModel(String name) {
+    RepositoryModelLoadRequest request =
+        RepositoryModelLoadRequest.newBuilder().setModelName(name).build();
+    call("RepositoryModelLoad", modelContext(name, ""), d -> stub(d).repositoryModelLoad(request));
+  }
+
+  /**
+   * Unloads model {@code name}: new requests get NOT_FOUND at once, running ones finish.
+   *
+   * @throws InferenceException NOT_FOUND when the server knows no such model
+   */
+  public void unloadModel(String name) {
+    RepositoryModelUnloadRequest request =
+        RepositoryModelUnloadRequest.newBuilder().setModelName(name).build();
+    call(
+        "RepositoryModelUnload",
+        modelContext(name, ""),
+        d -> stub(d).repositoryModelUnload(request));
+  }
+
+  /** The statistics of every loaded version of every model. */
+  public List<ModelStatistics> modelStatistics() {
+    return modelStatistics("", "");
+  }
+
+  /**
+   * The statistics of model {@code name} at {@code version}: every loaded version when {@code
+   * version} is empty, every model when {@code name} is empty too.
+   *
+   * @throws InferenceException NOT_FOUND when that model (version) is not loaded
+   */
+  public List<ModelStatistics> modelStatistics(String name, String version) {
+    ModelStatisticsRequest request =
+        ModelStatisticsRequest.newBuilder().setName(name).setVersion(version).build();
+    return call(
+            "ModelStatistics", modelContext(name, version), d -> stub(d).modelStatistics(request))
+        .getModelStatsList()
+        .stream()
+        .map(InferenceClient::statistics)
+        .toList();
+  }
+
+  /**
+   * Opens a ModelStreamInfer stream whose whole life is bounded by the client's default deadline.
+   * Close it when done.
+   */
+  public InferStream openStream() {
+    return openStream(defaultDeadline);
+  }
+
+  /** Opens a ModelStreamInfer stream whose whole life is bounded by {@code deadline}. */
+  public InferStream openStream(Duration deadline) {
+    if (closed.get()) {
+      throw new IllegalStateException("InferenceClient is closed; stream not opened");
+    }
+    return new InferStream(
+        GRPCInferenceServiceGrpc.newStub(channel),
+        requirePositive(deadline, "deadline"),
+        closeTimeout);
+  }
+
+  private static ModelStatistics statistics(GrpcService.ModelStatistics s) {
+    GrpcService.InferStatistics i = s.getInferenceStats();
+    return new ModelStatistics(
+        s.getName(),
+        s.getVersion(),
+        s.getLastInference(),
+        s.getInferenceCount(),
+        s.getExecutionCount(),
+        duration(i.getSuccess()),
+        duration(i.getFail()),
+        duration(i.getQueue()),
+        duration(i.getComputeInput()),
+        duration(i.getComputeInfer()),
+        duration(i.getComputeOutput()),
+        duration(i.getCacheHit()),
+        duration(i.getCacheMiss()),
+        s.getBatchStatsList().stream()
+            .map(
+                b ->
+                    new ModelStatistics.Batch(
+                        b.getBatchSize(),
+                        duration(b.getComputeInput()),
+                        duration(b.getComputeInfer()),
+                        duration(b.getComputeOutput())))
+            .toList());
+  }
+
+  private static ModelStatistics.Duration duration(GrpcService.StatisticDuration d) {
+    return new ModelStatistics.Duration(d.getCount(), d.getNs());
   }
 
   /**

@@ -50,7 +50,7 @@ final class ServeCommand implements Callable<Integer> {
       names = "--model-repository",
       paramLabel = "DIR",
       description =
-          "Directory laid out as <DIR>/<model>/<version>/model.onnx "
+          "Directory laid out as <DIR>/<model>/<version>/model.onnx (or model.cai) "
               + "(default: the models embedded in cacheai).")
   private Path modelRepository;
 
@@ -88,12 +88,11 @@ final class ServeCommand implements Callable<Integer> {
   }
 
   /**
-   * The loader for {@code model.onnx} files. This is the one wiring point of the ONNX executor:
-   * {@code (name, file) -> new GraphModel(OnnxImporter.importFile(file))} once {@code
-   * io.cacheai.onnx} is in the build. Until then every model is refused with this message.
+   * The loader for {@code model.onnx} files and {@code model.cai} bundles (chosen by file name),
+   * the one wiring point of the model formats the server accepts.
    */
   static ModelLoader onnxLoader() {
-    return new io.cacheai.serve.OnnxModelLoader();
+    return io.cacheai.serve.FileNameModelLoader.standard();
   }
 
   @Override

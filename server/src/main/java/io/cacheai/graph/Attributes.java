@@ -39,6 +39,14 @@ public final class Attributes {
     return get(name, ConstTensor.class);
   }
 
+  /**
+   * The raw value of attribute {@code name} (one of the types listed above), for code that copies
+   * attributes generically, such as a serializer.
+   */
+  public Object value(String name) {
+    return get(name, Object.class);
+  }
+
   /** The attribute names, sorted. */
   public Iterable<String> names() {
     return values.keySet();

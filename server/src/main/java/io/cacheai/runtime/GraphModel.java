@@ -1,10 +1,12 @@
 package io.cacheai.runtime;
 
+import io.cacheai.graph.ConstTensor;
 import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
 import io.cacheai.graph.ShapeInference;
 import io.cacheai.graph.ValueInfo;
 import io.cacheai.kernels.FloatBuffers;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,7 +64,7 @@ public final class GraphModel implements Model {
         .forEach(
             (name, constant) -> {
               if (constant.isFloat()) {
-                constantViews[ids.get(name)] = FloatBuffers.of(constant.floats());
+                constantViews[ids.get(name)] = directView(constant);
               }
             });
     graph.inputs().forEach(input -> arenaValue[ids.get(input.name())] = true);
@@ -90,6 +92,18 @@ public final class GraphModel implements Model {
     inputs = graph.inputs().stream().map(v -> spec(v.name(), one, two)).toList();
     outputs = graph.outputs().stream().map(v -> spec(v.name(), one, two)).toList();
     plan(inputShapes(1)); // builds every kernel once, so a bad node fails here, not per request
+  }
+
+  /**
+   * The constant as the kernels take it: a buffer-backed constant already in direct native-order
+   * memory (a mapped bundle) is used in place; an array-backed one is copied once to direct memory.
+   */
+  private static FloatBuffer directView(ConstTensor constant) {
+    FloatBuffer view = constant.floatBuffer();
+    if (view.isDirect() && view.order() == ByteOrder.nativeOrder()) {
+      return view;
+    }
+    return FloatBuffers.of(constant.floats());
   }
 
   @Override

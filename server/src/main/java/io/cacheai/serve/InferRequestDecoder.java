@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -22,13 +23,13 @@ import java.util.stream.Collectors;
  * <p>Checks, in order; the first failure is the answer:
  *
  * <ol>
- *   <li>the model and version are served, else NOT_FOUND;
+ *   <li>(the caller has resolved the model and version, else NOT_FOUND);
  *   <li>raw contents are given for every input or for none ({@code raw_input_contents} count equals
  *       the input count), and never together with typed {@code contents} for an input;
  *   <li>each input: known name, not repeated, datatype equal to the model's, shape without negative
  *       dimensions, accepted by the model's shape, within {@code max_batch_size}, of a size that
  *       fits in memory;
- *   <li>every model input is present;
+ *   <li>every model input is present, except those the model lists as optional;
  *   <li>each requested output is a model output, not repeated;
  *   <li>each input's contents: the byte length of raw contents, or the typed field of the datatype
  *       (no other field) with exactly as many values as the shape holds.
@@ -43,15 +44,10 @@ final class InferRequestDecoder {
    */
   private static final String CLASSIFICATION = "classification";
 
-  private final ModelRepository repository;
+  InferRequestDecoder() {}
 
-  InferRequestDecoder(ModelRepository repository) {
-    this.repository = repository;
-  }
-
-  DecodedRequest decode(ModelInferRequest request) throws StatusException {
-    ServedModel served =
-        ModelResolver.resolve(repository, request.getModelName(), request.getModelVersion());
+  /** Checks and decodes {@code request} for {@code served}, the version it resolved to. */
+  DecodedRequest decode(ModelInferRequest request, ServedModel served) throws StatusException {
     String modelName = "model '" + served.name() + "'";
     List<TensorSpec> specs = served.model().inputs();
     Map<String, TensorSpec> specsByName = new LinkedHashMap<>();
@@ -82,8 +78,9 @@ final class InferRequestDecoder {
       elementCounts.put(name, checkShape(name, shape, spec, served.config()));
       shapes.put(name, shape);
     }
+    Set<String> optional = served.model().optionalInputs();
     for (TensorSpec spec : specs) {
-      if (!shapes.containsKey(spec.name())) {
+      if (!shapes.containsKey(spec.name()) && !optional.contains(spec.name())) {
         throw InvalidRequest.invalid(
             "missing input '"
                 + spec.name()

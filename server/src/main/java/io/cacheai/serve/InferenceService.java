@@ -8,20 +8,27 @@ import inference.GrpcService.ModelMetadataResponse;
 import inference.GrpcService.ModelMetadataResponse.TensorMetadata;
 import inference.GrpcService.ModelReadyRequest;
 import inference.GrpcService.ModelReadyResponse;
+import inference.GrpcService.ModelStatisticsRequest;
+import inference.GrpcService.ModelStatisticsResponse;
 import inference.GrpcService.ModelStreamInferResponse;
+import inference.GrpcService.RepositoryIndexRequest;
+import inference.GrpcService.RepositoryIndexResponse;
+import inference.GrpcService.RepositoryIndexResponse.ModelIndex;
+import inference.GrpcService.RepositoryModelLoadRequest;
+import inference.GrpcService.RepositoryModelLoadResponse;
+import inference.GrpcService.RepositoryModelUnloadRequest;
+import inference.GrpcService.RepositoryModelUnloadResponse;
 import inference.GrpcService.ServerLiveRequest;
 import inference.GrpcService.ServerLiveResponse;
 import inference.GrpcService.ServerMetadataRequest;
 import inference.GrpcService.ServerMetadataResponse;
 import inference.GrpcService.ServerReadyRequest;
 import inference.GrpcService.ServerReadyResponse;
-import io.cacheai.runtime.Tensor;
 import io.cacheai.runtime.TensorSpec;
-import io.cacheai.serve.cache.CacheKey;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
-import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -39,11 +46,16 @@ import java.util.logging.Logger;
 public final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
   private static final Logger log = Logger.getLogger(InferenceService.class.getName());
 
+  /** Triton's name of the model repository extension. */
+  static final String EXT_REPOSITORY = "model_repository";
+
+  /** Triton's name of the statistics extension. */
+  static final String EXT_STATISTICS = "statistics";
+
   private final ModelRepository repository;
-  private final InferRequestDecoder decoder;
+  private final InferencePipeline pipeline;
   private final String version;
   private final AtomicBoolean ready = new AtomicBoolean(true);
-  private final CachedResponses cache;
 
   public InferenceService(ModelRepository repository, String version) {
     this(repository, version, null);
@@ -52,9 +64,8 @@ public final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferen
   /** With {@code cache} (null for none) consulted before running models whose config enables it. */
   public InferenceService(ModelRepository repository, String version, CachedResponses cache) {
     this.repository = repository;
-    this.decoder = new InferRequestDecoder(repository);
+    this.pipeline = new InferencePipeline(repository, cache);
     this.version = version;
-    this.cache = cache;
   }
 
   /** From now on ServerReady answers false (the server is shutting down). */
@@ -86,15 +97,21 @@ public final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferen
   }
 
   /**
-   * Name, version and the protocol extensions supported. The list is empty: none of the optional
-   * extensions (model repository control, statistics, shared memory, classification, ...) is
+   * Name, version and the protocol extensions supported, spelled as Triton does: {@value
+   * #EXT_REPOSITORY} (RepositoryIndex/ModelLoad/ModelUnload) and {@value #EXT_STATISTICS}
+   * (ModelStatistics). The other optional extensions (shared memory, classification, ...) are not
    * implemented, and a client must not be told otherwise.
    */
   @Override
   public void serverMetadata(
       ServerMetadataRequest request, StreamObserver<ServerMetadataResponse> out) {
     out.onNext(
-        ServerMetadataResponse.newBuilder().setName(ServerInfo.NAME).setVersion(version).build());
+        ServerMetadataResponse.newBuilder()
+            .setName(ServerInfo.NAME)
+            .setVersion(version)
+            .addExtensions(EXT_REPOSITORY)
+            .addExtensions(EXT_STATISTICS)
+            .build());
     out.onCompleted();
   }
 
@@ -129,44 +146,62 @@ public final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferen
     return tensor.build();
   }
 
+  /**
+   * Answered when the model has run it: at once for a model without batching, after its batch for a
+   * batching one (the call thread is not held meanwhile).
+   */
   @Override
   public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
-    ModelInferResponse response;
-    try {
-      response = infer(request);
-    } catch (StatusException e) {
-      out.onError(e);
-      return;
-    }
-    out.onNext(response);
-    out.onCompleted();
+    pipeline
+        .submit(request)
+        .whenComplete(
+            (response, error) -> {
+              try {
+                if (error != null) {
+                  out.onError(BatchRunner.statusOf(error));
+                } else {
+                  out.onNext(response);
+                  out.onCompleted();
+                }
+              } catch (RuntimeException e) {
+                // The call is gone (cancelled by the client); nothing to answer.
+                log.log(Level.FINE, "ModelInfer answer not sent", e);
+              }
+            });
   }
 
   /**
    * Each request is answered by one response in order: the inference result, or the error as {@code
    * error_message} ("CODE: description") with the request's id and model, and the stream goes on.
-   * Only the client ends the stream.
+   * Requests are not run one after another: each is submitted as it arrives (so a stream's requests
+   * can share a batch), and the answers are sent in request order as they complete. Only the client
+   * ends the stream; the end is sent after the last answer.
    */
   @Override
   public StreamObserver<ModelInferRequest> modelStreamInfer(
       StreamObserver<ModelStreamInferResponse> out) {
     return new StreamObserver<>() {
+      /** Completes when every answer so far has been sent; answers are chained in order. */
+      private CompletableFuture<Void> sent = CompletableFuture.completedFuture(null);
+
       @Override
       public void onNext(ModelInferRequest request) {
-        ModelStreamInferResponse.Builder response = ModelStreamInferResponse.newBuilder();
-        try {
-          response.setInferResponse(infer(request));
-        } catch (StatusException e) {
-          Status status = e.getStatus();
-          response
-              .setErrorMessage(status.getCode() + ": " + status.getDescription())
-              .setInferResponse(
-                  ModelInferResponse.newBuilder()
-                      .setId(request.getId())
-                      .setModelName(request.getModelName())
-                      .setModelVersion(request.getModelVersion()));
+        CompletableFuture<ModelStreamInferResponse> answer =
+            pipeline
+                .submit(request)
+                .handle((response, error) -> streamAnswer(request, response, error));
+        synchronized (this) {
+          sent = sent.thenCombine(answer, (done, message) -> send(message));
         }
-        out.onNext(response.build());
+      }
+
+      private Void send(ModelStreamInferResponse message) {
+        try {
+          out.onNext(message);
+        } catch (RuntimeException e) {
+          log.log(Level.FINE, "ModelStreamInfer answer not sent (stream gone)", e);
+        }
+        return null;
       }
 
       @Override
@@ -176,49 +211,131 @@ public final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferen
 
       @Override
       public void onCompleted() {
-        out.onCompleted();
+        synchronized (this) {
+          sent =
+              sent.whenComplete(
+                  (done, error) -> {
+                    try {
+                      out.onCompleted();
+                    } catch (RuntimeException e) {
+                      log.log(Level.FINE, "ModelStreamInfer not completed (stream gone)", e);
+                    }
+                  });
+        }
       }
     };
   }
 
-  /**
-   * Decodes, looks up in the response cache when enabled for the model, else runs and encodes (and
-   * stores the answer); every failure comes back as a StatusException and is never cached.
-   */
-  private ModelInferResponse infer(ModelInferRequest request) throws StatusException {
-    DecodedRequest decoded = decoder.decode(request);
-    if (cache == null || !cache.enabledFor(decoded.model())) {
-      return run(decoded, request);
+  private static ModelStreamInferResponse streamAnswer(
+      ModelInferRequest request, ModelInferResponse response, Throwable error) {
+    if (error == null) {
+      return ModelStreamInferResponse.newBuilder().setInferResponse(response).build();
     }
-    CacheKey key = cache.key(decoded);
-    ModelInferResponse cached = cache.lookup(key, decoded);
-    if (cached != null) {
-      return cached;
-    }
-    ModelInferResponse response = run(decoded, request);
-    cache.store(key, response);
-    return response;
+    Status status = BatchRunner.statusOf(error).getStatus();
+    return ModelStreamInferResponse.newBuilder()
+        .setErrorMessage(status.getCode() + ": " + status.getDescription())
+        .setInferResponse(
+            ModelInferResponse.newBuilder()
+                .setId(request.getId())
+                .setModelName(request.getModelName())
+                .setModelVersion(request.getModelVersion()))
+        .build();
   }
 
-  private ModelInferResponse run(DecodedRequest decoded, ModelInferRequest request)
-      throws StatusException {
-    ServedModel served = decoded.model();
-    Map<String, Tensor> results;
-    try {
-      results = served.model().infer(decoded.inputs());
-    } catch (IllegalArgumentException e) {
-      throw InvalidRequest.invalid("model '" + served + "' refused the request: " + e.getMessage());
-    } catch (RuntimeException | LinkageError | AssertionError | StackOverflowError e) {
-      log.log(Level.WARNING, "model " + served + " failed on request id=" + request.getId(), e);
-      throw InvalidRequest.internal(
-          "model '" + served + "' failed: " + e.getClass().getSimpleName() + ": " + e.getMessage(),
-          e);
+  /**
+   * The statistics of every loaded version of the named model (of every model when the name is
+   * empty), or of one version. NOT_FOUND when the model or version is not loaded.
+   */
+  @Override
+  public void modelStatistics(
+      ModelStatisticsRequest request, StreamObserver<ModelStatisticsResponse> out) {
+    String name = request.getName();
+    String version = request.getVersion();
+    if (name.isEmpty() && !version.isEmpty()) {
+      out.onError(InvalidRequest.invalid("version '" + version + "' given without a model name"));
+      return;
     }
+    if (!name.isEmpty()) {
+      try {
+        ModelResolver.resolve(repository, name, version);
+      } catch (StatusException e) {
+        out.onError(e);
+        return;
+      }
+    }
+    ModelStatisticsResponse.Builder response = ModelStatisticsResponse.newBuilder();
+    for (LoadedModel loaded : repository.loaded(name)) {
+      ServedModel served = loaded.served();
+      if (version.isEmpty() || served.versionString().equals(normalize(version))) {
+        response.addModelStats(loaded.stats().snapshot(served.name(), served.versionString()));
+      }
+    }
+    out.onNext(response.build());
+    out.onCompleted();
+  }
+
+  private static String normalize(String version) {
     try {
-      return InferResponseEncoder.encode(decoded, results == null ? Map.of() : results);
-    } catch (RuntimeException e) {
-      log.log(Level.WARNING, "model " + served + " returned a bad result", e);
-      throw InvalidRequest.internal(e.getMessage(), e);
+      return Long.toString(Long.parseLong(version));
+    } catch (NumberFormatException e) {
+      return version;
+    }
+  }
+
+  /** Every model of the repository with its state; with {@code ready}, only the served ones. */
+  @Override
+  public void repositoryIndex(
+      RepositoryIndexRequest request, StreamObserver<RepositoryIndexResponse> out) {
+    RepositoryIndexResponse.Builder response = RepositoryIndexResponse.newBuilder();
+    for (ModelRepository.IndexEntry entry : repository.index()) {
+      if (request.getReady() && !entry.state().equals(ModelRepository.READY)) {
+        continue;
+      }
+      response.addModels(
+          ModelIndex.newBuilder()
+              .setName(entry.name())
+              .setVersion(entry.version())
+              .setState(entry.state())
+              .setReason(entry.reason()));
+    }
+    out.onNext(response.build());
+    out.onCompleted();
+  }
+
+  /** Loads or reloads a model; answers once the new versions serve (see ModelRepository). */
+  @Override
+  public void repositoryModelLoad(
+      RepositoryModelLoadRequest request, StreamObserver<RepositoryModelLoadResponse> out) {
+    try {
+      checkNoParameters(request.getParametersMap().keySet());
+      repository.loadModel(request.getModelName());
+    } catch (StatusException e) {
+      out.onError(e);
+      return;
+    }
+    out.onNext(RepositoryModelLoadResponse.getDefaultInstance());
+    out.onCompleted();
+  }
+
+  /** Unloads a model; answers at once, its versions close after their running requests. */
+  @Override
+  public void repositoryModelUnload(
+      RepositoryModelUnloadRequest request, StreamObserver<RepositoryModelUnloadResponse> out) {
+    try {
+      checkNoParameters(request.getParametersMap().keySet());
+      repository.unloadModel(request.getModelName());
+    } catch (StatusException e) {
+      out.onError(e);
+      return;
+    }
+    out.onNext(RepositoryModelUnloadResponse.getDefaultInstance());
+    out.onCompleted();
+  }
+
+  private static void checkNoParameters(java.util.Set<String> names) throws StatusException {
+    if (!names.isEmpty()) {
+      throw InvalidRequest.invalid(
+          "parameters " + new java.util.TreeSet<>(names) + " are not supported; give none");
     }
   }
 }

@@ -9,20 +9,26 @@ final class ModelResolver {
   /** The model {@code name} at {@code version} ("" = newest). */
   static ServedModel resolve(ModelRepository repository, String name, String version)
       throws StatusException {
+    return repository.find(name, version).orElseThrow(() -> notFound(repository, name, version));
+  }
+
+  /** A lease on model {@code name} at {@code version} ("" = newest); close it when done. */
+  static ModelLease acquire(ModelRepository repository, String name, String version)
+      throws StatusException {
+    return repository.acquire(name, version).orElseThrow(() -> notFound(repository, name, version));
+  }
+
+  private static StatusException notFound(ModelRepository repository, String name, String version) {
     if (repository.versions(name).isEmpty()) {
-      throw InvalidRequest.notFound(
+      return InvalidRequest.notFound(
           "model '" + name + "' is not served; served models: " + repository.names());
     }
-    return repository
-        .find(name, version)
-        .orElseThrow(
-            () ->
-                InvalidRequest.notFound(
-                    "model '"
-                        + name
-                        + "' has no version '"
-                        + version
-                        + "'; served versions: "
-                        + repository.versions(name)));
+    return InvalidRequest.notFound(
+        "model '"
+            + name
+            + "' has no version '"
+            + version
+            + "'; served versions: "
+            + repository.versions(name));
   }
 }

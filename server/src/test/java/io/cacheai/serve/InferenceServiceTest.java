@@ -159,7 +159,7 @@ class InferenceServiceTest {
         stub.serverMetadata(ServerMetadataRequest.getDefaultInstance());
     assertThat(metadata.getName()).isEqualTo("cacheai");
     assertThat(metadata.getVersion()).isEqualTo("test-version");
-    assertThat(metadata.getExtensionsList()).isEmpty();
+    assertThat(metadata.getExtensionsList()).containsExactly("model_repository", "statistics");
   }
 
   @Test

@@ -25,7 +25,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -71,7 +70,7 @@ class ResponseCacheServeTest {
     }
   }
 
-  private static final ModelConfig CACHED = new ModelConfig(0, Optional.empty(), true);
+  private static final ModelConfig CACHED = ModelConfig.DEFAULT.withResponseCache(true);
 
   @Test
   void modelInfer_sameRequestTwice_secondIsAHitWithIdenticalResponse() throws Exception {
