@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import inference.GRPCInferenceServiceGrpc;
 import inference.GrpcService.ModelInferRequest;
 import inference.GrpcService.ModelInferResponse;
+import inference.GrpcService.ModelStatisticsRequest;
 import io.cacheai.data.MnistDataset;
 import io.cacheai.runtime.Model;
 import io.cacheai.runtime.Tensor;
@@ -130,6 +131,17 @@ class ResponseCacheServeTest {
                   () -> stub.modelInfer(affineTyped("", AffineModel.CRASH, 0, 0, 0).build()))
               .hasMessageContaining("INTERNAL");
         }
+        var modelStats =
+            stub.modelStatistics(
+                    ModelStatisticsRequest.newBuilder().setName("affine").setVersion("1").build())
+                .getModelStats(0);
+        assertThat(modelStats.getInferenceStats().getCacheHit().getCount()).isEqualTo(3);
+        assertThat(modelStats.getInferenceStats().getCacheHit().getNs()).isPositive();
+        assertThat(modelStats.getInferenceStats().getCacheMiss().getCount()).isEqualTo(4);
+        assertThat(modelStats.getInferenceStats().getSuccess().getCount()).isEqualTo(7);
+        assertThat(modelStats.getInferenceStats().getFail().getCount()).isEqualTo(2);
+        assertThat(modelStats.getExecutionCount()).isEqualTo(4); // the misses; hits never run
+
         CacheStats stats = cache.stats();
         assertThat(stats.hits()).isEqualTo(3);
         assertThat(stats.entries()).isEqualTo(4);
