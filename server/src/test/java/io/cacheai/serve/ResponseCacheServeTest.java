@@ -12,6 +12,9 @@ import inference.GrpcService.ModelInferRequest;
 import inference.GrpcService.ModelInferResponse;
 import inference.GrpcService.ModelStatisticsRequest;
 import io.cacheai.data.MnistDataset;
+import io.cacheai.ocr.PpOcrModels;
+import io.cacheai.ocr.PrescriptionLines;
+import io.cacheai.ocr.TextLineRenderer;
 import io.cacheai.runtime.Model;
 import io.cacheai.runtime.Tensor;
 import io.cacheai.runtime.TensorSpec;
@@ -280,6 +283,76 @@ class ResponseCacheServeTest {
         assertThat(last[0].getOutputs(0).getContents().getFp32ContentsCount()).isEqualTo(10);
       }
     }
+  }
+
+  /**
+   * Hit vs miss latency of PP-OCRv4 rec (ONNX Runtime as the recognizer, our OCR wrapper around it)
+   * through the server, one PNG text line per request; opt-in like the MNIST measurement. Misses
+   * are lines never sent before.
+   */
+  @Test
+  @EnabledIfSystemProperty(named = "cacheai.measure", matches = "true")
+  void measure_ocr_hitVersusMissLatency(@TempDir Path dir) throws Exception {
+    PpOcrModels.writeRepositoryModel(dir, "ppocr-rec", "response_cache=true\n");
+    int misses = 60;
+    int hits = 600;
+    List<byte[]> lines = new java.util.ArrayList<>();
+    List<String> texts = PrescriptionLines.generate(misses + 10, 11);
+    for (int i = 0; i < misses + 10; i++) {
+      lines.add(new TextLineRenderer(i).render(texts.get(i)).png());
+    }
+    try (ModelRepository repository = ModelRepository.load(dir, OcrServeTest.ORT_LOADER)) {
+      InferenceServer server =
+          InferenceServer.builder(repository).port(0).responseCacheBytes(64L << 20).build().start();
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+      try {
+        var stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
+        for (int i = misses; i < misses + 10; i++) { // warm-up: 10 misses, then their hits
+          stub.modelInfer(ocrRequest(lines.get(i)));
+          stub.modelInfer(ocrRequest(lines.get(i)));
+        }
+        long[] missNanos = new long[misses];
+        String[] missTexts = new String[misses];
+        for (int i = 0; i < misses; i++) {
+          long t0 = System.nanoTime();
+          ModelInferResponse response = stub.modelInfer(ocrRequest(lines.get(i)));
+          missNanos[i] = System.nanoTime() - t0;
+          missTexts[i] = response.getOutputs(0).getContents().getBytesContents(0).toStringUtf8();
+        }
+        long[] hitNanos = new long[hits];
+        for (int i = 0; i < hits; i++) {
+          long t0 = System.nanoTime();
+          ModelInferResponse response = stub.modelInfer(ocrRequest(lines.get(i % misses)));
+          hitNanos[i] = System.nanoTime() - t0;
+          assertThat(response.getOutputs(0).getContents().getBytesContents(0).toStringUtf8())
+              .isEqualTo(missTexts[i % misses]);
+        }
+        Arrays.sort(missNanos);
+        Arrays.sort(hitNanos);
+        double missUs = missNanos[misses / 2] / 1e3;
+        double hitUs = hitNanos[hits / 2] / 1e3;
+        System.out.printf(
+            "ppocr-rec (ORT) over loopback gRPC, PNG line: miss p50 %.1f us, hit p50 %.1f us,"
+                + " ratio %.1f; %s%n",
+            missUs, hitUs, missUs / hitUs, server.responseCache().orElseThrow().stats());
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        server.stop();
+      }
+    }
+  }
+
+  private static ModelInferRequest ocrRequest(byte[] png) {
+    ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName("ppocr-rec");
+    request
+        .addInputsBuilder()
+        .setName("image")
+        .setDatatype("BYTES")
+        .addShape(1)
+        .getContentsBuilder()
+        .addBytesContents(com.google.protobuf.ByteString.copyFrom(png));
+    return request.build();
   }
 
   private static ModelInferRequest mnistRequest(float[] pixels) {
