@@ -5,8 +5,9 @@ import inference.GrpcService.ModelInferResponse;
 import io.cacheai.serve.cache.CacheKey;
 import io.cacheai.serve.cache.CacheStats;
 import io.cacheai.serve.cache.ResponseCache;
+import java.util.Collections;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.logging.Level;
@@ -29,9 +30,13 @@ public final class CachedResponses implements AutoCloseable {
   public record ModelCounts(long hits, long misses) {}
 
   private final ResponseCache cache;
-  private final Map<ServedModel, Long> identities = new ConcurrentHashMap<>();
+  // Weak keys: a model version unloaded by a reload is forgotten here (its cached entries, keyed
+  // with a number never given again, age out of the cache like any unused entry).
+  private final Map<ServedModel, Long> identities =
+      Collections.synchronizedMap(new WeakHashMap<>());
   private final AtomicLong nextIdentity = new AtomicLong(1);
-  private final Map<ServedModel, LongAdder[]> counts = new ConcurrentHashMap<>();
+  private final Map<ServedModel, LongAdder[]> counts =
+      Collections.synchronizedMap(new WeakHashMap<>());
 
   public CachedResponses(ResponseCache cache) {
     this.cache = cache;
