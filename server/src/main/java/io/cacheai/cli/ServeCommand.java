@@ -66,6 +66,14 @@ final class ServeCommand implements Callable<Integer> {
       description = "Largest request message accepted, MiB (default: ${DEFAULT-VALUE}).")
   private int maxMessageMib;
 
+  @Option(
+      names = "--response-cache-mib",
+      defaultValue = "0",
+      description =
+          "Native memory for the exact response cache, MiB; used by models whose "
+              + "config.properties sets response_cache=true (default: ${DEFAULT-VALUE}, off).")
+  private int responseCacheMib;
+
   private final ModelLoader loader;
   private final Consumer<InferenceServer> onStarted;
 
@@ -119,6 +127,13 @@ final class ServeCommand implements Callable<Integer> {
               + " outputs "
               + served.model().outputs());
     }
+    if (responseCacheMib > 0) {
+      err.println(
+          "cacheai: response cache "
+              + responseCacheMib
+              + " MiB for "
+              + repository.all().stream().filter(m -> m.config().responseCache()).toList());
+    }
     err.flush();
 
     InferenceServer server;
@@ -128,6 +143,7 @@ final class ServeCommand implements Callable<Integer> {
               .bind(bind)
               .port(port)
               .maxInboundMessageBytes(maxMessageMib << 20)
+              .responseCacheBytes((long) responseCacheMib << 20)
               .build()
               .start();
     } catch (IOException | RuntimeException e) {
@@ -163,6 +179,10 @@ final class ServeCommand implements Callable<Integer> {
     if (blasThreads < 1) {
       throw new ParameterException(
           spec.commandLine(), "--blas-threads=" + blasThreads + " must be >= 1");
+    }
+    if (responseCacheMib < 0 || responseCacheMib > 65536) {
+      throw new ParameterException(
+          spec.commandLine(), "--response-cache-mib=" + responseCacheMib + " must be in [0,65536]");
     }
     if (maxMessageMib < 1 || maxMessageMib > 2047) {
       throw new ParameterException(

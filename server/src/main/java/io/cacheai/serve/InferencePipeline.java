@@ -2,6 +2,7 @@ package io.cacheai.serve;
 
 import inference.GrpcService.ModelInferRequest;
 import inference.GrpcService.ModelInferResponse;
+import io.cacheai.serve.cache.CacheKey;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -16,6 +17,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>lease the model version (NOT_FOUND when not served) — it cannot be closed under us;
  *   <li>take a {@code max_concurrent_requests} slot (RESOURCE_EXHAUSTED at once when none);
  *   <li>check and decode the request (INVALID_ARGUMENT);
+ *   <li>when the model's config enables the response cache: answer from it on a hit (counted in
+ *       {@code success} and {@code cache_hit}); on a miss, go on and store the answer ({@code
+ *       cache_miss} counts the lookup and the store);
  *   <li>hand it to the version's scheduler with the gRPC context (cancellation, client deadline)
  *       and the {@code request_timeout_ms} limit; a full batching queue is RESOURCE_EXHAUSTED;
  *   <li>when the answer is in, give back the slot and the lease.
@@ -26,9 +30,16 @@ import java.util.concurrent.TimeUnit;
 final class InferencePipeline {
   private final ModelRepository repository;
   private final InferRequestDecoder decoder = new InferRequestDecoder();
+  private final CachedResponses cache;
 
   InferencePipeline(ModelRepository repository) {
+    this(repository, null);
+  }
+
+  /** With {@code cache} (null for none) for the models whose config enables it. */
+  InferencePipeline(ModelRepository repository, CachedResponses cache) {
     this.repository = repository;
+    this.cache = cache;
   }
 
   /** Starts {@code request}; the future completes with the response or a StatusException. */
@@ -57,8 +68,23 @@ final class InferencePipeline {
               .asException());
     }
     InferJob job;
+    CacheKey cacheKey = null;
+    long cacheLookupNs = 0;
     try {
       DecodedRequest decoded = decoder.decode(request, lease.served());
+      if (cache != null && cache.enabledFor(lease.served())) {
+        long lookupStart = System.nanoTime();
+        cacheKey = cache.key(decoded);
+        ModelInferResponse hit = cache.lookup(cacheKey, decoded);
+        long lookupEnd = System.nanoTime();
+        cacheLookupNs = lookupEnd - lookupStart;
+        if (hit != null) {
+          loaded.stats().cacheHit(cacheLookupNs, lookupEnd - arrivalNanos);
+          loaded.returnSlot();
+          lease.close();
+          return CompletableFuture.completedFuture(hit);
+        }
+      }
       long decodeNs = System.nanoTime() - arrivalNanos;
       long timeoutMs = lease.served().config().scheduling().requestTimeoutMs();
       Deadline timeout = timeoutMs > 0 ? Deadline.after(timeoutMs, TimeUnit.MILLISECONDS) : null;
@@ -70,11 +96,21 @@ final class InferencePipeline {
       return CompletableFuture.failedFuture(
           e instanceof StatusException s ? s : BatchRunner.statusOf(e));
     }
+    CacheKey storeKey = cacheKey;
+    long lookupNs = cacheLookupNs;
     CompletableFuture<ModelInferResponse> done =
         job.result.whenComplete(
             (response, error) -> {
-              loaded.returnSlot();
-              lease.close();
+              try {
+                if (storeKey != null && error == null) {
+                  long storeStart = System.nanoTime();
+                  cache.store(storeKey, response);
+                  loaded.stats().cacheMiss(lookupNs + System.nanoTime() - storeStart);
+                }
+              } finally {
+                loaded.returnSlot();
+                lease.close();
+              }
             });
     loaded.scheduler().submit(job);
     return done;

@@ -1,5 +1,6 @@
 package io.cacheai.serve;
 
+import io.cacheai.serve.cache.ResponseCache;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
@@ -8,6 +9,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -34,6 +36,7 @@ public final class InferenceServer implements AutoCloseable {
   private final int requestedPort;
   private final long shutdownGraceMs;
   private final InferenceService service;
+  private final CachedResponses responseCache;
   private final HealthStatusManager health = new HealthStatusManager();
   private final Server server;
   private boolean started;
@@ -43,7 +46,8 @@ public final class InferenceServer implements AutoCloseable {
     this.bind = builder.bind;
     this.requestedPort = builder.port;
     this.shutdownGraceMs = builder.shutdownGraceMs;
-    this.service = new InferenceService(builder.repository, builder.version);
+    this.responseCache = createResponseCache(builder);
+    this.service = new InferenceService(builder.repository, builder.version, responseCache);
     this.server =
         NettyServerBuilder.forAddress(new InetSocketAddress(bind, requestedPort))
             .maxInboundMessageSize(builder.maxInboundMessageBytes)
@@ -51,6 +55,33 @@ public final class InferenceServer implements AutoCloseable {
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();
+  }
+
+  private static CachedResponses createResponseCache(Builder builder) {
+    boolean anyModelAsks =
+        builder.repository.all().stream().anyMatch(m -> m.config().responseCache());
+    if (builder.responseCacheBytes == 0) {
+      if (anyModelAsks) {
+        log.warning(
+            "some models set "
+                + ModelConfig.RESPONSE_CACHE
+                + "=true but the response cache has no capacity; serving them uncached");
+      }
+      return null;
+    }
+    if (!anyModelAsks) {
+      log.warning(
+          "response cache capacity given but no model sets "
+              + ModelConfig.RESPONSE_CACHE
+              + "=true in its "
+              + ModelConfig.FILE_NAME);
+    }
+    return new CachedResponses(ResponseCache.withCapacity(builder.responseCacheBytes));
+  }
+
+  /** The response cache's counters, when the server has one. */
+  public Optional<CachedResponses> responseCache() {
+    return Optional.ofNullable(responseCache);
   }
 
   /** A server for {@code repository}, by default on 127.0.0.1:8001. */
@@ -87,6 +118,9 @@ public final class InferenceServer implements AutoCloseable {
    * shutdown hook.
    */
   public synchronized void stop() throws InterruptedException {
+    if (!started && responseCache != null) {
+      responseCache.close(); // never served: nothing can be using it
+    }
     if (!started || stopped) {
       return;
     }
@@ -100,6 +134,9 @@ public final class InferenceServer implements AutoCloseable {
       if (!server.awaitTermination(shutdownGraceMs, TimeUnit.MILLISECONDS)) {
         log.warning("server did not terminate after a forced shutdown");
       }
+    }
+    if (responseCache != null && server.isTerminated()) {
+      responseCache.close();
     }
   }
 
@@ -132,6 +169,7 @@ public final class InferenceServer implements AutoCloseable {
     private int maxInboundMessageBytes = DEFAULT_MAX_INBOUND_MESSAGE_BYTES;
     private long shutdownGraceMs = 5_000;
     private String version = ServerInfo.version();
+    private long responseCacheBytes;
 
     private Builder(ModelRepository repository) {
       this.repository = Objects.requireNonNull(repository, "repository");
@@ -174,6 +212,19 @@ public final class InferenceServer implements AutoCloseable {
     /** The version ServerMetadata reports; {@link ServerInfo#version()} by default. */
     public Builder version(String version) {
       this.version = Objects.requireNonNull(version, "version");
+      return this;
+    }
+
+    /**
+     * Native memory for the exact response cache, in bytes; 0 (the default) means no cache. Only
+     * models whose config sets {@code response_cache=true} use it.
+     */
+    public Builder responseCacheBytes(long responseCacheBytes) {
+      if (responseCacheBytes < 0) {
+        throw new IllegalArgumentException(
+            "responseCacheBytes=" + responseCacheBytes + " must be >= 0");
+      }
+      this.responseCacheBytes = responseCacheBytes;
       return this;
     }
 

@@ -58,8 +58,13 @@ public final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferen
   private final AtomicBoolean ready = new AtomicBoolean(true);
 
   public InferenceService(ModelRepository repository, String version) {
+    this(repository, version, null);
+  }
+
+  /** With {@code cache} (null for none) consulted before running models whose config enables it. */
+  public InferenceService(ModelRepository repository, String version, CachedResponses cache) {
     this.repository = repository;
-    this.pipeline = new InferencePipeline(repository);
+    this.pipeline = new InferencePipeline(repository, cache);
     this.version = version;
   }
 

@@ -35,6 +35,10 @@ import java.util.TreeSet;
  *   <li>{@code kind} — what the directory serves: {@code onnx} (the default, the model as it is) or
  *       a task around it such as {@code ocr_recognizer}; see {@link ModelKind}, which lists the
  *       further keys each kind requires or accepts (a key of another kind is an error).
+ *   <li>{@code response_cache} — {@code true} or {@code false} (default); whether this model's
+ *       answers are kept in the server's exact response cache (sized by {@code serve
+ *       --response-cache-mib}, off when 0). Only for deterministic models: a hit returns the stored
+ *       answer without running the model.
  * </ul>
  */
 public record ModelConfig(
@@ -42,13 +46,15 @@ public record ModelConfig(
     Optional<String> platform,
     SchedulingConfig scheduling,
     ModelKind kind,
-    Map<String, String> kindSettings) {
+    Map<String, String> kindSettings,
+    boolean responseCache) {
   /** The name of the optional per-model file inside the model's directory. */
   public static final String FILE_NAME = "config.properties";
 
   public static final String MAX_BATCH_SIZE = "max_batch_size";
   public static final String PLATFORM = "platform";
   public static final String KIND = "kind";
+  public static final String RESPONSE_CACHE = "response_cache";
   private static final Set<String> KEYS = keys();
 
   /** No limit, no platform expectation, the ONNX model as it is. */
@@ -77,11 +83,27 @@ public record ModelConfig(
     this(maxBatchSize, platform, scheduling, ModelKind.ONNX, Map.of());
   }
 
+  /** Without the response cache. */
+  public ModelConfig(
+      int maxBatchSize,
+      Optional<String> platform,
+      SchedulingConfig scheduling,
+      ModelKind kind,
+      Map<String, String> kindSettings) {
+    this(maxBatchSize, platform, scheduling, kind, kindSettings, false);
+  }
+
+  /** This config with the response cache on or off. */
+  public ModelConfig withResponseCache(boolean enabled) {
+    return new ModelConfig(maxBatchSize, platform, scheduling, kind, kindSettings, enabled);
+  }
+
   private static Set<String> keys() {
     Set<String> keys = new TreeSet<>(SchedulingConfig.KEYS);
     keys.add(MAX_BATCH_SIZE);
     keys.add(PLATFORM);
     keys.add(KIND);
+    keys.add(RESPONSE_CACHE);
     return Set.copyOf(keys);
   }
 
@@ -172,11 +194,17 @@ public record ModelConfig(
     if (platform != null && platform.isBlank()) {
       throw new IllegalArgumentException(source + ": " + PLATFORM + " is empty");
     }
+    String cache = properties.getProperty(RESPONSE_CACHE, "false").trim();
+    if (!cache.equals("true") && !cache.equals("false")) {
+      throw new IllegalArgumentException(
+          source + ": " + RESPONSE_CACHE + "=" + cache + " must be true or false");
+    }
     return new ModelConfig(
         maxBatchSize,
         Optional.ofNullable(platform).map(String::trim),
         SchedulingConfig.parse(properties, source, maxBatchSize),
         kind,
-        kindSettings);
+        kindSettings,
+        cache.equals("true"));
   }
 }

@@ -48,6 +48,8 @@ final class StatisticsRecorder {
   private final Duration computeInput = new Duration();
   private final Duration computeInfer = new Duration();
   private final Duration computeOutput = new Duration();
+  private final Duration cacheHit = new Duration();
+  private final Duration cacheMiss = new Duration();
   private final Map<Long, BatchEntry> batches = new TreeMap<>();
   private long inferenceCount;
   private long executionCount;
@@ -83,6 +85,20 @@ final class StatisticsRecorder {
     computeOutput.add(outputNs);
   }
 
+  /**
+   * A request answered from the response cache: a success of {@code totalNs}, and a cache hit whose
+   * lookup took {@code lookupNs} (as Triton counts them; no execution).
+   */
+  synchronized void cacheHit(long lookupNs, long totalNs) {
+    success.add(totalNs);
+    cacheHit.add(lookupNs);
+  }
+
+  /** A response-cache miss: the lookup and the store of the computed answer took {@code ns}. */
+  synchronized void cacheMiss(long ns) {
+    cacheMiss.add(ns);
+  }
+
   /** A consistent snapshot as the protocol's message. */
   synchronized ModelStatistics snapshot(String name, String version) {
     ModelStatistics.Builder stats =
@@ -100,8 +116,8 @@ final class StatisticsRecorder {
                     .setComputeInput(computeInput.toProto())
                     .setComputeInfer(computeInfer.toProto())
                     .setComputeOutput(computeOutput.toProto())
-                    .setCacheHit(new Duration().toProto())
-                    .setCacheMiss(new Duration().toProto()));
+                    .setCacheHit(cacheHit.toProto())
+                    .setCacheMiss(cacheMiss.toProto()));
     batches.forEach(
         (size, entry) ->
             stats.addBatchStats(

@@ -138,6 +138,9 @@ class MainTest {
     assertThat(run(new ServeCommand(new TestLoaders()), "serve", "--blas-threads", "0"))
         .isEqualTo(2);
     assertThat(err.toString()).contains("--port=70000 must be in [0,65535]");
+    assertThat(run(new ServeCommand(new TestLoaders()), "serve", "--response-cache-mib", "-1"))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("--response-cache-mib=-1 must be in [0,65536]");
   }
 
   @Test

@@ -119,7 +119,7 @@ class ModelRepositoryTest {
                   + ": unknown key(s) [max_batch]; accepted keys: [batch_threads, dictionary,"
                   + " dynamic_batching, kind, max_batch_size, max_concurrent_requests,"
                   + " max_queue_delay_us, max_queue_size, max_width, platform,"
-                  + " request_timeout_ms]");
+                  + " request_timeout_ms, response_cache]");
     }
   }
 
