@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -66,6 +67,9 @@ final class ServeCommand implements Callable<Integer> {
       description = "Largest request message accepted, MiB (default: ${DEFAULT-VALUE}).")
   private int maxMessageMib;
 
+  /** Sidecar options: health port, metrics, drain, TLS, logs. */
+  @Mixin private OpsOptions ops = new OpsOptions();
+
   private final ModelLoader loader;
   private final Consumer<InferenceServer> onStarted;
 
@@ -91,6 +95,7 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     checkOptions();
+    ops.installLogging();
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     Fp32Blas.setThreads(blasThreads);
@@ -125,10 +130,11 @@ final class ServeCommand implements Callable<Integer> {
     InferenceServer server;
     try {
       server =
-          InferenceServer.builder(repository)
-              .bind(bind)
-              .port(port)
-              .maxInboundMessageBytes(maxMessageMib << 20)
+          ops.apply(
+                  InferenceServer.builder(repository)
+                      .bind(bind)
+                      .port(port)
+                      .maxInboundMessageBytes(maxMessageMib << 20))
               .build()
               .start();
     } catch (IOException | RuntimeException e) {
@@ -169,5 +175,6 @@ final class ServeCommand implements Callable<Integer> {
       throw new ParameterException(
           spec.commandLine(), "--max-message-mib=" + maxMessageMib + " must be in [1,2047]");
     }
+    ops.check(spec.commandLine());
   }
 }
