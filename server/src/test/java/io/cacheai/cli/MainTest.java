@@ -51,7 +51,8 @@ class MainTest {
     try {
       Future<Integer> exitCode =
           runner.submit(
-              () -> run(
+              () ->
+                  run(
                       serve,
                       "serve",
                       "--port",
