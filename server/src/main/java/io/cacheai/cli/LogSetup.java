@@ -18,6 +18,9 @@ final class LogSetup {
   /** A parsed {@code --log-format} / {@code --log-level} pair. */
   record Settings(boolean json, Level level) {}
 
+  /** Held strongly: JUL keeps loggers weakly, and a collected logger loses its level. */
+  private static final Logger CACHEAI = Logger.getLogger("io.cacheai");
+
   private LogSetup() {}
 
   static Settings parse(String format, String level) {
@@ -50,6 +53,6 @@ final class LogSetup {
     root.addHandler(stderr);
     root.setLevel(
         settings.level().intValue() < Level.INFO.intValue() ? Level.INFO : settings.level());
-    Logger.getLogger("io.cacheai").setLevel(settings.level());
+    CACHEAI.setLevel(settings.level());
   }
 }

@@ -3,10 +3,8 @@ package io.cacheai.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cacheai.client.InferenceClient;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -57,15 +55,16 @@ class SigtermDrainTest {
             "20",
             "--log-level",
             "FINE"));
-    Process server = new ProcessBuilder(command).redirectErrorStream(true).start();
-    List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
-    CompletableFuture<Integer> port = new CompletableFuture<>();
-    Thread reader = new Thread(() -> read(server, lines, port), "server-output");
-    reader.setDaemon(true);
-    reader.start();
+    Path output = repository.resolve("server-output.txt");
+    Process server =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(output.toFile())
+            .start();
+    List<String> lines = new ArrayList<>();
     ExecutorService callers = Executors.newFixedThreadPool(IN_FLIGHT);
     try {
-      int serverPort = port.get(60, TimeUnit.SECONDS);
+      int serverPort = waitForPort(output, server);
       List<CompletableFuture<float[]>> calls = new ArrayList<>();
       try (InferenceClient client =
           InferenceClient.builder()
@@ -82,10 +81,10 @@ class SigtermDrainTest {
                   callers));
         }
         long endNanos = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (count(lines, "slow-model: started") < IN_FLIGHT && System.nanoTime() < endNanos) {
+        while (count(output, "slow-model: started") < IN_FLIGHT && System.nanoTime() < endNanos) {
           Thread.sleep(20);
         }
-        assertThat(count(lines, "slow-model: started")).as("calls in flight").isEqualTo(IN_FLIGHT);
+        assertThat(count(output, "slow-model: started")).as("calls in flight").isEqualTo(IN_FLIGHT);
 
         server.destroy(); // SIGTERM
 
@@ -94,8 +93,7 @@ class SigtermDrainTest {
         }
       }
       assertThat(server.waitFor(30, TimeUnit.SECONDS)).as("exited within 30 s").isTrue();
-      reader.join(5_000);
-      java.nio.file.Files.write(Path.of("target/sigterm-drain-output.txt"), lines);
+      lines.addAll(Files.readAllLines(output));
       assertThat(server.exitValue()).as("exit code; output:\n%s", lines).isZero();
       assertThat(lines)
           .anyMatch(l -> l.contains("\"message\":\"SIGTERM received: draining\""))
@@ -112,27 +110,21 @@ class SigtermDrainTest {
     }
   }
 
-  private static long count(List<String> lines, String text) {
-    synchronized (lines) {
-      return lines.stream().filter(l -> l.contains(text)).count();
-    }
+  private static long count(Path output, String text) throws IOException {
+    return Files.readAllLines(output).stream().filter(l -> l.contains(text)).count();
   }
 
-  private static void read(Process server, List<String> lines, CompletableFuture<Integer> port) {
-    try (BufferedReader in =
-        new BufferedReader(
-            new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = in.readLine()) != null) {
-        lines.add(line);
+  private static int waitForPort(Path output, Process server) throws Exception {
+    long endNanos = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < endNanos && server.isAlive()) {
+      for (String line : Files.readAllLines(output)) {
         Matcher m = LISTENING.matcher(line);
         if (m.find()) {
-          port.complete(Integer.parseInt(m.group(1)));
+          return Integer.parseInt(m.group(1));
         }
       }
-      port.completeExceptionally(new IllegalStateException("server exited; output: " + lines));
-    } catch (IOException e) {
-      port.completeExceptionally(e);
+      Thread.sleep(50);
     }
+    throw new AssertionError("no listening line within 60 s; output:\n" + Files.readString(output));
   }
 }
