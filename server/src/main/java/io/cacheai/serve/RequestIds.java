@@ -25,6 +25,11 @@ public final class RequestIds implements ServerInterceptor {
   static final int MAX_LENGTH = 128;
   private static final Context.Key<String> KEY = Context.key("cacheai-request-id");
 
+  /** The context key (package-private for tests). */
+  static Context.Key<String> key() {
+    return KEY;
+  }
+
   /** The id of the request the current thread is serving, or null outside a request. */
   public static String current() {
     return KEY.get();
