@@ -16,11 +16,16 @@ import inference.GrpcService.ServerMetadataRequest;
 import inference.GrpcService.ServerMetadataResponse;
 import inference.GrpcService.ServerReadyRequest;
 import io.grpc.Channel;
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -448,6 +453,9 @@ public final class InferenceClient implements AutoCloseable {
     private Duration defaultDeadline = DEFAULT_DEADLINE;
     private Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
     private int maxInboundMessageBytes = 64 << 20;
+    private Path tlsTrustRoots;
+    private Path tlsClientCert;
+    private Path tlsClientKey;
 
     private Builder() {}
 
@@ -490,16 +498,67 @@ public final class InferenceClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Connect with TLS, trusting the CA certificates in {@code caPem} (PEM) for the server's
+     * certificate, instead of plaintext. Only with {@link #target}.
+     */
+    public Builder tlsTrustRoots(Path caPem) {
+      this.tlsTrustRoots = Objects.requireNonNull(caPem, "caPem");
+      return this;
+    }
+
+    /**
+     * Present this client certificate chain ({@code certPem}) and private key ({@code keyPem},
+     * PKCS#8 PEM) in the TLS handshake, for servers that require mutual TLS. Implies TLS; the
+     * server is verified against {@link #tlsTrustRoots} when set, else the JVM's default trust
+     * store.
+     */
+    public Builder tlsClientCertificate(Path certPem, Path keyPem) {
+      this.tlsClientCert = Objects.requireNonNull(certPem, "certPem");
+      this.tlsClientKey = Objects.requireNonNull(keyPem, "keyPem");
+      return this;
+    }
+
+    private ChannelCredentials credentials() {
+      if (tlsTrustRoots == null && tlsClientCert == null) {
+        return InsecureChannelCredentials.create();
+      }
+      TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder();
+      try {
+        if (tlsTrustRoots != null) {
+          tls.trustManager(readable("tlsTrustRoots", tlsTrustRoots).toFile());
+        }
+        if (tlsClientCert != null) {
+          tls.keyManager(
+              readable("tlsClientCert", tlsClientCert).toFile(),
+              readable("tlsClientKey", tlsClientKey).toFile());
+        }
+      } catch (IOException e) {
+        throw new IllegalArgumentException("cannot read TLS material: " + e.getMessage(), e);
+      }
+      return tls.build();
+    }
+
+    private static Path readable(String what, Path file) {
+      if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+        throw new IllegalArgumentException(what + "=" + file + " is not a readable file");
+      }
+      return file;
+    }
+
     public InferenceClient build() {
       if ((target == null) == (channel == null)) {
         throw new IllegalStateException("set exactly one of target and channel");
+      }
+      if (channel != null && (tlsTrustRoots != null || tlsClientCert != null)) {
+        throw new IllegalStateException("TLS options apply to target, not to an existing channel");
       }
       AtomicBoolean closed = new AtomicBoolean();
       if (channel != null) {
         return new InferenceClient(channel, null, defaultDeadline, closeTimeout, closed, false);
       }
       ManagedChannelBuilder<?> b =
-          Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
+          Grpc.newChannelBuilder(target, credentials())
               .maxInboundMessageSize(maxInboundMessageBytes);
       ManagedChannel owned = b.build();
       return new InferenceClient(owned, owned, defaultDeadline, closeTimeout, closed, false);

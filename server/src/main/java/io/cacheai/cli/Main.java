@@ -31,7 +31,10 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
-    System.exit(commandLine(new ServeCommand(ServeCommand.onnxLoader())).execute(args));
+    // SIGTERM drains the server and exits 0 (SignalDrain); only the real process installs it.
+    System.exit(
+        commandLine(new ServeCommand(ServeCommand.onnxLoader(), SignalDrain::install))
+            .execute(args));
   }
 
   /** The command tree with its exit-code and error conventions; tests run it with their doubles. */

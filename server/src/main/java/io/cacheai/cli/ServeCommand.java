@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -74,6 +75,9 @@ final class ServeCommand implements Callable<Integer> {
               + "config.properties sets response_cache=true (default: ${DEFAULT-VALUE}, off).")
   private int responseCacheMib;
 
+  /** Sidecar options: health port, metrics, drain, TLS, logs. */
+  @Mixin private OpsOptions ops = new OpsOptions();
+
   private final ModelLoader loader;
   private final Consumer<InferenceServer> onStarted;
 
@@ -98,6 +102,7 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     checkOptions();
+    ops.installLogging();
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     Fp32Blas.setThreads(blasThreads);
@@ -139,11 +144,12 @@ final class ServeCommand implements Callable<Integer> {
     InferenceServer server;
     try {
       server =
-          InferenceServer.builder(repository)
-              .bind(bind)
-              .port(port)
-              .maxInboundMessageBytes(maxMessageMib << 20)
-              .responseCacheBytes((long) responseCacheMib << 20)
+          ops.apply(
+                  InferenceServer.builder(repository)
+                      .bind(bind)
+                      .port(port)
+                      .maxInboundMessageBytes(maxMessageMib << 20)
+                      .responseCacheBytes((long) responseCacheMib << 20))
               .build()
               .start();
     } catch (IOException | RuntimeException e) {
@@ -188,5 +194,6 @@ final class ServeCommand implements Callable<Integer> {
       throw new ParameterException(
           spec.commandLine(), "--max-message-mib=" + maxMessageMib + " must be in [1,2047]");
     }
+    ops.check(spec.commandLine());
   }
 }

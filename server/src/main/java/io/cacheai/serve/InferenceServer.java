@@ -2,6 +2,7 @@ package io.cacheai.serve;
 
 import io.cacheai.serve.cache.ResponseCache;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -24,6 +25,14 @@ import java.util.logging.Logger;
  * running calls get {@link Builder#shutdownGraceMs} to finish, then the rest is cancelled. The
  * server does not own the {@link ModelRepository}: close the repository after {@link #stop()}
  * returns, when no request can still be running.
+ *
+ * <p>Operations (all optional, see {@link Builder}): a readiness health service name {@value
+ * #READINESS_SERVICE}, SERVING while models are served and NOT_SERVING from the moment a drain
+ * starts (the overall {@code ""} stays SERVING until the server has terminated, so a liveness probe
+ * does not kill a draining process); a second, health-only plaintext server on its own address
+ * (kubelet gRPC probes reach the pod IP while inference stays on loopback); a Prometheus {@code
+ * /metrics} endpoint; TLS or mutual TLS on the inference port. Every call to the inference service
+ * carries a request id ({@link RequestIds}).
  */
 public final class InferenceServer implements AutoCloseable {
   /** Default largest request message accepted: 64 MiB, about 16 M FP32 elements. */
@@ -32,6 +41,12 @@ public final class InferenceServer implements AutoCloseable {
   private static final Logger log = Logger.getLogger(InferenceServer.class.getName());
   private static final String SERVICE_NAME = "inference.GRPCInferenceService";
 
+  /**
+   * The health service name for readiness probes: SERVING while at least one model is served and
+   * the server is not draining.
+   */
+  public static final String READINESS_SERVICE = "cacheai.ready";
+
   private final String bind;
   private final int requestedPort;
   private final long shutdownGraceMs;
@@ -39,6 +54,13 @@ public final class InferenceServer implements AutoCloseable {
   private final CachedResponses responseCache;
   private final HealthStatusManager health = new HealthStatusManager();
   private final Server server;
+  private final ModelRepository repository;
+  private final ServingMetrics metrics;
+  private final Server healthServer;
+  private final String healthBind;
+  private final String metricsBind;
+  private final int metricsPort;
+  private MetricsEndpoint metricsEndpoint;
   private boolean started;
   private boolean stopped;
 
@@ -48,13 +70,32 @@ public final class InferenceServer implements AutoCloseable {
     this.shutdownGraceMs = builder.shutdownGraceMs;
     this.responseCache = createResponseCache(builder);
     this.service = new InferenceService(builder.repository, builder.version, responseCache);
-    this.server =
+    this.repository = builder.repository;
+    this.metricsBind = builder.metricsBind;
+    this.metricsPort = builder.metricsPort;
+    this.metrics =
+        metricsPort < 0
+            ? ServingMetrics.NONE
+            : new PrometheusServingMetrics(() -> builder.repository.all().size());
+    NettyServerBuilder netty =
         NettyServerBuilder.forAddress(new InetSocketAddress(bind, requestedPort))
             .maxInboundMessageSize(builder.maxInboundMessageBytes)
-            .addService(service)
+            .addService(
+                ServerInterceptors.intercept(
+                    service, new MetricsInterceptor(builder.repository, metrics), new RequestIds()))
             .addService(health.getHealthService())
-            .addService(ProtoReflectionServiceV1.newInstance())
-            .build();
+            .addService(ProtoReflectionServiceV1.newInstance());
+    if (builder.tls != null) {
+      netty.sslContext(builder.tlsContext);
+    }
+    this.server = netty.build();
+    this.healthBind = builder.healthBind;
+    this.healthServer =
+        builder.healthPort < 0
+            ? null
+            : NettyServerBuilder.forAddress(new InetSocketAddress(healthBind, builder.healthPort))
+                .addService(health.getHealthService())
+                .build();
   }
 
   private static CachedResponses createResponseCache(Builder builder) {
@@ -95,11 +136,52 @@ public final class InferenceServer implements AutoCloseable {
       throw new IllegalStateException("server already started");
     }
     started = true;
-    server.start();
+    if (metrics instanceof PrometheusServingMetrics prometheus) {
+      metricsEndpoint = MetricsEndpoint.start(metricsBind, metricsPort, prometheus.registry());
+    }
+    try {
+      server.start();
+      if (healthServer != null) {
+        healthServer.start();
+      }
+    } catch (IOException | RuntimeException e) {
+      server.shutdownNow();
+      if (healthServer != null) {
+        healthServer.shutdownNow();
+      }
+      if (metricsEndpoint != null) {
+        metricsEndpoint.close();
+      }
+      throw e;
+    }
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
-    log.info("listening on " + bind + ":" + port());
+    health.setStatus(
+        READINESS_SERVICE,
+        repository.isEmpty() ? ServingStatus.NOT_SERVING : ServingStatus.SERVING);
+    log.info(
+        "listening on "
+            + bind
+            + ":"
+            + port()
+            + (healthServer == null ? "" : "; health on " + healthBind + ":" + healthPort())
+            + (metricsEndpoint == null ? "" : "; metrics on " + metricsBind + ":" + metricsPort()));
     return this;
+  }
+
+  /** The health-only server's bound port, or -1 when there is none. Only after {@link #start()}. */
+  public int healthPort() {
+    return healthServer == null ? -1 : healthServer.getPort();
+  }
+
+  /** The metrics endpoint's bound port, or -1 when metrics are off. Only after {@link #start()}. */
+  public int metricsPort() {
+    return metricsEndpoint == null ? -1 : metricsEndpoint.port();
+  }
+
+  /** Where request outcomes are recorded ({@link ServingMetrics#NONE} when metrics are off). */
+  public ServingMetrics metrics() {
+    return metrics;
   }
 
   /** The bound port: the real one when port 0 was asked for. Only after {@link #start()}. */
@@ -125,19 +207,32 @@ public final class InferenceServer implements AutoCloseable {
       return;
     }
     stopped = true;
+    log.info("draining: readiness NOT_SERVING, running calls get up to " + shutdownGraceMs + " ms");
     service.markNotReady();
-    health.enterTerminalState();
-    server.shutdown();
-    if (!server.awaitTermination(shutdownGraceMs, TimeUnit.MILLISECONDS)) {
-      log.warning("calls still running after " + shutdownGraceMs + " ms; cancelling them");
-      server.shutdownNow();
+    health.setStatus(READINESS_SERVICE, ServingStatus.NOT_SERVING);
+    health.setStatus(SERVICE_NAME, ServingStatus.NOT_SERVING);
+    try {
+      server.shutdown();
       if (!server.awaitTermination(shutdownGraceMs, TimeUnit.MILLISECONDS)) {
-        log.warning("server did not terminate after a forced shutdown");
+        log.warning("calls still running after " + shutdownGraceMs + " ms; cancelling them");
+        server.shutdownNow();
+        if (!server.awaitTermination(shutdownGraceMs, TimeUnit.MILLISECONDS)) {
+          log.warning("server did not terminate after a forced shutdown");
+        }
+      }
+    } finally {
+      health.enterTerminalState();
+      if (healthServer != null) {
+        healthServer.shutdownNow();
+      }
+      if (metricsEndpoint != null) {
+        metricsEndpoint.close();
       }
     }
     if (responseCache != null && server.isTerminated()) {
       responseCache.close();
     }
+    log.info("stopped");
   }
 
   /** Whether the server has stopped accepting calls and every call has ended. */
@@ -170,6 +265,12 @@ public final class InferenceServer implements AutoCloseable {
     private long shutdownGraceMs = 5_000;
     private String version = ServerInfo.version();
     private long responseCacheBytes;
+    private String healthBind = "0.0.0.0";
+    private int healthPort = -1;
+    private String metricsBind = "127.0.0.1";
+    private int metricsPort = -1;
+    private ServerTls tls;
+    private io.netty.handler.ssl.SslContext tlsContext;
 
     private Builder(ModelRepository repository) {
       this.repository = Objects.requireNonNull(repository, "repository");
@@ -228,8 +329,54 @@ public final class InferenceServer implements AutoCloseable {
       return this;
     }
 
-    /** The server, not yet started. */
+    /**
+     * Also serve only {@code grpc.health.v1.Health} (plaintext) on {@code bind:port}, 0 for any
+     * free port: kubelet gRPC probes reach it on the pod IP ({@code 0.0.0.0}) while inference stays
+     * on loopback. Off by default (health is always served on the inference port too).
+     */
+    public Builder healthServer(String bind, int port) {
+      this.healthBind = Objects.requireNonNull(bind, "bind");
+      this.healthPort = checkPort("healthPort", port);
+      return this;
+    }
+
+    /**
+     * Expose Prometheus metrics over HTTP at {@code http://bind:port/metrics}, 0 for any free port.
+     * Off by default in this builder (the CLI turns it on, port 8002).
+     */
+    public Builder metricsEndpoint(String bind, int port) {
+      this.metricsBind = Objects.requireNonNull(bind, "bind");
+      this.metricsPort = checkPort("metricsPort", port);
+      return this;
+    }
+
+    /**
+     * TLS (mutual when {@link ServerTls#clientCa()} is set) on the inference port; off by default.
+     */
+    public Builder tls(ServerTls tls) {
+      this.tls = Objects.requireNonNull(tls, "tls");
+      return this;
+    }
+
+    private static int checkPort(String what, int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException(what + "=" + port + " must be in [0,65535]");
+      }
+      return port;
+    }
+
+    /**
+     * The server, not yet started.
+     *
+     * @throws java.io.UncheckedIOException when a TLS file is missing or unreadable (named in the
+     *     message)
+     */
     public InferenceServer build() {
+      try {
+        tlsContext = tls == null ? null : tls.sslContext();
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e.getMessage(), e);
+      }
       return new InferenceServer(this);
     }
   }

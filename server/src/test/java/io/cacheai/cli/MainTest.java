@@ -51,7 +51,16 @@ class MainTest {
     try {
       Future<Integer> exitCode =
           runner.submit(
-              () -> run(serve, "serve", "--port", "0", "--model-repository", dir.toString()));
+              () ->
+                  run(
+                      serve,
+                      "serve",
+                      "--port",
+                      "0",
+                      "--metrics-port",
+                      "0",
+                      "--model-repository",
+                      dir.toString()));
       InferenceServer server = started.get(30, TimeUnit.SECONDS);
 
       Matcher line = LISTENING.matcher(out.toString());

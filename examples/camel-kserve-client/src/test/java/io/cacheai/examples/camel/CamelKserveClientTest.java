@@ -101,7 +101,17 @@ class CamelKserveClientTest {
       command.add("--enable-native-access=ALL-UNNAMED");
     }
     command.add("-Dorg.bytedeco.javacpp.cachedir=" + cacheDir);
-    command.addAll(List.of("-jar", jar.toString(), "serve", "--port", "0", "--bind", "127.0.0.1"));
+    command.addAll(
+        List.of(
+            "-jar",
+            jar.toString(),
+            "serve",
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--metrics-port",
+            "0"));
     server = new ProcessBuilder(command).redirectErrorStream(true).start();
 
     CompletableFuture<Integer> listening = new CompletableFuture<>();
