@@ -23,7 +23,12 @@ public final class TensorProtos {
     for (int i = 0; i < shape.length; i++) {
       shape[i] = tensor.getDims(i);
     }
-    long count = Shapes.elementCount(shape);
+    long count;
+    try {
+      count = Shapes.elementCount(shape);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(what + ": " + e.getMessage(), e);
+    }
     if (count > Integer.MAX_VALUE) {
       throw new IllegalArgumentException(what + ": " + count + " elements is too many");
     }

@@ -4,6 +4,7 @@ import io.cacheai.graph.ConstTensor;
 import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
 import io.cacheai.graph.ShapeInference;
+import io.cacheai.graph.Shapes;
 import io.cacheai.graph.ValueInfo;
 import io.cacheai.kernels.FloatBuffers;
 import java.nio.ByteOrder;
@@ -206,12 +207,36 @@ public final class GraphModel implements Model {
     Map<String, long[]> valueShapes = ShapeInference.infer(graph, byName);
     long[][] shapeById = new long[ids.size()][];
     ids.forEach((name, id) -> shapeById[id] = valueShapes.get(name));
-    List<Kernel> kernels = new ArrayList<>();
-    for (Node node : graph.nodes()) {
-      kernels.add(kernelFactory.create(node, valueShapes));
+    ExecutionPlan plan;
+    try {
+      // Before any kernel computes an int extent from them: every value fits one buffer.
+      for (Node node : graph.nodes()) {
+        String output = node.outputs().get(0);
+        long count = Shapes.elementCount(valueShapes.get(output));
+        if (count > ExecutionPlan.MAX_BUFFER_FLOATS) {
+          throw new IllegalArgumentException(
+              node.describe()
+                  + ": output '"
+                  + output
+                  + "' of shape "
+                  + Shapes.toString(valueShapes.get(output))
+                  + " has "
+                  + count
+                  + " elements; one buffer holds at most "
+                  + ExecutionPlan.MAX_BUFFER_FLOATS);
+        }
+      }
+      List<Kernel> kernels = new ArrayList<>();
+      for (Node node : graph.nodes()) {
+        kernels.add(kernelFactory.create(node, valueShapes));
+      }
+      plan =
+          new ExecutionPlan(
+              shapeById, arenaValue, firstUse, lastUse, graph.nodes().size(), kernels);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "input shapes " + Arrays.deepToString(shapes) + ": " + e.getMessage(), e);
     }
-    ExecutionPlan plan =
-        new ExecutionPlan(shapeById, arenaValue, firstUse, lastUse, graph.nodes().size(), kernels);
     if (plans.size() >= MAX_CACHED_PLANS) {
       plans.keySet().stream().findAny().ifPresent(plans::remove);
     }

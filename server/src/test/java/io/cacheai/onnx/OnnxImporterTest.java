@@ -105,4 +105,21 @@ class OnnxImporterTest {
         .isInstanceOf(OnnxImportException.class)
         .hasMessageContaining("ghost");
   }
+
+  /** Found by OnnxImportFuzzTest: the message was "long overflow", naming nothing. */
+  @Test
+  void importBytes_initializerDimsOverflow_refusedNamingTensorAndShape() {
+    byte[] model =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .floats("huge", new long[] {1L << 40, 1L << 40}, new float[0])
+            .node("Add", "add0", List.of("x", "huge"), "y")
+            .output("y")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(model))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("tensor 'huge'")
+        .hasMessageContaining("[1099511627776,1099511627776]")
+        .hasMessageContaining("64-bit");
+  }
 }
