@@ -2,6 +2,7 @@ package io.cacheai.graph;
 
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -36,6 +37,7 @@ public final class ShapeInference {
     }
     graph.constants().forEach((name, constant) -> shapes.put(name, constant.shape()));
     for (Node node : graph.nodes()) {
+      requireInputCount(node);
       long[][] in = new long[node.inputs().size()][];
       for (int i = 0; i < in.length; i++) {
         String name = node.inputs().get(i);
@@ -57,6 +59,52 @@ public final class ShapeInference {
       shapes.put(node.outputs().get(0), out);
     }
     return shapes;
+  }
+
+  /**
+   * The node has the inputs its op reads: at least the required ones (given, not empty names) and
+   * at most the optional ones too, so that no rule below or kernel reads a missing input.
+   */
+  private static void requireInputCount(Node node) {
+    int required;
+    int optional;
+    switch (node.op()) {
+      case ADD, MAT_MUL, RESHAPE -> {
+        required = 2;
+        optional = 0;
+      }
+      case GEMM, CONV -> {
+        required = 2;
+        optional = 1;
+      }
+      case BATCH_NORMALIZATION -> {
+        required = 5;
+        optional = 0;
+      }
+      default -> {
+        required = 1;
+        optional = 0;
+      }
+    }
+    List<String> inputs = node.inputs();
+    boolean missing = false;
+    for (int i = 0; i < Math.min(required, inputs.size()); i++) {
+      missing |= inputs.get(i).isEmpty();
+    }
+    if (inputs.size() < required || inputs.size() > required + optional || missing) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": inputs "
+              + inputs
+              + "; "
+              + node.op().onnxName()
+              + " takes "
+              + required
+              + (optional > 0 ? " to " + (required + optional) : "")
+              + " (the first "
+              + required
+              + " given)");
+    }
   }
 
   private static long[] outputShape(Graph graph, Node node, long[][] in) {

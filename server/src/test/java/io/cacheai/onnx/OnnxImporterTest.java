@@ -122,4 +122,52 @@ class OnnxImporterTest {
         .hasMessageContaining("[1099511627776,1099511627776]")
         .hasMessageContaining("64-bit");
   }
+
+  /** Found by OnnxImportFuzzTest: "Index 0 out of bounds for length 0" from shape inference. */
+  @Test
+  void importBytes_nodeMissingInputs_refusedNamingNodeAndArity() {
+    byte[] noInput =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .node("Relu", "relu0", List.of(), "y")
+            .output("y")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(noInput))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("Relu 'relu0': inputs []; Relu takes 1");
+    byte[] oneOperand =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .node("Add", "add0", List.of("x"), "y")
+            .output("y")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(oneOperand))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("Add 'add0': inputs [x]; Add takes 2");
+  }
+
+  /** Found by OnnxImportFuzzTest: the model built, listing output 'y' twice in its metadata. */
+  @Test
+  void importBytes_valueNamedTwice_refused() {
+    byte[] outputTwice =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .node("Relu", "relu0", List.of("x"), "y")
+            .output("y")
+            .output("y")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(outputTwice))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("graph output 'y' is listed twice");
+    byte[] reassigned =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .node("Relu", "relu0", List.of("x"), "y")
+            .node("Relu", "relu1", List.of("y"), "x")
+            .output("x")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(reassigned))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("Relu 'relu1': output 'x' is already defined");
+  }
 }
