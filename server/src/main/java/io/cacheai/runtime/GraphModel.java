@@ -12,9 +12,11 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
@@ -45,6 +47,7 @@ public final class GraphModel implements Model {
 
   /** Prepares {@code graph} to run; refuses it (IllegalArgumentException) if it cannot. */
   public GraphModel(Graph graph) {
+    checkWiring(graph);
     this.graph = graph;
     List<String> names = new ArrayList<>();
     graph.inputs().forEach(input -> names.add(input.name()));
@@ -93,6 +96,47 @@ public final class GraphModel implements Model {
     inputs = graph.inputs().stream().map(v -> spec(v.name(), one, two)).toList();
     outputs = graph.outputs().stream().map(v -> spec(v.name(), one, two)).toList();
     plan(inputShapes(1)); // builds every kernel once, so a bad node fails here, not per request
+  }
+
+  /**
+   * Every value is defined once (graph input, constant or one node's first output) before a node
+   * reads it, and every graph output is defined. The importer checks this for ONNX files; a graph
+   * from elsewhere (a bundle's manifest) gets the same check here, before values get ids.
+   */
+  private static void checkWiring(Graph graph) {
+    Set<String> defined = new HashSet<>();
+    for (ValueInfo input : graph.inputs()) {
+      if (!defined.add(input.name())) {
+        throw new IllegalArgumentException("graph input '" + input.name() + "' is listed twice");
+      }
+    }
+    for (String name : graph.constants().keySet()) {
+      if (!defined.add(name)) {
+        throw new IllegalArgumentException("constant '" + name + "' is also a graph input");
+      }
+    }
+    for (Node node : graph.nodes()) {
+      for (String input : node.inputs()) {
+        if (!input.isEmpty() && !defined.contains(input)) {
+          throw new IllegalArgumentException(
+              node.describe() + ": input '" + input + "' is not defined before it is used");
+        }
+      }
+      if (node.outputs().isEmpty() || node.outputs().get(0).isEmpty()) {
+        throw new IllegalArgumentException(node.describe() + ": has no output");
+      }
+      if (!defined.add(node.outputs().get(0))) {
+        throw new IllegalArgumentException(
+            node.describe() + ": output '" + node.outputs().get(0) + "' is already defined");
+      }
+    }
+    Set<String> outputs = new HashSet<>();
+    for (ValueInfo output : graph.outputs()) {
+      if (!defined.contains(output.name()) || !outputs.add(output.name())) {
+        throw new IllegalArgumentException(
+            "graph output '" + output.name() + "' is never defined or listed twice");
+      }
+    }
   }
 
   /**

@@ -4,7 +4,11 @@ import static io.cacheai.onnx.OnnxModelBuilder.intsAttr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.cacheai.graph.Attributes;
 import io.cacheai.graph.Graph;
+import io.cacheai.graph.Node;
+import io.cacheai.graph.OpType;
+import io.cacheai.graph.ValueInfo;
 import io.cacheai.onnx.OnnxImporter;
 import io.cacheai.onnx.OnnxModelBuilder;
 import java.util.List;
@@ -12,11 +16,13 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Values larger than one buffer holds are refused when the plan is made, with the node and shape,
- * rather than failing at the first request with "integer overflow" (or an out-of-memory error). A
- * 1×1 convolution with large padding turns a one-pixel input into a huge output.
+ * Graphs the runtime cannot run are refused by {@link GraphModel}'s constructor with a message,
+ * whoever made them (the importer, a bundle's manifest). Values larger than one buffer holds are
+ * refused when the plan is made, with the node and shape, rather than failing at the first request
+ * with "integer overflow" (or an out-of-memory error). A 1×1 convolution with large padding turns a
+ * one-pixel input into a huge output.
  */
-class GraphModelLimitsTest {
+class GraphModelRefusalTest {
   private static Graph paddedConv(long pad) throws Exception {
     return OnnxImporter.importBytes(
         new OnnxModelBuilder()
@@ -50,5 +56,44 @@ class GraphModelLimitsTest {
           .hasMessageContaining("[3,1,30001,30001]");
       assertThat(model.inputs().get(0).shape()).containsExactly(-1, 1, 1, 1);
     }
+  }
+
+  /** Found by BundleReaderFuzzTest: a manifest graph reading an undefined value → NPE. */
+  @Test
+  void constructor_nodeReadsUndefinedValue_refusedNamingNodeAndValue() {
+    Graph graph =
+        new Graph(
+            "g",
+            13,
+            List.of(new ValueInfo("x", new long[] {-1, 4})),
+            List.of(new ValueInfo("y", new long[0])),
+            Map.of(),
+            List.of(
+                new Node(
+                    OpType.ADD,
+                    "add0",
+                    List.of("x", "ghost"),
+                    List.of("y"),
+                    new Attributes(Map.of()))));
+    assertThatThrownBy(() -> new GraphModel(graph))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Add 'add0': input 'ghost' is not defined before it is used");
+  }
+
+  @Test
+  void constructor_outputNeverDefined_refused() {
+    Graph graph =
+        new Graph(
+            "g",
+            13,
+            List.of(new ValueInfo("x", new long[] {-1, 4})),
+            List.of(new ValueInfo("z", new long[0])),
+            Map.of(),
+            List.of(
+                new Node(
+                    OpType.RELU, "relu0", List.of("x"), List.of("y"), new Attributes(Map.of()))));
+    assertThatThrownBy(() -> new GraphModel(graph))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("graph output 'z' is never defined");
   }
 }
