@@ -29,7 +29,7 @@ import java.util.Optional;
 
 /**
  * Fuzzes ModelInfer request validation and decoding ({@link InferRequestDecoder}) against the
- * embedded MNIST models, with requests built from the fuzzer's data: input names, datatypes,
+ * embedded MNIST models (and a BYTES echo model, for that datatype's own decoding), with requests built from the fuzzer's data: input names, datatypes,
  * shapes, raw bytes and typed contents, requested outputs. Each choice's first option (what an
  * exhausted input yields) is the valid one, so the empty input is a valid one-digit raw request and
  * the fuzzer starts from accepted requests (inputs directory {@code
@@ -44,7 +44,13 @@ class InferRequestDecoderFuzzTest {
   private static final List<ServedModel> MODELS =
       List.of(
           served("mnist-mlp", ModelConfig.DEFAULT),
-          served("mnist-cnn", new ModelConfig(MAX_BATCH_SIZE, Optional.empty())));
+          served("mnist-cnn", new ModelConfig(MAX_BATCH_SIZE, Optional.empty())),
+          // BYTES elements have their own decoding (length-prefixed raw, bytes_contents)
+          new ServedModel(
+              "echo-bytes",
+              1,
+              new EchoModel(new TensorSpec("input", DataType.BYTES, new long[] {-1, 2})),
+              ModelConfig.DEFAULT));
   private static final InferRequestDecoder DECODER = new InferRequestDecoder();
 
   /** A cap on the elements this test fills with data, so that one run stays fast. */
@@ -66,7 +72,8 @@ class InferRequestDecoderFuzzTest {
     long batch = input.shape()[0];
     Map<String, Tensor> outputs = served.model().infer(decoded.inputs());
     for (String name : decoded.outputNames()) {
-      assertThat(outputs.get(name).shape()).as("output %s", name).containsExactly(batch, 10);
+      long[] expected = served.model() instanceof EchoModel ? input.shape() : new long[] {batch, 10};
+      assertThat(outputs.get(name).shape()).as("output %s", name).containsExactly(expected);
     }
   }
 
