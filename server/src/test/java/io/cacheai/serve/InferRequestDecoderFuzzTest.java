@@ -29,10 +29,11 @@ import java.util.Optional;
 
 /**
  * Fuzzes ModelInfer request validation and decoding ({@link InferRequestDecoder}) against the
- * embedded MNIST models (and a BYTES echo model, for that datatype's own decoding), with requests built from the fuzzer's data: input names, datatypes,
- * shapes, raw bytes and typed contents, requested outputs. Each choice's first option (what an
- * exhausted input yields) is the valid one, so the empty input is a valid one-digit raw request and
- * the fuzzer starts from accepted requests (inputs directory {@code
+ * embedded MNIST models (and a BYTES echo model, for that datatype's own decoding), with requests
+ * built from the fuzzer's data: input names, datatypes, shapes, raw bytes and typed contents,
+ * requested outputs. Each choice's first option (what an exhausted input yields) is the valid one,
+ * so the empty input is a valid one-digit raw request and the fuzzer starts from accepted requests
+ * (inputs directory {@code
  * src/test/resources/io/cacheai/serve/InferRequestDecoderFuzzTestInputs/<method>/}).
  *
  * <p>The contract checked: a request is refused with INVALID_ARGUMENT and a message, or accepted —
@@ -72,7 +73,8 @@ class InferRequestDecoderFuzzTest {
     long batch = input.shape()[0];
     Map<String, Tensor> outputs = served.model().infer(decoded.inputs());
     for (String name : decoded.outputNames()) {
-      long[] expected = served.model() instanceof EchoModel ? input.shape() : new long[] {batch, 10};
+      long[] expected =
+          served.model() instanceof EchoModel ? input.shape() : new long[] {batch, 10};
       assertThat(outputs.get(name).shape()).as("output %s", name).containsExactly(expected);
     }
   }
