@@ -9,8 +9,8 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * Entry point of the {@code cacheai} command line. Each job is a subcommand ({@code serve} now;
- * {@code infer}, {@code compress}, {@code eval}, {@code bench} join it the same way, in {@link
+ * Entry point of the {@code cacheai} command line. Each job is a subcommand ({@code serve}, {@code
+ * infer}; {@code compress}, {@code eval}, {@code bench} join them the same way, in {@link
  * #commandLine}).
  *
  * <p>Exit codes: 0 success, 2 usage error (unknown option, bad value, no subcommand), 1 failure
@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
     name = "cacheai",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
-    description = "Serve ONNX models over the Open Inference Protocol (KServe v2 gRPC).")
+    description =
+        "Serve ONNX models over the Open Inference Protocol (KServe v2 gRPC), and query them.")
 public final class Main implements Runnable {
   @Spec private CommandSpec spec;
 
@@ -38,6 +39,7 @@ public final class Main implements Runnable {
     CommandLine commandLine = new CommandLine(new Main());
     commandLine.addSubcommand("serve", serve);
     commandLine.addSubcommand("bundle", new BundleCommand());
+    commandLine.addSubcommand("infer", new InferCommand());
     commandLine.setExecutionExceptionHandler(
         (exception, failed, parseResult) -> {
           PrintWriter err = failed.getErr();

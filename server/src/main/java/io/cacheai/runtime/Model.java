@@ -2,6 +2,7 @@ package io.cacheai.runtime;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A loaded model, ready to run requests: what the serving layer holds for each model version.
@@ -22,6 +23,15 @@ public interface Model extends AutoCloseable {
 
   /** The outputs the model produces, in declaration order. */
   List<TensorSpec> outputs();
+
+  /**
+   * The names of inputs a request may leave out; none by default. A model with alternative inputs
+   * (e.g. an encoded image or an already prepared tensor) lists them here and refuses, with an
+   * {@link IllegalArgumentException}, a request that gives a combination it does not accept.
+   */
+  default Set<String> optionalInputs() {
+    return Set.of();
+  }
 
   /**
    * Runs one request. {@code inputs} maps every input name to its tensor; the result maps every

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -28,7 +29,7 @@ import java.util.stream.Collectors;
  *   <li>each input: known name, not repeated, datatype equal to the model's, shape without negative
  *       dimensions, accepted by the model's shape, within {@code max_batch_size}, of a size that
  *       fits in memory;
- *   <li>every model input is present;
+ *   <li>every model input is present, except those the model lists as optional;
  *   <li>each requested output is a model output, not repeated;
  *   <li>each input's contents: the byte length of raw contents, or the typed field of the datatype
  *       (no other field) with exactly as many values as the shape holds.
@@ -77,8 +78,9 @@ final class InferRequestDecoder {
       elementCounts.put(name, checkShape(name, shape, spec, served.config()));
       shapes.put(name, shape);
     }
+    Set<String> optional = served.model().optionalInputs();
     for (TensorSpec spec : specs) {
-      if (!shapes.containsKey(spec.name())) {
+      if (!shapes.containsKey(spec.name()) && !optional.contains(spec.name())) {
         throw InvalidRequest.invalid(
             "missing input '"
                 + spec.name()

@@ -5,9 +5,13 @@ import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -28,40 +32,56 @@ import java.util.TreeSet;
  *   <li>the scheduling keys of {@link SchedulingConfig}: {@code dynamic_batching}, {@code
  *       max_queue_delay_us}, {@code max_queue_size}, {@code batch_threads}, {@code
  *       max_concurrent_requests}, {@code request_timeout_ms}.
+ *   <li>{@code kind} — what the directory serves: {@code onnx} (the default, the model as it is) or
+ *       a task around it such as {@code ocr_recognizer}; see {@link ModelKind}, which lists the
+ *       further keys each kind requires or accepts (a key of another kind is an error).
  * </ul>
  */
 public record ModelConfig(
-    int maxBatchSize, Optional<String> platform, SchedulingConfig scheduling) {
+    int maxBatchSize,
+    Optional<String> platform,
+    SchedulingConfig scheduling,
+    ModelKind kind,
+    Map<String, String> kindSettings) {
   /** The name of the optional per-model file inside the model's directory. */
   public static final String FILE_NAME = "config.properties";
 
   public static final String MAX_BATCH_SIZE = "max_batch_size";
   public static final String PLATFORM = "platform";
+  public static final String KIND = "kind";
   private static final Set<String> KEYS = keys();
 
-  /** No limit, no platform expectation. */
+  /** No limit, no platform expectation, the ONNX model as it is. */
   public static final ModelConfig DEFAULT = new ModelConfig(0, Optional.empty());
 
   public ModelConfig {
     if (maxBatchSize < 0) {
       throw new IllegalArgumentException(MAX_BATCH_SIZE + "=" + maxBatchSize + " must be >= 0");
     }
-    java.util.Objects.requireNonNull(scheduling, "scheduling");
+    Objects.requireNonNull(scheduling, "scheduling");
     if (scheduling.dynamicBatching() && maxBatchSize == 0) {
       throw new IllegalArgumentException(
           SchedulingConfig.DYNAMIC_BATCHING + "=true needs " + MAX_BATCH_SIZE + " > 0");
     }
+    Objects.requireNonNull(kind, KIND);
+    kindSettings = Map.copyOf(kindSettings);
   }
 
-  /** The default scheduling: requests run one by one, no limits. */
+  /** A config of kind {@code onnx} with the default scheduling: requests one by one, no limits. */
   public ModelConfig(int maxBatchSize, Optional<String> platform) {
     this(maxBatchSize, platform, SchedulingConfig.DEFAULT);
+  }
+
+  /** A config of kind {@code onnx} with the given scheduling. */
+  public ModelConfig(int maxBatchSize, Optional<String> platform, SchedulingConfig scheduling) {
+    this(maxBatchSize, platform, scheduling, ModelKind.ONNX, Map.of());
   }
 
   private static Set<String> keys() {
     Set<String> keys = new TreeSet<>(SchedulingConfig.KEYS);
     keys.add(MAX_BATCH_SIZE);
     keys.add(PLATFORM);
+    keys.add(KIND);
     return Set.copyOf(keys);
   }
 
@@ -92,9 +112,48 @@ public record ModelConfig(
   public static ModelConfig parse(Properties properties, String source) {
     Set<String> unknown = new TreeSet<>(properties.stringPropertyNames());
     unknown.removeAll(KEYS);
+    unknown.removeAll(ModelKind.allKindKeys());
     if (!unknown.isEmpty()) {
+      Set<String> accepted = new TreeSet<>(KEYS);
+      accepted.addAll(ModelKind.allKindKeys());
       throw new IllegalArgumentException(
-          source + ": unknown key(s) " + unknown + "; accepted keys: " + new TreeSet<>(KEYS));
+          source + ": unknown key(s) " + unknown + "; accepted keys: " + accepted);
+    }
+    ModelKind kind = ModelKind.ONNX;
+    String kindName = properties.getProperty(KIND);
+    if (kindName != null) {
+      kind =
+          ModelKind.fromConfigName(kindName.trim())
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          source
+                              + ": "
+                              + KIND
+                              + "="
+                              + kindName
+                              + " is not one of "
+                              + Arrays.stream(ModelKind.values())
+                                  .map(ModelKind::configName)
+                                  .toList()));
+    }
+    Map<String, String> kindSettings = new TreeMap<>();
+    for (String key : ModelKind.allKindKeys()) {
+      String value = properties.getProperty(key);
+      if (value == null) {
+        continue;
+      }
+      if (!kind.requiredKeys().contains(key) && !kind.optionalKeys().contains(key)) {
+        throw new IllegalArgumentException(
+            source + ": key " + key + " does not apply to " + KIND + "=" + kind.configName());
+      }
+      kindSettings.put(key, value.trim());
+    }
+    for (String key : kind.requiredKeys()) {
+      if (!kindSettings.containsKey(key) || kindSettings.get(key).isEmpty()) {
+        throw new IllegalArgumentException(
+            source + ": " + KIND + "=" + kind.configName() + " needs key " + key);
+      }
     }
     int maxBatchSize = 0;
     String batch = properties.getProperty(MAX_BATCH_SIZE);
@@ -116,6 +175,8 @@ public record ModelConfig(
     return new ModelConfig(
         maxBatchSize,
         Optional.ofNullable(platform).map(String::trim),
-        SchedulingConfig.parse(properties, source, maxBatchSize));
+        SchedulingConfig.parse(properties, source, maxBatchSize),
+        kind,
+        kindSettings);
   }
 }

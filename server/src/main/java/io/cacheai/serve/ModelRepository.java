@@ -36,6 +36,10 @@ import java.util.regex.Pattern;
  *     1/model.onnx
  *     2/model.cai              a bundle ({@code cacheai bundle}); with model.onnx beside it,
  *                              model.cai is the one loaded
+ *   ppocr-rec/
+ *     config.properties        kind=ocr_recognizer, dictionary=ppocr_keys_v1.txt
+ *     1/model.onnx             the recognizer, served wrapped (see {@link ModelKind})
+ *     1/ppocr_keys_v1.txt
  * </pre>
  *
  * <p>Every numeric version directory is loaded and served; a request's empty {@code model_version}
@@ -252,10 +256,11 @@ public final class ModelRepository implements AutoCloseable {
       String name, long version, Path versionDir, ModelConfig config, ModelLoader loader)
       throws IOException {
     Path file = modelFile(versionDir);
-    Model model = loader.load(name, file);
-    if (model == null) {
+    Model loaded = loader.load(name, file);
+    if (loaded == null) {
       throw new IOException("loader returned no model for " + file);
     }
+    Model model = config.kind().wrap(loaded, versionDir, config.kindSettings());
     if (config.platform().isPresent() && !config.platform().get().equals(model.platform())) {
       model.close();
       throw new IllegalArgumentException(

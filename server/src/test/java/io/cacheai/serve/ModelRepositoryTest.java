@@ -116,9 +116,10 @@ class ModelRepositoryTest {
           .containsExactly(
               "m: invalid config: "
                   + dir.resolve("m/config.properties")
-                  + ": unknown key(s) [max_batch]; accepted keys: [batch_threads, dynamic_batching,"
-                  + " max_batch_size, max_concurrent_requests, max_queue_delay_us,"
-                  + " max_queue_size, platform, request_timeout_ms]");
+                  + ": unknown key(s) [max_batch]; accepted keys: [batch_threads, dictionary,"
+                  + " dynamic_batching, kind, max_batch_size, max_concurrent_requests,"
+                  + " max_queue_delay_us, max_queue_size, max_width, platform,"
+                  + " request_timeout_ms]");
     }
   }
 
@@ -146,6 +147,74 @@ class ModelRepositoryTest {
                   + " config.properties");
     }
     assertThat(loader.loaded.get(0).closeCount()).isEqualTo(1);
+  }
+
+  @Test
+  void load_configKindErrors_modelRefusedNamingKey() throws IOException {
+    String[][] cases = {
+      {"kind=ocr_recognizer\n", "kind=ocr_recognizer needs key dictionary"},
+      {"dictionary=keys.txt\n", "key dictionary does not apply to kind=onnx"},
+      {"kind=bogus\n", "kind=bogus is not one of [onnx, ocr_recognizer]"},
+    };
+    for (String[] c : cases) {
+      Path repo = Files.createDirectories(dir.resolve("r" + c[0].hashCode()));
+      writeModel(repo, "m", "1", "affine");
+      Files.writeString(repo.resolve("m/config.properties"), c[0]);
+      try (ModelRepository repository = ModelRepository.load(repo, loader)) {
+        assertThat(repository.isEmpty()).isTrue();
+        assertThat(repository.failures().get(0).reason()).as(c[0]).endsWith(c[1]);
+      }
+    }
+  }
+
+  @Test
+  void load_ocrKindAroundAModelThatIsNoRecognizer_versionRefusedAndClosed() throws IOException {
+    writeModel(dir, "m", "1", "affine");
+    Files.writeString(dir.resolve("m/1/keys.txt"), "a\nb\n");
+    Files.writeString(
+        dir.resolve("m/config.properties"), "kind=ocr_recognizer\ndictionary=keys.txt\n");
+    try (ModelRepository repository = ModelRepository.load(dir, loader)) {
+      assertThat(repository.isEmpty()).isTrue();
+      assertThat(repository.failures())
+          .extracting(LoadFailure::toString)
+          .containsExactly(
+              "m/1: OCR recognizer input x:FP32[-1,4] does not accept FP32 [N,3,48,W]");
+    }
+    assertThat(loader.loaded.get(0).closeCount()).isEqualTo(1);
+  }
+
+  @Test
+  void load_ocrKindDictionaryOutsideVersionDir_versionRefusedAndClosed() throws IOException {
+    writeModel(dir, "m", "1", "affine");
+    Files.writeString(dir.resolve("keys.txt"), "a\n");
+    Files.writeString(
+        dir.resolve("m/config.properties"), "kind=ocr_recognizer\ndictionary=../../keys.txt\n");
+    try (ModelRepository repository = ModelRepository.load(dir, loader)) {
+      assertThat(repository.failures().get(0).reason())
+          .isEqualTo(
+              "dictionary=../../keys.txt must be a plain file name in the version directory"
+                  + " ([A-Za-z0-9._-])");
+    }
+    assertThat(loader.loaded.get(0).closeCount()).isEqualTo(1);
+  }
+
+  @Test
+  void load_ocrKindMissingDictionaryOrBadWidth_versionRefused() throws IOException {
+    writeModel(dir, "m", "1", "affine");
+    Files.writeString(
+        dir.resolve("m/config.properties"), "kind=ocr_recognizer\ndictionary=keys.txt\n");
+    writeModel(dir, "w", "1", "affine");
+    Files.writeString(dir.resolve("w/1/keys.txt"), "a\n");
+    Files.writeString(
+        dir.resolve("w/config.properties"),
+        "kind=ocr_recognizer\ndictionary=keys.txt\nmax_width=wide\n");
+    try (ModelRepository repository = ModelRepository.load(dir, loader)) {
+      assertThat(repository.failures())
+          .extracting(LoadFailure::toString)
+          .containsExactly(
+              "m/1: dictionary=keys.txt: no such file " + dir.resolve("m/1/keys.txt"),
+              "w/1: max_width=wide is not an integer in [8,16384]");
+    }
   }
 
   @Test
