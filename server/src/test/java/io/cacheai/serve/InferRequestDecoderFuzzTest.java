@@ -38,7 +38,8 @@ import java.util.Optional;
  *
  * <p>The contract checked: a request is refused with INVALID_ARGUMENT and a message, or accepted —
  * and then the model runs on it without an exception and returns every requested output with the
- * request's batch size.
+ * request's batch size; either way decoding allocates in proportion to the request's size, not to
+ * the sizes it declares.
  */
 class InferRequestDecoderFuzzTest {
   private static final int MAX_BATCH_SIZE = 4;
@@ -54,6 +55,17 @@ class InferRequestDecoderFuzzTest {
               ModelConfig.DEFAULT));
   private static final InferRequestDecoder DECODER = new InferRequestDecoder();
 
+  /**
+   * Decoding may allocate about as much as the request holds (typed values become a buffer), never
+   * what its shape merely declares: a small request must not cost gigabytes. The base is generous
+   * because the thread's count also takes in class loading (and Jazzer instrumenting the classes)
+   * on the first pass through a code path.
+   */
+  private static final long MAX_DECODE_BASE_BYTES = 64L << 20;
+
+  private static final com.sun.management.ThreadMXBean THREADS =
+      (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+
   /** A cap on the elements this test fills with data, so that one run stays fast. */
   private static final long MAX_FILLED_ELEMENTS = 1 << 14;
 
@@ -62,12 +74,18 @@ class InferRequestDecoderFuzzTest {
     ServedModel served = MODELS.get(data.consumeInt(0, MODELS.size() - 1));
     ModelInferRequest request = request(data, served);
     DecodedRequest decoded;
+    long allocatedBefore = THREADS.getCurrentThreadAllocatedBytes();
     try {
       decoded = DECODER.decode(request, served);
     } catch (StatusException e) {
       assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
       assertThat(e.getStatus().getDescription()).isNotBlank();
       return;
+    } finally {
+      long allocatedBytes = THREADS.getCurrentThreadAllocatedBytes() - allocatedBefore;
+      assertThat(allocatedBytes)
+          .as("heap bytes allocated decoding a %d-byte request", request.getSerializedSize())
+          .isLessThan(MAX_DECODE_BASE_BYTES + 16L * request.getSerializedSize());
     }
     Tensor input = decoded.inputs().get("input");
     long batch = input.shape()[0];
