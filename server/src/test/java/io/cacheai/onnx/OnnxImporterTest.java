@@ -170,4 +170,26 @@ class OnnxImporterTest {
         .isInstanceOf(OnnxImportException.class)
         .hasMessageContaining("Relu 'relu1': output 'x' is already defined");
   }
+
+  /**
+   * A 40-byte file declaring a 2²⁸-element initializer with no data made the importer allocate 1
+   * GiB.
+   */
+  @Test
+  void importBytes_initializerDeclaringMoreThanItHolds_refusedBeforeAllocating() {
+    byte[] model =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .floats("w", new long[] {1L << 28}, new float[0])
+            .node("Add", "add0", List.of("x", "w"), "y")
+            .output("y")
+            .build();
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long before = threads.getCurrentThreadAllocatedBytes();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(model))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("tensor 'w': has 0 elements, dims need 268435456");
+    assertThat(threads.getCurrentThreadAllocatedBytes() - before).isLessThan(64L << 20);
+  }
 }
