@@ -2,6 +2,7 @@ package io.cacheai.graph;
 
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -62,6 +63,7 @@ public final class ShapeInference {
     }
     graph.constants().forEach((name, constant) -> shapes.put(name, constant.shape()));
     for (Node node : graph.nodes()) {
+      requireInputCount(node);
       long[][] in = new long[node.inputs().size()][];
       ConstTensor[] known = new ConstTensor[in.length];
       boolean allStatic = true;
@@ -138,6 +140,99 @@ public final class ShapeInference {
               + node.attributes().getLong("to", 0)
               + " of a value computed per request is not supported (only float tensors run per"
               + " request)");
+    }
+  }
+
+  /**
+   * The node has the inputs its op reads: at least the required ones (given, not empty names) and
+   * at most the optional ones too, so that no rule below or kernel reads a missing input.
+   */
+  private static void requireInputCount(Node node) {
+    int required;
+    int optional;
+    switch (node.op()) {
+      case ADD, SUB, MUL, DIV, POW, MAT_MUL, RESHAPE -> {
+        required = 2;
+        optional = 0;
+      }
+      case GEMM, CONV, CONV_TRANSPOSE -> {
+        required = 2;
+        optional = 1;
+      }
+      case BATCH_NORMALIZATION -> {
+        required = 5;
+        optional = 0;
+      }
+      case CLIP -> { // min and max: attributes before opset 11, optional inputs since
+        required = 1;
+        optional = 2;
+      }
+      case SLICE -> { // starts, ends, axes, steps: attributes before opset 10
+        required = 1;
+        optional = 4;
+      }
+      case SQUEEZE, UNSQUEEZE, REDUCE_MEAN -> { // axes: an attribute before opset 13 (18)
+        required = 1;
+        optional = 1;
+      }
+      case RESIZE -> { // roi, scales, sizes (opset 10: scales only)
+        required = 1;
+        optional = 3;
+      }
+      case CONCAT -> {
+        required = 1;
+        optional = Integer.MAX_VALUE - 1;
+      }
+      case CONSTANT -> {
+        required = 0;
+        optional = 0;
+      }
+      case ABS,
+          NEG,
+          EXP,
+          TANH,
+          SQRT,
+          RELU,
+          SIGMOID,
+          HARD_SIGMOID,
+          IDENTITY,
+          SOFTMAX,
+          FLATTEN,
+          MAX_POOL,
+          AVERAGE_POOL,
+          GLOBAL_AVERAGE_POOL,
+          SHAPE,
+          CAST,
+          TRANSPOSE,
+          QLINEAR_GEMM,
+          QLINEAR_CONV,
+          LOW_BIT_GEMM,
+          LOW_BIT_CONV -> {
+        required = 1;
+        optional = 0;
+      }
+      default -> throw new IllegalStateException(node.describe() + ": no arity for this op");
+    }
+    List<String> inputs = node.inputs();
+    boolean missing = false;
+    for (int i = 0; i < Math.min(required, inputs.size()); i++) {
+      missing |= inputs.get(i).isEmpty();
+    }
+    if (inputs.size() < required || inputs.size() > required + optional || missing) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": inputs "
+              + inputs
+              + "; "
+              + node.op().onnxName()
+              + " takes "
+              + required
+              + (optional == Integer.MAX_VALUE - 1
+                  ? " or more"
+                  : optional > 0 ? " to " + (required + optional) : "")
+              + " (the first "
+              + required
+              + " given)");
     }
   }
 

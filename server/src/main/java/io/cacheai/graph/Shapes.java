@@ -7,23 +7,30 @@ import java.util.stream.LongStream;
 public final class Shapes {
   private Shapes() {}
 
-  /** The product of the dims (1 for a scalar); throws on a negative dim or overflow. */
+  /**
+   * The product of the dims (1 for a scalar). Throws {@link IllegalArgumentException} naming the
+   * shape on a negative dim or when the product overflows 64 bits (a corrupt or hostile file's
+   * dims: the message must say which shape, not just "long overflow").
+   */
   public static long elementCount(long[] shape) {
-    long count = 1;
     for (long dim : shape) {
       if (dim < 0) {
         throw new IllegalArgumentException("negative dimension in " + toString(shape));
       }
-      count = Math.multiplyExact(count, dim);
     }
-    return count;
+    return product(shape, 0, shape.length);
   }
 
-  /** The product of dims {@code [from, to)}. */
+  /** The product of dims {@code [from, to)}; IllegalArgumentException on 64-bit overflow. */
   public static long product(long[] shape, int from, int to) {
     long count = 1;
     for (int i = from; i < to; i++) {
-      count = Math.multiplyExact(count, shape[i]);
+      try {
+        count = Math.multiplyExact(count, shape[i]);
+      } catch (ArithmeticException e) {
+        throw new IllegalArgumentException(
+            "shape " + toString(shape) + " has more elements than a 64-bit count holds", e);
+      }
     }
     return count;
   }

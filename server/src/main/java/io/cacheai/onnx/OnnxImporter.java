@@ -111,13 +111,21 @@ public final class OnnxImporter {
     }
 
     List<ValueInfo> inputs = new ArrayList<>();
+    Set<String> inputNames = new HashSet<>();
     for (ValueInfoProto input : proto.getInputList()) {
+      if (!inputNames.add(input.getName())) {
+        throw new OnnxImportException("graph input '" + input.getName() + "' is listed twice");
+      }
       if (!constants.containsKey(input.getName())) {
         inputs.add(valueInfo(input, "input"));
       }
     }
     List<ValueInfo> outputs = new ArrayList<>();
+    Set<String> outputNames = new HashSet<>();
     for (ValueInfoProto output : proto.getOutputList()) {
+      if (!outputNames.add(output.getName())) {
+        throw new OnnxImportException("graph output '" + output.getName() + "' is listed twice");
+      }
       outputs.add(declaredOutput(output));
     }
 
@@ -154,8 +162,15 @@ public final class OnnxImporter {
               where + ": input '" + input + "' is not produced by an earlier node");
         }
       }
-      if (node.getOutputCount() == 0) {
+      if (node.getOutputCount() == 0 || node.getOutput(0).isEmpty()) {
         throw new OnnxImportException(where + ": has no output");
+      }
+      if (known.contains(node.getOutput(0))) {
+        throw new OnnxImportException(
+            where
+                + ": output '"
+                + node.getOutput(0)
+                + "' is already defined (an ONNX graph assigns each value once)");
       }
       if (op == OpType.CONSTANT) {
         constants.put(node.getOutput(0), constantValue(where, attributes));

@@ -23,7 +23,12 @@ public final class TensorProtos {
     for (int i = 0; i < shape.length; i++) {
       shape[i] = tensor.getDims(i);
     }
-    long count = Shapes.elementCount(shape);
+    long count;
+    try {
+      count = Shapes.elementCount(shape);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(what + ": " + e.getMessage(), e);
+    }
     if (count > Integer.MAX_VALUE) {
       throw new IllegalArgumentException(what + ": " + count + " elements is too many");
     }
@@ -33,12 +38,16 @@ public final class TensorProtos {
     int type = tensor.getDataType();
     return switch (type) {
       case TensorProto.DataType.FLOAT_VALUE -> {
-        float[] values = new float[n];
+        // Counts are checked before allocating: a few bytes may declare 2^31 elements.
         if (raw) {
           checkRaw(what, bytes, n, 4);
-          bytes.asFloatBuffer().get(values);
         } else {
           checkTyped(what, tensor.getFloatDataCount(), n);
+        }
+        float[] values = new float[n];
+        if (raw) {
+          bytes.asFloatBuffer().get(values);
+        } else {
           for (int i = 0; i < n; i++) {
             values[i] = tensor.getFloatData(i);
           }
@@ -46,14 +55,17 @@ public final class TensorProtos {
         yield ConstTensor.ofFloats(shape, values);
       }
       case TensorProto.DataType.DOUBLE_VALUE -> {
-        float[] values = new float[n];
         if (raw) {
           checkRaw(what, bytes, n, 8);
+        } else {
+          checkTyped(what, tensor.getDoubleDataCount(), n);
+        }
+        float[] values = new float[n];
+        if (raw) {
           for (int i = 0; i < n; i++) {
             values[i] = (float) bytes.getDouble(i * 8);
           }
         } else {
-          checkTyped(what, tensor.getDoubleDataCount(), n);
           for (int i = 0; i < n; i++) {
             values[i] = (float) tensor.getDoubleData(i);
           }
@@ -61,12 +73,15 @@ public final class TensorProtos {
         yield ConstTensor.ofFloats(shape, values);
       }
       case TensorProto.DataType.INT64_VALUE -> {
-        long[] values = new long[n];
         if (raw) {
           checkRaw(what, bytes, n, 8);
-          bytes.asLongBuffer().get(values);
         } else {
           checkTyped(what, tensor.getInt64DataCount(), n);
+        }
+        long[] values = new long[n];
+        if (raw) {
+          bytes.asLongBuffer().get(values);
+        } else {
           for (int i = 0; i < n; i++) {
             values[i] = tensor.getInt64Data(i);
           }
@@ -77,10 +92,14 @@ public final class TensorProtos {
           TensorProto.DataType.INT8_VALUE,
           TensorProto.DataType.UINT8_VALUE,
           TensorProto.DataType.BOOL_VALUE -> {
-        long[] values = new long[n];
         int size = type == TensorProto.DataType.INT32_VALUE ? 4 : 1;
         if (raw) {
           checkRaw(what, bytes, n, size);
+        } else {
+          checkTyped(what, tensor.getInt32DataCount(), n);
+        }
+        long[] values = new long[n];
+        if (raw) {
           for (int i = 0; i < n; i++) {
             values[i] =
                 switch (type) {
@@ -90,7 +109,6 @@ public final class TensorProtos {
                 };
           }
         } else {
-          checkTyped(what, tensor.getInt32DataCount(), n);
           for (int i = 0; i < n; i++) {
             values[i] = tensor.getInt32Data(i);
           }

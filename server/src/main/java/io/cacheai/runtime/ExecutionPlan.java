@@ -1,6 +1,7 @@
 package io.cacheai.runtime;
 
 import io.cacheai.graph.ShapeInference;
+import io.cacheai.graph.Shapes;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -18,6 +19,13 @@ import java.util.List;
 final class ExecutionPlan {
   /** Slot granularity: 16 floats = 64 bytes, so every slot starts cache-line aligned. */
   private static final long ALIGN_FLOATS = 16;
+
+  /**
+   * Largest arena or scratch, in floats: one direct {@code FloatBuffer} (int-indexed) holds at most
+   * this many. Shapes are 64-bit; a model may declare (or a padding attribute may produce) values
+   * far beyond it, which must be refused here, by name, and not overflow an int somewhere later.
+   */
+  static final long MAX_BUFFER_FLOATS = Integer.MAX_VALUE - ALIGN_FLOATS;
 
   private final long[][] shapes;
   private final long[] offsets;
@@ -72,6 +80,16 @@ final class ExecutionPlan {
       scratch = Math.max(scratch, kernel.scratchFloats());
     }
     this.scratchFloats = scratch;
+    if (arenaFloats > MAX_BUFFER_FLOATS || scratchFloats > MAX_BUFFER_FLOATS) {
+      throw new IllegalArgumentException(
+          "needs arenaFloats="
+              + arenaFloats
+              + " scratchFloats="
+              + scratchFloats
+              + " for its intermediate values; one buffer holds at most "
+              + MAX_BUFFER_FLOATS
+              + " floats");
+    }
   }
 
   int valueCount() {
@@ -82,10 +100,17 @@ final class ExecutionPlan {
     return shapes[id];
   }
 
+  /** The value's element count; IllegalArgumentException if it exceeds one buffer. */
   long elementCount(int id) {
-    long count = 1;
-    for (long dim : shapes[id]) {
-      count *= dim;
+    long count = Shapes.elementCount(shapes[id]);
+    if (count > MAX_BUFFER_FLOATS) {
+      throw new IllegalArgumentException(
+          "a value of shape "
+              + Shapes.toString(shapes[id])
+              + " has "
+              + count
+              + " elements; one buffer holds at most "
+              + MAX_BUFFER_FLOATS);
     }
     return count;
   }

@@ -5,6 +5,7 @@ import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
 import io.cacheai.graph.PackedTensor;
 import io.cacheai.graph.ShapeInference;
+import io.cacheai.graph.Shapes;
 import io.cacheai.graph.ValueInfo;
 import io.cacheai.kernels.FloatBuffers;
 import java.nio.ByteOrder;
@@ -12,9 +13,11 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
@@ -64,6 +67,7 @@ public final class GraphModel implements Model {
 
   private GraphModel(
       Graph graph, Map<String, PackedTensor> packed, Int8Gemm int8Gemm, boolean fuseElementwise) {
+    checkWiring(graph);
     this.graph = graph;
     this.fuseElementwise = fuseElementwise;
     List<String> names = new ArrayList<>();
@@ -102,6 +106,47 @@ public final class GraphModel implements Model {
           graph.outputs().stream()
               .map(v -> new TensorSpec(v.name(), DataType.FP32, v.shape()))
               .toList();
+    }
+  }
+
+  /**
+   * Every value is defined once (graph input, constant or one node's first output) before a node
+   * reads it, and every graph output is defined. The importer checks this for ONNX files; a graph
+   * from elsewhere (a bundle's manifest) gets the same check here, before values get ids.
+   */
+  private static void checkWiring(Graph graph) {
+    Set<String> defined = new HashSet<>();
+    for (ValueInfo input : graph.inputs()) {
+      if (!defined.add(input.name())) {
+        throw new IllegalArgumentException("graph input '" + input.name() + "' is listed twice");
+      }
+    }
+    for (String name : graph.constants().keySet()) {
+      if (!defined.add(name)) {
+        throw new IllegalArgumentException("constant '" + name + "' is also a graph input");
+      }
+    }
+    for (Node node : graph.nodes()) {
+      for (String input : node.inputs()) {
+        if (!input.isEmpty() && !defined.contains(input)) {
+          throw new IllegalArgumentException(
+              node.describe() + ": input '" + input + "' is not defined before it is used");
+        }
+      }
+      if (node.outputs().isEmpty() || node.outputs().get(0).isEmpty()) {
+        throw new IllegalArgumentException(node.describe() + ": has no output");
+      }
+      if (!defined.add(node.outputs().get(0))) {
+        throw new IllegalArgumentException(
+            node.describe() + ": output '" + node.outputs().get(0) + "' is already defined");
+      }
+    }
+    Set<String> outputs = new HashSet<>();
+    for (ValueInfo output : graph.outputs()) {
+      if (!defined.contains(output.name()) || !outputs.add(output.name())) {
+        throw new IllegalArgumentException(
+            "graph output '" + output.name() + "' is never defined or listed twice");
+      }
     }
   }
 
@@ -232,52 +277,75 @@ public final class GraphModel implements Model {
     int count = ids.size();
     long[][] shapeById = new long[count][];
     ids.forEach((name, id) -> shapeById[id] = valueShapes.get(name));
-    FloatBuffer[] views = constantViews.clone();
-    boolean[] arenaValue = new boolean[count];
-    int[] firstUse = new int[count];
-    int[] lastUse = new int[count];
-    Arrays.fill(firstUse, -1);
-    Arrays.fill(lastUse, -1);
-    graph.inputs().forEach(input -> arenaValue[ids.get(input.name())] = true);
-    List<Kernel> kernels = new ArrayList<>();
-    List<Node> nodes = graph.nodes();
-    Map<Integer, ElementwiseFusion.Chain> chains =
-        fuseElementwise ? ElementwiseFusion.find(graph, analysis) : Map.of();
-    for (int i = 0; i < nodes.size(); i++) {
-      Node node = nodes.get(i);
-      String output = node.outputs().get(0);
-      int out = ids.get(output);
-      ConstTensor folded = analysis.values().get(output);
-      if (folded != null) {
-        if (folded.isFloat()) {
-          views[out] = FloatBuffers.of(folded.floats());
-        }
-        continue;
-      }
-      ElementwiseFusion.Chain chain = chains.get(i);
-      if (chain != null && chain.last() != i) {
-        continue; // an intermediate of a fused chain: never materialized
-      }
-      arenaValue[out] = true;
-      firstUse[out] = i;
-      lastUse[out] = Math.max(lastUse[out], i);
-      List<String> reads = chain == null ? node.inputs() : List.of(chain.input());
-      for (String input : reads) {
-        if (!input.isEmpty()) {
-          lastUse[ids.get(input)] = Math.max(lastUse[ids.get(input)], i);
+    ExecutionPlan plan;
+    try {
+      // Before any kernel computes an int extent from them: every value fits one buffer.
+      for (Node node : graph.nodes()) {
+        String output = node.outputs().get(0);
+        long elements = Shapes.elementCount(valueShapes.get(output));
+        if (elements > ExecutionPlan.MAX_BUFFER_FLOATS) {
+          throw new IllegalArgumentException(
+              node.describe()
+                  + ": output '"
+                  + output
+                  + "' of shape "
+                  + Shapes.toString(valueShapes.get(output))
+                  + " has "
+                  + elements
+                  + " elements; one buffer holds at most "
+                  + ExecutionPlan.MAX_BUFFER_FLOATS);
         }
       }
-      kernels.add(
-          chain == null
-              ? kernelFactory.create(node, analysis)
-              : new ElementwiseChainKernel(ids.get(chain.input()), out, chain.steps()));
+      FloatBuffer[] views = constantViews.clone();
+      boolean[] arenaValue = new boolean[count];
+      int[] firstUse = new int[count];
+      int[] lastUse = new int[count];
+      Arrays.fill(firstUse, -1);
+      Arrays.fill(lastUse, -1);
+      graph.inputs().forEach(input -> arenaValue[ids.get(input.name())] = true);
+      List<Kernel> kernels = new ArrayList<>();
+      List<Node> nodes = graph.nodes();
+      Map<Integer, ElementwiseFusion.Chain> chains =
+          fuseElementwise ? ElementwiseFusion.find(graph, analysis) : Map.of();
+      for (int i = 0; i < nodes.size(); i++) {
+        Node node = nodes.get(i);
+        String output = node.outputs().get(0);
+        int out = ids.get(output);
+        ConstTensor folded = analysis.values().get(output);
+        if (folded != null) {
+          if (folded.isFloat()) {
+            views[out] = FloatBuffers.of(folded.floats());
+          }
+          continue;
+        }
+        ElementwiseFusion.Chain chain = chains.get(i);
+        if (chain != null && chain.last() != i) {
+          continue; // an intermediate of a fused chain: never materialized
+        }
+        arenaValue[out] = true;
+        firstUse[out] = i;
+        lastUse[out] = Math.max(lastUse[out], i);
+        List<String> reads = chain == null ? node.inputs() : List.of(chain.input());
+        for (String input : reads) {
+          if (!input.isEmpty()) {
+            lastUse[ids.get(input)] = Math.max(lastUse[ids.get(input)], i);
+          }
+        }
+        kernels.add(
+            chain == null
+                ? kernelFactory.create(node, analysis)
+                : new ElementwiseChainKernel(ids.get(chain.input()), out, chain.steps()));
+      }
+      for (ValueInfo output : graph.outputs()) {
+        lastUse[ids.get(output.name())] = nodes.size();
+      }
+      plan =
+          new ExecutionPlan(
+              shapeById, arenaValue, firstUse, lastUse, nodes.size(), kernels, views, analysis);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "input shapes " + Arrays.deepToString(shapes) + ": " + e.getMessage(), e);
     }
-    for (ValueInfo output : graph.outputs()) {
-      lastUse[ids.get(output.name())] = nodes.size();
-    }
-    ExecutionPlan plan =
-        new ExecutionPlan(
-            shapeById, arenaValue, firstUse, lastUse, nodes.size(), kernels, views, analysis);
     if (plans.size() >= MAX_CACHED_PLANS) {
       plans.keySet().stream().findAny().ifPresent(plans::remove);
     }

@@ -63,7 +63,9 @@ final class RawContents {
   private static Tensor decodeBytes(String where, long[] shape, int elements, ByteBuffer raw)
       throws StatusException {
     raw.order(ByteOrder.LITTLE_ENDIAN);
-    List<byte[]> values = new ArrayList<>(elements);
+    // Sized by what the bytes can hold (4-byte length per element), not by the declared shape:
+    // a tiny request may declare 2^30 elements.
+    List<byte[]> values = new ArrayList<>(Math.min(elements, raw.remaining() / Integer.BYTES));
     while (raw.hasRemaining()) {
       if (raw.remaining() < Integer.BYTES) {
         throw InvalidRequest.invalid(

@@ -132,4 +132,91 @@ class OnnxImporterTest {
     assertThat(OnnxImporter.importBytes(model).inputs().get(0).shape())
         .containsExactly(-1, 3, 48, -1);
   }
+
+  /** Found by OnnxImportFuzzTest: the message was "long overflow", naming nothing. */
+  @Test
+  void importBytes_initializerDimsOverflow_refusedNamingTensorAndShape() {
+    byte[] model =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .floats("huge", new long[] {1L << 40, 1L << 40}, new float[0])
+            .node("Add", "add0", List.of("x", "huge"), "y")
+            .output("y")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(model))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("tensor 'huge'")
+        .hasMessageContaining("[1099511627776,1099511627776]")
+        .hasMessageContaining("64-bit");
+  }
+
+  /** Found by OnnxImportFuzzTest: "Index 0 out of bounds for length 0" from shape inference. */
+  @Test
+  void importBytes_nodeMissingInputs_refusedNamingNodeAndArity() {
+    byte[] noInput =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .node("Relu", "relu0", List.of(), "y")
+            .output("y")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(noInput))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("Relu 'relu0': inputs []; Relu takes 1");
+    byte[] oneOperand =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .node("Add", "add0", List.of("x"), "y")
+            .output("y")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(oneOperand))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("Add 'add0': inputs [x]; Add takes 2");
+  }
+
+  /** Found by OnnxImportFuzzTest: the model built, listing output 'y' twice in its metadata. */
+  @Test
+  void importBytes_valueNamedTwice_refused() {
+    byte[] outputTwice =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .node("Relu", "relu0", List.of("x"), "y")
+            .output("y")
+            .output("y")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(outputTwice))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("graph output 'y' is listed twice");
+    byte[] reassigned =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .node("Relu", "relu0", List.of("x"), "y")
+            .node("Relu", "relu1", List.of("y"), "x")
+            .output("x")
+            .build();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(reassigned))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("Relu 'relu1': output 'x' is already defined");
+  }
+
+  /**
+   * A 40-byte file declaring a 2²⁸-element initializer with no data made the importer allocate 1
+   * GiB.
+   */
+  @Test
+  void importBytes_initializerDeclaringMoreThanItHolds_refusedBeforeAllocating() {
+    byte[] model =
+        new OnnxModelBuilder()
+            .input("x", -1, 4)
+            .floats("w", new long[] {1L << 28}, new float[0])
+            .node("Add", "add0", List.of("x", "w"), "y")
+            .output("y")
+            .build();
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long before = threads.getCurrentThreadAllocatedBytes();
+    assertThatThrownBy(() -> OnnxImporter.importBytes(model))
+        .isInstanceOf(OnnxImportException.class)
+        .hasMessageContaining("tensor 'w': has 0 elements, dims need 268435456");
+    assertThat(threads.getCurrentThreadAllocatedBytes() - before).isLessThan(64L << 20);
+  }
 }
