@@ -80,7 +80,7 @@ final class KernelFactory {
       case MAT_MUL ->
           new MatMulKernel(
               input(node, 0), input(node, 1), out, in0, shapes.get(node.inputs().get(1)));
-      case CONV -> conv(node, shapes, in0, out);
+      case CONV -> conv(node, analysis, in0, out);
       case CONV_TRANSPOSE -> {
         long[] weightShape = shapes.get(node.inputs().get(1));
         yield new ConvTransposeKernel(
@@ -236,8 +236,8 @@ final class KernelFactory {
         node.hasInput(2) ? input(node, 2) : -1);
   }
 
-  private Kernel conv(Node node, Map<String, long[]> shapes, long[] in0, int out) {
-    long[] weightShape = shapes.get(node.inputs().get(1));
+  private Kernel conv(Node node, ShapeInference.Result analysis, long[] in0, int out) {
+    long[] weightShape = analysis.shapes().get(node.inputs().get(1));
     long[] kernel = Arrays.copyOfRange(weightShape, 2, weightShape.length);
     int group = (int) node.attributes().getLong("group", 1);
     Window2d window = Window2d.resolve(node, in0, kernel);
@@ -245,8 +245,19 @@ final class KernelFactory {
     if (group > 1 && group == in0[1] && weightShape[0] == group) {
       return new DepthwiseConvKernel(input(node, 0), input(node, 1), bias, out, in0, window);
     }
+    String weightName = node.inputs().get(1);
+    boolean constantWeights =
+        graph.constants().containsKey(weightName) || analysis.values().containsKey(weightName);
     return new ConvKernel(
-        input(node, 0), input(node, 1), bias, out, in0, weightShape, group, window);
+        input(node, 0),
+        input(node, 1),
+        bias,
+        out,
+        in0,
+        weightShape,
+        group,
+        window,
+        constantWeights);
   }
 
   /**

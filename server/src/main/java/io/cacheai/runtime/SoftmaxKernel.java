@@ -1,9 +1,13 @@
 package io.cacheai.runtime;
 
+import io.cacheai.kernels.Fp32Kernels;
+
 /**
  * Softmax over one axis, computed as exp(x − max) / Σ for stability. The input is seen as [outer,
  * axis, inner]; before opset 13 ONNX flattens everything from {@code axis} on into the reduced axis
- * ([outer, rest, 1]), from opset 13 on only that axis is reduced. Works on a heap copy.
+ * ([outer, rest, 1]), from opset 13 on only that axis is reduced. Contiguous rows (inner = 1, the
+ * usual last-axis softmax) run in native code ({@link Fp32Kernels#softmaxRows}, AVX2: a Java loop
+ * over a scalar exp took ~2 ms for PP-OCR's 40 × 6625 logits); other layouts work on a heap copy.
  */
 final class SoftmaxKernel implements Kernel {
   private final int in;
@@ -22,6 +26,10 @@ final class SoftmaxKernel implements Kernel {
 
   @Override
   public void run(Frame frame) {
+    if (inner == 1) {
+      Fp32Kernels.softmaxRows(frame.buffer(in), frame.buffer(out), outer, axis);
+      return;
+    }
     int count = outer * axis * inner;
     float[] x = frame.heap(0, count);
     frame.buffer(in).get(0, x, 0, count);
