@@ -195,6 +195,156 @@ void cai_softmax_rows_f32(const float* x, float* y, int rows, int n) {
 }
 
 /* ------------------------------------------------------------------------------------------------
+ * Epilogue steps (see cai_fp32.h). The vector body applies all steps to 8 values in a register
+ * before storing them once.
+ * ---------------------------------------------------------------------------------------------- */
+static float cai_step_ref(int kind, float a, float b, float v, float x) {
+  switch (kind) {
+    case CAI_STEP_ADD: return v + a;
+    case CAI_STEP_SUB: return v - a;
+    case CAI_STEP_RSUB: return a - v;
+    case CAI_STEP_MUL: return v * a;
+    case CAI_STEP_DIV: return v / a;
+    case CAI_STEP_RDIV: return a / v;
+    case CAI_STEP_CLIP: return fminf(fmaxf(v, a), b);
+    case CAI_STEP_RELU: return fmaxf(v, 0.0f);
+    case CAI_STEP_HSIG: return fmaxf(0.0f, fminf(1.0f, a * v + b));
+    case CAI_STEP_SIGMOID: return 1.0f / (1.0f + cai_exp_ref(-v));
+    case CAI_STEP_SQUARE: return v * v;
+    case CAI_STEP_NEG: return -v;
+    case CAI_STEP_ABS: return fabsf(v);
+    case CAI_STEP_ADDX: return v + x;
+    case CAI_STEP_MULX: return v * x;
+    default: return v;
+  }
+}
+
+static void cai_steps_apply_ref(float* y, size_t n, const int32_t* kinds, const float* params,
+                                int steps) {
+  for (size_t i = 0; i < n; i++) {
+    float x = y[i];
+    float v = x;
+    for (int s = 0; s < steps; s++) {
+      v = cai_step_ref(kinds[s], params[2 * s], params[2 * s + 1], v, x);
+    }
+    y[i] = v;
+  }
+}
+
+#if CAI_FP32_X86
+CAI_F32_AVX2_INLINE __m256 cai_steps8(__m256 x, const int32_t* kinds, const float* params,
+                                      int steps) {
+  __m256 v = x;
+  for (int s = 0; s < steps; s++) {
+    __m256 a = _mm256_set1_ps(params[2 * s]);
+    switch (kinds[s]) {
+      case CAI_STEP_ADD: v = _mm256_add_ps(v, a); break;
+      case CAI_STEP_SUB: v = _mm256_sub_ps(v, a); break;
+      case CAI_STEP_RSUB: v = _mm256_sub_ps(a, v); break;
+      case CAI_STEP_MUL: v = _mm256_mul_ps(v, a); break;
+      case CAI_STEP_DIV: v = _mm256_div_ps(v, a); break;
+      case CAI_STEP_RDIV: v = _mm256_div_ps(a, v); break;
+      case CAI_STEP_CLIP:
+        v = _mm256_min_ps(_mm256_max_ps(v, a), _mm256_set1_ps(params[2 * s + 1]));
+        break;
+      case CAI_STEP_RELU: v = _mm256_max_ps(v, _mm256_setzero_ps()); break;
+      case CAI_STEP_HSIG:
+        v = _mm256_max_ps(_mm256_setzero_ps(),
+                          _mm256_min_ps(_mm256_set1_ps(1.0f),
+                                        _mm256_add_ps(_mm256_mul_ps(a, v),
+                                                      _mm256_set1_ps(params[2 * s + 1]))));
+        break;
+      case CAI_STEP_SIGMOID:
+        v = _mm256_div_ps(_mm256_set1_ps(1.0f),
+                          _mm256_add_ps(_mm256_set1_ps(1.0f),
+                                        cai_exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+        break;
+      case CAI_STEP_SQUARE: v = _mm256_mul_ps(v, v); break;
+      case CAI_STEP_NEG: v = _mm256_sub_ps(_mm256_setzero_ps(), v); break;
+      case CAI_STEP_ABS: v = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); break;
+      case CAI_STEP_ADDX: v = _mm256_add_ps(v, x); break;
+      case CAI_STEP_MULX: v = _mm256_mul_ps(v, x); break;
+      default: break;
+    }
+  }
+  return v;
+}
+
+static CAI_F32_AVX2 void cai_steps_apply_avx2(float* y, size_t n, const int32_t* kinds,
+                                             const float* params, int steps) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, cai_steps8(_mm256_loadu_ps(y + i), kinds, params, steps));
+  }
+  if (i < n) {
+    cai_steps_apply_ref(y + i, n - i, kinds, params, steps);
+  }
+}
+#endif
+
+/*
+ * The one chain worth a body of its own: hard-swish then scale-and-shift, how every PP-OCR LCNet
+ * block ends (ADD 3, CLIP 0 6, MULX, DIV 6, MUL s, ADD t). Applied in registers before the store;
+ * interpreting six steps per vector instead cost as much as a separate pass over memory. The
+ * division by 6 is a multiplication by the float nearest 1/6 (within 1 ulp of the quotient):
+ * vdivps alone made the epilogue cost a third of a 240x960x240 product on this machine.
+ */
+typedef struct {
+  int hswish_affine; /* 1: the chain is exactly the pattern above, with s, t below */
+  float s;
+  float t;
+} cai_epilogue_form;
+
+static cai_epilogue_form cai_epilogue_classify(const int32_t* kinds, const float* params,
+                                               int steps) {
+  cai_epilogue_form form = {0, 1.0f, 0.0f};
+  if (steps == 6 && kinds[0] == CAI_STEP_ADD && params[0] == 3.0f && kinds[1] == CAI_STEP_CLIP &&
+      params[2] == 0.0f && params[3] == 6.0f && kinds[2] == CAI_STEP_MULX &&
+      kinds[3] == CAI_STEP_DIV && params[6] == 6.0f && kinds[4] == CAI_STEP_MUL &&
+      kinds[5] == CAI_STEP_ADD) {
+    form.hswish_affine = 1;
+    form.s = params[8];
+    form.t = params[10];
+  }
+  return form;
+}
+
+#if CAI_FP32_X86
+CAI_F32_AVX2_INLINE __m256 cai_hswish_affine8(__m256 x, __m256 s, __m256 t) {
+  __m256 v = _mm256_add_ps(x, _mm256_set1_ps(3.0f));
+  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(6.0f));
+  v = _mm256_mul_ps(_mm256_mul_ps(v, x), _mm256_set1_ps(1.0f / 6.0f));
+  return _mm256_add_ps(_mm256_mul_ps(v, s), t);
+}
+
+CAI_F32_AVX512_INLINE __m512 cai_hswish_affine16(__m512 x, __m512 s, __m512 t) {
+  __m512 v = _mm512_add_ps(x, _mm512_set1_ps(3.0f));
+  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
+  v = _mm512_mul_ps(_mm512_mul_ps(v, x), _mm512_set1_ps(1.0f / 6.0f));
+  return _mm512_add_ps(_mm512_mul_ps(v, s), t);
+}
+
+/* The epilogue over n contiguous outputs still in cache. */
+static CAI_F32_AVX2 void cai_epilogue_apply_avx2(float* y, size_t n, cai_epilogue_form form,
+                                                const int32_t* kinds, const float* params,
+                                                int steps) {
+  if (!form.hswish_affine) {
+    cai_steps_apply_avx2(y, n, kinds, params, steps);
+    return;
+  }
+  __m256 s = _mm256_set1_ps(form.s);
+  __m256 t = _mm256_set1_ps(form.t);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, cai_hswish_affine8(_mm256_loadu_ps(y + i), s, t));
+  }
+  if (i < n) {
+    cai_steps_apply_ref(y + i, n - i, kinds, params, steps);
+  }
+}
+#endif
+
+/* ------------------------------------------------------------------------------------------------
  * Depthwise convolution
  *
  * Each plane is first copied into scratch with its zero padding around it ([Hp, Wp], Hp = padT + H
@@ -213,7 +363,8 @@ size_t cai_dwconv2d_scratch_floats(int in_h, int in_w, int k_w, int dil_w, int p
 void cai_dwconv2d_f32_ref(const float* x, const float* w, const float* bias, float* y,
                           int planes, int channels, int in_h, int in_w, int out_h, int out_w,
                           int k_h, int k_w, int stride_h, int stride_w, int dil_h, int dil_w,
-                          int pad_t, int pad_l) {
+                          int pad_t, int pad_l, const int32_t* step_kinds,
+                          const float* step_params, int steps) {
   for (int p = 0; p < planes; p++) {
     int c = p % channels;
     const float* xp = x + (size_t)p * in_h * in_w;
@@ -237,6 +388,7 @@ void cai_dwconv2d_f32_ref(const float* x, const float* w, const float* bias, flo
         yp[oh * out_w + ow] = sum;
       }
     }
+    cai_steps_apply_ref(yp, (size_t)out_h * out_w, step_kinds, step_params, steps);
   }
 }
 
@@ -319,14 +471,17 @@ static CAI_F32_AVX2 void cai_dwconv_plane_avx2(const float* xp, int wp, const fl
 void cai_dwconv2d_f32(const float* x, const float* w, const float* bias, float* y, float* scratch,
                       int planes, int channels, int in_h, int in_w, int out_h, int out_w, int k_h,
                       int k_w, int stride_h, int stride_w, int dil_h, int dil_w, int pad_t,
-                      int pad_b, int pad_l, int pad_r) {
+                      int pad_b, int pad_l, int pad_r, const int32_t* step_kinds,
+                      const float* step_params, int steps) {
   int hp = pad_t + in_h + pad_b;
   int wp = pad_l + in_w + pad_r;
   if (!cai_fp32_isa_avx2()) {
     cai_dwconv2d_f32_ref(x, w, bias, y, planes, channels, in_h, in_w, out_h, out_w, k_h, k_w,
-                         stride_h, stride_w, dil_h, dil_w, pad_t, pad_l);
+                         stride_h, stride_w, dil_h, dil_w, pad_t, pad_l, step_kinds, step_params,
+                         steps);
     return;
   }
+  cai_epilogue_form form = cai_epilogue_classify(step_kinds, step_params, steps);
   memset(scratch, 0, sizeof(float) * (size_t)hp * wp);
   for (int p = 0; p < planes; p++) {
     int c = p % channels;
@@ -341,6 +496,9 @@ void cai_dwconv2d_f32(const float* x, const float* w, const float* bias, float* 
 #if CAI_FP32_X86
     cai_dwconv_plane_avx2(scratch, wp, wc, b, yp, scratch + (size_t)hp * wp, out_h, out_w, k_h, k_w,
                           stride_h, stride_w, dil_h, dil_w);
+    if (steps > 0) {
+      cai_epilogue_apply_avx2(yp, (size_t)out_h * out_w, form, step_kinds, step_params, steps);
+    }
 #else
     (void)wc;
     (void)b;
@@ -372,7 +530,8 @@ void cai_pack_pa12_f32(const float* a, int m, int k, int lda, float* packed) {
 size_t cai_gemm_pa12_scratch_floats(int k) { return (size_t)k * CAI_PA_NR; }
 
 void cai_gemm_pa12_f32_ref(const float* a_packed, const float* b, int ldb, const float* bias,
-                           float* c, int ldc, int m, int n, int k) {
+                           float* c, int ldc, int m, int n, int k, const int32_t* step_kinds,
+                           const float* step_params, int steps) {
   for (int i = 0; i < m; i++) {
     const float* panel = a_packed + (size_t)(i / CAI_PA_MR) * k * CAI_PA_MR + i % CAI_PA_MR;
     for (int j = 0; j < n; j++) {
@@ -382,6 +541,7 @@ void cai_gemm_pa12_f32_ref(const float* a_packed, const float* b, int ldb, const
       }
       c[(size_t)i * ldc + j] = sum + (bias ? bias[i] : 0.0f);
     }
+    cai_steps_apply_ref(c + (size_t)i * ldc, (size_t)n, step_kinds, step_params, steps);
   }
 }
 
@@ -392,7 +552,9 @@ void cai_gemm_pa12_f32_ref(const float* a_packed, const float* b, int ldb, const
  */
 CAI_F32_AVX512_INLINE void cai_pa12_tile(const int mr, int k, const float* a, const float* b,
                                          float* c, int ldc, const float* bias, __mmask16 m0,
-                                         __mmask16 m1) {
+                                         __mmask16 m1, int nb, const int32_t* step_kinds,
+                                         const float* step_params, int steps,
+                                         cai_epilogue_form form) {
   __m512 c0[CAI_PA_MR];
   __m512 c1[CAI_PA_MR];
   for (int i = 0; i < mr; i++) {
@@ -409,21 +571,39 @@ CAI_F32_AVX512_INLINE void cai_pa12_tile(const int mr, int k, const float* a, co
       c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
     }
   }
+  if (form.hswish_affine) {
+    __m512 s = _mm512_set1_ps(form.s);
+    __m512 t = _mm512_set1_ps(form.t);
+    for (int i = 0; i < mr; i++) {
+      __m512 bi = _mm512_set1_ps(bias ? bias[i] : 0.0f);
+      float* ci = c + (size_t)i * ldc;
+      _mm512_mask_storeu_ps(ci, m0, cai_hswish_affine16(_mm512_add_ps(c0[i], bi), s, t));
+      _mm512_mask_storeu_ps(ci + 16, m1, cai_hswish_affine16(_mm512_add_ps(c1[i], bi), s, t));
+    }
+    return;
+  }
   for (int i = 0; i < mr; i++) {
     __m512 bi = _mm512_set1_ps(bias ? bias[i] : 0.0f);
     float* ci = c + (size_t)i * ldc;
     _mm512_mask_storeu_ps(ci, m0, _mm512_add_ps(c0[i], bi));
     _mm512_mask_storeu_ps(ci + 16, m1, _mm512_add_ps(c1[i], bi));
   }
+  /* Other chains: the tile is in L1 now, the steps read it back there, not from memory. */
+  for (int i = 0; steps > 0 && i < mr; i++) {
+    cai_steps_apply_avx2(c + (size_t)i * ldc, (size_t)nb, step_kinds, step_params, steps);
+  }
 }
 
 static CAI_F32_AVX512 void cai_pa12_tile_dispatch(int mr, int k, const float* a, const float* b,
                                                   float* c, int ldc, const float* bias,
-                                                  __mmask16 m0, __mmask16 m1) {
+                                                  __mmask16 m0, __mmask16 m1, int nb,
+                                                  const int32_t* step_kinds,
+                                                  const float* step_params, int steps,
+                                                  cai_epilogue_form form) {
   switch (mr) {
 #define CAI_PA_CASE(R)                               \
   case R:                                            \
-    cai_pa12_tile(R, k, a, b, c, ldc, bias, m0, m1); \
+    cai_pa12_tile(R, k, a, b, c, ldc, bias, m0, m1, nb, step_kinds, step_params, steps, form); \
     break;
     CAI_PA_CASE(1)
     CAI_PA_CASE(2)
@@ -445,7 +625,9 @@ static CAI_F32_AVX512 void cai_pa12_tile_dispatch(int mr, int k, const float* a,
 
 static CAI_F32_AVX512 void cai_gemm_pa12_avx512(const float* a_packed, const float* b, int ldb,
                                                 const float* bias, float* c, int ldc, int m, int n,
-                                                int k, float* scratch) {
+                                                int k, float* scratch, const int32_t* step_kinds,
+                                                const float* step_params, int steps) {
+  cai_epilogue_form form = cai_epilogue_classify(step_kinds, step_params, steps);
   for (int n0 = 0; n0 < n; n0 += CAI_PA_NR) {
     int nb = n - n0 < CAI_PA_NR ? n - n0 : CAI_PA_NR;
     __mmask16 m0 = nb >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nb) - 1);
@@ -459,20 +641,23 @@ static CAI_F32_AVX512 void cai_gemm_pa12_avx512(const float* a_packed, const flo
     for (int m0row = 0; m0row < m; m0row += CAI_PA_MR) {
       int mr = m - m0row < CAI_PA_MR ? m - m0row : CAI_PA_MR;
       cai_pa12_tile_dispatch(mr, k, a_packed + (size_t)m0row * k, scratch,
-                             c + (size_t)m0row * ldc + n0, ldc, bias ? bias + m0row : NULL, m0, m1);
+                             c + (size_t)m0row * ldc + n0, ldc, bias ? bias + m0row : NULL, m0, m1,
+                             nb, step_kinds, step_params, steps, form);
     }
   }
 }
 #endif
 
 void cai_gemm_pa12_f32(const float* a_packed, const float* b, int ldb, const float* bias, float* c,
-                       int ldc, int m, int n, int k, float* scratch) {
+                       int ldc, int m, int n, int k, float* scratch, const int32_t* step_kinds,
+                       const float* step_params, int steps) {
 #if CAI_FP32_X86
   if (cai_fp32_isa_avx512()) {
-    cai_gemm_pa12_avx512(a_packed, b, ldb, bias, c, ldc, m, n, k, scratch);
+    cai_gemm_pa12_avx512(a_packed, b, ldb, bias, c, ldc, m, n, k, scratch, step_kinds, step_params,
+                         steps);
     return;
   }
 #endif
   (void)scratch;
-  cai_gemm_pa12_f32_ref(a_packed, b, ldb, bias, c, ldc, m, n, k);
+  cai_gemm_pa12_f32_ref(a_packed, b, ldb, bias, c, ldc, m, n, k, step_kinds, step_params, steps);
 }

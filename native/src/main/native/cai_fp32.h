@@ -36,6 +36,32 @@ int cai_fp32_isa_avx512(void);
 void cai_fp32_force_scalar(int force);
 
 /* ------------------------------------------------------------------------------------------------
+ * Epilogue steps: an elementwise chain (hard-swish, swish, scale-and-shift ...) applied to a
+ * kernel's outputs while they are still in cache, instead of one more pass over memory. Step i is
+ * kinds[i] with parameters params[2i], params[2i+1]; v starts as the kernel output x:
+ *
+ *   ADD v+a   SUB v-a   RSUB a-v   MUL v*a   DIV v/a   RDIV a/v   CLIP min(max(v,a),b)
+ *   RELU max(v,0)   HSIG max(0,min(1,a*v+b))   SIGMOID 1/(1+exp(-v))   SQUARE v*v
+ *   NEG -v   ABS |v|   ADDX v+x   MULX v*x
+ * ---------------------------------------------------------------------------------------------- */
+#define CAI_STEP_ADD 0
+#define CAI_STEP_SUB 1
+#define CAI_STEP_RSUB 2
+#define CAI_STEP_MUL 3
+#define CAI_STEP_DIV 4
+#define CAI_STEP_RDIV 5
+#define CAI_STEP_CLIP 6
+#define CAI_STEP_RELU 7
+#define CAI_STEP_HSIG 8
+#define CAI_STEP_SIGMOID 9
+#define CAI_STEP_SQUARE 10
+#define CAI_STEP_NEG 11
+#define CAI_STEP_ABS 12
+#define CAI_STEP_ADDX 13
+#define CAI_STEP_MULX 14
+#define CAI_STEP_COUNT 15
+
+/* ------------------------------------------------------------------------------------------------
  * softmax_rows_f32: y[r, :] = exp(x[r, :] - max_r) / sum_r, for `rows` contiguous rows of n floats.
  * x and y may be the same buffer. exp is Cody-Waite reduction + Cephes' degree-6 polynomial, inputs
  * clamped to [-87.34, 88.72] (relative error < 1e-7, the same function as the Java FastMath.exp).
@@ -50,7 +76,7 @@ void cai_softmax_rows_f32_ref(const float* x, float* y, int rows, int n);
  *   y[p, oh, ow] = bias[c] + sum_{kh,kw} w[c, kh, kw] * x[p, oh*sH - padT + kh*dH, ow*sW - padL + kw*dW]
  *
  * for planes p = 0 .. planes-1, channel c = p % channels (planes = batch * channels), taps outside
- * the input reading 0. bias may be NULL. scratch holds one zero-padded input plane:
+ * the input reading 0, then the epilogue steps (steps may be 0). bias may be NULL. scratch holds one zero-padded input plane:
  * cai_dwconv2d_scratch_floats(...) floats (the padded plane and one row).
  * ---------------------------------------------------------------------------------------------- */
 size_t cai_dwconv2d_scratch_floats(int in_h, int in_w, int k_w, int dil_w, int pad_t, int pad_b,
@@ -58,11 +84,13 @@ size_t cai_dwconv2d_scratch_floats(int in_h, int in_w, int k_w, int dil_w, int p
 void cai_dwconv2d_f32(const float* x, const float* w, const float* bias, float* y, float* scratch,
                       int planes, int channels, int in_h, int in_w, int out_h, int out_w, int k_h,
                       int k_w, int stride_h, int stride_w, int dil_h, int dil_w, int pad_t,
-                      int pad_b, int pad_l, int pad_r);
+                      int pad_b, int pad_l, int pad_r, const int32_t* step_kinds,
+                      const float* step_params, int steps);
 void cai_dwconv2d_f32_ref(const float* x, const float* w, const float* bias, float* y,
                           int planes, int channels, int in_h, int in_w, int out_h, int out_w,
                           int k_h, int k_w, int stride_h, int stride_w, int dil_h, int dil_w,
-                          int pad_t, int pad_l);
+                          int pad_t, int pad_l, const int32_t* step_kinds,
+                          const float* step_params, int steps);
 
 /* ------------------------------------------------------------------------------------------------
  * Format pa12: the left operand A[M,K] (a convolution's weights, row m = output channel m) packed
@@ -85,14 +113,16 @@ void cai_pack_pa12_f32(const float* a, int m, int k, int lda, float* packed);
 
 /* ------------------------------------------------------------------------------------------------
  * gemm_pa12_f32: C[M,N] = A[M,K] * B[K,N] (+ bias[m] on row m when bias is not NULL), row-major B
- * and C with row strides ldb and ldc, A packed as pa12. scratch: cai_gemm_pa12_scratch_floats(k)
+ * and C with row strides ldb and ldc, A packed as pa12, then the epilogue steps. scratch: cai_gemm_pa12_scratch_floats(k)
  * floats (one packed K x 32 panel of B). AVX-512F only; _ref runs anywhere.
  * ---------------------------------------------------------------------------------------------- */
 size_t cai_gemm_pa12_scratch_floats(int k);
 void cai_gemm_pa12_f32(const float* a_packed, const float* b, int ldb, const float* bias, float* c,
-                       int ldc, int m, int n, int k, float* scratch);
+                       int ldc, int m, int n, int k, float* scratch, const int32_t* step_kinds,
+                       const float* step_params, int steps);
 void cai_gemm_pa12_f32_ref(const float* a_packed, const float* b, int ldb, const float* bias,
-                           float* c, int ldc, int m, int n, int k);
+                           float* c, int ldc, int m, int n, int k, const int32_t* step_kinds,
+                           const float* step_params, int steps);
 
 #ifdef __cplusplus
 }

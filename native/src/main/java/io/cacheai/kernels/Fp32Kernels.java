@@ -1,6 +1,9 @@
 package io.cacheai.kernels;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 
 /**
  * cacheai's own fp32 kernels ({@code cai_fp32.c}) for the layers of small convolutional networks
@@ -21,6 +24,74 @@ public final class Fp32Kernels {
   public static final int TILE_COLUMNS = 32;
 
   private Fp32Kernels() {}
+
+  /** Epilogue step kinds (codes of {@code cai_fp32.h}); v starts as the kernel's output x. */
+  public static final int STEP_ADD = 0; // v + a
+
+  public static final int STEP_SUB = 1; // v − a
+  public static final int STEP_REVERSE_SUB = 2; // a − v
+  public static final int STEP_MUL = 3; // v · a
+  public static final int STEP_DIV = 4; // v / a
+  public static final int STEP_REVERSE_DIV = 5; // a / v
+  public static final int STEP_CLIP = 6; // min(max(v, a), b)
+  public static final int STEP_RELU = 7; // max(v, 0)
+  public static final int STEP_HARD_SIGMOID = 8; // max(0, min(1, a·v + b))
+  public static final int STEP_SIGMOID = 9; // 1 / (1 + exp(−v))
+  public static final int STEP_SQUARE = 10; // v · v
+  public static final int STEP_NEG = 11; // −v
+  public static final int STEP_ABS = 12; // |v|
+  public static final int STEP_ADD_INPUT = 13; // v + x
+  public static final int STEP_MUL_INPUT = 14; // v · x
+  private static final int STEP_COUNT = 15;
+
+  /**
+   * An elementwise chain a kernel applies to its outputs before they leave the cache (hard-swish
+   * after a convolution: one pass over memory fewer). Immutable; shared by any number of threads.
+   */
+  public static final class Epilogue {
+    /** No steps: the kernel's plain output. */
+    public static final Epilogue NONE = new Epilogue(null, null, 0);
+
+    private final IntBuffer kinds;
+    private final FloatBuffer params;
+    private final int steps;
+
+    private Epilogue(IntBuffer kinds, FloatBuffer params, int steps) {
+      this.kinds = kinds;
+      this.params = params;
+      this.steps = steps;
+    }
+
+    /**
+     * Steps {@code kinds[i]} (a {@code STEP_*} code) with parameters a = {@code params[2i]}, b =
+     * {@code params[2i+1]}.
+     */
+    public static Epilogue of(int[] kinds, float[] params) {
+      if (params.length != 2 * kinds.length) {
+        throw new IllegalArgumentException(
+            "params.length=" + params.length + " must be 2 * kinds.length=" + kinds.length);
+      }
+      if (kinds.length == 0) {
+        return NONE;
+      }
+      for (int i = 0; i < kinds.length; i++) {
+        if (kinds[i] < 0 || kinds[i] >= STEP_COUNT) {
+          throw new IllegalArgumentException("kinds[" + i + "]=" + kinds[i] + " is no step code");
+        }
+      }
+      IntBuffer k =
+          ByteBuffer.allocateDirect(kinds.length * Integer.BYTES)
+              .order(ByteOrder.nativeOrder())
+              .asIntBuffer();
+      k.put(0, kinds);
+      return new Epilogue(k, FloatBuffers.of(params), kinds.length);
+    }
+
+    /** Number of steps. */
+    public int steps() {
+      return steps;
+    }
+  }
 
   /** True when {@link #gemm} runs its AVX-512 body (false on CPUs without AVX-512F). */
   public static boolean packedGemmAvailable() {
@@ -162,6 +233,20 @@ public final class Fp32Kernels {
       int planes,
       int channels,
       Window window) {
+    depthwiseConv2d(x, w, bias, y, scratch, planes, channels, window, Epilogue.NONE);
+  }
+
+  /** As {@link #depthwiseConv2d}, then {@code epilogue} on every output. */
+  public static void depthwiseConv2d(
+      FloatBuffer x,
+      FloatBuffer w,
+      FloatBuffer bias,
+      FloatBuffer y,
+      FloatBuffer scratch,
+      int planes,
+      int channels,
+      Window window,
+      Epilogue epilogue) {
     checkDepthwise(x, w, bias, y, planes, channels, window);
     Buffers.checkOutput("scratch", scratch, depthwiseScratchFloats(window));
     if (planes == 0 || window.outPixels() == 0) {
@@ -188,7 +273,10 @@ public final class Fp32Kernels {
         window.padTop(),
         window.padBottom(),
         window.padLeft(),
-        window.padRight());
+        window.padRight(),
+        epilogue.kinds,
+        epilogue.params,
+        epilogue.steps);
   }
 
   /** As {@link #depthwiseConv2d}, always the scalar twin (tests). */
@@ -199,7 +287,8 @@ public final class Fp32Kernels {
       FloatBuffer y,
       int planes,
       int channels,
-      Window window) {
+      Window window,
+      Epilogue epilogue) {
     checkDepthwise(x, w, bias, y, planes, channels, window);
     Fp32KernelsNative.depthwiseConv2dRef(
         x,
@@ -219,7 +308,10 @@ public final class Fp32Kernels {
         window.dilationH(),
         window.dilationW(),
         window.padTop(),
-        window.padLeft());
+        window.padLeft(),
+        epilogue.kinds,
+        epilogue.params,
+        epilogue.steps);
   }
 
   private static void checkDepthwise(
@@ -316,22 +408,68 @@ public final class Fp32Kernels {
       int ldc,
       int n,
       FloatBuffer scratch) {
+    gemm(a, b, ldb, bias, c, ldc, n, scratch, Epilogue.NONE);
+  }
+
+  /** As {@link #gemm}, then {@code epilogue} on every output. */
+  public static void gemm(
+      PackedWeights a,
+      FloatBuffer b,
+      int ldb,
+      FloatBuffer bias,
+      FloatBuffer c,
+      int ldc,
+      int n,
+      FloatBuffer scratch,
+      Epilogue epilogue) {
     checkGemm(a, b, ldb, bias, c, ldc, n);
     Buffers.checkOutput("scratch", scratch, gemmScratchFloats(a.depth));
     if (a.rows == 0 || n == 0) {
       return;
     }
-    Fp32KernelsNative.gemmPa12(a.packed, b, ldb, bias, c, ldc, a.rows, n, a.depth, scratch);
+    Fp32KernelsNative.gemmPa12(
+        a.packed,
+        b,
+        ldb,
+        bias,
+        c,
+        ldc,
+        a.rows,
+        n,
+        a.depth,
+        scratch,
+        epilogue.kinds,
+        epilogue.params,
+        epilogue.steps);
   }
 
   /** As {@link #gemm}, always the scalar twin (tests). */
   static void gemmRef(
-      PackedWeights a, FloatBuffer b, int ldb, FloatBuffer bias, FloatBuffer c, int ldc, int n) {
+      PackedWeights a,
+      FloatBuffer b,
+      int ldb,
+      FloatBuffer bias,
+      FloatBuffer c,
+      int ldc,
+      int n,
+      Epilogue epilogue) {
     checkGemm(a, b, ldb, bias, c, ldc, n);
     if (a.rows == 0 || n == 0) {
       return;
     }
-    Fp32KernelsNative.gemmPa12Ref(a.packed, b, ldb, bias, c, ldc, a.rows, n, a.depth);
+    Fp32KernelsNative.gemmPa12Ref(
+        a.packed,
+        b,
+        ldb,
+        bias,
+        c,
+        ldc,
+        a.rows,
+        n,
+        a.depth,
+        epilogue.kinds,
+        epilogue.params,
+        epilogue.steps);
   }
 
   private static void checkGemm(

@@ -1,6 +1,7 @@
 package io.cacheai.kernels;
 
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Name;
@@ -61,7 +62,10 @@ final class Fp32KernelsNative {
       int padTop,
       int padBottom,
       int padLeft,
-      int padRight);
+      int padRight,
+      @Cast("const int32_t*") IntBuffer stepKinds,
+      @Cast("const float*") FloatBuffer stepParams,
+      int steps);
 
   @Name("cai_dwconv2d_f32_ref")
   static native void depthwiseConv2dRef(
@@ -82,7 +86,10 @@ final class Fp32KernelsNative {
       int dilationH,
       int dilationW,
       int padTop,
-      int padLeft);
+      int padLeft,
+      @Cast("const int32_t*") IntBuffer stepKinds,
+      @Cast("const float*") FloatBuffer stepParams,
+      int steps);
 
   @Name("cai_pack_pa12_f32")
   static native void packPa12(
@@ -99,7 +106,10 @@ final class Fp32KernelsNative {
       int m,
       int n,
       int k,
-      FloatBuffer scratch);
+      FloatBuffer scratch,
+      @Cast("const int32_t*") IntBuffer stepKinds,
+      @Cast("const float*") FloatBuffer stepParams,
+      int steps);
 
   @Name("cai_gemm_pa12_f32_ref")
   static native void gemmPa12Ref(
@@ -111,5 +121,8 @@ final class Fp32KernelsNative {
       int ldc,
       int m,
       int n,
-      int k);
+      int k,
+      @Cast("const int32_t*") IntBuffer stepKinds,
+      @Cast("const float*") FloatBuffer stepParams,
+      int steps);
 }

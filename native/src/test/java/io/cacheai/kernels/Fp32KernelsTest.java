@@ -118,7 +118,8 @@ class Fp32KernelsTest {
     FloatBuffer ref = FloatBuffers.allocate(planes * outH * outW);
     FloatBuffer scratch = FloatBuffers.allocate((int) Fp32Kernels.depthwiseScratchFloats(window));
     Fp32Kernels.depthwiseConv2d(x, w, bias, y, scratch, planes, channels, window);
-    Fp32Kernels.depthwiseConv2dRef(x, w, bias, ref, planes, channels, window);
+    Fp32Kernels.depthwiseConv2dRef(
+        x, w, bias, ref, planes, channels, window, Fp32Kernels.Epilogue.NONE);
     assertThat(maxAbsDiff(y, ref, planes * outH * outW)).isLessThanOrEqualTo(SUM_TOLERANCE);
     // One output by hand: the last plane, last row, last column.
     int p = planes - 1;
@@ -157,7 +158,7 @@ class Fp32KernelsTest {
     Fp32Kernels.PackedWeights packed = Fp32Kernels.pack(a, m, k, k);
     FloatBuffer scratch = FloatBuffers.allocate((int) Fp32Kernels.gemmScratchFloats(k));
     Fp32Kernels.gemm(packed, b, ldb, bias, c, n, n, scratch);
-    Fp32Kernels.gemmRef(packed, b, ldb, bias, ref, n, n);
+    Fp32Kernels.gemmRef(packed, b, ldb, bias, ref, n, n, Fp32Kernels.Epilogue.NONE);
     for (int i = 0; i < m; i++) {
       for (int j = 0; j < n; j++) {
         blas.put(i * n + j, bias.get(i));
@@ -167,6 +168,97 @@ class Fp32KernelsTest {
     float tolerance = SUM_TOLERANCE * (float) Math.sqrt(k);
     assertThat(maxAbsDiff(c, ref, m * n)).isLessThanOrEqualTo(tolerance);
     assertThat(maxAbsDiff(c, blas, m * n)).isLessThanOrEqualTo(tolerance);
+  }
+
+  /** Hard-swish with a scale-and-shift, as PP-OCR's LCNet blocks end, then every other step. */
+  private static final Fp32Kernels.Epilogue HARD_SWISH_AFFINE =
+      Fp32Kernels.Epilogue.of(
+          new int[] {
+            Fp32Kernels.STEP_ADD,
+            Fp32Kernels.STEP_CLIP,
+            Fp32Kernels.STEP_MUL_INPUT,
+            Fp32Kernels.STEP_DIV,
+            Fp32Kernels.STEP_MUL,
+            Fp32Kernels.STEP_ADD
+          },
+          new float[] {3f, 0f, 0f, 6f, 0f, 0f, 6f, 0f, 0.7f, 0f, -0.2f, 0f});
+
+  private static final Fp32Kernels.Epilogue EVERY_STEP =
+      Fp32Kernels.Epilogue.of(
+          new int[] {
+            Fp32Kernels.STEP_SUB, Fp32Kernels.STEP_REVERSE_SUB, Fp32Kernels.STEP_SIGMOID,
+            Fp32Kernels.STEP_ADD_INPUT, Fp32Kernels.STEP_HARD_SIGMOID, Fp32Kernels.STEP_SQUARE,
+            Fp32Kernels.STEP_NEG, Fp32Kernels.STEP_ABS, Fp32Kernels.STEP_RELU,
+            Fp32Kernels.STEP_ADD, Fp32Kernels.STEP_REVERSE_DIV
+          },
+          new float[] {
+            0.5f, 0, 1f, 0, 0, 0, 0, 0, 0.2f, 0.5f, 0, 0, 0, 0, 0, 0, 0, 0, 1f, 0, 2f, 0
+          });
+
+  /** The same chain in plain Java. */
+  private static float hardSwishAffine(float x) {
+    return Math.min(Math.max(x + 3f, 0f), 6f) * x / 6f * 0.7f - 0.2f;
+  }
+
+  private static float everyStep(float x) {
+    float v = x - 0.5f;
+    v = 1f - v;
+    v = (float) (1.0 / (1.0 + Math.exp(-v)));
+    v = v + x;
+    v = Math.max(0f, Math.min(1f, 0.2f * v + 0.5f));
+    v = v * v;
+    v = Math.abs(-v);
+    return 2f / (Math.max(v, 0f) + 1f);
+  }
+
+  @ParameterizedTest
+  @CsvSource({"true,24,37,50", "false,13,70,9", "true,7,8,3"})
+  void epilogue_matchesJava_inGemmAndDepthwise(boolean hardSwish, int m, int n, int k) {
+    Fp32Kernels.Epilogue epilogue = hardSwish ? HARD_SWISH_AFFINE : EVERY_STEP;
+    FloatBuffer a = randomBuffer(m * k, 1f);
+    FloatBuffer b = randomBuffer(k * n, 1f);
+    FloatBuffer plain = FloatBuffers.allocate(m * n);
+    FloatBuffer fused = FloatBuffers.allocate(m * n);
+    FloatBuffer fusedRef = FloatBuffers.allocate(m * n);
+    Fp32Kernels.PackedWeights packed = Fp32Kernels.pack(a, m, k, k);
+    FloatBuffer scratch = FloatBuffers.allocate((int) Fp32Kernels.gemmScratchFloats(k));
+    Fp32Kernels.gemm(packed, b, n, null, plain, n, n, scratch);
+    Fp32Kernels.gemm(packed, b, n, null, fused, n, n, scratch, epilogue);
+    Fp32Kernels.gemmRef(packed, b, n, null, fusedRef, n, n, epilogue);
+    for (int i = 0; i < m * n; i++) {
+      float x = plain.get(i);
+      float expected = hardSwish ? hardSwishAffine(x) : everyStep(x);
+      float tolerance = 1e-5f * Math.max(1f, Math.abs(expected));
+      assertThat(fused.get(i)).isCloseTo(expected, org.assertj.core.data.Offset.offset(tolerance));
+      assertThat(fusedRef.get(i))
+          .isCloseTo(expected, org.assertj.core.data.Offset.offset(tolerance));
+    }
+    // Depthwise: a 3x3 window over m planes of [k, n] (stride 1, pad 1 keeps the size).
+    Fp32Kernels.Window window = new Fp32Kernels.Window(k, n, k, n, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
+    FloatBuffer w = randomBuffer(m * 9, 1f);
+    FloatBuffer x = randomBuffer(m * k * n, 1f);
+    FloatBuffer dwPlain = FloatBuffers.allocate(m * k * n);
+    FloatBuffer dwFused = FloatBuffers.allocate(m * k * n);
+    FloatBuffer dwRef = FloatBuffers.allocate(m * k * n);
+    FloatBuffer dwScratch = FloatBuffers.allocate((int) Fp32Kernels.depthwiseScratchFloats(window));
+    Fp32Kernels.depthwiseConv2d(x, w, null, dwPlain, dwScratch, m, m, window);
+    Fp32Kernels.depthwiseConv2d(x, w, null, dwFused, dwScratch, m, m, window, epilogue);
+    Fp32Kernels.depthwiseConv2dRef(x, w, null, dwRef, m, m, window, epilogue);
+    for (int i = 0; i < m * k * n; i++) {
+      float v = dwPlain.get(i);
+      float expected = hardSwish ? hardSwishAffine(v) : everyStep(v);
+      float tolerance = 1e-5f * Math.max(1f, Math.abs(expected));
+      assertThat(dwFused.get(i))
+          .isCloseTo(expected, org.assertj.core.data.Offset.offset(tolerance));
+      assertThat(dwRef.get(i)).isCloseTo(expected, org.assertj.core.data.Offset.offset(tolerance));
+    }
+  }
+
+  @Test
+  void epilogue_unknownStep_isRefused() {
+    assertThatThrownBy(() -> Fp32Kernels.Epilogue.of(new int[] {99}, new float[2]))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("kinds[0]=99");
   }
 
   @Test

@@ -36,6 +36,7 @@ final class ConvKernel implements Kernel {
   private final boolean pointwise;
   private final boolean packedProduct;
   private volatile Fp32Kernels.PackedWeights packed;
+  private final Fp32Kernels.Epilogue epilogue;
 
   /** As the full constructor, with weights that may change per run (never packed). */
   ConvKernel(
@@ -47,7 +48,7 @@ final class ConvKernel implements Kernel {
       long[] weightShape,
       int groups,
       Window2d window) {
-    this(in, weight, bias, out, inShape, weightShape, groups, window, false);
+    this(in, weight, bias, out, inShape, weightShape, groups, window, false, null);
   }
 
   /**
@@ -63,7 +64,8 @@ final class ConvKernel implements Kernel {
       long[] weightShape,
       int groups,
       Window2d window,
-      boolean constantWeights) {
+      boolean constantWeights,
+      Fp32Kernels.Epilogue epilogue) {
     this.in = in;
     this.weight = weight;
     this.bias = bias;
@@ -88,6 +90,15 @@ final class ConvKernel implements Kernel {
             && groups == 1
             && window.outH() * window.outW() >= MIN_PACKED_COLUMNS
             && Fp32Kernels.packedGemmAvailable();
+    if (epilogue != null && !packedProduct) {
+      throw new IllegalArgumentException("an epilogue needs the packed product");
+    }
+    this.epilogue = epilogue == null ? Fp32Kernels.Epilogue.NONE : epilogue;
+  }
+
+  /** True when the product runs on {@link Fp32Kernels#gemm}, which can fuse an epilogue. */
+  boolean runsPacked() {
+    return packedProduct;
   }
 
   /** Below this many output pixels per image the product is a thin gemv-like call: OpenBLAS. */
@@ -191,7 +202,8 @@ final class ConvKernel implements Kernel {
               target,
               pixels,
               pixels,
-              panel(frame));
+              panel(frame),
+              epilogue);
           continue;
         }
         float beta = 0f;
@@ -267,7 +279,8 @@ final class ConvKernel implements Kernel {
             tmp,
             width,
             width,
-            panel(frame));
+            panel(frame),
+            epilogue);
       } else {
         blasProduct(frame, w, cols, tmp, rows, width);
       }

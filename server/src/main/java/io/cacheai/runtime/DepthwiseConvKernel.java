@@ -18,8 +18,22 @@ final class DepthwiseConvKernel implements Kernel {
   private final int batch;
   private final int channels;
   private final Fp32Kernels.Window window;
+  private final Fp32Kernels.Epilogue epilogue;
 
   DepthwiseConvKernel(int in, int weight, int bias, int out, long[] inShape, Window2d window) {
+    this(in, weight, bias, out, inShape, window, Fp32Kernels.Epilogue.NONE);
+  }
+
+  /** With an elementwise chain applied to each output plane while it is in cache. */
+  DepthwiseConvKernel(
+      int in,
+      int weight,
+      int bias,
+      int out,
+      long[] inShape,
+      Window2d window,
+      Fp32Kernels.Epilogue epilogue) {
+    this.epilogue = epilogue;
     this.in = in;
     this.weight = weight;
     this.bias = bias;
@@ -59,6 +73,7 @@ final class DepthwiseConvKernel implements Kernel {
         frame.scratch(),
         Math.multiplyExact(batch, channels),
         channels,
-        window);
+        window,
+        epilogue);
   }
 }

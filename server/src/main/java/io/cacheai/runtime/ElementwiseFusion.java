@@ -6,6 +6,7 @@ import io.cacheai.graph.Node;
 import io.cacheai.graph.ShapeInference;
 import io.cacheai.graph.Shapes;
 import io.cacheai.graph.ValueInfo;
+import io.cacheai.kernels.Fp32Kernels;
 import io.cacheai.runtime.ElementwiseChainKernel.Step;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -82,6 +83,45 @@ final class ElementwiseFusion {
       }
     }
     return chains;
+  }
+
+  /**
+   * The chain as a native epilogue ({@link Fp32Kernels.Epilogue}), so a convolution can apply it
+   * while its outputs are in cache; null when a step has no native twin (sqrt, exp, tanh, powers
+   * other than 2).
+   */
+  static Fp32Kernels.Epilogue epilogue(Step[] steps) {
+    int[] kinds = new int[steps.length];
+    float[] params = new float[2 * steps.length];
+    for (int i = 0; i < steps.length; i++) {
+      Step step = steps[i];
+      Integer code =
+          switch (step.kind()) {
+            case ADD -> Fp32Kernels.STEP_ADD;
+            case SUB -> Fp32Kernels.STEP_SUB;
+            case REVERSE_SUB -> Fp32Kernels.STEP_REVERSE_SUB;
+            case MUL -> Fp32Kernels.STEP_MUL;
+            case DIV -> Fp32Kernels.STEP_DIV;
+            case REVERSE_DIV -> Fp32Kernels.STEP_REVERSE_DIV;
+            case CLIP -> Fp32Kernels.STEP_CLIP;
+            case RELU -> Fp32Kernels.STEP_RELU;
+            case HARD_SIGMOID -> Fp32Kernels.STEP_HARD_SIGMOID;
+            case SIGMOID -> Fp32Kernels.STEP_SIGMOID;
+            case POW -> step.a() == 2f ? Fp32Kernels.STEP_SQUARE : null;
+            case NEG -> Fp32Kernels.STEP_NEG;
+            case ABS -> Fp32Kernels.STEP_ABS;
+            case ADD_INPUT -> Fp32Kernels.STEP_ADD_INPUT;
+            case MUL_INPUT -> Fp32Kernels.STEP_MUL_INPUT;
+            case SQRT, EXP, TANH -> null;
+          };
+      if (code == null) {
+        return null;
+      }
+      kinds[i] = code;
+      params[2 * i] = step.a();
+      params[2 * i + 1] = step.b();
+    }
+    return Fp32Kernels.Epilogue.of(kinds, params);
   }
 
   /** The value a chain starting at {@code node} reads: its only non-scalar input. */

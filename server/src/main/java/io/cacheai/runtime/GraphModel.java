@@ -307,6 +307,10 @@ public final class GraphModel implements Model {
       List<Node> nodes = graph.nodes();
       Map<Integer, ElementwiseFusion.Chain> chains =
           fuseElementwise ? ElementwiseFusion.find(graph, analysis) : Map.of();
+      Map<Integer, Kernel> fusedAtChainEnd = new HashMap<>();
+      Map<Integer, Node> convOfChainEnd = new HashMap<>();
+      Set<Integer> fusedConvs = new HashSet<>();
+      fuseConvEpilogues(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
       for (int i = 0; i < nodes.size(); i++) {
         Node node = nodes.get(i);
         String output = node.outputs().get(0);
@@ -319,22 +323,28 @@ public final class GraphModel implements Model {
           continue;
         }
         ElementwiseFusion.Chain chain = chains.get(i);
-        if (chain != null && chain.last() != i) {
-          continue; // an intermediate of a fused chain: never materialized
+        if (chain != null && chain.last() != i || fusedConvs.contains(i)) {
+          continue; // an intermediate of a fused chain (or its convolution): never materialized
         }
         arenaValue[out] = true;
         firstUse[out] = i;
         lastUse[out] = Math.max(lastUse[out], i);
-        List<String> reads = chain == null ? node.inputs() : List.of(chain.input());
+        Kernel fused = fusedAtChainEnd.get(i);
+        List<String> reads =
+            fused != null
+                ? convOfChainEnd.get(i).inputs()
+                : chain == null ? node.inputs() : List.of(chain.input());
         for (String input : reads) {
           if (!input.isEmpty()) {
             lastUse[ids.get(input)] = Math.max(lastUse[ids.get(input)], i);
           }
         }
         kernels.add(
-            chain == null
-                ? kernelFactory.create(node, analysis)
-                : new ElementwiseChainKernel(ids.get(chain.input()), out, chain.steps()));
+            fused != null
+                ? fused
+                : chain == null
+                    ? kernelFactory.create(node, analysis)
+                    : new ElementwiseChainKernel(ids.get(chain.input()), out, chain.steps()));
       }
       for (ValueInfo output : graph.outputs()) {
         lastUse[ids.get(output.name())] = nodes.size();
@@ -351,6 +361,54 @@ public final class GraphModel implements Model {
     }
     plans.put(new ShapeKey(shapes), plan);
     return plan;
+  }
+
+  /**
+   * Finds elementwise chains that read a convolution's output and nothing else does (hard-swish
+   * after a PP-OCR LCNet conv): the convolution then runs at the chain's end, writes the chain's
+   * output and applies the chain in its store ({@link KernelFactory#convWithEpilogue}), and the
+   * convolution's own output never exists. Fills the three maps: the fused kernel and the Conv node
+   * by chain-end index, and the indices of the absorbed Conv nodes.
+   */
+  private void fuseConvEpilogues(
+      ShapeInference.Result analysis,
+      Map<Integer, ElementwiseFusion.Chain> chains,
+      Map<Integer, Kernel> fusedAtChainEnd,
+      Map<Integer, Node> convOfChainEnd,
+      Set<Integer> fusedConvs) {
+    if (chains.isEmpty()) {
+      return;
+    }
+    List<Node> nodes = graph.nodes();
+    Map<String, Integer> producer = new HashMap<>();
+    Map<String, Set<Integer>> readers = new HashMap<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      producer.put(nodes.get(i).outputs().get(0), i);
+      for (String input : nodes.get(i).inputs()) {
+        readers.computeIfAbsent(input, k -> new HashSet<>()).add(i);
+      }
+    }
+    Set<String> graphOutputs = new HashSet<>();
+    graph.outputs().forEach(output -> graphOutputs.add(output.name()));
+    for (ElementwiseFusion.Chain chain : new HashSet<>(chains.values())) {
+      Integer conv = producer.get(chain.input());
+      if (conv == null
+          || nodes.get(conv).op() != io.cacheai.graph.OpType.CONV
+          || graphOutputs.contains(chain.input())
+          || analysis.values().containsKey(chain.input())
+          || !chain.nodes().containsAll(readers.getOrDefault(chain.input(), Set.of()))) {
+        continue;
+      }
+      int end = chain.last();
+      Kernel kernel =
+          kernelFactory.convWithEpilogue(
+              nodes.get(conv), analysis, ids.get(nodes.get(end).outputs().get(0)), chain.steps());
+      if (kernel != null) {
+        fusedAtChainEnd.put(end, kernel);
+        convOfChainEnd.put(end, nodes.get(conv));
+        fusedConvs.add(conv);
+      }
+    }
   }
 
   /** A graph output known at plan time (e.g. a Shape): FP32 or INT64. */

@@ -10,6 +10,7 @@ import io.cacheai.graph.ResizeGeometry;
 import io.cacheai.graph.ShapeInference;
 import io.cacheai.graph.Shapes;
 import io.cacheai.graph.Window2d;
+import io.cacheai.kernels.Fp32Kernels;
 import java.util.Arrays;
 import java.util.Map;
 
@@ -236,14 +237,51 @@ final class KernelFactory {
         node.hasInput(2) ? input(node, 2) : -1);
   }
 
+  /**
+   * The kernel of Conv {@code node} with the elementwise chain {@code steps} fused into its store,
+   * writing value {@code out} (the chain's output); null when this convolution cannot take it (a
+   * step the native epilogue lacks, a grouped convolution, or no packed product on this CPU).
+   */
+  Kernel convWithEpilogue(
+      Node node, ShapeInference.Result analysis, int out, ElementwiseChainKernel.Step[] steps) {
+    Fp32Kernels.Epilogue epilogue = ElementwiseFusion.epilogue(steps);
+    if (epilogue == null || node.op() != OpType.CONV) {
+      return null;
+    }
+    long[] in0 = analysis.shapes().get(node.inputs().get(0));
+    Kernel plain = conv(node, analysis, in0, out, null);
+    if (plain instanceof DepthwiseConvKernel) {
+      return conv(node, analysis, in0, out, epilogue);
+    }
+    return plain instanceof ConvKernel c && c.runsPacked()
+        ? conv(node, analysis, in0, out, epilogue)
+        : null;
+  }
+
   private Kernel conv(Node node, ShapeInference.Result analysis, long[] in0, int out) {
+    return conv(node, analysis, in0, out, null);
+  }
+
+  private Kernel conv(
+      Node node,
+      ShapeInference.Result analysis,
+      long[] in0,
+      int out,
+      Fp32Kernels.Epilogue epilogue) {
     long[] weightShape = analysis.shapes().get(node.inputs().get(1));
     long[] kernel = Arrays.copyOfRange(weightShape, 2, weightShape.length);
     int group = (int) node.attributes().getLong("group", 1);
     Window2d window = Window2d.resolve(node, in0, kernel);
     int bias = node.hasInput(2) ? input(node, 2) : -1;
     if (group > 1 && group == in0[1] && weightShape[0] == group) {
-      return new DepthwiseConvKernel(input(node, 0), input(node, 1), bias, out, in0, window);
+      return new DepthwiseConvKernel(
+          input(node, 0),
+          input(node, 1),
+          bias,
+          out,
+          in0,
+          window,
+          epilogue == null ? Fp32Kernels.Epilogue.NONE : epilogue);
     }
     String weightName = node.inputs().get(1);
     boolean constantWeights =
@@ -257,7 +295,8 @@ final class KernelFactory {
         weightShape,
         group,
         window,
-        constantWeights);
+        constantWeights,
+        epilogue);
   }
 
   /**

@@ -273,6 +273,59 @@ class OpsVsOnnxRuntimeTest {
     }
   }
 
+  /**
+   * A chain that reads only a convolution's output runs inside the convolution's store (native
+   * epilogue): 1×1 Conv → hard-swish → scale → shift, the PP-OCR LCNet ending, and depthwise Conv →
+   * swish. Same floats as node-by-node execution (within fp32 reordering) and as ONNX Runtime.
+   */
+  @Test
+  void convThenChain_fusedIntoConv_matchesUnfusedAndOnnxRuntime() throws Exception {
+    byte[] model =
+        new OnnxModelBuilder()
+            .opset(12)
+            .input("x", -1, 16, 6, 9)
+            .floats("w", new long[] {24, 16, 1, 1}, seeded(24 * 16, 21))
+            .floats("b", new long[] {24}, seeded(24, 22))
+            .floats("dw", new long[] {24, 1, 3, 3}, seeded(24 * 9, 23))
+            .floats("three", new long[0], new float[] {3f})
+            .floats("zero", new long[0], new float[] {0f})
+            .floats("six", new long[0], new float[] {6f})
+            .floats("scale", new long[] {1}, new float[] {0.75f})
+            .floats("shift", new long[] {1}, new float[] {-0.125f})
+            .node("Conv", "pw", List.of("x", "w", "b"), "c")
+            .node("Add", "hs_add", List.of("c", "three"), "h1")
+            .node("Clip", "hs_clip", List.of("h1", "zero", "six"), "h2")
+            .node("Mul", "hs_mul", List.of("c", "h2"), "h3")
+            .node("Div", "hs_div", List.of("h3", "six"), "h4")
+            .node("Mul", "aff_mul", List.of("h4", "scale"), "h5")
+            .node("Add", "aff_add", List.of("h5", "shift"), "h6")
+            .node(
+                "Conv",
+                "depthwise",
+                List.of("h6", "dw"),
+                "d",
+                intsAttr("pads", 1, 1, 1, 1),
+                intAttr("group", 24))
+            .node("Sigmoid", "sw_sig", List.of("d"), "s1")
+            .node("Mul", "sw_mul", List.of("d", "s1"), "y")
+            .output("y")
+            .build();
+    Map<String, long[]> shapes = Map.of("x", new long[] {2, 16, 6, 9});
+    try (GraphModel fused = new GraphModel(OnnxImporter.importBytes(model));
+        GraphModel plain = new GraphModel(OnnxImporter.importBytes(model), false)) {
+      float[] viaFused = assertMatchesOrt(fused, model, shapes, false);
+      float[] viaPlain = assertMatchesOrt(plain, model, shapes, false);
+      for (int i = 0; i < viaFused.length; i++) {
+        assertThat(viaFused[i]).isCloseTo(viaPlain[i], org.assertj.core.data.Offset.offset(1e-5f));
+      }
+      List<Kernel> kernels = fused.planFor(new long[][] {{2, 16, 6, 9}}).kernels();
+      // The depthwise epilogue runs on every CPU; the 1x1 one where the packed product runs.
+      int expected = io.cacheai.kernels.Fp32Kernels.packedGemmAvailable() ? 2 : 3;
+      assertThat(kernels).hasSize(expected);
+      assertThat(kernels.get(kernels.size() - 1)).isInstanceOf(DepthwiseConvKernel.class);
+    }
+  }
+
   /** Conv → Mul(per channel) → Add(scalar) is folded into the Conv at import. */
   @Test
   void convScaleShift_foldedIntoConv_matchesOnnxRuntime() throws Exception {
