@@ -263,25 +263,40 @@ class PpOcrModelsTest {
       }
       long[] shape = {batch, 3, LINE_HEIGHT, width};
       Tensor input = Tensor.ofFloats(shape, pixels);
-      int rounds = batch == 1 ? 200 : 40;
-      double ours = Double.MAX_VALUE;
-      double theirs = Double.MAX_VALUE;
-      for (int repeat = 0; repeat < 3; repeat++) {
+      int rounds = batch == 1 ? 40 : 6;
+      int repeats = 9;
+      double[] ours = new double[repeats];
+      double[] theirs = new double[repeats];
+      double[] ratios = new double[repeats];
+      for (int repeat = -2; repeat < repeats; repeat++) { // two warm-up rounds
         long start = System.nanoTime();
         for (int i = 0; i < rounds; i++) {
           model.infer(Map.of("x", input));
         }
-        ours = Math.min(ours, (System.nanoTime() - start) / 1e6 / rounds);
+        double oursMs = (System.nanoTime() - start) / 1e6 / rounds;
         start = System.nanoTime();
         for (int i = 0; i < rounds; i++) {
           ort(session, "x", pixels, shape);
         }
-        theirs = Math.min(theirs, (System.nanoTime() - start) / 1e6 / rounds);
+        double theirsMs = (System.nanoTime() - start) / 1e6 / rounds;
+        if (repeat >= 0) {
+          ours[repeat] = oursMs;
+          theirs[repeat] = theirsMs;
+          ratios[repeat] = oursMs / theirsMs;
+        }
       }
       System.out.printf(
-          "PP-OCRv4 rec 48x%d batch %d: cacheai %.2f ms, ORT %.2f ms, ratio %.2f%n",
-          width, batch, ours, theirs, ours / theirs);
+          "PP-OCRv4 rec 48x%d batch %d, one thread each, median [range] of %d loops: cacheai %s ms,"
+              + " ORT %s ms, ratio %s%n",
+          width, batch, repeats, medianRange(ours), medianRange(theirs), medianRange(ratios));
     }
+  }
+
+  private static String medianRange(double[] values) {
+    double[] sorted = values.clone();
+    java.util.Arrays.sort(sorted);
+    return String.format(
+        "%.2f [%.2f..%.2f]", sorted[sorted.length / 2], sorted[0], sorted[sorted.length - 1]);
   }
 
   static float[] ort(OrtSession session, String name, float[] pixels, long[] shape)
