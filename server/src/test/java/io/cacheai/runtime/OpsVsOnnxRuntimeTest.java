@@ -324,6 +324,14 @@ class OpsVsOnnxRuntimeTest {
       assertThat(kernels).hasSize(expected);
       assertThat(kernels.get(kernels.size() - 1)).isInstanceOf(DepthwiseConvKernel.class);
     }
+    // A CPU without AVX2/AVX-512: OpenBLAS 1x1 product + Java chain, scalar depthwise epilogue.
+    io.cacheai.kernels.Fp32Kernels.forceScalar(true);
+    try (GraphModel fallback = new GraphModel(OnnxImporter.importBytes(model))) {
+      assertMatchesOrt(fallback, model, shapes, false);
+      assertThat(fallback.planFor(new long[][] {{2, 16, 6, 9}}).kernels()).hasSize(3);
+    } finally {
+      io.cacheai.kernels.Fp32Kernels.forceScalar(false);
+    }
   }
 
   /** Conv → Mul(per channel) → Add(scalar) is folded into the Conv at import. */
