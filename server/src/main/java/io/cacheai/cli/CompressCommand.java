@@ -40,7 +40,9 @@ final class CompressCommand implements Callable<Integer> {
       names = "--calibration",
       required = true,
       paramLabel = "DATA",
-      description = "Calibration data: MNIST IDX images (labels beside) or a raw CAIT tensor file.")
+      description =
+          "Calibration data: MNIST IDX images (labels beside), a raw CAIT tensor file, or a"
+              + " folder of images (+ labels.txt; text lines for OCR recognizers).")
   private Path calibration;
 
   @Option(
@@ -111,7 +113,10 @@ final class CompressCommand implements Callable<Integer> {
             lastLayerFp32,
             (long) (Files.size(model) / targetRatio));
     Graph graph = OnnxImporter.importFile(model);
-    Dataset data = Dataset.read(calibration);
+    Dataset data =
+        Files.isDirectory(calibration)
+            ? ImageFolderData.read(calibration, graph.inputs().get(0).shape())
+            : Dataset.read(calibration);
     PrintWriter err = spec.commandLine().getErr();
     Compressor.Result result = Compressor.compress(graph, data, options, new ProgressBar(err));
 

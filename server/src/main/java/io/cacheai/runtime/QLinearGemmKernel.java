@@ -32,8 +32,9 @@ final class QLinearGemmKernel implements Kernel {
       Int8Gemm gemm) {
     this.in = in;
     this.out = out;
-    this.m = Math.toIntExact(inShape[0]);
     this.k = weight.rowLength();
+    // every leading axis is a row: x [..., K] (a MatMul by a constant of rank 2)
+    this.m = Math.toIntExact(io.cacheai.graph.Shapes.elementCount(inShape) / k);
     this.n = weight.rows();
     this.xScale = xScale;
     this.xZeroPoint = xZeroPoint;
