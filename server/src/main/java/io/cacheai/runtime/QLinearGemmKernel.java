@@ -45,8 +45,15 @@ final class QLinearGemmKernel implements Kernel {
 
   @Override
   public void run(Frame frame) {
-    ByteBuffer a = frame.bytes(m * k);
-    U8Activations.quantize(frame.buffer(in), 0, m * k, xScale, xZeroPoint, a);
+    int length = m * k;
+    ByteBuffer a = frame.bytes(length);
+    float[] x = frame.heapIn(length);
+    byte[] q = frame.heapBytes(length);
+    frame.buffer(in).get(0, x, 0, length);
+    for (int i = 0; i < length; i++) {
+      q[i] = (byte) U8Activations.quantize(x[i], xScale, xZeroPoint);
+    }
+    a.put(0, q, 0, length);
     FloatBuffer y = frame.buffer(out);
     gemm.run(m, n, k, a, weight, stage.bias(), stage.scale(), y);
   }

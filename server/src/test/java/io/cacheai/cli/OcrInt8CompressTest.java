@@ -124,6 +124,14 @@ class OcrInt8CompressTest {
     assertThat(code).as("compress failed: %s", err).isZero();
     long compressMs = (System.nanoTime() - startNs) / 1_000_000;
 
+    // the peer quantizer on the same calibration lines, when python3 has onnxruntime
+    Path ortInt8 = null;
+    if (OrtStaticQuantizer.available()) {
+      ortInt8 = dir.resolve("rec.ort-int8.onnx");
+      Path cait =
+          OrtStaticQuantizer.writeCait(calibrationDataset(calibration), dir.resolve("calib.cait"));
+      System.out.println(OrtStaticQuantizer.quantize(onnx, cait, ortInt8, "percentile"));
+    }
     List<TextLineRenderer.Rendered> lines = evaluationLines();
     try (OcrRecognizerModel fp32 = ocr(new GraphModel(OnnxImporter.importBytes(onnxBytes)));
         OcrRecognizerModel int8 = ocr(new BundleModelLoader().load("rec", cai));
@@ -131,6 +139,15 @@ class OcrInt8CompressTest {
       OcrAccuracy fp32Accuracy = read(fp32, lines);
       OcrAccuracy int8Accuracy = read(int8, lines);
       OcrAccuracy ortAccuracy = read(ort, lines);
+      OcrRecognizerModel ortQ =
+          ortInt8 == null ? null : ocr(new OrtModel(Files.readAllBytes(ortInt8)));
+      if (ortQ != null) {
+        System.out.printf(
+            Locale.ROOT,
+            "  ORT int8 (quantize_static, %d bytes): %s%n",
+            Files.size(ortInt8),
+            read(ortQ, lines));
+      }
       long onnxSize = Files.size(onnx);
       long caiSize = Files.size(cai);
       System.out.printf(
@@ -149,21 +166,27 @@ class OcrInt8CompressTest {
           (double) onnxSize / caiSize);
       for (int batch : new int[] {1, 8}) {
         Map<String, Tensor> request = Map.of("x", preparedBatch(lines, batch));
-        double[] ms =
-            LatencyProbe.medianMs(
-                List.of(fp32.recognizer(), int8.recognizer(), ort.recognizer()),
-                request,
-                3,
-                batch == 1 ? 30 : 10);
+        List<Model> models = new ArrayList<>();
+        models.add(fp32.recognizer());
+        models.add(int8.recognizer());
+        models.add(ort.recognizer());
+        if (ortQ != null) {
+          models.add(ortQ.recognizer());
+        }
+        double[] ms = LatencyProbe.medianMs(models, request, 3, batch == 1 ? 30 : 10);
         System.out.printf(
             Locale.ROOT,
             "  latency 48x320 batch %d: ours fp32 %.2f ms, ours int8 %.2f ms, ORT fp32 %.2f ms"
-                + " (int8 / ORT = %.2f)%n",
+                + " (ours int8 / ORT fp32 = %.2f)%s%n",
             batch,
             ms[0],
             ms[1],
             ms[2],
-            ms[1] / ms[2]);
+            ms[1] / ms[2],
+            ortQ == null ? "" : String.format(Locale.ROOT, ", ORT int8 %.2f ms", ms[3]));
+      }
+      if (ortQ != null) {
+        ortQ.close();
       }
       assertThat(int8.platform()).isEqualTo("ocr_ctc+cai_int8");
       assertThat(int8Accuracy.characterErrorRate() - fp32Accuracy.characterErrorRate())
