@@ -83,6 +83,14 @@ final class CompressCommand implements Callable<Integer> {
       description = "mixed: size target as MODEL.onnx size / ratio; default ${DEFAULT-VALUE}")
   private double targetRatio;
 
+  @Option(
+      names = "--save-calibration",
+      paramLabel = "FILE.cait",
+      description =
+          "Also write the calibration samples used (as prepared for the model) to a raw CAIT"
+              + " tensor file, e.g. for tools/quant/ort_quantize_static.py.")
+  private Path saveCalibration;
+
   @Option(names = "--out", required = true, paramLabel = "MODEL.cai", description = "The bundle.")
   private Path out;
 
@@ -117,6 +125,9 @@ final class CompressCommand implements Callable<Integer> {
         Files.isDirectory(calibration)
             ? ImageFolderData.read(calibration, graph.inputs().get(0).shape())
             : Dataset.read(calibration);
+    if (saveCalibration != null) {
+      data.range(0, Math.min(samples, data.count())).writeRaw(saveCalibration);
+    }
     PrintWriter err = spec.commandLine().getErr();
     Compressor.Result result = Compressor.compress(graph, data, options, new ProgressBar(err));
 

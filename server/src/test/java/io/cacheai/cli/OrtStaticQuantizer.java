@@ -2,9 +2,6 @@ package io.cacheai.cli;
 
 import io.cacheai.compress.Dataset;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -41,18 +38,9 @@ final class OrtStaticQuantizer {
     return available;
   }
 
-  /** Writes {@code data} (values, no labels) as a CAIT file. */
+  /** Writes {@code data} as a CAIT file ({@link Dataset#writeRaw}). */
   static Path writeCait(Dataset data, Path file) throws IOException {
-    long[] dims = data.batchShape(data.count());
-    ByteBuffer bytes =
-        ByteBuffer.allocate(8 + 8 * dims.length + 4 * data.values().length)
-            .order(ByteOrder.LITTLE_ENDIAN);
-    bytes.put("CAIT".getBytes(StandardCharsets.US_ASCII)).putInt(dims.length);
-    for (long d : dims) {
-      bytes.putLong(d);
-    }
-    bytes.asFloatBuffer().put(data.values());
-    Files.write(file, bytes.array());
+    data.writeRaw(file);
     return file;
   }
 
