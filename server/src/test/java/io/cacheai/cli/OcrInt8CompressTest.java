@@ -2,7 +2,6 @@ package io.cacheai.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.cacheai.compress.Dataset;
 import io.cacheai.ocr.OcrAccuracy;
 import io.cacheai.ocr.OcrLineBatch;
 import io.cacheai.ocr.OcrOptions;
@@ -39,8 +38,9 @@ import picocli.CommandLine;
  * (the image-folder calibration reader), then read back from the {@code .cai} bundle: CER and
  * exact-line rate on the 60 rendered prescription lines of the OCR tests (a line set disjoint from
  * the calibration lines), fp32 vs int8 on our executor and ONNX Runtime fp32 as the peer; size
- * ratio; latency at 48×320, batch 1 and 8, all three in the same run. Asserts the issue's accuracy
- * target (int8 CER within 1 pt of fp32); prints the latencies (the README table).
+ * ratio; with {@link #MEASURE}, ONNX Runtime's own int8 of the same calibration lines and the
+ * latency at 48×320, batch 1 and 8, all in the same run. Asserts the issue's accuracy target (int8
+ * CER within 1 pt of fp32) and the size; prints the rest (the README table).
  */
 class OcrInt8CompressTest {
   /** The evaluation lines of {@code OcrRecognizerModelTest} (the README's accuracy figures). */
@@ -49,6 +49,13 @@ class OcrInt8CompressTest {
   static final int EVAL_LINES = 60;
   static final long CALIBRATION_SEED = 77L;
   static final int CALIBRATION_LINES = Integer.getInteger("cacheai.ocr.calibrationLines", 60);
+
+  /**
+   * {@code -Dcacheai.measure=true}: also quantize with ONNX Runtime's {@code quantize_static} (when
+   * python3 has it) and time all models at 48×320 — minutes on this shared VM, so off in the
+   * ordinary test run.
+   */
+  static final boolean MEASURE = Boolean.getBoolean("cacheai.measure");
 
   @TempDir Path dir;
 
@@ -118,6 +125,8 @@ class OcrInt8CompressTest {
             "int8",
             "--budget",
             System.getProperty("cacheai.ocr.budget", "100"),
+            "--save-calibration",
+            dir.resolve("calib.cait").toString(),
             "--out",
             cai.toString());
     System.out.println(out);
@@ -126,11 +135,10 @@ class OcrInt8CompressTest {
 
     // the peer quantizer on the same calibration lines, when python3 has onnxruntime
     Path ortInt8 = null;
-    if (OrtStaticQuantizer.available()) {
+    if (MEASURE && OrtStaticQuantizer.available()) {
       ortInt8 = dir.resolve("rec.ort-int8.onnx");
-      Path cait =
-          OrtStaticQuantizer.writeCait(calibrationDataset(calibration), dir.resolve("calib.cait"));
-      System.out.println(OrtStaticQuantizer.quantize(onnx, cait, ortInt8, "percentile"));
+      System.out.println(
+          OrtStaticQuantizer.quantize(onnx, dir.resolve("calib.cait"), ortInt8, "percentile"));
     }
     List<TextLineRenderer.Rendered> lines = evaluationLines();
     try (OcrRecognizerModel fp32 = ocr(new GraphModel(OnnxImporter.importBytes(onnxBytes)));
@@ -164,7 +172,7 @@ class OcrInt8CompressTest {
           onnxSize,
           caiSize,
           (double) onnxSize / caiSize);
-      for (int batch : new int[] {1, 8}) {
+      for (int batch : MEASURE ? new int[] {1, 8} : new int[0]) {
         Map<String, Tensor> request = Map.of("x", preparedBatch(lines, batch));
         List<Model> models = new ArrayList<>();
         models.add(fp32.recognizer());
@@ -230,10 +238,5 @@ class OcrInt8CompressTest {
     assertThat(images).hasSize(batch);
     return Tensor.ofFloats(
         new long[] {batch, 3, OcrOptions.HEIGHT, 320}, OcrLineBatch.prepare(images, names, 320));
-  }
-
-  /** The calibration folder as a dataset, for the peer quantizer (same images). */
-  static Dataset calibrationDataset(Path folder) throws Exception {
-    return ImageFolderData.read(folder, new long[] {-1, 3, OcrOptions.HEIGHT, -1});
   }
 }
