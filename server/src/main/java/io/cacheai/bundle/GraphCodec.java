@@ -118,13 +118,14 @@ final class GraphCodec {
     }
     long[] shape = value.getShapeList().stream().mapToLong(Long::longValue).toArray();
     for (int i = 0; i < shape.length; i++) {
-      if (shape[i] < ValueInfo.BATCH || (shape[i] == ValueInfo.BATCH && i != 0)) {
+      // -1: a dynamic dimension (the batch, or e.g. a text line's width), as in ValueInfo
+      if (shape[i] < ValueInfo.DYNAMIC) {
         throw new IllegalArgumentException(
             "graph value '"
                 + value.getName()
                 + "': shape="
                 + Arrays.toString(shape)
-                + " (dimensions >= 0, or -1 for the batch on the first axis only)");
+                + " (dimensions >= 0, or -1 for a dynamic one)");
       }
     }
     return new ValueInfo(value.getName(), shape);

@@ -40,7 +40,9 @@ final class CompressCommand implements Callable<Integer> {
       names = "--calibration",
       required = true,
       paramLabel = "DATA",
-      description = "Calibration data: MNIST IDX images (labels beside) or a raw CAIT tensor file.")
+      description =
+          "Calibration data: MNIST IDX images (labels beside), a raw CAIT tensor file, or a"
+              + " folder of images (+ labels.txt; text lines for OCR recognizers).")
   private Path calibration;
 
   @Option(
@@ -81,6 +83,14 @@ final class CompressCommand implements Callable<Integer> {
       description = "mixed: size target as MODEL.onnx size / ratio; default ${DEFAULT-VALUE}")
   private double targetRatio;
 
+  @Option(
+      names = "--save-calibration",
+      paramLabel = "FILE.cait",
+      description =
+          "Also write the calibration samples used (as prepared for the model) to a raw CAIT"
+              + " tensor file, e.g. for tools/quant/ort_quantize_static.py.")
+  private Path saveCalibration;
+
   @Option(names = "--out", required = true, paramLabel = "MODEL.cai", description = "The bundle.")
   private Path out;
 
@@ -111,7 +121,13 @@ final class CompressCommand implements Callable<Integer> {
             lastLayerFp32,
             (long) (Files.size(model) / targetRatio));
     Graph graph = OnnxImporter.importFile(model);
-    Dataset data = Dataset.read(calibration);
+    Dataset data =
+        Files.isDirectory(calibration)
+            ? ImageFolderData.read(calibration, graph.inputs().get(0).shape())
+            : Dataset.read(calibration);
+    if (saveCalibration != null) {
+      data.range(0, Math.min(samples, data.count())).writeRaw(saveCalibration);
+    }
     PrintWriter err = spec.commandLine().getErr();
     Compressor.Result result = Compressor.compress(graph, data, options, new ProgressBar(err));
 

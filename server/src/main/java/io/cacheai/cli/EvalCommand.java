@@ -35,7 +35,10 @@ final class EvalCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "MODEL", description = "An .onnx model or a .cai bundle.")
   private Path model;
 
-  @Option(names = "--data", required = true, description = "MNIST IDX images or a CAIT file.")
+  @Option(
+      names = "--data",
+      required = true,
+      description = "MNIST IDX images, a CAIT file, or a folder of images (+ labels.txt).")
   private Path data;
 
   @Option(names = "--reference", description = "The fp32 ONNX model to compare against.")
@@ -55,14 +58,18 @@ final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Dataset samples = DataRange.parse(range).apply(Dataset.read(data));
-    if (latencyRuns <= 0 || samples.count() == 0) {
-      throw new IllegalArgumentException(
-          "latencyRuns=" + latencyRuns + " samples=" + samples.count() + " (both must be > 0)");
-    }
     PrintWriter out = spec.commandLine().getOut();
     ProgressBar progress = new ProgressBar(spec.commandLine().getErr());
     try (Model subject = load(model)) {
+      Dataset all =
+          Files.isDirectory(data)
+              ? ImageFolderData.read(data, subject.inputs().get(0).shape())
+              : Dataset.read(data);
+      Dataset samples = DataRange.parse(range).apply(all);
+      if (latencyRuns <= 0 || samples.count() == 0) {
+        throw new IllegalArgumentException(
+            "latencyRuns=" + latencyRuns + " samples=" + samples.count() + " (both must be > 0)");
+      }
       Evaluation evaluation =
           Evaluation.run(subject, samples, d -> progress.update("eval", d, samples.count()));
       double latencyMs = latencyMs(subject, samples);

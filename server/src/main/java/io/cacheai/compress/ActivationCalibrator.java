@@ -26,6 +26,7 @@ import java.util.function.IntConsumer;
 public final class ActivationCalibrator {
   static final int MAX_SAMPLE_VALUES = 1 << 21;
   private static final int BATCH = 100;
+  private static final long MAX_BATCH_FLOATS = 1 << 20;
 
   private ActivationCalibrator() {}
 
@@ -41,7 +42,9 @@ public final class ActivationCalibrator {
       int samples,
       CalibrationMethod method,
       IntConsumer progress) {
-    Map<String, long[]> shapes = ShapeInference.infer(graph, 1);
+    // shapes of one sample as the data has it (an OCR line's width is dynamic in the graph)
+    Map<String, long[]> shapes =
+        ShapeInference.infer(graph, Map.of(graph.inputs().get(0).name(), data.batchShape(1)));
     List<ValueInfo> outputs = new ArrayList<>(graph.outputs());
     for (String name : values) {
       long[] shape = shapes.get(name);
@@ -49,7 +52,7 @@ public final class ActivationCalibrator {
         throw new IllegalArgumentException("calibration: no value '" + name + "' in the graph");
       }
       long[] batched = shape.clone();
-      batched[0] = ValueInfo.BATCH;
+      Arrays.fill(batched, ValueInfo.DYNAMIC); // the observed value's shape varies with the input
       outputs.add(new ValueInfo(name, batched));
     }
     Graph observed =
@@ -68,8 +71,10 @@ public final class ActivationCalibrator {
     }
     String inputName = graph.inputs().get(0).name();
     try (GraphModel model = new GraphModel(observed)) {
-      for (int from = 0; from < count; from += BATCH) {
-        int n = Math.min(BATCH, count - from);
+      // big samples (text lines) in small batches: the plan's values grow with the batch
+      int batch = Math.max(1, Math.min(BATCH, (int) (MAX_BATCH_FLOATS / data.sampleLength())));
+      for (int from = 0; from < count; from += batch) {
+        int n = Math.min(batch, count - from);
         Map<String, Tensor> result =
             model.infer(
                 Map.of(inputName, Tensor.ofFloats(data.batchShape(n), data.slice(from, n))));

@@ -211,9 +211,11 @@ public final class Compressor {
 
   private static LayerPrecision initial(Options options, GraphQuantizer.Layer layer) {
     return switch (options.method()) {
+      // QLinearConv is ungrouped: a grouped (depthwise) convolution stays fp32, whose depthwise
+      // kernel is cheap and exact, rather than low-bit on the reference path
       case INT8 ->
           layer.isConv() && layer.node().attributes().getLong("group", 1) != 1
-              ? LayerPrecision.int4(options.groupSize())
+              ? LayerPrecision.FP32
               : LayerPrecision.INT8;
       case INT4 ->
           layer.isConv() || options.groupSize() != 32

@@ -74,6 +74,41 @@ public record Dataset(float[] values, long[] sampleShape, int[] labels, String d
   }
 
   /**
+   * Writes these samples (and their labels, if any) as a raw tensor file in the layout {@link
+   * #readRaw} reads — e.g. the exact calibration set of {@code cacheai compress}, for another
+   * quantizer. Written to a temporary file beside {@code path} and renamed.
+   */
+  public void writeRaw(Path path) throws IOException {
+    long[] dims = batchShape(count());
+    long length = 8 + 8L * dims.length + 4L * values.length + (labels == null ? 0 : 4L * count());
+    if (length > Integer.MAX_VALUE) {
+      throw new IOException("data=" + path + ": " + length + " bytes is over 2 GiB");
+    }
+    ByteBuffer bytes = ByteBuffer.allocate((int) length).order(ByteOrder.LITTLE_ENDIAN);
+    bytes.putInt(RAW_MAGIC).putInt(dims.length);
+    for (long d : dims) {
+      bytes.putLong(d);
+    }
+    bytes.asFloatBuffer().put(values);
+    if (labels != null) {
+      bytes.position(bytes.position() + 4 * values.length);
+      bytes.asIntBuffer().put(labels);
+    }
+    Path parent = path.toAbsolutePath().getParent();
+    Path tmp = Files.createTempFile(parent, "." + path.getFileName(), ".tmp");
+    try {
+      Files.write(tmp, bytes.array());
+      Files.move(
+          tmp,
+          path,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  /**
    * A raw tensor file, little-endian:
    *
    * <pre>

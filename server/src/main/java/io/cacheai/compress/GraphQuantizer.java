@@ -21,8 +21,9 @@ import java.util.TreeMap;
  *
  * <p>A node is quantizable ({@link #weightedLayers}) when its weight is a constant: Gemm with
  * transA=0 (alpha folded into the weight, beta into the bias; a [K,N] weight transposed to [N,K]),
- * MatMul of a rank-2 input by a constant [K,N], Conv with a rank-4 constant weight (int8 only when
- * ungrouped). The bias must be a constant of N elements or absent.
+ * MatMul of an input [..., K] (rank ≥ 2, leading axes are rows) by a constant [K,N], Conv with a
+ * rank-4 constant weight (int8 only when ungrouped). The bias must be a constant of N elements or
+ * absent.
  */
 public final class GraphQuantizer {
   private GraphQuantizer() {}

@@ -285,7 +285,7 @@ public final class ShapeInference {
       case GEMM -> gemm(node, in);
       case MAT_MUL -> matMul(node, in[0], in[1]);
       case CONV -> conv(node, in);
-      case QLINEAR_GEMM, LOW_BIT_GEMM -> gemm(node, new long[][] {in[0], weightShape(node, 2)});
+      case QLINEAR_GEMM, LOW_BIT_GEMM -> quantizedGemm(node, in[0], weightShape(node, 2));
       case QLINEAR_CONV, LOW_BIT_CONV -> conv(node, new long[][] {in[0], weightShape(node, 0)});
       case MAX_POOL, AVERAGE_POOL -> pool(node, in[0]);
       case GLOBAL_AVERAGE_POOL -> {
@@ -347,6 +347,31 @@ public final class ShapeInference {
    * The {@code weight_shape} attribute of a quantized op; {@code rank} 2 means a Gemm weight, which
    * quantized ops always store as [N,K] (returned as [K,N] for the Gemm rule); 0 means any rank.
    */
+  /**
+   * A quantized Gemm or MatMul by a constant [K,N]: x [..., K] (rank ≥ 2, the leading axes are
+   * rows, as MatMul broadcasts a rank-2 right operand) gives y [..., N].
+   */
+  private static long[] quantizedGemm(Node node, long[] x, long[] kn) {
+    if (x.length < 2) {
+      throw new IllegalArgumentException(
+          node.describe() + ": input " + Shapes.toString(x) + " (expected rank >= 2)");
+    }
+    if (x.length == 2) {
+      return gemm(node, new long[][] {x, kn});
+    }
+    if (x[x.length - 1] != kn[0]) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": inner dimensions differ: A "
+              + Shapes.toString(x)
+              + " B "
+              + Shapes.toString(kn));
+    }
+    long[] out = x.clone();
+    out[out.length - 1] = kn[1];
+    return out;
+  }
+
   private static long[] weightShape(Node node, int rank) {
     long[] shape = node.attributes().getLongs("weight_shape");
     if (shape == null || (rank > 0 && shape.length != rank)) {

@@ -169,7 +169,7 @@ public final class OcrRecognizerModel implements Model {
   }
 
   /** The wrapped recognizer (its raw probabilities, for comparisons). */
-  Model recognizer() {
+  public Model recognizer() {
     return recognizer;
   }
 

@@ -24,8 +24,9 @@ final class LowBitGemmKernel implements Kernel {
   LowBitGemmKernel(int in, int out, long[] inShape, PackedTensor weight, PackedTensor bias) {
     this.in = in;
     this.out = out;
-    this.m = Math.toIntExact(inShape[0]);
     this.k = weight.rowLength();
+    // every leading axis is a row: x [..., K] (a MatMul by a constant of rank 2)
+    this.m = Math.toIntExact(io.cacheai.graph.Shapes.elementCount(inShape) / k);
     this.n = weight.rows();
     this.weight = weight;
     this.bias = bias == null ? null : bias.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();

@@ -29,6 +29,7 @@ final class QLinearConvKernel implements Kernel {
   private final ByteBuffer weight;
   private final Int8OutputStage stage;
   private final Int8Gemm gemm;
+  private final boolean pointwise;
 
   QLinearConvKernel(
       int in,
@@ -51,6 +52,17 @@ final class QLinearConvKernel implements Kernel {
     this.weight = weight.data();
     this.stage = Int8OutputStage.of(weight, bias, xScale, xZeroPoint);
     this.gemm = gemm;
+    this.pointwise =
+        window.kernelH() == 1
+            && window.kernelW() == 1
+            && window.strideH() == 1
+            && window.strideW() == 1
+            && window.padTop() == 0
+            && window.padLeft() == 0
+            && window.padBottom() == 0
+            && window.padRight() == 0
+            && window.outH() == window.inH()
+            && window.outW() == window.inW();
     if (weight.rowLength() != patchLength()) {
       throw new IllegalArgumentException(
           "QLinearConv: weight row length "
@@ -89,12 +101,16 @@ final class QLinearConvKernel implements Kernel {
     for (int b = 0; b < batch; b++) {
       float[] image = frame.heapIn(Math.max(imageLength, p * outChannels));
       x.get(b * imageLength, image, 0, imageLength);
-      for (int i = 0; i < imageLength; i++) {
-        // as U8Activations.quantize: rint(x / scale) + zp, saturated to 0..255
-        int q = (int) Math.rint(image[i] / xScale) + xZeroPoint;
-        heap[rowsLength + i] = (byte) (q < 0 ? 0 : Math.min(q, 255));
+      if (pointwise) {
+        quantizeTransposed(image, heap);
+      } else {
+        for (int i = 0; i < imageLength; i++) {
+          // as U8Activations.quantize: rint(x / scale) + zp, saturated to 0..255
+          int q = (int) Math.rint(image[i] / xScale) + xZeroPoint;
+          heap[rowsLength + i] = (byte) (q < 0 ? 0 : Math.min(q, 255));
+        }
+        im2row(heap, rowsLength, heap);
       }
-      im2row(heap, rowsLength, heap);
       rows.put(0, heap, 0, rowsLength);
       gemm.run(p, outChannels, r, rows, weight, stage.bias(), stage.scale(), tmp);
       float[] products = frame.heapOut(p * outChannels);
@@ -106,6 +122,23 @@ final class QLinearConvKernel implements Kernel {
         }
       }
       y.put(b * outChannels * p, transposed, 0, outChannels * p);
+    }
+  }
+
+  /**
+   * A 1×1 convolution with stride 1 and no padding (the pointwise half of a depthwise-separable
+   * block): its patch rows are the image transposed, {@code rows[p][c] = q(x[c][p])}, made in one
+   * pass without the u8 image in between.
+   */
+  private void quantizeTransposed(float[] image, byte[] rows) {
+    int p = pixels();
+    for (int c = 0; c < channels; c++) {
+      int from = c * p;
+      for (int pixel = 0, at = c; pixel < p; pixel++, at += channels) {
+        // as U8Activations.quantize: rint(x / scale) + zp, saturated to 0..255
+        int q = (int) Math.rint(image[from + pixel] / xScale) + xZeroPoint;
+        rows[at] = (byte) (q < 0 ? 0 : Math.min(q, 255));
+      }
     }
   }
 

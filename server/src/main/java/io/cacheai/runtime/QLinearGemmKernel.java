@@ -32,8 +32,9 @@ final class QLinearGemmKernel implements Kernel {
       Int8Gemm gemm) {
     this.in = in;
     this.out = out;
-    this.m = Math.toIntExact(inShape[0]);
     this.k = weight.rowLength();
+    // every leading axis is a row: x [..., K] (a MatMul by a constant of rank 2)
+    this.m = Math.toIntExact(io.cacheai.graph.Shapes.elementCount(inShape) / k);
     this.n = weight.rows();
     this.xScale = xScale;
     this.xZeroPoint = xZeroPoint;
@@ -44,8 +45,15 @@ final class QLinearGemmKernel implements Kernel {
 
   @Override
   public void run(Frame frame) {
-    ByteBuffer a = frame.bytes(m * k);
-    U8Activations.quantize(frame.buffer(in), 0, m * k, xScale, xZeroPoint, a);
+    int length = m * k;
+    ByteBuffer a = frame.bytes(length);
+    float[] x = frame.heapIn(length);
+    byte[] q = frame.heapBytes(length);
+    frame.buffer(in).get(0, x, 0, length);
+    for (int i = 0; i < length; i++) {
+      q[i] = (byte) U8Activations.quantize(x[i], xScale, xZeroPoint);
+    }
+    a.put(0, q, 0, length);
     FloatBuffer y = frame.buffer(out);
     gemm.run(m, n, k, a, weight, stage.bias(), stage.scale(), y);
   }

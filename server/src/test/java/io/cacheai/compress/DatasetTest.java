@@ -46,6 +46,21 @@ class DatasetTest {
   }
 
   @Test
+  void writeRaw_thenRead_sameValuesShapeAndLabels() throws Exception {
+    Dataset data =
+        new Dataset(new float[] {1, -2, 3.5f, 4, 5, 6}, new long[] {1, 3}, new int[] {4, 2}, "t");
+    Path file = dir.resolve("round.cait");
+    data.writeRaw(file);
+    Dataset back = Dataset.read(file);
+    assertThat(back.values()).containsExactly(1, -2, 3.5f, 4, 5, 6);
+    assertThat(back.sampleShape()).containsExactly(1, 3);
+    assertThat(back.labels()).containsExactly(4, 2);
+    new Dataset(new float[] {7, 8}, new long[] {1}, null, "u").writeRaw(file);
+    assertThat(Dataset.read(file).labels()).isNull();
+    assertThat(Dataset.read(file).values()).containsExactly(7, 8);
+  }
+
+  @Test
   void readRaw_withoutLabels_hasNone() throws Exception {
     Dataset data = Dataset.read(write(new long[] {3, 1}, new float[] {1, 2, 3}, null, 0));
     assertThat(data.count()).isEqualTo(3);
