@@ -58,7 +58,7 @@ final class MetricsInterceptor implements ServerInterceptor {
     if (!MODEL_INFER.equals(method)) {
       return next.startCall(call, headers);
     }
-    Recording recording = new Recording(System.nanoTime());
+    Recording recording = new Recording(System.nanoTime(), "ModelInfer");
     metrics.requestStarted();
     ServerCall<ReqT, RespT> recorded =
         new SimpleForwardingServerCall<>(call) {
@@ -116,7 +116,7 @@ final class MetricsInterceptor implements ServerInterceptor {
     return new SimpleForwardingServerCallListener<>(listener) {
       @Override
       public void onMessage(ReqT message) {
-        Recording recording = new Recording(System.nanoTime());
+        Recording recording = new Recording(System.nanoTime(), "ModelStreamInfer request");
         metrics.requestStarted();
         if (message instanceof ModelInferRequest request) {
           recording.resolve(request);
@@ -159,12 +159,14 @@ final class MetricsInterceptor implements ServerInterceptor {
   /** One request's labels and clock; {@link #finish} records once. */
   private final class Recording {
     private final long startNanos;
+    private final String method;
     private final AtomicBoolean finished = new AtomicBoolean();
     private volatile String model = "";
     private volatile String version = "";
 
-    Recording(long startNanos) {
+    Recording(long startNanos, String method) {
       this.startNanos = startNanos;
+      this.method = method;
     }
 
     void resolve(ModelInferRequest request) {
@@ -184,7 +186,8 @@ final class MetricsInterceptor implements ServerInterceptor {
       metrics.requestFinished(model, version, code, durationNanos);
       if (log.isLoggable(Level.FINE)) {
         log.fine(
-            "inference request finished model="
+            method
+                + " finished model="
                 + model
                 + " version="
                 + version
