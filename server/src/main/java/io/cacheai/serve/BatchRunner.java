@@ -121,19 +121,20 @@ final class BatchRunner {
     long inferNs = outputStartNs - inferStartNs;
     long outputNs = endNs - outputStartNs;
     stats.executed(rows, inputNs, inferNs, outputNs);
+    // Jobs of one execution come through one server's pipeline: one metrics sink.
+    jobs.get(0).metrics.executed(served.name(), served.versionString(), rows);
     for (int i = 0; i < jobs.size(); i++) {
       InferJob job = jobs.get(i);
       if (errors.get(i) != null) {
         fail(job, errors.get(i));
         continue;
       }
+      long queueNs = startNs - job.arrivalNanos - job.decodeNs;
+      long computeInputNs = job.decodeNs + inputNs;
       stats.succeeded(
-          job.batchSize,
-          endNs - job.arrivalNanos,
-          startNs - job.arrivalNanos - job.decodeNs,
-          job.decodeNs + inputNs,
-          inferNs,
-          outputNs);
+          job.batchSize, endNs - job.arrivalNanos, queueNs, computeInputNs, inferNs, outputNs);
+      job.metrics.requestComputed(
+          served.name(), served.versionString(), queueNs, computeInputNs + inferNs + outputNs);
       job.result.complete(responses.get(i));
     }
   }

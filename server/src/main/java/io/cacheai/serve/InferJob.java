@@ -22,9 +22,11 @@ final class InferJob {
   private final Deadline timeout;
   private final long timeoutMs;
   final CompletableFuture<ModelInferResponse> result = new CompletableFuture<>();
+  final ServingMetrics metrics;
 
   /**
    * @param timeout the server-side limit on waiting ({@code request_timeout_ms}), or null
+   * @param metrics where the execution that answers the job reports its batch and times
    */
   InferJob(
       DecodedRequest request,
@@ -32,13 +34,15 @@ final class InferJob {
       long decodeNs,
       Context context,
       Deadline timeout,
-      long timeoutMs) {
+      long timeoutMs,
+      ServingMetrics metrics) {
     this.request = request;
     this.arrivalNanos = arrivalNanos;
     this.decodeNs = decodeNs;
     this.context = context;
     this.timeout = timeout;
     this.timeoutMs = timeoutMs;
+    this.metrics = metrics;
     this.batchSize = batchSizeOf(request);
   }
 

@@ -31,15 +31,20 @@ final class InferencePipeline {
   private final ModelRepository repository;
   private final InferRequestDecoder decoder = new InferRequestDecoder();
   private final CachedResponses cache;
+  private final ServingMetrics metrics;
 
   InferencePipeline(ModelRepository repository) {
-    this(repository, null);
+    this(repository, null, ServingMetrics.NONE);
   }
 
-  /** With {@code cache} (null for none) for the models whose config enables it. */
-  InferencePipeline(ModelRepository repository, CachedResponses cache) {
+  /**
+   * With {@code cache} (null for none) for the models whose config enables it, reporting executions
+   * to {@code metrics}.
+   */
+  InferencePipeline(ModelRepository repository, CachedResponses cache, ServingMetrics metrics) {
     this.repository = repository;
     this.cache = cache;
+    this.metrics = java.util.Objects.requireNonNull(metrics, "metrics");
   }
 
   /** Starts {@code request}; the future completes with the response or a StatusException. */
@@ -88,7 +93,9 @@ final class InferencePipeline {
       long decodeNs = System.nanoTime() - arrivalNanos;
       long timeoutMs = lease.served().config().scheduling().requestTimeoutMs();
       Deadline timeout = timeoutMs > 0 ? Deadline.after(timeoutMs, TimeUnit.MILLISECONDS) : null;
-      job = new InferJob(decoded, arrivalNanos, decodeNs, Context.current(), timeout, timeoutMs);
+      job =
+          new InferJob(
+              decoded, arrivalNanos, decodeNs, Context.current(), timeout, timeoutMs, metrics);
     } catch (StatusException | RuntimeException e) {
       loaded.stats().failed(System.nanoTime() - arrivalNanos);
       loaded.returnSlot();

@@ -27,12 +27,13 @@ import java.util.logging.Logger;
  * returns, when no request can still be running.
  *
  * <p>Operations (all optional, see {@link Builder}): a readiness health service name {@value
- * #READINESS_SERVICE}, SERVING while models are served and NOT_SERVING from the moment a drain
- * starts (the overall {@code ""} stays SERVING until the server has terminated, so a liveness probe
- * does not kill a draining process); a second, health-only plaintext server on its own address
- * (kubelet gRPC probes reach the pod IP while inference stays on loopback); a Prometheus {@code
- * /metrics} endpoint; TLS or mutual TLS on the inference port. Every call to the inference service
- * carries a request id ({@link RequestIds}).
+ * #READINESS_SERVICE}, SERVING while models are served (it follows RepositoryModelLoad and
+ * RepositoryModelUnload) and NOT_SERVING when none is or from the moment a drain starts (the
+ * overall {@code ""} stays SERVING until the server has terminated, so a liveness probe does not
+ * kill a draining process); a second, health-only plaintext server on its own address (kubelet gRPC
+ * probes reach the pod IP while inference stays on loopback); a Prometheus {@code /metrics}
+ * endpoint; TLS or mutual TLS on the inference port. Every call to the inference service carries a
+ * request id ({@link RequestIds}).
  */
 public final class InferenceServer implements AutoCloseable {
   /** Default largest request message accepted: 64 MiB, about 16 M FP32 elements. */
@@ -63,20 +64,23 @@ public final class InferenceServer implements AutoCloseable {
   private MetricsEndpoint metricsEndpoint;
   private boolean started;
   private boolean stopped;
+  private final Object readinessLock = new Object();
+  private boolean draining; // guarded by readinessLock
 
   private InferenceServer(Builder builder) {
     this.bind = builder.bind;
     this.requestedPort = builder.port;
     this.shutdownGraceMs = builder.shutdownGraceMs;
     this.responseCache = createResponseCache(builder);
-    this.service = new InferenceService(builder.repository, builder.version, responseCache);
     this.repository = builder.repository;
     this.metricsBind = builder.metricsBind;
     this.metricsPort = builder.metricsPort;
     this.metrics =
         metricsPort < 0
             ? ServingMetrics.NONE
-            : new PrometheusServingMetrics(() -> builder.repository.all().size());
+            : new PrometheusServingMetrics(builder.repository, responseCache);
+    this.service =
+        new InferenceService(builder.repository, builder.version, responseCache, metrics);
     NettyServerBuilder netty =
         NettyServerBuilder.forAddress(new InetSocketAddress(bind, requestedPort))
             .maxInboundMessageSize(builder.maxInboundMessageBytes)
@@ -156,9 +160,8 @@ public final class InferenceServer implements AutoCloseable {
     }
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
-    health.setStatus(
-        READINESS_SERVICE,
-        repository.isEmpty() ? ServingStatus.NOT_SERVING : ServingStatus.SERVING);
+    updateReadiness();
+    repository.onChange(this::updateReadiness);
     log.info(
         "listening on "
             + bind
@@ -167,6 +170,17 @@ public final class InferenceServer implements AutoCloseable {
             + (healthServer == null ? "" : "; health on " + healthBind + ":" + healthPort())
             + (metricsEndpoint == null ? "" : "; metrics on " + metricsBind + ":" + metricsPort()));
     return this;
+  }
+
+  /** Readiness follows the repository: SERVING while a model is served, until the drain starts. */
+  private void updateReadiness() {
+    synchronized (readinessLock) {
+      if (!draining) {
+        health.setStatus(
+            READINESS_SERVICE,
+            repository.isEmpty() ? ServingStatus.NOT_SERVING : ServingStatus.SERVING);
+      }
+    }
   }
 
   /** The health-only server's bound port, or -1 when there is none. Only after {@link #start()}. */
@@ -209,7 +223,10 @@ public final class InferenceServer implements AutoCloseable {
     stopped = true;
     log.info("draining: readiness NOT_SERVING, running calls get up to " + shutdownGraceMs + " ms");
     service.markNotReady();
-    health.setStatus(READINESS_SERVICE, ServingStatus.NOT_SERVING);
+    synchronized (readinessLock) {
+      draining = true;
+      health.setStatus(READINESS_SERVICE, ServingStatus.NOT_SERVING);
+    }
     health.setStatus(SERVICE_NAME, ServingStatus.NOT_SERVING);
     try {
       server.shutdown();

@@ -63,8 +63,14 @@ public final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferen
 
   /** With {@code cache} (null for none) consulted before running models whose config enables it. */
   public InferenceService(ModelRepository repository, String version, CachedResponses cache) {
+    this(repository, version, cache, ServingMetrics.NONE);
+  }
+
+  /** As above, reporting each execution's batch size and each request's queue and compute time. */
+  public InferenceService(
+      ModelRepository repository, String version, CachedResponses cache, ServingMetrics metrics) {
     this.repository = repository;
-    this.pipeline = new InferencePipeline(repository, cache);
+    this.pipeline = new InferencePipeline(repository, cache, metrics);
     this.version = version;
   }
 

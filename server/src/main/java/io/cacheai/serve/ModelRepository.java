@@ -94,6 +94,7 @@ public final class ModelRepository implements AutoCloseable {
   private final Runnable afterClose;
   private volatile State state;
   private boolean closed; // guarded by this
+  private final List<Runnable> changeListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private ModelRepository(
       Path directory,
@@ -323,6 +324,7 @@ public final class ModelRepository implements AutoCloseable {
     state = new State(sorted(models), sorted(allFailures), sorted(unavailable));
     current.values().stream().filter(v -> !versions.containsValue(v)).forEach(LoadedModel::retire);
     log.info("model " + name + " loaded, versions " + versions.keySet());
+    changed();
   }
 
   /**
@@ -349,6 +351,25 @@ public final class ModelRepository implements AutoCloseable {
     state = new State(sorted(models), before.failures, sorted(unavailable));
     current.values().forEach(LoadedModel::retire);
     log.info("model " + name + " unloaded");
+    changed();
+  }
+
+  /**
+   * Runs {@code listener} after each successful {@link #loadModel} or {@link #unloadModel}, on the
+   * thread that made it (e.g. to turn readiness on or off as the repository fills or empties).
+   */
+  public void onChange(Runnable listener) {
+    changeListeners.add(Objects.requireNonNull(listener, "listener"));
+  }
+
+  private void changed() {
+    for (Runnable listener : changeListeners) {
+      try {
+        listener.run();
+      } catch (RuntimeException e) {
+        log.log(Level.WARNING, "a repository change listener failed", e);
+      }
+    }
   }
 
   private Path modelDirectory(String name) throws StatusException {

@@ -3,24 +3,29 @@ package io.cacheai.serve;
 import static io.cacheai.serve.OipRequests.affineTyped;
 import static io.cacheai.serve.OipRequests.typedOutput;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import inference.GRPCInferenceServiceGrpc;
 import inference.GrpcService.ModelInferResponse;
+import io.cacheai.client.InferenceClient;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Health on the health-only port through a drain: readiness SERVING while up, NOT_SERVING as soon
- * as stop() starts while the overall status stays SERVING and in-flight calls finish OK.
+ * Health on the health-only port: readiness SERVING while a model is served (following
+ * RepositoryModelLoad and RepositoryModelUnload), NOT_SERVING as soon as stop() starts while the
+ * overall status stays SERVING and in-flight calls finish OK.
  */
 class HealthDrainTest {
   private static final int IN_FLIGHT = 3;
@@ -96,6 +101,42 @@ class HealthDrainTest {
         inference.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         healthOnly.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
+    }
+  }
+
+  @Test
+  void readiness_followsLoadAndUnload_notServingOnceDraining(@TempDir Path dir) throws Exception {
+    ModelRepository repository = ModelRepository.load(dir, new TestLoaders());
+    InferenceServer server =
+        InferenceServer.builder(repository).port(0).healthServer("127.0.0.1", 0).build().start();
+    ManagedChannel healthOnly =
+        NettyChannelBuilder.forAddress("127.0.0.1", server.healthPort()).usePlaintext().build();
+    try (repository;
+        server;
+        InferenceClient client =
+            InferenceClient.builder().target("127.0.0.1:" + server.port()).build()) {
+      var health = HealthGrpc.newBlockingStub(healthOnly).withDeadlineAfter(60, TimeUnit.SECONDS);
+      String ready = InferenceServer.READINESS_SERVICE;
+      assertThat(status(health, ready)).as("no model yet").isEqualTo(ServingStatus.NOT_SERVING);
+      assertThat(status(health, "")).as("live without a model").isEqualTo(ServingStatus.SERVING);
+
+      TestLoaders.writeModel(dir, "a", "1", "affine");
+      client.loadModel("a");
+      assertThat(status(health, ready)).as("after load").isEqualTo(ServingStatus.SERVING);
+      client.unloadModel("a");
+      assertThat(status(health, ready)).as("after unload").isEqualTo(ServingStatus.NOT_SERVING);
+      client.loadModel("a");
+      assertThat(status(health, ready)).as("loaded again").isEqualTo(ServingStatus.SERVING);
+
+      server.stop();
+      assertThat(server.isTerminated()).isTrue();
+      // A load after the drain (directly, the port is closed) must not turn readiness back on.
+      repository.loadModel("a");
+      assertThatThrownBy(() -> status(health, ready))
+          .as("health-only server gone after stop")
+          .isInstanceOf(AssertionError.class);
+    } finally {
+      healthOnly.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
   }
 

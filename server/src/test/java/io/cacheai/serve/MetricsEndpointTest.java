@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import inference.GRPCInferenceServiceGrpc;
 import inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
+import io.cacheai.runtime.LookupHitRatios;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
@@ -112,6 +113,69 @@ class MetricsEndpointTest {
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
+    }
+  }
+
+  /** An affine model that also reports lookup hit ratios, as a Cache AI runtime would. */
+  private static final class LookupModel implements io.cacheai.runtime.Model, LookupHitRatios {
+    private final AffineModel affine = new AffineModel();
+
+    @Override
+    public Map<String, Double> lookupKeyHitRatios() {
+      return Map.of("encoder.0", 0.75, "encoder.1", 0.5);
+    }
+
+    @Override
+    public String platform() {
+      return affine.platform();
+    }
+
+    @Override
+    public List<io.cacheai.runtime.TensorSpec> inputs() {
+      return affine.inputs();
+    }
+
+    @Override
+    public List<io.cacheai.runtime.TensorSpec> outputs() {
+      return affine.outputs();
+    }
+
+    @Override
+    public Map<String, io.cacheai.runtime.Tensor> infer(
+        Map<String, io.cacheai.runtime.Tensor> inputs) {
+      return affine.infer(inputs);
+    }
+
+    @Override
+    public void close() {
+      affine.close();
+    }
+  }
+
+  @Test
+  void scrape_modelReportingLookupHitRatios_gaugePerLayer() throws Exception {
+    try (ModelRepository repository =
+            ModelRepository.of(
+                List.of(
+                    new ServedModel("lookup", 3, new LookupModel(), ModelConfig.DEFAULT),
+                    new ServedModel("affine", 1, new AffineModel(), ModelConfig.DEFAULT)));
+        InferenceServer server =
+            InferenceServer.builder(repository)
+                .port(0)
+                .metricsEndpoint("127.0.0.1", 0)
+                .build()
+                .start()) {
+      MetricsScrape scrape = MetricsScrape.get(server.metricsPort());
+      Map<String, String> lookup = Map.of("model", "lookup", "version", "3");
+      assertThat(scrape.value("cacheai_lookup_key_hit_ratio", with(lookup, "layer", "encoder.0")))
+          .isEqualTo(0.75);
+      assertThat(scrape.value("cacheai_lookup_key_hit_ratio", with(lookup, "layer", "encoder.1")))
+          .isEqualTo(0.5);
+      assertThat(scrape.samples)
+          .filteredOn(sample -> sample.name().equals("cacheai_lookup_key_hit_ratio"))
+          .hasSize(2); // nothing for the affine model
+      // No response cache configured: no cache series.
+      assertThat(scrape.text).doesNotContain("cacheai_response_cache_");
     }
   }
 
