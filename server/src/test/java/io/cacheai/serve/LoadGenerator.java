@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 
 /**
  * A bounded closed-loop load generator: {@code concurrency} threads each run {@link Call}s back to
@@ -74,6 +75,16 @@ final class LoadGenerator {
    */
   static Result run(int concurrency, Duration duration, long maxCallsPerWorker, Call call)
       throws InterruptedException {
+    return run(concurrency, duration, maxCallsPerWorker, () -> false, call);
+  }
+
+  /**
+   * As {@link #run(int, Duration, long, Call)}, each thread also stopping once {@code stop} says
+   * so.
+   */
+  static Result run(
+      int concurrency, Duration duration, long maxCallsPerWorker, BooleanSupplier stop, Call call)
+      throws InterruptedException {
     LatencyHistogram latency = new LatencyHistogram();
     AtomicLong calls = new AtomicLong();
     AtomicLong errors = new AtomicLong();
@@ -101,7 +112,7 @@ final class LoadGenerator {
                   long endNanos = window[1];
                   for (long seq = 0; seq < maxCallsPerWorker; seq++) {
                     long t0 = System.nanoTime();
-                    if (t0 >= endNanos) {
+                    if (t0 >= endNanos || stop.getAsBoolean()) {
                       break;
                     }
                     String wrong;
