@@ -86,11 +86,12 @@ class CompressKillTest {
       if (!Files.exists(out)) {
         assertThat(keepPrevious).as("a previous bundle disappeared (round %d)", round).isFalse();
         outcome = "absent";
-      } else if (Arrays.equals(Files.readAllBytes(out), previous)) {
-        outcome = "the previous bytes (intact, or rewritten identically)";
       } else {
-        assertComplete(out);
-        outcome = "new complete bundle";
+        assertComplete(out); // lengths and every CRC-32C
+        outcome =
+            keepPrevious && Arrays.equals(Files.readAllBytes(out), previous)
+                ? "previous bundle (intact, or rewritten identically)"
+                : "new complete bundle";
       }
       List<String> temps = temps(versionDir);
       leftovers += temps.size();
