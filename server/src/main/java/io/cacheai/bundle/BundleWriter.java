@@ -15,7 +15,10 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -24,8 +27,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import java.util.zip.CRC32C;
 
 /**
@@ -43,13 +49,22 @@ import java.util.zip.CRC32C;
  * }</pre>
  *
  * <p>The file appears whole or not at all: it is written to a hidden temporary file in the target's
- * directory, forced to disk, then renamed over the target atomically (a server loading {@code
- * model.cai} never sees half a bundle). On any failure the temporary file is deleted and the target
- * is left as it was. Data buffers are read from their position to their limit, not consumed; they
- * must not change until {@link #write} returns.
+ * directory ({@code .<name>.<random hex>.tmp}), forced to disk, then renamed over the target
+ * atomically (a server loading {@code model.cai} never sees half a bundle). On any failure the
+ * temporary file is deleted and the target is left as it was. Data buffers are read from their
+ * position to their limit, not consumed; they must not change until {@link #write} returns.
+ *
+ * <p>A writer killed outright (SIGKILL, power loss) cannot delete its temporary file. The file is
+ * hidden, so a model repository never loads it, and the next write to the same target deletes it:
+ * each writer holds an exclusive lock ({@link FileLock}, released by the OS when its process dies)
+ * on its temporary file while writing, and a write first deletes the target's temporary files on
+ * which it can take that lock — the ones no live process is writing.
  */
 public final class BundleWriter {
   private static final int COPY_CHUNK_BYTES = 1 << 20;
+
+  /** Temporary files this JVM is writing now: never locked or deleted by its own cleanup. */
+  private static final Set<Path> WRITING = ConcurrentHashMap.newKeySet();
 
   private final Graph graph;
   private final List<PendingTensor> extras = new ArrayList<>();
@@ -133,36 +148,70 @@ public final class BundleWriter {
   public long write(Path target) throws IOException {
     Path absolute = target.toAbsolutePath();
     Path directory = absolute.getParent();
-    // Not Files.createTempFile: that makes the file owner-only (0600); a bundle gets the usual
-    // permissions of a new file (umask), as model.onnx did.
+    String name = absolute.getFileName().toString();
     Path temp =
-        Files.createFile(
-            directory.resolve(
-                "."
-                    + absolute.getFileName()
-                    + "."
-                    + Long.toHexString(ThreadLocalRandom.current().nextLong())
-                    + ".tmp"));
+        directory.resolve(
+            "." + name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+    WRITING.add(temp);
     boolean done = false;
     try {
-      long size = writeTo(temp);
-      try {
-        Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE);
-      } catch (AtomicMoveNotSupportedException e) {
-        throw new IOException(
-            "cannot rename " + temp + " to " + absolute + " atomically: " + e.getMessage(), e);
+      deleteAbandonedTemps(directory, name);
+      // CREATE_NEW, not Files.createTempFile: that makes the file owner-only (0600); a bundle gets
+      // the usual permissions of a new file (umask), as model.onnx did.
+      try (FileChannel channel =
+              FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+          FileLock lock = channel.lock()) {
+        long size = writeTo(channel);
+        try {
+          Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+          throw new IOException(
+              "cannot rename " + temp + " to " + absolute + " atomically: " + e.getMessage(), e);
+        }
+        done = true;
+        syncDirectory(directory);
+        return size;
       }
-      done = true;
-      syncDirectory(directory);
-      return size;
     } finally {
       if (!done) {
         Files.deleteIfExists(temp);
       }
+      WRITING.remove(temp);
     }
   }
 
-  private long writeTo(Path file) throws IOException {
+  /**
+   * Deletes the temporary files of {@code name} in {@code directory} that their writer abandoned
+   * (killed before it could delete them): those not written by this JVM on which an exclusive lock
+   * can be taken. A file another live process is writing is locked by it and kept.
+   */
+  static void deleteAbandonedTemps(Path directory, String name) {
+    Pattern pattern = Pattern.compile("\\." + Pattern.quote(name) + "\\.[0-9a-f]{1,16}\\.tmp");
+    try (DirectoryStream<Path> entries =
+        Files.newDirectoryStream(directory, "." + globEscape(name) + ".*.tmp")) {
+      for (Path entry : entries) {
+        if (!pattern.matcher(entry.getFileName().toString()).matches() || WRITING.contains(entry)) {
+          continue;
+        }
+        try (FileChannel channel = FileChannel.open(entry, StandardOpenOption.WRITE);
+            FileLock lock = channel.tryLock()) {
+          if (lock != null) {
+            Files.deleteIfExists(entry);
+          }
+        } catch (IOException | OverlappingFileLockException e) {
+          // Being written, already gone, or not ours to delete: leave it.
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // Best effort: a leftover temporary file is hidden and harmless.
+    }
+  }
+
+  private static String globEscape(String name) {
+    return name.replaceAll("([\\\\*?\\[\\]{}])", "\\\\$1");
+  }
+
+  private long writeTo(FileChannel channel) throws IOException {
     List<PendingTensor> tensors = new ArrayList<>();
     graph.constants().forEach((name, constant) -> tensors.add(constantTensor(name, constant)));
     tensors.addAll(extras);
@@ -171,55 +220,52 @@ public final class BundleWriter {
         BundleManifest.newBuilder()
             .setFormatMajor(BundleDescriptor.FORMAT_MAJOR)
             .setFormatMinor(BundleDescriptor.FORMAT_MINOR);
-    try (FileChannel channel =
-        FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-      long position = BundleDescriptor.HEADER_LENGTH;
-      for (PendingTensor tensor : tensors) {
-        position = BundleDescriptor.alignedOffset(position);
-        Section section = writeSection(channel, position, tensor.data().get());
-        tensor.builder().setSection(manifest.getSectionsCount());
-        manifest.addSections(section);
-        position += section.getLengthBytes();
-      }
-
-      // The manifest is built last: sections are known, and a graph that cannot be stored fails
-      // here, after the data was streamed, which the temp file makes harmless.
-      Map<String, BundleTensor> byName = new LinkedHashMap<>();
-      for (PendingTensor tensor : tensors) {
-        BundleTensor built = tensor.builder().build();
-        if (byName.put(built.getName(), built) != null) {
-          throw new IllegalArgumentException("tensor name '" + built.getName() + "' used twice");
-        }
-        manifest.addTensors(built);
-      }
-      for (BundleTensor tensor : byName.values()) {
-        String problem = QuantizationCheck.problem(tensor, byName);
-        if (problem != null) {
-          throw new IllegalArgumentException("tensor '" + tensor.getName() + "': " + problem);
-        }
-      }
-      Producer.Builder producerBuilder = producer.toBuilder();
-      manifest
-          .setGraph(GraphCodec.encode(graph))
-          .setProducer(producerBuilder)
-          .putAllMetadata(metadata);
-      byte[] manifestBytes = manifest.build().toByteArray();
-      long manifestOffset = BundleDescriptor.alignedOffset(position);
-      CRC32C crc = new CRC32C();
-      crc.update(manifestBytes);
-      writeFully(channel, ByteBuffer.wrap(manifestBytes), manifestOffset);
-      long fileLength = manifestOffset + manifestBytes.length;
-      ByteBuffer header =
-          BundleDescriptor.writeHeader(
-              fileLength,
-              manifestOffset,
-              manifestBytes.length,
-              (int) crc.getValue(),
-              manifest.getSectionsCount());
-      writeFully(channel, header, 0);
-      channel.force(true);
-      return fileLength;
+    long position = BundleDescriptor.HEADER_LENGTH;
+    for (PendingTensor tensor : tensors) {
+      position = BundleDescriptor.alignedOffset(position);
+      Section section = writeSection(channel, position, tensor.data().get());
+      tensor.builder().setSection(manifest.getSectionsCount());
+      manifest.addSections(section);
+      position += section.getLengthBytes();
     }
+
+    // The manifest is built last: sections are known, and a graph that cannot be stored fails
+    // here, after the data was streamed, which the temp file makes harmless.
+    Map<String, BundleTensor> byName = new LinkedHashMap<>();
+    for (PendingTensor tensor : tensors) {
+      BundleTensor built = tensor.builder().build();
+      if (byName.put(built.getName(), built) != null) {
+        throw new IllegalArgumentException("tensor name '" + built.getName() + "' used twice");
+      }
+      manifest.addTensors(built);
+    }
+    for (BundleTensor tensor : byName.values()) {
+      String problem = QuantizationCheck.problem(tensor, byName);
+      if (problem != null) {
+        throw new IllegalArgumentException("tensor '" + tensor.getName() + "': " + problem);
+      }
+    }
+    Producer.Builder producerBuilder = producer.toBuilder();
+    manifest
+        .setGraph(GraphCodec.encode(graph))
+        .setProducer(producerBuilder)
+        .putAllMetadata(metadata);
+    byte[] manifestBytes = manifest.build().toByteArray();
+    long manifestOffset = BundleDescriptor.alignedOffset(position);
+    CRC32C crc = new CRC32C();
+    crc.update(manifestBytes);
+    writeFully(channel, ByteBuffer.wrap(manifestBytes), manifestOffset);
+    long fileLength = manifestOffset + manifestBytes.length;
+    ByteBuffer header =
+        BundleDescriptor.writeHeader(
+            fileLength,
+            manifestOffset,
+            manifestBytes.length,
+            (int) crc.getValue(),
+            manifest.getSectionsCount());
+    writeFully(channel, header, 0);
+    channel.force(true);
+    return fileLength;
   }
 
   private static Section writeSection(FileChannel channel, long offset, ByteBuffer data)

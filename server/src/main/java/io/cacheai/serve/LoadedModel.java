@@ -105,6 +105,19 @@ final class LoadedModel {
     }
   }
 
+  /**
+   * References held now: 1 (the repository's) plus one per request holding a lease; 0 once closed.
+   * A count that stays above 1 with no request running is a leaked lease.
+   */
+  int references() {
+    return refs.get();
+  }
+
+  /** Free {@code max_concurrent_requests} slots; -1 when the model has no such limit. */
+  int freeSlots() {
+    return slots == null ? -1 : slots.availablePermits();
+  }
+
   /** Whether the version has been closed. */
   boolean isClosed() {
     return refs.get() == 0;

@@ -284,7 +284,8 @@ public final class ModelRepository implements AutoCloseable {
    * config) fails, the newly loaded versions are closed and what was served stays served.
    *
    * @throws StatusException NOT_FOUND when the directory has no such model, INVALID_ARGUMENT when
-   *     it fails to load, FAILED_PRECONDITION when the repository has no directory or is closed
+   *     it fails to load, FAILED_PRECONDITION when the repository has no directory, its directory
+   *     is gone, or it is closed
    */
   public synchronized void loadModel(String name) throws StatusException {
     Path modelDir = modelDirectory(name);
@@ -377,6 +378,19 @@ public final class ModelRepository implements AutoCloseable {
     if (directory == null) {
       throw Status.FAILED_PRECONDITION
           .withDescription("this server's models were given at start, not read from a directory")
+          .asException();
+    }
+    if (!Files.isDirectory(directory)) {
+      // Without this, the model would be reported NOT_FOUND "not in the repository" while listed
+      // as served: say what is wrong instead.
+      throw Status.FAILED_PRECONDITION
+          .withDescription(
+              "model repository "
+                  + directory
+                  + " is missing or not a directory (removed while serving?): cannot load model '"
+                  + name
+                  + "'; the loaded models keep serving: "
+                  + state.models.keySet())
           .asException();
     }
     if (!isModelDirectory(name)) {

@@ -9,8 +9,11 @@ import io.cacheai.graph.Node;
 import io.cacheai.proto.v1.DataType;
 import io.cacheai.proto.v1.Quantization;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -70,6 +73,36 @@ class BundleWriterTest {
       assertThat(bundle.producer().getSourceName()).isEqualTo("mnist-cnn");
     }
     assertThat(listing()).containsExactly("model.cai");
+  }
+
+  @Test
+  void write_tempLeftByAKilledWriter_deletedByTheNextWrite() throws Exception {
+    // What a writer killed by SIGKILL mid-write leaves: its hidden temp, half written, unlocked.
+    Path abandoned = dir.resolve(".model.cai.1f2e3d4c5b6a7988.tmp");
+    Files.write(abandoned, new byte[] {'C', 'A', 'I', 'B', 0, 0});
+    Path otherTarget = dir.resolve(".other.cai.1f2e3d4c5b6a7988.tmp");
+    Files.write(otherTarget, new byte[] {1});
+    Path notOurs = dir.resolve(".model.cai.backup.tmp");
+    Files.write(notOurs, new byte[] {2});
+
+    BundleFixtures.writeBundle("mnist-mlp", dir.resolve("model.cai"));
+
+    assertThat(abandoned).doesNotExist();
+    assertThat(listing())
+        .containsExactlyInAnyOrder(
+            "model.cai", ".other.cai.1f2e3d4c5b6a7988.tmp", notOurs.getFileName().toString());
+  }
+
+  @Test
+  void write_tempLockedByALiveWriter_isKept() throws Exception {
+    Path live = dir.resolve(".model.cai.00000000000000aa.tmp");
+    try (FileChannel channel =
+            FileChannel.open(live, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        FileLock lock = channel.lock()) {
+      BundleFixtures.writeBundle("mnist-mlp", dir.resolve("model.cai"));
+      assertThat(live).exists();
+    }
+    assertThat(listing()).containsExactlyInAnyOrder("model.cai", live.getFileName().toString());
   }
 
   @Test

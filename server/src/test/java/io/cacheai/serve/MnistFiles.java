@@ -1,6 +1,10 @@
 package io.cacheai.serve;
 
+import io.cacheai.bundle.BundleWriter;
 import io.cacheai.data.MnistDataset;
+import io.cacheai.onnx.OnnxImportException;
+import io.cacheai.onnx.OnnxImporter;
+import io.cacheai.proto.v1.Producer;
 import io.cacheai.runtime.Model;
 import io.cacheai.runtime.Tensor;
 import java.io.IOException;
@@ -35,6 +39,36 @@ final class MnistFiles {
     // Rename over the old file, as an operator's deploy would: a reader never sees half a file.
     return Files.move(
         temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /**
+   * Writes the embedded {@code embeddedName} as an fp32 bundle {@code
+   * <repository>/<name>/<version>/model.cai} (atomically, as {@link BundleWriter} does).
+   */
+  static Path bundle(Path repository, String embeddedName, String name, String version)
+      throws IOException {
+    Path dir = Files.createDirectories(repository.resolve(name).resolve(version));
+    Path target = dir.resolve(ModelRepository.BUNDLE_FILE);
+    try {
+      new BundleWriter(OnnxImporter.importBytes(onnxBytes(embeddedName)))
+          .producer(
+              Producer.newBuilder().setSourceName(embeddedName).setCompression("none").build())
+          .write(target);
+    } catch (OnnxImportException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+    return target;
+  }
+
+  /** The bytes of the embedded {@code embeddedName}'s ONNX file. */
+  static byte[] onnxBytes(String embeddedName) throws IOException {
+    String resource = EmbeddedModels.ROOT + embeddedName + "/1/" + ModelRepository.MODEL_FILE;
+    try (InputStream in = MnistFiles.class.getClassLoader().getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new IOException("resource " + resource + " not found");
+      }
+      return in.readAllBytes();
+    }
   }
 
   /** The committed MNIST test set. */
