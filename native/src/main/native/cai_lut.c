@@ -1,15 +1,17 @@
 /*
  * cacheai lookup kernels: implementation. Shapes, contracts and rounding rules: cai_lut.h.
  *
- * encode_tree (AVX2): eight codebooks per step, one int32 lane each. Per level one gather brings
- * the eight split-dimension values of x, one gather the eight thresholds of the lanes' current
- * nodes; node = 2*node + 1 - (x > t ? -1 : 0): compares, shifts and adds only. The split-dimension
- * offsets are computed once per group of codebooks and reused for every row.
+ * encode_tree: one scalar body on every CPU. An AVX2 version with eight codebooks per step (per
+ * level one vpgatherdd for x at the split dimensions and one for the thresholds of the lanes'
+ * nodes) was measured slower than this loop on Zen 3 (0.71 vs 0.59 us for 200 codebooks, 107 vs
+ * 57 us for 16 x 1024): gathers cost about one load per lane, and the scalar walk's four dependent
+ * loads per codebook overlap across codebooks in the out-of-order core. Per codebook it is four
+ * compares and adds, no multiplications.
  *
- * encode_centroids (AVX2): the 16 centroids of a codebook are two vectors of 8 lanes; per
- * dimension i two gathers bring centroid k's coordinate i into lane k, and the lanes accumulate
- * (x_i - c_ki)^2 in dimension order, as the scalar twin does. Argmin: NaN lanes -> +inf, horizontal
- * min, the lowest lane equal to it (ties -> lowest key).
+ * encode_centroids (AVX2, widths 4 and 8): the squared differences of eight centroids are
+ * computed with contiguous loads and transposed in registers so that lane k accumulates centroid
+ * k's terms in dimension order, as the scalar twin does. Argmin: NaN lanes -> +inf, horizontal
+ * min, the lowest lane equal to it (ties -> lowest key). Other widths run the scalar twin.
  *
  * accumulate_k16 (AVX2): outputs in blocks of up to 128 (8 vectors of 16 s16 lanes, all in
  * registers); per codebook one table row slice is loaded 16 bytes at a time, sign-extended to s16
@@ -34,8 +36,12 @@
 #define CAI_LUT_AVX2 __attribute__((target("avx2")))
 #define CAI_LUT_AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
 
+#ifndef CAI_LUT_BLOCK_VECTORS
 #define CAI_LUT_BLOCK_VECTORS 8 /* s16 vectors of 16 outputs per accumulate block: 128 outputs */
-#define CAI_LUT_PREFETCH 4      /* codebooks ahead whose table rows are prefetched */
+#endif
+#ifndef CAI_LUT_PREFETCH
+#define CAI_LUT_PREFETCH 48     /* codebooks ahead whose table rows are prefetched */
+#endif
 
 /* ------------------------------------------------------------------------------------------------
  * Dispatch
@@ -151,55 +157,6 @@ void cai_lut_accumulate_k16_ref(const uint8_t* keys, int rows, int codebooks, in
  * AVX2 bodies
  * ---------------------------------------------------------------------------------------------- */
 
-/* The low byte of each of 8 int32 lanes (each 0..15), stored as 8 consecutive bytes. */
-CAI_LUT_AVX2_INLINE void cai_lut_store_keys8(uint8_t* dst, __m256i k32) {
-  const __m128i k16 = _mm_packus_epi32(_mm256_castsi256_si128(k32), _mm256_extracti128_si256(k32, 1));
-  _mm_storel_epi64((__m128i*)dst, _mm_packus_epi16(k16, k16));
-}
-
-static CAI_LUT_AVX2 void cai_lut_encode_tree_avx2(const float* x, int rows, int d, int codebooks,
-                                                  int width, const int32_t* split_dims,
-                                                  const float* thresholds, uint8_t* keys) {
-  const int c8 = codebooks & ~7;
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i one = _mm256_set1_epi32(1);
-  const __m256i leaves = _mm256_set1_epi32(CAI_LUT_NODES);
-  for (int c0 = 0; c0 < c8; c0 += 8) {
-    const __m256i cb = _mm256_add_epi32(_mm256_set1_epi32(c0), lane);
-    /* offsets of the split dimension of each level within the row: c*w + split_dims[c*4 + l] */
-    const __m256i xbase = _mm256_mullo_epi32(cb, _mm256_set1_epi32(width));
-    const __m256i sbase = _mm256_slli_epi32(cb, 2);
-    __m256i xoff[CAI_LUT_DEPTH];
-    for (int l = 0; l < CAI_LUT_DEPTH; l++) {
-      const __m256i sd = _mm256_i32gather_epi32(
-          (const int*)split_dims, _mm256_add_epi32(sbase, _mm256_set1_epi32(l)), 4);
-      xoff[l] = _mm256_add_epi32(xbase, sd);
-    }
-    const __m256i tbase = _mm256_sub_epi32(_mm256_slli_epi32(cb, 4), cb); /* c * 15 */
-    for (int r = 0; r < rows; r++) {
-      const float* xr = x + (size_t)r * d;
-      __m256i node = _mm256_setzero_si256();
-      for (int l = 0; l < CAI_LUT_DEPTH; l++) {
-        const __m256 xv = _mm256_i32gather_ps(xr, xoff[l], 4);
-        const __m256 tv = _mm256_i32gather_ps(thresholds, _mm256_add_epi32(tbase, node), 4);
-        const __m256i gt = _mm256_castps_si256(_mm256_cmp_ps(xv, tv, _CMP_GT_OQ)); /* -1 or 0 */
-        node = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(node, node), one), gt);
-      }
-      cai_lut_store_keys8(keys + (size_t)r * codebooks + c0, _mm256_sub_epi32(node, leaves));
-    }
-  }
-  if (c8 < codebooks) {
-    for (int r = 0; r < rows; r++) {
-      const float* xr = x + (size_t)r * d;
-      for (int c = c8; c < codebooks; c++) {
-        keys[(size_t)r * codebooks + c] =
-            cai_lut_tree_key(xr + (size_t)c * width, split_dims + (size_t)c * CAI_LUT_DEPTH,
-                             thresholds + (size_t)c * CAI_LUT_NODES);
-      }
-    }
-  }
-}
-
 /* Lowest k whose distance is minimal, with the scalar argmin's NaN rules. */
 CAI_LUT_AVX2_INLINE uint8_t cai_lut_argmin16_avx2(__m256 d0, __m256 d1) {
   const float first = _mm256_cvtss_f32(d0);
@@ -219,38 +176,72 @@ CAI_LUT_AVX2_INLINE uint8_t cai_lut_argmin16_avx2(__m256 d0, __m256 d1) {
   return (uint8_t)__builtin_ctz(mask);
 }
 
+/* (x - c)^2 for 8 floats: a subtract and a multiply, never fused. */
+CAI_LUT_AVX2_INLINE __m256 cai_lut_sq(__m256 x, const float* c) {
+  const __m256 diff = _mm256_sub_ps(x, _mm256_loadu_ps(c));
+  return _mm256_mul_ps(diff, diff);
+}
+
+/* Width 4: squared differences of 8 centroids (two per vector), transposed within 128-bit
+ * lanes so that D_i holds dimension i, summed ((D0 + D1) + D2) + D3 like the scalar twin. The lanes
+ * come out as centroids [0 2 4 6 | 1 3 5 7] and are permuted back to 0..7. */
+CAI_LUT_AVX2_INLINE __m256 cai_lut_dist8_w4(__m256 xx, const float* cen) {
+  const __m256 s0 = cai_lut_sq(xx, cen), s1 = cai_lut_sq(xx, cen + 8);
+  const __m256 s2 = cai_lut_sq(xx, cen + 16), s3 = cai_lut_sq(xx, cen + 24);
+  const __m256 t0 = _mm256_unpacklo_ps(s0, s1), t1 = _mm256_unpackhi_ps(s0, s1);
+  const __m256 t2 = _mm256_unpacklo_ps(s2, s3), t3 = _mm256_unpackhi_ps(s2, s3);
+  const __m256 d0 = _mm256_shuffle_ps(t0, t2, 0x44), d1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 d2 = _mm256_shuffle_ps(t1, t3, 0x44), d3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(d0, d1), d2), d3);
+  return _mm256_permutevar8x32_ps(sum, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* Width 8: one centroid per vector, an 8 x 8 transpose, then the dimensions summed in order. */
+CAI_LUT_AVX2_INLINE __m256 cai_lut_dist8_w8(__m256 xx, const float* cen) {
+  __m256 r[8];
+#pragma GCC unroll 8
+  for (int k = 0; k < 8; k++) {
+    r[k] = cai_lut_sq(xx, cen + 8 * k);
+  }
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  __m256 sum = _mm256_permute2f128_ps(u0, u4, 0x20);              /* dimension 0 */
+  sum = _mm256_add_ps(sum, _mm256_permute2f128_ps(u1, u5, 0x20)); /* 1 */
+  sum = _mm256_add_ps(sum, _mm256_permute2f128_ps(u2, u6, 0x20)); /* 2 */
+  sum = _mm256_add_ps(sum, _mm256_permute2f128_ps(u3, u7, 0x20)); /* 3 */
+  sum = _mm256_add_ps(sum, _mm256_permute2f128_ps(u0, u4, 0x31)); /* 4 */
+  sum = _mm256_add_ps(sum, _mm256_permute2f128_ps(u1, u5, 0x31)); /* 5 */
+  sum = _mm256_add_ps(sum, _mm256_permute2f128_ps(u2, u6, 0x31)); /* 6 */
+  return _mm256_add_ps(sum, _mm256_permute2f128_ps(u3, u7, 0x31)); /* 7 */
+}
+
+/* Widths 4 and 8 (the common ones) vectorized across centroids without gathers; other widths run
+ * the scalar twin (an eight-lane gather version was slower than it on Zen 3). */
 static CAI_LUT_AVX2 void cai_lut_encode_centroids_avx2(const float* x, int rows, int d,
                                                        int codebooks, int width,
                                                        const float* centroids, uint8_t* keys) {
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i idx0 = _mm256_mullo_epi32(lane, _mm256_set1_epi32(width));
-  const __m256i idx1 = _mm256_add_epi32(idx0, _mm256_set1_epi32(8 * width));
   for (int r = 0; r < rows; r++) {
     for (int c = 0; c < codebooks; c++) {
       const float* xs = x + (size_t)r * d + (size_t)c * width;
       const float* cen = centroids + (size_t)c * CAI_LUT_KEYS * width;
-      __m256 acc0 = _mm256_setzero_ps();
-      __m256 acc1 = _mm256_setzero_ps();
-      for (int i = 0; i < width; i++) {
-        const __m256 xv = _mm256_set1_ps(xs[i]);
-        const __m256 diff0 = _mm256_sub_ps(xv, _mm256_i32gather_ps(cen + i, idx0, 4));
-        const __m256 diff1 = _mm256_sub_ps(xv, _mm256_i32gather_ps(cen + i, idx1, 4));
-        acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(diff0, diff0));
-        acc1 = _mm256_add_ps(acc1, _mm256_mul_ps(diff1, diff1));
+      __m256 d0, d1;
+      if (width == 4) {
+        const __m256 xx = _mm256_broadcast_ps((const __m128*)xs);
+        d0 = cai_lut_dist8_w4(xx, cen);
+        d1 = cai_lut_dist8_w4(xx, cen + 32);
+      } else {
+        const __m256 xx = _mm256_loadu_ps(xs);
+        d0 = cai_lut_dist8_w8(xx, cen);
+        d1 = cai_lut_dist8_w8(xx, cen + 64);
       }
-      keys[(size_t)r * codebooks + c] = cai_lut_argmin16_avx2(acc0, acc1);
+      keys[(size_t)r * codebooks + c] = cai_lut_argmin16_avx2(d0, d1);
     }
-  }
-}
-
-/* acc32[0..2nv) += widen(a16[0..nv)) */
-CAI_LUT_AVX2_INLINE void cai_lut_widen(const __m256i* a16, __m256i* acc32, int nv) {
-#pragma GCC unroll 8
-  for (int v = 0; v < nv; v++) {
-    acc32[2 * v] = _mm256_add_epi32(acc32[2 * v],
-                                    _mm256_cvtepi16_epi32(_mm256_castsi256_si128(a16[v])));
-    acc32[2 * v + 1] = _mm256_add_epi32(
-        acc32[2 * v + 1], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(a16[v], 1)));
   }
 }
 
@@ -264,106 +255,143 @@ CAI_LUT_AVX2_INLINE void cai_lut_store8(float* o, const float* scale, const floa
   _mm256_storeu_ps(o + j, y);
 }
 
-/* One block of 16 * nv outputs starting at j0 of one row, all codebooks. */
-CAI_LUT_AVX2_INLINE void cai_lut_block(const uint8_t* kr, int codebooks, int m,
-                                       const int8_t* tables, int j0, int nv, const float* scale,
-                                       const float* bias, float* o) {
-  __m256i acc32[2 * CAI_LUT_BLOCK_VECTORS];
-  __m256i a16[CAI_LUT_BLOCK_VECTORS];
-#pragma GCC unroll 16
-  for (int v = 0; v < 2 * nv; v++) {
-    acc32[v] = _mm256_setzero_si256();
+/* Finishes 8 outputs at j from their s16 sums of one group: adds the s32 partials of the earlier
+ * groups (kept in out's own bytes), then stores the final floats or the new partials. */
+CAI_LUT_AVX2_INLINE void cai_lut_flush8(float* o, int j, __m128i sum16, int first, int last,
+                                        const float* scale, const float* bias) {
+  __m256i acc32 = _mm256_cvtepi16_epi32(sum16);
+  if (!first) {
+    acc32 = _mm256_add_epi32(acc32, _mm256_loadu_si256((const __m256i*)(o + j)));
   }
-  for (int cs = 0; cs < codebooks; cs += CAI_LUT_S16_CODEBOOKS) {
-    const int ce = codebooks - cs < CAI_LUT_S16_CODEBOOKS ? codebooks : cs + CAI_LUT_S16_CODEBOOKS;
-#pragma GCC unroll 8
-    for (int v = 0; v < nv; v++) {
-      a16[v] = _mm256_setzero_si256();
-    }
-    for (int c = cs; c < ce; c++) {
-      if (c + CAI_LUT_PREFETCH < codebooks) {
-        const int8_t* p = cai_lut_row(tables, m, c + CAI_LUT_PREFETCH, kr[c + CAI_LUT_PREFETCH]) + j0;
-        _mm_prefetch((const char*)p, _MM_HINT_T0);
-        if (nv > 4) {
-          _mm_prefetch((const char*)p + 64, _MM_HINT_T0);
-        }
-      }
-      const int8_t* t = cai_lut_row(tables, m, c, kr[c]) + j0;
-#pragma GCC unroll 8
-      for (int v = 0; v < nv; v++) {
-        a16[v] = _mm256_add_epi16(
-            a16[v], _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(t + 16 * v))));
-      }
-    }
-    cai_lut_widen(a16, acc32, nv);
-  }
-#pragma GCC unroll 16
-  for (int v = 0; v < 2 * nv; v++) {
-    cai_lut_store8(o, scale, bias, j0 + 8 * v, acc32[v]);
+  if (last) {
+    cai_lut_store8(o, scale, bias, j, acc32);
+  } else {
+    _mm256_storeu_si256((__m256i*)(o + j), acc32);
   }
 }
 
-/* The last m % 16 outputs of one row: an 8-wide step if at least 8 are left, then scalar. */
-static CAI_LUT_AVX2 void cai_lut_tail(const uint8_t* kr, int codebooks, int m,
-                                      const int8_t* tables, int j0, const float* scale,
-                                      const float* bias, float* o) {
-  if (m - j0 >= 8) {
-    __m256i acc32 = _mm256_setzero_si256();
-    for (int cs = 0; cs < codebooks; cs += CAI_LUT_S16_CODEBOOKS) {
-      const int ce = codebooks - cs < CAI_LUT_S16_CODEBOOKS ? codebooks : cs + CAI_LUT_S16_CODEBOOKS;
-      __m128i a16 = _mm_setzero_si128();
-      for (int c = cs; c < ce; c++) {
-        const int8_t* t = cai_lut_row(tables, m, c, kr[c]) + j0;
-        a16 = _mm_add_epi16(a16, _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i*)t)));
+/*
+ * One block of 16 * nv (+ 8 if half) outputs at j0 of one row over one group of n codebooks whose
+ * table rows are rowp[0..n) (rowp[n..np) are the next ones, for prefetching). nv and half are
+ * compile-time constants at every call site, so the loops unroll and a16 lives in registers.
+ */
+CAI_LUT_AVX2_INLINE void cai_lut_block(const int8_t* const* rowp, int n, int np, int prefetch,
+                                       int j0, int nv, int half, int first, int last,
+                                       const float* scale, const float* bias, float* o) {
+  __m256i a16[CAI_LUT_BLOCK_VECTORS];
+  __m128i h16 = _mm_setzero_si128();
+  const int span = 16 * nv + 8 * half;
+#pragma GCC unroll 8
+  for (int v = 0; v < nv; v++) {
+    a16[v] = _mm256_setzero_si256();
+  }
+  for (int i = 0; i < n; i++) {
+    if (prefetch && i + CAI_LUT_PREFETCH < np) {
+      const char* p = (const char*)(rowp[i + CAI_LUT_PREFETCH] + j0);
+      _mm_prefetch(p, _MM_HINT_T0);
+      if (span > 64) {
+        _mm_prefetch(p + 64, _MM_HINT_T0);
       }
-      acc32 = _mm256_add_epi32(acc32, _mm256_cvtepi16_epi32(a16));
+      _mm_prefetch(p + span - 1, _MM_HINT_T0);
     }
-    cai_lut_store8(o, scale, bias, j0, acc32);
-    j0 += 8;
-  }
-  const int n = m - j0; /* 0..7 */
-  if (n == 0) {
-    return;
-  }
-  int32_t acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int c = 0; c < codebooks; c++) {
-    const int8_t* t = cai_lut_row(tables, m, c, kr[c]) + j0;
-    for (int j = 0; j < n; j++) {
-      acc[j] += t[j];
+    const int8_t* t = rowp[i] + j0;
+#pragma GCC unroll 8
+    for (int v = 0; v < nv; v++) {
+      a16[v] = _mm256_add_epi16(
+          a16[v], _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(t + 16 * v))));
+    }
+    if (half) {
+      h16 = _mm_add_epi16(h16, _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i*)(t + 16 * nv))));
     }
   }
-  for (int j = 0; j < n; j++) {
-    o[j0 + j] = cai_lut_output(acc[j], j0 + j, scale, bias);
+#pragma GCC unroll 8
+  for (int v = 0; v < nv; v++) {
+    cai_lut_flush8(o, j0 + 16 * v, _mm256_castsi256_si128(a16[v]), first, last, scale, bias);
+    cai_lut_flush8(o, j0 + 16 * v + 8, _mm256_extracti128_si256(a16[v], 1), first, last, scale,
+                   bias);
   }
+  if (half) {
+    cai_lut_flush8(o, j0 + 16 * nv, h16, first, last, scale, bias);
+  }
+}
+
+/* The block for the row's last m % 128 outputs, as one pass: nv = 0..7 vectors, half = 0..1. */
+static CAI_LUT_AVX2 void cai_lut_block_rest(const int8_t* const* rowp, int n, int np,
+                                            int prefetch, int j0, int nv, int half, int first,
+                                            int last, const float* scale, const float* bias,
+                                            float* o) {
+#define CAI_LUT_REST(NV)                                                                  \
+  case NV:                                                                                \
+    if (half) {                                                                           \
+      cai_lut_block(rowp, n, np, prefetch, j0, NV, 1, first, last, scale, bias, o);       \
+    } else {                                                                              \
+      cai_lut_block(rowp, n, np, prefetch, j0, NV, 0, first, last, scale, bias, o);       \
+    }                                                                                     \
+    break;
+  switch (nv) {
+    CAI_LUT_REST(0)
+    CAI_LUT_REST(1)
+    CAI_LUT_REST(2)
+    CAI_LUT_REST(3)
+    CAI_LUT_REST(4)
+    CAI_LUT_REST(5)
+    CAI_LUT_REST(6)
+    CAI_LUT_REST(7)
+    default:
+      break;
+  }
+#undef CAI_LUT_REST
 }
 
 static CAI_LUT_AVX2 void cai_lut_accumulate_k16_avx2(const uint8_t* keys, int rows,
                                                      int codebooks, int m, const int8_t* tables,
                                                      const float* scale, const float* bias,
                                                      float* out) {
+  /* Table rows of one group of codebooks (and the next CAI_LUT_PREFETCH, to prefetch). */
+  const int8_t* rowp[CAI_LUT_S16_CODEBOOKS + CAI_LUT_PREFETCH];
+  /* Prefetching pays once the tables outgrow the L2 cache; below that it only costs. */
+  const int prefetch = (size_t)codebooks * CAI_LUT_KEYS * (size_t)m > ((size_t)1 << 19);
+  const int full = m / (16 * CAI_LUT_BLOCK_VECTORS) * (16 * CAI_LUT_BLOCK_VECTORS);
+  const int rest = m - full;
+  const int rest_nv = rest / 16;
+  const int rest_half = (rest % 16) >= 8;
+  const int tail = full + 16 * rest_nv + 8 * rest_half; /* first output of the scalar tail */
   for (int r = 0; r < rows; r++) {
     const uint8_t* kr = keys + (size_t)r * codebooks;
     float* o = out + (size_t)r * m;
-    int j0 = 0;
-    for (; j0 + 16 * CAI_LUT_BLOCK_VECTORS <= m; j0 += 16 * CAI_LUT_BLOCK_VECTORS) {
-      cai_lut_block(kr, codebooks, m, tables, j0, CAI_LUT_BLOCK_VECTORS, scale, bias, o);
-    }
-    /* leftover 16-wide vectors: 0..7 of them, as 4 + 2 + 1 */
-    if (m - j0 >= 64) {
-      cai_lut_block(kr, codebooks, m, tables, j0, 4, scale, bias, o);
-      j0 += 64;
-    }
-    if (m - j0 >= 32) {
-      cai_lut_block(kr, codebooks, m, tables, j0, 2, scale, bias, o);
-      j0 += 32;
-    }
-    if (m - j0 >= 16) {
-      cai_lut_block(kr, codebooks, m, tables, j0, 1, scale, bias, o);
-      j0 += 16;
-    }
-    if (j0 < m) {
-      cai_lut_tail(kr, codebooks, m, tables, j0, scale, bias, o);
-    }
+    int cs = 0;
+    do { /* at least once, so that codebooks == 0 still writes bias + scale * 0 */
+      const int n = codebooks - cs < CAI_LUT_S16_CODEBOOKS ? codebooks - cs : CAI_LUT_S16_CODEBOOKS;
+      const int np = codebooks - cs < n + CAI_LUT_PREFETCH ? codebooks - cs : n + CAI_LUT_PREFETCH;
+      const int first = cs == 0;
+      const int last = cs + n == codebooks;
+      for (int i = 0; i < np; i++) {
+        rowp[i] = cai_lut_row(tables, m, cs + i, kr[cs + i]);
+      }
+      for (int j0 = 0; j0 < full; j0 += 16 * CAI_LUT_BLOCK_VECTORS) {
+        cai_lut_block(rowp, n, np, prefetch, j0, CAI_LUT_BLOCK_VECTORS, 0, first, last, scale,
+                      bias, o);
+      }
+      if (rest_nv > 0 || rest_half) {
+        cai_lut_block_rest(rowp, n, np, prefetch, full, rest_nv, rest_half, first, last, scale,
+                           bias, o);
+      }
+      for (int j = tail; j < m; j++) { /* at most 7 outputs */
+        int32_t s = 0;
+        if (!first) {
+          memcpy(&s, o + j, sizeof(s));
+        }
+        for (int i = 0; i < n; i++) {
+          s += rowp[i][j];
+        }
+        if (last) {
+          o[j] = cai_lut_output(s, j, scale, bias);
+        } else {
+          memcpy(o + j, &s, sizeof(s));
+        }
+      }
+      cs += n;
+    } while (cs < codebooks);
   }
 }
 #endif /* CAI_LUT_X86 */
@@ -373,19 +401,14 @@ static CAI_LUT_AVX2 void cai_lut_accumulate_k16_avx2(const uint8_t* keys, int ro
  * ---------------------------------------------------------------------------------------------- */
 void cai_lut_encode_tree(const float* x, int rows, int d, int codebooks, int width,
                          const int32_t* split_dims, const float* thresholds, uint8_t* keys) {
-#if CAI_LUT_X86
-  if (cai_lut_isa_avx2()) {
-    cai_lut_encode_tree_avx2(x, rows, d, codebooks, width, split_dims, thresholds, keys);
-    return;
-  }
-#endif
+  /* One body for every CPU: the scalar walk beats eight-lane gathers (see the file comment). */
   cai_lut_encode_tree_ref(x, rows, d, codebooks, width, split_dims, thresholds, keys);
 }
 
 void cai_lut_encode_centroids(const float* x, int rows, int d, int codebooks, int width,
                               const float* centroids, uint8_t* keys) {
 #if CAI_LUT_X86
-  if (cai_lut_isa_avx2()) {
+  if ((width == 4 || width == 8) && cai_lut_isa_avx2()) {
     cai_lut_encode_centroids_avx2(x, rows, d, codebooks, width, centroids, keys);
     return;
   }

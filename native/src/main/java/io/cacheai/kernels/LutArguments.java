@@ -12,16 +12,20 @@ import java.nio.IntBuffer;
  * buffer whatever its position, so an operand must fit below the buffer's {@code limit()} (which a
  * plain absolute {@code get(i)} also respects). Failures are {@link IllegalArgumentException}s that
  * name the argument and the formula of what was needed, e.g. {@code keys: limit=12 bytes, need
- * rows*codebooks=16 (rows=4 codebooks=4)}.
+ * rows*codebooks=16 (rows=4 codebooks=4 m=10)}. A passing check allocates nothing: the messages are
+ * built only on failure (the kernels run in microseconds, so this matters).
  */
 final class LutArguments {
+  private static final String ROWS = "rows";
+  private static final String CODEBOOKS = "codebooks";
+
   private LutArguments() {}
 
   /** Shapes shared by both encoders, and the x and keys operands. */
   static void checkEncode(
       FloatBuffer x, int rows, int d, int codebooks, int width, ByteBuffer keys) {
-    nonNegative("rows", rows);
-    nonNegative("codebooks", codebooks);
+    nonNegative(ROWS, rows);
+    nonNegative(CODEBOOKS, codebooks);
     if (width < 1) {
       throw new IllegalArgumentException("width=" + width + " must be >= 1");
     }
@@ -38,33 +42,67 @@ final class LutArguments {
               + width
               + "; the caller pads the input row)");
     }
-    String shape = " (rows=" + rows + " codebooks=" + codebooks + " width=" + width + ")";
-    input("x", x, (long) rows * d, "rows*d", shape);
-    output("keys", keys, (long) rows * codebooks, "rows*codebooks", shape);
+    input("x", x, (long) rows * d, "rows*d", ROWS, rows, CODEBOOKS, codebooks, "width", width);
+    output(
+        "keys",
+        keys,
+        (long) rows * codebooks,
+        "rows*codebooks",
+        ROWS,
+        rows,
+        CODEBOOKS,
+        codebooks,
+        null,
+        0);
   }
 
   /** The tree encoder's own operands; every split dimension must lie in [0, width). */
   static void checkTree(int codebooks, int width, IntBuffer splitDims, FloatBuffer thresholds) {
-    String shape = " (codebooks=" + codebooks + ")";
-    input("splitDims", splitDims, (long) codebooks * LutKernels.DEPTH, "codebooks*4", shape);
     input(
-        "thresholds", thresholds, (long) codebooks * (LutKernels.KEYS - 1), "codebooks*15", shape);
+        "splitDims",
+        splitDims,
+        (long) codebooks * LutKernels.DEPTH,
+        "codebooks*4",
+        CODEBOOKS,
+        codebooks,
+        null,
+        0,
+        null,
+        0);
+    input(
+        "thresholds",
+        thresholds,
+        (long) codebooks * (LutKernels.KEYS - 1),
+        "codebooks*15",
+        CODEBOOKS,
+        codebooks,
+        null,
+        0,
+        null,
+        0);
     int count = codebooks * LutKernels.DEPTH;
+    int bad = 0;
     for (int i = 0; i < count; i++) {
       int dim = splitDims.get(i);
-      if (dim < 0 || dim >= width) {
-        throw new IllegalArgumentException(
-            "splitDims["
-                + i
-                + "]="
-                + dim
-                + " (codebook="
-                + i / LutKernels.DEPTH
-                + " level="
-                + i % LutKernels.DEPTH
-                + ") must be in [0, width="
-                + width
-                + ")");
+      bad |= dim | (width - 1 - dim); // negative iff dim < 0 or dim >= width
+    }
+    if (bad < 0) {
+      for (int i = 0; i < count; i++) {
+        int dim = splitDims.get(i);
+        if (dim < 0 || dim >= width) {
+          throw new IllegalArgumentException(
+              "splitDims["
+                  + i
+                  + "]="
+                  + dim
+                  + " (codebook="
+                  + i / LutKernels.DEPTH
+                  + " level="
+                  + i % LutKernels.DEPTH
+                  + ") must be in [0, width="
+                  + width
+                  + ")");
+        }
       }
     }
   }
@@ -75,7 +113,12 @@ final class LutArguments {
         centroids,
         (long) codebooks * LutKernels.KEYS * width,
         "codebooks*16*width",
-        " (codebooks=" + codebooks + " width=" + width + ")");
+        CODEBOOKS,
+        codebooks,
+        "width",
+        width,
+        null,
+        0);
   }
 
   static void checkAccumulate(
@@ -87,17 +130,36 @@ final class LutArguments {
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
-    nonNegative("rows", rows);
-    nonNegative("codebooks", codebooks);
+    nonNegative(ROWS, rows);
+    nonNegative(CODEBOOKS, codebooks);
     nonNegative("m", m);
-    String shape = " (rows=" + rows + " codebooks=" + codebooks + " m=" + m + ")";
-    input("keys", keys, (long) rows * codebooks, "rows*codebooks", shape);
-    input("tables", tables, (long) codebooks * LutKernels.KEYS * m, "codebooks*16*m", shape);
-    input("scale", scale, m, "m", shape);
+    input(
+        "keys",
+        keys,
+        (long) rows * codebooks,
+        "rows*codebooks",
+        ROWS,
+        rows,
+        CODEBOOKS,
+        codebooks,
+        "m",
+        m);
+    input(
+        "tables",
+        tables,
+        (long) codebooks * LutKernels.KEYS * m,
+        "codebooks*16*m",
+        ROWS,
+        rows,
+        CODEBOOKS,
+        codebooks,
+        "m",
+        m);
+    input("scale", scale, m, "m", ROWS, rows, CODEBOOKS, codebooks, "m", m);
     if (bias != null) {
-      input("bias", bias, m, "m", shape);
+      input("bias", bias, m, "m", ROWS, rows, CODEBOOKS, codebooks, "m", m);
     }
-    output("out", out, (long) rows * m, "rows*m", shape);
+    output("out", out, (long) rows * m, "rows*m", ROWS, rows, CODEBOOKS, codebooks, "m", m);
   }
 
   /** A position-0 view of {@code buffer}: JavaCPP adds the position to the address it passes. */
@@ -120,14 +182,37 @@ final class LutArguments {
   }
 
   private static void output(
-      String name, Buffer buffer, long needed, String formula, String shape) {
-    input(name, buffer, needed, formula, shape);
+      String name,
+      Buffer buffer,
+      long needed,
+      String formula,
+      String k1,
+      int v1,
+      String k2,
+      int v2,
+      String k3,
+      int v3) {
+    input(name, buffer, needed, formula, k1, v1, k2, v2, k3, v3);
     if (buffer.isReadOnly()) {
       throw new IllegalArgumentException(name + " is read-only but the kernel writes it");
     }
   }
 
-  private static void input(String name, Buffer buffer, long needed, String formula, String shape) {
+  /**
+   * {@code buffer} is direct, native order and holds {@code needed} elements from index 0; the
+   * {@code k/v} pairs (names may be null) are the shape context of the message.
+   */
+  private static void input(
+      String name,
+      Buffer buffer,
+      long needed,
+      String formula,
+      String k1,
+      int v1,
+      String k2,
+      int v2,
+      String k3,
+      int v3) {
     if (buffer == null) {
       throw new IllegalArgumentException(name + " is null");
     }
@@ -158,8 +243,19 @@ final class LutArguments {
               + formula
               + "="
               + needed
-              + shape);
+              + context(k1, v1, k2, v2, k3, v3));
     }
+  }
+
+  private static String context(String k1, int v1, String k2, int v2, String k3, int v3) {
+    StringBuilder out = new StringBuilder(" (").append(k1).append('=').append(v1);
+    if (k2 != null) {
+      out.append(' ').append(k2).append('=').append(v2);
+    }
+    if (k3 != null) {
+      out.append(' ').append(k3).append('=').append(v3);
+    }
+    return out.append(')').toString();
   }
 
   private static String unit(Buffer buffer) {

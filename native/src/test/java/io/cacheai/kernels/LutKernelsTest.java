@@ -13,6 +13,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class LutKernelsTest {
   private static final int K = LutKernels.KEYS;
@@ -132,7 +133,8 @@ class LutKernelsTest {
     for (int trial = 0; trial < 40; trial++) {
       int rows = 1 + random.nextInt(64);
       int codebooks = 1 + random.nextInt(300);
-      int width = 1 + random.nextInt(8);
+      // widths 4 and 8 have their own AVX2 bodies: make sure both run often
+      int width = trial % 3 == 0 ? 4 : trial % 3 == 1 ? 8 : 1 + random.nextInt(8);
       int d = codebooks * width;
       FloatBuffer x = FloatBuffers.allocate(rows * d);
       for (int i = 0; i < rows * d; i++) {
@@ -168,9 +170,9 @@ class LutKernelsTest {
     }
   }
 
-  @Test
-  void encodeCentroids_ties_pickLowestKey() {
-    int width = 2;
+  @ParameterizedTest
+  @ValueSource(ints = {2, 4, 8})
+  void encodeCentroids_ties_pickLowestKey(int width) {
     int codebooks = 3;
     FloatBuffer centroids = FloatBuffers.allocate(codebooks * K * width);
     for (int i = 0; i < codebooks * K * width; i++) {
@@ -194,6 +196,30 @@ class LutKernelsTest {
       assertThat(encodeCentroids(x, 1, codebooks * width, codebooks, width, centroids, mode))
           .as(mode.name())
           .containsExactly(3, 0, 9);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {3, 4, 8})
+  void encodeCentroids_nan_neverWinsAndNanAtCentroid0GivesKey0(int width) {
+    int codebooks = 2;
+    FloatBuffer centroids = FloatBuffers.allocate(codebooks * K * width);
+    for (int k = 0; k < K; k++) {
+      for (int i = 0; i < width; i++) {
+        centroids.put(k * width + i, k); // codebook 0: centroid k at (k, k, ...)
+        centroids.put((K + k) * width + i, k);
+      }
+    }
+    centroids.put(5 * width, Float.NaN); // codebook 0: centroid 5 (the nearest to x=5) is NaN
+    centroids.put((K + 0) * width, Float.NaN); // codebook 1: centroid 0 is NaN
+    FloatBuffer x = FloatBuffers.allocate(codebooks * width);
+    for (int i = 0; i < codebooks * width; i++) {
+      x.put(i, 5f);
+    }
+    for (Mode mode : Mode.values()) {
+      assertThat(encodeCentroids(x, 1, codebooks * width, codebooks, width, centroids, mode))
+          .as(mode.name())
+          .containsExactly(4, 0); // 4 and 6 tie at distance w, the lower wins; NaN at 0 -> key 0
     }
   }
 
@@ -255,6 +281,33 @@ class LutKernelsTest {
         }
         assertThat(sums[r * m + j]).as("%s r=%d j=%d", shape, r, j).isEqualTo((float) sum);
       }
+    }
+  }
+
+  @Test
+  void accumulate_everyBlockRemainder_m1to140_twoCodebookGroups_equalsReference() {
+    // m = 1..140 walks every remainder shape (0..7 vectors of 16, a half vector of 8, 0..7 scalar
+    // outputs); 260 codebooks make two s16 groups, so partial s32 sums pass through out.
+    Random random = new Random(31);
+    int codebooks = 260;
+    for (int m = 1; m <= 140; m++) {
+      int rows = 1 + m % 3;
+      ByteBuffer keys = ByteBuffer.allocateDirect(rows * codebooks);
+      for (int i = 0; i < rows * codebooks; i++) {
+        keys.put(i, (byte) random.nextInt(K));
+      }
+      ByteBuffer tables = randomBytes(random, codebooks * K * m);
+      FloatBuffer scale = FloatBuffers.allocate(m);
+      FloatBuffer bias = FloatBuffers.allocate(m);
+      for (int j = 0; j < m; j++) {
+        scale.put(j, 0.001f * (j + 1));
+        bias.put(j, -j);
+      }
+      int[] expected =
+          reference(accumulate(keys, rows, codebooks, m, tables, scale, bias, Mode.REFERENCE));
+      assertThat(reference(accumulate(keys, rows, codebooks, m, tables, scale, bias, Mode.NATIVE)))
+          .as("m=%d", m)
+          .isEqualTo(expected);
     }
   }
 
