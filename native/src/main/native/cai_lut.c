@@ -399,10 +399,31 @@ static CAI_LUT_AVX2 void cai_lut_accumulate_k16_avx2(const uint8_t* keys, int ro
 /* ------------------------------------------------------------------------------------------------
  * Entry points
  * ---------------------------------------------------------------------------------------------- */
-void cai_lut_encode_tree(const float* x, int rows, int d, int codebooks, int width,
-                         const int32_t* split_dims, const float* thresholds, uint8_t* keys) {
+int cai_lut_check_split_dims(const int32_t* split_dims, int count, int width) {
+  unsigned bad = 0;
+  for (int i = 0; i < count; i++) { /* no early exit: the compiler vectorizes this */
+    bad |= (unsigned)split_dims[i] >= (unsigned)width;
+  }
+  if (!bad) {
+    return -1;
+  }
+  for (int i = 0; i < count; i++) {
+    if ((unsigned)split_dims[i] >= (unsigned)width) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+int cai_lut_encode_tree(const float* x, int rows, int d, int codebooks, int width,
+                        const int32_t* split_dims, const float* thresholds, uint8_t* keys) {
+  const int bad = cai_lut_check_split_dims(split_dims, codebooks * CAI_LUT_DEPTH, width);
+  if (bad >= 0) {
+    return bad;
+  }
   /* One body for every CPU: the scalar walk beats eight-lane gathers (see the file comment). */
   cai_lut_encode_tree_ref(x, rows, d, codebooks, width, split_dims, thresholds, keys);
+  return -1;
 }
 
 void cai_lut_encode_centroids(const float* x, int rows, int d, int codebooks, int width,

@@ -56,8 +56,11 @@ final class LutArguments {
         0);
   }
 
-  /** The tree encoder's own operands; every split dimension must lie in [0, width). */
-  static void checkTree(int codebooks, int width, IntBuffer splitDims, FloatBuffer thresholds) {
+  /**
+   * The tree encoder's operand sizes. The values of splitDims are checked by {@link
+   * #checkSplitDims} (Java reference) or by the C kernel itself before it reads x (native).
+   */
+  static void checkTreeSizes(int codebooks, IntBuffer splitDims, FloatBuffer thresholds) {
     input(
         "splitDims",
         splitDims,
@@ -80,6 +83,10 @@ final class LutArguments {
         0,
         null,
         0);
+  }
+
+  /** Every split dimension lies in [0, width). */
+  static void checkSplitDims(int codebooks, int width, IntBuffer splitDims) {
     int count = codebooks * LutKernels.DEPTH;
     int bad = 0;
     for (int i = 0; i < count; i++) {
@@ -90,21 +97,25 @@ final class LutArguments {
       for (int i = 0; i < count; i++) {
         int dim = splitDims.get(i);
         if (dim < 0 || dim >= width) {
-          throw new IllegalArgumentException(
-              "splitDims["
-                  + i
-                  + "]="
-                  + dim
-                  + " (codebook="
-                  + i / LutKernels.DEPTH
-                  + " level="
-                  + i % LutKernels.DEPTH
-                  + ") must be in [0, width="
-                  + width
-                  + ")");
+          throw badSplitDim(i, dim, width);
         }
       }
     }
+  }
+
+  static IllegalArgumentException badSplitDim(int index, int dim, int width) {
+    return new IllegalArgumentException(
+        "splitDims["
+            + index
+            + "]="
+            + dim
+            + " (codebook="
+            + index / LutKernels.DEPTH
+            + " level="
+            + index % LutKernels.DEPTH
+            + ") must be in [0, width="
+            + width
+            + ")");
   }
 
   static void checkCentroids(int codebooks, int width, FloatBuffer centroids) {

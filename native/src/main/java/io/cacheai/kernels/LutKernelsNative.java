@@ -30,8 +30,9 @@ final class LutKernelsNative {
   @Name("cai_lut_force_scalar")
   static native void forceScalar(int force);
 
+  /** Returns -1, or the index of the first split dimension outside [0, width) (nothing written). */
   @Name("cai_lut_encode_tree")
-  static native void encodeTree(
+  static native int encodeTree(
       @Cast("const float*") FloatBuffer x,
       int rows,
       int d,

@@ -459,6 +459,15 @@ class LutKernelsTest {
     assertThatThrownBy(
             () -> LutKernels.Reference.encodeTree(x, 1, 16, 4, 4, badSplit, thresholds, keys))
         .hasMessageContaining("splitDims[6]=-1");
+    assertThatThrownBy(() -> LutKernels.encodeTree(x, 1, 16, 4, 4, badSplit, thresholds, keys))
+        .hasMessageContaining("splitDims[6]=-1");
+    IntBuffer lastBad = intBuffer(16);
+    lastBad.put(15, Integer.MIN_VALUE);
+    ByteBuffer untouched = ByteBuffer.allocateDirect(4);
+    fillBytes(untouched, (byte) 0x77);
+    assertThatThrownBy(() -> LutKernels.encodeTree(x, 1, 16, 4, 4, lastBad, thresholds, untouched))
+        .hasMessageContaining("splitDims[15]=-2147483648 (codebook=3 level=3)");
+    assertThat(toArray(untouched)).as("no key written").containsOnly(0x77);
     assertThatThrownBy(
             () ->
                 LutKernels.encodeTree(
