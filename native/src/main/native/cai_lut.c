@@ -16,9 +16,12 @@
  * accumulate_k16 (AVX2): outputs in blocks of up to 128 (8 vectors of 16 s16 lanes, all in
  * registers); per codebook one table row slice is loaded 16 bytes at a time, sign-extended to s16
  * (vpmovsxbw) and added. Every CAI_LUT_S16_CODEBOOKS codebooks the s16 sums are widened into s32.
- * Leftover outputs: one 8-wide step, then scalar. The table row of codebook c + CAI_LUT_PREFETCH
- * is prefetched: with large m each codebook's row lies in a different page and the hardware
- * prefetcher cannot guess the key-dependent jump.
+ * Leftover outputs: one pass with 0..7 vectors and an 8-wide half, then scalar. The row pointers
+ * of a group of codebooks are computed once per row and shared by all blocks. Tables larger than
+ * the L2 cache switch to the streaming order (cai_lut_stream): rows taken 8 at a time and read
+ * front to back in chunks of 2048 outputs, s16 sums in L1 — on 4096 x 4096 this halved the time
+ * (400 -> 200 us at width 4) against the register blocks, whose 128-byte pieces of a different
+ * page per codebook defeat the hardware prefetcher even with software prefetch 48 rows ahead.
  */
 #include "cai_lut.h"
 
@@ -39,6 +42,15 @@
 #ifndef CAI_LUT_BLOCK_VECTORS
 #define CAI_LUT_BLOCK_VECTORS 8 /* s16 vectors of 16 outputs per accumulate block: 128 outputs */
 #endif
+#ifndef CAI_LUT_STREAM_ENABLED
+#define CAI_LUT_STREAM_ENABLED 1
+#endif
+#ifndef CAI_LUT_STREAM_AHEAD
+#define CAI_LUT_STREAM_AHEAD 512 /* bytes ahead in each streamed table row */
+#endif
+#define CAI_LUT_STREAM_OUTPUTS 2048   /* outputs per streaming chunk: s16 sums in 4 KiB of L1 */
+#define CAI_LUT_STREAM_ROWS 8         /* table rows summed in registers per streaming pass */
+#define CAI_LUT_STREAM_MIN_OUTPUTS 256 /* below this the register-blocked order is used */
 #ifndef CAI_LUT_PREFETCH
 #define CAI_LUT_PREFETCH 48     /* codebooks ahead whose table rows are prefetched */
 #endif
@@ -343,6 +355,60 @@ static CAI_LUT_AVX2 void cai_lut_block_rest(const int8_t* const* rowp, int n, in
 #undef CAI_LUT_REST
 }
 
+/*
+ * Streaming order for tables larger than the L2 cache: per chunk of up to CAI_LUT_STREAM_OUTPUTS
+ * outputs, the s16 sums live in an L1 array and the codebooks are taken CAI_LUT_STREAM_ROWS at a
+ * time, each pass reading those rows' chunk front to back: contiguous runs of up to 2 KiB per row
+ * that the hardware prefetcher follows, instead of 128-byte pieces of a different page per
+ * codebook. Covers the outputs [0, m16), m16 = m rounded down to 16.
+ */
+CAI_LUT_AVX2_INLINE void cai_lut_stream_pass(__m256i* acc, const int8_t* const* p, int nq,
+                                             int vectors) {
+  for (int v = 0; v < vectors; v++) {
+    __m256i s = acc[v];
+    if ((v & 3) == 0) {
+      for (int q = 0; q < nq; q++) {
+        _mm_prefetch((const char*)(p[q] + 16 * v + CAI_LUT_STREAM_AHEAD), _MM_HINT_T0);
+      }
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < nq; q++) {
+      s = _mm256_add_epi16(s, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(p[q] + 16 * v))));
+    }
+    acc[v] = s;
+  }
+}
+
+static CAI_LUT_AVX2 void cai_lut_stream(const int8_t* const* rowp, int n, int m16, int first,
+                                        int last, const float* scale, const float* bias,
+                                        float* o) {
+  __m256i acc[CAI_LUT_STREAM_OUTPUTS / 16];
+  const int8_t* p[CAI_LUT_STREAM_ROWS];
+  for (int j0 = 0; j0 < m16; j0 += CAI_LUT_STREAM_OUTPUTS) {
+    const int len = m16 - j0 < CAI_LUT_STREAM_OUTPUTS ? m16 - j0 : CAI_LUT_STREAM_OUTPUTS;
+    const int vectors = len / 16;
+    for (int v = 0; v < vectors; v++) {
+      acc[v] = _mm256_setzero_si256();
+    }
+    for (int i = 0; i < n; i += CAI_LUT_STREAM_ROWS) {
+      const int nq = n - i < CAI_LUT_STREAM_ROWS ? n - i : CAI_LUT_STREAM_ROWS;
+      for (int q = 0; q < nq; q++) {
+        p[q] = rowp[i + q] + j0;
+      }
+      if (nq == CAI_LUT_STREAM_ROWS) {
+        cai_lut_stream_pass(acc, p, CAI_LUT_STREAM_ROWS, vectors); /* unrolled */
+      } else {
+        cai_lut_stream_pass(acc, p, nq, vectors);
+      }
+    }
+    for (int v = 0; v < vectors; v++) {
+      cai_lut_flush8(o, j0 + 16 * v, _mm256_castsi256_si128(acc[v]), first, last, scale, bias);
+      cai_lut_flush8(o, j0 + 16 * v + 8, _mm256_extracti128_si256(acc[v], 1), first, last, scale,
+                     bias);
+    }
+  }
+}
+
 static CAI_LUT_AVX2 void cai_lut_accumulate_k16_avx2(const uint8_t* keys, int rows,
                                                      int codebooks, int m, const int8_t* tables,
                                                      const float* scale, const float* bias,
@@ -356,6 +422,8 @@ static CAI_LUT_AVX2 void cai_lut_accumulate_k16_avx2(const uint8_t* keys, int ro
   const int rest_nv = rest / 16;
   const int rest_half = (rest % 16) >= 8;
   const int tail = full + 16 * rest_nv + 8 * rest_half; /* first output of the scalar tail */
+  const int m16 = m / 16 * 16;
+  const int stream = CAI_LUT_STREAM_ENABLED && prefetch && m16 >= CAI_LUT_STREAM_MIN_OUTPUTS;
   for (int r = 0; r < rows; r++) {
     const uint8_t* kr = keys + (size_t)r * codebooks;
     float* o = out + (size_t)r * m;
@@ -368,13 +436,20 @@ static CAI_LUT_AVX2 void cai_lut_accumulate_k16_avx2(const uint8_t* keys, int ro
       for (int i = 0; i < np; i++) {
         rowp[i] = cai_lut_row(tables, m, cs + i, kr[cs + i]);
       }
-      for (int j0 = 0; j0 < full; j0 += 16 * CAI_LUT_BLOCK_VECTORS) {
-        cai_lut_block(rowp, n, np, prefetch, j0, CAI_LUT_BLOCK_VECTORS, 0, first, last, scale,
-                      bias, o);
-      }
-      if (rest_nv > 0 || rest_half) {
-        cai_lut_block_rest(rowp, n, np, prefetch, full, rest_nv, rest_half, first, last, scale,
-                           bias, o);
+      if (stream) {
+        cai_lut_stream(rowp, n, m16, first, last, scale, bias, o);
+        if (rest_half) {
+          cai_lut_block_rest(rowp, n, np, 0, m16, 0, 1, first, last, scale, bias, o);
+        }
+      } else {
+        for (int j0 = 0; j0 < full; j0 += 16 * CAI_LUT_BLOCK_VECTORS) {
+          cai_lut_block(rowp, n, np, prefetch, j0, CAI_LUT_BLOCK_VECTORS, 0, first, last, scale,
+                        bias, o);
+        }
+        if (rest_nv > 0 || rest_half) {
+          cai_lut_block_rest(rowp, n, np, prefetch, full, rest_nv, rest_half, first, last, scale,
+                             bias, o);
+        }
       }
       for (int j = tail; j < m; j++) { /* at most 7 outputs */
         int32_t s = 0;
