@@ -38,6 +38,7 @@
 #define CAI_LUT_AVX2 __attribute__((target("avx2")))
 #define CAI_LUT_AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
 
+/* Tuning knobs; the #ifndef ones can be overridden with -D for measurements outside the build. */
 #ifndef CAI_LUT_BLOCK_VECTORS
 #define CAI_LUT_BLOCK_VECTORS 8 /* s16 vectors of 16 outputs per accumulate block: 128 outputs */
 #endif
