@@ -1,0 +1,275 @@
+package io.cacheai.kernels;
+
+import java.nio.Buffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+
+/**
+ * The argument checks of {@link LutKernels} and {@link LutKernels.Reference}, run in Java before
+ * any address crosses into native code. The lookup kernels' operands start at index 0 of their
+ * buffer whatever its position, so an operand must fit below the buffer's {@code limit()} (which a
+ * plain absolute {@code get(i)} also respects). Failures are {@link IllegalArgumentException}s that
+ * name the argument and the formula of what was needed, e.g. {@code keys: limit=12 bytes, need
+ * rows*codebooks=16 (rows=4 codebooks=4 m=10)}. A passing check allocates nothing: the messages are
+ * built only on failure (the kernels run in microseconds, so this matters).
+ */
+final class LutArguments {
+  private static final String ROWS = "rows";
+  private static final String CODEBOOKS = "codebooks";
+
+  private LutArguments() {}
+
+  /** Shapes shared by both encoders, and the x and keys operands. */
+  static void checkEncode(
+      FloatBuffer x, int rows, int d, int codebooks, int width, ByteBuffer keys) {
+    nonNegative(ROWS, rows);
+    nonNegative(CODEBOOKS, codebooks);
+    if (width < 1) {
+      throw new IllegalArgumentException("width=" + width + " must be >= 1");
+    }
+    long cw = (long) codebooks * width;
+    if (d != cw) {
+      throw new IllegalArgumentException(
+          "d="
+              + d
+              + " must equal codebooks*width="
+              + cw
+              + " (codebooks="
+              + codebooks
+              + " width="
+              + width
+              + "; the caller pads the input row)");
+    }
+    input("x", x, (long) rows * d, "rows*d", ROWS, rows, CODEBOOKS, codebooks, "width", width);
+    output(
+        "keys",
+        keys,
+        (long) rows * codebooks,
+        "rows*codebooks",
+        ROWS,
+        rows,
+        CODEBOOKS,
+        codebooks,
+        null,
+        0);
+  }
+
+  /**
+   * The tree encoder's operand sizes. The values of splitDims are checked by {@link
+   * #checkSplitDims} (Java reference) or by the C kernel itself before it reads x (native).
+   */
+  static void checkTreeSizes(int codebooks, IntBuffer splitDims, FloatBuffer thresholds) {
+    input(
+        "splitDims",
+        splitDims,
+        (long) codebooks * LutKernels.DEPTH,
+        "codebooks*4",
+        CODEBOOKS,
+        codebooks,
+        null,
+        0,
+        null,
+        0);
+    input(
+        "thresholds",
+        thresholds,
+        (long) codebooks * (LutKernels.KEYS - 1),
+        "codebooks*15",
+        CODEBOOKS,
+        codebooks,
+        null,
+        0,
+        null,
+        0);
+  }
+
+  /** Every split dimension lies in [0, width). */
+  static void checkSplitDims(int codebooks, int width, IntBuffer splitDims) {
+    int count = codebooks * LutKernels.DEPTH;
+    int bad = 0;
+    for (int i = 0; i < count; i++) {
+      int dim = splitDims.get(i);
+      bad |= dim | (width - 1 - dim); // negative iff dim < 0 or dim >= width
+    }
+    if (bad < 0) {
+      for (int i = 0; i < count; i++) {
+        int dim = splitDims.get(i);
+        if (dim < 0 || dim >= width) {
+          throw badSplitDim(i, dim, width);
+        }
+      }
+    }
+  }
+
+  static IllegalArgumentException badSplitDim(int index, int dim, int width) {
+    return new IllegalArgumentException(
+        "splitDims["
+            + index
+            + "]="
+            + dim
+            + " (codebook="
+            + index / LutKernels.DEPTH
+            + " level="
+            + index % LutKernels.DEPTH
+            + ") must be in [0, width="
+            + width
+            + ")");
+  }
+
+  static void checkCentroids(int codebooks, int width, FloatBuffer centroids) {
+    input(
+        "centroids",
+        centroids,
+        (long) codebooks * LutKernels.KEYS * width,
+        "codebooks*16*width",
+        CODEBOOKS,
+        codebooks,
+        "width",
+        width,
+        null,
+        0);
+  }
+
+  static void checkAccumulate(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    nonNegative(ROWS, rows);
+    nonNegative(CODEBOOKS, codebooks);
+    nonNegative("m", m);
+    input(
+        "keys",
+        keys,
+        (long) rows * codebooks,
+        "rows*codebooks",
+        ROWS,
+        rows,
+        CODEBOOKS,
+        codebooks,
+        "m",
+        m);
+    input(
+        "tables",
+        tables,
+        (long) codebooks * LutKernels.KEYS * m,
+        "codebooks*16*m",
+        ROWS,
+        rows,
+        CODEBOOKS,
+        codebooks,
+        "m",
+        m);
+    input("scale", scale, m, "m", ROWS, rows, CODEBOOKS, codebooks, "m", m);
+    if (bias != null) {
+      input("bias", bias, m, "m", ROWS, rows, CODEBOOKS, codebooks, "m", m);
+    }
+    output("out", out, (long) rows * m, "rows*m", ROWS, rows, CODEBOOKS, codebooks, "m", m);
+  }
+
+  /** A position-0 view of {@code buffer}: JavaCPP adds the position to the address it passes. */
+  static FloatBuffer at0(FloatBuffer buffer) {
+    return buffer == null || buffer.position() == 0 ? buffer : buffer.duplicate().position(0);
+  }
+
+  static IntBuffer at0(IntBuffer buffer) {
+    return buffer.position() == 0 ? buffer : buffer.duplicate().position(0);
+  }
+
+  static ByteBuffer at0(ByteBuffer buffer) {
+    return buffer.position() == 0 ? buffer : buffer.duplicate().position(0);
+  }
+
+  private static void nonNegative(String name, int value) {
+    if (value < 0) {
+      throw new IllegalArgumentException(name + "=" + value + " must be >= 0");
+    }
+  }
+
+  private static void output(
+      String name,
+      Buffer buffer,
+      long needed,
+      String formula,
+      String k1,
+      int v1,
+      String k2,
+      int v2,
+      String k3,
+      int v3) {
+    input(name, buffer, needed, formula, k1, v1, k2, v2, k3, v3);
+    if (buffer.isReadOnly()) {
+      throw new IllegalArgumentException(name + " is read-only but the kernel writes it");
+    }
+  }
+
+  /**
+   * {@code buffer} is direct, native order and holds {@code needed} elements from index 0; the
+   * {@code k/v} pairs (names may be null) are the shape context of the message.
+   */
+  private static void input(
+      String name,
+      Buffer buffer,
+      long needed,
+      String formula,
+      String k1,
+      int v1,
+      String k2,
+      int v2,
+      String k3,
+      int v3) {
+    if (buffer == null) {
+      throw new IllegalArgumentException(name + " is null");
+    }
+    if (!buffer.isDirect()) {
+      throw new IllegalArgumentException(
+          name + " must be a direct buffer (heap buffers have no stable address): " + buffer);
+    }
+    ByteOrder order =
+        buffer instanceof IntBuffer
+            ? ((IntBuffer) buffer).order()
+            : buffer instanceof FloatBuffer ? ((FloatBuffer) buffer).order() : null;
+    if (order != null && order != ByteOrder.nativeOrder()) {
+      throw new IllegalArgumentException(
+          name
+              + ": order="
+              + order
+              + " but the kernels need the native order "
+              + ByteOrder.nativeOrder());
+    }
+    if (needed > buffer.limit()) {
+      throw new IllegalArgumentException(
+          name
+              + ": limit="
+              + buffer.limit()
+              + " "
+              + unit(buffer)
+              + ", need "
+              + formula
+              + "="
+              + needed
+              + context(k1, v1, k2, v2, k3, v3));
+    }
+  }
+
+  private static String context(String k1, int v1, String k2, int v2, String k3, int v3) {
+    StringBuilder out = new StringBuilder(" (").append(k1).append('=').append(v1);
+    if (k2 != null) {
+      out.append(' ').append(k2).append('=').append(v2);
+    }
+    if (k3 != null) {
+      out.append(' ').append(k3).append('=').append(v3);
+    }
+    return out.append(')').toString();
+  }
+
+  private static String unit(Buffer buffer) {
+    return buffer instanceof ByteBuffer ? "bytes" : buffer instanceof IntBuffer ? "ints" : "floats";
+  }
+}

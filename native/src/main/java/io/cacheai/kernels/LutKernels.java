@@ -1,0 +1,250 @@
+package io.cacheai.kernels;
+
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+
+/**
+ * Lookup kernels: a fully connected layer {@code y = W·x} computed as table lookups (product
+ * quantization, MADDNESS / LUT-NN style), on cacheai's own C ({@code cai_lut.{h,c}}).
+ *
+ * <p>Why: at batch 1 a layer is bound by the bytes of W it streams (4 per weight in fp32, 1 in
+ * int8). A lookup layer encodes each sub-vector of the input to one of 16 keys and then reads only
+ * one precomputed table row per sub-vector: {@code C·m} bytes for C codebooks, i.e. {@code
+ * d·m/width} — a quarter (width 4) or an eighth (width 8) of the int8 weights, with no multiplies.
+ *
+ * <p>Shapes. An input row has {@code d} floats, split into {@code codebooks} (C) sub-vectors of
+ * {@code width} (w) floats, {@code d == codebooks·width} (the caller pads); K = {@link #KEYS} keys
+ * per codebook; {@code m} outputs:
+ *
+ * <pre>
+ *   x          f32 [rows][d]          row r, codebook c: x[r·d + c·w ... r·d + c·w + w−1]
+ *   splitDims  s32 [C][4]             tree: the dimension (0..w−1) compared at each level
+ *   thresholds f32 [C][15]            tree: heap order, root 0, children of n are 2n+1 (≤) and 2n+2 (&gt;)
+ *   centroids  f32 [C][16][w]         exact encoder
+ *   keys       u8  [rows][C]          0..15
+ *   tables     s8  [C][16][m]         m contiguous; the row for (c, key) starts at byte (c·16 + key)·m
+ *   scale      f32 [m]    bias f32 [m] or null
+ *   out        f32 [rows][m]          out[r·m + j] = bias[j] + scale[j] · Σ_c tables[(c·16 + key_rc)·m + j]
+ * </pre>
+ *
+ * <p>Buffers: all direct, native byte order, <b>positions ignored</b> — every operand starts at
+ * index 0 and must fit below the buffer's {@code limit()}. Read-only buffers (a slice of a mapped
+ * bundle) are fine for inputs: tables are read in place, never copied. Every length and argument is
+ * checked here before an address reaches C; a violation is an {@link IllegalArgumentException}
+ * naming the argument.
+ *
+ * <p>Exact: the native kernels equal {@link Reference} bit for bit. Integer sums are exact (s16
+ * lanes widened to s32 every 256 codebooks, before 256·|−128| could wrap); the float work is the
+ * same IEEE operations in the same order (no fused multiply-add). Keys read by {@link #accumulate}
+ * are masked to their low 4 bits, so a corrupt key byte cannot index outside its codebook.
+ *
+ * <p>Dispatch: the AVX2 bodies when the CPU has AVX2 ({@link #avx2()}), the scalar C twins
+ * otherwise. Threads: every method may run concurrently; none keeps state.
+ */
+public final class LutKernels {
+  /** K: keys per codebook. */
+  public static final int KEYS = 16;
+
+  /** Tree depth, log2 K. */
+  public static final int DEPTH = 4;
+
+  private LutKernels() {}
+
+  /**
+   * MADDNESS-style balanced binary tree encoder, no multiplications. For codebook c: {@code node =
+   * 0; for l in 0..3: node = 2·node + 1 + (x[r·d + c·w + splitDims[c·4+l]] > thresholds[c·15 +
+   * node] ? 1 : 0); keys[r·C + c] = node − 15}. Equal goes left, and so does NaN.
+   */
+  public static void encodeTree(
+      FloatBuffer x,
+      int rows,
+      int d,
+      int codebooks,
+      int width,
+      IntBuffer splitDims,
+      FloatBuffer thresholds,
+      ByteBuffer keys) {
+    LutArguments.checkEncode(x, rows, d, codebooks, width, keys);
+    LutArguments.checkTreeSizes(codebooks, splitDims, thresholds);
+    if (rows == 0 || codebooks == 0) {
+      return;
+    }
+    // The C side checks every split dimension against width before it reads x (a Java loop over
+    // the IntBuffer cost a third of a 200-codebook encode) and returns the first bad index.
+    int bad =
+        LutKernelsNative.encodeTree(
+            LutArguments.at0(x),
+            rows,
+            d,
+            codebooks,
+            width,
+            LutArguments.at0(splitDims),
+            LutArguments.at0(thresholds),
+            LutArguments.at0(keys));
+    if (bad >= 0) {
+      throw LutArguments.badSplitDim(bad, splitDims.get(bad), width);
+    }
+  }
+
+  /**
+   * Exact nearest-centroid encoder: squared L2 distance, summed over dimensions 0..w−1 in order in
+   * fp32; ties → lowest key; NaN distances never win (key 0 if centroid 0's distance is NaN).
+   */
+  public static void encodeCentroids(
+      FloatBuffer x,
+      int rows,
+      int d,
+      int codebooks,
+      int width,
+      FloatBuffer centroids,
+      ByteBuffer keys) {
+    LutArguments.checkEncode(x, rows, d, codebooks, width, keys);
+    LutArguments.checkCentroids(codebooks, width, centroids);
+    if (rows == 0 || codebooks == 0) {
+      return;
+    }
+    LutKernelsNative.encodeCentroids(
+        LutArguments.at0(x),
+        rows,
+        d,
+        codebooks,
+        width,
+        LutArguments.at0(centroids),
+        LutArguments.at0(keys));
+  }
+
+  /**
+   * Gather-accumulate: {@code out[r·m + j] = bias[j] + scale[j] · (float) Σ_c tables[(c·16 +
+   * (keys[r·C + c] & 15))·m + j]}; the sum is exact, then one fp32 multiply and one add ({@code
+   * bias == null}: the multiply only).
+   */
+  public static void accumulate(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutArguments.checkAccumulate(keys, rows, codebooks, m, tables, scale, bias, out);
+    if (rows == 0 || m == 0) {
+      return;
+    }
+    LutKernelsNative.accumulate(
+        LutArguments.at0(keys),
+        rows,
+        codebooks,
+        m,
+        LutArguments.at0(tables),
+        LutArguments.at0(scale),
+        LutArguments.at0(bias),
+        LutArguments.at0(out));
+  }
+
+  /** Whether the AVX2 path is in use on this CPU. */
+  public static boolean avx2() {
+    return LutKernelsNative.isaAvx2() != 0;
+  }
+
+  /** Forces the scalar C twins process-wide ({@code true}) or restores CPU detection. */
+  static void forceScalar(boolean force) {
+    LutKernelsNative.forceScalar(force ? 1 : 0);
+  }
+
+  /**
+   * Plain Java versions of the three kernels, with the same checks and the same results bit for
+   * bit: the yardstick of the native tests, and a fallback that needs no native library.
+   */
+  public static final class Reference {
+    private Reference() {}
+
+    /** As {@link LutKernels#encodeTree}. */
+    public static void encodeTree(
+        FloatBuffer x,
+        int rows,
+        int d,
+        int codebooks,
+        int width,
+        IntBuffer splitDims,
+        FloatBuffer thresholds,
+        ByteBuffer keys) {
+      LutArguments.checkEncode(x, rows, d, codebooks, width, keys);
+      LutArguments.checkTreeSizes(codebooks, splitDims, thresholds);
+      LutArguments.checkSplitDims(codebooks, width, splitDims);
+      for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < codebooks; c++) {
+          int base = r * d + c * width;
+          int node = 0;
+          for (int l = 0; l < DEPTH; l++) {
+            float value = x.get(base + splitDims.get(c * DEPTH + l));
+            node = 2 * node + 1 + (value > thresholds.get(c * (KEYS - 1) + node) ? 1 : 0);
+          }
+          keys.put(r * codebooks + c, (byte) (node - (KEYS - 1)));
+        }
+      }
+    }
+
+    /** As {@link LutKernels#encodeCentroids}. */
+    public static void encodeCentroids(
+        FloatBuffer x,
+        int rows,
+        int d,
+        int codebooks,
+        int width,
+        FloatBuffer centroids,
+        ByteBuffer keys) {
+      LutArguments.checkEncode(x, rows, d, codebooks, width, keys);
+      LutArguments.checkCentroids(codebooks, width, centroids);
+      for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < codebooks; c++) {
+          int xBase = r * d + c * width;
+          int best = 0;
+          float bestDistance = 0f;
+          for (int k = 0; k < KEYS; k++) {
+            int centroidBase = (c * KEYS + k) * width;
+            float distance = 0f;
+            for (int i = 0; i < width; i++) {
+              float diff = x.get(xBase + i) - centroids.get(centroidBase + i);
+              distance = distance + diff * diff;
+            }
+            if (k == 0 || distance < bestDistance) {
+              best = k;
+              bestDistance = distance;
+            }
+          }
+          keys.put(r * codebooks + c, (byte) best);
+        }
+      }
+    }
+
+    /** As {@link LutKernels#accumulate}. */
+    public static void accumulate(
+        ByteBuffer keys,
+        int rows,
+        int codebooks,
+        int m,
+        ByteBuffer tables,
+        FloatBuffer scale,
+        FloatBuffer bias,
+        FloatBuffer out) {
+      LutArguments.checkAccumulate(keys, rows, codebooks, m, tables, scale, bias, out);
+      int[] sums = new int[m];
+      for (int r = 0; r < rows; r++) {
+        java.util.Arrays.fill(sums, 0);
+        for (int c = 0; c < codebooks; c++) {
+          int key = keys.get(r * codebooks + c) & 15;
+          int rowBase = (c * KEYS + key) * m;
+          for (int j = 0; j < m; j++) {
+            sums[j] += tables.get(rowBase + j);
+          }
+        }
+        for (int j = 0; j < m; j++) {
+          float y = scale.get(j) * (float) sums[j];
+          out.put(r * m + j, bias == null ? y : bias.get(j) + y);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,288 @@
+package io.cacheai.bench;
+
+import io.cacheai.kernels.FloatBuffers;
+import io.cacheai.kernels.Fp32Blas;
+import io.cacheai.kernels.Int8Gemm;
+import io.cacheai.kernels.LutKernels;
+import io.cacheai.kernels.RequantParams;
+import io.cacheai.kernels.Requantize;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+
+/**
+ * A lookup layer ({@link LutKernels}: encode the fp32 input to keys, then gather-accumulate int8
+ * tables into fp32 outputs) against the exact fp32 layer (OpenBLAS sgemv, or sgemm for rows > 1)
+ * and the int8 layer ({@link Int8Gemm} + {@link Requantize#toF32}) on the same shapes, single
+ * thread, same run. Shapes: {@code d→m} = 800→120 (the MNIST CNN's fc layer), 1024→1024 and
+ * 4096→4096, at rows 1 and 16, lookup widths 4 and 8 (tree encoder) and width 4 with the exact
+ * centroid encoder.
+ *
+ * <p>Every call takes the next of {@link #INPUTS} different inputs, so the keys (and the table rows
+ * read) change from call to call as they do in serving; a fixed input would leave the few rows it
+ * selects in cache. The int8 layer's activation quantization (fp32 → u8) is not counted, which
+ * favours the int8 peer.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+public class LutKernelBenchmark {
+  /** Distinct inputs cycled through. */
+  static final int INPUTS = 32;
+
+  @Param({"800x120", "1024x1024", "4096x4096"})
+  public String shape;
+
+  @Param({"1", "16"})
+  public int rows;
+
+  private int d;
+  private int m;
+  private int next;
+
+  private FloatBuffer weightsF32; // [m, d]
+  private FloatBuffer[] xF32; // INPUTS x [rows, d]
+  private FloatBuffer outF32; // [rows, m]
+  private ByteBuffer weightsS8Packed;
+  private ByteBuffer[] xU8; // INPUTS x [rows, d]
+  private IntBuffer outS32; // [rows, m]
+  private RequantParams requant;
+  private Lookup width4;
+  private Lookup width8;
+
+  /** One lookup layer of a given width: tree and centroid encoders, tables, scale, bias. */
+  static final class Lookup {
+    final int width;
+    final int codebooks;
+    final IntBuffer splitDims;
+    final FloatBuffer thresholds;
+    final FloatBuffer centroids;
+    final ByteBuffer keys;
+    final ByteBuffer tables;
+
+    Lookup(Random random, int d, int m, int rows, int width) {
+      this.width = width;
+      this.codebooks = d / width;
+      splitDims =
+          ByteBuffer.allocateDirect(codebooks * 4 * Integer.BYTES)
+              .order(ByteOrder.nativeOrder())
+              .asIntBuffer();
+      thresholds = FloatBuffers.allocate(codebooks * 15);
+      for (int c = 0; c < codebooks; c++) {
+        for (int l = 0; l < 4; l++) {
+          splitDims.put(c * 4 + l, random.nextInt(width));
+        }
+        for (int n = 0; n < 15; n++) {
+          thresholds.put(c * 15 + n, (float) random.nextGaussian() * 0.5f);
+        }
+      }
+      centroids = FloatBuffers.allocate(codebooks * 16 * width);
+      for (int i = 0; i < codebooks * 16 * width; i++) {
+        centroids.put(i, (float) random.nextGaussian());
+      }
+      keys = ByteBuffer.allocateDirect(rows * codebooks);
+      tables = ByteBuffer.allocateDirect(codebooks * 16 * m);
+      byte[] row = new byte[m];
+      for (int i = 0; i < codebooks * 16; i++) {
+        random.nextBytes(row);
+        tables.put(row);
+      }
+      tables.clear();
+    }
+  }
+
+  @Setup
+  public void setUp() {
+    String[] dm = shape.split("x");
+    d = Integer.parseInt(dm[0]);
+    m = Integer.parseInt(dm[1]);
+    Random random = new Random(1);
+    weightsF32 = FloatBuffers.allocate(m * d);
+    for (int i = 0; i < m * d; i++) {
+      weightsF32.put(i, random.nextFloat() - 0.5f);
+    }
+    FloatBuffer allX = FloatBuffers.allocate(INPUTS * rows * d);
+    for (int i = 0; i < INPUTS * rows * d; i++) {
+      allX.put(i, (float) random.nextGaussian());
+    }
+    xF32 = new FloatBuffer[INPUTS];
+    for (int i = 0; i < INPUTS; i++) {
+      xF32[i] = FloatBuffers.view(allX, i * rows * d, rows * d);
+    }
+    outF32 = FloatBuffers.allocate(rows * m);
+
+    ByteBuffer weightsS8 = ByteBuffer.allocateDirect(m * d);
+    for (int i = 0; i < m * d; i++) {
+      weightsS8.put(i, (byte) (random.nextInt(255) - 127));
+    }
+    weightsS8Packed = ByteBuffer.allocateDirect((int) Int8Gemm.packedSizeBytes(m, d));
+    Int8Gemm.pack(weightsS8, m, d, weightsS8Packed);
+    ByteBuffer allU8 = ByteBuffer.allocateDirect(INPUTS * rows * d);
+    for (int i = 0; i < INPUTS * rows * d; i++) {
+      allU8.put(i, (byte) random.nextInt(256));
+    }
+    xU8 = new ByteBuffer[INPUTS];
+    for (int i = 0; i < INPUTS; i++) {
+      xU8[i] = allU8.slice(i * rows * d, rows * d);
+    }
+    outS32 =
+        ByteBuffer.allocateDirect(rows * m * Integer.BYTES)
+            .order(ByteOrder.nativeOrder())
+            .asIntBuffer();
+    IntBuffer bias =
+        ByteBuffer.allocateDirect(m * Integer.BYTES).order(ByteOrder.nativeOrder()).asIntBuffer();
+    FloatBuffer scale = FloatBuffers.allocate(m);
+    for (int j = 0; j < m; j++) {
+      bias.put(j, random.nextInt(1000) - 500);
+      scale.put(j, 1e-4f);
+    }
+    requant = new RequantParams(bias, scale, 0, false);
+    width4 = new Lookup(random, d, m, rows, 4);
+    width8 = new Lookup(random, d, m, rows, 8);
+    lutScale = scale;
+    lutBias = FloatBuffers.allocate(m);
+  }
+
+  private FloatBuffer lutScale;
+  private FloatBuffer lutBias;
+
+  private FloatBuffer nextX() {
+    next = (next + 1) % INPUTS;
+    return xF32[next];
+  }
+
+  /** The exact fp32 layer: OpenBLAS sgemv (rows = 1, what Fp32Blas routes to) or sgemm. */
+  @Benchmark
+  public FloatBuffer fp32Blas() {
+    FloatBuffer x = nextX();
+    if (rows == 1) {
+      Fp32Blas.gemv(false, m, d, 1f, weightsF32, d, x, 0f, outF32);
+    } else {
+      Fp32Blas.gemm(false, true, rows, m, d, 1f, x, d, weightsF32, d, 0f, outF32, m);
+    }
+    return outF32;
+  }
+
+  /** The int8 layer: u8 × packed s8 → s32 (GEMV at rows = 1), then s32 + bias → × scale → fp32. */
+  @Benchmark
+  public FloatBuffer int8() {
+    next = (next + 1) % INPUTS;
+    if (rows == 1) {
+      Int8Gemm.gemv(xU8[next], d, weightsS8Packed, m, outS32);
+    } else {
+      Int8Gemm.gemm(xU8[next], rows, d, weightsS8Packed, m, outS32);
+    }
+    Requantize.toF32(outS32, rows, m, requant, outF32);
+    return outF32;
+  }
+
+  @Benchmark
+  public FloatBuffer lutTreeW4() {
+    return lookupTree(width4);
+  }
+
+  @Benchmark
+  public FloatBuffer lutTreeW8() {
+    return lookupTree(width8);
+  }
+
+  @Benchmark
+  public FloatBuffer lutCentroidsW4() {
+    Lookup l = width4;
+    LutKernels.encodeCentroids(nextX(), rows, d, l.codebooks, l.width, l.centroids, l.keys);
+    LutKernels.accumulate(l.keys, rows, l.codebooks, m, l.tables, lutScale, lutBias, outF32);
+    return outF32;
+  }
+
+  private FloatBuffer lookupTree(Lookup l) {
+    LutKernels.encodeTree(
+        nextX(), rows, d, l.codebooks, l.width, l.splitDims, l.thresholds, l.keys);
+    LutKernels.accumulate(l.keys, rows, l.codebooks, m, l.tables, lutScale, lutBias, outF32);
+    return outF32;
+  }
+
+  /**
+   * Thread CPU time per call of each benchmark (median of {@code rounds}) for every shape and row
+   * count, printed as the README table. On a machine shared with other work, wall-clock figures
+   * measure the neighbours as much as the kernel; CPU time of the calling thread does not. Usage:
+   * {@code java -cp benchmarks.jar io.cacheai.bench.LutKernelBenchmark [rounds]}.
+   */
+  public static void main(String[] args) {
+    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 21;
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    System.out.println(
+        "| layer d→m | rows | fp32 OpenBLAS µs | int8 µs | LUT tree w=4 µs | LUT tree w=8 µs"
+            + " | LUT centroids w=4 µs | fp32 / LUT w4 | int8 / LUT w4 | fp32 / LUT w8 | int8 / LUT w8 |");
+    System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (String shape : new String[] {"800x120", "1024x1024", "4096x4096"}) {
+      for (int rows : new int[] {1, 16}) {
+        LutKernelBenchmark bench = new LutKernelBenchmark();
+        bench.shape = shape;
+        bench.rows = rows;
+        bench.setUp();
+        Map<String, Runnable> kernels = new LinkedHashMap<>();
+        kernels.put("fp32", bench::fp32Blas);
+        kernels.put("int8", bench::int8);
+        kernels.put("lutW4", bench::lutTreeW4);
+        kernels.put("lutW8", bench::lutTreeW8);
+        kernels.put("lutC4", bench::lutCentroidsW4);
+        long work = (long) rows * bench.d * bench.m;
+        int callsPerRound = (int) Math.max(2, Math.min(2000, 400_000_000L / work / 10));
+        Map<String, Double> medianUs = new LinkedHashMap<>();
+        for (var kernel : kernels.entrySet()) {
+          for (int i = 0; i < 3 * callsPerRound + INPUTS; i++) {
+            kernel.getValue().run(); // warm-up: JIT, caches, page faults
+          }
+          double[] us = new double[rounds];
+          for (int r = 0; r < rounds; r++) {
+            long start = threads.getCurrentThreadCpuTime();
+            for (int i = 0; i < callsPerRound; i++) {
+              kernel.getValue().run();
+            }
+            us[r] = (threads.getCurrentThreadCpuTime() - start) / 1e3 / callsPerRound;
+          }
+          Arrays.sort(us);
+          medianUs.put(kernel.getKey(), us[rounds / 2]);
+        }
+        double fp32 = medianUs.get("fp32");
+        double int8 = medianUs.get("int8");
+        double w4 = medianUs.get("lutW4");
+        double w8 = medianUs.get("lutW8");
+        System.out.printf(
+            Locale.ROOT,
+            "| %s→%s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f× | %.1f× | %.1f× | %.1f× |%n",
+            bench.d,
+            bench.m,
+            rows,
+            fp32,
+            int8,
+            w4,
+            w8,
+            medianUs.get("lutC4"),
+            fp32 / w4,
+            int8 / w4,
+            fp32 / w8,
+            int8 / w8);
+        bench = null;
+        System.gc();
+      }
+    }
+  }
+}
