@@ -86,8 +86,8 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--spread", defaultValue = "0.10", description = "Stable: last 3 within this.")
   double spread;
 
-  @Option(names = "--grpc", negatable = true, defaultValue = "true", description = "gRPC part.")
-  boolean grpc;
+  @Option(names = "--skip-grpc", description = "Leave out the gRPC part.")
+  boolean skipGrpc;
 
   @Option(
       names = "--concurrency",
@@ -160,7 +160,7 @@ public final class BenchCommand implements Callable<Integer> {
       rows.addAll(suite.run(workload, formList));
     }
     List<GrpcSuite.Row> grpcRows = List.of();
-    if (grpc) {
+    if (!skipGrpc) {
       Dataset digits = Dataset.read(root.resolve("tools/mnist/data/t10k-images-idx3-ubyte.gz"));
       grpcRows =
           GrpcSuite.run(
@@ -171,7 +171,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
     String markdown = markdown(rows, grpcRows, (System.nanoTime() - started) / 1e9);
     CsvReport.writeModels(out.resolve("models.csv"), rows);
-    if (grpc) {
+    if (!skipGrpc) {
       CsvReport.writeGrpc(out.resolve("grpc.csv"), grpcRows);
     }
     SvgChart.write(

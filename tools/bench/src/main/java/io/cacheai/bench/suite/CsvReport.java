@@ -88,7 +88,7 @@ final class CsvReport {
               r.model(),
               r.form().name(),
               "ok",
-              "",
+              r.note() == null ? "" : quote(r.note()),
               Long.toString(r.sizeBytes()),
               num((double) ort.sizeBytes() / r.sizeBytes()),
               num(r.quality().accuracyPct()),

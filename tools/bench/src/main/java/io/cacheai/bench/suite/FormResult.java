@@ -13,6 +13,8 @@ package io.cacheai.bench.suite;
  * @param batchN batch-{@code batchSize} latency and throughput
  * @param batchSize the larger batch (16 by default)
  * @param makeSeconds time {@code cacheai bundle/compress} took (0 for ORT)
+ * @param note how a measured form deviates from its definition (e.g. fp32 run from the ONNX file
+ *     because the bundle was refused), else null
  */
 public record FormResult(
     String model,
@@ -24,9 +26,11 @@ public record FormResult(
     WindowedMeasurement.Result batch1,
     WindowedMeasurement.Result batchN,
     int batchSize,
-    double makeSeconds) {
+    double makeSeconds,
+    String note) {
   static FormResult skipped(String model, Form form, String reason, double makeSeconds) {
-    return new FormResult(model, form, reason, 0, null, Double.NaN, null, null, 0, makeSeconds);
+    return new FormResult(
+        model, form, reason, 0, null, Double.NaN, null, null, 0, makeSeconds, null);
   }
 
   public boolean measured() {

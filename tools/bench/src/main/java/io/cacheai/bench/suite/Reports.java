@@ -59,7 +59,7 @@ final class Reports {
               "| %s | %s | %.1f | %.2f× | %.2f%% | %s | %.2f%% | %s / %s%s | %.2f | %s / %s%s"
                   + " | %.0f | %.2f |%n",
               r.model(),
-              r.form().label(),
+              r.form().label() + (r.note() == null ? "" : " †"),
               r.sizeBytes() / 1024.0,
               (double) ort.sizeBytes() / r.sizeBytes(),
               r.quality().accuracyPct(),
@@ -76,6 +76,11 @@ final class Reports {
               r.batchN().stable() ? "" : "*",
               r.batchN().itemsPerSecond(),
               r.batchN().itemsPerSecond() / ort.batchN().itemsPerSecond()));
+    }
+    for (FormResult r : rows) {
+      if (r.measured() && r.note() != null) {
+        out.append(String.format("%n† %s %s: %s%n", r.model(), r.form().label(), r.note()));
+      }
     }
     return out.toString();
   }
