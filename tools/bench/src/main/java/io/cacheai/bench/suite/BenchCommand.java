@@ -77,10 +77,10 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--warmup-ms", defaultValue = "500", description = "Warm-up per measurement.")
   long warmupMs;
 
-  @Option(names = "--window-ms", defaultValue = "300", description = "Model measurement window.")
+  @Option(names = "--window-ms", defaultValue = "500", description = "Model measurement window.")
   long windowMs;
 
-  @Option(names = "--max-windows", defaultValue = "8", description = "Windows at most (min 3).")
+  @Option(names = "--max-windows", defaultValue = "10", description = "Windows at most (min 3).")
   int maxWindows;
 
   @Option(names = "--spread", defaultValue = "0.10", description = "Stable: last 3 within this.")

@@ -79,9 +79,19 @@ final class ClosedLoopLoad implements WindowedMeasurement.Load {
     }
   }
 
+  /** CPU time of the whole JVM (client and both servers), or -1 where the JVM cannot tell. */
+  static long processCpuNs() {
+    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getProcessCpuTime();
+    }
+    return -1;
+  }
+
   /** Latencies of one window, appended from the transport's threads. */
   private static final class Recorder {
     final long startNs = System.nanoTime();
+    final long cpuStartNs = processCpuNs();
     final long endNs;
     final CountDownLatch callers;
     final AtomicLong errors = new AtomicLong();
@@ -104,7 +114,8 @@ final class ClosedLoopLoad implements WindowedMeasurement.Load {
 
     synchronized Window window() {
       long elapsed = Math.max(1, (lastNs == 0 ? System.nanoTime() : lastNs) - startNs);
-      return new Window(Arrays.copyOf(latenciesNs, count), count, elapsed, errors.get());
+      long cpu = cpuStartNs < 0 ? -1 : processCpuNs() - cpuStartNs;
+      return new Window(Arrays.copyOf(latenciesNs, count), count, elapsed, errors.get(), cpu);
     }
   }
 }

@@ -29,13 +29,17 @@ final class CsvReport {
           "b1_p99_us",
           "b1_items_per_s",
           "b1_stable",
+          "b1_cpu_us",
           "batch",
           "bn_p50_us",
           "bn_p99_us",
           "bn_items_per_s",
           "bn_stable",
+          "bn_cpu_us",
           "b1_p50_vs_ort",
+          "b1_cpu_vs_ort",
           "bn_items_per_s_vs_ort",
+          "bn_cpu_vs_ort",
           "make_s");
 
   static final List<String> GRPC_COLUMNS =
@@ -48,8 +52,10 @@ final class CsvReport {
           "stable",
           "windows",
           "errors",
+          "cpu_us_per_request",
           "throughput_vs_echo",
-          "p50_vs_echo");
+          "p50_vs_echo",
+          "cpu_vs_echo");
 
   private CsvReport() {}
 
@@ -58,29 +64,14 @@ final class CsvReport {
     for (FormResult r : rows) {
       FormResult ort = Reports.reference(rows, r.model());
       if (!r.measured()) {
-        out.append(
-            line(
-                r.model(),
-                r.form().name(),
-                "skipped",
-                quote(r.skipReason()),
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                num(r.makeSeconds())));
+        String[] cells = new String[MODEL_COLUMNS.size()];
+        java.util.Arrays.fill(cells, "");
+        cells[0] = r.model();
+        cells[1] = r.form().name();
+        cells[2] = "skipped";
+        cells[3] = quote(r.skipReason());
+        cells[cells.length - 1] = num(r.makeSeconds());
+        out.append(line(cells));
         continue;
       }
       out.append(
@@ -98,13 +89,17 @@ final class CsvReport {
               num(r.batch1().p99Us()),
               num(r.batch1().itemsPerSecond()),
               Boolean.toString(r.batch1().stable()),
+              num(r.batch1().cpuUsPerCall()),
               Integer.toString(r.batchSize()),
               num(r.batchN().p50Us()),
               num(r.batchN().p99Us()),
               num(r.batchN().itemsPerSecond()),
               Boolean.toString(r.batchN().stable()),
+              num(r.batchN().cpuUsPerCall()),
               num(r.batch1().p50Us() / ort.batch1().p50Us()),
+              num(r.batch1().cpuUsPerCall() / ort.batch1().cpuUsPerCall()),
               num(r.batchN().itemsPerSecond() / ort.batchN().itemsPerSecond()),
+              num(r.batchN().cpuUsPerCall() / ort.batchN().cpuUsPerCall()),
               num(r.makeSeconds())));
     }
     Files.writeString(file, out, StandardCharsets.UTF_8);
@@ -125,8 +120,10 @@ final class CsvReport {
               Boolean.toString(m.stable()),
               Integer.toString(m.windows()),
               Long.toString(m.errors()),
+              num(m.cpuUsPerCall()),
               num(m.itemsPerSecond() / echo.itemsPerSecond()),
-              num(m.p50Us() / echo.p50Us())));
+              num(m.p50Us() / echo.p50Us()),
+              num(m.cpuUsPerCall() / echo.cpuUsPerCall())));
     }
     Files.writeString(file, out, StandardCharsets.UTF_8);
   }

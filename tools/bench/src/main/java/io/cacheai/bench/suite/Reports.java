@@ -28,6 +28,12 @@ final class Reports {
         .result();
   }
 
+  /**
+   * Per model and form. Every "vs ORT" figure is a speed-up (above 1 = faster than ORT fp32 of the
+   * same run): ORT p50 / ours p50 and ORT CPU / ours CPU at batch 1, ours items/s / ORT items/s and
+   * ORT CPU / ours CPU at the larger batch. CPU = the calling thread's CPU time per call, which the
+   * neighbours on a shared machine do not inflate.
+   */
   static String modelTable(List<FormResult> rows) {
     StringBuilder out = new StringBuilder();
     int batch =
@@ -36,28 +42,33 @@ final class Reports {
         String.format(
             Locale.ROOT,
             "| model | form | size (KB) | smaller vs ORT | accuracy | CER | agreement"
-                + " | b1 p50 / p99 (µs) | b1 p50 vs ORT | b%d p50 / p99 (ms) | b%d items/s"
-                + " | items/s vs ORT |%n",
+                + " | b1 p50 / p99 (µs) | b1 CPU (µs) | b1 speed-up vs ORT (p50 / CPU)"
+                + " | b%d p50 / p99 (ms) | b%d items/s | b%d CPU (ms) | b%d speed-up vs ORT"
+                + " (items/s / CPU) |%n",
+            batch,
+            batch,
             batch,
             batch));
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (FormResult r : rows) {
       if (!r.measured()) {
         out.append(
             String.format(
                 Locale.ROOT,
-                "| %s | %s | skipped: %s |||||||||||%n",
+                "| %s | %s | skipped: %s ||||||||||||%n",
                 r.model(),
                 r.form().label(),
                 r.skipReason().replace("|", "/")));
         continue;
       }
       FormResult ort = reference(rows, r.model());
+      WindowedMeasurement.Result b1 = r.batch1();
+      WindowedMeasurement.Result bn = r.batchN();
       out.append(
           String.format(
               Locale.ROOT,
-              "| %s | %s | %.1f | %.2f× | %.2f%% | %s | %.2f%% | %s / %s%s | %.2f | %s / %s%s"
-                  + " | %.0f | %.2f |%n",
+              "| %s | %s | %.1f | %.2f× | %.2f%% | %s | %.2f%% | %s / %s%s | %s | %.2f / %.2f"
+                  + " | %s / %s%s | %.0f | %s | %.2f / %.2f |%n",
               r.model(),
               r.form().label() + (r.note() == null ? "" : " †"),
               r.sizeBytes() / 1024.0,
@@ -67,15 +78,19 @@ final class Reports {
                   ? "–"
                   : String.format(Locale.ROOT, "%.2f%%", r.quality().cerPct()),
               r.agreementPct(),
-              fmt(r.batch1().p50Us()),
-              fmt(r.batch1().p99Us()),
-              r.batch1().stable() ? "" : "*",
-              r.batch1().p50Us() / ort.batch1().p50Us(),
-              fmt(r.batchN().p50Us() / 1e3),
-              fmt(r.batchN().p99Us() / 1e3),
-              r.batchN().stable() ? "" : "*",
-              r.batchN().itemsPerSecond(),
-              r.batchN().itemsPerSecond() / ort.batchN().itemsPerSecond()));
+              fmt(b1.p50Us()),
+              fmt(b1.p99Us()),
+              b1.stable() ? "" : "*",
+              fmt(b1.cpuUsPerCall()),
+              ort.batch1().p50Us() / b1.p50Us(),
+              ort.batch1().cpuUsPerCall() / b1.cpuUsPerCall(),
+              fmt(bn.p50Us() / 1e3),
+              fmt(bn.p99Us() / 1e3),
+              bn.stable() ? "" : "*",
+              bn.itemsPerSecond(),
+              fmt(bn.cpuUsPerCall() / 1e3),
+              bn.itemsPerSecond() / ort.batchN().itemsPerSecond(),
+              ort.batchN().cpuUsPerCall() / bn.cpuUsPerCall()));
     }
     for (FormResult r : rows) {
       if (r.measured() && r.note() != null) {
@@ -85,12 +100,17 @@ final class Reports {
     return out.toString();
   }
 
+  /**
+   * cacheai's server against the echo service per concurrency. CPU = the whole JVM's CPU time
+   * (client included, the same for both) per request.
+   */
   static String grpcTable(List<GrpcSuite.Row> rows) {
     StringBuilder out = new StringBuilder();
     out.append(
-        "| concurrency | cacheai req/s | p50 / p99 (µs) | echo req/s | p50 / p99 (µs)"
-            + " | cacheai / echo throughput | p50 ratio |\n");
-    out.append("|---:|---:|---:|---:|---:|---:|---:|\n");
+        "| concurrency | cacheai req/s | p50 / p99 (µs) | CPU (µs/req) | echo req/s"
+            + " | p50 / p99 (µs) | CPU (µs/req) | cacheai / echo throughput"
+            + " | echo / cacheai CPU |\n");
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (GrpcSuite.Row r : rows) {
       if (!r.target().equals("cacheai")) {
         continue;
@@ -100,18 +120,20 @@ final class Reports {
       out.append(
           String.format(
               Locale.ROOT,
-              "| %d | %.0f%s | %s / %s | %.0f%s | %s / %s | %.2f | %.2f |%n",
+              "| %d | %.0f | %s / %s%s | %s | %.0f | %s / %s%s | %s | %.2f | %.2f |%n",
               r.concurrency(),
               ours.itemsPerSecond(),
-              ours.stable() ? "" : "*",
               fmt(ours.p50Us()),
               fmt(ours.p99Us()),
+              ours.stable() ? "" : "*",
+              fmt(ours.cpuUsPerCall()),
               echo.itemsPerSecond(),
-              echo.stable() ? "" : "*",
               fmt(echo.p50Us()),
               fmt(echo.p99Us()),
+              echo.stable() ? "" : "*",
+              fmt(echo.cpuUsPerCall()),
               ours.itemsPerSecond() / echo.itemsPerSecond(),
-              ours.p50Us() / echo.p50Us()));
+              echo.cpuUsPerCall() / ours.cpuUsPerCall()));
     }
     return out.toString();
   }

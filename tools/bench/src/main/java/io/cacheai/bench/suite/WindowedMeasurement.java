@@ -62,6 +62,7 @@ public final class WindowedMeasurement {
    * @param spreadPct the largest relative difference among the last three windows, in percent
    * @param calls calls measured in all windows
    * @param errors failed calls in all windows
+   * @param cpuUsPerCall median of the last three windows' CPU time per call (NaN when unknown)
    */
   public record Result(
       double p50Us,
@@ -71,7 +72,11 @@ public final class WindowedMeasurement {
       boolean stable,
       double spreadPct,
       long calls,
-      long errors) {}
+      long errors,
+      double cpuUsPerCall) {}
+
+  private static final java.lang.management.ThreadMXBean THREADS =
+      java.lang.management.ManagementFactory.getThreadMXBean();
 
   private WindowedMeasurement() {}
 
@@ -107,7 +112,8 @@ public final class WindowedMeasurement {
         stable,
         100 * spread,
         calls,
-        errors);
+        errors,
+        median(last.stream().mapToDouble(Window::cpuUsPerCall).toArray()));
   }
 
   /** The larger of the p50 and throughput spreads (max / min − 1) over {@code windows}. */
@@ -139,6 +145,7 @@ public final class WindowedMeasurement {
       long durationNs = durationMs * 1_000_000L;
       long[] latencies = new long[64];
       int n = 0;
+      long cpuStart = THREADS.getCurrentThreadCpuTime();
       long start = System.nanoTime();
       long now = start;
       while (n < minCalls || now - start < durationNs) {
@@ -150,7 +157,8 @@ public final class WindowedMeasurement {
         }
         latencies[n++] = now - t0;
       }
-      return new Window(Arrays.copyOf(latencies, n), (long) n * batch, now - start, 0);
+      long cpuNs = THREADS.getCurrentThreadCpuTime() - cpuStart;
+      return new Window(Arrays.copyOf(latencies, n), (long) n * batch, now - start, 0, cpuNs);
     };
   }
 }

@@ -16,7 +16,7 @@ class WindowedMeasurementTest {
   private static Window window(int calls, long latencyUs) {
     long[] latencies = new long[calls];
     java.util.Arrays.fill(latencies, latencyUs * 1000);
-    return new Window(latencies, calls, calls * latencyUs * 1000, 0);
+    return new Window(latencies, calls, calls * latencyUs * 1000, 0, calls * latencyUs * 500);
   }
 
   private static WindowedMeasurement.Load scripted(List<Window> windows) {
@@ -35,6 +35,7 @@ class WindowedMeasurementTest {
     assertThat(r.p50Us()).isEqualTo(100);
     assertThat(r.itemsPerSecond()).isEqualTo(1e6 / 100);
     assertThat(r.calls()).isEqualTo(40);
+    assertThat(r.cpuUsPerCall()).isEqualTo(50); // half of each call on this thread
   }
 
   @Test
@@ -62,10 +63,11 @@ class WindowedMeasurementTest {
     for (int i = 0; i < 100; i++) {
       ns[i] = (100 - i) * 1000L;
     }
-    Window w = new Window(ns, 100, 1_000_000_000L, 0);
+    Window w = new Window(ns, 100, 1_000_000_000L, 0, -1);
     assertThat(w.percentileUs(0.50)).isEqualTo(50);
     assertThat(w.percentileUs(0.99)).isEqualTo(99);
     assertThat(w.itemsPerSecond()).isEqualTo(100);
+    assertThat(w.cpuUsPerCall()).isNaN();
   }
 
   @Test
