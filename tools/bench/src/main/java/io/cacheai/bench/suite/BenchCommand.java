@@ -159,27 +159,34 @@ public final class BenchCommand implements Callable<Integer> {
               : MnistWorkload.create(m, root, workDir, calibrationSamples, evalSamples);
       rows.addAll(suite.run(workload, formList));
     }
-    List<GrpcSuite.Row> grpcRows = List.of();
-    if (!skipGrpc) {
-      Dataset digits = Dataset.read(root.resolve("tools/mnist/data/t10k-images-idx3-ubyte.gz"));
-      grpcRows =
-          GrpcSuite.run(
-              digits.slice(0, 1),
-              concurrency,
-              new WindowedMeasurement.Settings(warmupMs, grpcWindowMs, 3, maxWindows, spread),
-              log);
-    }
-    String markdown = markdown(rows, grpcRows, (System.nanoTime() - started) / 1e9);
     CsvReport.writeModels(out.resolve("models.csv"), rows);
-    if (!skipGrpc) {
-      CsvReport.writeGrpc(out.resolve("grpc.csv"), grpcRows);
-    }
     SvgChart.write(
         out.resolve("chart.svg"),
         rows,
         "cacheai vs ONNX Runtime 1.29 (one run, "
             + Instant.now().toString().substring(0, 10)
             + ")");
+    List<GrpcSuite.Row> grpcRows = List.of();
+    String grpcFailure = null;
+    if (!skipGrpc) {
+      Dataset digits = Dataset.read(root.resolve("tools/mnist/data/t10k-images-idx3-ubyte.gz"));
+      try {
+        grpcRows =
+            GrpcSuite.run(
+                digits.slice(0, 1),
+                concurrency,
+                new WindowedMeasurement.Settings(warmupMs, grpcWindowMs, 3, maxWindows, spread),
+                log);
+        CsvReport.writeGrpc(out.resolve("grpc.csv"), grpcRows);
+      } catch (io.grpc.StatusRuntimeException | IllegalStateException e) {
+        grpcFailure = "gRPC part failed: " + e.getMessage();
+        log.println(grpcFailure);
+      }
+    }
+    String markdown = markdown(rows, grpcRows, (System.nanoTime() - started) / 1e9);
+    if (grpcFailure != null) {
+      markdown += "\n" + grpcFailure + "\n";
+    }
     Files.writeString(out.resolve("results.md"), markdown);
     log.println("wrote " + out.resolve("models.csv") + ", grpc.csv, chart.svg, results.md");
     return new Run(rows, grpcRows, markdown);

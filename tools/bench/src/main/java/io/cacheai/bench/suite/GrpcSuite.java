@@ -31,6 +31,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class GrpcSuite {
   static final String MODEL = "mnist-cnn";
+  static final long FIRST_CALL_DEADLINE_S = 60;
 
   /** One measured point. {@code target} is {@code cacheai} or {@code echo}. */
   record Row(String target, int concurrency, WindowedMeasurement.Result result) {}
@@ -54,7 +55,8 @@ final class GrpcSuite {
       try {
         ModelInferResponse answer =
             GRPCInferenceServiceGrpc.newBlockingStub(oursChannel)
-                .withDeadlineAfter(10, TimeUnit.SECONDS)
+                .withWaitForReady() // a loaded machine can take seconds to connect
+                .withDeadlineAfter(FIRST_CALL_DEADLINE_S, TimeUnit.SECONDS)
                 .modelInfer(request);
         echo =
             NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
@@ -62,6 +64,10 @@ final class GrpcSuite {
                 .build()
                 .start();
         echoChannel = channel(echo.getPort());
+        GRPCInferenceServiceGrpc.newBlockingStub(echoChannel)
+            .withWaitForReady()
+            .withDeadlineAfter(FIRST_CALL_DEADLINE_S, TimeUnit.SECONDS)
+            .modelInfer(request);
         log.printf(
             "== gRPC loopback: %s on cacheai (port %d) vs grpc-java echo (port %d), request %d B,"
                 + " response %d B%n",

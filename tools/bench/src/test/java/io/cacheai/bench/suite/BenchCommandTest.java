@@ -67,7 +67,8 @@ class BenchCommandTest {
       assertThat(row.get("cer_pct")).as(form).isEmpty();
       assertThat(row.get("batch")).isEqualTo("4");
       for (String column :
-          List.of("b1_p50_us", "b1_p99_us", "b1_cpu_us", "bn_p50_us", "bn_items_per_s", "bn_cpu_us")) {
+          List.of(
+              "b1_p50_us", "b1_p99_us", "b1_cpu_us", "bn_p50_us", "bn_items_per_s", "bn_cpu_us")) {
         assertThat(Double.parseDouble(row.get(column))).as(form + " " + column).isPositive();
       }
       assertThat(Double.parseDouble(row.get("b1_p99_us")))
