@@ -75,6 +75,9 @@ final class BundleMaker {
   private Outcome run(List<String> cliArgs, Path out) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    if (Runtime.version().feature() >= 22) {
+      command.add("--enable-native-access=ALL-UNNAMED"); // JavaCPP, as the launchers do
+    }
     for (String property : List.of("org.bytedeco.javacpp.cachedir", "cacheai.blas.threads")) {
       if (System.getProperty(property) != null) {
         command.add("-D" + property + "=" + System.getProperty(property));
