@@ -8,11 +8,11 @@ import java.util.Arrays;
  * level by level, one split dimension shared by the 2^l nodes of the level and one threshold per
  * node (heap order; {@code x > threshold} goes right, as {@link LookupKernels} runs it). The tree
  * imitates the nearest-centroid assignment: each point is represented by its k-means centroid, and
- * the split dimension chosen at a level is the one whose median splits leave the least summed
- * squared error of those centroids inside the child buckets (the variance of the assignment the
- * comparison separates). Thresholds are the node's median along that dimension, so buckets stay
- * balanced on the calibration data; when ties (e.g. ReLU zeros) make the median the maximum, the
- * threshold moves down to the largest smaller value so that both children are used.
+ * for each candidate dimension every node of the level gets the threshold that leaves the least
+ * summed squared error of those centroids inside its two children (the variance of the assignment
+ * the comparison separates); the dimension whose splits leave the least error in total wins. As in
+ * MADDNESS the thresholds are found exactly by a scan of the sorted values, not fixed at medians
+ * (medians were tried first: on ReLU activations, full of ties at zero, they cut badly).
  */
 public final class TreeEncoderFit {
   private TreeEncoderFit() {}
@@ -31,7 +31,8 @@ public final class TreeEncoderFit {
 
   /**
    * @param x n·w values of the sub-space
-   * @param targets n·w values: each point's k-means centroid (what the tree should separate)
+   * @param targets n·w values: what the buckets should keep together (each point's k-means
+   *     centroid, or the point itself for plain MADDNESS)
    */
   public static Tree fit(float[] x, float[] targets, int n, int w) {
     int[] dims = new int[LookupKernels.DEPTH];
@@ -39,15 +40,16 @@ public final class TreeEncoderFit {
     int[] bucket = new int[n]; // node index within the level, 0 .. 2^l − 1
     for (int level = 0; level < LookupKernels.DEPTH; level++) {
       int nodes = 1 << level;
+      int[][] members = members(bucket, n, nodes);
       double bestLoss = Double.POSITIVE_INFINITY;
       int bestDim = 0;
       float[] bestThresholds = null;
       for (int d = 0; d < w; d++) {
         float[] levelThresholds = new float[nodes];
+        double loss = 0;
         for (int b = 0; b < nodes; b++) {
-          levelThresholds[b] = medianSplit(x, bucket, b, n, w, d);
+          loss += bestSplit(x, targets, members[b], w, d, levelThresholds, b);
         }
-        double loss = splitLoss(x, targets, bucket, n, w, d, nodes, levelThresholds);
         if (loss < bestLoss) {
           bestLoss = loss;
           bestDim = d;
@@ -63,61 +65,91 @@ public final class TreeEncoderFit {
     return new Tree(dims, thresholds);
   }
 
-  /** The median of bucket {@code b}'s values along {@code d}, moved below the max on ties. */
-  private static float medianSplit(float[] x, int[] bucket, int b, int n, int w, int d) {
-    int count = 0;
+  private static int[][] members(int[] bucket, int n, int nodes) {
+    int[] counts = new int[nodes];
     for (int i = 0; i < n; i++) {
-      count += bucket[i] == b ? 1 : 0;
+      counts[bucket[i]]++;
     }
-    if (count == 0) {
-      return 0f;
+    int[][] members = new int[nodes][];
+    for (int b = 0; b < nodes; b++) {
+      members[b] = new int[counts[b]];
     }
-    float[] values = new float[count];
-    for (int i = 0, j = 0; i < n; i++) {
-      if (bucket[i] == b) {
-        values[j++] = x[i * w + d];
-      }
+    int[] fill = new int[nodes];
+    for (int i = 0; i < n; i++) {
+      members[bucket[i]][fill[bucket[i]]++] = i;
     }
-    Arrays.sort(values);
-    float median = values[(count - 1) / 2];
-    if (median >= values[count - 1]) {
-      // the median is the maximum: split just below it if any smaller value exists
-      for (int j = count - 1; j >= 0; j--) {
-        if (values[j] < median) {
-          return values[j];
-        }
-      }
-    }
-    return median;
+    return members;
   }
 
-  /** Σ over child buckets of the squared error of the targets around the child's mean. */
-  private static double splitLoss(
-      float[] x, float[] targets, int[] bucket, int n, int w, int d, int nodes, float[] th) {
-    int children = 2 * nodes;
-    double[] sums = new double[children * w];
-    double[] squares = new double[children];
-    int[] counts = new int[children];
-    for (int i = 0; i < n; i++) {
-      int child = 2 * bucket[i] + (x[i * w + d] > th[bucket[i]] ? 1 : 0);
-      counts[child]++;
-      for (int j = 0; j < w; j++) {
-        double t = targets[i * w + j];
-        sums[child * w + j] += t;
-        squares[child] += t * t;
+  /**
+   * The threshold along {@code d} that splits the node's points into the two halves of least summed
+   * squared error of their targets (a scan over the sorted values with prefix sums), stored in
+   * {@code out[b]}; returns that error. The threshold is the midpoint between the last value going
+   * left and the first going right. A node with fewer than two distinct values keeps all its points
+   * on the left.
+   */
+  private static double bestSplit(
+      float[] x, float[] targets, int[] idx, int w, int d, float[] out, int b) {
+    int count = idx.length;
+    if (count == 0) {
+      out[b] = 0f;
+      return 0;
+    }
+    long[] order = new long[count];
+    for (int j = 0; j < count; j++) {
+      // sort by value, ties by index: the float's order-preserving int bits, then the index
+      int bits = Float.floatToIntBits(x[idx[j] * w + d] + 0.0f);
+      int key = bits >= 0 ? bits : bits ^ 0x7fffffff;
+      order[j] = ((long) key << 32) | idx[j];
+    }
+    Arrays.sort(order);
+    double[] prefix = new double[w];
+    double[] total = new double[w];
+    double totalSquares = 0;
+    for (int j = 0; j < count; j++) {
+      int i = (int) order[j];
+      for (int k = 0; k < w; k++) {
+        double t = targets[i * w + k];
+        total[k] += t;
+        totalSquares += t * t;
       }
     }
-    double loss = 0;
-    for (int c = 0; c < children; c++) {
-      if (counts[c] == 0) {
+    double totalNorm = 0;
+    for (int k = 0; k < w; k++) {
+      totalNorm += total[k] * total[k];
+    }
+    double bestLoss = totalSquares - totalNorm / count; // no split
+    float lastValue = x[(int) order[count - 1] * w + d];
+    out[b] = lastValue;
+    double leftSquares = 0;
+    for (int j = 0; j < count - 1; j++) {
+      int i = (int) order[j];
+      for (int k = 0; k < w; k++) {
+        double t = targets[i * w + k];
+        prefix[k] += t;
+        leftSquares += t * t;
+      }
+      float here = x[i * w + d];
+      float next = x[(int) order[j + 1] * w + d];
+      if (!(next > here)) {
         continue;
       }
-      double norm = 0;
-      for (int j = 0; j < w; j++) {
-        norm += sums[c * w + j] * sums[c * w + j];
+      double leftNorm = 0;
+      double rightNorm = 0;
+      for (int k = 0; k < w; k++) {
+        leftNorm += prefix[k] * prefix[k];
+        double r = total[k] - prefix[k];
+        rightNorm += r * r;
       }
-      loss += squares[c] - norm / counts[c];
+      int left = j + 1;
+      double loss =
+          leftSquares - leftNorm / left + (totalSquares - leftSquares) - rightNorm / (count - left);
+      if (loss < bestLoss) {
+        bestLoss = loss;
+        float mid = here + (next - here) / 2;
+        out[b] = mid < next ? mid : here;
+      }
     }
-    return loss;
+    return bestLoss;
   }
 }
