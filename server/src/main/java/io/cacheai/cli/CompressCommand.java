@@ -58,8 +58,8 @@ final class CompressCommand implements Callable<Integer> {
       names = "--lut-width",
       defaultValue = "" + LutOptions.DEFAULT_WIDTH,
       description =
-          "cacheai: floats per key (w); int8 tables are w/4 times smaller than fp32;"
-              + " default ${DEFAULT-VALUE}")
+          "cacheai: floats per key (w); int8 tables are about w/4 times smaller than fp32;"
+              + " 0 (default) = per layer, the smallest w for 10x")
   private int lutWidth;
 
   @Option(
@@ -235,8 +235,8 @@ final class CompressCommand implements Callable<Integer> {
         "lut",
         String.format(
             Locale.ROOT,
-            "width=%d encoder=%s lambda=%s seed=%d layers=%s",
-            options.width(),
+            "width=%s encoder=%s lambda=%s seed=%d layers=%s",
+            options.width() == 0 ? "auto" : Integer.toString(options.width()),
             options.encoder().label(),
             options.lambda(),
             options.seed(),
@@ -252,14 +252,14 @@ final class CompressCommand implements Callable<Integer> {
     stdout.printf(
         Locale.ROOT,
         "cacheai: wrote %s (%d bytes, %.2fx smaller than %s at %d bytes), method=cacheai"
-            + " w=%d encoder=%s on %d samples: score %.2f%% vs fp32 %.2f%%, agreement %.2f%%,"
+            + " w=%s encoder=%s on %d samples: score %.2f%% vs fp32 %.2f%%, agreement %.2f%%,"
             + " in %d ms%n",
         out,
         sizeBytes,
         (double) onnxBytes / sizeBytes,
         model.getFileName(),
         onnxBytes,
-        options.width(),
+        options.width() == 0 ? "auto" : Integer.toString(options.width()),
         options.encoder().label(),
         Math.min(samples, data.count()),
         result.scorePct(),

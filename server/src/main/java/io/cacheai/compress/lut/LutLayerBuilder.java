@@ -46,7 +46,7 @@ public final class LutLayerBuilder {
       GraphQuantizer.Layer layer, float[] x, float[] y, int n, LutOptions options, String base) {
     int m = layer.rows();
     int d = layer.rowLength();
-    int w = options.width();
+    int w = options.widthFor(d, m);
     int codebooks = (d + w - 1) / w;
     int padded = codebooks * w;
     if (x.length != (long) n * d || y.length != (long) n * m) {
@@ -216,12 +216,7 @@ public final class LutLayerBuilder {
 
     long fp32Bytes = 4L * ((long) m * d + m);
     long centroidBytes = 4L * codebooks * LookupKernels.KEYS * w;
-    long lookupBytes =
-        (long) codebooks * LookupKernels.KEYS * m
-            + 8L * m
-            + (tree
-                ? 4L * codebooks * (LookupKernels.DEPTH + LookupKernels.TREE_NODES)
-                : centroidBytes);
+    long lookupBytes = lookupBytes(codebooks, m, w, options.encoder());
     LutLayerReport report =
         new LutLayerReport(
             layer.node().name(),
@@ -235,6 +230,18 @@ public final class LutLayerBuilder {
             100.0 * hits / ((long) n * codebooks),
             Double.NaN);
     return new Built(node, tensors, report);
+  }
+
+  /**
+   * What a layer needs to run: tables C·16·M int8 + scale and bias 8·M + the tree (4·C·4 + 4·C·15)
+   * or, for the centroid encoder, the centroids 4·C·16·w.
+   */
+  public static long lookupBytes(int codebooks, int m, int w, LutOptions.Encoder encoder) {
+    return (long) codebooks * LookupKernels.KEYS * m
+        + 8L * m
+        + (encoder == LutOptions.Encoder.TREE
+            ? 4L * codebooks * (LookupKernels.DEPTH + LookupKernels.TREE_NODES)
+            : 4L * codebooks * LookupKernels.KEYS * w);
   }
 
   /**

@@ -7,7 +7,9 @@ import java.util.Locale;
  * How {@code compress --method cacheai} builds its tables.
  *
  * @param width w, the floats of one sub-vector (one key): table bytes are C·16·M = ceil(D/w)·16·M,
- *     so an int8 table is w/4 times smaller than the fp32 weight (w = 40 for 10×)
+ *     so an int8 table is about w/4 times smaller than the fp32 weight; 0 = per layer, the smallest
+ *     w whose lookup bytes (tables, scale, bias, tree) are at least {@link #AUTO_RATIO} times
+ *     smaller than the fp32 weight and bias
  * @param encoder how a sub-vector becomes a key at run time
  * @param layers node names to replace; empty: every Gemm/MatMul but the first and last weighted
  *     layer of the graph
@@ -27,8 +29,11 @@ public record LutOptions(
     int kmeansIterations,
     int samples,
     boolean storeCentroids) {
-  /** The default sub-vector width: the smallest w whose int8 tables are 10× the fp32 weight. */
-  public static final int DEFAULT_WIDTH = 40;
+  /** The default sub-vector width: 0, chosen per layer for {@link #AUTO_RATIO}. */
+  public static final int DEFAULT_WIDTH = 0;
+
+  /** The size ratio vs fp32 that width 0 ("auto") reaches for every replaced layer. */
+  public static final double AUTO_RATIO = 10.0;
 
   /** The encoders of {@code --lut-encoder}. */
   public enum Encoder {
@@ -53,7 +58,7 @@ public record LutOptions(
 
   public LutOptions {
     layers = List.copyOf(layers);
-    if (width <= 0 || width > 4096 || !(lambda >= 0) || kmeansIterations <= 0 || samples <= 0) {
+    if (width < 0 || width > 4096 || !(lambda >= 0) || kmeansIterations <= 0 || samples <= 0) {
       throw new IllegalArgumentException(
           "lut-width="
               + width
@@ -65,6 +70,25 @@ public record LutOptions(
               + samples
               + " (width 1..4096, lambda >= 0, iterations and samples > 0)");
     }
+  }
+
+  /**
+   * The width for a layer of {@code d} inputs and {@code m} outputs: {@link #width} if set, else
+   * the smallest whose {@link LutLayerBuilder#lookupBytes} is at most the fp32 bytes / {@link
+   * #AUTO_RATIO}.
+   */
+  public int widthFor(int d, int m) {
+    if (width > 0) {
+      return width;
+    }
+    long fp32Bytes = 4L * ((long) m * d + m);
+    for (int w = 1; w < d; w++) {
+      int codebooks = (d + w - 1) / w;
+      if (LutLayerBuilder.lookupBytes(codebooks, m, w, encoder) * AUTO_RATIO <= fp32Bytes) {
+        return w;
+      }
+    }
+    return d;
   }
 
   /** Defaults: w = {@value #DEFAULT_WIDTH}, tree encoder, middle layers, seed 1. */
