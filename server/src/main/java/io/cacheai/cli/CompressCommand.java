@@ -70,6 +70,14 @@ final class CompressCommand implements Callable<Integer> {
   private String lutEncoder;
 
   @Option(
+      names = "--lut-tree-fit",
+      defaultValue = "output",
+      description =
+          "cacheai: what tree splits keep together: output (partial outputs, best measured) |"
+              + " centroid (reproduce the k-means assignment); default ${DEFAULT-VALUE}")
+  private String lutTreeFit;
+
+  @Option(
       names = "--lut-layers",
       split = ",",
       description = "cacheai: node names to replace (default: every middle Gemm/MatMul)")
@@ -84,7 +92,9 @@ final class CompressCommand implements Callable<Integer> {
   @Option(
       names = "--seed",
       defaultValue = "1",
-      description = "cacheai: k-means seed (same seed, same bundle); default ${DEFAULT-VALUE}")
+      description =
+          "cacheai: k-means seed (same seed, same bundle; unused by the default tree fit);"
+              + " default ${DEFAULT-VALUE}")
   private long seed;
 
   @Option(
@@ -214,6 +224,7 @@ final class CompressCommand implements Callable<Integer> {
             .withEncoder(LutOptions.Encoder.parse(lutEncoder))
             .withLayers(lutLayers)
             .withLambda(lutLambda)
+            .withTreeFit(LutOptions.TreeFit.parse(lutTreeFit))
             .withSeed(seed)
             .withSamples(samples);
     Graph graph = OnnxImporter.importFile(model);
@@ -235,9 +246,10 @@ final class CompressCommand implements Callable<Integer> {
         "lut",
         String.format(
             Locale.ROOT,
-            "width=%s encoder=%s lambda=%s seed=%d layers=%s",
+            "width=%s encoder=%s tree_fit=%s lambda=%s seed=%d layers=%s",
             options.width() == 0 ? "auto" : Integer.toString(options.width()),
             options.encoder().label(),
+            options.treeFit().name().toLowerCase(Locale.ROOT),
             options.lambda(),
             options.seed(),
             result.layers().stream().map(LutLayerReport::layer).toList()));

@@ -21,10 +21,12 @@ import java.util.TreeMap;
  *
  * <ol>
  *   <li>X rows zero-padded to C·w; per sub-space c, 16 k-means centroids (seed mixed with c);
- *   <li>tree encoder: a depth-4 tree fitted to the centroid assignment ({@link TreeEncoderFit}),
- *       whose stored centroids become the means of the calibration points in each of its 16
- *       buckets, so that key k means the same prototype to both encoders; centroid encoder: the
- *       k-means centroids;
+ *   <li>tree encoder: a depth-4 tree ({@link TreeEncoderFit}) fitted either to the centroid
+ *       assignment ({@link LutOptions.TreeFit#CENTROID}) or, the default, so that its buckets keep
+ *       together rows of similar partial output x_c·W_cᵀ — what the table entry of a bucket must
+ *       stand for ({@link LutOptions.TreeFit#OUTPUT}); its stored centroids become the means of the
+ *       calibration points in each of its 16 buckets, so that key k means the same prototype to
+ *       both encoders; centroid encoder: the k-means centroids;
  *   <li>keys of the calibration rows exactly as the runtime computes them; ridge refit of the
  *       tables against Y − mean(Y) ({@link TableRefit}), bias = mean(Y);
  *   <li>tables quantized to int8 per output column (scale = max |T[·][·][m]| / 127), then the bias
@@ -73,15 +75,43 @@ public final class LutLayerBuilder {
         }
       }
       long seed = options.seed() * 0x9E3779B97F4A7C15L + c;
-      float[] kmeans = KMeans.fit(sub, n, w, LookupKernels.KEYS, seed, options.kmeansIterations());
+      // k-means only where it is used: the centroid encoder and the centroid-reproducing tree
+      boolean needKmeans =
+          options.encoder() == LutOptions.Encoder.CENTROID
+              || options.treeFit() == LutOptions.TreeFit.CENTROID;
+      float[] kmeans =
+          needKmeans
+              ? KMeans.fit(sub, n, w, LookupKernels.KEYS, seed, options.kmeansIterations())
+              : null;
       float[] cb;
       if (options.encoder() == LutOptions.Encoder.TREE) {
         float[] assigned = new float[n * w];
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; kmeans != null && i < n; i++) {
           int k = KMeans.nearestCentroid(sub, i * w, kmeans, LookupKernels.KEYS, w);
           System.arraycopy(kmeans, k * w, assigned, i * w, w);
         }
-        TreeEncoderFit.Tree tree = TreeEncoderFit.fit(sub, assigned, n, w);
+        boolean output = options.treeFit() == LutOptions.TreeFit.OUTPUT;
+        float[] targets = assigned;
+        if (output) {
+          targets = new float[n * m];
+          float[] wt = layer.weight();
+          for (int i = 0; i < n; i++) {
+            for (int o = 0; o < m; o++) {
+              double acc = 0;
+              for (int j = 0; j < w; j++) {
+                int col = c * w + j;
+                if (col < d) {
+                  acc += (double) wt[o * d + col] * sub[i * w + j];
+                }
+              }
+              targets[i * m + o] = (float) acc;
+            }
+          }
+        }
+        TreeEncoderFit.Tree tree =
+            output
+                ? TreeEncoderFit.fit(sub, targets, n, w, m)
+                : TreeEncoderFit.fit(sub, targets, n, w, w);
         System.arraycopy(
             tree.splitDims(), 0, splitDims, c * LookupKernels.DEPTH, LookupKernels.DEPTH);
         System.arraycopy(

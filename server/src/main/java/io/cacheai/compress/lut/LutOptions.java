@@ -13,10 +13,12 @@ import java.util.Locale;
  * @param encoder how a sub-vector becomes a key at run time
  * @param layers node names to replace; empty: every Gemm/MatMul but the first and last weighted
  *     layer of the graph
- * @param seed k-means seed (the build is deterministic for a seed)
+ * @param seed k-means seed (the build is deterministic for a seed; the default tree, fitted to
+ *     partial outputs, uses no k-means and no randomness at all)
  * @param lambda ridge term of the table refit, relative to the mean count of a key on the data
  * @param kmeansIterations Lloyd steps at most per sub-space
  * @param samples calibration samples used (at most the data's count)
+ * @param treeFit what the tree's splits are chosen to keep together
  * @param storeCentroids keep the centroids in the bundle with the tree encoder (to measure the key
  *     hit rate from the bundle alone); always kept with the centroid encoder
  */
@@ -28,6 +30,7 @@ public record LutOptions(
     double lambda,
     int kmeansIterations,
     int samples,
+    TreeFit treeFit,
     boolean storeCentroids) {
   /** The default sub-vector width: 0, chosen per layer for {@link #AUTO_RATIO}. */
   public static final int DEFAULT_WIDTH = 0;
@@ -53,6 +56,31 @@ public record LutOptions(
 
     public String label() {
       return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** What the tree encoder's splits minimise, summed over the children of a level. */
+  public enum TreeFit {
+    /**
+     * The squared error of each row's k-means centroid: the tree reproduces the nearest-centroid
+     * assignment.
+     */
+    CENTROID,
+    /**
+     * The squared error of each row's partial output x_c·W_cᵀ (the sub-space's contribution to the
+     * layer): the buckets are what the tables must tell apart. Measured better end to end (MNIST
+     * CNN at 10×: 80.2% vs 76.6%; MLP 68.5% vs 61.8%) at a slightly lower key hit rate.
+     */
+    OUTPUT;
+
+    public static TreeFit parse(String name) {
+      for (TreeFit f : values()) {
+        if (f.name().equalsIgnoreCase(name)) {
+          return f;
+        }
+      }
+      throw new IllegalArgumentException(
+          "lut-tree-fit='" + name + "' (accepted: centroid, output)");
     }
   }
 
@@ -93,40 +121,47 @@ public record LutOptions(
 
   /** Defaults: w = {@value #DEFAULT_WIDTH}, tree encoder, middle layers, seed 1. */
   public static LutOptions defaults() {
-    return new LutOptions(DEFAULT_WIDTH, Encoder.TREE, List.of(), 1, 1.0, 25, 1000, true);
+    return new LutOptions(
+        DEFAULT_WIDTH, Encoder.TREE, List.of(), 1, 1.0, 25, 1000, TreeFit.OUTPUT, true);
   }
 
   public LutOptions withWidth(int w) {
     return new LutOptions(
-        w, encoder, layers, seed, lambda, kmeansIterations, samples, storeCentroids);
+        w, encoder, layers, seed, lambda, kmeansIterations, samples, treeFit, storeCentroids);
   }
 
   public LutOptions withEncoder(Encoder e) {
     return new LutOptions(
-        width, e, layers, seed, lambda, kmeansIterations, samples, storeCentroids);
+        width, e, layers, seed, lambda, kmeansIterations, samples, treeFit, storeCentroids);
   }
 
   public LutOptions withSeed(long s) {
     return new LutOptions(
-        width, encoder, layers, s, lambda, kmeansIterations, samples, storeCentroids);
+        width, encoder, layers, s, lambda, kmeansIterations, samples, treeFit, storeCentroids);
   }
 
   public LutOptions withLayers(List<String> names) {
     return new LutOptions(
-        width, encoder, names, seed, lambda, kmeansIterations, samples, storeCentroids);
+        width, encoder, names, seed, lambda, kmeansIterations, samples, treeFit, storeCentroids);
   }
 
   public LutOptions withLambda(double l) {
     return new LutOptions(
-        width, encoder, layers, seed, l, kmeansIterations, samples, storeCentroids);
+        width, encoder, layers, seed, l, kmeansIterations, samples, treeFit, storeCentroids);
   }
 
   public LutOptions withSamples(int n) {
     return new LutOptions(
-        width, encoder, layers, seed, lambda, kmeansIterations, n, storeCentroids);
+        width, encoder, layers, seed, lambda, kmeansIterations, n, treeFit, storeCentroids);
+  }
+
+  public LutOptions withTreeFit(TreeFit fit) {
+    return new LutOptions(
+        width, encoder, layers, seed, lambda, kmeansIterations, samples, fit, storeCentroids);
   }
 
   public LutOptions withStoreCentroids(boolean store) {
-    return new LutOptions(width, encoder, layers, seed, lambda, kmeansIterations, samples, store);
+    return new LutOptions(
+        width, encoder, layers, seed, lambda, kmeansIterations, samples, treeFit, store);
   }
 }

@@ -6,13 +6,14 @@ import java.util.Arrays;
 /**
  * Fits the depth-4 balanced tree encoder of one sub-space (MADDNESS, Blalock & Guttag 2021, §4.2):
  * level by level, one split dimension shared by the 2^l nodes of the level and one threshold per
- * node (heap order; {@code x > threshold} goes right, as {@link LookupKernels} runs it). The tree
- * imitates the nearest-centroid assignment: each point is represented by its k-means centroid, and
- * for each candidate dimension every node of the level gets the threshold that leaves the least
- * summed squared error of those centroids inside its two children (the variance of the assignment
- * the comparison separates); the dimension whose splits leave the least error in total wins. As in
- * MADDNESS the thresholds are found exactly by a scan of the sorted values, not fixed at medians
- * (medians were tried first: on ReLU activations, full of ties at zero, they cut badly).
+ * node (heap order; {@code x > threshold} goes right, as {@link LookupKernels} runs it). Each point
+ * comes with a target vector — its k-means centroid (the tree then imitates the nearest-centroid
+ * assignment) or its partial output x_c·W_cᵀ (the tree then separates what the tables must tell
+ * apart) — and for each candidate dimension every node of the level gets the threshold that leaves
+ * the least summed squared error of those targets inside its two children; the dimension whose
+ * splits leave the least error in total wins. As in MADDNESS the thresholds are found exactly by a
+ * scan of the sorted values, not fixed at medians (medians were tried first: on ReLU activations,
+ * full of ties at zero, they cut badly).
  */
 public final class TreeEncoderFit {
   private TreeEncoderFit() {}
@@ -35,6 +36,11 @@ public final class TreeEncoderFit {
    *     centroid, or the point itself for plain MADDNESS)
    */
   public static Tree fit(float[] x, float[] targets, int n, int w) {
+    return fit(x, targets, n, w, w);
+  }
+
+  /** As {@link #fit(float[], float[], int, int)} with targets of {@code tw} values per point. */
+  public static Tree fit(float[] x, float[] targets, int n, int w, int tw) {
     int[] dims = new int[LookupKernels.DEPTH];
     float[] thresholds = new float[LookupKernels.TREE_NODES];
     int[] bucket = new int[n]; // node index within the level, 0 .. 2^l − 1
@@ -48,7 +54,7 @@ public final class TreeEncoderFit {
         float[] levelThresholds = new float[nodes];
         double loss = 0;
         for (int b = 0; b < nodes; b++) {
-          loss += bestSplit(x, targets, members[b], w, d, levelThresholds, b);
+          loss += bestSplit(x, targets, members[b], w, tw, d, levelThresholds, b);
         }
         if (loss < bestLoss) {
           bestLoss = loss;
@@ -89,7 +95,7 @@ public final class TreeEncoderFit {
    * on the left.
    */
   private static double bestSplit(
-      float[] x, float[] targets, int[] idx, int w, int d, float[] out, int b) {
+      float[] x, float[] targets, int[] idx, int w, int tw, int d, float[] out, int b) {
     int count = idx.length;
     if (count == 0) {
       out[b] = 0f;
@@ -103,19 +109,19 @@ public final class TreeEncoderFit {
       order[j] = ((long) key << 32) | idx[j];
     }
     Arrays.sort(order);
-    double[] prefix = new double[w];
-    double[] total = new double[w];
+    double[] prefix = new double[tw];
+    double[] total = new double[tw];
     double totalSquares = 0;
     for (int j = 0; j < count; j++) {
       int i = (int) order[j];
-      for (int k = 0; k < w; k++) {
-        double t = targets[i * w + k];
+      for (int k = 0; k < tw; k++) {
+        double t = targets[i * tw + k];
         total[k] += t;
         totalSquares += t * t;
       }
     }
     double totalNorm = 0;
-    for (int k = 0; k < w; k++) {
+    for (int k = 0; k < tw; k++) {
       totalNorm += total[k] * total[k];
     }
     double bestLoss = totalSquares - totalNorm / count; // no split
@@ -124,8 +130,8 @@ public final class TreeEncoderFit {
     double leftSquares = 0;
     for (int j = 0; j < count - 1; j++) {
       int i = (int) order[j];
-      for (int k = 0; k < w; k++) {
-        double t = targets[i * w + k];
+      for (int k = 0; k < tw; k++) {
+        double t = targets[i * tw + k];
         prefix[k] += t;
         leftSquares += t * t;
       }
@@ -136,7 +142,7 @@ public final class TreeEncoderFit {
       }
       double leftNorm = 0;
       double rightNorm = 0;
-      for (int k = 0; k < w; k++) {
+      for (int k = 0; k < tw; k++) {
         leftNorm += prefix[k] * prefix[k];
         double r = total[k] - prefix[k];
         rightNorm += r * r;
