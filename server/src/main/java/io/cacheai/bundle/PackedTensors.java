@@ -23,6 +23,8 @@ import java.util.Map;
  *   Q3_GROUP        INT3_GROUP [N,K]
  *   Q2_GROUP        INT2_GROUP [N,K]; all three PER_GROUP axis 1, group_size g, symmetric,
  *                   scales_tensor = "&lt;name&gt;.scales", FP16 [N, ceil(K/g)]
+ *   S8_LUT16        INT8 [C,16,M] with layout "lut16", no quantization (LookupGemm tables; the
+ *                   per-output scale is the node's own FP32 "scale" tensor)
  * </pre>
  *
  * Reading gives views of the mapping (no copy of the weights; the few scales are decoded to a heap
@@ -34,6 +36,13 @@ public final class PackedTensors {
 
   /** The layout name of {@link PackedTensor.Format#Q4G32_BLOCKS} (INT4_GROUP, scales inside). */
   public static final String LAYOUT_Q4G32 = "q4g32";
+
+  /** The layout name of {@link PackedTensor.Format#S8_LUT16} (LookupGemm tables). */
+  public static final String LAYOUT_LUT16 = "lut16";
+
+  /** The attributes of a LookupGemm node that name its stored tensors. */
+  public static final java.util.List<String> LOOKUP_TENSOR_KEYS =
+      java.util.List.of("tables", "scale", "bias", "split_dims", "thresholds", "centroids");
 
   /** Suffix of the FP16 tensor holding a grouped weight's scales. */
   public static final String SCALES_SUFFIX = ".scales";
@@ -66,6 +75,8 @@ public final class PackedTensors {
       case Q4G32_BLOCKS ->
           writer.addTensor(name, DataType.INT4_GROUP, shape, tensor.data(), LAYOUT_Q4G32, null);
       case F32 -> writer.addTensor(name, DataType.FP32, shape, tensor.data());
+      case S8_LUT16 ->
+          writer.addTensor(name, DataType.INT8, shape, tensor.data(), LAYOUT_LUT16, null);
       case Q4_GROUP, Q3_GROUP, Q2_GROUP -> {
         int n = tensor.rows();
         int k = tensor.rowLength();
@@ -100,7 +111,8 @@ public final class PackedTensors {
 
   /**
    * The tensors the {@code ai.cacheai} nodes of {@code bundle}'s graph name in their {@code weight}
-   * and {@code bias} attributes, as views of the mapping.
+   * and {@code bias} attributes (a LookupGemm: {@link #LOOKUP_TENSOR_KEYS}), as views of the
+   * mapping.
    *
    * @throws BundleFormatException naming the node and tensor when one is missing or stored in a
    *     form no quantized op reads
@@ -111,7 +123,11 @@ public final class PackedTensors {
       if (!node.op().domain().equals(OpType.CACHEAI_DOMAIN)) {
         continue;
       }
-      for (String key : new String[] {"weight", "bias"}) {
+      java.util.List<String> keys =
+          node.op() == OpType.LOOKUP_GEMM
+              ? LOOKUP_TENSOR_KEYS
+              : java.util.List.of("weight", "bias");
+      for (String key : keys) {
         String name = node.attributes().getString(key, "");
         if (name.isEmpty() || out.containsKey(name)) {
           continue;
@@ -145,6 +161,14 @@ public final class PackedTensors {
       }
       return new PackedTensor(
           PackedTensor.Format.Q4G32_BLOCKS, shape, tensor.bytes(), new float[0], 32);
+    }
+    if (tensor.dataType() == DataType.INT8 && tensor.layout().equals(LAYOUT_LUT16)) {
+      if (tensor.quantization().isPresent()) {
+        throw new IllegalArgumentException(
+            "layout=lut16 tables carry no quantization (their scale is the node's 'scale' tensor)");
+      }
+      // the PackedTensor constructor checks the [C,16,M] shape and the byte length
+      return new PackedTensor(PackedTensor.Format.S8_LUT16, shape, tensor.bytes(), new float[0], 0);
     }
     if (!tensor.layout().isEmpty() && !panel16) {
       throw new IllegalArgumentException("layout=" + tensor.layout() + " (expected dense)");

@@ -5,6 +5,9 @@ import io.cacheai.bundle.PackedTensors;
 import io.cacheai.compress.CalibrationMethod;
 import io.cacheai.compress.Compressor;
 import io.cacheai.compress.Dataset;
+import io.cacheai.compress.lut.LutCompressor;
+import io.cacheai.compress.lut.LutLayerReport;
+import io.cacheai.compress.lut.LutOptions;
 import io.cacheai.graph.Graph;
 import io.cacheai.onnx.OnnxImporter;
 import io.cacheai.proto.v1.Producer;
@@ -48,8 +51,53 @@ final class CompressCommand implements Callable<Integer> {
   @Option(
       names = "--method",
       required = true,
-      description = "int8 | int4 | mixed (int4/int3/int2 per layer to reach --target-ratio)")
+      description =
+          "int8 | int4 | mixed (int4/int3/int2 per layer to reach --target-ratio) | cacheai"
+              + " (middle Gemm/MatMul layers as lookup tables)")
   private String method;
+
+  @Option(
+      names = "--lut-width",
+      defaultValue = "" + LutOptions.DEFAULT_WIDTH,
+      description =
+          "cacheai: floats per key (w); int8 tables are about w/4 times smaller than fp32;"
+              + " 0 (default) = per layer, the smallest w for 10x")
+  private int lutWidth;
+
+  @Option(
+      names = "--lut-encoder",
+      defaultValue = "tree",
+      description =
+          "cacheai: tree (threshold tree, no multiply) | centroid; default ${DEFAULT-VALUE}")
+  private String lutEncoder;
+
+  @Option(
+      names = "--lut-tree-fit",
+      defaultValue = "output",
+      description =
+          "cacheai: what tree splits keep together: output (partial outputs, best measured) |"
+              + " centroid (reproduce the k-means assignment); default ${DEFAULT-VALUE}")
+  private String lutTreeFit;
+
+  @Option(
+      names = "--lut-layers",
+      split = ",",
+      description = "cacheai: node names to replace (default: every middle Gemm/MatMul)")
+  private java.util.List<String> lutLayers = java.util.List.of();
+
+  @Option(
+      names = "--lut-lambda",
+      defaultValue = "1.0",
+      description = "cacheai: ridge term, relative to a key's mean count; default ${DEFAULT-VALUE}")
+  private double lutLambda;
+
+  @Option(
+      names = "--seed",
+      defaultValue = "1",
+      description =
+          "cacheai: k-means seed (same seed, same bundle; unused by the default tree fit);"
+              + " default ${DEFAULT-VALUE}")
+  private long seed;
 
   @Option(
       names = "--calibration-method",
@@ -96,6 +144,9 @@ final class CompressCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (method.equalsIgnoreCase(METHOD_CACHEAI)) {
+      return cacheai();
+    }
     long startNs = System.nanoTime();
     Compressor.Method m = Compressor.Method.parse(method);
     if (samples <= 0 || groupSize <= 0 || !(targetRatio >= 1)) {
@@ -165,6 +216,79 @@ final class CompressCommand implements Callable<Integer> {
         onnxBytes,
         m.label(),
         options.calibration().name().toLowerCase(Locale.ROOT),
+        Math.min(samples, data.count()),
+        result.scorePct(),
+        result.fp32ScorePct(),
+        result.agreementPct(),
+        (System.nanoTime() - startNs) / 1_000_000);
+    stdout.flush();
+    return 0;
+  }
+
+  /** The {@code --method} value of Cache AI (tables instead of weights). */
+  static final String METHOD_CACHEAI = "cacheai";
+
+  /** {@code --method cacheai}: {@link LutCompressor}, then the per-layer report on stdout. */
+  private int cacheai() throws Exception {
+    long startNs = System.nanoTime();
+    if (samples <= 0) {
+      throw new IllegalArgumentException("samples=" + samples + " (must be > 0)");
+    }
+    LutOptions options =
+        LutOptions.defaults()
+            .withWidth(lutWidth)
+            .withEncoder(LutOptions.Encoder.parse(lutEncoder))
+            .withLayers(lutLayers)
+            .withLambda(lutLambda)
+            .withTreeFit(LutOptions.TreeFit.parse(lutTreeFit))
+            .withSeed(seed)
+            .withSamples(samples);
+    Graph graph = OnnxImporter.importFile(model);
+    Dataset data = Dataset.read(calibration);
+    PrintWriter err = spec.commandLine().getErr();
+    LutCompressor.Result result =
+        LutCompressor.compress(graph, data, options, new ProgressBar(err));
+    BundleWriter writer = new BundleWriter(result.graph().graph());
+    result.graph().packed().forEach((name, tensor) -> PackedTensors.add(writer, name, tensor));
+    writer.producer(
+        Producer.newBuilder()
+            .setCacheaiVersion(ServerInfo.version())
+            .setSourceSha256(BundleCommand.sha256(model))
+            .setSourceName(model.getFileName().toString())
+            .setCompression(METHOD_CACHEAI)
+            .build());
+    writer.metadata("calibration_samples", Integer.toString(Math.min(samples, data.count())));
+    writer.metadata(
+        "lut",
+        String.format(
+            Locale.ROOT,
+            "width=%s encoder=%s tree_fit=%s lambda=%s seed=%d layers=%s",
+            options.width() == 0 ? "auto" : Integer.toString(options.width()),
+            options.encoder().label(),
+            options.treeFit().name().toLowerCase(Locale.ROOT),
+            options.lambda(),
+            options.seed(),
+            result.layers().stream().map(LutLayerReport::layer).toList()));
+    long sizeBytes = writer.write(out);
+
+    PrintWriter stdout = spec.commandLine().getOut();
+    stdout.println("  Cache AI layers (calibration data):");
+    for (LutLayerReport layer : result.layers()) {
+      stdout.println("  layer " + layer.line());
+    }
+    long onnxBytes = Files.size(model);
+    stdout.printf(
+        Locale.ROOT,
+        "cacheai: wrote %s (%d bytes, %.2fx smaller than %s at %d bytes), method=cacheai"
+            + " w=%s encoder=%s on %d samples: score %.2f%% vs fp32 %.2f%%, agreement %.2f%%,"
+            + " in %d ms%n",
+        out,
+        sizeBytes,
+        (double) onnxBytes / sizeBytes,
+        model.getFileName(),
+        onnxBytes,
+        options.width() == 0 ? "auto" : Integer.toString(options.width()),
+        options.encoder().label(),
         Math.min(samples, data.count()),
         result.scorePct(),
         result.fp32ScorePct(),

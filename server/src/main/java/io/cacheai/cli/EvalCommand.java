@@ -1,7 +1,13 @@
 package io.cacheai.cli;
 
+import io.cacheai.bundle.Bundle;
+import io.cacheai.bundle.BundleReader;
+import io.cacheai.bundle.PackedTensors;
 import io.cacheai.compress.Dataset;
 import io.cacheai.compress.Evaluation;
+import io.cacheai.compress.QuantizedGraph;
+import io.cacheai.compress.lut.LutDiagnostics;
+import io.cacheai.graph.OpType;
 import io.cacheai.onnx.OnnxImporter;
 import io.cacheai.runtime.GraphModel;
 import io.cacheai.runtime.Model;
@@ -104,6 +110,7 @@ final class EvalCommand implements Callable<Integer> {
                   ? "n/a"
                   : String.format(Locale.ROOT, "%.2f%%", ref.accuracyPct()),
               refLatencyMs);
+          lookupHitRates(out, progress, samples);
           out.printf(
               Locale.ROOT,
               "  top-1 agreement %.2f%%  accuracy delta %+.2f pt  size ratio %.2fx smaller"
@@ -146,5 +153,39 @@ final class EvalCommand implements Callable<Integer> {
     }
     Arrays.sort(nanos);
     return nanos[latencyRuns / 2] / 1e6;
+  }
+
+  /**
+   * For a bundle with Cache AI ({@code LookupGemm}) layers: the first two hit rates per layer — key
+   * hit rate (tree key = nearest stored centroid) and NMSE vs the exact layer of the reference
+   * model — on the evaluated samples. The third (end to end) is the agreement line.
+   */
+  private void lookupHitRates(PrintWriter out, ProgressBar progress, Dataset samples)
+      throws Exception {
+    if (!model.getFileName().toString().endsWith(".cai")) {
+      return;
+    }
+    try (Bundle bundle = BundleReader.open(model)) {
+      if (bundle.graph().nodes().stream().noneMatch(n -> n.op() == OpType.LOOKUP_GEMM)) {
+        return;
+      }
+      QuantizedGraph compressed = new QuantizedGraph(bundle.graph(), PackedTensors.read(bundle));
+      var measures =
+          LutDiagnostics.measure(
+              compressed,
+              OnnxImporter.importFile(reference),
+              samples,
+              d -> progress.update("hit rates", d, samples.count()));
+      for (LutDiagnostics.Measure m : measures) {
+        out.printf(
+            Locale.ROOT,
+            "  cacheai layer %-16s key hit rate %s  layer NMSE %.4f%n",
+            m.layer(),
+            Double.isNaN(m.keyHitRatePct())
+                ? "n/a (no centroids stored)"
+                : String.format(Locale.ROOT, "%.2f%%", m.keyHitRatePct()),
+            m.nmse());
+      }
+    }
   }
 }

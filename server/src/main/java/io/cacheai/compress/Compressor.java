@@ -43,7 +43,8 @@ public final class Compressor {
           return m;
         }
       }
-      throw new IllegalArgumentException("method '" + name + "' (accepted: int8, int4, mixed)");
+      throw new IllegalArgumentException(
+          "method '" + name + "' (accepted: int8, int4, mixed, cacheai)");
     }
 
     public String label() {

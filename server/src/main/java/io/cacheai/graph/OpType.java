@@ -12,7 +12,7 @@ import java.util.stream.Collectors;
  * Unsqueeze, Add, Sub, Mul, Div over integers) are evaluated when a plan is built, from the
  * request's input shapes ({@link ShapeInference}); only float tensors are computed per request.
  *
- * <p>Most are ONNX operators of the default domain. The four of domain {@value #CACHEAI_DOMAIN} are
+ * <p>Most are ONNX operators of the default domain. The five of domain {@value #CACHEAI_DOMAIN} are
  * cacheai's own quantized operators, written only by the compressor ({@code io.cacheai.compress})
  * into {@code .cai} bundles, never accepted from an ONNX file. They take one activation input and
  * name their stored weights by attribute ({@code weight}, optional {@code bias}: keys of the
@@ -25,6 +25,15 @@ import java.util.stream.Collectors;
  *   <li>{@code QLinearConv}: the same for a Conv (ONNX Conv attributes kept), W [M,C/g,kH,kW].
  *   <li>{@code LowBitGemm} / {@code LowBitConv}: weight-only low-bit (4-, 3- or 2-bit, scale per
  *       group along K, or the native q4g32 blocks); activations stay fp32; b fp32.
+ *   <li>{@code LookupGemm} ("Cache AI"): a Gemm turned into table lookups (MADDNESS / LUT-NN): the
+ *       input row of D values, zero-padded to C·w, is cut into C sub-vectors of width w, each
+ *       hashed to a key 0..15 (a depth-4 tree of threshold comparisons, or the nearest of 16
+ *       centroids), and y[m] = bias[m] + scale[m]·Σ_c tables[c][key_c][m]. Its stored tensors are
+ *       named by the attributes {@code tables} (int8 [C,16,M]), {@code scale} and {@code bias}
+ *       (fp32 [M]), {@code split_dims} (int32 [C,4]), {@code thresholds} (fp32 [C,15]) and {@code
+ *       centroids} (fp32 [C,16,w]); {@code weight_shape} is the replaced weight's [M,D], {@code
+ *       width} is w, {@code encoder} is "tree" or "centroid". See {@code
+ *       io.cacheai.runtime.LookupKernels} for the exact semantics.
  * </ul>
  */
 public enum OpType {
@@ -67,7 +76,8 @@ public enum OpType {
   QLINEAR_GEMM(OpType.CACHEAI_DOMAIN, "QLinearGemm"),
   QLINEAR_CONV(OpType.CACHEAI_DOMAIN, "QLinearConv"),
   LOW_BIT_GEMM(OpType.CACHEAI_DOMAIN, "LowBitGemm"),
-  LOW_BIT_CONV(OpType.CACHEAI_DOMAIN, "LowBitConv");
+  LOW_BIT_CONV(OpType.CACHEAI_DOMAIN, "LowBitConv"),
+  LOOKUP_GEMM(OpType.CACHEAI_DOMAIN, "LookupGemm");
 
   /** The domain of cacheai's own (quantized) operators. */
   public static final String CACHEAI_DOMAIN = "ai.cacheai";

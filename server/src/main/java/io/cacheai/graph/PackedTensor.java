@@ -31,6 +31,9 @@ import java.util.Arrays;
  *                   | d0 f32 | d1 f32 | 16 B group 2b | 16 B group 2b+1 |, byte i of a group =
  *                   q[i] | q[i+16]&lt;&lt;4, w = d·(q − 8); padding q = 8, d = 0; scales inside
  *                   (the scales array is empty)                                        5 bits/weight
+ *   S8_LUT16        LookupGemm tables, int8 [C,16,M] dense row-major: byte (c·16 + key)·M + m =
+ *                   T[c][key][m], −127..127; the per-output scale is its own F32 [M] tensor
+ *                   (the scales array is empty); C·16·M bytes, whatever the data
  * </pre>
  *
  * @param shape the fp32 tensor's shape
@@ -50,7 +53,8 @@ public record PackedTensor(
     Q4_GROUP(4),
     Q3_GROUP(3),
     Q2_GROUP(2),
-    Q4G32_BLOCKS(4);
+    Q4G32_BLOCKS(4),
+    S8_LUT16(8);
 
     private final int bits;
 
@@ -80,6 +84,7 @@ public record PackedTensor(
         switch (format) {
           case S8_PANEL16 -> panel16LengthBytes(Math.toIntExact(shape[0]), rowLength(shape));
           case Q4G32_BLOCKS -> q4g32LengthBytes(Math.toIntExact(shape[0]), rowLength(shape));
+          case S8_LUT16 -> lut16LengthBytes(shape);
           default -> lengthBytes(format, Shapes.elementCount(shape));
         };
     if (data.remaining() != expected) {
@@ -111,6 +116,15 @@ public record PackedTensor(
   /** Bytes of {@code count} elements in {@code format}. */
   public static long lengthBytes(Format format, long count) {
     return (count * format.bits() + 7) / 8;
+  }
+
+  /** Bytes of LookupGemm tables of {@code shape} [C,16,M] (refused when it is not that shape). */
+  public static long lut16LengthBytes(long[] shape) {
+    if (shape.length != 3 || shape[1] != 16 || shape[0] <= 0 || shape[2] <= 0) {
+      throw new IllegalArgumentException(
+          "S8_LUT16 tables of shape " + Shapes.toString(shape) + " (expected [C,16,M], C, M > 0)");
+    }
+    return Shapes.elementCount(shape);
   }
 
   /** Bytes of an [n,k] matrix in q4g32 blocks: n · ceil(round_up(k,32)/64) · 40. */

@@ -207,7 +207,8 @@ public final class ShapeInference {
           QLINEAR_GEMM,
           QLINEAR_CONV,
           LOW_BIT_GEMM,
-          LOW_BIT_CONV -> {
+          LOW_BIT_CONV,
+          LOOKUP_GEMM -> {
         required = 1;
         optional = 0;
       }
@@ -286,6 +287,7 @@ public final class ShapeInference {
       case MAT_MUL -> matMul(node, in[0], in[1]);
       case CONV -> conv(node, in);
       case QLINEAR_GEMM, LOW_BIT_GEMM -> quantizedGemm(node, in[0], weightShape(node, 2));
+      case LOOKUP_GEMM -> gemm(node, new long[][] {in[0], weightShape(node, 2)});
       case QLINEAR_CONV, LOW_BIT_CONV -> conv(node, new long[][] {in[0], weightShape(node, 0)});
       case MAX_POOL, AVERAGE_POOL -> pool(node, in[0]);
       case GLOBAL_AVERAGE_POOL -> {

@@ -199,6 +199,7 @@ final class KernelFactory {
         yield new LowBitConvKernel(
             conv, out, outShape, weight, optionalPacked(node, "bias", PackedTensor.Format.F32));
       }
+      case LOOKUP_GEMM -> lookupGemm(node, in0, out);
       case SHAPE, CONSTANT ->
           throw new IllegalStateException(node.describe() + ": evaluated when the plan is built");
     };
@@ -339,6 +340,104 @@ final class KernelFactory {
               + java.util.Arrays.toString(node.attributes().getLongs("weight_shape")));
     }
     return tensor;
+  }
+
+  /**
+   * A LookupGemm's kernel, once every stored tensor is found in its format and of the shape the
+   * node's {@code weight_shape} [M,D] and {@code width} w imply (C = ceil(D/w) codebooks): an error
+   * names the node and the tensor.
+   */
+  private Kernel lookupGemm(Node node, long[] in0, int out) {
+    var attributes = node.attributes();
+    long[] weightShape = attributes.getLongs("weight_shape");
+    long width = attributes.getLong("width", 0);
+    String encoder = attributes.getString("encoder", "tree");
+    if (weightShape == null || weightShape.length != 2 || width <= 0 || width > 4096) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": weight_shape="
+              + (weightShape == null ? "missing" : Arrays.toString(weightShape))
+              + " width="
+              + width
+              + " (expected [M,D] and 0 < width <= 4096)");
+    }
+    if (!encoder.equals("tree") && !encoder.equals("centroid")) {
+      throw new IllegalArgumentException(
+          node.describe() + ": encoder='" + encoder + "' (accepted: tree, centroid)");
+    }
+    long m = weightShape[0];
+    long codebooks = (weightShape[1] + width - 1) / width;
+    boolean tree = encoder.equals("tree");
+    PackedTensor tables = packed(node, "tables", PackedTensor.Format.S8_LUT16);
+    requireShape(node, "tables", tables, codebooks, LookupKernels.KEYS, m);
+    PackedTensor scale = packed(node, "scale", PackedTensor.Format.F32);
+    requireShape(node, "scale", scale, m);
+    PackedTensor bias = null;
+    if (!attributes.getString("bias", "").isEmpty()) {
+      bias = packed(node, "bias", PackedTensor.Format.F32);
+      requireShape(node, "bias", bias, m);
+    }
+    PackedTensor splitDims = null;
+    PackedTensor thresholds = null;
+    if (tree) {
+      splitDims = packed(node, "split_dims", PackedTensor.Format.S32);
+      requireShape(node, "split_dims", splitDims, codebooks, LookupKernels.DEPTH);
+      java.nio.IntBuffer dims = splitDims.data().asIntBuffer();
+      for (int i = 0; i < dims.capacity(); i++) {
+        if (dims.get(i) < 0 || dims.get(i) >= width) {
+          throw new IllegalArgumentException(
+              node.describe()
+                  + ": split_dims='"
+                  + attributes.getString("split_dims", "")
+                  + "' element "
+                  + i
+                  + " = "
+                  + dims.get(i)
+                  + " outside [0, width="
+                  + width
+                  + ")");
+        }
+      }
+      thresholds = packed(node, "thresholds", PackedTensor.Format.F32);
+      requireShape(node, "thresholds", thresholds, codebooks, LookupKernels.TREE_NODES);
+    }
+    PackedTensor centroids = null;
+    if (!tree || !attributes.getString("centroids", "").isEmpty()) {
+      centroids = packed(node, "centroids", PackedTensor.Format.F32);
+      requireShape(node, "centroids", centroids, codebooks, LookupKernels.KEYS, width);
+    }
+    if (in0.length != 2 || in0[1] != weightShape[1]) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": input shape "
+              + Shapes.toString(in0)
+              + ", expected [N,"
+              + weightShape[1]
+              + "]");
+    }
+    return new LookupGemmKernel(
+        input(node, 0),
+        out,
+        in0,
+        (int) width,
+        tree,
+        new LookupGemmKernel.Tables(tables, scale, bias, splitDims, thresholds, centroids),
+        LookupKernels.best());
+  }
+
+  private static void requireShape(Node node, String key, PackedTensor tensor, long... expected) {
+    if (!Arrays.equals(tensor.shape(), expected)) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": "
+              + key
+              + "='"
+              + node.attributes().getString(key, "")
+              + "' has shape "
+              + Shapes.toString(tensor.shape())
+              + ", expected "
+              + Shapes.toString(expected));
+    }
   }
 
   private PackedTensor optionalPacked(Node node, String key, PackedTensor.Format format) {

@@ -21,7 +21,7 @@ import java.util.Map;
  *
  * <p>The platform says how the model is compressed: {@value #PLATFORM_FP32} for {@code
  * producer.compression = none}, else {@code cai_<compression>} ({@code cai_int8}, {@code cai_int4},
- * {@code cai_mixed}).
+ * {@code cai_mixed}, {@code cai_cacheai} for lookup-table layers).
  */
 public final class BundleModelLoader implements ModelLoader {
   /** What an fp32 bundle reports as its platform. */

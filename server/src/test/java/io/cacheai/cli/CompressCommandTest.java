@@ -134,7 +134,7 @@ class CompressCommandTest {
                 "--out",
                 dir.resolve("x.cai").toString()))
         .isEqualTo(1);
-    assertThat(err.toString()).contains("method 'int5' (accepted: int8, int4, mixed)");
+    assertThat(err.toString()).contains("method 'int5' (accepted: int8, int4, mixed, cacheai)");
     assertThat(dir.resolve("x.cai")).doesNotExist();
   }
 
@@ -144,5 +144,53 @@ class CompressCommandTest {
     Path junk = Files.writeString(dir.resolve("junk.bin"), "not data");
     assertThat(run("eval", onnx.toString(), "--data", junk.toString())).isEqualTo(1);
     assertThat(err.toString()).contains("data=" + junk).contains("CAIT");
+  }
+
+  @Test
+  void compressThenEval_cacheaiCnn_printsLayerReportAndHitRates() throws Exception {
+    Path onnx = onnx("mnist-cnn");
+    Path cai = dir.resolve("cnn-cacheai.cai");
+    assertThat(
+            run(
+                "compress",
+                onnx.toString(),
+                "--calibration",
+                MNIST.toString(),
+                "--samples",
+                "300",
+                "--method",
+                "cacheai",
+                "--seed",
+                "3",
+                "--out",
+                cai.toString()))
+        .as("stderr: %s", err)
+        .isZero();
+    assertThat(out.toString())
+        .contains("layer /9/Gemm")
+        .contains("layer /11/Gemm")
+        .contains("key hit")
+        .contains("NMSE")
+        .contains("method=cacheai w=auto encoder=tree");
+    out.getBuffer().setLength(0);
+    assertThat(
+            run(
+                "eval",
+                cai.toString(),
+                "--data",
+                MNIST.toString(),
+                "--range",
+                "1000:1500",
+                "--reference",
+                onnx.toString(),
+                "--latency-runs",
+                "5"))
+        .as("stderr: %s", err)
+        .isZero();
+    assertThat(out.toString())
+        .contains("platform=cai_cacheai")
+        .containsPattern("cacheai layer /9/Gemm +key hit rate \\d+\\.\\d\\d%  layer NMSE 0\\.\\d+")
+        .contains("cacheai layer /11/Gemm")
+        .contains("top-1 agreement");
   }
 }

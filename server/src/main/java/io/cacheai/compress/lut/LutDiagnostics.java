@@ -1,0 +1,137 @@
+package io.cacheai.compress.lut;
+
+import io.cacheai.compress.Dataset;
+import io.cacheai.compress.GraphQuantizer;
+import io.cacheai.compress.QuantizedGraph;
+import io.cacheai.graph.Graph;
+import io.cacheai.graph.Node;
+import io.cacheai.graph.OpType;
+import io.cacheai.graph.PackedTensor;
+import io.cacheai.runtime.LookupKernels;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntConsumer;
+
+/**
+ * The first two of the three hit rates of a model with {@code LookupGemm} layers, measured on a
+ * dataset (the third, end to end, is {@link io.cacheai.compress.Evaluation}):
+ *
+ * <ul>
+ *   <li><b>key hit rate</b>: the share of (row, codebook) keys where the node's encoder gives the
+ *       same key as the exact nearest-centroid search over the stored centroids (100% for the
+ *       centroid encoder; not measurable, NaN, for a tree stored without centroids);
+ *   <li><b>layer NMSE</b>: Σ(ŷ − y)² / Σy² of the node's output ŷ against the exact fp32 layer y =
+ *       W·x + b on the same input x (the weights taken from the reference graph, node by name).
+ * </ul>
+ */
+public final class LutDiagnostics {
+  private LutDiagnostics() {}
+
+  /** Key hit rate (%) and NMSE per LookupGemm node of {@code model}, in graph order. */
+  public record Measure(String layer, double keyHitRatePct, double nmse) {}
+
+  public static List<Measure> measure(
+      QuantizedGraph model, Graph reference, Dataset data, IntConsumer progress) {
+    Map<String, GraphQuantizer.Layer> exact = GraphQuantizer.weightedLayers(reference);
+    List<Node> lookups =
+        model.graph().nodes().stream().filter(n -> n.op() == OpType.LOOKUP_GEMM).toList();
+    List<String> values = new ArrayList<>();
+    for (Node node : lookups) {
+      values.add(node.inputs().get(0));
+      values.add(node.outputs().get(0));
+    }
+    Map<String, float[]> seen = Activations.collect(model, values, data, progress);
+    List<Measure> measures = new ArrayList<>();
+    for (Node node : lookups) {
+      GraphQuantizer.Layer layer = exact.get(node.name());
+      if (layer == null) {
+        throw new IllegalArgumentException(
+            node.describe() + ": the reference model has no Gemm/MatMul of that name");
+      }
+      float[] x = seen.get(node.inputs().get(0));
+      float[] yHat = seen.get(node.outputs().get(0));
+      measures.add(
+          new Measure(
+              node.name(),
+              hitRatePct(node, model.packed(), x, data.count()),
+              nmse(layer, x, yHat, data.count())));
+    }
+    return measures;
+  }
+
+  /** Σ(ŷ − y)² / Σy² with y = W·x + b. */
+  static double nmse(GraphQuantizer.Layer layer, float[] x, float[] yHat, int n) {
+    int m = layer.rows();
+    int d = layer.rowLength();
+    float[] w = layer.weight();
+    double error = 0;
+    double energy = 0;
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < m; j++) {
+        double y = layer.bias() == null ? 0 : layer.bias()[j];
+        for (int k = 0; k < d; k++) {
+          y += (double) w[j * d + k] * x[i * d + k];
+        }
+        double diff = yHat[i * m + j] - y;
+        error += diff * diff;
+        energy += y * y;
+      }
+    }
+    return energy > 0 ? error / energy : (error > 0 ? Double.POSITIVE_INFINITY : 0);
+  }
+
+  /**
+   * Keys of the node's encoder vs the nearest stored centroid, in percent; NaN without centroids.
+   */
+  static double hitRatePct(Node node, Map<String, PackedTensor> packed, float[] x, int n) {
+    var a = node.attributes();
+    PackedTensor centroids = packed.get(a.getString("centroids", ""));
+    if (centroids == null) {
+      return Double.NaN;
+    }
+    if (!a.getString("encoder", "tree").equals("tree")) {
+      return 100.0;
+    }
+    long[] ws = a.getLongs("weight_shape");
+    int d = Math.toIntExact(ws[1]);
+    int w = Math.toIntExact(a.getLong("width", 1));
+    int codebooks = (d + w - 1) / w;
+    int padded = codebooks * w;
+    FloatBuffer input =
+        ByteBuffer.allocateDirect(4 * n * padded).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    for (int i = 0; i < n; i++) {
+      input.put(i * padded, x, i * d, d);
+    }
+    ByteBuffer treeKeys = ByteBuffer.allocateDirect(n * codebooks);
+    ByteBuffer centroidKeys = ByteBuffer.allocateDirect(n * codebooks);
+    LookupKernels kernels = LookupKernels.reference();
+    kernels.encodeTree(
+        input,
+        n,
+        padded,
+        codebooks,
+        w,
+        packed.get(a.getString("split_dims", "")).data().asIntBuffer(),
+        packed.get(a.getString("thresholds", "")).data().asFloatBuffer(),
+        treeKeys);
+    kernels.encodeCentroids(
+        input, n, padded, codebooks, w, centroids.data().asFloatBuffer(), centroidKeys);
+    long hits = 0;
+    for (int i = 0; i < n * codebooks; i++) {
+      hits += treeKeys.get(i) == centroidKeys.get(i) ? 1 : 0;
+    }
+    return 100.0 * hits / ((long) n * codebooks);
+  }
+
+  /** By layer name. */
+  public static Map<String, Measure> byLayer(List<Measure> measures) {
+    Map<String, Measure> out = new LinkedHashMap<>();
+    measures.forEach(m -> out.put(m.layer(), m));
+    return out;
+  }
+}

@@ -1,0 +1,324 @@
+package io.cacheai.compress.lut;
+
+import io.cacheai.compress.GraphQuantizer;
+import io.cacheai.graph.Attributes;
+import io.cacheai.graph.Node;
+import io.cacheai.graph.OpType;
+import io.cacheai.graph.PackedTensor;
+import io.cacheai.runtime.LookupKernels;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns one Gemm/MatMul layer into a {@code LookupGemm} node and its stored tensors, from the
+ * layer's input activations X (as the already-compressed layers before it produce them) and the
+ * targets Y (the exact fp32 model's output of this layer on the same samples, so that the fit also
+ * corrects errors made upstream):
+ *
+ * <ol>
+ *   <li>X rows zero-padded to C·w; per sub-space c, 16 k-means centroids (seed mixed with c);
+ *   <li>tree encoder: a depth-4 tree ({@link TreeEncoderFit}) fitted either to the centroid
+ *       assignment ({@link LutOptions.TreeFit#CENTROID}) or, the default, so that its buckets keep
+ *       together rows of similar partial output x_c·W_cᵀ — what the table entry of a bucket must
+ *       stand for ({@link LutOptions.TreeFit#OUTPUT}); its stored centroids become the means of the
+ *       calibration points in each of its 16 buckets, so that key k means the same prototype to
+ *       both encoders; centroid encoder: the k-means centroids;
+ *   <li>keys of the calibration rows exactly as the runtime computes them; ridge refit of the
+ *       tables against Y − mean(Y) ({@link TableRefit}), bias = mean(Y);
+ *   <li>tables quantized to int8 per output column (scale = max |T[·][·][m]| / 127), then the bias
+ *       corrected by the mean error the rounding left on the calibration rows.
+ * </ol>
+ */
+public final class LutLayerBuilder {
+  private LutLayerBuilder() {}
+
+  /** The built layer: its node, the tensors the node names, and its report on the fit data. */
+  public record Built(Node node, Map<String, PackedTensor> tensors, LutLayerReport report) {}
+
+  /**
+   * @param x n·D layer inputs
+   * @param y n·M targets
+   * @param base prefix of the stored tensors' names (unique in the bundle)
+   */
+  public static Built build(
+      GraphQuantizer.Layer layer, float[] x, float[] y, int n, LutOptions options, String base) {
+    int m = layer.rows();
+    int d = layer.rowLength();
+    int w = options.widthFor(d, m);
+    int codebooks = (d + w - 1) / w;
+    int padded = codebooks * w;
+    if (x.length != (long) n * d || y.length != (long) n * m) {
+      throw new IllegalArgumentException(
+          layer.node().describe()
+              + ": "
+              + x.length
+              + " inputs / "
+              + y.length
+              + " targets for n="
+              + n);
+    }
+    float[] centroids = new float[codebooks * LookupKernels.KEYS * w];
+    int[] splitDims = new int[codebooks * LookupKernels.DEPTH];
+    float[] thresholds = new float[codebooks * LookupKernels.TREE_NODES];
+    byte[] keys = new byte[n * codebooks];
+    long hits = 0;
+    float[] sub = new float[n * w];
+    for (int c = 0; c < codebooks; c++) {
+      for (int i = 0; i < n; i++) {
+        for (int j = 0; j < w; j++) {
+          int col = c * w + j;
+          sub[i * w + j] = col < d ? x[i * d + col] : 0f;
+        }
+      }
+      long seed = options.seed() * 0x9E3779B97F4A7C15L + c;
+      // k-means only where it is used: the centroid encoder and the centroid-reproducing tree
+      boolean needKmeans =
+          options.encoder() == LutOptions.Encoder.CENTROID
+              || options.treeFit() == LutOptions.TreeFit.CENTROID;
+      float[] kmeans =
+          needKmeans
+              ? KMeans.fit(sub, n, w, LookupKernels.KEYS, seed, options.kmeansIterations())
+              : null;
+      float[] cb;
+      if (options.encoder() == LutOptions.Encoder.TREE) {
+        float[] assigned = new float[n * w];
+        for (int i = 0; kmeans != null && i < n; i++) {
+          int k = KMeans.nearestCentroid(sub, i * w, kmeans, LookupKernels.KEYS, w);
+          System.arraycopy(kmeans, k * w, assigned, i * w, w);
+        }
+        boolean output = options.treeFit() == LutOptions.TreeFit.OUTPUT;
+        float[] targets = assigned;
+        if (output) {
+          targets = new float[n * m];
+          float[] wt = layer.weight();
+          for (int i = 0; i < n; i++) {
+            for (int o = 0; o < m; o++) {
+              double acc = 0;
+              for (int j = 0; j < w; j++) {
+                int col = c * w + j;
+                if (col < d) {
+                  acc += (double) wt[o * d + col] * sub[i * w + j];
+                }
+              }
+              targets[i * m + o] = (float) acc;
+            }
+          }
+        }
+        TreeEncoderFit.Tree tree =
+            output
+                ? TreeEncoderFit.fit(sub, targets, n, w, m)
+                : TreeEncoderFit.fit(sub, targets, n, w, w);
+        System.arraycopy(
+            tree.splitDims(), 0, splitDims, c * LookupKernels.DEPTH, LookupKernels.DEPTH);
+        System.arraycopy(
+            tree.thresholds(),
+            0,
+            thresholds,
+            c * LookupKernels.TREE_NODES,
+            LookupKernels.TREE_NODES);
+        for (int i = 0; i < n; i++) {
+          keys[i * codebooks + c] = (byte) tree.key(sub, i * w);
+        }
+        cb = bucketMeans(sub, keys, c, codebooks, n, w);
+        for (int i = 0; i < n; i++) {
+          hits +=
+              KMeans.nearestCentroid(sub, i * w, cb, LookupKernels.KEYS, w)
+                      == keys[i * codebooks + c]
+                  ? 1
+                  : 0;
+        }
+      } else {
+        cb = kmeans;
+        for (int i = 0; i < n; i++) {
+          keys[i * codebooks + c] =
+              (byte) KMeans.nearestCentroid(sub, i * w, cb, LookupKernels.KEYS, w);
+        }
+        hits += n;
+      }
+      System.arraycopy(cb, 0, centroids, c * LookupKernels.KEYS * w, LookupKernels.KEYS * w);
+    }
+
+    double[] mean = new double[m];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < m; j++) {
+        mean[j] += y[i * m + j];
+      }
+    }
+    float[] centered = new float[n * m];
+    for (int j = 0; j < m; j++) {
+      mean[j] /= n;
+    }
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < m; j++) {
+        centered[i * m + j] = (float) (y[i * m + j] - mean[j]);
+      }
+    }
+    double lambda = options.lambda() * n / LookupKernels.KEYS;
+    double[][] tables = TableRefit.solve(keys, n, codebooks, centered, m, lambda);
+
+    // int8 per output column
+    float[] scale = new float[m];
+    ByteBuffer q =
+        ByteBuffer.allocateDirect(codebooks * LookupKernels.KEYS * m)
+            .order(ByteOrder.LITTLE_ENDIAN);
+    for (int j = 0; j < m; j++) {
+      double max = 0;
+      for (double[] row : tables) {
+        max = Math.max(max, Math.abs(row[j]));
+      }
+      scale[j] = max > 0 ? (float) (max / 127) : 1f;
+    }
+    for (int p = 0; p < tables.length; p++) {
+      for (int j = 0; j < m; j++) {
+        long v = Math.round(tables[p][j] / scale[j]);
+        q.put(p * m + j, (byte) Math.max(-127, Math.min(127, v)));
+      }
+    }
+    // bias: mean(Y) corrected by the mean rounding error on the calibration rows
+    float[] bias = new float[m];
+    double[] error = new double[m];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < m; j++) {
+        int acc = 0;
+        for (int c = 0; c < codebooks; c++) {
+          acc += q.get((c * LookupKernels.KEYS + keys[i * codebooks + c]) * m + j);
+        }
+        error[j] += centered[i * m + j] - (double) scale[j] * acc;
+      }
+    }
+    for (int j = 0; j < m; j++) {
+      bias[j] = (float) (mean[j] + error[j] / n);
+    }
+
+    boolean tree = options.encoder() == LutOptions.Encoder.TREE;
+    boolean keepCentroids = !tree || options.storeCentroids();
+    Map<String, PackedTensor> tensors = new LinkedHashMap<>();
+    Map<String, Object> attributes = new TreeMap<>();
+    attributes.put("weight_shape", new long[] {m, d});
+    attributes.put("width", (long) w);
+    attributes.put("encoder", options.encoder().label());
+    put(
+        tensors,
+        attributes,
+        "tables",
+        base + ".lut16",
+        new PackedTensor(
+            PackedTensor.Format.S8_LUT16,
+            new long[] {codebooks, LookupKernels.KEYS, m},
+            q,
+            new float[0],
+            0));
+    put(tensors, attributes, "scale", base + ".lut.scale", f32(new long[] {m}, scale));
+    put(tensors, attributes, "bias", base + ".lut.bias", f32(new long[] {m}, bias));
+    if (tree) {
+      put(
+          tensors,
+          attributes,
+          "split_dims",
+          base + ".lut.split_dims",
+          s32(new long[] {codebooks, LookupKernels.DEPTH}, splitDims));
+      put(
+          tensors,
+          attributes,
+          "thresholds",
+          base + ".lut.thresholds",
+          f32(new long[] {codebooks, LookupKernels.TREE_NODES}, thresholds));
+    }
+    if (keepCentroids) {
+      put(
+          tensors,
+          attributes,
+          "centroids",
+          base + ".lut.centroids",
+          f32(new long[] {codebooks, LookupKernels.KEYS, w}, centroids));
+    }
+    Node node =
+        new Node(
+            OpType.LOOKUP_GEMM,
+            layer.node().name(),
+            List.of(layer.input()),
+            layer.node().outputs(),
+            new Attributes(attributes));
+
+    long fp32Bytes = 4L * ((long) m * d + m);
+    long centroidBytes = 4L * codebooks * LookupKernels.KEYS * w;
+    long lookupBytes = lookupBytes(codebooks, m, w, options.encoder());
+    LutLayerReport report =
+        new LutLayerReport(
+            layer.node().name(),
+            d,
+            m,
+            w,
+            codebooks,
+            fp32Bytes,
+            lookupBytes,
+            tree && keepCentroids ? centroidBytes : 0,
+            100.0 * hits / ((long) n * codebooks),
+            Double.NaN);
+    return new Built(node, tensors, report);
+  }
+
+  /**
+   * What a layer needs to run: tables C·16·M int8 + scale and bias 8·M + the tree (4·C·4 + 4·C·15)
+   * or, for the centroid encoder, the centroids 4·C·16·w.
+   */
+  public static long lookupBytes(int codebooks, int m, int w, LutOptions.Encoder encoder) {
+    return (long) codebooks * LookupKernels.KEYS * m
+        + 8L * m
+        + (encoder == LutOptions.Encoder.TREE
+            ? 4L * codebooks * (LookupKernels.DEPTH + LookupKernels.TREE_NODES)
+            : 4L * codebooks * LookupKernels.KEYS * w);
+  }
+
+  /**
+   * Means of the points in each of the 16 buckets of codebook c; an empty bucket gets the mean of
+   * all.
+   */
+  private static float[] bucketMeans(float[] sub, byte[] keys, int c, int codebooks, int n, int w) {
+    double[] sums = new double[LookupKernels.KEYS * w];
+    double[] all = new double[w];
+    int[] counts = new int[LookupKernels.KEYS];
+    for (int i = 0; i < n; i++) {
+      int k = keys[i * codebooks + c];
+      counts[k]++;
+      for (int j = 0; j < w; j++) {
+        sums[k * w + j] += sub[i * w + j];
+        all[j] += sub[i * w + j];
+      }
+    }
+    float[] means = new float[LookupKernels.KEYS * w];
+    for (int k = 0; k < LookupKernels.KEYS; k++) {
+      for (int j = 0; j < w; j++) {
+        means[k * w + j] =
+            (float) (counts[k] > 0 ? sums[k * w + j] / counts[k] : all[j] / Math.max(1, n));
+      }
+    }
+    return means;
+  }
+
+  private static void put(
+      Map<String, PackedTensor> tensors,
+      Map<String, Object> attributes,
+      String key,
+      String name,
+      PackedTensor tensor) {
+    tensors.put(name, tensor);
+    attributes.put(key, name);
+  }
+
+  static PackedTensor f32(long[] shape, float[] values) {
+    ByteBuffer data = ByteBuffer.allocateDirect(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+    data.asFloatBuffer().put(values);
+    return new PackedTensor(PackedTensor.Format.F32, shape, data, new float[0], 0);
+  }
+
+  static PackedTensor s32(long[] shape, int[] values) {
+    ByteBuffer data = ByteBuffer.allocateDirect(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+    data.asIntBuffer().put(values);
+    return new PackedTensor(PackedTensor.Format.S32, shape, data, new float[0], 0);
+  }
+}

@@ -1,0 +1,123 @@
+package io.cacheai.compress.lut;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cacheai.bundle.BundleWriter;
+import io.cacheai.bundle.PackedTensors;
+import io.cacheai.compress.Dataset;
+import io.cacheai.compress.QuantizedGraph;
+import io.cacheai.graph.Graph;
+import io.cacheai.graph.Node;
+import io.cacheai.graph.OpType;
+import io.cacheai.graph.PackedTensor;
+import io.cacheai.onnx.OnnxImporter;
+import io.cacheai.proto.v1.Producer;
+import io.cacheai.serve.BundleModelLoader;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Cache AI bundle as a file: the build is deterministic for a seed (byte-identical bundles),
+ * and a bundle whose tables do not fit its node is refused naming the node and the tensor.
+ */
+class LutBundleTest {
+  private static Graph mlp;
+  private static Dataset calibration;
+
+  @BeforeAll
+  static void read() throws Exception {
+    Path root = Path.of(System.getProperty("user.dir")).getParent();
+    mlp =
+        OnnxImporter.importFile(
+            root.resolve("server/src/main/resources/io/cacheai/models/mnist-mlp/1/model.onnx"));
+    calibration =
+        Dataset.read(root.resolve("tools/mnist/data/t10k-images-idx3-ubyte.gz")).range(0, 300);
+  }
+
+  private static LutCompressor.Result compress(long seed) {
+    return compress(LutOptions.defaults().withSeed(seed));
+  }
+
+  private static LutCompressor.Result compress(LutOptions options) {
+    return LutCompressor.compress(
+        mlp, calibration, options.withSamples(300), (phase, done, total) -> {});
+  }
+
+  private static Path write(QuantizedGraph model, Path file) throws java.io.IOException {
+    BundleWriter writer = new BundleWriter(model.graph());
+    model.packed().forEach((name, t) -> PackedTensors.add(writer, name, t));
+    writer
+        .producer(
+            Producer.newBuilder().setSourceName("mnist-mlp").setCompression("cacheai").build())
+        .write(file);
+    return file;
+  }
+
+  @Test
+  void compress_sameSeed_byteIdenticalBundle(@TempDir Path dir) throws Exception {
+    byte[] first = Files.readAllBytes(write(compress(7).graph(), dir.resolve("a.cai")));
+    byte[] again = Files.readAllBytes(write(compress(7).graph(), dir.resolve("b.cai")));
+    assertThat(again).isEqualTo(first);
+    // with k-means in the loop (centroid tree fit) too; there the seed matters (k-means++ picks)
+    LutOptions centroidFit = LutOptions.defaults().withTreeFit(LutOptions.TreeFit.CENTROID);
+    byte[] seeded =
+        Files.readAllBytes(write(compress(centroidFit.withSeed(7)).graph(), dir.resolve("c.cai")));
+    byte[] seededAgain =
+        Files.readAllBytes(write(compress(centroidFit.withSeed(7)).graph(), dir.resolve("d.cai")));
+    byte[] otherSeed =
+        Files.readAllBytes(write(compress(centroidFit.withSeed(8)).graph(), dir.resolve("e.cai")));
+    assertThat(seededAgain).isEqualTo(seeded);
+    assertThat(otherSeed).isNotEqualTo(seeded);
+  }
+
+  @Test
+  void load_tablesOfWrongShape_refusedNamingNodeAndTensor(@TempDir Path dir) throws Exception {
+    QuantizedGraph model = compress(1).graph();
+    Node lut =
+        model.graph().nodes().stream()
+            .filter(n -> n.op() == OpType.LOOKUP_GEMM)
+            .findFirst()
+            .orElseThrow();
+    String tablesName = lut.attributes().getString("tables", "");
+    PackedTensor tables = model.packed().get(tablesName);
+    long[] shape = tables.shape();
+    shape[2] -= 1; // one output column short
+    Map<String, PackedTensor> packed = new LinkedHashMap<>(model.packed());
+    packed.put(
+        tablesName,
+        new PackedTensor(
+            PackedTensor.Format.S8_LUT16,
+            shape,
+            ByteBuffer.allocateDirect((int) (shape[0] * shape[1] * shape[2])),
+            new float[0],
+            0));
+    Path bad = write(new QuantizedGraph(model.graph(), packed), dir.resolve("bad.cai"));
+    assertThatThrownBy(() -> new BundleModelLoader().load("mnist-mlp", bad))
+        .hasMessageContaining("LookupGemm '" + lut.name() + "'")
+        .hasMessageContaining("tables='" + tablesName + "' has shape")
+        .hasMessageContaining("expected [" + shape[0] + ",16,128]");
+  }
+
+  @Test
+  void load_tablesNotInBundle_refusedNamingNodeAndTensor(@TempDir Path dir) throws Exception {
+    QuantizedGraph model = compress(1).graph();
+    Node lut =
+        model.graph().nodes().stream()
+            .filter(n -> n.op() == OpType.LOOKUP_GEMM)
+            .findFirst()
+            .orElseThrow();
+    Map<String, PackedTensor> packed = new LinkedHashMap<>(model.packed());
+    packed.remove(lut.attributes().getString("thresholds", ""));
+    Path bad = write(new QuantizedGraph(model.graph(), packed), dir.resolve("bad.cai"));
+    assertThatThrownBy(() -> new BundleModelLoader().load("mnist-mlp", bad))
+        .hasMessageContaining("LookupGemm '" + lut.name() + "'")
+        .hasMessageContaining("thresholds='" + lut.attributes().getString("thresholds", "") + "'");
+  }
+}

@@ -1,0 +1,86 @@
+package io.cacheai.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The runtime's choice for served Cache AI layers ({@link LookupKernels#best()}, the native AVX2
+ * kernels here) gives the same keys and the same output bits as {@link ReferenceLookupKernels}.
+ */
+class NativeLookupKernelsTest {
+  private static final int K = LookupKernels.KEYS;
+
+  @ParameterizedTest
+  @CsvSource({"1, 200, 4, 120", "3, 100, 8, 84", "16, 37, 5, 33", "1, 300, 1, 1000"})
+  void best_equalsReference_bitForBit(int rows, int codebooks, int width, int m) {
+    assertThat(NativeLookupKernels.AVAILABLE).as("native lookup kernels loaded").isTrue();
+    LookupKernels best = LookupKernels.best();
+    assertThat(best).isSameAs(NativeLookupKernels.INSTANCE);
+    LookupKernels reference = LookupKernels.reference();
+    SplittableRandom random = new SplittableRandom(rows * 31L + codebooks);
+    int d = codebooks * width;
+    FloatBuffer x = floats(rows * d);
+    for (int i = 0; i < rows * d; i++) {
+      // a coarse grid so that some inputs equal a threshold exactly (those go left)
+      x.put(i, random.nextInt(-8, 9) / 4f);
+    }
+    IntBuffer dims =
+        ByteBuffer.allocateDirect(codebooks * 4 * 4).order(ByteOrder.nativeOrder()).asIntBuffer();
+    FloatBuffer thresholds = floats(codebooks * 15);
+    FloatBuffer centroids = floats(codebooks * K * width);
+    for (int i = 0; i < codebooks * 4; i++) {
+      dims.put(i, random.nextInt(width));
+    }
+    for (int i = 0; i < codebooks * 15; i++) {
+      thresholds.put(i, random.nextInt(-8, 9) / 4f);
+    }
+    for (int i = 0; i < codebooks * K * width; i++) {
+      centroids.put(i, (float) random.nextDouble(-2, 2));
+    }
+    ByteBuffer tables = ByteBuffer.allocateDirect(codebooks * K * m);
+    for (int i = 0; i < tables.capacity(); i++) {
+      tables.put(i, (byte) (i % 5 == 0 ? -128 : random.nextInt(-128, 128)));
+    }
+    FloatBuffer scale = floats(m);
+    FloatBuffer bias = floats(m);
+    for (int j = 0; j < m; j++) {
+      scale.put(j, (float) random.nextDouble(1e-4, 0.1));
+      bias.put(j, (float) random.nextDouble(-1, 1));
+    }
+
+    ByteBuffer treeKeys = ByteBuffer.allocateDirect(rows * codebooks);
+    ByteBuffer expectedTreeKeys = ByteBuffer.allocateDirect(rows * codebooks);
+    best.encodeTree(x, rows, d, codebooks, width, dims, thresholds, treeKeys);
+    reference.encodeTree(x, rows, d, codebooks, width, dims, thresholds, expectedTreeKeys);
+    assertThat(treeKeys).isEqualTo(expectedTreeKeys);
+
+    ByteBuffer centroidKeys = ByteBuffer.allocateDirect(rows * codebooks);
+    ByteBuffer expectedCentroidKeys = ByteBuffer.allocateDirect(rows * codebooks);
+    best.encodeCentroids(x, rows, d, codebooks, width, centroids, centroidKeys);
+    reference.encodeCentroids(x, rows, d, codebooks, width, centroids, expectedCentroidKeys);
+    assertThat(centroidKeys).isEqualTo(expectedCentroidKeys);
+
+    for (FloatBuffer b : new FloatBuffer[] {bias, null}) {
+      FloatBuffer out = floats(rows * m);
+      FloatBuffer expected = floats(rows * m);
+      best.accumulate(treeKeys, rows, codebooks, m, tables, scale, b, out);
+      reference.accumulate(treeKeys, rows, codebooks, m, tables, scale, b, expected);
+      for (int i = 0; i < rows * m; i++) {
+        assertThat(Float.floatToRawIntBits(out.get(i)))
+            .as("out[%d] (bias %s)", i, b == null ? "null" : "given")
+            .isEqualTo(Float.floatToRawIntBits(expected.get(i)));
+      }
+    }
+  }
+
+  private static FloatBuffer floats(int n) {
+    return ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+  }
+}
