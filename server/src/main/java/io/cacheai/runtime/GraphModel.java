@@ -30,7 +30,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * share mutable memory and a steady load allocates no tensors beyond the outputs it returns.
  * Constants live in direct buffers shared read-only by all requests.
  */
-public final class GraphModel implements Model {
+public final class GraphModel implements Model, LookupHitRatios {
   /** Plans kept per model; a request with yet another shape set replaces an arbitrary one. */
   private static final int MAX_CACHED_PLANS = 64;
 
@@ -175,6 +175,15 @@ public final class GraphModel implements Model {
   @Override
   public List<TensorSpec> outputs() {
     return outputs;
+  }
+
+  /**
+   * The live key hit rate of each Cache AI ({@code LookupGemm}) layer with a tree encoder: sampled
+   * runs compare the tree's keys with the exact nearest-centroid keys. Empty for other models.
+   */
+  @Override
+  public Map<String, Double> lookupKeyHitRatios() {
+    return kernelFactory.keyHitRatios();
   }
 
   /** The graph this model runs. */

@@ -25,6 +25,9 @@ final class KernelFactory {
   private final Map<String, PackedTensor> packed;
   private final Int8Gemm int8Gemm;
 
+  /** Live key hit counters of the Cache AI layers, by node name, shared by every plan. */
+  private final Map<String, KeyHitCounter> keyHits = new java.util.concurrent.ConcurrentHashMap<>();
+
   KernelFactory(
       Graph graph, Map<String, Integer> ids, Map<String, PackedTensor> packed, Int8Gemm int8Gemm) {
     this.graph = graph;
@@ -422,7 +425,10 @@ final class KernelFactory {
         (int) width,
         tree,
         new LookupGemmKernel.Tables(tables, scale, bias, splitDims, thresholds, centroids),
-        LookupKernels.best());
+        LookupKernels.best(),
+        keyHits.computeIfAbsent(
+            node.name().isEmpty() ? node.outputs().get(0) : node.name(),
+            name -> new KeyHitCounter()));
   }
 
   private static void requireShape(Node node, String key, PackedTensor tensor, long... expected) {
@@ -456,6 +462,19 @@ final class KernelFactory {
               + "]");
     }
     return bias;
+  }
+
+  /** The Cache AI layers' live key hit rates, by node name (those sampled at least once). */
+  Map<String, Double> keyHitRatios() {
+    Map<String, Double> ratios = new java.util.TreeMap<>();
+    keyHits.forEach(
+        (name, counter) -> {
+          double ratio = counter.ratio();
+          if (!Double.isNaN(ratio)) {
+            ratios.put(name, ratio);
+          }
+        });
+    return ratios;
   }
 
   private Kernel softmax(Node node, long[] shape, int out) {

@@ -11,7 +11,8 @@ import java.nio.IntBuffer;
  * in {@link LookupKernels}). Each row is zero-padded to C·w when D is not a multiple of w (a copy
  * into the frame), encoded to C keys of one byte (tree or nearest centroid) into the frame's direct
  * bytes, then the int8 tables — read in place from the mapped bundle — are gathered and summed per
- * output. The kernel keeps only views of the stored tensors.
+ * output. The kernel keeps only views of the stored tensors. With a tree encoder and stored
+ * centroids it also feeds the layer's live {@link KeyHitCounter} on sampled runs.
  */
 final class LookupGemmKernel implements Kernel {
   private final int in;
@@ -29,6 +30,7 @@ final class LookupGemmKernel implements Kernel {
   private final FloatBuffer thresholds;
   private final FloatBuffer centroids;
   private final LookupKernels kernels;
+  private final KeyHitCounter hitCounter;
 
   /** The tensors of one node, already checked against each other by the factory. */
   record Tables(
@@ -46,7 +48,8 @@ final class LookupGemmKernel implements Kernel {
       int width,
       boolean tree,
       Tables stored,
-      LookupKernels kernels) {
+      LookupKernels kernels,
+      KeyHitCounter hitCounter) {
     long[] tableShape = stored.tables().shape();
     this.in = in;
     this.out = out;
@@ -66,6 +69,7 @@ final class LookupGemmKernel implements Kernel {
     this.thresholds = stored.thresholds() == null ? null : floats(stored.thresholds());
     this.centroids = stored.centroids() == null ? null : floats(stored.centroids());
     this.kernels = kernels;
+    this.hitCounter = tree && centroids != null ? hitCounter : null;
   }
 
   private static FloatBuffer floats(PackedTensor tensor) {
@@ -89,9 +93,24 @@ final class LookupGemmKernel implements Kernel {
     ByteBuffer keys = frame.bytes(rows * codebooks);
     if (tree) {
       kernels.encodeTree(x, rows, padded, codebooks, width, splitDims, thresholds, keys);
+      if (hitCounter != null && hitCounter.sampleThisRun()) {
+        countKeyHits(x, padded, keys);
+      }
     } else {
       kernels.encodeCentroids(x, rows, padded, codebooks, width, centroids, keys);
     }
     kernels.accumulate(keys, rows, codebooks, m, tables, scale, bias, frame.buffer(out));
+  }
+
+  /** Compares the tree's keys with the exact nearest-centroid keys of the same rows. */
+  private void countKeyHits(FloatBuffer x, int padded, ByteBuffer treeKeys) {
+    int count = rows * codebooks;
+    ByteBuffer exact = ByteBuffer.allocateDirect(count); // sampled runs only
+    kernels.encodeCentroids(x, rows, padded, codebooks, width, centroids, exact);
+    int hits = 0;
+    for (int i = 0; i < count; i++) {
+      hits += treeKeys.get(i) == exact.get(i) ? 1 : 0;
+    }
+    hitCounter.record(hits, count);
   }
 }

@@ -5,6 +5,7 @@ import io.cacheai.bundle.BundleReader;
 import io.cacheai.bundle.PackedTensors;
 import io.cacheai.runtime.GraphModel;
 import io.cacheai.runtime.Int8Gemm;
+import io.cacheai.runtime.LookupHitRatios;
 import io.cacheai.runtime.Model;
 import io.cacheai.runtime.Tensor;
 import io.cacheai.runtime.TensorSpec;
@@ -70,7 +71,7 @@ public final class BundleModelLoader implements ModelLoader {
   }
 
   /** A graph model that reports its bundle's platform and unmaps the bundle on close. */
-  private static final class BundleModel implements Model {
+  private static final class BundleModel implements Model, LookupHitRatios {
     private final GraphModel model;
     private final Bundle bundle;
     private final String platform;
@@ -99,6 +100,11 @@ public final class BundleModelLoader implements ModelLoader {
     @Override
     public Map<String, Tensor> infer(Map<String, Tensor> inputs) {
       return model.infer(inputs);
+    }
+
+    @Override
+    public Map<String, Double> lookupKeyHitRatios() {
+      return model.lookupKeyHitRatios();
     }
 
     @Override

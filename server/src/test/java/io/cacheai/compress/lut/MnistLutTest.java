@@ -1,6 +1,7 @@
 package io.cacheai.compress.lut;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.cacheai.bundle.BundleWriter;
 import io.cacheai.bundle.PackedTensors;
@@ -86,10 +87,12 @@ class MnistLutTest {
     }
     Evaluation served;
     java.util.List<LutDiagnostics.Measure> measures;
+    Map<String, Double> liveKeyHits;
     try (Model loaded = new BundleModelLoader().load(model, bundle);
         GraphModel inMemory = result.graph().model()) {
       assertThat(loaded.platform()).isEqualTo("cai_cacheai");
       served = Evaluation.run(loaded, evaluation, d -> {});
+      liveKeyHits = ((io.cacheai.runtime.LookupHitRatios) loaded).lookupKeyHitRatios();
       long[] shape = {50, 1, 28, 28};
       Map<String, Tensor> request =
           Map.of("input", Tensor.ofFloats(shape, evaluation.slice(0, 50)));
@@ -108,6 +111,20 @@ class MnistLutTest {
           m.layer(),
           m.keyHitRatePct(),
           m.nmse());
+    }
+    if (encoder.equals("tree")) {
+      // The server's live figure (sampled runs) estimates the offline key hit rate.
+      System.out.println(model + " live key hit ratios: " + liveKeyHits);
+      assertThat(liveKeyHits).hasSize(measures.size());
+      double live = liveKeyHits.values().stream().mapToDouble(v -> v * 100).average().orElseThrow();
+      double offline =
+          measures.stream()
+              .mapToDouble(LutDiagnostics.Measure::keyHitRatePct)
+              .average()
+              .orElseThrow();
+      assertThat(live).as("live vs offline key hit rate, %").isCloseTo(offline, within(5.0));
+    } else {
+      assertThat(liveKeyHits).as("no tree, no key hit rate").isEmpty();
     }
     double ratio = (double) Files.size(onnx(model)) / sizeBytes;
     System.out.printf(
