@@ -37,6 +37,15 @@ final class ElementwiseChainKernel implements Kernel {
     }
   }
 
+  /** The {@link UnaryKernel} op of each step kind of the same name (null for the others). */
+  private static final UnaryKernel.Op[] UNARY_OPS = new UnaryKernel.Op[Step.Kind.values().length];
+
+  static {
+    for (UnaryKernel.Op op : UnaryKernel.Op.values()) {
+      UNARY_OPS[Step.Kind.valueOf(op.name()).ordinal()] = op;
+    }
+  }
+
   private final int in;
   private final int out;
   private final Step[] steps;
@@ -118,51 +127,8 @@ final class ElementwiseChainKernel implements Kernel {
           }
         }
       }
-      case CLIP -> {
-        for (int i = 0; i < n; i++) {
-          acc[i] = Math.min(Math.max(acc[i], a), b);
-        }
-      }
-      case RELU -> {
-        for (int i = 0; i < n; i++) {
-          acc[i] = Math.max(acc[i], 0f);
-        }
-      }
-      case SIGMOID -> {
-        for (int i = 0; i < n; i++) {
-          acc[i] = FastMath.sigmoid(acc[i]);
-        }
-      }
-      case HARD_SIGMOID -> {
-        for (int i = 0; i < n; i++) {
-          acc[i] = Math.max(0f, Math.min(1f, a * acc[i] + b));
-        }
-      }
-      case SQRT -> {
-        for (int i = 0; i < n; i++) {
-          acc[i] = (float) Math.sqrt(acc[i]);
-        }
-      }
-      case ABS -> {
-        for (int i = 0; i < n; i++) {
-          acc[i] = Math.abs(acc[i]);
-        }
-      }
-      case NEG -> {
-        for (int i = 0; i < n; i++) {
-          acc[i] = -acc[i];
-        }
-      }
-      case EXP -> {
-        for (int i = 0; i < n; i++) {
-          acc[i] = (float) Math.exp(acc[i]);
-        }
-      }
-      case TANH -> {
-        for (int i = 0; i < n; i++) {
-          acc[i] = (float) Math.tanh(acc[i]);
-        }
-      }
+      case CLIP, RELU, SIGMOID, HARD_SIGMOID, SQRT, ABS, NEG, EXP, TANH ->
+          UnaryKernel.apply(UNARY_OPS[step.kind().ordinal()], acc, n, a, b);
       case ADD_INPUT -> {
         for (int i = 0; i < n; i++) {
           acc[i] += input[i];

@@ -60,54 +60,62 @@ final class UnaryKernel implements Kernel {
     for (int from = 0, n = y.capacity(); from < n; from += BLOCK) {
       int length = Math.min(BLOCK, n - from);
       x.get(from, block, 0, length);
-      switch (op) {
-        case RELU -> {
-          for (int i = 0; i < length; i++) {
-            block[i] = Math.max(block[i], 0f);
-          }
-        }
-        case SIGMOID -> {
-          for (int i = 0; i < length; i++) {
-            block[i] = FastMath.sigmoid(block[i]);
-          }
-        }
-        case HARD_SIGMOID -> {
-          for (int i = 0; i < length; i++) {
-            block[i] = Math.max(0f, Math.min(1f, alpha * block[i] + beta));
-          }
-        }
-        case SQRT -> {
-          for (int i = 0; i < length; i++) {
-            block[i] = (float) Math.sqrt(block[i]);
-          }
-        }
-        case ABS -> {
-          for (int i = 0; i < length; i++) {
-            block[i] = Math.abs(block[i]);
-          }
-        }
-        case NEG -> {
-          for (int i = 0; i < length; i++) {
-            block[i] = -block[i];
-          }
-        }
-        case EXP -> {
-          for (int i = 0; i < length; i++) {
-            block[i] = (float) Math.exp(block[i]);
-          }
-        }
-        case TANH -> {
-          for (int i = 0; i < length; i++) {
-            block[i] = (float) Math.tanh(block[i]);
-          }
-        }
-        case CLIP -> {
-          for (int i = 0; i < length; i++) {
-            block[i] = Math.min(Math.max(block[i], lo), hi);
-          }
+      apply(op, block, length, lo, hi);
+      y.put(from, block, 0, length);
+    }
+  }
+
+  /**
+   * {@code v[0..n) = op(v[0..n))} in place; {@code a}, {@code b}: HardSigmoid's slope and offset,
+   * or Clip's lower and upper bounds. Also the unary steps of {@link ElementwiseChainKernel}.
+   */
+  static void apply(Op op, float[] v, int n, float a, float b) {
+    switch (op) {
+      case RELU -> {
+        for (int i = 0; i < n; i++) {
+          v[i] = Math.max(v[i], 0f);
         }
       }
-      y.put(from, block, 0, length);
+      case SIGMOID -> {
+        for (int i = 0; i < n; i++) {
+          v[i] = FastMath.sigmoid(v[i]);
+        }
+      }
+      case HARD_SIGMOID -> {
+        for (int i = 0; i < n; i++) {
+          v[i] = Math.max(0f, Math.min(1f, a * v[i] + b));
+        }
+      }
+      case SQRT -> {
+        for (int i = 0; i < n; i++) {
+          v[i] = (float) Math.sqrt(v[i]);
+        }
+      }
+      case ABS -> {
+        for (int i = 0; i < n; i++) {
+          v[i] = Math.abs(v[i]);
+        }
+      }
+      case NEG -> {
+        for (int i = 0; i < n; i++) {
+          v[i] = -v[i];
+        }
+      }
+      case EXP -> {
+        for (int i = 0; i < n; i++) {
+          v[i] = (float) Math.exp(v[i]);
+        }
+      }
+      case TANH -> {
+        for (int i = 0; i < n; i++) {
+          v[i] = (float) Math.tanh(v[i]);
+        }
+      }
+      case CLIP -> {
+        for (int i = 0; i < n; i++) {
+          v[i] = Math.min(Math.max(v[i], a), b);
+        }
+      }
     }
   }
 }
