@@ -1,7 +1,8 @@
 /*
  * cacheai integer kernels: implementation. Formats, contracts and rounding rules: cai_int8.h.
  *
- * Exactness of gemm_u8s8_s32 on AVX2 (no VNNI on the target machine):
+ * Exactness of gemm_u8s8_s32 on AVX2 (CPUs without AVX-512 VNNI; the VNNI body is described at
+ * cai_gemm_u8s8_s32_vnni):
  *   _mm256_maddubs_epi16 (u8 x s8, pairs summed into s16) saturates: 255*127 + 255*127 = 64770 >
  *   32767, so it is not used for u8 x s8. Instead both operands are widened to s16 (activations
  *   zero-extended 0..255 when A is packed, weights sign-extended -128..127 as they are loaded) and
@@ -36,6 +37,9 @@
 
 #define CAI_AVX2 __attribute__((target("avx2,fma")))
 #define CAI_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
+#define CAI_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define CAI_VNNI_INLINE \
+  static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vnni")))
 
 /* ------------------------------------------------------------------------------------------------
  * Dispatch
@@ -54,6 +58,22 @@ int cai_isa_avx2(void) {
 }
 
 void cai_force_scalar(int force) { cai_forced_scalar = force != 0; }
+
+static int cai_forced_no_vnni = 0;
+
+int cai_isa_vnni(void) {
+#if CAI_X86
+  if (cai_forced_scalar || cai_forced_no_vnni) {
+    return 0;
+  }
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vnni");
+#else
+  return 0;
+#endif
+}
+
+void cai_force_no_vnni(int force) { cai_forced_no_vnni = force != 0; }
 
 int cai_block_size_bytes(int format) {
   return format == 0 ? (int)sizeof(cai_s8p16_block) : format == 1 ? (int)sizeof(cai_block_q4g32x2) : -1;
@@ -309,11 +329,201 @@ static CAI_AVX2 void cai_gemv_u8s8_s32_avx2(const uint8_t* a, const int8_t* b_pa
     }
   }
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * gemm u8 x s8 -> s32: AVX-512 VNNI
+ *
+ * vpdpbusd adds, to each s32 lane, the sum of 4 products u8 x s8 of the lane's 4 bytes. Each
+ * product is within [-32640, 32385], the 4-sum within +-130560, and it is added to the s32 lane
+ * without saturation (vpdpbusd, not vpdpbusds): the result is exact while the running sum stays in
+ * s32, which K <= 65536 guarantees (as for the AVX2 path). No widening of A is needed.
+ *
+ * Reading s8p16 without repacking: two consecutive 32-byte k-pair blocks q, q+1 of a panel form
+ * one 64-byte zmm load X whose s16 word w holds (B[c][2q], B[c][2q+1]) for w = c < 16 and
+ * (B[c][2q+2], B[c][2q+3]) for w = 16 + c. One vpermw with index (0,16, 1,17, ..., 15,31) puts the
+ * four k of channel c into s32 lane c:
+ *
+ *   X    : | c0 k0k1 | c1 k0k1 | ... | c15 k0k1 | c0 k2k3 | c1 k2k3 | ... | c15 k2k3 |
+ *   perm : | c0 k0k1 k2k3 | c1 k0k1 k2k3 | ... | c15 k0k1 k2k3 |      (lane c = channel c)
+ *
+ * so one vpdpbusd against the broadcast activation quad (a[4s..4s+3]) gives 16 channels x 4 k.
+ * When a block has an odd number of k-pairs, the last one is loaded as 32 bytes with the upper
+ * half zero (A is zero-padded there too). The permute is shared by all MR rows of a tile.
+ *
+ * Blocking: A is copied per (MC x KC) block into u8 rows of stride round_up(kc, 4), zero padded;
+ * the micro-kernel holds MR (<= 8) rows x 2 panels (32 channels) in 16 zmm accumulators.
+ * ---------------------------------------------------------------------------------------------- */
+#define CAI_VMR 8
+
+/* Stores (or adds into C when accumulate) the first ncols of 16 lanes. */
+CAI_VNNI_INLINE void cai_vnni_store16(int32_t* c, __m512i v, int ncols, int accumulate) {
+  const __mmask16 mask = (__mmask16)(ncols >= 16 ? 0xFFFF : (1u << ncols) - 1u);
+  if (accumulate) {
+    v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(mask, c));
+  }
+  _mm512_mask_storeu_epi32(c, mask, v);
+}
+
+#define CAI_VROW_STEP(r)                                                      \
+  if (MR > r) {                                                               \
+    const __m512i av = _mm512_set1_epi32(a##r[s]);                            \
+    d##r##0 = _mm512_dpbusd_epi32(d##r##0, av, w0);                           \
+    if (NP > 1) d##r##1 = _mm512_dpbusd_epi32(d##r##1, av, w1);               \
+  }
+#define CAI_VROW_STORE(r)                                                     \
+  if (MR > r) {                                                               \
+    cai_vnni_store16(c + (size_t)r * ldc, d##r##0, nc0, accumulate);          \
+    if (NP > 1) cai_vnni_store16(c + (size_t)r * ldc + 16, d##r##1, nc1, accumulate); \
+  }
+#define CAI_VROW_PTR(r) \
+  const int32_t* a##r = (const int32_t*)(a8 + (size_t)(MR > r ? r : 0) * a_stride)
+
+/* C tile [MR x 16*NP] (+)= A8 [MR rows, stride a_stride bytes] x NP s8p16 panel slices. */
+CAI_VNNI_INLINE void cai_vnni_kernel(const int MR, const int NP, const uint8_t* a8, int a_stride,
+                                     const int8_t* bp0, const int8_t* bp1, int kpairs,
+                                     int32_t* c, int ldc, int nc0, int nc1, int accumulate) {
+  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24,
+                                       8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  __m512i d00 = _mm512_setzero_si512(), d01 = d00, d10 = d00, d11 = d00, d20 = d00, d21 = d00;
+  __m512i d30 = d00, d31 = d00, d40 = d00, d41 = d00, d50 = d00, d51 = d00;
+  __m512i d60 = d00, d61 = d00, d70 = d00, d71 = d00;
+  CAI_VROW_PTR(0);
+  CAI_VROW_PTR(1);
+  CAI_VROW_PTR(2);
+  CAI_VROW_PTR(3);
+  CAI_VROW_PTR(4);
+  CAI_VROW_PTR(5);
+  CAI_VROW_PTR(6);
+  CAI_VROW_PTR(7);
+  const int quads = kpairs / 2;
+  int s = 0;
+  for (; s < quads; s++) {
+    const __m512i w0 = _mm512_permutexvar_epi16(idx, _mm512_loadu_si512(bp0 + (size_t)s * 64));
+    const __m512i w1 =
+        NP > 1 ? _mm512_permutexvar_epi16(idx, _mm512_loadu_si512(bp1 + (size_t)s * 64)) : w0;
+    CAI_VROW_STEP(0)
+    CAI_VROW_STEP(1)
+    CAI_VROW_STEP(2)
+    CAI_VROW_STEP(3)
+    CAI_VROW_STEP(4)
+    CAI_VROW_STEP(5)
+    CAI_VROW_STEP(6)
+    CAI_VROW_STEP(7)
+  }
+  if (kpairs & 1) { /* last k-pair alone: upper 32 bytes zero, never read past the panel */
+    const __m512i w0 = _mm512_permutexvar_epi16(
+        idx, _mm512_inserti64x4(_mm512_setzero_si512(),
+                                _mm256_loadu_si256((const __m256i*)(bp0 + (size_t)s * 64)), 0));
+    const __m512i w1 =
+        NP > 1 ? _mm512_permutexvar_epi16(
+                     idx, _mm512_inserti64x4(
+                              _mm512_setzero_si512(),
+                              _mm256_loadu_si256((const __m256i*)(bp1 + (size_t)s * 64)), 0))
+               : w0;
+    CAI_VROW_STEP(0)
+    CAI_VROW_STEP(1)
+    CAI_VROW_STEP(2)
+    CAI_VROW_STEP(3)
+    CAI_VROW_STEP(4)
+    CAI_VROW_STEP(5)
+    CAI_VROW_STEP(6)
+    CAI_VROW_STEP(7)
+  }
+  CAI_VROW_STORE(0)
+  CAI_VROW_STORE(1)
+  CAI_VROW_STORE(2)
+  CAI_VROW_STORE(3)
+  CAI_VROW_STORE(4)
+  CAI_VROW_STORE(5)
+  CAI_VROW_STORE(6)
+  CAI_VROW_STORE(7)
+}
+
+#define CAI_VCASE(mr)                                                                        \
+  case mr:                                                                                   \
+    if (np == 2) {                                                                           \
+      cai_vnni_kernel(mr, 2, a8, a_stride, bp0, bp1, kpairs, c, ldc, nc0, nc1, accumulate);  \
+    } else {                                                                                 \
+      cai_vnni_kernel(mr, 1, a8, a_stride, bp0, bp0, kpairs, c, ldc, nc0, nc0, accumulate);  \
+    }                                                                                        \
+    break;
+
+static CAI_VNNI void cai_vnni_dispatch(int mr, int np, const uint8_t* a8, int a_stride,
+                                       const int8_t* bp0, const int8_t* bp1, int kpairs,
+                                       int32_t* c, int ldc, int nc0, int nc1, int accumulate) {
+  switch (mr) {
+    CAI_VCASE(8)
+    CAI_VCASE(7)
+    CAI_VCASE(6)
+    CAI_VCASE(5)
+    CAI_VCASE(4)
+    CAI_VCASE(3)
+    CAI_VCASE(2)
+    default:
+      CAI_VCASE(1)
+  }
+}
+
+/* Copies rows x [k0, k0+kc) of A into u8 rows of stride kc4 (kc rounded up to 4); columns >= k
+ * become 0. */
+static void cai_pack_a8(const uint8_t* a, int lda, int rows, int k, int k0, int kc4,
+                        uint8_t* dst) {
+  for (int r = 0; r < rows; r++) {
+    const int valid = k - k0 < kc4 ? (k - k0 > 0 ? k - k0 : 0) : kc4;
+    memcpy(dst + (size_t)r * kc4, a + (size_t)r * lda + k0, (size_t)valid);
+    memset(dst + (size_t)r * kc4 + valid, 0, (size_t)(kc4 - valid));
+  }
+}
+
+static __thread uint8_t* cai_a8_scratch = NULL;
+
+static uint8_t* cai_scratch8(void) {
+  if (cai_a8_scratch == NULL) {
+    cai_a8_scratch = (uint8_t*)aligned_alloc(64, (size_t)CAI_MC * CAI_KC);
+  }
+  return cai_a8_scratch;
+}
+
+static CAI_VNNI void cai_gemm_u8s8_s32_vnni(const uint8_t* a, int lda, const int8_t* b_packed,
+                                            int32_t* c, int ldc, int m, int n, int k,
+                                            uint8_t* a8) {
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const int panels = cai_round_up(n, CAI_S8P_NR) / CAI_S8P_NR;
+  const size_t panel_bytes = (size_t)kp * CAI_S8P_NR;
+  for (int m0 = 0; m0 < m; m0 += CAI_MC) {
+    const int mc = m - m0 < CAI_MC ? m - m0 : CAI_MC;
+    for (int k0 = 0; k0 < kp; k0 += CAI_KC) {
+      const int kc = kp - k0 < CAI_KC ? kp - k0 : CAI_KC; /* even */
+      const int kc4 = cai_round_up(kc, 4);
+      cai_pack_a8(a + (size_t)m0 * lda, lda, mc, k, k0, kc4, a8);
+      for (int p = 0; p < panels; p += 2) {
+        const int np = panels - p >= 2 ? 2 : 1;
+        const int8_t* bp0 = b_packed + (size_t)p * panel_bytes + (size_t)k0 * CAI_S8P_NR;
+        const int8_t* bp1 = bp0 + panel_bytes;
+        const int nc0 = n - p * CAI_S8P_NR < 16 ? n - p * CAI_S8P_NR : 16;
+        const int nc1 = np == 2 ? (n - (p + 1) * CAI_S8P_NR < 16 ? n - (p + 1) * CAI_S8P_NR : 16)
+                                : 0;
+        for (int i = 0; i < mc; i += CAI_VMR) {
+          const int mr = mc - i < CAI_VMR ? mc - i : CAI_VMR;
+          cai_vnni_dispatch(mr, np, a8 + (size_t)i * kc4, kc4, bp0, bp1, kc / 2,
+                            c + (size_t)(m0 + i) * ldc + p * CAI_S8P_NR, ldc, nc0, nc1, k0 > 0);
+        }
+      }
+    }
+  }
+}
 #endif /* CAI_X86 */
 
 void cai_gemm_u8s8_s32(const uint8_t* a, int lda, const int8_t* b_packed, int32_t* c, int ldc,
                        int m, int n, int k) {
 #if CAI_X86
+  if (cai_isa_vnni()) {
+    uint8_t* a8 = cai_scratch8();
+    if (a8 != NULL) {
+      cai_gemm_u8s8_s32_vnni(a, lda, b_packed, c, ldc, m, n, k, a8);
+      return;
+    }
+  }
   if (cai_isa_avx2()) {
     if (m == 1) {
       cai_gemv_u8s8_s32_avx2(a, b_packed, c, n, k);
@@ -331,6 +541,13 @@ void cai_gemm_u8s8_s32(const uint8_t* a, int lda, const int8_t* b_packed, int32_
 
 void cai_gemv_u8s8_s32(const uint8_t* a, const int8_t* b_packed, int32_t* y, int n, int k) {
 #if CAI_X86
+  if (cai_isa_vnni()) {
+    uint8_t* a8 = cai_scratch8();
+    if (a8 != NULL) {
+      cai_gemm_u8s8_s32_vnni(a, k, b_packed, y, n, 1, n, k, a8);
+      return;
+    }
+  }
   if (cai_isa_avx2()) {
     cai_gemv_u8s8_s32_avx2(a, b_packed, y, n, k);
     return;

@@ -4,7 +4,8 @@
  * Every kernel is named by its role and operand formats (gemm_u8s8_s32 = u8 activations times s8
  * weights into s32) and has a plain scalar twin with the suffix _ref. The unsuffixed entry points
  * dispatch at run time: the AVX2 body when the CPU reports AVX2 (and FMA, for the float parts),
- * otherwise the _ref twin, so the library runs on any x86-64.
+ * otherwise the _ref twin, so the library runs on any x86-64. gemm/gemv_u8s8_s32 prefer an AVX-512
+ * VNNI body (vpdpbusd, same s8p16 weights) when the CPU has avx512f + avx512bw + avx512vnni.
  *
  * The path of a quantized layer is three separate steps:
  *   pack     (once, at compression time)  cai_pack_s8 / cai_quantize_q4g32
@@ -156,6 +157,11 @@ void cai_gemm_q4g32_f32_ref(const cai_block_q4g32x2* w, const float* x, int ldx,
  * ---------------------------------------------------------------------------------------------- */
 /* 1 when the AVX2 (+FMA) bodies run, 0 when the scalar _ref twins do. */
 int cai_isa_avx2(void);
+/* 1 when the AVX-512 VNNI (vpdpbusd) body of gemm/gemv_u8s8_s32 runs: CPU has avx512f, avx512bw
+ * and avx512vnni and neither cai_force_scalar nor cai_force_no_vnni is set. */
+int cai_isa_vnni(void);
+/* Disables the VNNI body (nonzero; AVX2 then runs if present) or restores detection (0). */
+void cai_force_no_vnni(int force);
 /* Forces the scalar twins (nonzero) or restores CPU detection (0): for tests and benchmarks. */
 void cai_force_scalar(int force);
 

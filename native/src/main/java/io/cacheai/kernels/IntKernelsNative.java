@@ -28,6 +28,12 @@ final class IntKernelsNative {
   @Name("cai_isa_avx2")
   static native int isaAvx2();
 
+  @Name("cai_isa_vnni")
+  static native int isaVnni();
+
+  @Name("cai_force_no_vnni")
+  static native void forceNoVnni(int force);
+
   @Name("cai_block_size_bytes")
   static native int blockSizeBytes(int format);
 

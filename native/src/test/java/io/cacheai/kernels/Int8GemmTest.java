@@ -29,6 +29,7 @@ class Int8GemmTest {
   @AfterEach
   void restoreDispatch() {
     IntKernels.forceScalar(false);
+    IntKernels.forceNoVnni(false);
   }
 
   @Test
@@ -41,6 +42,66 @@ class Int8GemmTest {
   void avx2_isActiveOnThisMachine() {
     // The build machine has AVX2 (../shared/FACTS.md); if this fails, the fast path never ran.
     assertThat(IntKernels.avx2()).isTrue();
+  }
+
+  @Test
+  void vnni_isActiveOnThisMachine() {
+    // The build machine (Zen 5) has AVX-512 VNNI: the default tests below run the vpdpbusd body.
+    assertThat(IntKernels.vnni()).isTrue();
+    IntKernels.forceNoVnni(true);
+    assertThat(IntKernels.vnni()).isFalse();
+    assertThat(IntKernels.avx2()).isTrue();
+  }
+
+  /** Which body runs: 0 = default (VNNI here), 1 = AVX2 (VNNI off), 2 = scalar. */
+  private static void selectPath(int path) {
+    IntKernels.forceNoVnni(path >= 1);
+    IntKernels.forceScalar(path == 2);
+  }
+
+  @ParameterizedTest(name = "path={0}")
+  @ValueSource(ints = {0, 1, 2})
+  void gemmAndGemv_eachForcedPath_equalJavaReference(int path) {
+    selectPath(path);
+    assertThat(IntKernels.vnni()).isEqualTo(path == 0);
+    assertThat(IntKernels.avx2()).isEqualTo(path != 2);
+    Random random = new Random(77 + path);
+    // m crosses the 8-row VNNI tile and 64-row block, n leaves one odd panel and a partial one,
+    // k = odd (odd k-pair count inside the 1024 block) and k crossing blocks.
+    int[][] shapes = {{1, 16, 4}, {9, 19, 1}, {70, 50, 2 * 1024 + 333}, {17, 33, 1027}, {3, 48, 6}};
+    for (int[] shape : shapes) {
+      int m = shape[0];
+      int n = shape[1];
+      int k = shape[2];
+      byte[] a = randomBytes(random, m * k);
+      byte[] w = randomBytes(random, n * k);
+      ByteBuffer packed = pack(w, n, k, 0);
+      IntBuffer c = ints(m * n, 0);
+      Int8Gemm.gemm(bytes(a, 0), m, k, packed, n, c);
+      assertThat(toArray(c, m * n))
+          .as("path=%d m=%d n=%d k=%d", path, m, n, k)
+          .isEqualTo(javaGemm(a, w, m, n, k));
+      IntBuffer y = ints(n, 0);
+      Int8Gemm.gemv(bytes(Arrays.copyOf(a, k), 0), k, packed, n, y);
+      assertThat(toArray(y, n))
+          .as("gemv path=%d n=%d k=%d", path, n, k)
+          .isEqualTo(javaGemm(Arrays.copyOf(a, k), w, 1, n, k));
+    }
+    // Adversarial: 255 x -128 and 255 x 127 at a large odd K, every product at its extreme.
+    for (int weight : new int[] {-128, 127}) {
+      int m = 10;
+      int n = 33;
+      int k = 20001;
+      byte[] a = new byte[m * k];
+      Arrays.fill(a, (byte) 255);
+      byte[] w = new byte[n * k];
+      Arrays.fill(w, (byte) weight);
+      IntBuffer c = ints(m * n, 0);
+      Int8Gemm.gemm(bytes(a, 0), m, k, pack(w, n, k, 0), n, c);
+      int[] expected = new int[m * n];
+      Arrays.fill(expected, 255 * weight * k);
+      assertThat(toArray(c, m * n)).as("path=%d weight=%d", path, weight).isEqualTo(expected);
+    }
   }
 
   @Test
@@ -57,7 +118,7 @@ class Int8GemmTest {
 
       IntBuffer c = ints(m * n, 5);
       Int8Gemm.gemm(bytes(a, 7), m, k, packed, n, c);
-      assertThat(toArray(c, m * n)).as("avx2 m=%d n=%d k=%d", m, n, k).isEqualTo(expected);
+      assertThat(toArray(c, m * n)).as("native m=%d n=%d k=%d", m, n, k).isEqualTo(expected);
 
       IntBuffer cRef = ints(m * n, 0);
       Int8Gemm.gemmRef(bytes(a, 0), m, k, packed, n, cRef);

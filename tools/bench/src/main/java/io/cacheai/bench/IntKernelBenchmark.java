@@ -55,8 +55,10 @@ public class IntKernelBenchmark {
     java.util.Map<String, Runnable> kernels = new java.util.LinkedHashMap<>();
     kernels.put("sgemmM64", bench::sgemmM64);
     kernels.put("int8GemmM64", bench::int8GemmM64);
+    kernels.put("int8GemmM64Avx2", bench::int8GemmM64Avx2);
     kernels.put("sgemv", bench::sgemv);
     kernels.put("int8Gemv", bench::int8Gemv);
+    kernels.put("int8GemvAvx2", bench::int8GemvAvx2);
     kernels.put("q4Gemv", bench::q4Gemv);
     java.util.Map<String, Double> medianUs = new java.util.LinkedHashMap<>();
     for (var kernel : kernels.entrySet()) {
@@ -80,11 +82,14 @@ public class IntKernelBenchmark {
     System.out.println(
         "| kernel (1 thread, thread CPU time) | µs/call | G(FL)OP/s | vs OpenBLAS |");
     System.out.println("|---|---:|---:|---:|");
+    String isa = IntKernels.vnni() ? "VNNI" : "AVX2";
     String[][] rows = {
       {"sgemmM64", "OpenBLAS sgemm M=64, K=N=4096", "sgemmM64"},
-      {"int8GemmM64", "int8 GEMM M=64, K=N=4096", "sgemmM64"},
+      {"int8GemmM64", "int8 GEMM M=64, K=N=4096 (" + isa + ")", "sgemmM64"},
+      {"int8GemmM64Avx2", "int8 GEMM M=64, K=N=4096 (AVX2, VNNI off)", "sgemmM64"},
       {"sgemv", "OpenBLAS sgemv K=N=4096", "sgemv"},
-      {"int8Gemv", "int8 GEMV K=N=4096", "sgemv"},
+      {"int8Gemv", "int8 GEMV K=N=4096 (" + isa + ")", "sgemv"},
+      {"int8GemvAvx2", "int8 GEMV K=N=4096 (AVX2, VNNI off)", "sgemv"},
       {"q4Gemv", "q4g32 GEMV K=N=4096", "sgemv"},
     };
     for (String[] row : rows) {
@@ -147,6 +152,28 @@ public class IntKernelBenchmark {
   public IntBuffer int8GemmM64() {
     Int8Gemm.gemm(activationsU8, M, K, weightsS8Packed, N, outS32);
     return outS32;
+  }
+
+  /** The same int8 GEMM with the AVX-512 VNNI body turned off: the AVX2 body, for comparison. */
+  @Benchmark
+  public IntBuffer int8GemmM64Avx2() {
+    IntKernels.forceNoVnni(true);
+    try {
+      return int8GemmM64();
+    } finally {
+      IntKernels.forceNoVnni(false);
+    }
+  }
+
+  /** The int8 GEMV on the AVX2 body (VNNI off). */
+  @Benchmark
+  public IntBuffer int8GemvAvx2() {
+    IntKernels.forceNoVnni(true);
+    try {
+      return int8Gemv();
+    } finally {
+      IntKernels.forceNoVnni(false);
+    }
   }
 
   /** OpenBLAS: y[4096] = W · x. */
