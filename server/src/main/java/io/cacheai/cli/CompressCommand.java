@@ -92,6 +92,23 @@ final class CompressCommand implements Callable<Integer> {
   private double lutLambda;
 
   @Option(
+      names = "--lut-shift",
+      defaultValue = "" + LutOptions.DEFAULT_SHIFT_RADIUS_PX,
+      description =
+          "Cache AI: fit on the calibration images shifted by up to N pixels each way, (2N+1)^2"
+              + " rows per image (0: no shifts); default ${DEFAULT-VALUE}")
+  private int lutShift;
+
+  @Option(
+      names = "--lut-refit-next",
+      defaultValue = "true",
+      arity = "1",
+      description =
+          "Cache AI: refit the exact layer after the last table layer to the fp32 outputs;"
+              + " default ${DEFAULT-VALUE}")
+  private boolean lutRefitNext;
+
+  @Option(
       names = "--seed",
       defaultValue = "1",
       description =
@@ -242,7 +259,9 @@ final class CompressCommand implements Callable<Integer> {
             .withLambda(lutLambda)
             .withTreeFit(LutOptions.TreeFit.parse(lutTreeFit))
             .withSeed(seed)
-            .withSamples(samples);
+            .withSamples(samples)
+            .withShiftRadiusPx(lutShift)
+            .withRefitNext(lutRefitNext);
     Graph graph = OnnxImporter.importFile(model);
     Dataset data = Dataset.read(calibration);
     PrintWriter err = spec.commandLine().getErr();
@@ -262,11 +281,13 @@ final class CompressCommand implements Callable<Integer> {
         "lut",
         String.format(
             Locale.ROOT,
-            "width=%s encoder=%s tree_fit=%s lambda=%s seed=%d layers=%s",
+            "width=%s encoder=%s tree_fit=%s lambda=%s shift_px=%d refit_next=%s seed=%d layers=%s",
             options.width() == 0 ? "auto" : Integer.toString(options.width()),
             options.encoder().label(),
             options.treeFit().name().toLowerCase(Locale.ROOT),
             options.lambda(),
+            options.shiftRadiusPx(),
+            options.refitNext(),
             options.seed(),
             result.layers().stream().map(LutLayerReport::layer).toList()));
     long sizeBytes = writer.write(out);

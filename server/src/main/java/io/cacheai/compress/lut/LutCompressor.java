@@ -28,6 +28,9 @@ import java.util.Set;
 public final class LutCompressor {
   private LutCompressor() {}
 
+  /** Ridge term of {@link NextLayerRefit}, relative to the mean diagonal of XᵀX. */
+  static final double NEXT_LAYER_RIDGE = 1e-3;
+
   /**
    * The compressed model and its figures on the calibration data.
    *
@@ -82,14 +85,25 @@ public final class LutCompressor {
       Graph graph, Dataset calibration, LutOptions options, Compressor.Progress progress) {
     List<GraphQuantizer.Layer> targets = targets(graph, options);
     Dataset data = calibration.range(0, Math.min(options.samples(), calibration.count()));
+    // the tables are fitted on the shifted copies too; the figures below stay on the images
+    Dataset fit = ShiftAugment.shifted(data, options.shiftRadiusPx());
     int n = data.count();
-    List<String> outputs = targets.stream().map(l -> l.node().outputs().get(0)).toList();
+    int rows = fit.count();
+    GraphQuantizer.Layer next =
+        options.refitNext()
+            ? NextLayerRefit.target(graph, targets.get(targets.size() - 1).index())
+            : null;
+    List<String> outputs = new ArrayList<>();
+    targets.forEach(l -> outputs.add(l.node().outputs().get(0)));
+    if (next != null) {
+      outputs.add(next.node().outputs().get(0));
+    }
     Map<String, float[]> exact =
         Activations.collect(
             new QuantizedGraph(graph, Map.of()),
             outputs,
-            data,
-            done -> progress.update("fp32 layers", done, n));
+            fit,
+            done -> progress.update("fp32 layers", done, rows));
 
     QuantizedGraph current = new QuantizedGraph(graph, Map.of());
     List<LutLayerReport> reports = new ArrayList<>();
@@ -97,18 +111,34 @@ public final class LutCompressor {
       String name = layer.node().name();
       float[] x =
           Activations.collect(
-                  current, List.of(layer.input()), data, done -> progress.update(name, done, n))
+                  current, List.of(layer.input()), fit, done -> progress.update(name, done, rows))
               .get(layer.input());
       LutLayerBuilder.Built built =
           LutLayerBuilder.build(
               layer,
               x,
               exact.get(layer.node().outputs().get(0)),
-              n,
+              rows,
               options,
               uniqueBase(layer.node().inputs().get(1), current.packed()));
       current = replace(current, layer.index(), built);
       reports.add(built.report());
+    }
+    if (next != null) {
+      String name = next.node().name();
+      float[] x =
+          Activations.collect(
+                  current, List.of(next.input()), fit, done -> progress.update(name, done, rows))
+              .get(next.input());
+      Graph refitted =
+          NextLayerRefit.refit(
+              current.graph(),
+              next,
+              x,
+              exact.get(next.node().outputs().get(0)),
+              rows,
+              NEXT_LAYER_RIDGE);
+      current = new QuantizedGraph(refitted, current.packed());
     }
 
     Map<String, LutDiagnostics.Measure> measured =

@@ -21,6 +21,11 @@ import java.util.Locale;
  * @param treeFit what the tree's splits are chosen to keep together
  * @param storeCentroids keep the centroids in the bundle with the tree encoder (to measure the key
  *     hit rate from the bundle alone); always kept with the centroid encoder
+ * @param shiftRadiusPx image samples: fit the tables on every calibration image shifted by each
+ *     (dx, dy) in [-r, r]² pixels ({@link ShiftAugment}), (2r+1)² times the rows for k-means, the
+ *     tree and the ridge refit without touching other images; 0 = the images as they are
+ * @param refitNext refit the first exact Gemm/MatMul after the last table layer to the fp32 model's
+ *     output of it, fed by the tables' outputs ({@link NextLayerRefit})
  */
 public record LutOptions(
     int width,
@@ -31,7 +36,12 @@ public record LutOptions(
     int kmeansIterations,
     int samples,
     TreeFit treeFit,
-    boolean storeCentroids) {
+    boolean storeCentroids,
+    int shiftRadiusPx,
+    boolean refitNext) {
+  /** The default shift radius of the calibration images, {@link #shiftRadiusPx}. */
+  public static final int DEFAULT_SHIFT_RADIUS_PX = 1;
+
   /** The default sub-vector width: 0, chosen per layer for {@link #AUTO_RATIO}. */
   public static final int DEFAULT_WIDTH = 0;
 
@@ -86,7 +96,13 @@ public record LutOptions(
 
   public LutOptions {
     layers = List.copyOf(layers);
-    if (width < 0 || width > 4096 || !(lambda >= 0) || kmeansIterations <= 0 || samples <= 0) {
+    if (width < 0
+        || width > 4096
+        || !(lambda >= 0)
+        || kmeansIterations <= 0
+        || samples <= 0
+        || shiftRadiusPx < 0
+        || shiftRadiusPx > 4) {
       throw new IllegalArgumentException(
           "lut-width="
               + width
@@ -96,7 +112,9 @@ public record LutOptions(
               + kmeansIterations
               + " samples="
               + samples
-              + " (width 1..4096, lambda >= 0, iterations and samples > 0)");
+              + " lut-shift="
+              + shiftRadiusPx
+              + " (lut-shift 0..4, width 1..4096, lambda >= 0, iterations and samples > 0)");
     }
   }
 
@@ -122,46 +140,166 @@ public record LutOptions(
   /** Defaults: w = {@value #DEFAULT_WIDTH}, tree encoder, middle layers, seed 1. */
   public static LutOptions defaults() {
     return new LutOptions(
-        DEFAULT_WIDTH, Encoder.TREE, List.of(), 1, 1.0, 25, 1000, TreeFit.OUTPUT, true);
+        DEFAULT_WIDTH,
+        Encoder.TREE,
+        List.of(),
+        1,
+        1.0,
+        25,
+        1000,
+        TreeFit.OUTPUT,
+        true,
+        DEFAULT_SHIFT_RADIUS_PX,
+        true);
   }
 
   public LutOptions withWidth(int w) {
     return new LutOptions(
-        w, encoder, layers, seed, lambda, kmeansIterations, samples, treeFit, storeCentroids);
+        w,
+        encoder,
+        layers,
+        seed,
+        lambda,
+        kmeansIterations,
+        samples,
+        treeFit,
+        storeCentroids,
+        shiftRadiusPx,
+        refitNext);
   }
 
   public LutOptions withEncoder(Encoder e) {
     return new LutOptions(
-        width, e, layers, seed, lambda, kmeansIterations, samples, treeFit, storeCentroids);
+        width,
+        e,
+        layers,
+        seed,
+        lambda,
+        kmeansIterations,
+        samples,
+        treeFit,
+        storeCentroids,
+        shiftRadiusPx,
+        refitNext);
   }
 
   public LutOptions withSeed(long s) {
     return new LutOptions(
-        width, encoder, layers, s, lambda, kmeansIterations, samples, treeFit, storeCentroids);
+        width,
+        encoder,
+        layers,
+        s,
+        lambda,
+        kmeansIterations,
+        samples,
+        treeFit,
+        storeCentroids,
+        shiftRadiusPx,
+        refitNext);
   }
 
   public LutOptions withLayers(List<String> names) {
     return new LutOptions(
-        width, encoder, names, seed, lambda, kmeansIterations, samples, treeFit, storeCentroids);
+        width,
+        encoder,
+        names,
+        seed,
+        lambda,
+        kmeansIterations,
+        samples,
+        treeFit,
+        storeCentroids,
+        shiftRadiusPx,
+        refitNext);
   }
 
   public LutOptions withLambda(double l) {
     return new LutOptions(
-        width, encoder, layers, seed, l, kmeansIterations, samples, treeFit, storeCentroids);
+        width,
+        encoder,
+        layers,
+        seed,
+        l,
+        kmeansIterations,
+        samples,
+        treeFit,
+        storeCentroids,
+        shiftRadiusPx,
+        refitNext);
   }
 
   public LutOptions withSamples(int n) {
     return new LutOptions(
-        width, encoder, layers, seed, lambda, kmeansIterations, n, treeFit, storeCentroids);
+        width,
+        encoder,
+        layers,
+        seed,
+        lambda,
+        kmeansIterations,
+        n,
+        treeFit,
+        storeCentroids,
+        shiftRadiusPx,
+        refitNext);
   }
 
   public LutOptions withTreeFit(TreeFit fit) {
     return new LutOptions(
-        width, encoder, layers, seed, lambda, kmeansIterations, samples, fit, storeCentroids);
+        width,
+        encoder,
+        layers,
+        seed,
+        lambda,
+        kmeansIterations,
+        samples,
+        fit,
+        storeCentroids,
+        shiftRadiusPx,
+        refitNext);
   }
 
   public LutOptions withStoreCentroids(boolean store) {
     return new LutOptions(
-        width, encoder, layers, seed, lambda, kmeansIterations, samples, treeFit, store);
+        width,
+        encoder,
+        layers,
+        seed,
+        lambda,
+        kmeansIterations,
+        samples,
+        treeFit,
+        store,
+        shiftRadiusPx,
+        refitNext);
+  }
+
+  public LutOptions withShiftRadiusPx(int r) {
+    return new LutOptions(
+        width,
+        encoder,
+        layers,
+        seed,
+        lambda,
+        kmeansIterations,
+        samples,
+        treeFit,
+        storeCentroids,
+        r,
+        refitNext);
+  }
+
+  public LutOptions withRefitNext(boolean refit) {
+    return new LutOptions(
+        width,
+        encoder,
+        layers,
+        seed,
+        lambda,
+        kmeansIterations,
+        samples,
+        treeFit,
+        storeCentroids,
+        shiftRadiusPx,
+        refit);
   }
 }

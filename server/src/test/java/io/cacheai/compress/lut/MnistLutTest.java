@@ -49,13 +49,14 @@ class MnistLutTest {
   @CsvSource({
     // model, width, encoder, min accuracy %, min agreement %, min replaced-layer ratio
     // width 0 = per layer for >= 10x (the size target); accuracy far below the issue's
-    // 98.5% there: these floors guard the measured figures (68.51 / 80.24 %), not the target
-    "mnist-mlp, 0, tree, 67.5, 67.5, 10",
-    "mnist-cnn, 0, tree, 79, 79, 10",
-    // the other end of the trade: ~2x smaller layers, 94.57 / 97.01 / 96.92 % measured
-    "mnist-mlp, 8, tree, 93.5, 93.5, 1.8",
-    "mnist-cnn, 8, tree, 96, 96, 1.8",
-    "mnist-cnn, 16, centroid, 96, 96, 2",
+    // 98.5% there: these floors guard the measured figures (76.63 / 85.18 %, calibration images
+    // shifted ±1 px and the next exact layer refitted), not the target
+    "mnist-mlp, 0, tree, 75, 75, 10",
+    "mnist-cnn, 0, tree, 84, 84, 10",
+    // the other end of the trade: ~2x smaller layers, 96.03 / 97.67 / 97.28 % measured
+    "mnist-mlp, 8, tree, 95, 95, 1.8",
+    "mnist-cnn, 8, tree, 97, 97, 1.8",
+    "mnist-cnn, 16, centroid, 96.5, 96.5, 2",
   })
   void compress_servedLookupBundle(
       String model,
