@@ -1027,3 +1027,133 @@ void cai_gemm_q4g32_f32(const cai_block_q4g32x2* w, const float* x, int ldx, flo
 void cai_gemv_q4g32_f32(const cai_block_q4g32x2* w, const float* x, float* y, int n, int k) {
   cai_gemm_q4g32_f32(w, x, k, y, n, 1, n, k);
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * Activation quantization and layouts (contracts: cai_int8.h)
+ * ---------------------------------------------------------------------------------------------- */
+/* rint(v) clamped to [-1024, 1024] equals clamping first: both bounds are integers and the final
+ * saturation to 0..255 after adding a zero point in 0..255 is unaffected. */
+static inline uint8_t cai_quantize_one(float x, float scale, int zero_point) {
+  float v = x / scale;
+  int q;
+  if (v != v) {
+    q = zero_point;
+  } else {
+    v = v < -1024.0f ? -1024.0f : (v > 1024.0f ? 1024.0f : v);
+    q = (int)rintf(v) + zero_point;
+  }
+  return (uint8_t)(q < 0 ? 0 : (q > 255 ? 255 : q));
+}
+
+static void cai_quantize_f32_u8_ref(const float* x, int count, float scale, int zero_point,
+                                    uint8_t* out) {
+  for (int i = 0; i < count; i++) {
+    out[i] = cai_quantize_one(x[i], scale, zero_point);
+  }
+}
+
+#if CAI_X86
+/* q of 8 floats as s32 lanes: div, NaN -> 0, clamp, cvtps (MXCSR round-to-nearest-even, the
+ * JVM's and C's default), + zero point, clamp 0..255. */
+CAI_AVX2_INLINE __m256i cai_quantize8(const float* x, __m256 scale, __m256i zp) {
+  __m256 v = _mm256_div_ps(_mm256_loadu_ps(x), scale);
+  const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-1024.0f)), _mm256_set1_ps(1024.0f));
+  v = _mm256_andnot_ps(nan, v);
+  __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);
+  return _mm256_min_epi32(_mm256_max_epi32(q, _mm256_setzero_si256()), _mm256_set1_epi32(255));
+}
+
+static CAI_AVX2 void cai_quantize_f32_u8_avx2(const float* x, int count, float scale,
+                                              int zero_point, uint8_t* out) {
+  const __m256 s = _mm256_set1_ps(scale);
+  const __m256i zp = _mm256_set1_epi32(zero_point);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  int i = 0;
+  for (; i + 32 <= count; i += 32) {
+    const __m256i a = cai_quantize8(x + i, s, zp);
+    const __m256i b = cai_quantize8(x + i + 8, s, zp);
+    const __m256i c = cai_quantize8(x + i + 16, s, zp);
+    const __m256i d = cai_quantize8(x + i + 24, s, zp);
+    /* lanes: [a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7] -> permute the 32-bit groups */
+    const __m256i bytes =
+        _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
+    _mm256_storeu_si256((__m256i*)(out + i), _mm256_permutevar8x32_epi32(bytes, order));
+  }
+  cai_quantize_f32_u8_ref(x + i, count - i, scale, zero_point, out + i);
+}
+#endif
+
+void cai_quantize_f32_u8(const float* x, int count, float scale, int zero_point, uint8_t* out,
+                         int use_ref) {
+#if CAI_X86
+  if (!use_ref && cai_isa_avx2()) {
+    cai_quantize_f32_u8_avx2(x, count, scale, zero_point, out);
+    return;
+  }
+#endif
+  cai_quantize_f32_u8_ref(x, count, scale, zero_point, out);
+}
+
+void cai_quantize_f32_u8_t(const float* x, int channels, int pixels, float scale, int zero_point,
+                           uint8_t* rows) {
+  /* blocks of 64 channels x 64 pixels keep both the read and the strided write in L1 */
+  for (int c0 = 0; c0 < channels; c0 += 64) {
+    const int c1 = c0 + 64 < channels ? c0 + 64 : channels;
+    for (int p0 = 0; p0 < pixels; p0 += 64) {
+      const int p1 = p0 + 64 < pixels ? p0 + 64 : pixels;
+      for (int c = c0; c < c1; c++) {
+        const float* src = x + (size_t)c * pixels;
+        for (int p = p0; p < p1; p++) {
+          rows[(size_t)p * channels + c] = cai_quantize_one(src[p], scale, zero_point);
+        }
+      }
+    }
+  }
+}
+
+void cai_im2row_u8(const uint8_t* image, int channels, int in_h, int in_w, int k_h, int k_w,
+                   int stride_h, int stride_w, int pad_top, int pad_left, int dil_h, int dil_w,
+                   int out_h, int out_w, int zero_point, uint8_t* rows) {
+  const uint8_t zero = (uint8_t)zero_point;
+  size_t at = 0;
+  for (int oh = 0; oh < out_h; oh++) {
+    for (int ow = 0; ow < out_w; ow++) {
+      for (int c = 0; c < channels; c++) {
+        for (int kh = 0; kh < k_h; kh++) {
+          const int ih = oh * stride_h - pad_top + kh * dil_h;
+          if (ih < 0 || ih >= in_h) {
+            memset(rows + at, zero, (size_t)k_w);
+            at += (size_t)k_w;
+            continue;
+          }
+          const uint8_t* base = image + ((size_t)c * in_h + ih) * in_w;
+          for (int kw = 0; kw < k_w; kw++) {
+            const int iw = ow * stride_w - pad_left + kw * dil_w;
+            rows[at++] = iw >= 0 && iw < in_w ? base[iw] : zero;
+          }
+        }
+      }
+    }
+  }
+}
+
+void cai_requant_s32_f32_t(const int32_t* c, int ldc, int m, int n, const int32_t* bias,
+                           const float* scale, int relu, float* out, int ldo) {
+  cai_requant_params p;
+  p.bias = bias;
+  p.scale = scale;
+  p.out_zero_point = 0;
+  p.relu = relu;
+  /* blocks of 16 rows keep the 16 strided output streams short-lived in cache */
+  for (int i0 = 0; i0 < m; i0 += 16) {
+    const int i1 = i0 + 16 < m ? i0 + 16 : m;
+    for (int j = 0; j < n; j++) {
+      float* dst = out + (size_t)j * ldo;
+      for (int i = i0; i < i1; i++) {
+        const float y = cai_requant_real(c[(size_t)i * ldc + j], &p, j);
+        dst[i] = relu && y < 0.0f ? 0.0f : y;
+      }
+    }
+  }
+}

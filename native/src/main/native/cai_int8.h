@@ -175,6 +175,29 @@ void cai_requant_s32_u8_args(const int32_t* c, int ldc, int m, int n, const int3
 void cai_requant_s32_f32_args(const int32_t* c, int ldc, int m, int n, const int32_t* bias,
                               const float* scale, int relu, float* out, int ldo, int use_ref);
 
+/* ------------------------------------------------------------------------------------------------
+ * Activation quantization and layouts for the int8 operators (QLinearConv / QLinearGemm).
+ *
+ *   q(x) = saturate_0_255(rint(x / scale) + zero_point)   (ONNX QuantizeLinear: float division,
+ *          round half to even, NaN -> zero_point as Java's (int) NaN == 0)
+ *
+ * cai_quantize_f32_u8:    out[i] = q(x[i]), i < count
+ * cai_quantize_f32_u8_t:  rows[p * channels + c] = q(x[c * pixels + p])   (1x1 conv patch rows)
+ * cai_im2row_u8:          rows[(oh*outW+ow) * R + (c*kH+kh)*kW + kw] = image[c, ih, iw] or
+ *                         zero_point outside the image, R = channels*kH*kW
+ * cai_requant_s32_f32_t:  out[j * ldo + i] = relu?((float)(c[i*ldc+j] + bias[j]) * scale[j])
+ *                         (the output stage written transposed: GEMM [P,M] -> NCHW [M,P])
+ * ---------------------------------------------------------------------------------------------- */
+void cai_quantize_f32_u8(const float* x, int count, float scale, int zero_point, uint8_t* out,
+                         int use_ref);
+void cai_quantize_f32_u8_t(const float* x, int channels, int pixels, float scale, int zero_point,
+                           uint8_t* rows);
+void cai_im2row_u8(const uint8_t* image, int channels, int in_h, int in_w, int k_h, int k_w,
+                   int stride_h, int stride_w, int pad_top, int pad_left, int dil_h, int dil_w,
+                   int out_h, int out_w, int zero_point, uint8_t* rows);
+void cai_requant_s32_f32_t(const int32_t* c, int ldc, int m, int n, const int32_t* bias,
+                           const float* scale, int relu, float* out, int ldo);
+
 #ifdef __cplusplus
 }
 #endif

@@ -141,4 +141,53 @@ final class IntKernelsNative {
       FloatBuffer y,
       int n,
       int k);
+
+  @Name("cai_quantize_f32_u8")
+  static native void quantizeF32U8(
+      @Cast("const float*") FloatBuffer x,
+      int count,
+      float scale,
+      int zeroPoint,
+      @Cast("uint8_t*") ByteBuffer out,
+      int useRef);
+
+  @Name("cai_quantize_f32_u8_t")
+  static native void quantizeF32U8T(
+      @Cast("const float*") FloatBuffer x,
+      int channels,
+      int pixels,
+      float scale,
+      int zeroPoint,
+      @Cast("uint8_t*") ByteBuffer rows);
+
+  @Name("cai_im2row_u8")
+  static native void im2rowU8(
+      @Cast("const uint8_t*") ByteBuffer image,
+      int channels,
+      int inH,
+      int inW,
+      int kernelH,
+      int kernelW,
+      int strideH,
+      int strideW,
+      int padTop,
+      int padLeft,
+      int dilationH,
+      int dilationW,
+      int outH,
+      int outW,
+      int zeroPoint,
+      @Cast("uint8_t*") ByteBuffer rows);
+
+  @Name("cai_requant_s32_f32_t")
+  static native void requantS32F32T(
+      @Cast("const int32_t*") IntBuffer c,
+      int ldc,
+      int m,
+      int n,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int relu,
+      FloatBuffer out,
+      int ldo);
 }

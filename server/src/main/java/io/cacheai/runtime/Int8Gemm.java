@@ -32,6 +32,29 @@ public interface Int8Gemm {
       FloatBuffer scale,
       FloatBuffer y);
 
+  /**
+   * As {@link #run}, written transposed: {@code yT[n, m] = y[m, n]} (a convolution's [pixels,
+   * channels] product into NCHW). This default goes through {@code tmp} (at least m·n floats) and a
+   * Java transpose; the native kernels write yT directly from the s32 accumulators.
+   */
+  default void runTransposed(
+      int m,
+      int n,
+      int k,
+      ByteBuffer a,
+      ByteBuffer packedWeights,
+      IntBuffer bias,
+      FloatBuffer scale,
+      FloatBuffer tmp,
+      FloatBuffer yT) {
+    run(m, n, k, a, packedWeights, bias, scale, tmp);
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < n; j++) {
+        yT.put(j * m + i, tmp.get(i * n + j));
+      }
+    }
+  }
+
   /** The plain Java implementation (exact integer arithmetic, one thread). */
   static Int8Gemm reference() {
     return ReferenceInt8Gemm.INSTANCE;

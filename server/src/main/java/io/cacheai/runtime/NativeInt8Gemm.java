@@ -47,6 +47,31 @@ final class NativeInt8Gemm implements Int8Gemm {
       IntBuffer bias,
       FloatBuffer scale,
       FloatBuffer y) {
+    IntBuffer acc = accumulate(m, n, k, a, packedWeights);
+    Requantize.toF32(acc, m, n, params(bias, scale), y.duplicate().clear());
+  }
+
+  /** The s32 product requantized straight into the transposed output; {@code tmp} is unused. */
+  @Override
+  public void runTransposed(
+      int m,
+      int n,
+      int k,
+      ByteBuffer a,
+      ByteBuffer packedWeights,
+      IntBuffer bias,
+      FloatBuffer scale,
+      FloatBuffer tmp,
+      FloatBuffer yT) {
+    IntBuffer acc = accumulate(m, n, k, a, packedWeights);
+    io.cacheai.kernels.U8Activations.toF32Transposed(acc, m, n, params(bias, scale), yT);
+  }
+
+  private static RequantParams params(IntBuffer bias, FloatBuffer scale) {
+    return new RequantParams(bias.duplicate().clear(), scale.duplicate().clear(), 0, false);
+  }
+
+  private static IntBuffer accumulate(int m, int n, int k, ByteBuffer a, ByteBuffer packedWeights) {
     IntBuffer[] holder = ACCUMULATORS.get();
     if (holder[0].capacity() < m * n || !holder[0].isDirect()) {
       holder[0] =
@@ -62,11 +87,6 @@ final class NativeInt8Gemm implements Int8Gemm {
     } else {
       io.cacheai.kernels.Int8Gemm.gemm(activations, m, k, weights, n, acc);
     }
-    Requantize.toF32(
-        acc,
-        m,
-        n,
-        new RequantParams(bias.duplicate().clear(), scale.duplicate().clear(), 0, false),
-        y.duplicate().clear());
+    return acc;
   }
 }

@@ -97,6 +97,10 @@ final class QLinearConvKernel implements Kernel {
     FloatBuffer x = frame.buffer(in);
     FloatBuffer y = frame.buffer(out);
     FloatBuffer tmp = frame.scratch();
+    if (gemm instanceof NativeInt8Gemm) {
+      runNative(frame, x, y, tmp, imageLength, r, p, rowsLength);
+      return;
+    }
     byte[] heap = frame.heapBytes(imageLength + rowsLength);
     for (int b = 0; b < batch; b++) {
       float[] image = frame.heapIn(Math.max(imageLength, p * outChannels));
@@ -105,9 +109,7 @@ final class QLinearConvKernel implements Kernel {
         quantizeTransposed(image, heap);
       } else {
         for (int i = 0; i < imageLength; i++) {
-          // as U8Activations.quantize: rint(x / scale) + zp, saturated to 0..255
-          int q = (int) Math.rint(image[i] / xScale) + xZeroPoint;
-          heap[rowsLength + i] = (byte) (q < 0 ? 0 : Math.min(q, 255));
+          heap[rowsLength + i] = (byte) U8Activations.quantize(image[i], xScale, xZeroPoint);
         }
         im2row(heap, rowsLength, heap);
       }
@@ -126,6 +128,58 @@ final class QLinearConvKernel implements Kernel {
   }
 
   /**
+   * The same steps in C ({@link io.cacheai.kernels.U8Activations}): quantize (transposed for 1×1)
+   * or quantize + im2row from the direct activation buffer, GEMM, and the output stage written
+   * transposed into y — no heap copies and no Java loops.
+   */
+  private void runNative(
+      Frame frame,
+      FloatBuffer x,
+      FloatBuffer y,
+      FloatBuffer tmp,
+      int imageLength,
+      int r,
+      int p,
+      int rowsLength) {
+    ByteBuffer bytes = frame.bytes(rowsLength + (pointwise ? 0 : imageLength));
+    ByteBuffer rows = bytes.slice(0, rowsLength);
+    int[] shape = {
+      window.kernelH(),
+      window.kernelW(),
+      window.strideH(),
+      window.strideW(),
+      window.padTop(),
+      window.padLeft(),
+      window.dilationH(),
+      window.dilationW(),
+      window.outH(),
+      window.outW()
+    };
+    for (int b = 0; b < batch; b++) {
+      FloatBuffer image = x.slice(b * imageLength, imageLength);
+      if (pointwise) {
+        io.cacheai.kernels.U8Activations.quantizeTransposed(
+            image, channels, p, xScale, xZeroPoint, rows);
+      } else {
+        ByteBuffer u8 = bytes.slice(rowsLength, imageLength);
+        io.cacheai.kernels.U8Activations.quantize(image, imageLength, xScale, xZeroPoint, u8);
+        io.cacheai.kernels.U8Activations.im2row(
+            u8, channels, window.inH(), window.inW(), shape, xZeroPoint, rows);
+      }
+      gemm.runTransposed(
+          p,
+          outChannels,
+          r,
+          rows,
+          weight,
+          stage.bias(),
+          stage.scale(),
+          tmp,
+          y.slice(b * outChannels * p, outChannels * p));
+    }
+  }
+
+  /**
    * A 1×1 convolution with stride 1 and no padding (the pointwise half of a depthwise-separable
    * block): its patch rows are the image transposed, {@code rows[p][c] = q(x[c][p])}, made in one
    * pass without the u8 image in between.
@@ -135,9 +189,7 @@ final class QLinearConvKernel implements Kernel {
     for (int c = 0; c < channels; c++) {
       int from = c * p;
       for (int pixel = 0, at = c; pixel < p; pixel++, at += channels) {
-        // as U8Activations.quantize: rint(x / scale) + zp, saturated to 0..255
-        int q = (int) Math.rint(image[from + pixel] / xScale) + xZeroPoint;
-        rows[at] = (byte) (q < 0 ? 0 : Math.min(q, 255));
+        rows[at] = (byte) U8Activations.quantize(image[from + pixel], xScale, xZeroPoint);
       }
     }
   }

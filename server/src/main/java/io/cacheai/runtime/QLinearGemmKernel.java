@@ -47,6 +47,14 @@ final class QLinearGemmKernel implements Kernel {
   public void run(Frame frame) {
     int length = m * k;
     ByteBuffer a = frame.bytes(length);
+    FloatBuffer y = frame.buffer(out);
+    if (gemm instanceof NativeInt8Gemm) {
+      // in C straight from the direct activation buffer: no heap round trip
+      io.cacheai.kernels.U8Activations.quantize(
+          frame.buffer(in), length, xScale, xZeroPoint, a.duplicate().clear());
+      gemm.run(m, n, k, a, weight, stage.bias(), stage.scale(), y);
+      return;
+    }
     float[] x = frame.heapIn(length);
     byte[] q = frame.heapBytes(length);
     frame.buffer(in).get(0, x, 0, length);
@@ -54,7 +62,6 @@ final class QLinearGemmKernel implements Kernel {
       q[i] = (byte) U8Activations.quantize(x[i], xScale, xZeroPoint);
     }
     a.put(0, q, 0, length);
-    FloatBuffer y = frame.buffer(out);
     gemm.run(m, n, k, a, weight, stage.bias(), stage.scale(), y);
   }
 }

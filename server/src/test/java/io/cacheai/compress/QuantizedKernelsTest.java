@@ -40,8 +40,10 @@ class QuantizedKernelsTest {
     long[] outShape;
     if (op == OpType.CONV) {
       attributes.put("kernel_shape", new long[] {weightShape[2], weightShape[3]});
-      attributes.put("pads", new long[] {1, 2, 1, 0});
-      attributes.put("strides", new long[] {2, 1});
+      if (weightShape[2] > 1) { // a 1×1 kernel stays pointwise: the quantize-transposed path
+        attributes.put("pads", new long[] {1, 2, 1, 0});
+        attributes.put("strides", new long[] {2, 1});
+      }
       outShape = new long[] {-1, weightShape[0], -2, -2}; // filled by shape inference below
     } else {
       attributes.put("transB", 1L);
@@ -71,12 +73,19 @@ class QuantizedKernelsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"Conv", "Gemm"})
+  @ValueSource(strings = {"Conv", "Conv1x1", "Gemm"})
   void int8Layer_vsFp32_withinTheQuantizationBound(String opName) {
     Random random = new Random(opName.hashCode());
-    boolean conv = opName.equals("Conv");
-    long[] inShape = conv ? new long[] {BATCH, 3, 9, 8} : new long[] {BATCH, 70};
-    long[] weightShape = conv ? new long[] {20, 3, 3, 3} : new long[] {37, 70};
+    boolean conv = opName.startsWith("Conv");
+    boolean pointwise = opName.equals("Conv1x1");
+    long[] inShape =
+        pointwise
+            ? new long[] {BATCH, 70, 5, 7}
+            : conv ? new long[] {BATCH, 3, 9, 8} : new long[] {BATCH, 70};
+    long[] weightShape =
+        pointwise
+            ? new long[] {24, 70, 1, 1}
+            : conv ? new long[] {20, 3, 3, 3} : new long[] {37, 70};
     Graph graph = graph(conv ? OpType.CONV : OpType.GEMM, inShape, weightShape, random);
     float[] x = new float[(int) io.cacheai.graph.Shapes.elementCount(inShape)];
     for (int i = 0; i < x.length; i++) {
