@@ -35,6 +35,9 @@ final class BundleMaker {
 
   /** Null when this build's compressor accepts {@code method}, else the reason it does not. */
   static String unknownMethod(String method) {
+    if (method.equalsIgnoreCase("cacheai")) {
+      return null; // the lookup-table method: LutCompressor, outside Compressor.Method
+    }
     try {
       Compressor.Method.parse(method);
       return null;
