@@ -1,5 +1,6 @@
 package io.cacheai.runtime;
 
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -12,14 +13,13 @@ final class KeyHitCounter {
   /** One run in this many also computes the exact keys. */
   static final int SAMPLE_EVERY = 16;
 
-  private final LongAdder runs = new LongAdder();
+  private final AtomicLong runs = new AtomicLong();
   private final LongAdder hits = new LongAdder();
   private final LongAdder lookups = new LongAdder();
 
   /** Whether this run should be checked (roughly one in {@value #SAMPLE_EVERY}). */
   boolean sampleThisRun() {
-    runs.increment();
-    return runs.sum() % SAMPLE_EVERY == 1;
+    return runs.incrementAndGet() % SAMPLE_EVERY == 1;
   }
 
   void record(long hitCount, long lookupCount) {

@@ -90,11 +90,13 @@ final class LookupGemmKernel implements Kernel {
       }
       x = wide;
     }
-    ByteBuffer keys = frame.bytes(rows * codebooks);
+    int count = rows * codebooks;
+    // With a hit counter the frame's bytes hold the exact keys too, after the tree's.
+    ByteBuffer keys = frame.bytes(hitCounter == null ? count : 2 * count);
     if (tree) {
       kernels.encodeTree(x, rows, padded, codebooks, width, splitDims, thresholds, keys);
       if (hitCounter != null && hitCounter.sampleThisRun()) {
-        countKeyHits(x, padded, keys);
+        countKeyHits(x, padded, keys, keys.slice(count, count));
       }
     } else {
       kernels.encodeCentroids(x, rows, padded, codebooks, width, centroids, keys);
@@ -103,9 +105,8 @@ final class LookupGemmKernel implements Kernel {
   }
 
   /** Compares the tree's keys with the exact nearest-centroid keys of the same rows. */
-  private void countKeyHits(FloatBuffer x, int padded, ByteBuffer treeKeys) {
+  private void countKeyHits(FloatBuffer x, int padded, ByteBuffer treeKeys, ByteBuffer exact) {
     int count = rows * codebooks;
-    ByteBuffer exact = ByteBuffer.allocateDirect(count); // sampled runs only
     kernels.encodeCentroids(x, rows, padded, codebooks, width, centroids, exact);
     int hits = 0;
     for (int i = 0; i < count; i++) {
