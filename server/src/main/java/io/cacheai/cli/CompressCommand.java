@@ -109,6 +109,14 @@ final class CompressCommand implements Callable<Integer> {
   private boolean lutRefitNext;
 
   @Option(
+      names = "--lut-table-bits",
+      defaultValue = "" + LutOptions.DEFAULT_TABLE_BITS,
+      description =
+          "Cache AI: bits of a table entry, 8 (int8) or 4 (two per byte: half the table bytes,"
+              + " so --lut-width 0 picks about half the w); default ${DEFAULT-VALUE}")
+  private int lutTableBits;
+
+  @Option(
       names = "--seed",
       defaultValue = "1",
       description =
@@ -261,7 +269,8 @@ final class CompressCommand implements Callable<Integer> {
             .withSeed(seed)
             .withSamples(samples)
             .withShiftRadiusPx(lutShift)
-            .withRefitNext(lutRefitNext);
+            .withRefitNext(lutRefitNext)
+            .withTableBits(lutTableBits);
     Graph graph = OnnxImporter.importFile(model);
     Dataset data = Dataset.read(calibration);
     PrintWriter err = spec.commandLine().getErr();
@@ -281,8 +290,10 @@ final class CompressCommand implements Callable<Integer> {
         "lut",
         String.format(
             Locale.ROOT,
-            "width=%s encoder=%s tree_fit=%s lambda=%s shift_px=%d refit_next=%s seed=%d layers=%s",
+            "width=%s table_bits=%d encoder=%s tree_fit=%s lambda=%s shift_px=%d refit_next=%s"
+                + " seed=%d layers=%s",
             options.width() == 0 ? "auto" : Integer.toString(options.width()),
+            options.tableBits(),
             options.encoder().label(),
             options.treeFit().name().toLowerCase(Locale.ROOT),
             options.lambda(),
