@@ -60,8 +60,8 @@ final class CompressCommand implements Callable<Integer> {
       names = "--lut-width",
       defaultValue = "" + LutOptions.DEFAULT_WIDTH,
       description =
-          "cacheai: floats per key (w); int8 tables are about w/4 times smaller than fp32;"
-              + " 0 (default) = per layer, the smallest w for 10x")
+          "cacheai: floats per key (w); int8 tables are about w/4 times smaller than fp32"
+              + " (4-bit: w/2); 0 (default) = per layer, the smallest w for 10x")
   private int lutWidth;
 
   @Option(
