@@ -144,11 +144,6 @@ public record PackedTensor(
     return shape[0] * 16 * ((shape[2] + 1) / 2);
   }
 
-  /** Whether this holds LookupGemm tables (int8 or 4-bit). */
-  public boolean lookupTables() {
-    return format == Format.S8_LUT16 || format == Format.S4_LUT16;
-  }
-
   /** Bytes of an [n,k] matrix in q4g32 blocks: n · ceil(round_up(k,32)/64) · 40. */
   public static long q4g32LengthBytes(int n, int k) {
     return (long) n * ((k + 63) / 64) * 40;
