@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.cacheai.bundle.Bundle;
 import io.cacheai.bundle.BundleReader;
+import io.cacheai.bundle.PackedTensors;
 import io.cacheai.client.InferRequest;
 import io.cacheai.client.InferenceClient;
 import io.cacheai.compress.Dataset;
 import io.cacheai.compress.Evaluation;
 import io.cacheai.graph.OpType;
+import io.cacheai.graph.PackedTensor;
 import io.cacheai.runtime.Model;
 import io.cacheai.serve.BundleModelLoader;
 import io.cacheai.serve.FileNameModelLoader;
@@ -250,6 +252,17 @@ class CompressCommandTest {
       assertThat(bundle.producer().getCompression()).isEqualTo("cacheai_int8");
       assertThat(bundle.manifest().getMetadataMap())
           .containsEntry("layers", "/1/Gemm=int8 /3/Gemm=lookup /5/Gemm=int8");
+      // the tables (same seed) pass through the quantizer byte for byte
+      try (Bundle tablesOnly = BundleReader.open(fp32Rest)) {
+        Map<String, PackedTensor> tables = PackedTensors.read(tablesOnly);
+        Map<String, PackedTensor> withInt8 = PackedTensors.read(bundle);
+        assertThat(tables).isNotEmpty();
+        tables.forEach(
+            (name, t) -> {
+              assertThat(withInt8).containsKey(name);
+              assertThat(withInt8.get(name).data()).as(name).isEqualTo(t.data());
+            });
+      }
     }
     double ratio = (double) Files.size(onnx) / Files.size(cai);
     assertThat(ratio).as("whole-model ratio vs the ONNX file").isBetween(3.8, 4.2);
