@@ -342,7 +342,7 @@ class CompressCommandTest {
   }
 
   @Test
-  void compress_lutRestUnknown_failsNamingTheAcceptedValues() throws Exception {
+  void compress_lutRestUnknownOrWithoutCacheai_failsNamingTheValue() throws Exception {
     Path onnx = onnx("mnist-mlp");
     assertThat(
             run(
@@ -358,6 +358,22 @@ class CompressCommandTest {
                 dir.resolve("x.cai").toString()))
         .isEqualTo(1);
     assertThat(err.toString()).contains("lut-rest 'int5' (accepted: fp32, int8, int4, mixed)");
+    assertThat(dir.resolve("x.cai")).doesNotExist();
+
+    assertThat(
+            run(
+                "compress",
+                onnx.toString(),
+                "--calibration",
+                MNIST.toString(),
+                "--method",
+                "int8",
+                "--lut-rest",
+                "int8",
+                "--out",
+                dir.resolve("x.cai").toString()))
+        .isEqualTo(1);
+    assertThat(err.toString()).contains("lut-rest=int8 applies to --method cacheai only");
     assertThat(dir.resolve("x.cai")).doesNotExist();
   }
 }
