@@ -8,6 +8,7 @@ import io.cacheai.compress.Dataset;
 import io.cacheai.compress.lut.LutCompressor;
 import io.cacheai.compress.lut.LutLayerReport;
 import io.cacheai.compress.lut.LutOptions;
+import io.cacheai.compress.lut.LutRest;
 import io.cacheai.graph.Graph;
 import io.cacheai.onnx.OnnxImporter;
 import io.cacheai.proto.v1.Producer;
@@ -26,8 +27,10 @@ import picocli.CommandLine.Spec;
 /**
  * {@code cacheai compress MODEL.onnx --calibration DATA --method int8|int4|mixed --out MODEL.cai}:
  * post-training quantization ({@link Compressor}) into a {@code .cai} bundle whose platform becomes
- * {@code cai_<method>}. Progress on stderr; the per-layer precisions, the fallback's promotions,
- * the calibration-set accuracy and the size ratio on stdout.
+ * {@code cai_<method>}; {@code --method cacheai [--lut-rest int8|int4|mixed]}: lookup tables
+ * ({@link LutCompressor}), then the other layers quantized ({@link LutRest}), platform {@code
+ * cai_cacheai} or {@code cai_cacheai_<rest>}. Progress on stderr; the per-layer precisions, the
+ * fallback's promotions, the calibration-set accuracy and the size ratio on stdout.
  */
 @Command(
     name = "compress",
@@ -117,6 +120,14 @@ final class CompressCommand implements Callable<Integer> {
   private int lutTableBits;
 
   @Option(
+      names = "--lut-rest",
+      description =
+          "cacheai: the layers not turned into tables: fp32 | int8 | int4 | mixed (as --method;"
+              + " mixed: those layers --target-ratio times smaller than fp32); default "
+              + LutRest.DEFAULT)
+  private String lutRest;
+
+  @Option(
       names = "--seed",
       defaultValue = "1",
       description =
@@ -174,28 +185,11 @@ final class CompressCommand implements Callable<Integer> {
     }
     long startNs = System.nanoTime();
     Compressor.Method m = Compressor.Method.parse(method);
-    if (samples <= 0 || groupSize <= 0 || !(targetRatio >= 1)) {
+    if (lutRest != null) {
       throw new IllegalArgumentException(
-          "samples="
-              + samples
-              + " groupSize="
-              + groupSize
-              + " targetRatio="
-              + targetRatio
-              + " (samples, group size > 0; target ratio >= 1)");
+          "lut-rest=" + lutRest + " applies to --method cacheai only (method=" + method + ")");
     }
-    Compressor.Options defaults =
-        Compressor.Options.of(m, CalibrationMethod.parse(calibrationMethod), samples);
-    Compressor.Options options =
-        new Compressor.Options(
-            m,
-            defaults.calibration(),
-            samples,
-            budgetPt == null ? defaults.budgetPt() : budgetPt,
-            groupSize,
-            firstLayerFp32,
-            lastLayerFp32,
-            (long) (Files.size(model) / targetRatio));
+    Compressor.Options options = compressorOptions(m);
     Graph graph = OnnxImporter.importFile(model);
     Dataset data =
         Files.isDirectory(calibration)
@@ -250,6 +244,31 @@ final class CompressCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** The quantizer's options from the command line, for method {@code m}. */
+  private Compressor.Options compressorOptions(Compressor.Method m) throws java.io.IOException {
+    if (samples <= 0 || groupSize <= 0 || !(targetRatio >= 1)) {
+      throw new IllegalArgumentException(
+          "samples="
+              + samples
+              + " groupSize="
+              + groupSize
+              + " targetRatio="
+              + targetRatio
+              + " (samples, group size > 0; target ratio >= 1)");
+    }
+    Compressor.Options defaults =
+        Compressor.Options.of(m, CalibrationMethod.parse(calibrationMethod), samples);
+    return new Compressor.Options(
+        m,
+        defaults.calibration(),
+        samples,
+        budgetPt == null ? defaults.budgetPt() : budgetPt,
+        groupSize,
+        firstLayerFp32,
+        lastLayerFp32,
+        (long) (Files.size(model) / targetRatio));
+  }
+
   /** The {@code --method} value of Cache AI (tables instead of weights). */
   static final String METHOD_CACHEAI = "cacheai";
 
@@ -271,21 +290,26 @@ final class CompressCommand implements Callable<Integer> {
             .withShiftRadiusPx(lutShift)
             .withRefitNext(lutRefitNext)
             .withTableBits(lutTableBits);
+    Compressor.Method restMethod = LutRest.parse(lutRest == null ? LutRest.DEFAULT : lutRest);
+    Compressor.Options restOptions = restMethod == null ? null : compressorOptions(restMethod);
     Graph graph = OnnxImporter.importFile(model);
     Dataset data = Dataset.read(calibration);
     PrintWriter err = spec.commandLine().getErr();
     LutCompressor.Result result =
         LutCompressor.compress(graph, data, options, new ProgressBar(err));
-    BundleWriter writer = new BundleWriter(result.graph().graph());
-    result.graph().packed().forEach((name, tensor) -> PackedTensors.add(writer, name, tensor));
+    LutRest.Result rest =
+        LutRest.apply(graph, result, restOptions, targetRatio, data, new ProgressBar(err));
+    BundleWriter writer = new BundleWriter(rest.graph().graph());
+    rest.graph().packed().forEach((name, tensor) -> PackedTensors.add(writer, name, tensor));
     writer.producer(
         Producer.newBuilder()
             .setCacheaiVersion(ServerInfo.version())
             .setSourceSha256(BundleCommand.sha256(model))
             .setSourceName(model.getFileName().toString())
-            .setCompression(METHOD_CACHEAI)
+            .setCompression(rest.compression())
             .build());
     writer.metadata("calibration_samples", Integer.toString(Math.min(samples, data.count())));
+    writer.metadata("layers", LutRest.describe(rest.layers()));
     writer.metadata(
         "lut",
         String.format(
@@ -308,12 +332,27 @@ final class CompressCommand implements Callable<Integer> {
     for (LutLayerReport layer : result.layers()) {
       stdout.println("  layer " + layer.line());
     }
+    stdout.printf(
+        Locale.ROOT,
+        "  other layers (--lut-rest %s; tables alone score %.2f%%):%n",
+        restMethod == null ? "fp32" : restMethod.label(),
+        rest.tablesScorePct());
+    rest.layers()
+        .forEach(
+            (layer, kind) -> {
+              if (!kind.equals(LutRest.LOOKUP)) {
+                stdout.printf("  layer %-24s %s%n", layer, kind);
+              }
+            });
+    for (String line : rest.notes()) {
+      stdout.println("  note: " + line);
+    }
     long onnxBytes = Files.size(model);
     stdout.printf(
         Locale.ROOT,
         "cacheai: wrote %s (%d bytes, %.2fx smaller than %s at %d bytes), method=cacheai"
-            + " w=%s encoder=%s on %d samples: score %.2f%% vs fp32 %.2f%%, agreement %.2f%%,"
-            + " in %d ms%n",
+            + " w=%s encoder=%s rest=%s on %d samples: score %.2f%% vs fp32 %.2f%%,"
+            + " agreement %.2f%%, in %d ms%n",
         out,
         sizeBytes,
         (double) onnxBytes / sizeBytes,
@@ -321,10 +360,11 @@ final class CompressCommand implements Callable<Integer> {
         onnxBytes,
         options.width() == 0 ? "auto" : Integer.toString(options.width()),
         options.encoder().label(),
+        restMethod == null ? "fp32" : restMethod.label(),
         Math.min(samples, data.count()),
-        result.scorePct(),
-        result.fp32ScorePct(),
-        result.agreementPct(),
+        rest.scorePct(),
+        rest.fp32ScorePct(),
+        rest.agreementPct(),
         (System.nanoTime() - startNs) / 1_000_000);
     stdout.flush();
     return 0;
