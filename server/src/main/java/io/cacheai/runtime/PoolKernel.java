@@ -26,10 +26,49 @@ final class PoolKernel implements Kernel {
     this.countIncludePad = countIncludePad;
   }
 
+  /** Whether the native fp32 kernels load here (checked once); else MaxPool stays in Java. */
+  private static final boolean NATIVE = probe();
+
+  private static boolean probe() {
+    try {
+      io.cacheai.kernels.Fp32Kernels.packedGemmAvailable();
+      return true;
+    } catch (LinkageError e) {
+      return false;
+    }
+  }
+
   @Override
   public void run(Frame frame) {
     FloatBuffer x = frame.buffer(in);
     FloatBuffer y = frame.buffer(out);
+    if (max && NATIVE) {
+      // in C, reading the direct buffers in place (same rule: Math.max, padding never wins)
+      io.cacheai.kernels.Fp32Kernels.maxPool2d(
+          x,
+          y,
+          planes,
+          window.inH(),
+          window.inW(),
+          window.outH(),
+          window.outW(),
+          new int[] {
+            window.kernelH(),
+            window.kernelW(),
+            window.strideH(),
+            window.strideW(),
+            window.padTop(),
+            window.padLeft(),
+            window.dilationH(),
+            window.dilationW()
+          });
+      return;
+    }
+    runJava(x, y, frame);
+  }
+
+  /** The Java loops (AveragePool everywhere; MaxPool without the native kernels). */
+  void runJava(FloatBuffer x, FloatBuffer y, Frame frame) {
     int inH = window.inH();
     int inW = window.inW();
     int outH = window.outH();
