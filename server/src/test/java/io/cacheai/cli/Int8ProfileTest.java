@@ -28,7 +28,8 @@ import picocli.CommandLine;
 /**
  * Where the time of a compressed model goes, kernel by kernel ({@link NodeProfile}): the MNIST
  * models at batch 1 and PP-OCRv4 rec int8 at batch 8 (48×320), each next to ONNX Runtime fp32 on
- * the same ONNX in the same run. Runs only with {@code -Dcacheai.profile=true}; prints the tables.
+ * the same ONNX in the same run. Runs with {@code -Dcacheai.profile=true} (prints the per-kernel
+ * tables) or {@code -Dcacheai.measure=true} (latency only, no timers around the kernels).
  *
  * <pre>
  * ./mvnw -B -q verify -pl server -am -Dcacheai.profile=true -Dtest=Int8ProfileTest \
@@ -54,7 +55,9 @@ class Int8ProfileTest {
   @ParameterizedTest
   @CsvSource({"mnist-cnn,int8", "mnist-cnn,mixed", "mnist-mlp,int8", "mnist-mlp,mixed"})
   void profile_mnistBatch1(String name, String method) throws Exception {
-    Assumptions.assumeTrue(NodeProfile.ENABLED, "-Dcacheai.profile=true");
+    Assumptions.assumeTrue(
+        NodeProfile.ENABLED || OcrInt8CompressTest.MEASURE,
+        "-Dcacheai.profile=true or -Dcacheai.measure=true");
     Path onnx = dir.resolve(name + ".onnx");
     try (InputStream in =
         getClass().getResourceAsStream("/io/cacheai/models/" + name + "/1/model.onnx")) {
@@ -130,11 +133,13 @@ class Int8ProfileTest {
     double[] ms = LatencyProbe.medianMs(models, request, 0, runs);
     System.out.printf(
         Locale.ROOT,
-        "%s: ORT fp32 %.4f ms, ours %.4f ms (ORT / ours = %.2f; medians, profiling on)%n",
+        "%s: ORT fp32 %.4f ms, ours %.4f ms (ORT / ours = %.2f; medians of %d, profiling %s)%n",
         title,
         ms[0],
         ms[1],
-        ms[0] / ms[1]);
+        ms[0] / ms[1],
+        runs,
+        NodeProfile.ENABLED ? "on" : "off");
     for (NodeProfile profile : NodeProfile.all()) {
       String table = profile.table();
       if (!table.contains(", 0 requests")) {
