@@ -512,6 +512,79 @@ static CAI_VNNI void cai_gemm_u8s8_s32_vnni(const uint8_t* a, int lda, const int
     }
   }
 }
+
+/* GEMV (one activation row) on VNNI: the GEMM's MR = 1 tile has only two accumulator chains, so
+ * it waits on vpdpbusd's latency every step. Here NP (<= 4) panels advance together: NP
+ * independent chains, one vpermw each per 4 k. */
+CAI_VNNI_INLINE void cai_gemv_vnni_panels(const int NP, const int32_t* a32, const int8_t* bp,
+                                          size_t panel_bytes, int kpairs, int32_t* y, int n0,
+                                          int n) {
+  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24,
+                                       8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  __m512i acc[4];
+  for (int i = 0; i < 4; i++) {
+    acc[i] = _mm512_setzero_si512();
+  }
+  const int quads = kpairs / 2;
+  int s = 0;
+  for (; s < quads; s++) {
+    const __m512i av = _mm512_set1_epi32(a32[s]);
+    for (int i = 0; i < NP; i++) {
+      const __m512i w =
+          _mm512_permutexvar_epi16(idx, _mm512_loadu_si512(bp + i * panel_bytes + (size_t)s * 64));
+      acc[i] = _mm512_dpbusd_epi32(acc[i], av, w);
+    }
+  }
+  if (kpairs & 1) { /* last k-pair alone: upper 32 bytes zero, never read past the panel */
+    const __m512i av = _mm512_set1_epi32(a32[s]);
+    for (int i = 0; i < NP; i++) {
+      const __m512i w = _mm512_permutexvar_epi16(
+          idx, _mm512_inserti64x4(_mm512_setzero_si512(),
+                                  _mm256_loadu_si256((const __m256i*)(bp + i * panel_bytes +
+                                                                       (size_t)s * 64)),
+                                  0));
+      acc[i] = _mm512_dpbusd_epi32(acc[i], av, w);
+    }
+  }
+  for (int i = 0; i < NP; i++) {
+    const int nc = n - (n0 + 16 * i) < 16 ? n - (n0 + 16 * i) : 16;
+    cai_vnni_store16(y + n0 + 16 * i, acc[i], nc, 0);
+  }
+}
+
+static __thread uint8_t* cai_gemv_a = NULL;
+static __thread size_t cai_gemv_a_capacity = 0;
+
+/* 0 when the activation buffer cannot be allocated (the caller falls back). */
+static CAI_VNNI int cai_gemv_u8s8_s32_vnni(const uint8_t* a, const int8_t* b_packed, int32_t* y,
+                                           int n, int k) {
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const size_t need = (size_t)cai_round_up(kp, 4);
+  if (cai_gemv_a_capacity < need) {
+    free(cai_gemv_a);
+    cai_gemv_a = (uint8_t*)aligned_alloc(64, (need + 63) / 64 * 64);
+    cai_gemv_a_capacity = cai_gemv_a == NULL ? 0 : need;
+    if (cai_gemv_a == NULL) {
+      return 0;
+    }
+  }
+  memcpy(cai_gemv_a, a, (size_t)k);
+  memset(cai_gemv_a + k, 0, need - (size_t)k);
+  const int32_t* a32 = (const int32_t*)cai_gemv_a;
+  const int panels = cai_round_up(n, CAI_S8P_NR) / CAI_S8P_NR;
+  const size_t panel_bytes = (size_t)kp * CAI_S8P_NR;
+  for (int p = 0; p < panels; p += 4) {
+    const int np = panels - p < 4 ? panels - p : 4;
+    const int8_t* bp = b_packed + (size_t)p * panel_bytes;
+    switch (np) {
+      case 4: cai_gemv_vnni_panels(4, a32, bp, panel_bytes, kp / 2, y, p * 16, n); break;
+      case 3: cai_gemv_vnni_panels(3, a32, bp, panel_bytes, kp / 2, y, p * 16, n); break;
+      case 2: cai_gemv_vnni_panels(2, a32, bp, panel_bytes, kp / 2, y, p * 16, n); break;
+      default: cai_gemv_vnni_panels(1, a32, bp, panel_bytes, kp / 2, y, p * 16, n); break;
+    }
+  }
+  return 1;
+}
 #endif /* CAI_X86 */
 
 void cai_gemm_u8s8_s32(const uint8_t* a, int lda, const int8_t* b_packed, int32_t* c, int ldc,
@@ -541,12 +614,8 @@ void cai_gemm_u8s8_s32(const uint8_t* a, int lda, const int8_t* b_packed, int32_
 
 void cai_gemv_u8s8_s32(const uint8_t* a, const int8_t* b_packed, int32_t* y, int n, int k) {
 #if CAI_X86
-  if (cai_isa_vnni()) {
-    uint8_t* a8 = cai_scratch8();
-    if (a8 != NULL) {
-      cai_gemm_u8s8_s32_vnni(a, k, b_packed, y, n, 1, n, k, a8);
-      return;
-    }
+  if (cai_isa_vnni() && cai_gemv_u8s8_s32_vnni(a, b_packed, y, n, k)) {
+    return;
   }
   if (cai_isa_avx2()) {
     cai_gemv_u8s8_s32_avx2(a, b_packed, y, n, k);
