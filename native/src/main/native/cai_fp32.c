@@ -422,6 +422,35 @@ void cai_maxpool2d_f32(const float* x, float* y, int planes, int in_h, int in_w,
   }
 }
 
+void cai_avgpool2d_f32(const float* x, float* y, int planes, int in_h, int in_w, int out_h,
+                       int out_w, int k_h, int k_w, int stride_h, int stride_w, int pad_t,
+                       int pad_l, int pad_b, int pad_r, int count_include_pad) {
+  for (int p = 0; p < planes; p++) {
+    const float* xp = x + (size_t)p * in_h * in_w;
+    float* yp = y + (size_t)p * out_h * out_w;
+    for (int oh = 0; oh < out_h; oh++) {
+      const int h0 = oh * stride_h - pad_t;
+      const int h1 = h0 + k_h < in_h + pad_b ? h0 + k_h : in_h + pad_b;
+      const int hs = h0 > 0 ? h0 : 0;
+      const int he = h1 < in_h ? h1 : in_h;
+      for (int ow = 0; ow < out_w; ow++) {
+        const int w0 = ow * stride_w - pad_l;
+        const int w1 = w0 + k_w < in_w + pad_r ? w0 + k_w : in_w + pad_r;
+        const int ws = w0 > 0 ? w0 : 0;
+        const int we = w1 < in_w ? w1 : in_w;
+        float sum = 0.0f; /* the Java loop's order: rows, then columns, one float add each */
+        for (int h = hs; h < he; h++) {
+          for (int w = ws; w < we; w++) {
+            sum += xp[(size_t)h * in_w + w];
+          }
+        }
+        const int count = count_include_pad ? (h1 - h0) * (w1 - w0) : (he - hs) * (we - ws);
+        yp[(size_t)oh * out_w + ow] = count > 0 ? sum / (float)count : 0.0f;
+      }
+    }
+  }
+}
+
 /* ------------------------------------------------------------------------------------------------
  * Depthwise convolution
  *

@@ -151,4 +151,23 @@ final class Fp32KernelsNative {
       int padL,
       int dilationH,
       int dilationW);
+
+  @Name("cai_avgpool2d_f32")
+  static native void avgPool2d(
+      @Cast("const float*") FloatBuffer x,
+      FloatBuffer y,
+      int planes,
+      int inH,
+      int inW,
+      int outH,
+      int outW,
+      int kH,
+      int kW,
+      int strideH,
+      int strideW,
+      int padT,
+      int padL,
+      int padB,
+      int padR,
+      int countIncludePad);
 }

@@ -93,4 +93,73 @@ class MaxPoolTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("y");
   }
+
+  @ParameterizedTest(name = "{0}x{1} k{2}x{3} s{4} pads {5},{6},{7},{8} include={9}")
+  @CsvSource({
+    "3, 80, 3, 2, 3, 2, 0, 0, 0, 0, false", // PP-OCR's AveragePool shape, no padding
+    "9, 11, 3, 3, 2, 2, 1, 1, 1, 1, false",
+    "9, 11, 3, 3, 2, 2, 1, 1, 1, 1, true",
+    "7, 7, 2, 3, 2, 2, 0, 1, 1, 0, true"
+  })
+  void avgPool2d_equalsJavaLoop(
+      int inH,
+      int inW,
+      int kH,
+      int kW,
+      int stride,
+      int strideW,
+      int padT,
+      int padL,
+      int padB,
+      int padR,
+      boolean include) {
+    int planes = 4;
+    int outH = (inH + padT + padB - kH) / stride + 1;
+    int outW = (inW + padL + padR - kW) / strideW + 1;
+    Random random = new Random(inH * 7L + kW);
+    float[] x = new float[planes * inH * inW];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) random.nextGaussian() * 3;
+    }
+    float[] expected = new float[planes * outH * outW];
+    for (int p = 0; p < planes; p++) {
+      for (int oh = 0; oh < outH; oh++) {
+        for (int ow = 0; ow < outW; ow++) {
+          int h0 = oh * stride - padT;
+          int w0 = ow * strideW - padL;
+          int h1 = Math.min(h0 + kH, inH + padB);
+          int w1 = Math.min(w0 + kW, inW + padR);
+          int hs = Math.max(h0, 0);
+          int ws = Math.max(w0, 0);
+          int he = Math.min(h1, inH);
+          int we = Math.min(w1, inW);
+          float sum = 0f;
+          for (int h = hs; h < he; h++) {
+            for (int w = ws; w < we; w++) {
+              sum += x[(p * inH + h) * inW + w];
+            }
+          }
+          int count = include ? (h1 - h0) * (w1 - w0) : (he - hs) * (we - ws);
+          expected[(p * outH + oh) * outW + ow] = count > 0 ? sum / count : 0f;
+        }
+      }
+    }
+    var y = floats(new float[expected.length], 0);
+    Fp32Kernels.avgPool2d(
+        floats(x, 0),
+        y,
+        planes,
+        inH,
+        inW,
+        outH,
+        outW,
+        new int[] {kH, kW, stride, strideW, padT, padL, padB, padR},
+        include);
+    float[] got = IntBuffersForTests.toArray(y, expected.length);
+    for (int i = 0; i < expected.length; i++) {
+      assertThat(Float.floatToRawIntBits(got[i]))
+          .as("y[%d] = %s, expected %s", i, got[i], expected[i])
+          .isEqualTo(Float.floatToRawIntBits(expected[i]));
+    }
+  }
 }

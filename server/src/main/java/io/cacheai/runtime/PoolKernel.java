@@ -64,10 +64,32 @@ final class PoolKernel implements Kernel {
           });
       return;
     }
+    if (!max && NATIVE && window.dilationH() == 1 && window.dilationW() == 1) {
+      io.cacheai.kernels.Fp32Kernels.avgPool2d(
+          x,
+          y,
+          planes,
+          window.inH(),
+          window.inW(),
+          window.outH(),
+          window.outW(),
+          new int[] {
+            window.kernelH(),
+            window.kernelW(),
+            window.strideH(),
+            window.strideW(),
+            window.padTop(),
+            window.padLeft(),
+            window.padBottom(),
+            window.padRight()
+          },
+          countIncludePad);
+      return;
+    }
     runJava(x, y, frame);
   }
 
-  /** The Java loops (AveragePool everywhere; MaxPool without the native kernels). */
+  /** The Java loops (without the native kernels; AveragePool with dilation). */
   void runJava(FloatBuffer x, FloatBuffer y, Frame frame) {
     int inH = window.inH();
     int inW = window.inW();
