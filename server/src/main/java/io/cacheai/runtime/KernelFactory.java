@@ -268,7 +268,8 @@ final class KernelFactory {
     Fp32Kernels.Epilogue epilogue = ElementwiseFusion.epilogue(steps);
     long[] in0 = analysis.shapes().get(node.inputs().get(0));
     if (epilogue != null && node.op() == OpType.QLINEAR_CONV) {
-      return int8(node, in0, out, false, epilogue);
+      // the chain runs as the native fp32 epilogue: only beside the native int8 kernels
+      return int8Gemm instanceof NativeInt8Gemm ? int8(node, in0, out, false, epilogue) : null;
     }
     if (epilogue == null || node.op() != OpType.CONV) {
       return null;
