@@ -105,7 +105,7 @@ final class QLinearConvKernel implements Kernel {
 
   @Override
   public long scratchFloats() {
-    return (long) pixels() * outChannels;
+    return direct ? 0 : (long) pixels() * outChannels; // the im2row path's [P, M] product
   }
 
   @Override
@@ -114,15 +114,15 @@ final class QLinearConvKernel implements Kernel {
     int imageLength = channels * inPixels;
     int r = patchLength();
     int p = pixels();
-    int rowsLength = p * r;
-    ByteBuffer rows = frame.bytes(rowsLength);
     FloatBuffer x = frame.buffer(in);
     FloatBuffer y = frame.buffer(out);
-    FloatBuffer tmp = frame.scratch();
     if (direct) {
       runDirect(frame, x, y, imageLength, r, p);
       return;
     }
+    int rowsLength = p * r;
+    ByteBuffer rows = frame.bytes(rowsLength);
+    FloatBuffer tmp = frame.scratch();
     if (gemm instanceof NativeInt8Gemm) {
       runNative(frame, x, y, tmp, imageLength, r, p, rowsLength);
       return;
