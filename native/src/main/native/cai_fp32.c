@@ -344,6 +344,113 @@ static CAI_F32_AVX2 void cai_epilogue_apply_avx2(float* y, size_t n, cai_epilogu
 }
 #endif
 
+void cai_epilogue_f32(float* y, size_t n, const int32_t* step_kinds, const float* step_params,
+                      int steps) {
+  if (steps <= 0 || n == 0) {
+    return;
+  }
+#if CAI_FP32_X86
+  if (cai_fp32_isa_avx2()) {
+    cai_epilogue_apply_avx2(y, n, cai_epilogue_classify(step_kinds, step_params, steps),
+                            step_kinds, step_params, steps);
+    return;
+  }
+#endif
+  cai_steps_apply_ref(y, n, step_kinds, step_params, steps);
+}
+
+/* Java's Math.max: NaN wins, +0 beats -0. */
+static inline float cai_java_max(float a, float b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  if (a == 0.0f && b == 0.0f) return signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+
+/* Whether a plane holds a NaN or a -0: only then can a plain "a > b ? a : b" differ from Java's
+ * Math.max (NaN wins, +0 beats -0), so only such planes take the exact slow path. */
+static int cai_has_nan_or_negzero(const float* x, size_t n) {
+  int found = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t bits;
+    memcpy(&bits, x + i, 4);
+    found |= bits == 0x80000000u || (bits & 0x7FFFFFFFu) > 0x7F800000u;
+  }
+  return found;
+}
+
+static inline float cai_plain_max(float a, float b) { return a > b ? a : b; }
+
+void cai_maxpool2d_f32(const float* x, float* y, int planes, int in_h, int in_w, int out_h,
+                       int out_w, int k_h, int k_w, int stride_h, int stride_w, int pad_t,
+                       int pad_l, int dil_h, int dil_w) {
+  const int plain2x2 = k_h == 2 && k_w == 2 && stride_h == 2 && stride_w == 2 && pad_t == 0 &&
+                       pad_l == 0 && dil_h == 1 && dil_w == 1 && 2 * out_h <= in_h &&
+                       2 * out_w <= in_w;
+  for (int p = 0; p < planes; p++) {
+    const float* xp = x + (size_t)p * in_h * in_w;
+    float* yp = y + (size_t)p * out_h * out_w;
+    if (plain2x2 && !cai_has_nan_or_negzero(xp, (size_t)in_h * in_w)) {
+      /* the common 2x2 / stride 2 window, no NaN, no -0: plain max equals Math.max */
+      for (int oh = 0; oh < out_h; oh++) {
+        const float* r0 = xp + (size_t)(2 * oh) * in_w;
+        const float* r1 = r0 + in_w;
+        float* dst = yp + (size_t)oh * out_w;
+        for (int ow = 0; ow < out_w; ow++) {
+          dst[ow] = cai_plain_max(cai_plain_max(r0[2 * ow], r0[2 * ow + 1]),
+                                  cai_plain_max(r1[2 * ow], r1[2 * ow + 1]));
+        }
+      }
+      continue;
+    }
+    for (int oh = 0; oh < out_h; oh++) {
+      const int h0 = oh * stride_h - pad_t;
+      for (int ow = 0; ow < out_w; ow++) {
+        const int w0 = ow * stride_w - pad_l;
+        float best = -INFINITY;
+        for (int kh = 0; kh < k_h; kh++) {
+          const int h = h0 + kh * dil_h;
+          if (h < 0 || h >= in_h) continue;
+          for (int kw = 0; kw < k_w; kw++) {
+            const int w = w0 + kw * dil_w;
+            if (w >= 0 && w < in_w) best = cai_java_max(best, xp[(size_t)h * in_w + w]);
+          }
+        }
+        yp[(size_t)oh * out_w + ow] = best;
+      }
+    }
+  }
+}
+
+void cai_avgpool2d_f32(const float* x, float* y, int planes, int in_h, int in_w, int out_h,
+                       int out_w, int k_h, int k_w, int stride_h, int stride_w, int pad_t,
+                       int pad_l, int pad_b, int pad_r, int count_include_pad) {
+  for (int p = 0; p < planes; p++) {
+    const float* xp = x + (size_t)p * in_h * in_w;
+    float* yp = y + (size_t)p * out_h * out_w;
+    for (int oh = 0; oh < out_h; oh++) {
+      const int h0 = oh * stride_h - pad_t;
+      const int h1 = h0 + k_h < in_h + pad_b ? h0 + k_h : in_h + pad_b;
+      const int hs = h0 > 0 ? h0 : 0;
+      const int he = h1 < in_h ? h1 : in_h;
+      for (int ow = 0; ow < out_w; ow++) {
+        const int w0 = ow * stride_w - pad_l;
+        const int w1 = w0 + k_w < in_w + pad_r ? w0 + k_w : in_w + pad_r;
+        const int ws = w0 > 0 ? w0 : 0;
+        const int we = w1 < in_w ? w1 : in_w;
+        float sum = 0.0f; /* the Java loop's order: rows, then columns, one float add each */
+        for (int h = hs; h < he; h++) {
+          for (int w = ws; w < we; w++) {
+            sum += xp[(size_t)h * in_w + w];
+          }
+        }
+        const int count = count_include_pad ? (h1 - h0) * (w1 - w0) : (he - hs) * (we - ws);
+        yp[(size_t)oh * out_w + ow] = count > 0 ? sum / (float)count : 0.0f;
+      }
+    }
+  }
+}
+
 /* ------------------------------------------------------------------------------------------------
  * Depthwise convolution
  *

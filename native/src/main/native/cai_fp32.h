@@ -61,6 +61,27 @@ void cai_fp32_force_scalar(int force);
 #define CAI_STEP_MULX 14
 #define CAI_STEP_COUNT 15
 
+/* The epilogue steps applied in place to n contiguous floats (what a kernel fuses, as one call). */
+void cai_epilogue_f32(float* y, size_t n, const int32_t* step_kinds, const float* step_params,
+                      int steps);
+
+/* ------------------------------------------------------------------------------------------------
+ * maxpool2d_f32: y[p, oh, ow] = max over the window's taps inside x[p] (padding never wins; an
+ * all-padding window gives -inf), max as Java's Math.max (NaN wins, +0 beats -0), for `planes`
+ * planes of [in_h, in_w] -> [out_h, out_w].
+ * ---------------------------------------------------------------------------------------------- */
+void cai_maxpool2d_f32(const float* x, float* y, int planes, int in_h, int in_w, int out_h,
+                       int out_w, int k_h, int k_w, int stride_h, int stride_w, int pad_t,
+                       int pad_l, int dil_h, int dil_w);
+
+/* avgpool2d_f32: y = the mean of each window's taps inside x[p], the window clipped to the padded
+ * input ([-pad_t, in_h + pad_b) x [-pad_l, in_w + pad_r)); the divisor counts those padded
+ * positions (count_include_pad) or only the real ones; 0 for an empty window. The sum runs rows
+ * then columns in float, as the runtime's Java loop, so results are bit-identical to it. */
+void cai_avgpool2d_f32(const float* x, float* y, int planes, int in_h, int in_w, int out_h,
+                       int out_w, int k_h, int k_w, int stride_h, int stride_w, int pad_t,
+                       int pad_l, int pad_b, int pad_r, int count_include_pad);
+
 /* ------------------------------------------------------------------------------------------------
  * softmax_rows_f32: y[r, :] = exp(x[r, :] - max_r) / sum_r, for `rows` contiguous rows of n floats.
  * x and y may be the same buffer. exp is Cody-Waite reduction + Cephes' degree-6 polynomial, inputs

@@ -512,6 +512,79 @@ static CAI_VNNI void cai_gemm_u8s8_s32_vnni(const uint8_t* a, int lda, const int
     }
   }
 }
+
+/* GEMV (one activation row) on VNNI: the GEMM's MR = 1 tile has only two accumulator chains, so
+ * it waits on vpdpbusd's latency every step. Here NP (<= 4) panels advance together: NP
+ * independent chains, one vpermw each per 4 k. */
+CAI_VNNI_INLINE void cai_gemv_vnni_panels(const int NP, const int32_t* a32, const int8_t* bp,
+                                          size_t panel_bytes, int kpairs, int32_t* y, int n0,
+                                          int n) {
+  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24,
+                                       8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  __m512i acc[4];
+  for (int i = 0; i < 4; i++) {
+    acc[i] = _mm512_setzero_si512();
+  }
+  const int quads = kpairs / 2;
+  int s = 0;
+  for (; s < quads; s++) {
+    const __m512i av = _mm512_set1_epi32(a32[s]);
+    for (int i = 0; i < NP; i++) {
+      const __m512i w =
+          _mm512_permutexvar_epi16(idx, _mm512_loadu_si512(bp + i * panel_bytes + (size_t)s * 64));
+      acc[i] = _mm512_dpbusd_epi32(acc[i], av, w);
+    }
+  }
+  if (kpairs & 1) { /* last k-pair alone: upper 32 bytes zero, never read past the panel */
+    const __m512i av = _mm512_set1_epi32(a32[s]);
+    for (int i = 0; i < NP; i++) {
+      const __m512i w = _mm512_permutexvar_epi16(
+          idx, _mm512_inserti64x4(_mm512_setzero_si512(),
+                                  _mm256_loadu_si256((const __m256i*)(bp + i * panel_bytes +
+                                                                       (size_t)s * 64)),
+                                  0));
+      acc[i] = _mm512_dpbusd_epi32(acc[i], av, w);
+    }
+  }
+  for (int i = 0; i < NP; i++) {
+    const int nc = n - (n0 + 16 * i) < 16 ? n - (n0 + 16 * i) : 16;
+    cai_vnni_store16(y + n0 + 16 * i, acc[i], nc, 0);
+  }
+}
+
+static __thread uint8_t* cai_gemv_a = NULL;
+static __thread size_t cai_gemv_a_capacity = 0;
+
+/* 0 when the activation buffer cannot be allocated (the caller falls back). */
+static CAI_VNNI int cai_gemv_u8s8_s32_vnni(const uint8_t* a, const int8_t* b_packed, int32_t* y,
+                                           int n, int k) {
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const size_t need = (size_t)cai_round_up(kp, 4);
+  if (cai_gemv_a_capacity < need) {
+    free(cai_gemv_a);
+    cai_gemv_a = (uint8_t*)aligned_alloc(64, (need + 63) / 64 * 64);
+    cai_gemv_a_capacity = cai_gemv_a == NULL ? 0 : need;
+    if (cai_gemv_a == NULL) {
+      return 0;
+    }
+  }
+  memcpy(cai_gemv_a, a, (size_t)k);
+  memset(cai_gemv_a + k, 0, need - (size_t)k);
+  const int32_t* a32 = (const int32_t*)cai_gemv_a;
+  const int panels = cai_round_up(n, CAI_S8P_NR) / CAI_S8P_NR;
+  const size_t panel_bytes = (size_t)kp * CAI_S8P_NR;
+  for (int p = 0; p < panels; p += 4) {
+    const int np = panels - p < 4 ? panels - p : 4;
+    const int8_t* bp = b_packed + (size_t)p * panel_bytes;
+    switch (np) {
+      case 4: cai_gemv_vnni_panels(4, a32, bp, panel_bytes, kp / 2, y, p * 16, n); break;
+      case 3: cai_gemv_vnni_panels(3, a32, bp, panel_bytes, kp / 2, y, p * 16, n); break;
+      case 2: cai_gemv_vnni_panels(2, a32, bp, panel_bytes, kp / 2, y, p * 16, n); break;
+      default: cai_gemv_vnni_panels(1, a32, bp, panel_bytes, kp / 2, y, p * 16, n); break;
+    }
+  }
+  return 1;
+}
 #endif /* CAI_X86 */
 
 void cai_gemm_u8s8_s32(const uint8_t* a, int lda, const int8_t* b_packed, int32_t* c, int ldc,
@@ -541,12 +614,8 @@ void cai_gemm_u8s8_s32(const uint8_t* a, int lda, const int8_t* b_packed, int32_
 
 void cai_gemv_u8s8_s32(const uint8_t* a, const int8_t* b_packed, int32_t* y, int n, int k) {
 #if CAI_X86
-  if (cai_isa_vnni()) {
-    uint8_t* a8 = cai_scratch8();
-    if (a8 != NULL) {
-      cai_gemm_u8s8_s32_vnni(a, k, b_packed, y, n, 1, n, k, a8);
-      return;
-    }
+  if (cai_isa_vnni() && cai_gemv_u8s8_s32_vnni(a, b_packed, y, n, k)) {
+    return;
   }
   if (cai_isa_avx2()) {
     cai_gemv_u8s8_s32_avx2(a, b_packed, y, n, k);
@@ -1156,4 +1225,312 @@ void cai_requant_s32_f32_t(const int32_t* c, int ldc, int m, int n, const int32_
       }
     }
   }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The int8 convolution in NCHW (contracts: cai_int8.h)
+ * ---------------------------------------------------------------------------------------------- */
+size_t cai_u8c4_size(int k, int pixels) {
+  return (size_t)((k + 3) / 4) * (size_t)cai_round_up(pixels, CAI_U8C4_PIXELS) * 4;
+}
+
+void cai_quantize_pad_f32_u8(const float* x, int channels, int h, int w, int pad_t, int pad_b,
+                             int pad_l, int pad_r, float scale, int zero_point, uint8_t* out) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+  if (pad_t == 0 && pad_b == 0 && pad_l == 0 && pad_r == 0) {
+    cai_quantize_f32_u8(x, channels * h * w, scale, zero_point, out, 0);
+    return;
+  }
+  memset(out, zero_point, (size_t)channels * ph * pw);
+  for (int c = 0; c < channels; c++) {
+    for (int r = 0; r < h; r++) {
+      cai_quantize_f32_u8(x + ((size_t)c * h + r) * w, w, scale, zero_point,
+                          out + ((size_t)c * ph + pad_t + r) * pw + pad_l, 0);
+    }
+  }
+}
+
+/* dst[4i + j] = src_j[i * stride] for i < n, j < 4; a NULL source reads as 0. */
+static void cai_interleave4_ref(const uint8_t* const src[4], int stride, int n, uint8_t* dst) {
+  for (int i = 0; i < n; i++) {
+    for (int j = 0; j < 4; j++) {
+      dst[4 * i + j] = src[j] == NULL ? 0 : src[j][(size_t)i * stride];
+    }
+  }
+}
+
+#if CAI_X86
+CAI_AVX2_INLINE __m128i cai_load16_or_zero(const uint8_t* s, int i) {
+  return s == NULL ? _mm_setzero_si128() : _mm_loadu_si128((const __m128i*)(s + i));
+}
+
+/* The same for stride 1, 16 pixels per step: two rounds of unpack turn 4 x 16 bytes into 64. */
+static CAI_AVX2 void cai_interleave4_avx2(const uint8_t* const src[4], int n, uint8_t* dst) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = cai_load16_or_zero(src[0], i);
+    const __m128i b = cai_load16_or_zero(src[1], i);
+    const __m128i c = cai_load16_or_zero(src[2], i);
+    const __m128i d = cai_load16_or_zero(src[3], i);
+    const __m128i ab_lo = _mm_unpacklo_epi8(a, b);
+    const __m128i ab_hi = _mm_unpackhi_epi8(a, b);
+    const __m128i cd_lo = _mm_unpacklo_epi8(c, d);
+    const __m128i cd_hi = _mm_unpackhi_epi8(c, d);
+    _mm_storeu_si128((__m128i*)(dst + 4 * i), _mm_unpacklo_epi16(ab_lo, cd_lo));
+    _mm_storeu_si128((__m128i*)(dst + 4 * i + 16), _mm_unpackhi_epi16(ab_lo, cd_lo));
+    _mm_storeu_si128((__m128i*)(dst + 4 * i + 32), _mm_unpacklo_epi16(ab_hi, cd_hi));
+    _mm_storeu_si128((__m128i*)(dst + 4 * i + 48), _mm_unpackhi_epi16(ab_hi, cd_hi));
+  }
+  if (i < n) {
+    const uint8_t* rest[4];
+    for (int j = 0; j < 4; j++) {
+      rest[j] = src[j] == NULL ? NULL : src[j] + i;
+    }
+    cai_interleave4_ref(rest, 1, n - i, dst + 4 * i);
+  }
+}
+
+#define CAI_BWVL __attribute__((target("avx512f,avx512bw,avx512vl")))
+#define CAI_BWVL_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl")))
+
+/* 1 when the masked AVX-512BW/VL interleave may run (with the VNNI body; same overrides). */
+static int cai_isa_bwvl(void) {
+  static int known = -1;
+  if (known < 0) {
+    known = __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+  }
+  return known && cai_isa_vnni();
+}
+
+CAI_BWVL_INLINE __m128i cai_load16_masked(const uint8_t* s, int i, __mmask16 mask) {
+  return s == NULL ? _mm_setzero_si128() : _mm_maskz_loadu_epi8(mask, s + i);
+}
+
+/* Any n with AVX-512BW masks: short rows (a 10-pixel output row) need no scalar tail. */
+static CAI_BWVL void cai_interleave4_bw(const uint8_t* const src[4], int n, uint8_t* dst) {
+  for (int i = 0; i < n; i += 16) {
+    const int count = n - i < 16 ? n - i : 16;
+    const __mmask16 mask = (__mmask16)(count == 16 ? 0xFFFF : (1u << count) - 1u);
+    const __m128i a = cai_load16_masked(src[0], i, mask);
+    const __m128i b = cai_load16_masked(src[1], i, mask);
+    const __m128i c = cai_load16_masked(src[2], i, mask);
+    const __m128i d = cai_load16_masked(src[3], i, mask);
+    const __m128i ab_lo = _mm_unpacklo_epi8(a, b);
+    const __m128i ab_hi = _mm_unpackhi_epi8(a, b);
+    const __m128i cd_lo = _mm_unpacklo_epi8(c, d);
+    const __m128i cd_hi = _mm_unpackhi_epi8(c, d);
+    __m512i all = _mm512_castsi128_si512(_mm_unpacklo_epi16(ab_lo, cd_lo));
+    all = _mm512_inserti32x4(all, _mm_unpackhi_epi16(ab_lo, cd_lo), 1);
+    all = _mm512_inserti32x4(all, _mm_unpacklo_epi16(ab_hi, cd_hi), 2);
+    all = _mm512_inserti32x4(all, _mm_unpackhi_epi16(ab_hi, cd_hi), 3);
+    const __mmask64 out_mask = count == 16 ? ~(__mmask64)0 : (((__mmask64)1 << (4 * count)) - 1);
+    _mm512_mask_storeu_epi8(dst + 4 * i, out_mask, all);
+  }
+}
+#endif
+
+static void cai_interleave4(const uint8_t* const src[4], int stride, int n, uint8_t* dst) {
+#if CAI_X86
+  if (stride == 1 && cai_isa_bwvl()) {
+    cai_interleave4_bw(src, n, dst);
+    return;
+  }
+  if (stride == 1 && cai_isa_avx2()) {
+    cai_interleave4_avx2(src, n, dst);
+    return;
+  }
+#endif
+  cai_interleave4_ref(src, stride, n, dst);
+}
+
+void cai_im2col_u8c4(const uint8_t* padded, int channels, int ph, int pw, int k_h, int k_w,
+                     int stride_h, int stride_w, int dil_h, int dil_w, int out_h, int out_w,
+                     uint8_t* out) {
+  const int k = channels * k_h * k_w;
+  const int pixels = out_h * out_w;
+  const int p16 = cai_round_up(pixels, CAI_U8C4_PIXELS);
+  const int groups = (k + 3) / 4;
+  for (int g = 0; g < groups; g++) {
+    uint8_t* dst = out + (size_t)g * p16 * 4;
+    int c[4], kh[4], kw[4];
+    for (int j = 0; j < 4; j++) {
+      const int r = 4 * g + j;
+      c[j] = r / (k_h * k_w);
+      kh[j] = r / k_w % k_h;
+      kw[j] = r % k_w;
+    }
+    for (int oh = 0; oh < out_h; oh++) {
+      const uint8_t* src[4];
+      for (int j = 0; j < 4; j++) {
+        src[j] = 4 * g + j < k ? padded + ((size_t)c[j] * ph + (size_t)oh * stride_h +
+                                           (size_t)kh[j] * dil_h) * pw + (size_t)kw[j] * dil_w
+                               : NULL;
+      }
+      cai_interleave4(src, stride_w, out_w, dst + (size_t)oh * out_w * 4);
+    }
+    memset(dst + (size_t)pixels * 4, 0, (size_t)(p16 - pixels) * 4);
+  }
+}
+
+void cai_quantize_f32_u8c4(const float* x, int k, int pixels, float scale, int zero_point,
+                           uint8_t* out) {
+  enum { CHUNK = 256 };
+  uint8_t rows[4][CHUNK];
+  const int p16 = cai_round_up(pixels, CAI_U8C4_PIXELS);
+  const int groups = (k + 3) / 4;
+  for (int g = 0; g < groups; g++) {
+    uint8_t* dst = out + (size_t)g * p16 * 4;
+    for (int p0 = 0; p0 < pixels; p0 += CHUNK) {
+      const int n = pixels - p0 < CHUNK ? pixels - p0 : CHUNK;
+      const uint8_t* src[4];
+      for (int j = 0; j < 4; j++) {
+        if (4 * g + j < k) {
+          cai_quantize_f32_u8(x + (size_t)(4 * g + j) * pixels + p0, n, scale, zero_point,
+                              rows[j], 0);
+          src[j] = rows[j];
+        } else {
+          src[j] = NULL;
+        }
+      }
+      cai_interleave4(src, 1, n, dst + (size_t)p0 * 4);
+    }
+    memset(dst + (size_t)pixels * 4, 0, (size_t)(p16 - pixels) * 4);
+  }
+}
+
+/* Channel j's weights W[j][4g .. 4g+3] from s8p16 as one little-endian s32 (4 s8 bytes): the
+ * k-pair 2g sits in block 2g, the pair 2g+1 in block 2g+1 (absent past Kp: zero). */
+static inline int32_t cai_s8p16_quad(const int8_t* packed, int kp, int j, int g) {
+  const int8_t* panel = packed + (size_t)(j / CAI_S8P_NR) * kp * CAI_S8P_NR + (j % CAI_S8P_NR) * 2;
+  uint16_t lo, hi = 0;
+  memcpy(&lo, panel + (size_t)(2 * g) * 32, 2);
+  if (4 * g + 2 < kp) {
+    memcpy(&hi, panel + (size_t)(2 * g + 1) * 32, 2);
+  }
+  return (int32_t)((uint32_t)lo | (uint32_t)hi << 16);
+}
+
+static void cai_conv_s8p16_u8c4_f32_ref(const int8_t* w, int m, int k, const uint8_t* x4,
+                                        int pixels, const int32_t* bias, const float* scale,
+                                        int relu, float* y, int ldy) {
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const int p16 = cai_round_up(pixels, CAI_U8C4_PIXELS);
+  const int groups = (k + 3) / 4;
+  cai_requant_params params = {bias, scale, 0, relu};
+  for (int j = 0; j < m; j++) {
+    for (int p = 0; p < pixels; p++) {
+      int32_t acc = 0;
+      for (int g = 0; g < groups; g++) {
+        const uint32_t quad = (uint32_t)cai_s8p16_quad(w, kp, j, g);
+        const uint8_t* xs = x4 + ((size_t)g * p16 + p) * 4;
+        for (int i = 0; i < 4; i++) {
+          acc += (int32_t)xs[i] * (int32_t)(int8_t)(quad >> (8 * i));
+        }
+      }
+      const float v = cai_requant_real(acc, &params, j);
+      y[(size_t)j * ldy + p] = relu && v < 0.0f ? 0.0f : v;
+    }
+  }
+}
+
+#if CAI_X86
+#define CAI_CONV_MR 4
+
+/* One tile: MR channels (j0 ..) x NV vectors of 16 pixels (p0 ..), all k. */
+CAI_VNNI_INLINE void cai_conv_vnni_tile(const int MR, const int NV, const int8_t* w, int kp,
+                                        int groups, int j0, const uint8_t* x4, int p16, int p0,
+                                        int pixels, const int32_t* bias, const float* scale,
+                                        int relu, float* y, int ldy) {
+  __m512i acc[CAI_CONV_MR][4];
+  for (int r = 0; r < CAI_CONV_MR; r++) {
+    for (int v = 0; v < 4; v++) {
+      acc[r][v] = _mm512_setzero_si512();
+    }
+  }
+  for (int g = 0; g < groups; g++) {
+    const uint8_t* xg = x4 + ((size_t)g * p16 + p0) * 4;
+    __m512i xv[4];
+    for (int v = 0; v < NV; v++) {
+      xv[v] = _mm512_loadu_si512(xg + 64 * v);
+    }
+    for (int r = 0; r < MR; r++) {
+      const __m512i wq = _mm512_set1_epi32(cai_s8p16_quad(w, kp, j0 + r, g));
+      for (int v = 0; v < NV; v++) {
+        acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], xv[v], wq);
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  for (int r = 0; r < MR; r++) {
+    const int j = j0 + r;
+    const __m512i b = _mm512_set1_epi32(bias == NULL ? 0 : bias[j]);
+    const __m512 s = _mm512_set1_ps(scale[j]);
+    for (int v = 0; v < NV; v++) {
+      const int p = p0 + 16 * v;
+      const int count = pixels - p < 16 ? pixels - p : 16;
+      if (count <= 0) {
+        continue;
+      }
+      const __mmask16 mask = (__mmask16)(count == 16 ? 0xFFFF : (1u << count) - 1u);
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], b)), s);
+      if (relu) { /* exactly "v < 0 ? 0 : v" (keeps -0 as the scalar twin does) */
+        f = _mm512_mask_mov_ps(f, _mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), zero);
+      }
+      _mm512_mask_storeu_ps(y + (size_t)j * ldy + p, mask, f);
+    }
+  }
+}
+
+static CAI_VNNI void cai_conv_s8p16_u8c4_f32_vnni(const int8_t* w, int m, int k, const uint8_t* x4,
+                                                  int pixels, const int32_t* bias,
+                                                  const float* scale, int relu, float* y,
+                                                  int ldy) {
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const int p16 = cai_round_up(pixels, CAI_U8C4_PIXELS);
+  const int groups = (k + 3) / 4;
+  for (int j0 = 0; j0 < m; j0 += CAI_CONV_MR) {
+    const int mr = m - j0 < CAI_CONV_MR ? m - j0 : CAI_CONV_MR;
+    for (int p0 = 0; p0 < p16; p0 += 64) {
+      const int nv = (p16 - p0) / 16 < 4 ? (p16 - p0) / 16 : 4;
+#define CAI_CONV_TILE(MR_, NV_) \
+  cai_conv_vnni_tile(MR_, NV_, w, kp, groups, j0, x4, p16, p0, pixels, bias, scale, relu, y, ldy)
+      if (mr == CAI_CONV_MR) {
+        switch (nv) {
+          case 4: CAI_CONV_TILE(4, 4); break;
+          case 3: CAI_CONV_TILE(4, 3); break;
+          case 2: CAI_CONV_TILE(4, 2); break;
+          default: CAI_CONV_TILE(4, 1); break;
+        }
+      } else {
+        for (int r = 0; r < mr; r++) {
+          const int j = j0 + r;
+          switch (nv) {
+            case 4: cai_conv_vnni_tile(1, 4, w, kp, groups, j, x4, p16, p0, pixels, bias, scale,
+                                       relu, y, ldy); break;
+            case 3: cai_conv_vnni_tile(1, 3, w, kp, groups, j, x4, p16, p0, pixels, bias, scale,
+                                       relu, y, ldy); break;
+            case 2: cai_conv_vnni_tile(1, 2, w, kp, groups, j, x4, p16, p0, pixels, bias, scale,
+                                       relu, y, ldy); break;
+            default: cai_conv_vnni_tile(1, 1, w, kp, groups, j, x4, p16, p0, pixels, bias, scale,
+                                        relu, y, ldy); break;
+          }
+        }
+      }
+#undef CAI_CONV_TILE
+    }
+  }
+}
+#endif
+
+void cai_conv_s8p16_u8c4_f32(const int8_t* w_packed, int m, int k, const uint8_t* x4, int pixels,
+                             const int32_t* bias, const float* scale, int relu, float* y, int ldy,
+                             int use_ref) {
+#if CAI_X86
+  if (!use_ref && cai_isa_vnni()) {
+    cai_conv_s8p16_u8c4_f32_vnni(w_packed, m, k, x4, pixels, bias, scale, relu, y, ldy);
+    return;
+  }
+#endif
+  cai_conv_s8p16_u8c4_f32_ref(w_packed, m, k, x4, pixels, bias, scale, relu, y, ldy);
 }

@@ -198,6 +198,48 @@ void cai_im2row_u8(const uint8_t* image, int channels, int in_h, int in_w, int k
 void cai_requant_s32_f32_t(const int32_t* c, int ldc, int m, int n, const int32_t* bias,
                            const float* scale, int relu, float* out, int ldo);
 
+
+/* ------------------------------------------------------------------------------------------------
+ * The int8 convolution in NCHW, output channels x pixels (no transposes):
+ *
+ *   y[j, p] = relu?((float) (sum_k W[j][k] * X[k][p] + bias[j]) * scale[j])     j < m, p < P
+ *
+ * W is the s8p16-packed weight [m, k] (read in place); X is the u8 patch matrix [k, P] in the u8c4
+ * layout below; y is fp32 [m, P] (row stride ldy) -- the NCHW output of one image, written once.
+ * The same output stage (and rounding) as cai_requant_s32_f32_t, so results are bit-identical to
+ * im2row + gemm_u8s8_s32 + requant_s32_f32_t.
+ *
+ * Format u8c4: X[k, P] in groups of 4 rows; P16 = P rounded up to 16, G = ceil(k / 4):
+ *
+ *   group g (P16 * 4 bytes, starts at byte g * P16 * 4):
+ *   +-----------+-----------+-----------+-----------+-----------+-----+-----------------+
+ *   | X[4g][0]  | X[4g+1][0]| X[4g+2][0]| X[4g+3][0]| X[4g][1]  | ... | X[4g+3][P16-1]  |
+ *   +-----------+-----------+-----------+-----------+-----------+-----+-----------------+
+ *
+ * Rows >= k and pixels >= P are 0. Why: one 64-byte load is 16 pixels x 4 k, the u8 operand of
+ * vpdpbusd against a broadcast quad of one channel's weights W[j][4g..4g+3].
+ *
+ * cai_quantize_pad_f32_u8: out[c][ph][pw] = q(x[c][h][w]) inside, zero_point in the border of
+ *   pad_t/pad_b rows and pad_l/pad_r columns (ph = h + pad_t + pad_b, pw = w + pad_l + pad_r).
+ * cai_im2col_u8c4: X[(c*kH + kh)*kW + kw][oh*outW + ow] = padded[c][oh*sH + kh*dH][ow*sW + kw*dW]
+ *   from the padded u8 image (callers check that every index is inside it).
+ * cai_quantize_f32_u8c4: X[c][p] = q(x[c][p]) for x [k, P] (a 1x1 convolution's patches).
+ * The VNNI body needs avx512f/bw/vnni; without it (or with use_ref) the scalar twin runs.
+ * ---------------------------------------------------------------------------------------------- */
+#define CAI_U8C4_PIXELS 16
+
+size_t cai_u8c4_size(int k, int pixels);
+void cai_quantize_pad_f32_u8(const float* x, int channels, int h, int w, int pad_t, int pad_b,
+                             int pad_l, int pad_r, float scale, int zero_point, uint8_t* out);
+void cai_im2col_u8c4(const uint8_t* padded, int channels, int ph, int pw, int k_h, int k_w,
+                     int stride_h, int stride_w, int dil_h, int dil_w, int out_h, int out_w,
+                     uint8_t* out);
+void cai_quantize_f32_u8c4(const float* x, int k, int pixels, float scale, int zero_point,
+                           uint8_t* out);
+void cai_conv_s8p16_u8c4_f32(const int8_t* w_packed, int m, int k, const uint8_t* x4, int pixels,
+                             const int32_t* bias, const float* scale, int relu, float* y, int ldy,
+                             int use_ref);
+
 #ifdef __cplusplus
 }
 #endif

@@ -104,6 +104,111 @@ public final class Fp32Kernels {
   }
 
   /**
+   * The epilogue's steps applied in place to {@code n} floats of {@code y} (from its position):
+   * what a kernel that cannot fuse the chain into its own store (the int8 convolution) calls per
+   * image while its output is still in cache. Same arithmetic as the fused stores.
+   */
+  public static void applyEpilogue(FloatBuffer y, int n, Epilogue epilogue) {
+    if (epilogue == null) {
+      throw new IllegalArgumentException("epilogue is null");
+    }
+    Buffers.checkShape("n", n);
+    Buffers.checkOutput("y", y, n);
+    if (epilogue.steps == 0 || n == 0) {
+      return;
+    }
+    Fp32KernelsNative.epilogue(y, n, epilogue.kinds, epilogue.params, epilogue.steps);
+  }
+
+  /**
+   * MaxPool over {@code planes} planes [inH, inW] → [outH, outW]: the max of each window's taps
+   * inside the plane (padding never wins), Java's {@code Math.max} rule. {@code window} = {kH, kW,
+   * strideH, strideW, padTop, padLeft, dilationH, dilationW}.
+   */
+  public static void maxPool2d(
+      FloatBuffer x,
+      FloatBuffer y,
+      int planes,
+      int inH,
+      int inW,
+      int outH,
+      int outW,
+      int[] window) {
+    if (window == null || window.length != 8) {
+      throw new IllegalArgumentException(
+          "window must be {kH,kW,strideH,strideW,padTop,padLeft,dilationH,dilationW}");
+    }
+    Buffers.checkShape("[planes,inH,inW,outH,outW]", planes, inH, inW, outH, outW);
+    Buffers.checkShape("window", window);
+    for (int at : new int[] {0, 1, 2, 3, 6, 7}) {
+      if (window[at] < 1) {
+        throw new IllegalArgumentException(
+            "window=" + java.util.Arrays.toString(window) + ": kernel, stride, dilation >= 1");
+      }
+    }
+    Buffers.checkInput("x", x, (long) planes * inH * inW);
+    Buffers.checkOutput("y", y, (long) planes * outH * outW);
+    if ((long) planes * outH * outW == 0) {
+      return;
+    }
+    Fp32KernelsNative.maxPool2d(
+        x, y, planes, inH, inW, outH, outW, window[0], window[1], window[2], window[3], window[4],
+        window[5], window[6], window[7]);
+  }
+
+  /**
+   * AveragePool over {@code planes} planes [inH, inW] → [outH, outW], {@code window} = {kH, kW,
+   * strideH, strideW, padTop, padLeft, padBottom, padRight}: each window clipped to the padded
+   * input, divided by its padded size ({@code countIncludePad}) or its count of real inputs, summed
+   * in the order of the runtime's Java loop (bit-identical to it).
+   */
+  public static void avgPool2d(
+      FloatBuffer x,
+      FloatBuffer y,
+      int planes,
+      int inH,
+      int inW,
+      int outH,
+      int outW,
+      int[] window,
+      boolean countIncludePad) {
+    if (window == null || window.length != 8) {
+      throw new IllegalArgumentException(
+          "window must be {kH,kW,strideH,strideW,padTop,padLeft,padBottom,padRight}");
+    }
+    Buffers.checkShape("[planes,inH,inW,outH,outW]", planes, inH, inW, outH, outW);
+    Buffers.checkShape("window", window);
+    for (int at = 0; at < 4; at++) {
+      if (window[at] < 1) {
+        throw new IllegalArgumentException(
+            "window=" + java.util.Arrays.toString(window) + ": kernel and stride >= 1");
+      }
+    }
+    Buffers.checkInput("x", x, (long) planes * inH * inW);
+    Buffers.checkOutput("y", y, (long) planes * outH * outW);
+    if ((long) planes * outH * outW == 0) {
+      return;
+    }
+    Fp32KernelsNative.avgPool2d(
+        x,
+        y,
+        planes,
+        inH,
+        inW,
+        outH,
+        outW,
+        window[0],
+        window[1],
+        window[2],
+        window[3],
+        window[4],
+        window[5],
+        window[6],
+        window[7],
+        countIncludePad ? 1 : 0);
+  }
+
+  /**
    * {@code y[r, :] = softmax(x[r, :])} for {@code rows} contiguous rows of {@code n} floats; x and
    * y may be the same buffer.
    */

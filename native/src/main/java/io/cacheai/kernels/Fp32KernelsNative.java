@@ -125,4 +125,49 @@ final class Fp32KernelsNative {
       @Cast("const int32_t*") IntBuffer stepKinds,
       @Cast("const float*") FloatBuffer stepParams,
       int steps);
+
+  @Name("cai_epilogue_f32")
+  static native void epilogue(
+      FloatBuffer y,
+      @Cast("size_t") long n,
+      @Cast("const int32_t*") java.nio.IntBuffer kinds,
+      @Cast("const float*") FloatBuffer params,
+      int steps);
+
+  @Name("cai_maxpool2d_f32")
+  static native void maxPool2d(
+      @Cast("const float*") FloatBuffer x,
+      FloatBuffer y,
+      int planes,
+      int inH,
+      int inW,
+      int outH,
+      int outW,
+      int kH,
+      int kW,
+      int strideH,
+      int strideW,
+      int padT,
+      int padL,
+      int dilationH,
+      int dilationW);
+
+  @Name("cai_avgpool2d_f32")
+  static native void avgPool2d(
+      @Cast("const float*") FloatBuffer x,
+      FloatBuffer y,
+      int planes,
+      int inH,
+      int inW,
+      int outH,
+      int outW,
+      int kH,
+      int kW,
+      int strideH,
+      int strideW,
+      int padT,
+      int padL,
+      int padB,
+      int padR,
+      int countIncludePad);
 }

@@ -190,4 +190,60 @@ final class IntKernelsNative {
       int relu,
       FloatBuffer out,
       int ldo);
+
+  @Name("cai_u8c4_size")
+  static native long u8c4Size(int k, int pixels);
+
+  @Name("cai_quantize_pad_f32_u8")
+  static native void quantizePadF32U8(
+      @Cast("const float*") FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float scale,
+      int zeroPoint,
+      @Cast("uint8_t*") ByteBuffer out);
+
+  @Name("cai_im2col_u8c4")
+  static native void im2colU8c4(
+      @Cast("const uint8_t*") ByteBuffer padded,
+      int channels,
+      int ph,
+      int pw,
+      int kH,
+      int kW,
+      int strideH,
+      int strideW,
+      int dilH,
+      int dilW,
+      int outH,
+      int outW,
+      @Cast("uint8_t*") ByteBuffer out);
+
+  @Name("cai_quantize_f32_u8c4")
+  static native void quantizeF32U8c4(
+      @Cast("const float*") FloatBuffer x,
+      int k,
+      int pixels,
+      float scale,
+      int zeroPoint,
+      @Cast("uint8_t*") ByteBuffer out);
+
+  @Name("cai_conv_s8p16_u8c4_f32")
+  static native void convS8p16U8c4F32(
+      @Cast("const int8_t*") ByteBuffer wPacked,
+      int m,
+      int k,
+      @Cast("const uint8_t*") ByteBuffer x4,
+      int pixels,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int relu,
+      FloatBuffer y,
+      int ldy,
+      int useRef);
 }

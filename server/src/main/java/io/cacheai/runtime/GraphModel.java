@@ -43,6 +43,7 @@ public final class GraphModel implements Model, LookupHitRatios {
   private final List<TensorSpec> outputs;
   private final Map<ShapeKey, ExecutionPlan> plans = new ConcurrentHashMap<>();
   private final ConcurrentLinkedQueue<Frame> frames = new ConcurrentLinkedQueue<>();
+  private final NodeProfile profile;
 
   /** Prepares {@code graph} to run; refuses it (IllegalArgumentException) if it cannot. */
   public GraphModel(Graph graph) {
@@ -70,6 +71,8 @@ public final class GraphModel implements Model, LookupHitRatios {
     checkWiring(graph);
     this.graph = graph;
     this.fuseElementwise = fuseElementwise;
+    this.profile =
+        new NodeProfile(graph.nodes().isEmpty() ? "graph" : graph.nodes().get(0).describe());
     List<String> names = new ArrayList<>();
     graph.inputs().forEach(input -> names.add(input.name()));
     names.addAll(graph.constants().keySet());
@@ -237,6 +240,9 @@ public final class GraphModel implements Model, LookupHitRatios {
       for (Kernel kernel : plan.kernels()) {
         kernel.run(frame);
       }
+      if (NodeProfile.ENABLED) {
+        profile.requestDone();
+      }
       Map<String, Tensor> result = new LinkedHashMap<>();
       for (ValueInfo output : graph.outputs()) {
         int id = ids.get(output.name());
@@ -253,6 +259,14 @@ public final class GraphModel implements Model, LookupHitRatios {
     }
   }
 
+  /**
+   * Per-kernel times of this model's requests when the JVM runs with {@code -Dcacheai.profile=true}
+   * (empty otherwise); see {@link NodeProfile}.
+   */
+  public NodeProfile profile() {
+    return profile;
+  }
+
   /** The cached plan for these input shapes (tests look at its memory layout). */
   ExecutionPlan planFor(long[][] inputShapes) {
     return plans.get(new ShapeKey(inputShapes));
@@ -260,6 +274,7 @@ public final class GraphModel implements Model, LookupHitRatios {
 
   @Override
   public void close() {
+    profile.close();
     plans.clear();
     frames.clear();
   }
@@ -320,6 +335,9 @@ public final class GraphModel implements Model, LookupHitRatios {
       Map<Integer, Node> convOfChainEnd = new HashMap<>();
       Set<Integer> fusedConvs = new HashSet<>();
       fuseConvEpilogues(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
+      if (fuseElementwise) {
+        fuseInt8Relus(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
+      }
       for (int i = 0; i < nodes.size(); i++) {
         Node node = nodes.get(i);
         String output = node.outputs().get(0);
@@ -348,12 +366,20 @@ public final class GraphModel implements Model, LookupHitRatios {
             lastUse[ids.get(input)] = Math.max(lastUse[ids.get(input)], i);
           }
         }
-        kernels.add(
+        Kernel kernel =
             fused != null
                 ? fused
                 : chain == null
                     ? kernelFactory.create(node, analysis)
-                    : new ElementwiseChainKernel(ids.get(chain.input()), out, chain.steps()));
+                    : new ElementwiseChainKernel(ids.get(chain.input()), out, chain.steps());
+        kernels.add(
+            profile.wrap(
+                (fused != null ? convOfChainEnd.get(i).describe() + " + " : "")
+                    + node.describe()
+                    + " ["
+                    + kernel.getClass().getSimpleName()
+                    + "]",
+                kernel));
       }
       for (ValueInfo output : graph.outputs()) {
         lastUse[ids.get(output.name())] = nodes.size();
@@ -403,6 +429,7 @@ public final class GraphModel implements Model, LookupHitRatios {
       Integer conv = producer.get(chain.input());
       if (conv == null
           || nodes.get(conv).op() != io.cacheai.graph.OpType.CONV
+              && nodes.get(conv).op() != io.cacheai.graph.OpType.QLINEAR_CONV
           || graphOutputs.contains(chain.input())
           || analysis.values().containsKey(chain.input())
           || !chain.nodes().containsAll(readers.getOrDefault(chain.input(), Set.of()))) {
@@ -416,6 +443,62 @@ public final class GraphModel implements Model, LookupHitRatios {
         fusedAtChainEnd.put(end, kernel);
         convOfChainEnd.put(end, nodes.get(conv));
         fusedConvs.add(conv);
+      }
+    }
+  }
+
+  /**
+   * Finds a ReLU that alone reads an int8 node's output (QLinearConv / QLinearGemm, e.g. the MNIST
+   * CNN's layers): the int8 kernel then runs at the ReLU's place with the ReLU in its output stage
+   * ({@link KernelFactory#int8}), and the unclamped output never exists. Same maps as {@link
+   * #fuseConvEpilogues}.
+   */
+  private void fuseInt8Relus(
+      ShapeInference.Result analysis,
+      Map<Integer, ElementwiseFusion.Chain> chains,
+      Map<Integer, Kernel> fusedAtChainEnd,
+      Map<Integer, Node> convOfChainEnd,
+      Set<Integer> fusedConvs) {
+    List<Node> nodes = graph.nodes();
+    Map<String, Integer> producer = new HashMap<>();
+    Map<String, Integer> readerCount = new HashMap<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      producer.put(nodes.get(i).outputs().get(0), i);
+      for (String input : nodes.get(i).inputs()) {
+        readerCount.merge(input, 1, Integer::sum);
+      }
+    }
+    Set<String> graphOutputs = new HashSet<>();
+    graph.outputs().forEach(output -> graphOutputs.add(output.name()));
+    for (int i = 0; i < nodes.size(); i++) {
+      Node relu = nodes.get(i);
+      if (relu.op() != io.cacheai.graph.OpType.RELU
+          || chains.containsKey(i)
+          || fusedAtChainEnd.containsKey(i)
+          || analysis.values().containsKey(relu.outputs().get(0))) {
+        continue;
+      }
+      String x = relu.inputs().get(0);
+      Integer int8 = producer.get(x);
+      if (int8 == null
+          || fusedConvs.contains(int8)
+          || graphOutputs.contains(x)
+          || analysis.values().containsKey(x)
+          || readerCount.getOrDefault(x, 0) != 1) {
+        continue;
+      }
+      Node node = nodes.get(int8);
+      Kernel kernel =
+          kernelFactory.int8(
+              node,
+              analysis.shapes().get(node.inputs().get(0)),
+              ids.get(relu.outputs().get(0)),
+              true,
+              io.cacheai.kernels.Fp32Kernels.Epilogue.NONE);
+      if (kernel != null) {
+        fusedAtChainEnd.put(i, kernel);
+        convOfChainEnd.put(i, node);
+        fusedConvs.add(int8);
       }
     }
   }

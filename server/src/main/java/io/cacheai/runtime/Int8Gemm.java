@@ -33,9 +33,34 @@ public interface Int8Gemm {
       FloatBuffer y);
 
   /**
+   * As {@link #run}, then a fused ReLU when {@code relu}: {@code y = y < 0 ? 0 : y}, the C output
+   * stage's rule. This default clamps in a second pass; the native kernels clamp in the stage.
+   */
+  default void run(
+      int m,
+      int n,
+      int k,
+      ByteBuffer a,
+      ByteBuffer packedWeights,
+      IntBuffer bias,
+      FloatBuffer scale,
+      FloatBuffer y,
+      boolean relu) {
+    run(m, n, k, a, packedWeights, bias, scale, y);
+    if (relu) {
+      for (int i = 0, count = m * n; i < count; i++) {
+        if (y.get(i) < 0f) {
+          y.put(i, 0f);
+        }
+      }
+    }
+  }
+
+  /**
    * As {@link #run}, written transposed: {@code yT[n, m] = y[m, n]} (a convolution's [pixels,
-   * channels] product into NCHW). This default goes through {@code tmp} (at least m·n floats) and a
-   * Java transpose; the native kernels write yT directly from the s32 accumulators.
+   * channels] product into NCHW), with the optional ReLU. This default goes through {@code tmp} (at
+   * least m·n floats) and a Java transpose; the native kernels write yT directly from the s32
+   * accumulators.
    */
   default void runTransposed(
       int m,
@@ -46,8 +71,9 @@ public interface Int8Gemm {
       IntBuffer bias,
       FloatBuffer scale,
       FloatBuffer tmp,
-      FloatBuffer yT) {
-    run(m, n, k, a, packedWeights, bias, scale, tmp);
+      FloatBuffer yT,
+      boolean relu) {
+    run(m, n, k, a, packedWeights, bias, scale, tmp, relu);
     for (int i = 0; i < m; i++) {
       for (int j = 0; j < n; j++) {
         yT.put(j * m + i, tmp.get(i * n + j));

@@ -153,31 +153,7 @@ final class KernelFactory {
               input(node, 3),
               input(node, 4),
               attributes.getFloat("epsilon", 1e-5f));
-      case QLINEAR_GEMM ->
-          new QLinearGemmKernel(
-              input(node, 0),
-              out,
-              in0,
-              packed(node, "weight", PackedTensor.Format.S8_PANEL16),
-              optionalPacked(node, "bias", PackedTensor.Format.S32),
-              attributes.getFloat("x_scale", 0f),
-              (int) attributes.getLong("x_zero_point", 0),
-              int8Gemm);
-      case QLINEAR_CONV -> {
-        PackedTensor weight = packed(node, "weight", PackedTensor.Format.S8_PANEL16);
-        long[] weightShape = attributes.getLongs("weight_shape");
-        yield new QLinearConvKernel(
-            input(node, 0),
-            out,
-            in0,
-            Window2d.resolve(
-                node, in0, java.util.Arrays.copyOfRange(weightShape, 2, weightShape.length)),
-            weight,
-            optionalPacked(node, "bias", PackedTensor.Format.S32),
-            attributes.getFloat("x_scale", 0f),
-            (int) attributes.getLong("x_zero_point", 0),
-            int8Gemm);
-      }
+      case QLINEAR_GEMM, QLINEAR_CONV -> int8(node, in0, out, false, Fp32Kernels.Epilogue.NONE);
       case LOW_BIT_GEMM ->
           new LowBitGemmKernel(
               input(node, 0),
@@ -206,6 +182,47 @@ final class KernelFactory {
       case SHAPE, CONSTANT ->
           throw new IllegalStateException(node.describe() + ": evaluated when the plan is built");
     };
+  }
+
+  /**
+   * The kernel of int8 node {@code node} (QLinearGemm or QLinearConv) writing value {@code out},
+   * with a following ReLU ({@code relu}) or elementwise chain ({@code epilogue}, convolutions only)
+   * fused into its output; null when this node cannot take them.
+   */
+  Kernel int8(Node node, long[] in0, int out, boolean relu, Fp32Kernels.Epilogue epilogue) {
+    var attributes = node.attributes();
+    if (node.op() == OpType.QLINEAR_GEMM) {
+      return epilogue.steps() > 0
+          ? null
+          : new QLinearGemmKernel(
+              input(node, 0),
+              out,
+              in0,
+              packed(node, "weight", PackedTensor.Format.S8_PANEL16),
+              optionalPacked(node, "bias", PackedTensor.Format.S32),
+              attributes.getFloat("x_scale", 0f),
+              (int) attributes.getLong("x_zero_point", 0),
+              int8Gemm,
+              relu);
+    }
+    if (node.op() != OpType.QLINEAR_CONV) {
+      return null;
+    }
+    PackedTensor weight = packed(node, "weight", PackedTensor.Format.S8_PANEL16);
+    long[] weightShape = attributes.getLongs("weight_shape");
+    return new QLinearConvKernel(
+        input(node, 0),
+        out,
+        in0,
+        Window2d.resolve(
+            node, in0, java.util.Arrays.copyOfRange(weightShape, 2, weightShape.length)),
+        weight,
+        optionalPacked(node, "bias", PackedTensor.Format.S32),
+        attributes.getFloat("x_scale", 0f),
+        (int) attributes.getLong("x_zero_point", 0),
+        int8Gemm,
+        relu,
+        epilogue);
   }
 
   private Kernel binary(
@@ -249,10 +266,14 @@ final class KernelFactory {
   Kernel convWithEpilogue(
       Node node, ShapeInference.Result analysis, int out, ElementwiseChainKernel.Step[] steps) {
     Fp32Kernels.Epilogue epilogue = ElementwiseFusion.epilogue(steps);
+    long[] in0 = analysis.shapes().get(node.inputs().get(0));
+    if (epilogue != null && node.op() == OpType.QLINEAR_CONV) {
+      // the chain runs as the native fp32 epilogue: only beside the native int8 kernels
+      return int8Gemm instanceof NativeInt8Gemm ? int8(node, in0, out, false, epilogue) : null;
+    }
     if (epilogue == null || node.op() != OpType.CONV) {
       return null;
     }
-    long[] in0 = analysis.shapes().get(node.inputs().get(0));
     Kernel plain = conv(node, analysis, in0, out, null);
     if (plain instanceof DepthwiseConvKernel) {
       return conv(node, analysis, in0, out, epilogue);

@@ -5,8 +5,9 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
- * {@code LowBitConv}: a convolution whose weight is stored 4- or 3-bit per group. Reference path:
- * the weight is expanded to fp32 in the frame for this run, the fp32 {@link ConvKernel} runs on it
+ * {@code LowBitConv}: a convolution whose weight is stored 4- or 3-bit per group. The weight is
+ * expanded to fp32 once when the kernel is built (4 bytes per weight in memory; the bundle keeps
+ * the packed form), copied into the frame for each run, the fp32 {@link ConvKernel} runs on it
  * (weight id −1 = the frame's expanded weights), then the fp32 bias is added per channel.
  */
 final class LowBitConvKernel implements Kernel {
@@ -18,6 +19,9 @@ final class LowBitConvKernel implements Kernel {
   private final int channels;
   private final int pixels;
 
+  /** The weight expanded to fp32 once (the packed form stays in the bundle), copied per run. */
+  private final FloatBuffer expanded;
+
   LowBitConvKernel(
       ConvKernel conv, int out, long[] outShape, PackedTensor weight, PackedTensor bias) {
     this.conv = conv;
@@ -27,6 +31,10 @@ final class LowBitConvKernel implements Kernel {
     this.batch = Math.toIntExact(outShape[0]);
     this.channels = Math.toIntExact(outShape[1]);
     this.pixels = Math.toIntExact(io.cacheai.graph.Shapes.product(outShape, 2, outShape.length));
+    this.expanded =
+        io.cacheai.kernels.FloatBuffers.allocate(
+            Math.multiplyExact(weight.rows(), weight.rowLength()));
+    LowBitWeights.dequantize(weight, expanded);
   }
 
   @Override
@@ -36,7 +44,8 @@ final class LowBitConvKernel implements Kernel {
 
   @Override
   public void run(Frame frame) {
-    LowBitWeights.dequantize(weight, frame.dequantized(weight.rows() * weight.rowLength()));
+    int count = weight.rows() * weight.rowLength();
+    frame.dequantized(count).put(0, expanded, 0, count);
     conv.run(frame);
     if (bias != null) {
       FloatBuffer y = frame.buffer(out);

@@ -8,9 +8,11 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
- * {@code LowBitGemm}: y [M,N] = x [M,K] · Wᵀ + b with W stored 4- or 3-bit per group. Reference
- * path: W is expanded to fp32 in the frame for this run (only the packed form is kept between
- * runs), then one sgemm.
+ * {@code LowBitGemm}: y [M,N] = x [M,K] · Wᵀ + b with W stored 4-, 3- or 2-bit per group. With the
+ * native kernels, q4g32 blocks run on {@link Q4Gemm} in place, and the 4/3/2-bit group formats are
+ * transcoded once, exactly, into q4g32 blocks when the kernel is built ({@link
+ * LowBitWeights#toQ4g32Blocks}). Reference path: W is expanded to fp32 in the frame for this run,
+ * then one sgemm.
  */
 final class LowBitGemmKernel implements Kernel {
   private final int in;
@@ -21,6 +23,9 @@ final class LowBitGemmKernel implements Kernel {
   private final PackedTensor weight;
   private final FloatBuffer bias;
 
+  /** The weight in q4g32 blocks for the native kernel: in place, transcoded once, or null. */
+  private final ByteBuffer blocks;
+
   LowBitGemmKernel(int in, int out, long[] inShape, PackedTensor weight, PackedTensor bias) {
     this.in = in;
     this.out = out;
@@ -30,11 +35,17 @@ final class LowBitGemmKernel implements Kernel {
     this.n = weight.rows();
     this.weight = weight;
     this.bias = bias == null ? null : bias.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    this.blocks =
+        !NativeInt8Gemm.AVAILABLE
+            ? null
+            : weight.format() == PackedTensor.Format.Q4G32_BLOCKS
+                ? weight.data()
+                : LowBitWeights.toQ4g32Blocks(weight);
   }
 
   @Override
   public void run(Frame frame) {
-    if (weight.format() == PackedTensor.Format.Q4G32_BLOCKS && NativeInt8Gemm.AVAILABLE) {
+    if (blocks != null) {
       runNative(frame);
       return;
     }
@@ -70,7 +81,7 @@ final class LowBitGemmKernel implements Kernel {
       x = padded;
     }
     FloatBuffer y = frame.buffer(out);
-    ByteBuffer weights = weight.data();
+    ByteBuffer weights = blocks;
     if (m == 1) {
       Q4Gemm.gemv(weights, n, kPadded, x.duplicate().clear(), y.duplicate().clear());
     } else {

@@ -47,8 +47,23 @@ final class NativeInt8Gemm implements Int8Gemm {
       IntBuffer bias,
       FloatBuffer scale,
       FloatBuffer y) {
+    run(m, n, k, a, packedWeights, bias, scale, y, false);
+  }
+
+  /** The ReLU in the output stage. */
+  @Override
+  public void run(
+      int m,
+      int n,
+      int k,
+      ByteBuffer a,
+      ByteBuffer packedWeights,
+      IntBuffer bias,
+      FloatBuffer scale,
+      FloatBuffer y,
+      boolean relu) {
     IntBuffer acc = accumulate(m, n, k, a, packedWeights);
-    Requantize.toF32(acc, m, n, params(bias, scale), y.duplicate().clear());
+    Requantize.toF32(acc, m, n, params(bias, scale, relu), y.duplicate().clear());
   }
 
   /** The s32 product requantized straight into the transposed output; {@code tmp} is unused. */
@@ -62,13 +77,14 @@ final class NativeInt8Gemm implements Int8Gemm {
       IntBuffer bias,
       FloatBuffer scale,
       FloatBuffer tmp,
-      FloatBuffer yT) {
+      FloatBuffer yT,
+      boolean relu) {
     IntBuffer acc = accumulate(m, n, k, a, packedWeights);
-    io.cacheai.kernels.U8Activations.toF32Transposed(acc, m, n, params(bias, scale), yT);
+    io.cacheai.kernels.U8Activations.toF32Transposed(acc, m, n, params(bias, scale, relu), yT);
   }
 
-  private static RequantParams params(IntBuffer bias, FloatBuffer scale) {
-    return new RequantParams(bias.duplicate().clear(), scale.duplicate().clear(), 0, false);
+  private static RequantParams params(IntBuffer bias, FloatBuffer scale, boolean relu) {
+    return new RequantParams(bias.duplicate().clear(), scale.duplicate().clear(), 0, relu);
   }
 
   private static IntBuffer accumulate(int m, int n, int k, ByteBuffer a, ByteBuffer packedWeights) {

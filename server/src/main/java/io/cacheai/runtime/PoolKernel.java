@@ -26,10 +26,71 @@ final class PoolKernel implements Kernel {
     this.countIncludePad = countIncludePad;
   }
 
+  /** Whether the native fp32 kernels load here (checked once); else MaxPool stays in Java. */
+  private static final boolean NATIVE = probe();
+
+  private static boolean probe() {
+    try {
+      io.cacheai.kernels.Fp32Kernels.packedGemmAvailable();
+      return true;
+    } catch (LinkageError e) {
+      return false;
+    }
+  }
+
   @Override
   public void run(Frame frame) {
     FloatBuffer x = frame.buffer(in);
     FloatBuffer y = frame.buffer(out);
+    if (max && NATIVE) {
+      // in C, reading the direct buffers in place (same rule: Math.max, padding never wins)
+      io.cacheai.kernels.Fp32Kernels.maxPool2d(
+          x,
+          y,
+          planes,
+          window.inH(),
+          window.inW(),
+          window.outH(),
+          window.outW(),
+          new int[] {
+            window.kernelH(),
+            window.kernelW(),
+            window.strideH(),
+            window.strideW(),
+            window.padTop(),
+            window.padLeft(),
+            window.dilationH(),
+            window.dilationW()
+          });
+      return;
+    }
+    if (!max && NATIVE && window.dilationH() == 1 && window.dilationW() == 1) {
+      io.cacheai.kernels.Fp32Kernels.avgPool2d(
+          x,
+          y,
+          planes,
+          window.inH(),
+          window.inW(),
+          window.outH(),
+          window.outW(),
+          new int[] {
+            window.kernelH(),
+            window.kernelW(),
+            window.strideH(),
+            window.strideW(),
+            window.padTop(),
+            window.padLeft(),
+            window.padBottom(),
+            window.padRight()
+          },
+          countIncludePad);
+      return;
+    }
+    runJava(x, y, frame);
+  }
+
+  /** The Java loops (without the native kernels; AveragePool with dilation). */
+  void runJava(FloatBuffer x, FloatBuffer y, Frame frame) {
     int inH = window.inH();
     int inW = window.inW();
     int outH = window.outH();

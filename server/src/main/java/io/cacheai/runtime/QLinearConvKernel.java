@@ -2,6 +2,9 @@ package io.cacheai.runtime;
 
 import io.cacheai.graph.PackedTensor;
 import io.cacheai.graph.Window2d;
+import io.cacheai.kernels.Fp32Kernels;
+import io.cacheai.kernels.Int8Conv;
+import io.cacheai.kernels.RequantParams;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 
@@ -16,6 +19,15 @@ import java.nio.FloatBuffer;
  *   tmp[P, M]   fp32 = int8gemm(rows, W)        (frame scratch)
  *   y[n, m, p]  ← tmp[p, m]
  * </pre>
+ *
+ * <p>On CPUs with AVX-512 VNNI and the native kernels, the product is computed the other way round
+ * ({@link Int8Conv}): y[m, P] = W · X with X the u8 patches [R, P] in the u8c4 layout, straight
+ * into NCHW with no transposes on either side (for 1×1 convolutions X is the quantized image
+ * itself). Results are identical bit for bit.
+ *
+ * <p>A following ReLU ({@code relu}) and elementwise chain ({@code epilogue}, e.g. hard-swish) may
+ * be fused: ReLU in the output stage, the chain applied to each image's output while it is in
+ * cache.
  */
 final class QLinearConvKernel implements Kernel {
   private final int in;
@@ -30,6 +42,10 @@ final class QLinearConvKernel implements Kernel {
   private final Int8OutputStage stage;
   private final Int8Gemm gemm;
   private final boolean pointwise;
+  private final boolean relu;
+  private final Fp32Kernels.Epilogue epilogue;
+  private final boolean direct;
+  private final RequantParams directParams;
 
   QLinearConvKernel(
       int in,
@@ -40,7 +56,9 @@ final class QLinearConvKernel implements Kernel {
       PackedTensor bias,
       float xScale,
       int xZeroPoint,
-      Int8Gemm gemm) {
+      Int8Gemm gemm,
+      boolean relu,
+      Fp32Kernels.Epilogue epilogue) {
     this.in = in;
     this.out = out;
     this.batch = Math.toIntExact(inShape[0]);
@@ -63,6 +81,10 @@ final class QLinearConvKernel implements Kernel {
             && window.padRight() == 0
             && window.outH() == window.inH()
             && window.outW() == window.inW();
+    this.relu = relu;
+    this.epilogue = epilogue == null ? Fp32Kernels.Epilogue.NONE : epilogue;
+    this.direct = gemm instanceof NativeInt8Gemm && Int8Conv.available();
+    this.directParams = new RequantParams(stage.bias(), stage.scale(), 0, relu);
     if (weight.rowLength() != patchLength()) {
       throw new IllegalArgumentException(
           "QLinearConv: weight row length "
@@ -83,7 +105,7 @@ final class QLinearConvKernel implements Kernel {
 
   @Override
   public long scratchFloats() {
-    return (long) pixels() * outChannels;
+    return direct ? 0 : (long) pixels() * outChannels; // the im2row path's [P, M] product
   }
 
   @Override
@@ -92,10 +114,14 @@ final class QLinearConvKernel implements Kernel {
     int imageLength = channels * inPixels;
     int r = patchLength();
     int p = pixels();
-    int rowsLength = p * r;
-    ByteBuffer rows = frame.bytes(rowsLength);
     FloatBuffer x = frame.buffer(in);
     FloatBuffer y = frame.buffer(out);
+    if (direct) {
+      runDirect(frame, x, y, imageLength, r, p);
+      return;
+    }
+    int rowsLength = p * r;
+    ByteBuffer rows = frame.bytes(rowsLength);
     FloatBuffer tmp = frame.scratch();
     if (gemm instanceof NativeInt8Gemm) {
       runNative(frame, x, y, tmp, imageLength, r, p, rowsLength);
@@ -123,7 +149,69 @@ final class QLinearConvKernel implements Kernel {
           transposed[m * p + pixel] = products[pixel * outChannels + m];
         }
       }
+      if (relu) {
+        for (int i = 0; i < outChannels * p; i++) {
+          transposed[i] = transposed[i] < 0f ? 0f : transposed[i];
+        }
+      }
       y.put(b * outChannels * p, transposed, 0, outChannels * p);
+      applyEpilogue(y.slice(b * outChannels * p, outChannels * p));
+    }
+  }
+
+  /** The fused chain on one image's output (in cache), natively. */
+  private void applyEpilogue(FloatBuffer image) {
+    if (epilogue.steps() > 0) {
+      Fp32Kernels.applyEpilogue(image, image.capacity(), epilogue);
+    }
+  }
+
+  /**
+   * The NCHW product ({@link Int8Conv}): the image quantized into a padded u8 copy and its patches
+   * laid out as u8c4 (or, for 1×1, quantized straight into u8c4), then one call computes y [M, P]
+   * with the output stage (and ReLU) fused.
+   */
+  private void runDirect(Frame frame, FloatBuffer x, FloatBuffer y, int imageLength, int r, int p) {
+    int ph = window.inH() + window.padTop() + window.padBottom();
+    int pw = window.inW() + window.padLeft() + window.padRight();
+    int paddedLength = pointwise ? 0 : Math.multiplyExact(channels, Math.multiplyExact(ph, pw));
+    int patchesLength = Math.toIntExact(Int8Conv.u8c4Bytes(r, p));
+    int paddedAt = (patchesLength + 63) / 64 * 64;
+    ByteBuffer bytes = frame.bytes(paddedAt + paddedLength);
+    ByteBuffer patches = bytes.slice(0, patchesLength);
+    int[] shape = {
+      window.kernelH(),
+      window.kernelW(),
+      window.strideH(),
+      window.strideW(),
+      window.dilationH(),
+      window.dilationW(),
+      window.outH(),
+      window.outW()
+    };
+    for (int b = 0; b < batch; b++) {
+      FloatBuffer image = x.slice(b * imageLength, imageLength);
+      if (pointwise) {
+        Int8Conv.quantizeU8c4(image, channels, p, xScale, xZeroPoint, patches);
+      } else {
+        ByteBuffer padded = bytes.slice(paddedAt, paddedLength);
+        Int8Conv.quantizePadded(
+            image,
+            channels,
+            window.inH(),
+            window.inW(),
+            window.padTop(),
+            window.padBottom(),
+            window.padLeft(),
+            window.padRight(),
+            xScale,
+            xZeroPoint,
+            padded);
+        Int8Conv.im2col(padded, channels, ph, pw, shape, patches);
+      }
+      FloatBuffer out = y.slice(b * outChannels * p, outChannels * p);
+      Int8Conv.conv(weight, outChannels, r, patches, p, directParams, out);
+      applyEpilogue(out);
     }
   }
 
@@ -166,16 +254,10 @@ final class QLinearConvKernel implements Kernel {
         io.cacheai.kernels.U8Activations.im2row(
             u8, channels, window.inH(), window.inW(), shape, xZeroPoint, rows);
       }
+      FloatBuffer out = y.slice(b * outChannels * p, outChannels * p);
       gemm.runTransposed(
-          p,
-          outChannels,
-          r,
-          rows,
-          weight,
-          stage.bias(),
-          stage.scale(),
-          tmp,
-          y.slice(b * outChannels * p, outChannels * p));
+          p, outChannels, r, rows, weight, stage.bias(), stage.scale(), tmp, out, relu);
+      applyEpilogue(out);
     }
   }
 

@@ -7,7 +7,8 @@ import java.nio.FloatBuffer;
 /**
  * {@code QLinearGemm} (see {@link io.cacheai.graph.OpType}): quantize x [M,K] to u8 with the
  * calibrated scale and zero point, then one {@link Int8Gemm} against the int8 weight [N,K] read in
- * place, its output stage producing fp32 y [M,N] directly.
+ * place, its output stage producing fp32 y [M,N] directly (with a following ReLU fused when {@code
+ * relu}).
  */
 final class QLinearGemmKernel implements Kernel {
   private final int in;
@@ -20,6 +21,7 @@ final class QLinearGemmKernel implements Kernel {
   private final ByteBuffer weight;
   private final Int8OutputStage stage;
   private final Int8Gemm gemm;
+  private final boolean relu;
 
   QLinearGemmKernel(
       int in,
@@ -29,7 +31,9 @@ final class QLinearGemmKernel implements Kernel {
       PackedTensor bias,
       float xScale,
       int xZeroPoint,
-      Int8Gemm gemm) {
+      Int8Gemm gemm,
+      boolean relu) {
+    this.relu = relu;
     this.in = in;
     this.out = out;
     this.k = weight.rowLength();
@@ -52,7 +56,7 @@ final class QLinearGemmKernel implements Kernel {
       // in C straight from the direct activation buffer: no heap round trip
       io.cacheai.kernels.U8Activations.quantize(
           frame.buffer(in), length, xScale, xZeroPoint, a.duplicate().clear());
-      gemm.run(m, n, k, a, weight, stage.bias(), stage.scale(), y);
+      gemm.run(m, n, k, a, weight, stage.bias(), stage.scale(), y, relu);
       return;
     }
     float[] x = frame.heapIn(length);
@@ -62,6 +66,6 @@ final class QLinearGemmKernel implements Kernel {
       q[i] = (byte) U8Activations.quantize(x[i], xScale, xZeroPoint);
     }
     a.put(0, q, 0, length);
-    gemm.run(m, n, k, a, weight, stage.bias(), stage.scale(), y);
+    gemm.run(m, n, k, a, weight, stage.bias(), stage.scale(), y, relu);
   }
 }

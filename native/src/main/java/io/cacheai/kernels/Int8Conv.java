@@ -1,0 +1,223 @@
+package io.cacheai.kernels;
+
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+
+/**
+ * The int8 convolution computed in NCHW, output channels × pixels: no transposes on either side of
+ * the product, unlike im2row + {@link Int8Gemm#gemm} (pixels × channels) + a transposed output
+ * stage. Per image:
+ *
+ * <pre>
+ *   y[j, p] = relu?((float) (Σ_k W[j][k] · X[k][p] + bias[j]) · scale[j])     j &lt; m, p &lt; P
+ * </pre>
+ *
+ * W is the s8p16-packed weight [m, k] ({@link Int8Gemm#pack}, read in place from the bundle); X is
+ * the u8 patch matrix [k, P] in the <b>u8c4</b> layout — groups of 4 rows, each group P16 pixels ×
+ * 4 bytes (P16 = P rounded up to 16, rows ≥ k and pixels ≥ P zero):
+ *
+ * <pre>
+ *   group g, pixel p: | X[4g][p] | X[4g+1][p] | X[4g+2][p] | X[4g+3][p] |   at byte (g·P16 + p)·4
+ * </pre>
+ *
+ * so that one 64-byte load is 16 pixels × 4 k, the u8 operand of an AVX-512 VNNI {@code vpdpbusd}
+ * against one channel's broadcast weight quad. The output stage is the one of {@link
+ * U8Activations#toF32Transposed} (same rounding), so results are bit-identical to the im2row path;
+ * tests compare both, and the scalar twin ({@link #convRef}).
+ *
+ * <p>The patch matrix comes from {@link #quantizePadded} + {@link #im2col} (k×k windows) or {@link
+ * #quantizeU8c4} (1×1, stride 1, no padding: the image itself). {@link #available()} says whether
+ * the VNNI body runs here; without it the scalar twin runs, which is slow, so callers keep the
+ * im2row path then. Every size is checked here before an address crosses to C.
+ */
+public final class Int8Conv {
+  /** Pixels per u8c4 column block: one zmm of s32 lanes. */
+  public static final int PIXEL_BLOCK = 16;
+
+  private Int8Conv() {}
+
+  /** Whether the VNNI body runs on this CPU (not forced off by {@link IntKernels}). */
+  public static boolean available() {
+    return IntKernels.vnni();
+  }
+
+  /** Bytes of the u8c4 form of X [k, pixels]: ceil(k/4) · round_up(pixels, 16) · 4. */
+  public static long u8c4Bytes(int k, int pixels) {
+    Buffers.checkShape("[k,pixels]", k, pixels);
+    return (long) ((k + 3) / 4) * Int8Gemm.roundUp(pixels, PIXEL_BLOCK) * 4;
+  }
+
+  /**
+   * {@code out[c][padT + h][padL + w] = q(x[c][h][w])} ({@link U8Activations} rule), the border of
+   * the padded [channels, h + padT + padB, w + padL + padR] image filled with the zero point.
+   */
+  public static void quantizePadded(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float scale,
+      int zeroPoint,
+      ByteBuffer out) {
+    Buffers.checkShape(
+        "[channels,h,w,padT,padB,padL,padR]", channels, h, w, padT, padB, padL, padR);
+    checkQuantization(scale, zeroPoint);
+    long padded = (long) channels * (h + (long) padT + padB) * (w + (long) padL + padR);
+    checkIntSized("padded image", padded);
+    Buffers.checkInput("x", x, (long) channels * h * w);
+    Buffers.checkOutput("out", out, padded);
+    if (padded > 0) {
+      IntKernelsNative.quantizePadF32U8(
+          x, channels, h, w, padT, padB, padL, padR, scale, zeroPoint, out);
+    }
+  }
+
+  /**
+   * Patches of the padded u8 image [channels, ph, pw] in u8c4: {@code X[(c·kH + kh)·kW +
+   * kw][oh·outW + ow] = padded[c][oh·sH + kh·dH][ow·sW + kw·dW]}; {@code window} = {kH, kW, sH, sW,
+   * dH, dW, outH, outW}. Refused unless every index falls inside the padded image.
+   */
+  public static void im2col(
+      ByteBuffer padded, int channels, int ph, int pw, int[] window, ByteBuffer out) {
+    if (window == null || window.length != 8) {
+      throw new IllegalArgumentException("window must be {kH,kW,sH,sW,dH,dW,outH,outW}");
+    }
+    Buffers.checkShape("[channels,ph,pw]", channels, ph, pw);
+    Buffers.checkShape("window", window);
+    for (int at = 0; at < 6; at++) {
+      if (window[at] < 1) {
+        throw new IllegalArgumentException(
+            "window=" + java.util.Arrays.toString(window) + ": kernel, stride, dilation >= 1");
+      }
+    }
+    int kH = window[0];
+    int kW = window[1];
+    int outH = window[6];
+    int outW = window[7];
+    if (outH > 0
+        && outW > 0
+        && ((long) (outH - 1) * window[2] + (long) (kH - 1) * window[4] >= ph
+            || (long) (outW - 1) * window[3] + (long) (kW - 1) * window[5] >= pw)) {
+      throw new IllegalArgumentException(
+          "window="
+              + java.util.Arrays.toString(window)
+              + " reads past the padded image ph="
+              + ph
+              + " pw="
+              + pw);
+    }
+    long k = (long) channels * kH * kW;
+    long pixels = (long) outH * outW;
+    checkIntSized("k", k);
+    checkIntSized("pixels", pixels);
+    long bytes = u8c4Bytes((int) k, (int) pixels);
+    checkIntSized("patches", bytes);
+    Buffers.checkInput("padded", padded, (long) channels * ph * pw);
+    Buffers.checkOutput("out", out, bytes);
+    if (bytes > 0) {
+      IntKernelsNative.im2colU8c4(
+          padded, channels, ph, pw, kH, kW, window[2], window[3], window[4], window[5], outH, outW,
+          out);
+    }
+  }
+
+  /** {@code X[c][p] = q(x[c][p])} in u8c4 for x [k, pixels]: a 1×1 convolution's patches. */
+  public static void quantizeU8c4(
+      FloatBuffer x, int k, int pixels, float scale, int zeroPoint, ByteBuffer out) {
+    Buffers.checkShape("[k,pixels]", k, pixels);
+    checkQuantization(scale, zeroPoint);
+    long bytes = u8c4Bytes(k, pixels);
+    checkIntSized("patches", bytes);
+    Buffers.checkInput("x", x, (long) k * pixels);
+    Buffers.checkOutput("out", out, bytes);
+    if (bytes > 0) {
+      IntKernelsNative.quantizeF32U8c4(x, k, pixels, scale, zeroPoint, out);
+    }
+  }
+
+  /**
+   * {@code y[j·pixels + p]} for j &lt; m, p &lt; pixels (see the class comment): the VNNI body when
+   * {@link #available()}, else the scalar twin.
+   */
+  public static void conv(
+      ByteBuffer packedWeights,
+      int m,
+      int k,
+      ByteBuffer x4,
+      int pixels,
+      RequantParams params,
+      FloatBuffer y) {
+    conv(packedWeights, m, k, x4, pixels, params, y, false);
+  }
+
+  /** The scalar C twin of {@link #conv}, for tests. */
+  public static void convRef(
+      ByteBuffer packedWeights,
+      int m,
+      int k,
+      ByteBuffer x4,
+      int pixels,
+      RequantParams params,
+      FloatBuffer y) {
+    conv(packedWeights, m, k, x4, pixels, params, y, true);
+  }
+
+  private static void conv(
+      ByteBuffer packedWeights,
+      int m,
+      int k,
+      ByteBuffer x4,
+      int pixels,
+      RequantParams params,
+      FloatBuffer y,
+      boolean ref) {
+    Buffers.checkShape("[m,k,pixels]", m, k, pixels);
+    if (k > Int8Gemm.MAX_K) {
+      throw new IllegalArgumentException("k=" + k + " exceeds MAX_K=" + Int8Gemm.MAX_K);
+    }
+    if (params == null) {
+      throw new IllegalArgumentException("params is null");
+    }
+    checkIntSized("y", (long) m * pixels);
+    Buffers.checkInput("packedWeights", packedWeights, Int8Gemm.packedSizeBytes(m, k));
+    Buffers.checkInput("x4", x4, u8c4Bytes(k, pixels));
+    Buffers.checkInput("scale", params.scale(), m);
+    if (params.bias() != null) {
+      Buffers.checkInput("bias", params.bias(), m);
+    }
+    Buffers.checkOutput("y", y, (long) m * pixels);
+    if (m > 0 && pixels > 0) {
+      IntKernelsNative.convS8p16U8c4F32(
+          packedWeights,
+          m,
+          k,
+          x4,
+          pixels,
+          params.bias(),
+          params.scale(),
+          params.relu() ? 1 : 0,
+          y,
+          pixels,
+          ref ? 1 : 0);
+    }
+  }
+
+  private static void checkIntSized(String name, long value) {
+    if (value > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(name + "=" + value + " exceeds 2^31-1");
+    }
+  }
+
+  private static void checkQuantization(float scale, int zeroPoint) {
+    if (!(scale > 0) || Float.isInfinite(scale)) {
+      throw new IllegalArgumentException("scale=" + scale + " must be finite and > 0");
+    }
+    if (zeroPoint < 0 || zeroPoint > 255) {
+      throw new IllegalArgumentException("zeroPoint=" + zeroPoint + " must be in 0..255");
+    }
+  }
+}
