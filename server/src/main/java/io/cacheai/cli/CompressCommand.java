@@ -5,6 +5,7 @@ import io.cacheai.bundle.PackedTensors;
 import io.cacheai.compress.CalibrationMethod;
 import io.cacheai.compress.Compressor;
 import io.cacheai.compress.Dataset;
+import io.cacheai.compress.lut.LutCandidates;
 import io.cacheai.compress.lut.LutCompressor;
 import io.cacheai.compress.lut.LutLayerReport;
 import io.cacheai.compress.lut.LutOptions;
@@ -84,6 +85,13 @@ final class CompressCommand implements Callable<Integer> {
       split = ",",
       description = "cacheai: node names to replace (default: every middle Gemm/MatMul)")
   private java.util.List<String> lutLayers = java.util.List.of();
+
+  @Option(
+      names = "--lut-list",
+      description =
+          "cacheai: print the layers that can become tables (name, op, D, M, rows per sample at"
+              + " the calibration shape, fp32 and table bytes) and write nothing")
+  private boolean lutList;
 
   @Option(
       names = "--lut-lambda",
@@ -189,10 +197,7 @@ final class CompressCommand implements Callable<Integer> {
             lastLayerFp32,
             (long) (Files.size(model) / targetRatio));
     Graph graph = OnnxImporter.importFile(model);
-    Dataset data =
-        Files.isDirectory(calibration)
-            ? ImageFolderData.read(calibration, graph.inputs().get(0).shape())
-            : Dataset.read(calibration);
+    Dataset data = readData(graph);
     if (saveCalibration != null) {
       data.range(0, Math.min(samples, data.count())).writeRaw(saveCalibration);
     }
@@ -242,6 +247,16 @@ final class CompressCommand implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * The calibration data: a folder of images prepared for {@code graph}'s input (text lines at
+   * height 48, padded to the widest), else a dataset file.
+   */
+  private Dataset readData(Graph graph) throws java.io.IOException {
+    return Files.isDirectory(calibration)
+        ? ImageFolderData.read(calibration, graph.inputs().get(0).shape())
+        : Dataset.read(calibration);
+  }
+
   /** The {@code --method} value of Cache AI (tables instead of weights). */
   static final String METHOD_CACHEAI = "cacheai";
 
@@ -263,7 +278,19 @@ final class CompressCommand implements Callable<Integer> {
             .withShiftRadiusPx(lutShift)
             .withRefitNext(lutRefitNext);
     Graph graph = OnnxImporter.importFile(model);
-    Dataset data = Dataset.read(calibration);
+    Dataset data = readData(graph);
+    if (lutList) {
+      PrintWriter stdout = spec.commandLine().getOut();
+      stdout.println(
+          "  layers that can become tables, at input "
+              + io.cacheai.graph.Shapes.toString(data.batchShape(1))
+              + " (name them with --lut-layers):");
+      for (LutCandidates.Candidate c : LutCandidates.list(graph, data.batchShape(1))) {
+        stdout.println("  " + c.line(options));
+      }
+      stdout.flush();
+      return 0;
+    }
     PrintWriter err = spec.commandLine().getErr();
     LutCompressor.Result result =
         LutCompressor.compress(graph, data, options, new ProgressBar(err));
