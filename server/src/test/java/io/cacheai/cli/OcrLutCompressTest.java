@@ -175,6 +175,7 @@ class OcrLutCompressTest {
     int shift = Integer.getInteger("cacheai.ocrlut.shift", 0);
     boolean refitNext =
         Boolean.parseBoolean(System.getProperty("cacheai.ocrlut.refitNext", "true"));
+    double lambda = Double.parseDouble(System.getProperty("cacheai.ocrlut.lambda", "1.0"));
     Map<String, LutCandidates.Candidate> candidates = new java.util.LinkedHashMap<>();
     LutCandidates.list(graph, data.batchShape(1)).forEach(c -> candidates.put(c.name(), c));
     candidates.values().forEach(c -> System.out.println("  " + c.line(LutOptions.defaults())));
@@ -195,7 +196,8 @@ class OcrLutCompressTest {
               .withWidth(parts.length > 1 ? Integer.parseInt(parts[1]) : 0)
               .withSamples(CALIBRATION_LINES)
               .withShiftRadiusPx(shift)
-              .withRefitNext(refitNext);
+              .withRefitNext(refitNext)
+              .withLambda(lambda);
       long startNs = System.nanoTime();
       LutCompressor.Result result =
           LutCompressor.compress(graph, data, options, (phase, done, total) -> {});
