@@ -83,7 +83,9 @@ final class CompressCommand implements Callable<Integer> {
   @Option(
       names = "--lut-layers",
       split = ",",
-      description = "cacheai: node names to replace (default: every middle Gemm/MatMul)")
+      description =
+          "cacheai: node names to replace: Gemm, MatMul by a constant, 1x1 Conv (see --lut-list;"
+              + " default: every middle Gemm/MatMul)")
   private java.util.List<String> lutLayers = java.util.List.of();
 
   @Option(

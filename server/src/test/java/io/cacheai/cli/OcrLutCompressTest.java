@@ -46,7 +46,10 @@ import picocli.CommandLine;
 class OcrLutCompressTest {
   /** The tolerant set asserted here (README "PP-OCRv4 with tables"). */
   static final String TOLERANT_LAYERS =
-      System.getProperty("cacheai.ocrlut.layers", "p2o.MatMul.6,p2o.MatMul.7");
+      System.getProperty(
+          "cacheai.ocrlut.layers",
+          "p2o.MatMul.0,p2o.MatMul.6,p2o.MatMul.8,p2o.MatMul.10,"
+              + "p2o.MatMul.12,p2o.MatMul.18,p2o.MatMul.20,p2o.MatMul.22");
 
   static final int CALIBRATION_LINES = Integer.getInteger("cacheai.ocrlut.calibrationLines", 40);
 
@@ -119,13 +122,15 @@ class OcrLutCompressTest {
       System.out.printf(
           Locale.ROOT,
           "PP-OCRv4 rec, tables in %s (compress %d ms, %d calibration lines): %s%n"
-              + "  fp32:   %s%n  tables: %s%n",
+              + "  fp32:   %s%n  tables: %s%n  size: onnx %d bytes, cai %d bytes%n",
           TOLERANT_LAYERS,
           compressMs,
           CALIBRATION_LINES,
           lut.platform(),
           fp32Accuracy,
-          lutAccuracy);
+          lutAccuracy,
+          Files.size(onnx),
+          Files.size(cai));
       assertThat(lut.platform()).isEqualTo("ocr_ctc+cai_cacheai");
       assertThat(lutAccuracy.characterErrorRate() - fp32Accuracy.characterErrorRate())
           .as("tables CER minus fp32 CER")
