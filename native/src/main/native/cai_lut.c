@@ -168,6 +168,42 @@ void cai_lut_accumulate_k16_ref(const uint8_t* keys, int rows, int codebooks, in
   }
 }
 
+
+/* 4-bit entry j of a "lut16x4" row (cai_lut.h): the nibble sign-extended, -8..7. */
+static inline int32_t cai_lut4_entry(const uint8_t* row, int j) {
+  const unsigned byte = row[j >> 1];
+  const unsigned nibble = (j & 1) ? byte >> 4 : byte & 15u;
+  return (int32_t)(nibble ^ 8u) - 8;
+}
+
+static inline const uint8_t* cai_lut4_row(const uint8_t* tables, size_t rb, int c, uint8_t key) {
+  return tables + ((size_t)c * CAI_LUT_KEYS + (key & 15u)) * rb;
+}
+
+void cai_lut_accumulate_k16_s4_ref(const uint8_t* keys, int rows, int codebooks, int m,
+                                   const uint8_t* tables, const float* scale, const float* bias,
+                                   float* out) {
+  int32_t acc[CAI_LUT_REF_BLOCK];
+  const size_t rb = cai_lut4_row_bytes(m);
+  for (int r = 0; r < rows; r++) {
+    const uint8_t* kr = keys + (size_t)r * codebooks;
+    float* o = out + (size_t)r * m;
+    for (int j0 = 0; j0 < m; j0 += CAI_LUT_REF_BLOCK) {
+      const int n = m - j0 < CAI_LUT_REF_BLOCK ? m - j0 : CAI_LUT_REF_BLOCK;
+      memset(acc, 0, sizeof(acc));
+      for (int c = 0; c < codebooks; c++) {
+        const uint8_t* t = cai_lut4_row(tables, rb, c, kr[c]);
+        for (int j = 0; j < n; j++) {
+          acc[j] += cai_lut4_entry(t, j0 + j);
+        }
+      }
+      for (int j = 0; j < n; j++) {
+        o[j0 + j] = cai_lut_output(acc[j], j0 + j, scale, bias);
+      }
+    }
+  }
+}
+
 #if CAI_LUT_X86
 /* ------------------------------------------------------------------------------------------------
  * AVX2 bodies
@@ -535,6 +571,157 @@ static CAI_LUT_AVX2 void cai_lut_accumulate_k16_avx2(const uint8_t* keys, int ro
     } while (cs < codebooks);
   }
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * 4-bit tables (AVX2). Per codebook a 32-byte slice of its table row holds 64 outputs; XOR 0x88
+ * turns both nibbles of every byte into entry + 8 (0..15), an AND and a shift split them into the
+ * even outputs (low nibbles) and the odd outputs (high nibbles), summed in u8 lanes for 16
+ * codebooks. Then one byte interleave puts the sums back in output order and they are widened
+ * into s16 lanes. No sign extension and no shuffle in the inner loop: 1 load and 5 ALU ops per
+ * 64 outputs per codebook (the int8 body: 4 loads, 4 extends, 4 adds for the same outputs).
+ * ---------------------------------------------------------------------------------------------- */
+
+/* s16 sums of (entry + 8) over rowp[0..n) for the 64 outputs of bytes [b0, b0 + 32): s[v] holds
+ * outputs 2*b0 + 16v .. 2*b0 + 16v + 15. */
+CAI_LUT_AVX2_INLINE void cai_lut4_sums64(const uint8_t* const* rowp, int n, size_t b0,
+                                         __m256i s[4]) {
+  const __m256i flip = _mm256_set1_epi8((char)0x88);
+  const __m256i low = _mm256_set1_epi8(0x0F);
+  s[0] = s[1] = s[2] = s[3] = _mm256_setzero_si256();
+  for (int i = 0; i < n; i += CAI_LUT4_U8_CODEBOOKS) {
+    const int nn = n - i < CAI_LUT4_U8_CODEBOOKS ? n - i : CAI_LUT4_U8_CODEBOOKS;
+    __m256i even = _mm256_setzero_si256(), odd = _mm256_setzero_si256();
+    for (int q = 0; q < nn; q++) {
+      const __m256i b =
+          _mm256_xor_si256(_mm256_loadu_si256((const __m256i*)(rowp[i + q] + b0)), flip);
+      even = _mm256_add_epi8(even, _mm256_and_si256(b, low));
+      odd = _mm256_add_epi8(odd, _mm256_and_si256(_mm256_srli_epi16(b, 4), low));
+    }
+    /* per 128-bit lane: bytes 0..7 interleaved = outputs 0..15 of the lane's 16 bytes */
+    const __m256i il = _mm256_unpacklo_epi8(even, odd); /* outputs 0..15 | 32..47 */
+    const __m256i ih = _mm256_unpackhi_epi8(even, odd); /* outputs 16..31 | 48..63 */
+    s[0] = _mm256_add_epi16(s[0], _mm256_cvtepu8_epi16(_mm256_castsi256_si128(il)));
+    s[1] = _mm256_add_epi16(s[1], _mm256_cvtepu8_epi16(_mm256_castsi256_si128(ih)));
+    s[2] = _mm256_add_epi16(s[2], _mm256_cvtepu8_epi16(_mm256_extracti128_si256(il, 1)));
+    s[3] = _mm256_add_epi16(s[3], _mm256_cvtepu8_epi16(_mm256_extracti128_si256(ih, 1)));
+  }
+}
+
+/* The same for the 32 outputs of bytes [b0, b0 + 16): s[0] outputs 2*b0 .. +15, s[1] +16 .. +31. */
+CAI_LUT_AVX2_INLINE void cai_lut4_sums32(const uint8_t* const* rowp, int n, size_t b0,
+                                         __m256i s[2]) {
+  const __m128i flip = _mm_set1_epi8((char)0x88);
+  const __m128i low = _mm_set1_epi8(0x0F);
+  s[0] = s[1] = _mm256_setzero_si256();
+  for (int i = 0; i < n; i += CAI_LUT4_U8_CODEBOOKS) {
+    const int nn = n - i < CAI_LUT4_U8_CODEBOOKS ? n - i : CAI_LUT4_U8_CODEBOOKS;
+    __m128i even = _mm_setzero_si128(), odd = _mm_setzero_si128();
+    for (int q = 0; q < nn; q++) {
+      const __m128i b = _mm_xor_si128(_mm_loadu_si128((const __m128i*)(rowp[i + q] + b0)), flip);
+      even = _mm_add_epi8(even, _mm_and_si128(b, low));
+      odd = _mm_add_epi8(odd, _mm_and_si128(_mm_srli_epi16(b, 4), low));
+    }
+    s[0] = _mm256_add_epi16(s[0], _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(even, odd)));
+    s[1] = _mm256_add_epi16(s[1], _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(even, odd)));
+  }
+}
+
+/* Finishes 8 outputs at j from the s16 sums of (entry + 8) over one group of n codebooks: the
+ * group's exact s32 sum is that minus 8n; earlier groups' partials are kept in out's own bytes. */
+CAI_LUT_AVX2_INLINE void cai_lut4_flush8(float* o, int j, __m128i sum16, __m256i minus,
+                                         int first, int last, const float* scale,
+                                         const float* bias) {
+  __m256i acc32 = _mm256_sub_epi32(_mm256_cvtepi16_epi32(sum16), minus);
+  if (!first) {
+    acc32 = _mm256_add_epi32(acc32, _mm256_loadu_si256((const __m256i*)(o + j)));
+  }
+  if (last) {
+    cai_lut_store8(o, scale, bias, j, acc32);
+  } else {
+    _mm256_storeu_si256((__m256i*)(o + j), acc32);
+  }
+}
+
+CAI_LUT_AVX2_INLINE void cai_lut4_flush16(float* o, int j, __m256i sum16, __m256i minus,
+                                          int first, int last, const float* scale,
+                                          const float* bias) {
+  cai_lut4_flush8(o, j, _mm256_castsi256_si128(sum16), minus, first, last, scale, bias);
+  cai_lut4_flush8(o, j + 8, _mm256_extracti128_si256(sum16, 1), minus, first, last, scale, bias);
+}
+
+/* m >= 32 (so a row has at least 16 bytes). Outputs [0, 2*(m/2 rounded down to 16 bytes)) run in
+ * 64- and 32-output blocks written straight to out; the rest (fewer than 32 outputs, including
+ * the last output of an odd m, whose byte's high nibble is padding) come from one 16-byte window
+ * ending at the row's last byte — never past it — written through a small array so that no
+ * output is written twice (a partial sum must not be added twice) and nothing past out[m-1]. */
+static CAI_LUT_AVX2 void cai_lut_accumulate_k16_s4_avx2(const uint8_t* keys, int rows,
+                                                        int codebooks, int m,
+                                                        const uint8_t* tables,
+                                                        const float* scale, const float* bias,
+                                                        float* out) {
+  const uint8_t* rowp[CAI_LUT4_S16_CODEBOOKS];
+  const size_t rb = cai_lut4_row_bytes(m);
+  const size_t full = (size_t)m / 2;              /* bytes whose two outputs both exist */
+  const size_t b64 = full / 32 * 32;              /* end of the 64-output blocks */
+  const size_t b32 = b64 + (full - b64 >= 16 ? 16 : 0); /* end of the 32-output block */
+  const int tail = (int)(2 * b32);                /* first output of the window */
+  const size_t wb = rb - 16;                      /* window bytes [wb, rb) */
+  for (int r = 0; r < rows; r++) {
+    const uint8_t* kr = keys + (size_t)r * codebooks;
+    float* o = out + (size_t)r * m;
+    int cs = 0;
+    do { /* at least once, so that codebooks == 0 still writes bias + scale * 0 */
+      const int n =
+          codebooks - cs < CAI_LUT4_S16_CODEBOOKS ? codebooks - cs : CAI_LUT4_S16_CODEBOOKS;
+      const int first = cs == 0;
+      const int last = cs + n == codebooks;
+      const __m256i minus = _mm256_set1_epi32(8 * n);
+      for (int i = 0; i < n; i++) {
+        rowp[i] = cai_lut4_row(tables, rb, cs + i, kr[cs + i]);
+      }
+      for (size_t b0 = 0; b0 < b64; b0 += 32) {
+        __m256i s[4];
+        cai_lut4_sums64(rowp, n, b0, s);
+        for (int v = 0; v < 4; v++) {
+          cai_lut4_flush16(o, (int)(2 * b0) + 16 * v, s[v], minus, first, last, scale, bias);
+        }
+      }
+      if (b32 > b64) {
+        __m256i s[2];
+        cai_lut4_sums32(rowp, n, b64, s);
+        cai_lut4_flush16(o, (int)(2 * b64), s[0], minus, first, last, scale, bias);
+        cai_lut4_flush16(o, (int)(2 * b64) + 16, s[1], minus, first, last, scale, bias);
+      }
+      if (tail < m) {
+        __m256i s[2];
+        int32_t sums[32];
+        cai_lut4_sums32(rowp, n, wb, s);
+        _mm256_storeu_si256((__m256i*)sums, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(s[0])));
+        _mm256_storeu_si256((__m256i*)(sums + 8),
+                            _mm256_cvtepi16_epi32(_mm256_extracti128_si256(s[0], 1)));
+        _mm256_storeu_si256((__m256i*)(sums + 16),
+                            _mm256_cvtepi16_epi32(_mm256_castsi256_si128(s[1])));
+        _mm256_storeu_si256((__m256i*)(sums + 24),
+                            _mm256_cvtepi16_epi32(_mm256_extracti128_si256(s[1], 1)));
+        const int jw = (int)(2 * wb); /* output of sums[0] */
+        for (int j = tail; j < m; j++) {
+          int32_t v = sums[j - jw] - 8 * n;
+          if (!first) {
+            int32_t prev;
+            memcpy(&prev, o + j, sizeof(prev));
+            v += prev;
+          }
+          if (last) {
+            o[j] = cai_lut_output(v, j, scale, bias);
+          } else {
+            memcpy(o + j, &v, sizeof(v));
+          }
+        }
+      }
+      cs += n;
+    } while (cs < codebooks);
+  }
+}
 #endif /* CAI_LUT_X86 */
 
 /* ------------------------------------------------------------------------------------------------
@@ -595,4 +782,16 @@ void cai_lut_accumulate_k16(const uint8_t* keys, int rows, int codebooks, int m,
   }
 #endif
   cai_lut_accumulate_k16_ref(keys, rows, codebooks, m, tables, scale, bias, out);
+}
+
+void cai_lut_accumulate_k16_s4(const uint8_t* keys, int rows, int codebooks, int m,
+                               const uint8_t* tables, const float* scale, const float* bias,
+                               float* out) {
+#if CAI_LUT_X86
+  if (m >= 32 && cai_lut_isa_avx2()) { /* the AVX2 body's tail window needs 16-byte rows */
+    cai_lut_accumulate_k16_s4_avx2(keys, rows, codebooks, m, tables, scale, bias, out);
+    return;
+  }
+#endif
+  cai_lut_accumulate_k16_s4_ref(keys, rows, codebooks, m, tables, scale, bias, out);
 }

@@ -80,6 +80,38 @@ void cai_lut_accumulate_k16_ref(const uint8_t* keys, int rows, int codebooks, in
                                 const int8_t* tables, const float* scale, const float* bias,
                                 float* out);
 
+/*
+ * 4-bit tables, layout "lut16x4" (bundle: INT4_GROUP [C,16,M] with layout "lut16x4"). Entries are
+ * signed 4-bit, two's complement, the full range -8..7 (every nibble is a valid entry: a table can
+ * never hold a value the kernel cannot sum). Two entries per byte along m, low nibble first; each
+ * (c, key) row is padded to a whole byte, RB = (m + 1) / 2 bytes:
+ *
+ *   byte  (c*16 + key)*RB + b  =  T[c][key][2b] & 15  |  (T[c][key][2b+1] & 15) << 4
+ *
+ *         bit  7   6   5   4   3   2   1   0
+ *            [ entry 2b+1 (s4) | entry 2b (s4)  ]    (m odd: the last byte's high nibble is
+ *                                                     padding, written 0, never read)
+ *
+ *   out[r*m + j] = bias[j] + scale[j] * (float) S4(r, j),  S4(r, j) = sum_c T[c][keys[r*C+c]][j]
+ *
+ * The AVX2 body sums the entries offset by 8 (nibble ^ 8 = entry + 8, 0..15) in u8 lanes for
+ * CAI_LUT4_U8_CODEBOOKS codebooks (16 * 15 = 240 fits a byte), widens them into s16 lanes
+ * (CAI_LUT4_S16_CODEBOOKS * 15 = 30720 fits), and subtracts 8 per codebook when it widens to s32:
+ * the same exact integer as the scalar sum of the signed entries.
+ */
+#define CAI_LUT4_U8_CODEBOOKS 16
+#define CAI_LUT4_S16_CODEBOOKS 2048
+
+/* Bytes of one (c, key) row of a 4-bit table with m outputs. */
+static inline size_t cai_lut4_row_bytes(int m) { return ((size_t)m + 1) / 2; }
+
+void cai_lut_accumulate_k16_s4(const uint8_t* keys, int rows, int codebooks, int m,
+                               const uint8_t* tables, const float* scale, const float* bias,
+                               float* out);
+void cai_lut_accumulate_k16_s4_ref(const uint8_t* keys, int rows, int codebooks, int m,
+                                   const uint8_t* tables, const float* scale, const float* bias,
+                                   float* out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -141,6 +141,56 @@ final class LutArguments {
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
+    checkAccumulate(
+        keys,
+        rows,
+        codebooks,
+        m,
+        tables,
+        (long) codebooks * LutKernels.KEYS * m,
+        "codebooks*16*m",
+        scale,
+        bias,
+        out);
+  }
+
+  /**
+   * As {@link #checkAccumulate}, for 4-bit tables ("lut16x4", two entries per byte, each row padded
+   * to a byte): {@code codebooks*16*((m+1)/2)} bytes.
+   */
+  static void checkAccumulateS4(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    checkAccumulate(
+        keys,
+        rows,
+        codebooks,
+        m,
+        tables,
+        (long) codebooks * LutKernels.KEYS * LutKernels.rowBytesS4(m),
+        "codebooks*16*((m+1)/2)",
+        scale,
+        bias,
+        out);
+  }
+
+  private static void checkAccumulate(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int m,
+      ByteBuffer tables,
+      long tableBytes,
+      String tableFormula,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
     nonNegative(ROWS, rows);
     nonNegative(CODEBOOKS, codebooks);
     nonNegative("m", m);
@@ -155,17 +205,7 @@ final class LutArguments {
         codebooks,
         "m",
         m);
-    input(
-        "tables",
-        tables,
-        (long) codebooks * LutKernels.KEYS * m,
-        "codebooks*16*m",
-        ROWS,
-        rows,
-        CODEBOOKS,
-        codebooks,
-        "m",
-        m);
+    input("tables", tables, tableBytes, tableFormula, ROWS, rows, CODEBOOKS, codebooks, "m", m);
     input("scale", scale, m, "m", ROWS, rows, CODEBOOKS, codebooks, "m", m);
     if (bias != null) {
       input("bias", bias, m, "m", ROWS, rows, CODEBOOKS, codebooks, "m", m);

@@ -28,6 +28,23 @@ import java.nio.IntBuffer;
  *   out        f32 [rows][m]          out[r·m + j] = bias[j] + scale[j] · Σ_c tables[(c·16 + key_rc)·m + j]
  * </pre>
  *
+ * <p>4-bit tables ({@link #accumulateS4}, bundle layout {@code lut16x4}): the same sum over signed
+ * 4-bit entries, two per byte along m, each (c, key) row padded to a whole byte, {@code RB =
+ * (m+1)/2} bytes per row ({@link #rowBytesS4}), {@code C·16·RB} bytes in all:
+ *
+ * <pre>
+ *   tables     s4  [C][16][RB bytes]  byte (c·16 + key)·RB + b holds T[c][key][2b] and T[c][key][2b+1]:
+ *
+ *                  bit   7   6   5   4   3   2   1   0
+ *                      [ T[..][2b+1]   | T[..][2b]      ]    two's complement nibbles, −8..7
+ *
+ *                  m odd: the high nibble of a row's last byte is padding (written 0, never read)
+ * </pre>
+ *
+ * The range is the full two's-complement −8..7, not a symmetric −7..7: every nibble is a valid
+ * entry, so no byte of a table can hold something the kernel must reject, and the compressor uses
+ * all 16 levels (it stores (q + ½)·scale steps with the half step folded into the bias).
+ *
  * <p>Buffers: all direct, native byte order, <b>positions ignored</b> — every operand starts at
  * index 0 and must fit below the buffer's {@code limit()}. Read-only buffers (a slice of a mapped
  * bundle) are fine for inputs: tables are read in place, never copied. Every length and argument is
@@ -143,6 +160,47 @@ public final class LutKernels {
         LutArguments.at0(out));
   }
 
+  /**
+   * Gather-accumulate over 4-bit tables (layout drawn above): {@code out[r·m + j] = bias[j] +
+   * scale[j] · (float) Σ_c T[c][keys[r·C + c] & 15][j]}, T the sign-extended nibbles; the sum is
+   * exact, then one fp32 multiply and one add — bit for bit {@link Reference#accumulateS4}.
+   */
+  public static void accumulateS4(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutArguments.checkAccumulateS4(keys, rows, codebooks, m, tables, scale, bias, out);
+    if (rows == 0 || m == 0) {
+      return;
+    }
+    LutKernelsNative.accumulateS4(
+        LutArguments.at0(keys),
+        rows,
+        codebooks,
+        m,
+        LutArguments.at0(tables),
+        LutArguments.at0(scale),
+        LutArguments.at0(bias),
+        LutArguments.at0(out));
+  }
+
+  /** Bytes of one (c, key) row of a 4-bit table of {@code m} outputs: {@code (m + 1) / 2}. */
+  public static long rowBytesS4(int m) {
+    return ((long) m + 1) / 2;
+  }
+
+  /** Entry {@code j} of the 4-bit table row starting at byte {@code rowStart}: −8..7. */
+  public static int entryS4(ByteBuffer tables, long rowStart, int j) {
+    int b = tables.get(Math.toIntExact(rowStart + (j >>> 1))) & 0xff;
+    int nibble = (j & 1) == 0 ? b & 15 : b >>> 4;
+    return (nibble ^ 8) - 8;
+  }
+
   /** Whether the AVX2 path is in use on this CPU. */
   public static boolean avx2() {
     return LutKernelsNative.isaAvx2() != 0;
@@ -154,8 +212,8 @@ public final class LutKernels {
   }
 
   /**
-   * Plain Java versions of the three kernels, with the same checks and the same results bit for
-   * bit: the yardstick of the native tests, and a fallback that needs no native library.
+   * Plain Java versions of the kernels, with the same checks and the same results bit for bit: the
+   * yardstick of the native tests, and a fallback that needs no native library.
    */
   public static final class Reference {
     private Reference() {}
@@ -238,6 +296,35 @@ public final class LutKernels {
           int rowBase = (c * KEYS + key) * m;
           for (int j = 0; j < m; j++) {
             sums[j] += tables.get(rowBase + j);
+          }
+        }
+        for (int j = 0; j < m; j++) {
+          float y = scale.get(j) * (float) sums[j];
+          out.put(r * m + j, bias == null ? y : bias.get(j) + y);
+        }
+      }
+    }
+
+    /** As {@link LutKernels#accumulateS4}. */
+    public static void accumulateS4(
+        ByteBuffer keys,
+        int rows,
+        int codebooks,
+        int m,
+        ByteBuffer tables,
+        FloatBuffer scale,
+        FloatBuffer bias,
+        FloatBuffer out) {
+      LutArguments.checkAccumulateS4(keys, rows, codebooks, m, tables, scale, bias, out);
+      long rowBytes = rowBytesS4(m);
+      int[] sums = new int[m];
+      for (int r = 0; r < rows; r++) {
+        java.util.Arrays.fill(sums, 0);
+        for (int c = 0; c < codebooks; c++) {
+          int key = keys.get(r * codebooks + c) & 15;
+          long rowStart = ((long) c * KEYS + key) * rowBytes;
+          for (int j = 0; j < m; j++) {
+            sums[j] += entryS4(tables, rowStart, j);
           }
         }
         for (int j = 0; j < m; j++) {

@@ -62,4 +62,15 @@ final class LutKernelsNative {
       @Cast("const float*") FloatBuffer scale,
       @Cast("const float*") FloatBuffer bias,
       FloatBuffer out);
+
+  @Name("cai_lut_accumulate_k16_s4")
+  static native void accumulateS4(
+      @Cast("const uint8_t*") ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int m,
+      @Cast("const uint8_t*") ByteBuffer tables,
+      @Cast("const float*") FloatBuffer scale,
+      @Cast("const float*") FloatBuffer bias,
+      FloatBuffer out);
 }

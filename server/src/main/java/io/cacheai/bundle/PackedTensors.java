@@ -25,6 +25,8 @@ import java.util.Map;
  *                   scales_tensor = "&lt;name&gt;.scales", FP16 [N, ceil(K/g)]
  *   S8_LUT16        INT8 [C,16,M] with layout "lut16", no quantization (LookupGemm tables; the
  *                   per-output scale is the node's own FP32 "scale" tensor)
+ *   S4_LUT16        INT4_GROUP [C,16,M] with layout "lut16x4", no quantization (4-bit LookupGemm
+ *                   tables, two entries per byte along M; drawn in PackedTensor)
  * </pre>
  *
  * Reading gives views of the mapping (no copy of the weights; the few scales are decoded to a heap
@@ -39,6 +41,9 @@ public final class PackedTensors {
 
   /** The layout name of {@link PackedTensor.Format#S8_LUT16} (LookupGemm tables). */
   public static final String LAYOUT_LUT16 = "lut16";
+
+  /** The layout name of {@link PackedTensor.Format#S4_LUT16} (4-bit LookupGemm tables). */
+  public static final String LAYOUT_LUT16X4 = "lut16x4";
 
   /** The attributes of a LookupGemm node that name its stored tensors. */
   public static final java.util.List<String> LOOKUP_TENSOR_KEYS =
@@ -77,6 +82,8 @@ public final class PackedTensors {
       case F32 -> writer.addTensor(name, DataType.FP32, shape, tensor.data());
       case S8_LUT16 ->
           writer.addTensor(name, DataType.INT8, shape, tensor.data(), LAYOUT_LUT16, null);
+      case S4_LUT16 ->
+          writer.addTensor(name, DataType.INT4_GROUP, shape, tensor.data(), LAYOUT_LUT16X4, null);
       case Q4_GROUP, Q3_GROUP, Q2_GROUP -> {
         int n = tensor.rows();
         int k = tensor.rowLength();
@@ -169,6 +176,15 @@ public final class PackedTensors {
       }
       // the PackedTensor constructor checks the [C,16,M] shape and the byte length
       return new PackedTensor(PackedTensor.Format.S8_LUT16, shape, tensor.bytes(), new float[0], 0);
+    }
+    if (tensor.dataType() == DataType.INT4_GROUP && tensor.layout().equals(LAYOUT_LUT16X4)) {
+      if (tensor.quantization().isPresent()) {
+        throw new IllegalArgumentException(
+            "layout=lut16x4 tables carry no quantization (their scale is the node's 'scale'"
+                + " tensor)");
+      }
+      // the PackedTensor constructor checks the [C,16,M] shape and the C·16·ceil(M/2) bytes
+      return new PackedTensor(PackedTensor.Format.S4_LUT16, shape, tensor.bytes(), new float[0], 0);
     }
     if (!tensor.layout().isEmpty() && !panel16) {
       throw new IllegalArgumentException("layout=" + tensor.layout() + " (expected dense)");

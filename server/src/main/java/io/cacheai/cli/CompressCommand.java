@@ -9,6 +9,7 @@ import io.cacheai.compress.lut.LutCandidates;
 import io.cacheai.compress.lut.LutCompressor;
 import io.cacheai.compress.lut.LutLayerReport;
 import io.cacheai.compress.lut.LutOptions;
+import io.cacheai.compress.lut.LutRest;
 import io.cacheai.graph.Graph;
 import io.cacheai.onnx.OnnxImporter;
 import io.cacheai.proto.v1.Producer;
@@ -27,8 +28,10 @@ import picocli.CommandLine.Spec;
 /**
  * {@code cacheai compress MODEL.onnx --calibration DATA --method int8|int4|mixed --out MODEL.cai}:
  * post-training quantization ({@link Compressor}) into a {@code .cai} bundle whose platform becomes
- * {@code cai_<method>}. Progress on stderr; the per-layer precisions, the fallback's promotions,
- * the calibration-set accuracy and the size ratio on stdout.
+ * {@code cai_<method>}; {@code --method cacheai [--lut-rest int8|int4|mixed]}: lookup tables
+ * ({@link LutCompressor}), then the other layers quantized ({@link LutRest}), platform {@code
+ * cai_cacheai} or {@code cai_cacheai_<rest>}. Progress on stderr; the per-layer precisions, the
+ * fallback's promotions, the calibration-set accuracy and the size ratio on stdout.
  */
 @Command(
     name = "compress",
@@ -61,8 +64,8 @@ final class CompressCommand implements Callable<Integer> {
       names = "--lut-width",
       defaultValue = "" + LutOptions.DEFAULT_WIDTH,
       description =
-          "cacheai: floats per key (w); int8 tables are about w/4 times smaller than fp32;"
-              + " 0 (default) = per layer, the smallest w for 10x")
+          "cacheai: floats per key (w); int8 tables are about w/4 times smaller than fp32"
+              + " (4-bit: w/2); 0 (default) = per layer, the smallest w for 10x")
   private int lutWidth;
 
   @Option(
@@ -117,6 +120,22 @@ final class CompressCommand implements Callable<Integer> {
           "Cache AI: refit the exact layer after the last table layer to the fp32 outputs;"
               + " default ${DEFAULT-VALUE}")
   private boolean lutRefitNext;
+
+  @Option(
+      names = "--lut-table-bits",
+      defaultValue = "" + LutOptions.DEFAULT_TABLE_BITS,
+      description =
+          "Cache AI: bits of a table entry, 8 (int8) or 4 (two per byte: half the table bytes,"
+              + " so --lut-width 0 picks about half the w); default ${DEFAULT-VALUE}")
+  private int lutTableBits;
+
+  @Option(
+      names = "--lut-rest",
+      description =
+          "cacheai: the layers not turned into tables: fp32 | int8 | int4 | mixed (as --method;"
+              + " mixed: those layers --target-ratio times smaller than fp32); default "
+              + LutRest.DEFAULT)
+  private String lutRest;
 
   @Option(
       names = "--seed",
@@ -176,28 +195,11 @@ final class CompressCommand implements Callable<Integer> {
     }
     long startNs = System.nanoTime();
     Compressor.Method m = Compressor.Method.parse(method);
-    if (samples <= 0 || groupSize <= 0 || !(targetRatio >= 1)) {
+    if (lutRest != null) {
       throw new IllegalArgumentException(
-          "samples="
-              + samples
-              + " groupSize="
-              + groupSize
-              + " targetRatio="
-              + targetRatio
-              + " (samples, group size > 0; target ratio >= 1)");
+          "lut-rest=" + lutRest + " applies to --method cacheai only (method=" + method + ")");
     }
-    Compressor.Options defaults =
-        Compressor.Options.of(m, CalibrationMethod.parse(calibrationMethod), samples);
-    Compressor.Options options =
-        new Compressor.Options(
-            m,
-            defaults.calibration(),
-            samples,
-            budgetPt == null ? defaults.budgetPt() : budgetPt,
-            groupSize,
-            firstLayerFp32,
-            lastLayerFp32,
-            (long) (Files.size(model) / targetRatio));
+    Compressor.Options options = compressorOptions(m);
     Graph graph = OnnxImporter.importFile(model);
     Dataset data = readData(graph);
     if (saveCalibration != null) {
@@ -259,6 +261,31 @@ final class CompressCommand implements Callable<Integer> {
         : Dataset.read(calibration);
   }
 
+  /** The quantizer's options from the command line, for method {@code m}. */
+  private Compressor.Options compressorOptions(Compressor.Method m) throws java.io.IOException {
+    if (samples <= 0 || groupSize <= 0 || !(targetRatio >= 1)) {
+      throw new IllegalArgumentException(
+          "samples="
+              + samples
+              + " groupSize="
+              + groupSize
+              + " targetRatio="
+              + targetRatio
+              + " (samples, group size > 0; target ratio >= 1)");
+    }
+    Compressor.Options defaults =
+        Compressor.Options.of(m, CalibrationMethod.parse(calibrationMethod), samples);
+    return new Compressor.Options(
+        m,
+        defaults.calibration(),
+        samples,
+        budgetPt == null ? defaults.budgetPt() : budgetPt,
+        groupSize,
+        firstLayerFp32,
+        lastLayerFp32,
+        (long) (Files.size(model) / targetRatio));
+  }
+
   /** The {@code --method} value of Cache AI (tables instead of weights). */
   static final String METHOD_CACHEAI = "cacheai";
 
@@ -278,7 +305,10 @@ final class CompressCommand implements Callable<Integer> {
             .withSeed(seed)
             .withSamples(samples)
             .withShiftRadiusPx(lutShift)
-            .withRefitNext(lutRefitNext);
+            .withRefitNext(lutRefitNext)
+            .withTableBits(lutTableBits);
+    Compressor.Method restMethod = LutRest.parse(lutRest == null ? LutRest.DEFAULT : lutRest);
+    Compressor.Options restOptions = restMethod == null ? null : compressorOptions(restMethod);
     Graph graph = OnnxImporter.importFile(model);
     Dataset data = readData(graph);
     if (lutList) {
@@ -296,22 +326,27 @@ final class CompressCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     LutCompressor.Result result =
         LutCompressor.compress(graph, data, options, new ProgressBar(err));
-    BundleWriter writer = new BundleWriter(result.graph().graph());
-    result.graph().packed().forEach((name, tensor) -> PackedTensors.add(writer, name, tensor));
+    LutRest.Result rest =
+        LutRest.apply(graph, result, restOptions, targetRatio, data, new ProgressBar(err));
+    BundleWriter writer = new BundleWriter(rest.graph().graph());
+    rest.graph().packed().forEach((name, tensor) -> PackedTensors.add(writer, name, tensor));
     writer.producer(
         Producer.newBuilder()
             .setCacheaiVersion(ServerInfo.version())
             .setSourceSha256(BundleCommand.sha256(model))
             .setSourceName(model.getFileName().toString())
-            .setCompression(METHOD_CACHEAI)
+            .setCompression(rest.compression())
             .build());
     writer.metadata("calibration_samples", Integer.toString(Math.min(samples, data.count())));
+    writer.metadata("layers", LutRest.describe(rest.layers()));
     writer.metadata(
         "lut",
         String.format(
             Locale.ROOT,
-            "width=%s encoder=%s tree_fit=%s lambda=%s shift_px=%d refit_next=%s seed=%d layers=%s",
+            "width=%s table_bits=%d encoder=%s tree_fit=%s lambda=%s shift_px=%d refit_next=%s"
+                + " seed=%d layers=%s",
             options.width() == 0 ? "auto" : Integer.toString(options.width()),
+            options.tableBits(),
             options.encoder().label(),
             options.treeFit().name().toLowerCase(Locale.ROOT),
             options.lambda(),
@@ -326,12 +361,27 @@ final class CompressCommand implements Callable<Integer> {
     for (LutLayerReport layer : result.layers()) {
       stdout.println("  layer " + layer.line());
     }
+    stdout.printf(
+        Locale.ROOT,
+        "  other layers (--lut-rest %s; tables alone score %.2f%%):%n",
+        restMethod == null ? "fp32" : restMethod.label(),
+        rest.tablesScorePct());
+    rest.layers()
+        .forEach(
+            (layer, kind) -> {
+              if (!kind.equals(LutRest.LOOKUP)) {
+                stdout.printf("  layer %-24s %s%n", layer, kind);
+              }
+            });
+    for (String line : rest.notes()) {
+      stdout.println("  note: " + line);
+    }
     long onnxBytes = Files.size(model);
     stdout.printf(
         Locale.ROOT,
         "cacheai: wrote %s (%d bytes, %.2fx smaller than %s at %d bytes), method=cacheai"
-            + " w=%s encoder=%s on %d samples: score %.2f%% vs fp32 %.2f%%, agreement %.2f%%,"
-            + " in %d ms%n",
+            + " w=%s encoder=%s rest=%s on %d samples: score %.2f%% vs fp32 %.2f%%,"
+            + " agreement %.2f%%, in %d ms%n",
         out,
         sizeBytes,
         (double) onnxBytes / sizeBytes,
@@ -339,10 +389,11 @@ final class CompressCommand implements Callable<Integer> {
         onnxBytes,
         options.width() == 0 ? "auto" : Integer.toString(options.width()),
         options.encoder().label(),
+        restMethod == null ? "fp32" : restMethod.label(),
         Math.min(samples, data.count()),
-        result.scorePct(),
-        result.fp32ScorePct(),
-        result.agreementPct(),
+        rest.scorePct(),
+        rest.fp32ScorePct(),
+        rest.agreementPct(),
         (System.nanoTime() - startNs) / 1_000_000);
     stdout.flush();
     return 0;

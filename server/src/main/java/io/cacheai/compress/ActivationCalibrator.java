@@ -4,6 +4,7 @@ import io.cacheai.graph.Graph;
 import io.cacheai.graph.ShapeInference;
 import io.cacheai.graph.ValueInfo;
 import io.cacheai.runtime.GraphModel;
+import io.cacheai.runtime.Int8Gemm;
 import io.cacheai.runtime.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -42,6 +43,22 @@ public final class ActivationCalibrator {
       int samples,
       CalibrationMethod method,
       IntConsumer progress) {
+    return calibrate(new QuantizedGraph(graph, Map.of()), values, data, samples, method, progress);
+  }
+
+  /**
+   * As {@link #calibrate(Graph, Set, Dataset, int, CalibrationMethod, IntConsumer)} on a model that
+   * is already partly compressed (e.g. Cache AI tables): the values are what that model computes,
+   * so a layer quantized after the tables is calibrated on what the tables produce.
+   */
+  public static Map<String, ActivationRange> calibrate(
+      QuantizedGraph model,
+      Set<String> values,
+      Dataset data,
+      int samples,
+      CalibrationMethod method,
+      IntConsumer progress) {
+    Graph graph = model.graph();
     // shapes of one sample as the data has it (an OCR line's width is dynamic in the graph)
     Map<String, long[]> shapes =
         ShapeInference.infer(graph, Map.of(graph.inputs().get(0).name(), data.batchShape(1)));
@@ -70,14 +87,16 @@ public final class ActivationCalibrator {
       seen.put(name, new Observation(Math.max(1, perSample * count / MAX_SAMPLE_VALUES + 1)));
     }
     String inputName = graph.inputs().get(0).name();
-    try (GraphModel model = new GraphModel(observed)) {
+    try (GraphModel run =
+        model.packed().isEmpty()
+            ? new GraphModel(observed)
+            : new GraphModel(observed, model.packed(), Int8Gemm.best())) {
       // big samples (text lines) in small batches: the plan's values grow with the batch
       int batch = Math.max(1, Math.min(BATCH, (int) (MAX_BATCH_FLOATS / data.sampleLength())));
       for (int from = 0; from < count; from += batch) {
         int n = Math.min(batch, count - from);
         Map<String, Tensor> result =
-            model.infer(
-                Map.of(inputName, Tensor.ofFloats(data.batchShape(n), data.slice(from, n))));
+            run.infer(Map.of(inputName, Tensor.ofFloats(data.batchShape(n), data.slice(from, n))));
         for (String name : values) {
           seen.get(name).add(result.get(name).toFloatArray());
         }

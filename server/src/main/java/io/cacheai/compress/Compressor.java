@@ -92,6 +92,10 @@ public final class Compressor {
    *
    * @param notes human-readable lines: each promotion made by the accuracy fallback, and for MIXED
    *     the size target reached (or not) and whether the budget held
+   * @param fp32ScorePct the score of the model compressed from: the fp32 graph, or the partly
+   *     compressed base (tables included) given to {@link #compress(QuantizedGraph, Dataset,
+   *     Options, Progress)}
+   * @param agreementPct top-1 agreement with that same model
    */
   public record Result(
       QuantizedGraph graph,
@@ -103,19 +107,44 @@ public final class Compressor {
 
   private Compressor() {}
 
+  /** Compresses an fp32 graph: {@link #compress(QuantizedGraph, Dataset, Options, Progress)}. */
   public static Result compress(
       Graph graph, Dataset calibration, Options options, Progress progress) {
+    return compress(new QuantizedGraph(graph, Map.of()), calibration, options, progress);
+  }
+
+  /**
+   * Compresses the Gemm/MatMul/Conv layers of {@code base} that still have fp32 constant weights;
+   * its {@code ai.cacheai} nodes (e.g. Cache AI {@code LookupGemm} tables) and their stored tensors
+   * are passed through untouched. Everything is measured against {@code base} as it is, tables
+   * included: activations are calibrated by running it (so a layer after a table sees what the
+   * table produces), the fallback's budget is a loss against its score, and {@link
+   * Result#agreementPct} is agreement with it. For an fp32 graph (no stored tensors) that is the
+   * fp32 model.
+   *
+   * <p>MIXED's size target ({@link Options#targetBytes}) is the whole model's estimated bytes, the
+   * base's stored tensors included: the quantized layers get what the tables leave. Its default (0)
+   * is a tenth of the fp32 weights of the layers quantized here, plus the base's stored tensors as
+   * they are.
+   */
+  public static Result compress(
+      QuantizedGraph base, Dataset calibration, Options options, Progress progress) {
+    Graph graph = base.graph();
     Map<String, GraphQuantizer.Layer> layers = GraphQuantizer.weightedLayers(graph);
     if (layers.isEmpty()) {
       throw new IllegalArgumentException(
-          "model '" + graph.name() + "' has no Gemm, MatMul or Conv layer with constant weights");
+          "model '"
+              + graph.name()
+              + "' has no "
+              + (base.packed().isEmpty() ? "" : "fp32 ")
+              + "Gemm, MatMul or Conv layer with constant weights");
     }
     Dataset data = calibration.range(0, Math.min(options.samples(), calibration.count()));
     Set<String> inputs = new LinkedHashSet<>();
     layers.values().forEach(l -> inputs.add(l.input()));
     Map<String, ActivationRange> ranges =
         ActivationCalibrator.calibrate(
-            graph,
+            base,
             inputs,
             data,
             data.count(),
@@ -135,19 +164,25 @@ public final class Compressor {
     }
 
     Evaluation fp32;
-    try (GraphModel model = new GraphModel(graph)) {
-      fp32 = Evaluation.run(model, data, done -> progress.update("fp32", done, data.count()));
+    try (GraphModel model = base.packed().isEmpty() ? new GraphModel(graph) : base.model()) {
+      fp32 =
+          Evaluation.run(
+              model,
+              data,
+              done ->
+                  progress.update(base.packed().isEmpty() ? "fp32" : "base", done, data.count()));
     }
     double fp32Score = fp32.scorePct(fp32);
     List<String> promoted = new ArrayList<>();
-    Evaluation current = evaluate(graph, layers, precisions, ranges, data, progress, "evaluate");
+    Evaluation current = evaluate(base, layers, precisions, ranges, data, progress, "evaluate");
     if (options.method() == Method.MIXED) {
       long target =
           options.targetBytes() > 0
               ? options.targetBytes()
-              : layers.values().stream().mapToLong(l -> 4L * l.weight().length).sum() / 10;
-      current = shrink(graph, layers, precisions, ranges, data, progress, current, fp32, target);
-      long estimate = SizeEstimate.bytes(graph, layers, precisions);
+              : layers.values().stream().mapToLong(l -> 4L * l.weight().length).sum() / 10
+                  + SizeEstimate.packedBytes(base);
+      current = shrink(base, layers, precisions, ranges, data, progress, current, fp32, target);
+      long estimate = SizeEstimate.bytes(base, layers, precisions);
       promoted.add(
           String.format(
               Locale.ROOT,
@@ -176,7 +211,7 @@ public final class Compressor {
         }
         Map<String, LayerPrecision> trial = new LinkedHashMap<>(precisions);
         trial.put(name, next);
-        Evaluation e = evaluate(graph, layers, trial, ranges, data, progress, "fallback " + name);
+        Evaluation e = evaluate(base, layers, trial, ranges, data, progress, "fallback " + name);
         if (bestEval == null || e.scorePct(fp32) > bestEval.scorePct(fp32)) {
           best = name;
           bestEval = e;
@@ -200,7 +235,7 @@ public final class Compressor {
               fp32Score));
       current = bestEval;
     }
-    QuantizedGraph quantized = GraphQuantizer.quantize(graph, layers, precisions, ranges);
+    QuantizedGraph quantized = GraphQuantizer.quantize(base, layers, precisions, ranges);
     return new Result(
         quantized,
         precisions,
@@ -208,6 +243,22 @@ public final class Compressor {
         fp32Score,
         current.scorePct(fp32),
         current.agreementPct(fp32));
+  }
+
+  /**
+   * A MIXED size target ({@link Options#targetBytes}) for {@code base} that asks the layers
+   * quantized here to be, together, {@code ratio} times smaller than their fp32 weights while
+   * everything else (the base's stored tensors such as Cache AI tables, biases, other constants)
+   * stays as it is: the estimated bundle with those weights at 1/ratio of their fp32 bytes.
+   */
+  public static long targetBytes(QuantizedGraph base, double ratio) {
+    if (!(ratio >= 1)) {
+      throw new IllegalArgumentException("target ratio=" + ratio + " (must be >= 1)");
+    }
+    Map<String, GraphQuantizer.Layer> layers = GraphQuantizer.weightedLayers(base.graph());
+    long asIs = SizeEstimate.bytes(base, layers, Map.of());
+    long weightBytes = layers.values().stream().mapToLong(l -> 4L * l.weight().length).sum();
+    return asIs - weightBytes + (long) (weightBytes / ratio);
   }
 
   private static LayerPrecision initial(Options options, GraphQuantizer.Layer layer) {
@@ -232,7 +283,7 @@ public final class Compressor {
    * once one demotion alone would reach the target, the one of those that loses the least.
    */
   private static Evaluation shrink(
-      Graph graph,
+      QuantizedGraph base,
       Map<String, GraphQuantizer.Layer> layers,
       Map<String, LayerPrecision> precisions,
       Map<String, ActivationRange> ranges,
@@ -241,8 +292,8 @@ public final class Compressor {
       Evaluation current,
       Evaluation fp32,
       long target) {
-    while (SizeEstimate.bytes(graph, layers, precisions) > target) {
-      long size = SizeEstimate.bytes(graph, layers, precisions);
+    while (SizeEstimate.bytes(base, layers, precisions) > target) {
+      long size = SizeEstimate.bytes(base, layers, precisions);
       String best = null;
       Evaluation bestEval = null;
       double bestCost = Double.MAX_VALUE;
@@ -254,11 +305,11 @@ public final class Compressor {
         }
         Map<String, LayerPrecision> trial = new LinkedHashMap<>(precisions);
         trial.put(name, lower);
-        long saved = size - SizeEstimate.bytes(graph, layers, trial);
+        long saved = size - SizeEstimate.bytes(base, layers, trial);
         if (saved <= 0) {
           continue;
         }
-        Evaluation e = evaluate(graph, layers, trial, ranges, data, progress, "size " + name);
+        Evaluation e = evaluate(base, layers, trial, ranges, data, progress, "size " + name);
         double drop = Math.max(0.01, current.scorePct(fp32) - e.scorePct(fp32));
         // a step that reaches the target is judged by its loss alone; others by loss per byte
         boolean reaches = size - saved <= target;
@@ -300,14 +351,14 @@ public final class Compressor {
   }
 
   private static Evaluation evaluate(
-      Graph graph,
+      QuantizedGraph base,
       Map<String, GraphQuantizer.Layer> layers,
       Map<String, LayerPrecision> precisions,
       Map<String, ActivationRange> ranges,
       Dataset data,
       Progress progress,
       String phase) {
-    try (GraphModel model = GraphQuantizer.quantize(graph, layers, precisions, ranges).model()) {
+    try (GraphModel model = GraphQuantizer.quantize(base, layers, precisions, ranges).model()) {
       return Evaluation.run(model, data, done -> progress.update(phase, done, data.count()));
     }
   }

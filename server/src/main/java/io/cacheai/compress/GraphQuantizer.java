@@ -143,8 +143,24 @@ public final class GraphQuantizer {
       Map<String, Layer> layers,
       Map<String, LayerPrecision> precisions,
       Map<String, ActivationRange> ranges) {
+    return quantize(new QuantizedGraph(graph, Map.of()), layers, precisions, ranges);
+  }
+
+  /**
+   * As {@link #quantize(Graph, Map, Map, Map)} on a model that is already partly compressed (e.g.
+   * Cache AI {@code LookupGemm} layers, {@code model}): its {@code ai.cacheai} nodes and their
+   * stored tensors are kept as they are, the new tensors are named apart from them, and {@code
+   * layers} (from {@link #weightedLayers} of {@code model.graph()}) are rewritten as for an fp32
+   * graph.
+   */
+  public static QuantizedGraph quantize(
+      QuantizedGraph model,
+      Map<String, Layer> layers,
+      Map<String, LayerPrecision> precisions,
+      Map<String, ActivationRange> ranges) {
+    Graph graph = model.graph();
     List<Node> nodes = new ArrayList<>(graph.nodes());
-    Map<String, PackedTensor> packed = new LinkedHashMap<>();
+    Map<String, PackedTensor> packed = new LinkedHashMap<>(model.packed());
     for (Layer layer : layers.values()) {
       LayerPrecision precision = precisions.getOrDefault(layer.node().name(), LayerPrecision.FP32);
       if (precision.kind() == LayerPrecision.Kind.FP32) {

@@ -29,11 +29,11 @@ import java.util.stream.Collectors;
  *       input row of D values, zero-padded to C·w, is cut into C sub-vectors of width w, each
  *       hashed to a key 0..15 (a depth-4 tree of threshold comparisons, or the nearest of 16
  *       centroids), and y[m] = bias[m] + scale[m]·Σ_c tables[c][key_c][m]. Its stored tensors are
- *       named by the attributes {@code tables} (int8 [C,16,M]), {@code scale} and {@code bias}
- *       (fp32 [M]), {@code split_dims} (int32 [C,4]), {@code thresholds} (fp32 [C,15]) and {@code
- *       centroids} (fp32 [C,16,w]); {@code weight_shape} is the replaced weight's [M,D], {@code
- *       width} is w, {@code encoder} is "tree" or "centroid". See {@code
- *       io.cacheai.runtime.LookupKernels} for the exact semantics.
+ *       named by the attributes {@code tables} (int8 [C,16,M], layout "lut16", or signed 4-bit,
+ *       layout "lut16x4"), {@code scale} and {@code bias} (fp32 [M]), {@code split_dims} (int32
+ *       [C,4]), {@code thresholds} (fp32 [C,15]) and {@code centroids} (fp32 [C,16,w]); {@code
+ *       weight_shape} is the replaced weight's [M,D], {@code width} is w, {@code encoder} is "tree"
+ *       or "centroid". See {@code io.cacheai.runtime.LookupKernels} for the exact semantics.
  * </ul>
  */
 public enum OpType {

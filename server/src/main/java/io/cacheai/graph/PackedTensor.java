@@ -34,6 +34,12 @@ import java.util.Arrays;
  *   S8_LUT16        LookupGemm tables, int8 [C,16,M] dense row-major: byte (c·16 + key)·M + m =
  *                   T[c][key][m], −127..127; the per-output scale is its own F32 [M] tensor
  *                   (the scales array is empty); C·16·M bytes, whatever the data
+ *   S4_LUT16        LookupGemm tables, signed 4-bit [C,16,M], layout "lut16x4": two entries per
+ *                   byte along M, low nibble first, each (c, key) row padded to RB = ceil(M/2)
+ *                   bytes: byte (c·16 + key)·RB + b = T[c][key][2b] &amp; 15 | T[c][key][2b+1] &lt;&lt; 4,
+ *                   two's complement −8..7 (the full range), the last high nibble of a row is
+ *                   padding (0) when M is odd; scale as S8_LUT16; C·16·ceil(M/2) bytes
+ *                   (io.cacheai.kernels.LutKernels draws it bit by bit)               4 bits/entry
  * </pre>
  *
  * @param shape the fp32 tensor's shape
@@ -54,7 +60,8 @@ public record PackedTensor(
     Q3_GROUP(3),
     Q2_GROUP(2),
     Q4G32_BLOCKS(4),
-    S8_LUT16(8);
+    S8_LUT16(8),
+    S4_LUT16(4);
 
     private final int bits;
 
@@ -85,6 +92,7 @@ public record PackedTensor(
           case S8_PANEL16 -> panel16LengthBytes(Math.toIntExact(shape[0]), rowLength(shape));
           case Q4G32_BLOCKS -> q4g32LengthBytes(Math.toIntExact(shape[0]), rowLength(shape));
           case S8_LUT16 -> lut16LengthBytes(shape);
+          case S4_LUT16 -> lut16x4LengthBytes(shape);
           default -> lengthBytes(format, Shapes.elementCount(shape));
         };
     if (data.remaining() != expected) {
@@ -125,6 +133,15 @@ public record PackedTensor(
           "S8_LUT16 tables of shape " + Shapes.toString(shape) + " (expected [C,16,M], C, M > 0)");
     }
     return Shapes.elementCount(shape);
+  }
+
+  /** Bytes of 4-bit LookupGemm tables of {@code shape} [C,16,M]: C·16·ceil(M/2). */
+  public static long lut16x4LengthBytes(long[] shape) {
+    if (shape.length != 3 || shape[1] != 16 || shape[0] <= 0 || shape[2] <= 0) {
+      throw new IllegalArgumentException(
+          "S4_LUT16 tables of shape " + Shapes.toString(shape) + " (expected [C,16,M], C, M > 0)");
+    }
+    return shape[0] * 16 * ((shape[2] + 1) / 2);
   }
 
   /** Bytes of an [n,k] matrix in q4g32 blocks: n · ceil(round_up(k,32)/64) · 40. */

@@ -371,7 +371,16 @@ final class KernelFactory {
     long m = weightShape[0];
     long codebooks = (weightShape[1] + width - 1) / width;
     boolean tree = encoder.equals("tree");
-    PackedTensor tables = packed(node, "tables", PackedTensor.Format.S8_LUT16);
+    // The stored tensor's layout says the table bits: "lut16" int8 or "lut16x4" 4-bit entries
+    // (its byte length was checked against that layout when the bundle was read).
+    PackedTensor stored = packed.get(attributes.getString("tables", ""));
+    PackedTensor tables =
+        packed(
+            node,
+            "tables",
+            stored != null && stored.format() == PackedTensor.Format.S4_LUT16
+                ? PackedTensor.Format.S4_LUT16
+                : PackedTensor.Format.S8_LUT16);
     requireShape(node, "tables", tables, codebooks, LookupKernels.KEYS, m);
     PackedTensor scale = packed(node, "scale", PackedTensor.Format.F32);
     requireShape(node, "scale", scale, m);

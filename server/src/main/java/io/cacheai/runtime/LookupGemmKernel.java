@@ -10,8 +10,9 @@ import java.nio.IntBuffer;
  * {@code LookupGemm}: y [N,M] from x [N,D] by table lookups instead of multiplications (semantics
  * in {@link LookupKernels}). Each row is zero-padded to C·w when D is not a multiple of w (a copy
  * into the frame), encoded to C keys of one byte (tree or nearest centroid) into the frame's direct
- * bytes, then the int8 tables — read in place from the mapped bundle — are gathered and summed per
- * output. The kernel keeps only views of the stored tensors. With a tree encoder and stored
+ * bytes, then the tables — int8 ({@code lut16}) or 4-bit ({@code lut16x4}, two entries a byte), as
+ * the stored tensor's layout says, read in place from the mapped bundle — are gathered and summed
+ * per output. The kernel keeps only views of the stored tensors. With a tree encoder and stored
  * centroids it also feeds the layer's live {@link KeyHitCounter} on sampled runs.
  */
 final class LookupGemmKernel implements Kernel {
@@ -23,6 +24,7 @@ final class LookupGemmKernel implements Kernel {
   private final int codebooks;
   private final int width;
   private final boolean tree;
+  private final boolean s4Tables;
   private final ByteBuffer tables;
   private final FloatBuffer scale;
   private final FloatBuffer bias;
@@ -59,6 +61,7 @@ final class LookupGemmKernel implements Kernel {
     this.m = Math.toIntExact(tableShape[2]);
     this.width = width;
     this.tree = tree;
+    this.s4Tables = stored.tables().format() == PackedTensor.Format.S4_LUT16;
     this.tables = stored.tables().data();
     this.scale = floats(stored.scale());
     this.bias = stored.bias() == null ? null : floats(stored.bias());
@@ -101,7 +104,11 @@ final class LookupGemmKernel implements Kernel {
     } else {
       kernels.encodeCentroids(x, rows, padded, codebooks, width, centroids, keys);
     }
-    kernels.accumulate(keys, rows, codebooks, m, tables, scale, bias, frame.buffer(out));
+    if (s4Tables) {
+      kernels.accumulateS4(keys, rows, codebooks, m, tables, scale, bias, frame.buffer(out));
+    } else {
+      kernels.accumulate(keys, rows, codebooks, m, tables, scale, bias, frame.buffer(out));
+    }
   }
 
   /** Compares the tree's keys with the exact nearest-centroid keys of the same rows. */

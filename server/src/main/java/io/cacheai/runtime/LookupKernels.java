@@ -74,6 +74,21 @@ public interface LookupKernels {
       FloatBuffer bias,
       FloatBuffer out);
 
+  /**
+   * Gather-accumulate over 4-bit tables, layout {@code lut16x4}: {@code tables} s4 [C,16,m], two
+   * entries per byte along m (low nibble first, each row padded to ceil(m/2) bytes, drawn in {@code
+   * io.cacheai.kernels.LutKernels}); otherwise as {@link #accumulate}.
+   */
+  void accumulateS4(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out);
+
   /** The plain Java implementation, what the tests trust. */
   static LookupKernels reference() {
     return ReferenceLookupKernels.INSTANCE;

@@ -68,4 +68,17 @@ final class NativeLookupKernels implements LookupKernels {
       FloatBuffer out) {
     LutKernels.accumulate(keys, rows, codebooks, m, tables, scale, bias, out);
   }
+
+  @Override
+  public void accumulateS4(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutKernels.accumulateS4(keys, rows, codebooks, m, tables, scale, bias, out);
+  }
 }

@@ -53,4 +53,17 @@ final class ReferenceLookupKernels implements LookupKernels {
       FloatBuffer out) {
     LutKernels.Reference.accumulate(keys, rows, codebooks, m, tables, scale, bias, out);
   }
+
+  @Override
+  public void accumulateS4(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutKernels.Reference.accumulateS4(keys, rows, codebooks, m, tables, scale, bias, out);
+  }
 }

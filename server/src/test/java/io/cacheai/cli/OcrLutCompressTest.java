@@ -107,6 +107,8 @@ class OcrLutCompressTest {
             TOLERANT_LAYERS,
             "--lut-shift",
             "0",
+            "--lut-rest",
+            "fp32",
             "--out",
             cai.toString());
     System.out.println(out);

@@ -208,6 +208,85 @@ class LookupGemmKernelTest {
     }
   }
 
+  @ParameterizedTest(name = "4-bit d={0} m={1} w={2} rows={3} {4}")
+  @CsvSource({
+    "800, 120, 20, 1, tree",
+    "800, 120, 20, 16, tree",
+    "37, 19, 5, 7, tree",
+    "120, 85, 10, 3, centroid",
+  })
+  void run_s4Tables_matchesDoublePrecisionFormula(int d, int m, int w, int rows, String encoder) {
+    Layer int8 = Layer.random(d, m, w, 43L * d + m);
+    SplittableRandom r = new SplittableRandom(d + 31L * m);
+    byte[] entries = new byte[int8.tables().length];
+    for (int i = 0; i < entries.length; i++) {
+      entries[i] = (byte) (i % 5 == 0 ? (i % 2 == 0 ? 7 : -8) : r.nextInt(-8, 8));
+    }
+    Layer layer =
+        new Layer(
+            d,
+            m,
+            w,
+            int8.c(),
+            entries,
+            int8.scale(),
+            int8.bias(),
+            int8.dims(),
+            int8.thresholds(),
+            int8.centroids());
+    // lut16x4: per (c, key) row ceil(m/2) bytes, entry 2b in the low nibble of byte b
+    int rowBytes = (m + 1) / 2;
+    ByteBuffer packedTables = ByteBuffer.allocateDirect(layer.c() * K * rowBytes);
+    for (int p = 0; p < layer.c() * K; p++) {
+      for (int j = 0; j < m; j++) {
+        int at = p * rowBytes + j / 2;
+        int nibble = (entries[p * m + j] & 15) << (4 * (j % 2));
+        packedTables.put(at, (byte) (packedTables.get(at) | nibble));
+      }
+    }
+    Map<String, PackedTensor> packed = layer.packed(new long[] {layer.c(), K, m});
+    packed.put(
+        "t",
+        new PackedTensor(
+            PackedTensor.Format.S4_LUT16,
+            new long[] {layer.c(), K, m},
+            packedTables,
+            new float[0],
+            0));
+    float[] x = input(rows, d, 5L * rows + w);
+    double[] expected = layer.expected(x, rows, encoder.equals("tree"));
+    try (GraphModel model = new GraphModel(layer.graph(encoder), packed, Int8Gemm.reference())) {
+      float[] y =
+          model
+              .infer(Map.of("x", Tensor.ofFloats(new long[] {rows, d}, x)))
+              .get("y")
+              .toFloatArray();
+      assertThat(y).hasSize(rows * m);
+      for (int i = 0; i < y.length; i++) {
+        assertThat((double) y[i])
+            .as("y[%d]", i)
+            .isCloseTo(
+                expected[i],
+                org.assertj.core.data.Offset.offset(1e-6 * (1 + Math.abs(expected[i]))));
+      }
+    }
+  }
+
+  @Test
+  void s4Tables_int8SizedBytes_refusedForTheLayout() {
+    // an int8-sized buffer is not a lut16x4 table of the same shape: C·16·ceil(M/2) bytes
+    assertThatThrownBy(
+            () ->
+                new PackedTensor(
+                    PackedTensor.Format.S4_LUT16,
+                    new long[] {8, K, 19},
+                    ByteBuffer.allocateDirect(8 * K * 19),
+                    new float[0],
+                    0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("S4_LUT16[8,16,19]: data has 2432 bytes, expected 1280");
+  }
+
   @Test
   void encodeTree_valueEqualToThresholdGoesLeft() {
     FloatBuffer x = io.cacheai.kernels.FloatBuffers.of(0.5f, 0.5f);

@@ -78,6 +78,17 @@ class NativeLookupKernelsTest {
             .isEqualTo(Float.floatToRawIntBits(expected.get(i)));
       }
     }
+    // the same tables' first C·16·ceil(m/2) bytes read as 4-bit "lut16x4" tables
+    ByteBuffer s4Tables = tables.slice(0, codebooks * K * ((m + 1) / 2));
+    FloatBuffer out = floats(rows * m);
+    FloatBuffer expected = floats(rows * m);
+    best.accumulateS4(treeKeys, rows, codebooks, m, s4Tables, scale, bias, out);
+    reference.accumulateS4(treeKeys, rows, codebooks, m, s4Tables, scale, bias, expected);
+    for (int i = 0; i < rows * m; i++) {
+      assertThat(Float.floatToRawIntBits(out.get(i)))
+          .as("4-bit out[%d]", i)
+          .isEqualTo(Float.floatToRawIntBits(expected.get(i)));
+    }
   }
 
   private static FloatBuffer floats(int n) {

@@ -29,8 +29,9 @@ import java.util.TreeMap;
  *       both encoders; centroid encoder: the k-means centroids;
  *   <li>keys of the calibration rows exactly as the runtime computes them; ridge refit of the
  *       tables against Y − mean(Y) ({@link TableRefit}), bias = mean(Y);
- *   <li>tables quantized to int8 per output column (scale = max |T[·][·][m]| / 127), then the bias
- *       corrected by the mean error the rounding left on the calibration rows.
+ *   <li>tables quantized to int8 per output column (scale = max |T[·][·][m]| / 127) or, with {@link
+ *       LutOptions#tableBits} 4, to signed 4-bit ({@link TableQuantizer}), then the bias corrected
+ *       by the mean error the rounding left on the calibration rows.
  * </ol>
  */
 public final class LutLayerBuilder {
@@ -160,32 +161,21 @@ public final class LutLayerBuilder {
     double lambda = options.lambda() * n / LookupKernels.KEYS;
     double[][] tables = TableRefit.solve(keys, n, codebooks, centered, m, lambda);
 
-    // int8 per output column
+    // int8 (or, --lut-table-bits 4, signed 4-bit) per output column
     float[] scale = new float[m];
-    ByteBuffer q =
-        ByteBuffer.allocateDirect(codebooks * LookupKernels.KEYS * m)
-            .order(ByteOrder.LITTLE_ENDIAN);
-    for (int j = 0; j < m; j++) {
-      double max = 0;
-      for (double[] row : tables) {
-        max = Math.max(max, Math.abs(row[j]));
-      }
-      scale[j] = max > 0 ? (float) (max / 127) : 1f;
-    }
-    for (int p = 0; p < tables.length; p++) {
-      for (int j = 0; j < m; j++) {
-        long v = Math.round(tables[p][j] / scale[j]);
-        q.put(p * m + j, (byte) Math.max(-127, Math.min(127, v)));
-      }
-    }
-    // bias: mean(Y) corrected by the mean rounding error on the calibration rows
+    byte[] entries =
+        options.tableBits() == 4
+            ? TableQuantizer.quantize4(tables, codebooks, m, scale)
+            : TableQuantizer.quantize8(tables, m, scale);
+    // bias: mean(Y) corrected by the mean rounding error on the calibration rows (at 4 bits this
+    // also absorbs each codebook's column offset and the half steps TableQuantizer takes out)
     float[] bias = new float[m];
     double[] error = new double[m];
     for (int i = 0; i < n; i++) {
       for (int j = 0; j < m; j++) {
         int acc = 0;
         for (int c = 0; c < codebooks; c++) {
-          acc += q.get((c * LookupKernels.KEYS + keys[i * codebooks + c]) * m + j);
+          acc += entries[(c * LookupKernels.KEYS + keys[i * codebooks + c]) * m + j];
         }
         error[j] += centered[i * m + j] - (double) scale[j] * acc;
       }
@@ -205,13 +195,10 @@ public final class LutLayerBuilder {
         tensors,
         attributes,
         "tables",
-        base + ".lut16",
-        new PackedTensor(
-            PackedTensor.Format.S8_LUT16,
-            new long[] {codebooks, LookupKernels.KEYS, m},
-            q,
-            new float[0],
-            0));
+        base + (options.tableBits() == 4 ? ".lut16x4" : ".lut16"),
+        options.tableBits() == 4
+            ? TableQuantizer.packS4(entries, codebooks, m)
+            : TableQuantizer.packS8(entries, codebooks, m));
     put(tensors, attributes, "scale", base + ".lut.scale", f32(new long[] {m}, scale));
     put(tensors, attributes, "bias", base + ".lut.bias", f32(new long[] {m}, bias));
     if (tree) {
@@ -246,7 +233,7 @@ public final class LutLayerBuilder {
 
     long fp32Bytes = 4L * ((long) m * d + m);
     long centroidBytes = 4L * codebooks * LookupKernels.KEYS * w;
-    long lookupBytes = lookupBytes(codebooks, m, w, options.encoder());
+    long lookupBytes = lookupBytes(codebooks, m, w, options.encoder(), options.tableBits());
     LutLayerReport report =
         new LutLayerReport(
             layer.node().name(),
@@ -267,7 +254,14 @@ public final class LutLayerBuilder {
    * or, for the centroid encoder, the centroids 4·C·16·w.
    */
   public static long lookupBytes(int codebooks, int m, int w, LutOptions.Encoder encoder) {
-    return (long) codebooks * LookupKernels.KEYS * m
+    return lookupBytes(codebooks, m, w, encoder, 8);
+  }
+
+  /** As above with tables of {@code tableBits} 8 (C·16·M bytes) or 4 (C·16·ceil(M/2) bytes). */
+  public static long lookupBytes(
+      int codebooks, int m, int w, LutOptions.Encoder encoder, int tableBits) {
+    long rowBytes = tableBits == 4 ? (m + 1L) / 2 : m;
+    return (long) codebooks * LookupKernels.KEYS * rowBytes
         + 8L * m
         + (encoder == LutOptions.Encoder.TREE
             ? 4L * codebooks * (LookupKernels.DEPTH + LookupKernels.TREE_NODES)

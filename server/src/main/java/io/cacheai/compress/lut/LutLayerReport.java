@@ -11,8 +11,8 @@ import java.util.Locale;
  * @param width w
  * @param codebooks C = ceil(D/w)
  * @param fp32Bytes the exact layer's weight and bias in fp32: 4·(M·D + M)
- * @param lookupBytes what the layer needs to run: tables C·16·M + scale and bias 8·M + the tree
- *     (4·C·4 + 4·C·15) or, for the centroid encoder, the centroids 4·C·16·w
+ * @param lookupBytes what the layer needs to run: tables C·16·M (4-bit: C·16·ceil(M/2)) + scale and
+ *     bias 8·M + the tree (4·C·4 + 4·C·15) or, for the centroid encoder, the centroids 4·C·16·w
  * @param centroidBytes centroids stored beside a tree (for the hit rate), 0 when not stored
  * @param keyHitRatePct keys where the encoder's key equals the exact nearest-centroid key (100 for
  *     the centroid encoder)

@@ -26,6 +26,9 @@ import java.util.Locale;
  *     tree and the ridge refit without touching other images; 0 = the images as they are
  * @param refitNext refit the first exact Gemm/MatMul after the last table layer to the fp32 model's
  *     output of it, fed by the tables' outputs ({@link NextLayerRefit})
+ * @param tableBits bits of a table entry: 8 (int8, layout {@code lut16}) or 4 (signed 4-bit, {@code
+ *     lut16x4}, two entries a byte): at 4 bits the tables take half the bytes, so the same size
+ *     allows twice the codebooks (w half as wide); {@link #widthFor} counts them
  */
 public record LutOptions(
     int width,
@@ -38,7 +41,8 @@ public record LutOptions(
     TreeFit treeFit,
     boolean storeCentroids,
     int shiftRadiusPx,
-    boolean refitNext) {
+    boolean refitNext,
+    int tableBits) {
   /** The default shift radius of the calibration images, {@link #shiftRadiusPx}. */
   public static final int DEFAULT_SHIFT_RADIUS_PX = 1;
 
@@ -94,8 +98,14 @@ public record LutOptions(
     }
   }
 
+  /** The default bits of a table entry, {@link #tableBits}. */
+  public static final int DEFAULT_TABLE_BITS = 8;
+
   public LutOptions {
     layers = List.copyOf(layers);
+    if (tableBits != 8 && tableBits != 4) {
+      throw new IllegalArgumentException("lut-table-bits=" + tableBits + " (accepted: 8, 4)");
+    }
     if (width < 0
         || width > 4096
         || !(lambda >= 0)
@@ -130,7 +140,8 @@ public record LutOptions(
     long fp32Bytes = 4L * ((long) m * d + m);
     for (int w = 1; w < d; w++) {
       int codebooks = (d + w - 1) / w;
-      if (LutLayerBuilder.lookupBytes(codebooks, m, w, encoder) * AUTO_RATIO <= fp32Bytes) {
+      if (LutLayerBuilder.lookupBytes(codebooks, m, w, encoder, tableBits) * AUTO_RATIO
+          <= fp32Bytes) {
         return w;
       }
     }
@@ -150,7 +161,8 @@ public record LutOptions(
         TreeFit.OUTPUT,
         true,
         DEFAULT_SHIFT_RADIUS_PX,
-        true);
+        true,
+        DEFAULT_TABLE_BITS);
   }
 
   public LutOptions withWidth(int w) {
@@ -165,7 +177,8 @@ public record LutOptions(
         treeFit,
         storeCentroids,
         shiftRadiusPx,
-        refitNext);
+        refitNext,
+        tableBits);
   }
 
   public LutOptions withEncoder(Encoder e) {
@@ -180,7 +193,8 @@ public record LutOptions(
         treeFit,
         storeCentroids,
         shiftRadiusPx,
-        refitNext);
+        refitNext,
+        tableBits);
   }
 
   public LutOptions withSeed(long s) {
@@ -195,7 +209,8 @@ public record LutOptions(
         treeFit,
         storeCentroids,
         shiftRadiusPx,
-        refitNext);
+        refitNext,
+        tableBits);
   }
 
   public LutOptions withLayers(List<String> names) {
@@ -210,7 +225,8 @@ public record LutOptions(
         treeFit,
         storeCentroids,
         shiftRadiusPx,
-        refitNext);
+        refitNext,
+        tableBits);
   }
 
   public LutOptions withLambda(double l) {
@@ -225,7 +241,8 @@ public record LutOptions(
         treeFit,
         storeCentroids,
         shiftRadiusPx,
-        refitNext);
+        refitNext,
+        tableBits);
   }
 
   public LutOptions withSamples(int n) {
@@ -240,7 +257,8 @@ public record LutOptions(
         treeFit,
         storeCentroids,
         shiftRadiusPx,
-        refitNext);
+        refitNext,
+        tableBits);
   }
 
   public LutOptions withTreeFit(TreeFit fit) {
@@ -255,7 +273,8 @@ public record LutOptions(
         fit,
         storeCentroids,
         shiftRadiusPx,
-        refitNext);
+        refitNext,
+        tableBits);
   }
 
   public LutOptions withStoreCentroids(boolean store) {
@@ -270,7 +289,8 @@ public record LutOptions(
         treeFit,
         store,
         shiftRadiusPx,
-        refitNext);
+        refitNext,
+        tableBits);
   }
 
   public LutOptions withShiftRadiusPx(int r) {
@@ -285,7 +305,8 @@ public record LutOptions(
         treeFit,
         storeCentroids,
         r,
-        refitNext);
+        refitNext,
+        tableBits);
   }
 
   public LutOptions withRefitNext(boolean refit) {
@@ -300,6 +321,23 @@ public record LutOptions(
         treeFit,
         storeCentroids,
         shiftRadiusPx,
-        refit);
+        refit,
+        tableBits);
+  }
+
+  public LutOptions withTableBits(int bits) {
+    return new LutOptions(
+        width,
+        encoder,
+        layers,
+        seed,
+        lambda,
+        kmeansIterations,
+        samples,
+        treeFit,
+        storeCentroids,
+        shiftRadiusPx,
+        refitNext,
+        bits);
   }
 }

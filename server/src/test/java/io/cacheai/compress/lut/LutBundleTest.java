@@ -106,6 +106,60 @@ class LutBundleTest {
   }
 
   @Test
+  void load_s4TablesOfWrongSizeForLayout_refusedNamingNodeAndTensor(@TempDir Path dir)
+      throws Exception {
+    QuantizedGraph model = compress(LutOptions.defaults().withTableBits(4).withSeed(1)).graph();
+    Node lut =
+        model.graph().nodes().stream()
+            .filter(n -> n.op() == OpType.LOOKUP_GEMM)
+            .findFirst()
+            .orElseThrow();
+    String tablesName = lut.attributes().getString("tables", "");
+    PackedTensor tables = model.packed().get(tablesName);
+    assertThat(tables.format()).isEqualTo(PackedTensor.Format.S4_LUT16);
+    long[] shape = tables.shape();
+    assertThat(tables.data().remaining()).isEqualTo(shape[0] * 16 * ((shape[2] + 1) / 2));
+    // the good bundle loads and runs on the 4-bit kernel; the build is deterministic at 4 bits too
+    Path good = write(model, dir.resolve("good.cai"));
+    QuantizedGraph again = compress(LutOptions.defaults().withTableBits(4).withSeed(1)).graph();
+    assertThat(Files.readAllBytes(write(again, dir.resolve("again.cai"))))
+        .isEqualTo(Files.readAllBytes(good));
+    try (var loaded = new BundleModelLoader().load("mnist-mlp", good)) {
+      assertThat(loaded.platform()).isEqualTo("cai_cacheai");
+    }
+    // the same shape with int8-sized bytes under layout lut16x4
+    BundleWriter writer = new BundleWriter(model.graph());
+    model
+        .packed()
+        .forEach(
+            (name, t) -> {
+              if (!name.equals(tablesName)) {
+                PackedTensors.add(writer, name, t);
+              }
+            });
+    writer.addTensor(
+        tablesName,
+        io.cacheai.proto.v1.DataType.INT4_GROUP,
+        shape,
+        ByteBuffer.allocateDirect((int) (shape[0] * shape[1] * shape[2])),
+        PackedTensors.LAYOUT_LUT16X4,
+        null);
+    Path bad = dir.resolve("bad.cai");
+    writer
+        .producer(
+            Producer.newBuilder().setSourceName("mnist-mlp").setCompression("cacheai").build())
+        .write(bad);
+    assertThatThrownBy(() -> new BundleModelLoader().load("mnist-mlp", bad))
+        .hasMessageContaining("LookupGemm '" + lut.name() + "'")
+        .hasMessageContaining("tensor '" + tablesName + "'")
+        .hasMessageContaining(
+            "data has "
+                + shape[0] * shape[1] * shape[2]
+                + " bytes, expected "
+                + shape[0] * 16 * ((shape[2] + 1) / 2));
+  }
+
+  @Test
   void load_tablesNotInBundle_refusedNamingNodeAndTensor(@TempDir Path dir) throws Exception {
     QuantizedGraph model = compress(1).graph();
     Node lut =

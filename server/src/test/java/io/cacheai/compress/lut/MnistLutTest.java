@@ -45,18 +45,22 @@ class MnistLutTest {
     return root.resolve("server/src/main/resources/io/cacheai/models/" + model + "/1/model.onnx");
   }
 
-  @ParameterizedTest(name = "{0} w={1} {2}")
+  @ParameterizedTest(name = "{0} w={1} {2} {6}-bit")
   @CsvSource({
-    // model, width, encoder, min accuracy %, min agreement %, min replaced-layer ratio
+    // model, width, encoder, min accuracy %, min agreement %, min replaced-layer ratio, table bits
     // width 0 = per layer for >= 10x (the size target); accuracy far below the issue's
     // 98.5% there: these floors guard the measured figures (76.63 / 85.18 %, calibration images
     // shifted ±1 px and the next exact layer refitted), not the target
-    "mnist-mlp, 0, tree, 75, 75, 10",
-    "mnist-cnn, 0, tree, 84, 84, 10",
+    "mnist-mlp, 0, tree, 75, 75, 10, 8",
+    "mnist-cnn, 0, tree, 84, 84, 10, 8",
+    // 4-bit tables (--lut-table-bits 4): at >= 10x twice the codebooks; floors a bit below the
+    // measured 89.47 / 91.94 % (int8 tables at >= 10x: 76.63 / 85.18 %)
+    "mnist-mlp, 0, tree, 88.5, 88.5, 10, 4",
+    "mnist-cnn, 0, tree, 91, 91, 10, 4",
     // the other end of the trade: ~2x smaller layers, 96.03 / 97.67 / 97.28 % measured
-    "mnist-mlp, 8, tree, 95, 95, 1.8",
-    "mnist-cnn, 8, tree, 97, 97, 1.8",
-    "mnist-cnn, 16, centroid, 96.5, 96.5, 2",
+    "mnist-mlp, 8, tree, 95, 95, 1.8, 8",
+    "mnist-cnn, 8, tree, 97, 97, 1.8, 8",
+    "mnist-cnn, 16, centroid, 96.5, 96.5, 2, 8",
   })
   void compress_servedLookupBundle(
       String model,
@@ -65,11 +69,15 @@ class MnistLutTest {
       double minAccuracyPct,
       double minAgreementPct,
       double minLayerRatio,
+      int tableBits,
       @TempDir Path dir)
       throws Exception {
     Graph graph = OnnxImporter.importFile(onnx(model));
     LutOptions options =
-        LutOptions.defaults().withWidth(width).withEncoder(LutOptions.Encoder.parse(encoder));
+        LutOptions.defaults()
+            .withWidth(width)
+            .withEncoder(LutOptions.Encoder.parse(encoder))
+            .withTableBits(tableBits);
     LutCompressor.Result result =
         LutCompressor.compress(graph, calibration, options, (phase, done, total) -> {});
     assertThat(result.graph().graph().nodes()).anyMatch(n -> n.op() == OpType.LOOKUP_GEMM);
@@ -130,11 +138,12 @@ class MnistLutTest {
     double ratio = (double) Files.size(onnx(model)) / sizeBytes;
     System.out.printf(
         java.util.Locale.ROOT,
-        "%s cacheai w=%d %s: fp32 %.2f%%, served %.2f%%, agreement %.2f%%, %d bytes (%.2fx smaller"
-            + " than the ONNX)%n",
+        "%s cacheai w=%d %s %d-bit: fp32 %.2f%%, served %.2f%%, agreement %.2f%%, %d bytes (%.2fx"
+            + " smaller than the ONNX)%n",
         model,
         width,
         encoder,
+        tableBits,
         reference.accuracyPct(),
         served.accuracyPct(),
         served.agreementPct(reference),

@@ -76,9 +76,16 @@ public class LutKernelBenchmark {
     final FloatBuffer centroids;
     final ByteBuffer keys;
     final ByteBuffer tables;
+    final boolean s4;
 
     Lookup(Random random, int d, int m, int rows, int width) {
+      this(random, d, m, rows, width, 8);
+    }
+
+    /** {@code tableBits} 8: int8 tables [C][16][m]; 4: "lut16x4", C·16·ceil(m/2) bytes. */
+    Lookup(Random random, int d, int m, int rows, int width, int tableBits) {
       this.width = width;
+      this.s4 = tableBits == 4;
       this.codebooks = d / width;
       splitDims =
           ByteBuffer.allocateDirect(codebooks * 4 * Integer.BYTES)
@@ -98,8 +105,9 @@ public class LutKernelBenchmark {
         centroids.put(i, (float) random.nextGaussian());
       }
       keys = ByteBuffer.allocateDirect(rows * codebooks);
-      tables = ByteBuffer.allocateDirect(codebooks * 16 * m);
-      byte[] row = new byte[m];
+      int rowBytes = s4 ? (m + 1) / 2 : m;
+      tables = ByteBuffer.allocateDirect(codebooks * 16 * rowBytes);
+      byte[] row = new byte[rowBytes];
       for (int i = 0; i < codebooks * 16; i++) {
         random.nextBytes(row);
         tables.put(row);
@@ -156,10 +164,18 @@ public class LutKernelBenchmark {
     requant = new RequantParams(bias, scale, 0, false);
     width4 = new Lookup(random, d, m, rows, 4);
     width8 = new Lookup(random, d, m, rows, 8);
+    width8s4 = new Lookup(random, d, m, rows, 8, 4);
+    // about 10x smaller than the fp32 layer with widths that divide 800: int8 tables need w = 40,
+    // 4-bit tables w = 20 (twice the codebooks in the same bytes)
+    width40 = new Lookup(random, d, m, rows, 40);
+    width20s4 = new Lookup(random, d, m, rows, 20, 4);
     lutScale = scale;
     lutBias = FloatBuffers.allocate(m);
   }
 
+  private Lookup width8s4;
+  private Lookup width40;
+  private Lookup width20s4;
   private FloatBuffer lutScale;
   private FloatBuffer lutBias;
 
@@ -203,6 +219,24 @@ public class LutKernelBenchmark {
     return lookupTree(width8);
   }
 
+  /** 4-bit tables at w = 8: the same codebooks as {@link #lutTreeW8}, half the table bytes. */
+  @Benchmark
+  public FloatBuffer lutTreeW8S4() {
+    return lookupTree(width8s4);
+  }
+
+  /** int8 tables at w = 40: about 10x smaller than fp32 at 800→120. */
+  @Benchmark
+  public FloatBuffer lutTreeW40() {
+    return lookupTree(width40);
+  }
+
+  /** 4-bit tables at w = 20: about 10x smaller than fp32, twice the codebooks of w = 40. */
+  @Benchmark
+  public FloatBuffer lutTreeW20S4() {
+    return lookupTree(width20s4);
+  }
+
   @Benchmark
   public FloatBuffer lutCentroidsW4() {
     Lookup l = width4;
@@ -212,9 +246,21 @@ public class LutKernelBenchmark {
   }
 
   private FloatBuffer lookupTree(Lookup l) {
+    // d is a multiple of every width here but 20/40 at 1024 and 4096: encode the first C·w inputs
     LutKernels.encodeTree(
-        nextX(), rows, d, l.codebooks, l.width, l.splitDims, l.thresholds, l.keys);
-    LutKernels.accumulate(l.keys, rows, l.codebooks, m, l.tables, lutScale, lutBias, outF32);
+        nextX(),
+        rows,
+        l.codebooks * l.width,
+        l.codebooks,
+        l.width,
+        l.splitDims,
+        l.thresholds,
+        l.keys);
+    if (l.s4) {
+      LutKernels.accumulateS4(l.keys, rows, l.codebooks, m, l.tables, lutScale, lutBias, outF32);
+    } else {
+      LutKernels.accumulate(l.keys, rows, l.codebooks, m, l.tables, lutScale, lutBias, outF32);
+    }
     return outF32;
   }
 
@@ -225,6 +271,10 @@ public class LutKernelBenchmark {
    * {@code java -cp benchmarks.jar io.cacheai.bench.LutKernelBenchmark [rounds]}.
    */
   public static void main(String[] args) {
+    if (args.length > 0 && args[0].equals("s4")) {
+      mainS4(args.length > 1 ? Integer.parseInt(args[1]) : 21);
+      return;
+    }
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 21;
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     System.out.println(
@@ -283,6 +333,59 @@ public class LutKernelBenchmark {
         bench = null;
         System.gc();
       }
+    }
+  }
+
+  /**
+   * {@code LutKernelBenchmark s4 [rounds]}: int8 vs 4-bit tables on the 800→120 layer, thread CPU
+   * time per call (median of {@code rounds}), as the README's 4-bit table.
+   */
+  static void mainS4(int rounds) {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    System.out.println(
+        "| layer d→m | rows | fp32 OpenBLAS µs | int8 layer µs | LUT int8 w=8 µs | LUT 4-bit w=8 µs"
+            + " | LUT int8 w=40 (≈10×) µs | LUT 4-bit w=20 (≈10×) µs | fp32 / 4-bit w=20 |");
+    System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (int rows : new int[] {1, 16}) {
+      LutKernelBenchmark bench = new LutKernelBenchmark();
+      bench.shape = "800x120";
+      bench.rows = rows;
+      bench.setUp();
+      Map<String, Runnable> kernels = new LinkedHashMap<>();
+      kernels.put("fp32", bench::fp32Blas);
+      kernels.put("int8", bench::int8);
+      kernels.put("w8", bench::lutTreeW8);
+      kernels.put("w8s4", bench::lutTreeW8S4);
+      kernels.put("w40", bench::lutTreeW40);
+      kernels.put("w20s4", bench::lutTreeW20S4);
+      int callsPerRound = rows == 1 ? 2000 : 200;
+      Map<String, Double> medianUs = new LinkedHashMap<>();
+      for (var kernel : kernels.entrySet()) {
+        for (int i = 0; i < 3 * callsPerRound + INPUTS; i++) {
+          kernel.getValue().run();
+        }
+        double[] us = new double[rounds];
+        for (int r = 0; r < rounds; r++) {
+          long start = threads.getCurrentThreadCpuTime();
+          for (int i = 0; i < callsPerRound; i++) {
+            kernel.getValue().run();
+          }
+          us[r] = (threads.getCurrentThreadCpuTime() - start) / 1e3 / callsPerRound;
+        }
+        Arrays.sort(us);
+        medianUs.put(kernel.getKey(), us[rounds / 2]);
+      }
+      System.out.printf(
+          Locale.ROOT,
+          "| 800→120 | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f× |%n",
+          rows,
+          medianUs.get("fp32"),
+          medianUs.get("int8"),
+          medianUs.get("w8"),
+          medianUs.get("w8s4"),
+          medianUs.get("w40"),
+          medianUs.get("w20s4"),
+          medianUs.get("fp32") / medianUs.get("w20s4"));
     }
   }
 }
