@@ -5,6 +5,7 @@ import io.cacheai.bundle.PackedTensors;
 import io.cacheai.compress.CalibrationMethod;
 import io.cacheai.compress.Compressor;
 import io.cacheai.compress.Dataset;
+import io.cacheai.compress.lut.LutCandidates;
 import io.cacheai.compress.lut.LutCompressor;
 import io.cacheai.compress.lut.LutLayerReport;
 import io.cacheai.compress.lut.LutOptions;
@@ -85,8 +86,17 @@ final class CompressCommand implements Callable<Integer> {
   @Option(
       names = "--lut-layers",
       split = ",",
-      description = "cacheai: node names to replace (default: every middle Gemm/MatMul)")
+      description =
+          "cacheai: node names to replace: Gemm, MatMul by a constant, 1x1 Conv (see --lut-list;"
+              + " default: every middle Gemm/MatMul)")
   private java.util.List<String> lutLayers = java.util.List.of();
+
+  @Option(
+      names = "--lut-list",
+      description =
+          "cacheai: print the layers that can become tables (name, op, D, M, rows per sample at"
+              + " the calibration shape, fp32 and table bytes) and write nothing")
+  private boolean lutList;
 
   @Option(
       names = "--lut-lambda",
@@ -191,10 +201,7 @@ final class CompressCommand implements Callable<Integer> {
     }
     Compressor.Options options = compressorOptions(m);
     Graph graph = OnnxImporter.importFile(model);
-    Dataset data =
-        Files.isDirectory(calibration)
-            ? ImageFolderData.read(calibration, graph.inputs().get(0).shape())
-            : Dataset.read(calibration);
+    Dataset data = readData(graph);
     if (saveCalibration != null) {
       data.range(0, Math.min(samples, data.count())).writeRaw(saveCalibration);
     }
@@ -242,6 +249,16 @@ final class CompressCommand implements Callable<Integer> {
         (System.nanoTime() - startNs) / 1_000_000);
     stdout.flush();
     return 0;
+  }
+
+  /**
+   * The calibration data: a folder of images prepared for {@code graph}'s input (text lines at
+   * height 48, padded to the widest), else a dataset file.
+   */
+  private Dataset readData(Graph graph) throws java.io.IOException {
+    return Files.isDirectory(calibration)
+        ? ImageFolderData.read(calibration, graph.inputs().get(0).shape())
+        : Dataset.read(calibration);
   }
 
   /** The quantizer's options from the command line, for method {@code m}. */
@@ -293,7 +310,19 @@ final class CompressCommand implements Callable<Integer> {
     Compressor.Method restMethod = LutRest.parse(lutRest == null ? LutRest.DEFAULT : lutRest);
     Compressor.Options restOptions = restMethod == null ? null : compressorOptions(restMethod);
     Graph graph = OnnxImporter.importFile(model);
-    Dataset data = Dataset.read(calibration);
+    Dataset data = readData(graph);
+    if (lutList) {
+      PrintWriter stdout = spec.commandLine().getOut();
+      stdout.println(
+          "  layers that can become tables, at input "
+              + io.cacheai.graph.Shapes.toString(data.batchShape(1))
+              + " (name them with --lut-layers):");
+      for (LutCandidates.Candidate c : LutCandidates.list(graph, data.batchShape(1))) {
+        stdout.println("  " + c.line(options));
+      }
+      stdout.flush();
+      return 0;
+    }
     PrintWriter err = spec.commandLine().getErr();
     LutCompressor.Result result =
         LutCompressor.compress(graph, data, options, new ProgressBar(err));

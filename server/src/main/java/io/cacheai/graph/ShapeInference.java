@@ -286,8 +286,10 @@ public final class ShapeInference {
       case GEMM -> gemm(node, in);
       case MAT_MUL -> matMul(node, in[0], in[1]);
       case CONV -> conv(node, in);
-      case QLINEAR_GEMM, LOW_BIT_GEMM -> quantizedGemm(node, in[0], weightShape(node, 2));
-      case LOOKUP_GEMM -> gemm(node, new long[][] {in[0], weightShape(node, 2)});
+      // x [..., D] -> [..., M]: every leading axis is a row (a MatMul by a constant, a 1x1 Conv
+      // between Transposes)
+      case QLINEAR_GEMM, LOW_BIT_GEMM, LOOKUP_GEMM ->
+          quantizedGemm(node, in[0], weightShape(node, 2));
       case QLINEAR_CONV, LOW_BIT_CONV -> conv(node, new long[][] {in[0], weightShape(node, 0)});
       case MAX_POOL, AVERAGE_POOL -> pool(node, in[0]);
       case GLOBAL_AVERAGE_POOL -> {

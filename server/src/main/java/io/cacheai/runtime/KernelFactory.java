@@ -439,19 +439,21 @@ final class KernelFactory {
       centroids = packed(node, "centroids", PackedTensor.Format.F32);
       requireShape(node, "centroids", centroids, codebooks, LookupKernels.KEYS, width);
     }
-    if (in0.length != 2 || in0[1] != weightShape[1]) {
+    if (in0.length < 2 || in0[in0.length - 1] != weightShape[1]) {
       throw new IllegalArgumentException(
           node.describe()
               + ": input shape "
               + Shapes.toString(in0)
-              + ", expected [N,"
+              + ", expected [...,"
               + weightShape[1]
               + "]");
     }
+    // every leading axis is a row: x [..., D] is read as [rows, D]
+    long[] rows = {Shapes.product(in0, 0, in0.length - 1), weightShape[1]};
     return new LookupGemmKernel(
         input(node, 0),
         out,
-        in0,
+        rows,
         (int) width,
         tree,
         new LookupGemmKernel.Tables(tables, scale, bias, splitDims, thresholds, centroids),

@@ -27,7 +27,9 @@ final class Activations {
   static Map<String, float[]> collect(
       QuantizedGraph model, List<String> values, Dataset data, IntConsumer progress) {
     Graph graph = model.graph();
-    Map<String, long[]> shapes = ShapeInference.infer(graph, 1);
+    // shapes at the data's own sample shape: a dynamic-width model is observed at that width
+    Map<String, long[]> shapes =
+        ShapeInference.infer(graph, Map.of(graph.inputs().get(0).name(), data.batchShape(1)));
     List<ValueInfo> outputs = new ArrayList<>(graph.outputs());
     for (String name : values) {
       long[] shape = shapes.get(name);

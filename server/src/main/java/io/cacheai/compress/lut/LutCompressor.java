@@ -43,100 +43,142 @@ public final class LutCompressor {
       double scorePct,
       double agreementPct) {}
 
-  /** The layers to replace: {@code options.layers()} or every middle Gemm/MatMul. */
-  public static List<GraphQuantizer.Layer> targets(Graph graph, LutOptions options) {
-    Map<String, GraphQuantizer.Layer> layers = GraphQuantizer.weightedLayers(graph);
-    List<GraphQuantizer.Layer> all = new ArrayList<>(layers.values());
-    List<GraphQuantizer.Layer> chosen = new ArrayList<>();
+  /**
+   * The layers to replace, at the input shape {@code batchShape}: {@code options.layers()} (any
+   * {@link LutCandidates candidate}: Gemm, MatMul by a constant, 1×1 Conv) or every middle
+   * Gemm/MatMul candidate (the first and last weighted layers kept exact).
+   */
+  public static List<LutCandidates.Candidate> targets(
+      Graph graph, long[] batchShape, LutOptions options) {
+    List<LutCandidates.Candidate> candidates = LutCandidates.list(graph, batchShape);
+    Map<String, LutCandidates.Candidate> byName = new LinkedHashMap<>();
+    candidates.forEach(c -> byName.put(c.name(), c));
+    List<GraphQuantizer.Layer> all = new ArrayList<>(GraphQuantizer.weightedLayers(graph).values());
+    List<LutCandidates.Candidate> chosen = new ArrayList<>();
     if (options.layers().isEmpty()) {
       for (int i = 1; i < all.size() - 1; i++) {
-        if (!all.get(i).isConv()) {
-          chosen.add(all.get(i));
+        LutCandidates.Candidate c = byName.get(all.get(i).node().name());
+        if (c != null && c.form() == LutCandidates.Form.ROWS) {
+          chosen.add(c);
         }
       }
     } else {
       for (String name : options.layers()) {
-        GraphQuantizer.Layer layer = layers.get(name);
-        if (layer == null || layer.isConv()) {
+        LutCandidates.Candidate c = byName.get(name);
+        if (c == null) {
           throw new IllegalArgumentException(
               "lut-layers: '"
                   + name
-                  + "' is not a Gemm/MatMul layer with constant weights of '"
+                  + "' is not a Gemm, MatMul by a constant or 1x1 Conv of '"
                   + graph.name()
-                  + "' (candidates: "
-                  + all.stream().filter(l -> !l.isConv()).map(l -> l.node().name()).toList()
+                  + "' (list them with --lut-list; candidates: "
+                  + candidates.stream().map(LutCandidates.Candidate::name).toList()
                   + ")");
         }
-        chosen.add(layer);
+        chosen.add(c);
       }
-      chosen.sort(java.util.Comparator.comparingInt(GraphQuantizer.Layer::index));
+      chosen.sort(java.util.Comparator.comparingInt(c -> c.layer().index()));
     }
     if (chosen.isEmpty()) {
       throw new IllegalArgumentException(
           "model '"
               + graph.name()
               + "' has no middle Gemm/MatMul layer to turn into tables (name some with"
-              + " --lut-layers)");
+              + " --lut-layers; --lut-list lists the candidates)");
     }
     return chosen;
   }
 
   public static Result compress(
       Graph graph, Dataset calibration, LutOptions options, Compressor.Progress progress) {
-    List<GraphQuantizer.Layer> targets = targets(graph, options);
     Dataset data = calibration.range(0, Math.min(options.samples(), calibration.count()));
+    List<LutCandidates.Candidate> targets = targets(graph, data.batchShape(1), options);
     // the tables are fitted on the shifted copies too; the figures below stay on the images
     Dataset fit = ShiftAugment.shifted(data, options.shiftRadiusPx());
     int n = data.count();
-    int rows = fit.count();
-    GraphQuantizer.Layer next =
-        options.refitNext()
-            ? NextLayerRefit.target(graph, targets.get(targets.size() - 1).index())
-            : null;
+    int samples = fit.count();
+    LutCandidates.Candidate next = null;
+    if (options.refitNext()) {
+      GraphQuantizer.Layer layer =
+          NextLayerRefit.target(graph, targets.get(targets.size() - 1).layer().index());
+      next =
+          layer == null
+              ? null
+              : LutCandidates.list(graph, data.batchShape(1)).stream()
+                  .filter(c -> c.layer().index() == layer.index())
+                  .findFirst()
+                  .orElse(null);
+    }
     List<String> outputs = new ArrayList<>();
-    targets.forEach(l -> outputs.add(l.node().outputs().get(0)));
+    targets.forEach(l -> outputs.add(l.layer().node().outputs().get(0)));
     if (next != null) {
-      outputs.add(next.node().outputs().get(0));
+      outputs.add(next.layer().node().outputs().get(0));
     }
     Map<String, float[]> exact =
         Activations.collect(
             new QuantizedGraph(graph, Map.of()),
             outputs,
             fit,
-            done -> progress.update("fp32 layers", done, rows));
+            done -> progress.update("fp32 layers", done, samples));
 
     QuantizedGraph current = new QuantizedGraph(graph, Map.of());
     List<LutLayerReport> reports = new ArrayList<>();
-    for (GraphQuantizer.Layer layer : targets) {
+    for (LutCandidates.Candidate target : targets) {
+      GraphQuantizer.Layer layer = target.layer();
       String name = layer.node().name();
+      LayerRows rows =
+          LayerRows.pick(
+              target.form(),
+              target.rowsPerSample(),
+              samples,
+              LayerRows.DEFAULT_MAX_ROWS,
+              options.seed());
       float[] x =
-          Activations.collect(
-                  current, List.of(layer.input()), fit, done -> progress.update(name, done, rows))
-              .get(layer.input());
+          rows.rows(
+              Activations.collect(
+                      current,
+                      List.of(layer.input()),
+                      fit,
+                      done -> progress.update(name, done, samples))
+                  .get(layer.input()),
+              target.d());
       LutLayerBuilder.Built built =
           LutLayerBuilder.build(
               layer,
               x,
-              exact.get(layer.node().outputs().get(0)),
-              rows,
+              rows.rows(exact.get(layer.node().outputs().get(0)), target.m()),
+              rows.count(),
               options,
               uniqueBase(layer.node().inputs().get(1), current.packed()));
-      current = replace(current, layer.index(), built);
+      current = replace(current, layer.node(), TableLayerNodes.of(target, built.node()), built);
       reports.add(built.report());
     }
     if (next != null) {
-      String name = next.node().name();
+      GraphQuantizer.Layer layer = next.layer();
+      String name = layer.node().name();
+      LayerRows rows =
+          LayerRows.pick(
+              next.form(),
+              next.rowsPerSample(),
+              samples,
+              LayerRows.DEFAULT_MAX_ROWS,
+              options.seed());
       float[] x =
-          Activations.collect(
-                  current, List.of(next.input()), fit, done -> progress.update(name, done, rows))
-              .get(next.input());
+          rows.rows(
+              Activations.collect(
+                      current,
+                      List.of(layer.input()),
+                      fit,
+                      done -> progress.update(name, done, samples))
+                  .get(layer.input()),
+              next.d());
       Graph refitted =
           NextLayerRefit.refit(
               current.graph(),
-              next,
+              layer,
               x,
-              exact.get(next.node().outputs().get(0)),
-              rows,
+              rows.rows(exact.get(layer.node().outputs().get(0)), next.m()),
+              rows.count(),
               NEXT_LAYER_RIDGE);
       current = new QuantizedGraph(refitted, current.packed());
     }
@@ -161,12 +203,25 @@ public final class LutCompressor {
         current, finalReports, fp32.scorePct(fp32), lut.scorePct(fp32), lut.agreementPct(fp32));
   }
 
-  /** {@code model} with node {@code index} replaced and the constants nobody reads dropped. */
+  /**
+   * {@code model} with {@code layer} (found by its outputs, as earlier replacements may have added
+   * nodes before it) replaced by {@code nodes}, and the constants nobody reads dropped.
+   */
   private static QuantizedGraph replace(
-      QuantizedGraph model, int index, LutLayerBuilder.Built built) {
+      QuantizedGraph model, Node layer, List<Node> nodesInstead, LutLayerBuilder.Built built) {
     Graph graph = model.graph();
     List<Node> nodes = new ArrayList<>(graph.nodes());
-    nodes.set(index, built.node());
+    int index = -1;
+    for (int i = 0; i < nodes.size() && index < 0; i++) {
+      if (nodes.get(i).outputs().equals(layer.outputs())) {
+        index = i;
+      }
+    }
+    if (index < 0) {
+      throw new IllegalStateException(layer.describe() + ": not found in the compressed graph");
+    }
+    nodes.remove(index);
+    nodes.addAll(index, nodesInstead);
     Set<String> used = new HashSet<>();
     nodes.forEach(node -> used.addAll(node.inputs()));
     graph.outputs().forEach(v -> used.add(v.name()));

@@ -55,11 +55,11 @@ public final class LutDiagnostics {
       }
       float[] x = seen.get(node.inputs().get(0));
       float[] yHat = seen.get(node.outputs().get(0));
+      // rows, not samples: x [..., D] (a text line gives one row per step or pixel)
+      int rows = x.length / layer.rowLength();
       measures.add(
           new Measure(
-              node.name(),
-              hitRatePct(node, model.packed(), x, data.count()),
-              nmse(layer, x, yHat, data.count())));
+              node.name(), hitRatePct(node, model.packed(), x, rows), nmse(layer, x, yHat, rows)));
     }
     return measures;
   }
