@@ -6,6 +6,7 @@ import io.cacheai.compress.CalibrationMethod;
 import io.cacheai.compress.Compressor;
 import io.cacheai.compress.Dataset;
 import io.cacheai.compress.lut.LutCompressor;
+import io.cacheai.compress.lut.LutFineTune;
 import io.cacheai.compress.lut.LutLayerReport;
 import io.cacheai.compress.lut.LutOptions;
 import io.cacheai.graph.Graph;
@@ -107,6 +108,15 @@ final class CompressCommand implements Callable<Integer> {
           "Cache AI: refit the exact layer after the last table layer to the fp32 outputs;"
               + " default ${DEFAULT-VALUE}")
   private boolean lutRefitNext;
+
+  @Option(
+      names = "--lut-finetune-epochs",
+      defaultValue = "" + LutFineTune.Options.DEFAULT_EPOCHS,
+      description =
+          "Cache AI: epochs of fine-tuning the last table layer's tables and the exact layers"
+              + " after it against the fp32 logits (and the labels, if the data has them), keys"
+              + " fixed; 0 = off; default ${DEFAULT-VALUE}")
+  private int lutFineTuneEpochs;
 
   @Option(
       names = "--seed",
@@ -266,7 +276,12 @@ final class CompressCommand implements Callable<Integer> {
     Dataset data = Dataset.read(calibration);
     PrintWriter err = spec.commandLine().getErr();
     LutCompressor.Result result =
-        LutCompressor.compress(graph, data, options, new ProgressBar(err));
+        LutCompressor.compress(
+            graph,
+            data,
+            options,
+            LutFineTune.Options.defaults().withEpochs(lutFineTuneEpochs).withSeed(seed),
+            new ProgressBar(err));
     BundleWriter writer = new BundleWriter(result.graph().graph());
     result.graph().packed().forEach((name, tensor) -> PackedTensors.add(writer, name, tensor));
     writer.producer(
@@ -290,6 +305,7 @@ final class CompressCommand implements Callable<Integer> {
             options.refitNext(),
             options.seed(),
             result.layers().stream().map(LutLayerReport::layer).toList()));
+    writer.metadata("lut_notes", String.join("; ", result.notes()));
     long sizeBytes = writer.write(out);
 
     PrintWriter stdout = spec.commandLine().getOut();
@@ -297,6 +313,7 @@ final class CompressCommand implements Callable<Integer> {
     for (LutLayerReport layer : result.layers()) {
       stdout.println("  layer " + layer.line());
     }
+    result.notes().forEach(note -> stdout.println("  " + note));
     long onnxBytes = Files.size(model);
     stdout.printf(
         Locale.ROOT,

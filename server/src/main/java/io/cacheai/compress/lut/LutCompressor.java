@@ -35,25 +35,34 @@ public final class LutCompressor {
    * The compressed model and its figures on the calibration data.
    *
    * @param layers per replaced layer: sizes, key hit rate, NMSE vs the exact layer
+   * @param notes the middle layers kept exact and why, then what the fine-tuning did
    */
   public record Result(
       QuantizedGraph graph,
       List<LutLayerReport> layers,
       double fp32ScorePct,
       double scorePct,
-      double agreementPct) {}
+      double agreementPct,
+      List<String> notes) {}
 
-  /** The layers to replace: {@code options.layers()} or every middle Gemm/MatMul. */
+  /**
+   * The layers to replace: {@code options.layers()}, or by the default rule of {@link
+   * LutLayerChoice} (middle Gemm/MatMul layers left with at least {@value
+   * LutLayerChoice#MIN_CODEBOOKS} codebooks).
+   */
   public static List<GraphQuantizer.Layer> targets(Graph graph, LutOptions options) {
+    return choose(graph, options).tables();
+  }
+
+  private static LutLayerChoice.Choice choose(Graph graph, LutOptions options) {
     Map<String, GraphQuantizer.Layer> layers = GraphQuantizer.weightedLayers(graph);
     List<GraphQuantizer.Layer> all = new ArrayList<>(layers.values());
     List<GraphQuantizer.Layer> chosen = new ArrayList<>();
+    List<String> notes = List.of();
     if (options.layers().isEmpty()) {
-      for (int i = 1; i < all.size() - 1; i++) {
-        if (!all.get(i).isConv()) {
-          chosen.add(all.get(i));
-        }
-      }
+      LutLayerChoice.Choice choice = LutLayerChoice.choose(graph, options);
+      chosen.addAll(choice.tables());
+      notes = choice.notes();
     } else {
       for (String name : options.layers()) {
         GraphQuantizer.Layer layer = layers.get(name);
@@ -78,12 +87,26 @@ public final class LutCompressor {
               + "' has no middle Gemm/MatMul layer to turn into tables (name some with"
               + " --lut-layers)");
     }
-    return chosen;
+    return new LutLayerChoice.Choice(chosen, notes);
   }
 
   public static Result compress(
       Graph graph, Dataset calibration, LutOptions options, Compressor.Progress progress) {
-    List<GraphQuantizer.Layer> targets = targets(graph, options);
+    return compress(graph, calibration, options, LutFineTune.Options.defaults(), progress);
+  }
+
+  /**
+   * Builds the tables, refits the next exact layer, then fine-tunes the last table layer and the
+   * exact layers after it ({@link LutFineTune}, skipped with 0 epochs).
+   */
+  public static Result compress(
+      Graph graph,
+      Dataset calibration,
+      LutOptions options,
+      LutFineTune.Options fineTune,
+      Compressor.Progress progress) {
+    LutLayerChoice.Choice choice = choose(graph, options);
+    List<GraphQuantizer.Layer> targets = choice.tables();
     Dataset data = calibration.range(0, Math.min(options.samples(), calibration.count()));
     // the tables are fitted on the shifted copies too; the figures below stay on the images
     Dataset fit = ShiftAugment.shifted(data, options.shiftRadiusPx());
@@ -140,6 +163,8 @@ public final class LutCompressor {
               NEXT_LAYER_RIDGE);
       current = new QuantizedGraph(refitted, current.packed());
     }
+    LutFineTune.Outcome tuned = LutFineTune.fineTune(current, graph, fit, fineTune, progress);
+    current = tuned.graph();
 
     Map<String, LutDiagnostics.Measure> measured =
         LutDiagnostics.byLayer(
@@ -158,7 +183,18 @@ public final class LutCompressor {
       lut = Evaluation.run(model, data, done -> progress.update("evaluate", done, n));
     }
     return new Result(
-        current, finalReports, fp32.scorePct(fp32), lut.scorePct(fp32), lut.agreementPct(fp32));
+        current,
+        finalReports,
+        fp32.scorePct(fp32),
+        lut.scorePct(fp32),
+        lut.agreementPct(fp32),
+        notes(choice.notes(), tuned.note()));
+  }
+
+  private static List<String> notes(List<String> choice, String fineTune) {
+    List<String> notes = new ArrayList<>(choice);
+    notes.add(fineTune);
+    return List.copyOf(notes);
   }
 
   /** {@code model} with node {@code index} replaced and the constants nobody reads dropped. */
