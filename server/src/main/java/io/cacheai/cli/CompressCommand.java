@@ -119,6 +119,15 @@ final class CompressCommand implements Callable<Integer> {
   private int lutFineTuneEpochs;
 
   @Option(
+      names = "--lut-finetune-samples",
+      defaultValue = "0",
+      description =
+          "Cache AI: fine-tune on the first N samples of DATA as they are (e.g. all 60000 MNIST"
+              + " training images while --samples builds the tables from fewer); 0 = the rows the"
+              + " tables were fitted on; default ${DEFAULT-VALUE}")
+  private int lutFineTuneSamples;
+
+  @Option(
       names = "--seed",
       defaultValue = "1",
       description =
@@ -280,7 +289,10 @@ final class CompressCommand implements Callable<Integer> {
             graph,
             data,
             options,
-            LutFineTune.Options.defaults().withEpochs(lutFineTuneEpochs).withSeed(seed),
+            LutFineTune.Options.defaults()
+                .withEpochs(lutFineTuneEpochs)
+                .withSeed(seed)
+                .withSamples(lutFineTuneSamples),
             new ProgressBar(err));
     BundleWriter writer = new BundleWriter(result.graph().graph());
     result.graph().packed().forEach((name, tensor) -> PackedTensors.add(writer, name, tensor));

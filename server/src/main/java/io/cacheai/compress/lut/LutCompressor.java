@@ -163,7 +163,11 @@ public final class LutCompressor {
               NEXT_LAYER_RIDGE);
       current = new QuantizedGraph(refitted, current.packed());
     }
-    LutFineTune.Outcome tuned = LutFineTune.fineTune(current, graph, fit, fineTune, progress);
+    Dataset tuneRows =
+        fineTune.samples() == 0
+            ? fit
+            : calibration.range(0, Math.min(fineTune.samples(), calibration.count()));
+    LutFineTune.Outcome tuned = LutFineTune.fineTune(current, graph, tuneRows, fineTune, progress);
     current = tuned.graph();
 
     Map<String, LutDiagnostics.Measure> measured =

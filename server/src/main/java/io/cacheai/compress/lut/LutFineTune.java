@@ -55,6 +55,10 @@ public final class LutFineTune {
    * @param temperature τ of the distillation softmax
    * @param distillWeight weight of the distillation term, 1 − it of the cross-entropy with labels
    * @param seed the order the rows are visited in
+   * @param samples calibration samples to fine-tune on, as they are (not shifted); 0 = the same
+   *     rows the tables were fitted on (the first {@code --samples}, shifted). More images than the
+   *     tables were built from is what helps most: the build (k-means, tree, ridge) is the slow
+   *     part and saturates, the fine-tuning is cheap per row and keeps learning
    */
   public record Options(
       int epochs,
@@ -62,9 +66,10 @@ public final class LutFineTune {
       double learningRate,
       double temperature,
       double distillWeight,
-      long seed) {
+      long seed,
+      int samples) {
     /** The default epochs of {@code --lut-finetune-epochs}. */
-    public static final int DEFAULT_EPOCHS = 3;
+    public static final int DEFAULT_EPOCHS = 6;
 
     public Options {
       if (epochs < 0
@@ -72,42 +77,49 @@ public final class LutFineTune {
           || batchRows <= 0
           || !(learningRate > 0)
           || !(temperature > 0)
-          || !(distillWeight >= 0 && distillWeight <= 1)) {
+          || !(distillWeight >= 0 && distillWeight <= 1)
+          || samples < 0) {
         throw new IllegalArgumentException(
             String.format(
                 Locale.ROOT,
-                "lut-finetune-epochs=%d batch=%d lr=%s temperature=%s distill=%s (epochs 0..1000,"
-                    + " batch > 0, lr > 0, temperature > 0, distill in [0, 1])",
+                "lut-finetune-epochs=%d batch=%d lr=%s temperature=%s distill=%s"
+                    + " lut-finetune-samples=%d (epochs 0..1000, batch > 0, lr > 0, temperature >"
+                    + " 0, distill in [0, 1], samples >= 0)",
                 epochs,
                 batchRows,
                 learningRate,
                 temperature,
-                distillWeight));
+                distillWeight,
+                samples));
       }
     }
 
     public static Options defaults() {
-      return new Options(DEFAULT_EPOCHS, 64, 3e-3, 2.0, 0.5, 1);
+      return new Options(DEFAULT_EPOCHS, 64, 3e-3, 2.0, 0.5, 1, 0);
     }
 
     public Options withEpochs(int e) {
-      return new Options(e, batchRows, learningRate, temperature, distillWeight, seed);
+      return new Options(e, batchRows, learningRate, temperature, distillWeight, seed, samples);
     }
 
     public Options withSeed(long s) {
-      return new Options(epochs, batchRows, learningRate, temperature, distillWeight, s);
+      return new Options(epochs, batchRows, learningRate, temperature, distillWeight, s, samples);
     }
 
     public Options withLearningRate(double lr) {
-      return new Options(epochs, batchRows, lr, temperature, distillWeight, seed);
+      return new Options(epochs, batchRows, lr, temperature, distillWeight, seed, samples);
     }
 
     public Options withDistillWeight(double a) {
-      return new Options(epochs, batchRows, learningRate, temperature, a, seed);
+      return new Options(epochs, batchRows, learningRate, temperature, a, seed, samples);
+    }
+
+    public Options withSamples(int n) {
+      return new Options(epochs, batchRows, learningRate, temperature, distillWeight, seed, n);
     }
 
     public Options withTemperature(double t) {
-      return new Options(epochs, batchRows, learningRate, t, distillWeight, seed);
+      return new Options(epochs, batchRows, learningRate, t, distillWeight, seed, samples);
     }
   }
 

@@ -29,8 +29,11 @@ import org.junit.jupiter.api.Test;
  * CI=1}.
  */
 class MnistLutTrainTest {
-  /** Training images used for calibration (×9 shifted copies for the fit). */
-  static final int SAMPLES = 3000;
+  /** Training images the tables are built from (×9 shifted copies for the fit). */
+  static final int SAMPLES = 2000;
+
+  /** Training images the fine-tuning runs on (all of them, not shifted). */
+  static final int FINE_TUNE_SAMPLES = 60_000;
 
   private static Path root;
   private static Dataset train;
@@ -48,7 +51,7 @@ class MnistLutTrainTest {
       }
       Assumptions.abort(message);
     }
-    train = Dataset.read(images).range(0, SAMPLES);
+    train = Dataset.read(images);
     test = Dataset.read(root.resolve("tools/mnist/data/t10k-images-idx3-ubyte.gz"));
   }
 
@@ -62,7 +65,12 @@ class MnistLutTrainTest {
       throws Exception {
     Graph graph = graph(model);
     LutCompressor.Result result =
-        LutCompressor.compress(graph, train, LutOptions.defaults(), (p, d, t) -> {});
+        LutCompressor.compress(
+            graph,
+            train,
+            LutOptions.defaults().withSamples(SAMPLES),
+            LutFineTune.Options.defaults().withSamples(FINE_TUNE_SAMPLES),
+            (p, d, t) -> {});
     assertThat(result.layers()).extracting(LutLayerReport::layer).containsExactly(tableLayer);
     for (LutLayerReport r : result.layers()) {
       System.out.println(model + " calibration: " + r.line());
@@ -80,10 +88,11 @@ class MnistLutTrainTest {
     }
     System.out.printf(
         Locale.ROOT,
-        "%s cacheai (train calibration %d, 10k test): fp32 %.2f%%, tables %.2f%%, agreement"
-            + " %.2f%%%n",
+        "%s cacheai (tables from %d training images, fine-tuned on %d, 10k test): fp32 %.2f%%,"
+            + " tables %.2f%%, agreement %.2f%%%n",
         model,
         SAMPLES,
+        FINE_TUNE_SAMPLES,
         reference.accuracyPct(),
         lut.accuracyPct(),
         lut.agreementPct(reference));
@@ -138,9 +147,10 @@ class MnistLutTrainTest {
     return out.toByteArray();
   }
 
-  // floors a bit below the measured figures (see README "Cache AI")
-  static final double CNN_MIN_ACCURACY_PCT = 90;
-  static final double CNN_MIN_AGREEMENT_PCT = 90;
-  static final double MLP_MIN_ACCURACY_PCT = 70;
-  static final double MLP_MIN_AGREEMENT_PCT = 70;
+  // floors a bit below the measured figures (CNN 98.38% / 98.52%, MLP 83.40% / 83.43%; the
+  // issue's targets are 98.5% / 99%: see README "Cache AI")
+  static final double CNN_MIN_ACCURACY_PCT = 98.0;
+  static final double CNN_MIN_AGREEMENT_PCT = 98.1;
+  static final double MLP_MIN_ACCURACY_PCT = 82.5;
+  static final double MLP_MIN_AGREEMENT_PCT = 82.5;
 }
