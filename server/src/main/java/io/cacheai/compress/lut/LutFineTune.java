@@ -133,7 +133,14 @@ public final class LutFineTune {
   public record Outcome(QuantizedGraph graph, String layer, List<String> trained, String note) {}
 
   /** One step of the chain after the table layer. */
-  private record Step(OpType op, GraphQuantizer.Layer gemm, int in, int out) {}
+  /**
+   * One step of the chain after the table layer.
+   *
+   * @param gemm the weighted layer, null for a Relu
+   * @param hasBias whether the layer has a bias of its own to train (a Gemm with a [out] bias);
+   *     without one its bias stays 0 and is not trained
+   */
+  private record Step(OpType op, GraphQuantizer.Layer gemm, int in, int out, boolean hasBias) {}
 
   /**
    * @param model the compressed graph (tables built, next layer refitted)
@@ -189,9 +196,21 @@ public final class LutFineTune {
       }
       GraphQuantizer.Layer gemm = weighted.get(node.name());
       if (node.op() == OpType.RELU) {
-        chain.add(new Step(OpType.RELU, null, width, width));
+        chain.add(new Step(OpType.RELU, null, width, width, false));
       } else if (gemm != null && !gemm.isConv() && gemm.rowLength() == width) {
-        chain.add(new Step(node.op(), gemm, width, gemm.rows()));
+        boolean hasBias = node.op() == OpType.GEMM && node.hasInput(2);
+        ConstTensor biasConst = hasBias ? graph.constants().get(node.inputs().get(2)) : null;
+        if (hasBias
+            && (biasConst == null
+                || gemm.bias() == null
+                || io.cacheai.graph.Shapes.elementCount(biasConst.shape()) != gemm.rows())) {
+          return new Outcome(
+              model,
+              table.name(),
+              List.of(),
+              "not fine-tuned: " + node.describe() + " has a broadcast bias");
+        }
+        chain.add(new Step(node.op(), gemm, width, gemm.rows(), hasBias));
         width = gemm.rows();
       } else if (node.op() != OpType.FLATTEN && node.op() != OpType.IDENTITY) {
         return new Outcome(
@@ -337,7 +356,7 @@ public final class LutFineTune {
             trained,
             options.epochs(),
             n,
-            trainer.lastEpochLoss(n)));
+            trainer.lastEpochLoss()));
   }
 
   /** The keys of the table node's encoder on every row, [n][C]. */
@@ -494,7 +513,7 @@ public final class LutFineTune {
       }
     }
 
-    double lastEpochLoss(int n) {
+    double lastEpochLoss() {
       return epochRows > 0 ? epochLoss / epochRows : lastEpochLoss;
     }
 
@@ -604,7 +623,9 @@ public final class LutFineTune {
               if (g == 0) {
                 continue;
               }
-              gb[o] += g;
+              if (st.hasBias()) {
+                gb[o] += g;
+              }
               int wo = o * st.in();
               int xr = r * st.in();
               for (int k = 0; k < st.in(); k++) {
