@@ -7,6 +7,7 @@ import io.cacheai.compress.Compressor;
 import io.cacheai.compress.Dataset;
 import io.cacheai.compress.lut.LutCandidates;
 import io.cacheai.compress.lut.LutCompressor;
+import io.cacheai.compress.lut.LutFineTune;
 import io.cacheai.compress.lut.LutLayerReport;
 import io.cacheai.compress.lut.LutOptions;
 import io.cacheai.compress.lut.LutRest;
@@ -136,6 +137,24 @@ final class CompressCommand implements Callable<Integer> {
               + " mixed: those layers --target-ratio times smaller than fp32); default "
               + LutRest.DEFAULT)
   private String lutRest;
+
+  @Option(
+      names = "--lut-finetune-epochs",
+      defaultValue = "" + LutFineTune.Options.DEFAULT_EPOCHS,
+      description =
+          "Cache AI: epochs of fine-tuning the last table layer's tables and the exact layers"
+              + " after it against the fp32 logits (and the labels, if the data has them), keys"
+              + " fixed; 0 = off; default ${DEFAULT-VALUE}")
+  private int lutFineTuneEpochs;
+
+  @Option(
+      names = "--lut-finetune-samples",
+      defaultValue = "0",
+      description =
+          "Cache AI: fine-tune on the first N samples of DATA as they are (e.g. all 60000 MNIST"
+              + " training images while --samples builds the tables from fewer); 0 = the rows the"
+              + " tables were fitted on; default ${DEFAULT-VALUE}")
+  private int lutFineTuneSamples;
 
   @Option(
       names = "--seed",
@@ -325,7 +344,15 @@ final class CompressCommand implements Callable<Integer> {
     }
     PrintWriter err = spec.commandLine().getErr();
     LutCompressor.Result result =
-        LutCompressor.compress(graph, data, options, new ProgressBar(err));
+        LutCompressor.compress(
+            graph,
+            data,
+            options,
+            LutFineTune.Options.defaults()
+                .withEpochs(lutFineTuneEpochs)
+                .withSeed(seed)
+                .withSamples(lutFineTuneSamples),
+            new ProgressBar(err));
     LutRest.Result rest =
         LutRest.apply(graph, result, restOptions, targetRatio, data, new ProgressBar(err));
     BundleWriter writer = new BundleWriter(rest.graph().graph());
@@ -354,6 +381,7 @@ final class CompressCommand implements Callable<Integer> {
             options.refitNext(),
             options.seed(),
             result.layers().stream().map(LutLayerReport::layer).toList()));
+    writer.metadata("lut_notes", String.join("; ", result.notes()));
     long sizeBytes = writer.write(out);
 
     PrintWriter stdout = spec.commandLine().getOut();
@@ -361,6 +389,7 @@ final class CompressCommand implements Callable<Integer> {
     for (LutLayerReport layer : result.layers()) {
       stdout.println("  layer " + layer.line());
     }
+    result.notes().forEach(note -> stdout.println("  " + note));
     stdout.printf(
         Locale.ROOT,
         "  other layers (--lut-rest %s; tables alone score %.2f%%):%n",

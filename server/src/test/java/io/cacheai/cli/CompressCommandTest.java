@@ -179,7 +179,9 @@ class CompressCommandTest {
         .isZero();
     assertThat(out.toString())
         .contains("layer /9/Gemm")
-        .contains("layer /11/Gemm")
+        // the default layer rule keeps 120->84 exact (C=2 at 10x) and says so
+        .contains("kept exact /11/Gemm 120->84: w=60 leaves C=2 codebooks")
+        .contains("fine-tuned /9/Gemm tables + [/11/Gemm, /13/Gemm], 6 epochs")
         .contains("key hit")
         .contains("NMSE")
         .contains("method=cacheai w=auto encoder=tree");
@@ -201,7 +203,7 @@ class CompressCommandTest {
     assertThat(out.toString())
         .contains("platform=cai_cacheai")
         .containsPattern("cacheai layer /9/Gemm +key hit rate \\d+\\.\\d\\d%  layer NMSE 0\\.\\d+")
-        .contains("cacheai layer /11/Gemm")
+        .doesNotContain("cacheai layer /11/Gemm")
         .contains("top-1 agreement");
   }
 

@@ -35,33 +35,45 @@ public final class LutCompressor {
    * The compressed model and its figures on the calibration data.
    *
    * @param layers per replaced layer: sizes, key hit rate, NMSE vs the exact layer
+   * @param notes the middle layers kept exact and why, then what the fine-tuning did
    */
   public record Result(
       QuantizedGraph graph,
       List<LutLayerReport> layers,
       double fp32ScorePct,
       double scorePct,
-      double agreementPct) {}
+      double agreementPct,
+      List<String> notes) {}
 
   /**
    * The layers to replace, at the input shape {@code batchShape}: {@code options.layers()} (any
-   * {@link LutCandidates candidate}: Gemm, MatMul by a constant, 1×1 Conv) or every middle
-   * Gemm/MatMul candidate (the first and last weighted layers kept exact).
+   * {@link LutCandidates candidate}: Gemm, MatMul by a constant, 1×1 Conv) or, by default, the
+   * middle Gemm/MatMul candidates {@link LutLayerChoice} picks (those left with at least {@value
+   * LutLayerChoice#MIN_CODEBOOKS} codebooks; the first and last weighted layers kept exact).
    */
   public static List<LutCandidates.Candidate> targets(
       Graph graph, long[] batchShape, LutOptions options) {
+    return choose(graph, batchShape, options).tables();
+  }
+
+  /** The layers to replace and, for the default choice, a note per middle layer kept exact. */
+  private record Targets(List<LutCandidates.Candidate> tables, List<String> notes) {}
+
+  private static Targets choose(Graph graph, long[] batchShape, LutOptions options) {
     List<LutCandidates.Candidate> candidates = LutCandidates.list(graph, batchShape);
     Map<String, LutCandidates.Candidate> byName = new LinkedHashMap<>();
     candidates.forEach(c -> byName.put(c.name(), c));
-    List<GraphQuantizer.Layer> all = new ArrayList<>(GraphQuantizer.weightedLayers(graph).values());
     List<LutCandidates.Candidate> chosen = new ArrayList<>();
+    List<String> notes = List.of();
     if (options.layers().isEmpty()) {
-      for (int i = 1; i < all.size() - 1; i++) {
-        LutCandidates.Candidate c = byName.get(all.get(i).node().name());
+      LutLayerChoice.Choice choice = LutLayerChoice.choose(graph, options);
+      for (GraphQuantizer.Layer layer : choice.tables()) {
+        LutCandidates.Candidate c = byName.get(layer.node().name());
         if (c != null && c.form() == LutCandidates.Form.ROWS) {
           chosen.add(c);
         }
       }
+      notes = choice.notes();
     } else {
       for (String name : options.layers()) {
         LutCandidates.Candidate c = byName.get(name);
@@ -86,13 +98,27 @@ public final class LutCompressor {
               + "' has no middle Gemm/MatMul layer to turn into tables (name some with"
               + " --lut-layers; --lut-list lists the candidates)");
     }
-    return chosen;
+    return new Targets(chosen, notes);
   }
 
   public static Result compress(
       Graph graph, Dataset calibration, LutOptions options, Compressor.Progress progress) {
+    return compress(graph, calibration, options, LutFineTune.Options.defaults(), progress);
+  }
+
+  /**
+   * Builds the tables, refits the next exact layer, then fine-tunes the last table layer and the
+   * exact layers after it ({@link LutFineTune}, skipped with 0 epochs).
+   */
+  public static Result compress(
+      Graph graph,
+      Dataset calibration,
+      LutOptions options,
+      LutFineTune.Options fineTune,
+      Compressor.Progress progress) {
     Dataset data = calibration.range(0, Math.min(options.samples(), calibration.count()));
-    List<LutCandidates.Candidate> targets = targets(graph, data.batchShape(1), options);
+    Targets choice = choose(graph, data.batchShape(1), options);
+    List<LutCandidates.Candidate> targets = choice.tables();
     // the tables are fitted on the shifted copies too; the figures below stay on the images
     Dataset fit = ShiftAugment.shifted(data, options.shiftRadiusPx());
     int n = data.count();
@@ -182,6 +208,12 @@ public final class LutCompressor {
               NEXT_LAYER_RIDGE);
       current = new QuantizedGraph(refitted, current.packed());
     }
+    Dataset tuneRows =
+        fineTune.samples() == 0
+            ? fit
+            : calibration.range(0, Math.min(fineTune.samples(), calibration.count()));
+    LutFineTune.Outcome tuned = LutFineTune.fineTune(current, graph, tuneRows, fineTune, progress);
+    current = tuned.graph();
 
     Map<String, LutDiagnostics.Measure> measured =
         LutDiagnostics.byLayer(
@@ -200,7 +232,18 @@ public final class LutCompressor {
       lut = Evaluation.run(model, data, done -> progress.update("evaluate", done, n));
     }
     return new Result(
-        current, finalReports, fp32.scorePct(fp32), lut.scorePct(fp32), lut.agreementPct(fp32));
+        current,
+        finalReports,
+        fp32.scorePct(fp32),
+        lut.scorePct(fp32),
+        lut.agreementPct(fp32),
+        notes(choice.notes(), tuned.note()));
+  }
+
+  private static List<String> notes(List<String> choice, String fineTune) {
+    List<String> notes = new ArrayList<>(choice);
+    notes.add(fineTune);
+    return List.copyOf(notes);
   }
 
   /**

@@ -48,19 +48,20 @@ class MnistLutTest {
   @ParameterizedTest(name = "{0} w={1} {2} {6}-bit")
   @CsvSource({
     // model, width, encoder, min accuracy %, min agreement %, min replaced-layer ratio, table bits
-    // width 0 = per layer for >= 10x (the size target); accuracy far below the issue's
-    // 98.5% there: these floors guard the measured figures (76.63 / 85.18 %, calibration images
-    // shifted ±1 px and the next exact layer refitted), not the target
-    "mnist-mlp, 0, tree, 75, 75, 10, 8",
-    "mnist-cnn, 0, tree, 84, 84, 10, 8",
-    // 4-bit tables (--lut-table-bits 4): at >= 10x twice the codebooks; floors a bit below the
-    // measured 89.47 / 91.94 % (int8 tables at >= 10x: 76.63 / 85.18 %)
+    // width 0 = per layer for >= 10x (the size target), default layer rule (CNN: /9 only,
+    // /11 has C=2) and fine-tuning (6 epochs on the 9000 shifted calibration rows): measured
+    // 78.33 / 96.60 %, below the 98.5% with 1000 test images as calibration (the training
+    // set reaches it for the CNN: MnistLutTrainTest); these floors guard the measured figures
+    "mnist-mlp, 0, tree, 77, 77, 10, 8",
+    "mnist-cnn, 0, tree, 95.5, 95.5, 10, 8",
+    // 4-bit tables (--lut-table-bits 4): at >= 10x twice the codebooks; floors at the figures
+    // measured before fine-tuning and the layer rule (89.47 / 91.94 %)
     "mnist-mlp, 0, tree, 88.5, 88.5, 10, 4",
     "mnist-cnn, 0, tree, 91, 91, 10, 4",
-    // the other end of the trade: ~2x smaller layers, 96.03 / 97.67 / 97.28 % measured
-    "mnist-mlp, 8, tree, 95, 95, 1.8, 8",
-    "mnist-cnn, 8, tree, 97, 97, 1.8, 8",
-    "mnist-cnn, 16, centroid, 96.5, 96.5, 2, 8",
+    // the other end of the trade: ~2x smaller layers, 97.08 / 98.14 / 97.54 % measured
+    "mnist-mlp, 8, tree, 96.5, 96.5, 1.8, 8",
+    "mnist-cnn, 8, tree, 97.5, 97.5, 1.8, 8",
+    "mnist-cnn, 16, centroid, 97, 97, 2, 8",
   })
   void compress_servedLookupBundle(
       String model,

@@ -1,0 +1,707 @@
+package io.cacheai.compress.lut;
+
+import io.cacheai.compress.Compressor;
+import io.cacheai.compress.Dataset;
+import io.cacheai.compress.GraphQuantizer;
+import io.cacheai.compress.QuantizedGraph;
+import io.cacheai.graph.ConstTensor;
+import io.cacheai.graph.Graph;
+import io.cacheai.graph.Node;
+import io.cacheai.graph.OpType;
+import io.cacheai.graph.PackedTensor;
+import io.cacheai.runtime.LookupKernels;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * End-to-end fine-tuning after the tables are built (LUT-NN, Tang et al. 2023, fine-tunes the
+ * tables by back-propagation), here with the keys FIXED: the tree encoder is a stack of threshold
+ * comparisons, not differentiable, so the keys of every calibration row are computed once, exactly
+ * as the runtime computes them, and what is trained is everything downstream of them:
+ *
+ * <pre>
+ *   keys[C] ──► h = bias + Σ_c T[c][key_c][·]   (last table layer, float tables T [C,16,M])
+ *           ──► Relu ──► Gemm ──► Relu ──► … ──► logits     (every exact layer up to the output)
+ * </pre>
+ *
+ * <p>Loss per row: {@code distillWeight}·τ²·KL(softmax(z_fp32/τ) ‖ softmax(z/τ)) against the fp32
+ * model's logits on the same row, plus (1 − {@code distillWeight})·cross-entropy with the label
+ * when the data has labels (all distillation otherwise). Minibatch Adam, the learning rate decayed
+ * linearly to zero, rows visited in an order drawn from {@code seed}: deterministic for a seed (one
+ * thread, a fixed summation order).
+ *
+ * <p>Afterwards the float tables are quantized per output column as {@link LutLayerBuilder} does
+ * ({@link TableQuantizer}: int8 for {@code lut16}, 4-bit for {@code lut16x4}; bias corrected by the
+ * mean rounding error on the rows), and the downstream Gemm weights and biases are written back
+ * into their fp32 constants in the layout their node reads (alpha/beta, transB respected). The
+ * graph keeps the same nodes and sizes. Only the chain Relu / Gemm with constant weights / Flatten,
+ * Identity (rank-2 pass-through) is supported after the table layer; anything else leaves the model
+ * unchanged with a note saying why.
+ */
+public final class LutFineTune {
+  private LutFineTune() {}
+
+  /**
+   * @param epochs passes over the rows; 0 = no fine-tuning
+   * @param batchRows rows per Adam step
+   * @param learningRate Adam step size at the start (decayed linearly to 0)
+   * @param temperature τ of the distillation softmax
+   * @param distillWeight weight of the distillation term, 1 − it of the cross-entropy with labels
+   * @param seed the order the rows are visited in
+   * @param samples calibration samples to fine-tune on, as they are (not shifted); 0 = the same
+   *     rows the tables were fitted on (the first {@code --samples}, shifted). More images than the
+   *     tables were built from is what helps most: the build (k-means, tree, ridge) is the slow
+   *     part and saturates, the fine-tuning is cheap per row and keeps learning
+   */
+  public record Options(
+      int epochs,
+      int batchRows,
+      double learningRate,
+      double temperature,
+      double distillWeight,
+      long seed,
+      int samples) {
+    /** The default epochs of {@code --lut-finetune-epochs}. */
+    public static final int DEFAULT_EPOCHS = 6;
+
+    public Options {
+      if (epochs < 0
+          || epochs > 1000
+          || batchRows <= 0
+          || !(learningRate > 0)
+          || !(temperature > 0)
+          || !(distillWeight >= 0 && distillWeight <= 1)
+          || samples < 0) {
+        throw new IllegalArgumentException(
+            String.format(
+                Locale.ROOT,
+                "lut-finetune-epochs=%d batch=%d lr=%s temperature=%s distill=%s"
+                    + " lut-finetune-samples=%d (epochs 0..1000, batch > 0, lr > 0, temperature >"
+                    + " 0, distill in [0, 1], samples >= 0)",
+                epochs,
+                batchRows,
+                learningRate,
+                temperature,
+                distillWeight,
+                samples));
+      }
+    }
+
+    public static Options defaults() {
+      return new Options(DEFAULT_EPOCHS, 64, 3e-3, 2.0, 0.5, 1, 0);
+    }
+
+    public Options withEpochs(int e) {
+      return new Options(e, batchRows, learningRate, temperature, distillWeight, seed, samples);
+    }
+
+    public Options withSeed(long s) {
+      return new Options(epochs, batchRows, learningRate, temperature, distillWeight, s, samples);
+    }
+
+    public Options withLearningRate(double lr) {
+      return new Options(epochs, batchRows, lr, temperature, distillWeight, seed, samples);
+    }
+
+    public Options withDistillWeight(double a) {
+      return new Options(epochs, batchRows, learningRate, temperature, a, seed, samples);
+    }
+
+    public Options withSamples(int n) {
+      return new Options(epochs, batchRows, learningRate, temperature, distillWeight, seed, n);
+    }
+
+    public Options withTemperature(double t) {
+      return new Options(epochs, batchRows, learningRate, t, distillWeight, seed, samples);
+    }
+  }
+
+  /**
+   * The fine-tuned model, or the input model and why not.
+   *
+   * @param layer the table layer fine-tuned (null if none)
+   * @param trained the downstream Gemm layers trained with it
+   * @param note one line for the report
+   */
+  public record Outcome(QuantizedGraph graph, String layer, List<String> trained, String note) {}
+
+  /** One step of the chain after the table layer. */
+  /**
+   * One step of the chain after the table layer.
+   *
+   * @param gemm the weighted layer, null for a Relu
+   * @param hasBias whether the layer has a bias of its own to train (a Gemm with a [out] bias);
+   *     without one its bias stays 0 and is not trained
+   */
+  private record Step(OpType op, GraphQuantizer.Layer gemm, int in, int out, boolean hasBias) {}
+
+  /**
+   * @param model the compressed graph (tables built, next layer refitted)
+   * @param fp32 the original graph (teacher)
+   * @param fit the rows the tables were fitted on (with labels if any)
+   */
+  public static Outcome fineTune(
+      QuantizedGraph model,
+      Graph fp32,
+      Dataset fit,
+      Options options,
+      Compressor.Progress progress) {
+    if (options.epochs() == 0) {
+      return new Outcome(model, null, List.of(), "fine-tuning off");
+    }
+    Graph graph = model.graph();
+    List<Node> nodes = graph.nodes();
+    int tableIndex = -1;
+    for (int i = 0; i < nodes.size(); i++) {
+      if (nodes.get(i).op() == OpType.LOOKUP_GEMM) {
+        tableIndex = i;
+      }
+    }
+    if (tableIndex < 0) {
+      return new Outcome(model, null, List.of(), "no table layer");
+    }
+    Node table = nodes.get(tableIndex);
+    var a = table.attributes();
+    if (graph.outputs().size() != 1) {
+      return new Outcome(model, table.name(), List.of(), "not fine-tuned: more than one output");
+    }
+    long[] ws = a.getLongs("weight_shape");
+    int m = Math.toIntExact(ws[0]);
+    int d = Math.toIntExact(ws[1]);
+    // the chain from the table's output to the graph's output
+    Map<String, GraphQuantizer.Layer> weighted = GraphQuantizer.weightedLayers(graph);
+    List<Step> chain = new ArrayList<>();
+    String value = table.outputs().get(0);
+    int width = m;
+    String output = graph.outputs().get(0).name();
+    for (int i = tableIndex + 1; i < nodes.size() && !value.equals(output); i++) {
+      Node node = nodes.get(i);
+      int readers = 0;
+      for (Node other : nodes) {
+        readers += other.inputs().contains(value) ? 1 : 0;
+      }
+      if (!node.inputs().contains(value)) {
+        continue;
+      }
+      if (readers != 1 || !node.inputs().get(0).equals(value)) {
+        return new Outcome(
+            model, table.name(), List.of(), "not fine-tuned: '" + value + "' read by a branch");
+      }
+      GraphQuantizer.Layer gemm = weighted.get(node.name());
+      if (node.op() == OpType.RELU) {
+        chain.add(new Step(OpType.RELU, null, width, width, false));
+      } else if (gemm != null && !gemm.isConv() && gemm.rowLength() == width) {
+        boolean hasBias = node.op() == OpType.GEMM && node.hasInput(2);
+        ConstTensor biasConst = hasBias ? graph.constants().get(node.inputs().get(2)) : null;
+        if (hasBias
+            && (biasConst == null
+                || gemm.bias() == null
+                || io.cacheai.graph.Shapes.elementCount(biasConst.shape()) != gemm.rows())) {
+          return new Outcome(
+              model,
+              table.name(),
+              List.of(),
+              "not fine-tuned: " + node.describe() + " has a broadcast bias");
+        }
+        chain.add(new Step(node.op(), gemm, width, gemm.rows(), hasBias));
+        width = gemm.rows();
+      } else if (node.op() != OpType.FLATTEN && node.op() != OpType.IDENTITY) {
+        return new Outcome(
+            model,
+            table.name(),
+            List.of(),
+            "not fine-tuned: " + node.describe() + " after the tables is not Relu/Gemm");
+      }
+      value = node.outputs().get(0);
+    }
+    if (!value.equals(output)) {
+      return new Outcome(model, table.name(), List.of(), "not fine-tuned: no path to " + output);
+    }
+    int classes = width;
+    int n = fit.count();
+
+    // keys, exactly as the runtime computes them
+    int w = Math.toIntExact(a.getLong("width", 1));
+    int codebooks = (d + w - 1) / w;
+    byte[] keys =
+        keys(model, table, fit, d, w, codebooks, done -> progress.update("keys", done, n));
+    float[] teacher =
+        Activations.collect(
+                new QuantizedGraph(fp32, Map.of()),
+                List.of(output),
+                fit,
+                done -> progress.update("fp32 logits", done, n))
+            .get(output);
+    int[] labels = fit.labels();
+    double distill = labels == null ? 1.0 : options.distillWeight();
+
+    // float parameters
+    Map<String, PackedTensor> packed = model.packed();
+    PackedTensor q = packed.get(a.getString("tables", ""));
+    float[] scale = floats(packed.get(a.getString("scale", "")));
+    float[] tableBias = floats(packed.get(a.getString("bias", "")));
+    int entries = codebooks * LookupKernels.KEYS;
+    boolean fourBit = q.format() == PackedTensor.Format.S4_LUT16;
+    float[] tables = new float[entries * m];
+    for (int p = 0; p < entries; p++) {
+      for (int j = 0; j < m; j++) {
+        tables[p * m + j] = scale[j] * entry(q, fourBit, p, j, m);
+      }
+    }
+    List<float[]> params = new ArrayList<>();
+    params.add(tables);
+    params.add(tableBias.clone());
+    for (Step s : chain) {
+      if (s.gemm() != null) {
+        params.add(s.gemm().weight().clone()); // [out][in]
+        float[] b = s.gemm().bias();
+        params.add(b == null ? new float[s.out()] : b.clone());
+      }
+    }
+    Trainer trainer = new Trainer(params, chain, codebooks, m, options, classes);
+    int batch = options.batchRows();
+    int steps = options.epochs() * ((n + batch - 1) / batch);
+    SplittableRandom random = new SplittableRandom(options.seed());
+    int[] order = new int[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    int step = 0;
+    for (int epoch = 0; epoch < options.epochs(); epoch++) {
+      for (int i = n - 1; i > 0; i--) {
+        int j = random.nextInt(i + 1);
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+      }
+      String phase = "fine-tune " + (epoch + 1) + "/" + options.epochs();
+      for (int from = 0; from < n; from += batch) {
+        int rows = Math.min(batch, n - from);
+        double lr = options.learningRate() * (1.0 - (double) step / steps);
+        trainer.step(order, from, rows, keys, teacher, labels, distill, lr);
+        step++;
+        if ((from / batch) % 50 == 0 || from + rows == n) {
+          progress.update(phase, from + rows, n);
+        }
+      }
+    }
+
+    // int8 (or 4-bit) per column by the builder's own TableQuantizer; bias corrected by the mean
+    // rounding error (at 4 bits it also absorbs the per-codebook centring TableQuantizer does)
+    float[] newScale = new float[m];
+    double[][] rowsOfTable = new double[entries][m];
+    for (int p = 0; p < entries; p++) {
+      for (int j = 0; j < m; j++) {
+        rowsOfTable[p][j] = tables[p * m + j];
+      }
+    }
+    byte[] nq =
+        fourBit
+            ? TableQuantizer.quantize4(rowsOfTable, codebooks, m, newScale)
+            : TableQuantizer.quantize8(rowsOfTable, m, newScale);
+    float[] trainedBias = params.get(1);
+    double[] error = new double[m];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < m; j++) {
+        double exact = 0;
+        int acc = 0;
+        for (int c = 0; c < codebooks; c++) {
+          int p = c * LookupKernels.KEYS + keys[i * codebooks + c];
+          exact += tables[p * m + j];
+          acc += nq[p * m + j];
+        }
+        error[j] += exact - (double) newScale[j] * acc;
+      }
+    }
+    float[] newBias = new float[m];
+    for (int j = 0; j < m; j++) {
+      newBias[j] = (float) (trainedBias[j] + error[j] / n);
+    }
+    Map<String, PackedTensor> newPacked = new LinkedHashMap<>(packed);
+    newPacked.put(
+        a.getString("tables", ""),
+        fourBit
+            ? TableQuantizer.packS4(nq, codebooks, m)
+            : TableQuantizer.packS8(nq, codebooks, m));
+    newPacked.put(a.getString("scale", ""), LutLayerBuilder.f32(new long[] {m}, newScale));
+    newPacked.put(a.getString("bias", ""), LutLayerBuilder.f32(new long[] {m}, newBias));
+
+    Map<String, ConstTensor> constants = new LinkedHashMap<>(graph.constants());
+    List<String> trained = new ArrayList<>();
+    int p = 2;
+    for (Step s : chain) {
+      if (s.gemm() != null) {
+        writeBack(graph, constants, s.gemm(), params.get(p), params.get(p + 1));
+        trained.add(s.gemm().node().name());
+        p += 2;
+      }
+    }
+    QuantizedGraph tuned = new QuantizedGraph(graph.withNodes(nodes, constants), newPacked);
+    return new Outcome(
+        tuned,
+        table.name(),
+        trained,
+        String.format(
+            Locale.ROOT,
+            "fine-tuned %s tables + %s, %d epochs on %d rows (keys fixed), final loss %.4f",
+            table.name(),
+            trained,
+            options.epochs(),
+            n,
+            trainer.lastEpochLoss()));
+  }
+
+  /** The keys of the table node's encoder on every row, [n][C]. */
+  private static byte[] keys(
+      QuantizedGraph model,
+      Node table,
+      Dataset fit,
+      int d,
+      int w,
+      int codebooks,
+      java.util.function.IntConsumer progress) {
+    var a = table.attributes();
+    String input = table.inputs().get(0);
+    float[] x = Activations.collect(model, List.of(input), fit, progress).get(input);
+    int n = fit.count();
+    int padded = codebooks * w;
+    Map<String, PackedTensor> packed = model.packed();
+    byte[] keys = new byte[n * codebooks];
+    int chunk = 1024;
+    FloatBuffer in =
+        ByteBuffer.allocateDirect(4 * chunk * padded)
+            .order(ByteOrder.nativeOrder())
+            .asFloatBuffer();
+    ByteBuffer out = ByteBuffer.allocateDirect(chunk * codebooks);
+    LookupKernels kernels = LookupKernels.reference();
+    boolean tree = a.getString("encoder", "tree").equals("tree");
+    for (int from = 0; from < n; from += chunk) {
+      int rows = Math.min(chunk, n - from);
+      for (int i = 0; i < rows * padded; i++) {
+        in.put(i, 0f);
+      }
+      for (int i = 0; i < rows; i++) {
+        in.put(i * padded, x, (from + i) * d, d);
+      }
+      if (tree) {
+        kernels.encodeTree(
+            in,
+            rows,
+            padded,
+            codebooks,
+            w,
+            packed.get(a.getString("split_dims", "")).data().asIntBuffer(),
+            packed.get(a.getString("thresholds", "")).data().asFloatBuffer(),
+            out);
+      } else {
+        kernels.encodeCentroids(
+            in,
+            rows,
+            padded,
+            codebooks,
+            w,
+            packed.get(a.getString("centroids", "")).data().asFloatBuffer(),
+            out);
+      }
+      out.get(0, keys, from * codebooks, rows * codebooks);
+    }
+    return keys;
+  }
+
+  private static float[] floats(PackedTensor t) {
+    FloatBuffer b = t.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    float[] v = new float[b.remaining()];
+    b.get(v);
+    return v;
+  }
+
+  /** Writes a trained [out][in] weight (alpha folded in) and bias into the node's constants. */
+  private static void writeBack(
+      Graph graph,
+      Map<String, ConstTensor> constants,
+      GraphQuantizer.Layer layer,
+      float[] weight,
+      float[] bias) {
+    Node node = layer.node();
+    int m = layer.rows();
+    int d = layer.rowLength();
+    String weightName = node.inputs().get(1);
+    for (Node other : graph.nodes()) {
+      if (other != node && other.inputs().contains(weightName)) {
+        throw new IllegalArgumentException(
+            node.describe() + ": weight '" + weightName + "' is shared, not fine-tuned in place");
+      }
+    }
+    boolean gemm = node.op() == OpType.GEMM;
+    float alpha = gemm ? node.attributes().getFloat("alpha", 1f) : 1f;
+    boolean transB = gemm && node.attributes().getLong("transB", 0) != 0;
+    float[] stored = new float[m * d];
+    for (int j = 0; j < m; j++) {
+      for (int k = 0; k < d; k++) {
+        stored[transB ? j * d + k : k * m + j] = weight[j * d + k] / alpha;
+      }
+    }
+    constants.put(weightName, ConstTensor.ofFloats(constants.get(weightName).shape(), stored));
+    if (gemm && node.hasInput(2)) {
+      String biasName = node.inputs().get(2);
+      float beta = node.attributes().getFloat("beta", 1f);
+      long[] shape = constants.get(biasName).shape();
+      if (io.cacheai.graph.Shapes.elementCount(shape) != m) {
+        throw new IllegalArgumentException(
+            node.describe() + ": bias '" + biasName + "' is not [" + m + "], not fine-tuned");
+      }
+      float[] b = new float[m];
+      for (int j = 0; j < m; j++) {
+        b[j] = bias[j] / beta;
+      }
+      constants.put(biasName, ConstTensor.ofFloats(shape, b));
+    }
+  }
+
+  /**
+   * Forward, backward and Adam on the float parameters: [0] tables [C·16][M], [1] table bias [M],
+   * then per Gemm of the chain its weight [out][in] and bias [out].
+   */
+  private static final class Trainer {
+    private static final double BETA1 = 0.9;
+    private static final double BETA2 = 0.999;
+    private static final double EPSILON = 1e-8;
+
+    private final List<float[]> params;
+    private final List<double[]> grads = new ArrayList<>();
+    private final List<double[]> firstMoments = new ArrayList<>();
+    private final List<double[]> secondMoments = new ArrayList<>();
+    private final List<Step> chain;
+    private final int codebooks;
+    private final int m;
+    private final Options options;
+    private final int classes;
+    private final float[][] acts; // per chain position: batch × width, [0] = table output
+    private final double[][] deltas;
+    private int adamSteps;
+    private double epochLoss;
+    private double lastEpochLoss;
+    private int epochRows;
+
+    Trainer(List<float[]> params, List<Step> chain, int codebooks, int m, Options o, int classes) {
+      this.params = params;
+      this.chain = chain;
+      this.codebooks = codebooks;
+      this.m = m;
+      this.options = o;
+      this.classes = classes;
+      for (float[] p : params) {
+        grads.add(new double[p.length]);
+        firstMoments.add(new double[p.length]);
+        secondMoments.add(new double[p.length]);
+      }
+      acts = new float[chain.size() + 1][];
+      deltas = new double[chain.size() + 1][];
+      acts[0] = new float[o.batchRows() * m];
+      deltas[0] = new double[o.batchRows() * m];
+      for (int s = 0; s < chain.size(); s++) {
+        acts[s + 1] = new float[o.batchRows() * chain.get(s).out()];
+        deltas[s + 1] = new double[o.batchRows() * chain.get(s).out()];
+      }
+    }
+
+    double lastEpochLoss() {
+      return epochRows > 0 ? epochLoss / epochRows : lastEpochLoss;
+    }
+
+    void step(
+        int[] order,
+        int from,
+        int rows,
+        byte[] keys,
+        float[] teacher,
+        int[] labels,
+        double distill,
+        double lr) {
+      if (from == 0) {
+        lastEpochLoss = epochRows > 0 ? epochLoss / epochRows : 0;
+        epochLoss = 0;
+        epochRows = 0;
+      }
+      float[] tables = params.get(0);
+      float[] tableBias = params.get(1);
+      // forward
+      float[] h = acts[0];
+      for (int r = 0; r < rows; r++) {
+        int i = order[from + r];
+        System.arraycopy(tableBias, 0, h, r * m, m);
+        for (int c = 0; c < codebooks; c++) {
+          int base = (c * LookupKernels.KEYS + keys[i * codebooks + c]) * m;
+          for (int j = 0; j < m; j++) {
+            h[r * m + j] += tables[base + j];
+          }
+        }
+      }
+      int p = 2;
+      for (int s = 0; s < chain.size(); s++) {
+        Step st = chain.get(s);
+        float[] in = acts[s];
+        float[] out = acts[s + 1];
+        if (st.gemm() == null) {
+          for (int k = 0; k < rows * st.in(); k++) {
+            out[k] = Math.max(0f, in[k]);
+          }
+        } else {
+          float[] wt = params.get(p);
+          float[] b = params.get(p + 1);
+          for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < st.out(); o++) {
+              float acc = b[o];
+              int wo = o * st.in();
+              int xr = r * st.in();
+              for (int k = 0; k < st.in(); k++) {
+                acc += wt[wo + k] * in[xr + k];
+              }
+              out[r * st.out() + o] = acc;
+            }
+          }
+          p += 2;
+        }
+      }
+      // loss gradient at the logits
+      float[] z = acts[chain.size()];
+      double[] dz = deltas[chain.size()];
+      double tau = options.temperature();
+      double[] ps = new double[classes];
+      double[] pt = new double[classes];
+      double[] pl = new double[classes];
+      for (int r = 0; r < rows; r++) {
+        int i = order[from + r];
+        softmax(z, r * classes, classes, tau, ps);
+        softmaxTeacher(teacher, i * classes, classes, tau, pt);
+        softmax(z, r * classes, classes, 1.0, pl);
+        double loss = 0;
+        for (int k = 0; k < classes; k++) {
+          double g = distill * tau * (ps[k] - pt[k]);
+          if (pt[k] > 0) {
+            loss += distill * tau * tau * pt[k] * Math.log(pt[k] / Math.max(ps[k], 1e-30));
+          }
+          if (distill < 1) {
+            double onehot = labels[i] == k ? 1 : 0;
+            g += (1 - distill) * (pl[k] - onehot);
+            if (onehot > 0) {
+              loss -= (1 - distill) * Math.log(Math.max(pl[k], 1e-30));
+            }
+          }
+          dz[r * classes + k] = g / rows;
+        }
+        epochLoss += loss;
+      }
+      epochRows += rows;
+      // backward
+      p = params.size() - 2;
+      for (int s = chain.size() - 1; s >= 0; s--) {
+        Step st = chain.get(s);
+        double[] dout = deltas[s + 1];
+        double[] din = deltas[s];
+        float[] in = acts[s];
+        if (st.gemm() == null) {
+          for (int k = 0; k < rows * st.in(); k++) {
+            din[k] = in[k] > 0 ? dout[k] : 0;
+          }
+        } else {
+          float[] wt = params.get(p);
+          double[] gw = grads.get(p);
+          double[] gb = grads.get(p + 1);
+          java.util.Arrays.fill(din, 0, rows * st.in(), 0);
+          for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < st.out(); o++) {
+              double g = dout[r * st.out() + o];
+              if (g == 0) {
+                continue;
+              }
+              if (st.hasBias()) {
+                gb[o] += g;
+              }
+              int wo = o * st.in();
+              int xr = r * st.in();
+              for (int k = 0; k < st.in(); k++) {
+                gw[wo + k] += g * in[xr + k];
+                din[xr + k] += g * wt[wo + k];
+              }
+            }
+          }
+          p -= 2;
+        }
+      }
+      double[] gt = grads.get(0);
+      double[] gtb = grads.get(1);
+      double[] dh = deltas[0];
+      for (int r = 0; r < rows; r++) {
+        int i = order[from + r];
+        for (int c = 0; c < codebooks; c++) {
+          int base = (c * LookupKernels.KEYS + keys[i * codebooks + c]) * m;
+          for (int j = 0; j < m; j++) {
+            gt[base + j] += dh[r * m + j];
+          }
+        }
+        for (int j = 0; j < m; j++) {
+          gtb[j] += dh[r * m + j];
+        }
+      }
+      adam(lr);
+    }
+
+    private void adam(double lr) {
+      adamSteps++;
+      double c1 = 1 - Math.pow(BETA1, adamSteps);
+      double c2 = 1 - Math.pow(BETA2, adamSteps);
+      for (int t = 0; t < params.size(); t++) {
+        float[] p = params.get(t);
+        double[] g = grads.get(t);
+        double[] m1 = firstMoments.get(t);
+        double[] m2 = secondMoments.get(t);
+        for (int k = 0; k < p.length; k++) {
+          m1[k] = BETA1 * m1[k] + (1 - BETA1) * g[k];
+          m2[k] = BETA2 * m2[k] + (1 - BETA2) * g[k] * g[k];
+          p[k] -= (float) (lr * (m1[k] / c1) / (Math.sqrt(m2[k] / c2) + EPSILON));
+          g[k] = 0;
+        }
+      }
+    }
+
+    private static void softmax(float[] z, int at, int k, double tau, double[] out) {
+      double max = Double.NEGATIVE_INFINITY;
+      for (int j = 0; j < k; j++) {
+        max = Math.max(max, z[at + j] / tau);
+      }
+      double sum = 0;
+      for (int j = 0; j < k; j++) {
+        out[j] = Math.exp(z[at + j] / tau - max);
+        sum += out[j];
+      }
+      for (int j = 0; j < k; j++) {
+        out[j] /= sum;
+      }
+    }
+
+    private static void softmaxTeacher(float[] z, int at, int k, double tau, double[] out) {
+      softmax(z, at, k, tau, out);
+    }
+  }
+
+  /**
+   * Entry (row p = c·16 + key, column j) of an int8 {@code lut16} or 4-bit {@code lut16x4} table.
+   */
+  private static int entry(PackedTensor tables, boolean fourBit, int p, int j, int m) {
+    ByteBuffer data = tables.data();
+    if (!fourBit) {
+      return data.get(p * m + j);
+    }
+    int b = data.get(p * ((m + 1) / 2) + j / 2);
+    int nibble = (j & 1) == 0 ? b & 15 : (b >> 4) & 15;
+    return nibble >= 8 ? nibble - 16 : nibble; // two's complement, -8..7
+  }
+}
