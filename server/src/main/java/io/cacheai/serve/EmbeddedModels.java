@@ -20,7 +20,8 @@ import java.util.stream.Stream;
  *
  * <p>A jar cannot be listed portably, so the resource {@value #INDEX} names the embedded models,
  * one {@code <name>/<version>} per line ({@code #} starts a comment). Each one is the resource
- * {@code io/cacheai/models/<name>/<version>/model.onnx}, with an optional {@code
+ * {@code io/cacheai/models/<name>/<version>/model.cai} (a bundle) or {@code model.onnx}, with an
+ * optional {@code
  * io/cacheai/models/<name>/config.properties}. They are copied into a fresh temporary directory in
  * the repository layout and loaded by {@link ModelRepository#load} through the same {@link
  * ModelLoader} as any repository, so embedded and on-disk models behave alike. The directory is
@@ -89,7 +90,12 @@ public final class EmbeddedModels {
     for (String entry : entries) {
       String name = entry.substring(0, entry.indexOf('/'));
       String version = entry.substring(entry.indexOf('/') + 1);
-      String resource = ROOT + entry + "/" + ModelRepository.MODEL_FILE;
+      // A bundle is preferred, as in a repository directory: model.cai, else model.onnx.
+      String fileName = ModelRepository.BUNDLE_FILE;
+      if (classLoader.getResource(ROOT + entry + "/" + fileName) == null) {
+        fileName = ModelRepository.MODEL_FILE;
+      }
+      String resource = ROOT + entry + "/" + fileName;
       try (InputStream in = classLoader.getResourceAsStream(resource)) {
         if (in == null) {
           missing.add(
@@ -97,7 +103,7 @@ public final class EmbeddedModels {
           continue;
         }
         Path versionDir = Files.createDirectories(directory.resolve(name).resolve(version));
-        Files.copy(in, versionDir.resolve(ModelRepository.MODEL_FILE));
+        Files.copy(in, versionDir.resolve(fileName));
       }
       String configResource = ROOT + name + "/" + ModelConfig.FILE_NAME;
       Path configFile = directory.resolve(name).resolve(ModelConfig.FILE_NAME);

@@ -15,9 +15,9 @@ class EmbeddedModelsTest {
   @TempDir Path classpath;
 
   @Test
-  void readIndex_shippedIndex_listsMnistModels() throws IOException {
+  void readIndex_shippedIndex_listsCacheAiDefaultFirst() throws IOException {
     assertThat(EmbeddedModels.readIndex(EmbeddedModels.class.getClassLoader()))
-        .containsExactly("mnist-mlp/1", "mnist-cnn/1");
+        .containsExactly("mnist-cnn-cacheai/1", "mnist-cnn/1", "mnist-mlp/1");
   }
 
   @Test

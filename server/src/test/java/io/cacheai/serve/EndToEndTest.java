@@ -13,12 +13,14 @@ import io.grpc.Status;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The real thing end to end: the embedded ONNX models loaded by the ONNX loader, served by the
- * Netty server on a loopback socket, called through the Java client SDK.
+ * The real thing end to end: the embedded models (two ONNX files and the Cache AI bundle of the
+ * CNN) loaded as {@code serve} loads them, served by the Netty server on a loopback socket, called
+ * through the Java client SDK.
  */
 class EndToEndTest {
   private static final long[] ONE_DIGIT = {1, 1, 28, 28};
@@ -29,7 +31,7 @@ class EndToEndTest {
 
   @BeforeAll
   static void start() throws Exception {
-    repository = EmbeddedModels.load(new OnnxModelLoader());
+    repository = EmbeddedModels.load(FileNameModelLoader.standard());
     assertThat(repository.failures()).isEmpty();
     server = InferenceServer.builder(repository).bind("127.0.0.1").port(0).build().start();
     client = InferenceClient.builder().target("127.0.0.1:" + server.port()).build();
@@ -58,8 +60,17 @@ class EndToEndTest {
     assertThat(metadata.output("logits").orElseThrow().shape()).containsExactly(-1, 10);
   }
 
+  @Test
+  void metadata_cacheAiDefault_saysHowItIsCompressed() {
+    ModelMetadata metadata = client.modelMetadata("mnist-cnn-cacheai");
+    assertThat(metadata.platform()).startsWith("cai_cacheai");
+    assertThat(metadata.versions()).containsExactly("1");
+    assertThat(metadata.input("input").orElseThrow().shape()).containsExactly(-1, 1, 28, 28);
+    assertThat(metadata.output("logits").orElseThrow().shape()).containsExactly(-1, 10);
+  }
+
   @ParameterizedTest
-  @ValueSource(strings = {"mnist-mlp", "mnist-cnn"})
+  @ValueSource(strings = {"mnist-mlp", "mnist-cnn", "mnist-cnn-cacheai"})
   void infer_typedAndRaw_readDigitsIdentically(String model) {
     int count = 200;
     long[] shape = {count, 1, 28, 28};
@@ -88,7 +99,7 @@ class EndToEndTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"mnist-mlp", "mnist-cnn"})
+  @ValueSource(strings = {"mnist-mlp", "mnist-cnn", "mnist-cnn-cacheai"})
   void badRequests_getClearStatus_andNextRequestSucceeds(String model) {
     float[] digit = digits.slice(0, 1);
     assertThatThrownBy(() -> client.inferFloats(model, "input", new long[] {1, 28, 28}, digit))

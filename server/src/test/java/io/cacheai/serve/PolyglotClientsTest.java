@@ -38,7 +38,7 @@ class PolyglotClientsTest {
 
   @BeforeAll
   static void startServer() throws Exception {
-    repository = EmbeddedModels.load(new OnnxModelLoader());
+    repository = EmbeddedModels.load(FileNameModelLoader.standard());
     server = InferenceServer.builder(repository).bind("127.0.0.1").port(0).build().start();
   }
 
