@@ -21,12 +21,11 @@ import java.util.stream.Stream;
  * <p>A jar cannot be listed portably, so the resource {@value #INDEX} names the embedded models,
  * one {@code <name>/<version>} per line ({@code #} starts a comment). Each one is the resource
  * {@code io/cacheai/models/<name>/<version>/model.cai} (a bundle) or {@code model.onnx}, with an
- * optional {@code
- * io/cacheai/models/<name>/config.properties}. They are copied into a fresh temporary directory in
- * the repository layout and loaded by {@link ModelRepository#load} through the same {@link
- * ModelLoader} as any repository, so embedded and on-disk models behave alike. The directory is
- * deleted when the returned repository is closed. An indexed model whose resource is missing is
- * reported in {@link ModelRepository#failures()}, like any model that fails to load.
+ * optional {@code io/cacheai/models/<name>/config.properties}. They are copied into a fresh
+ * temporary directory in the repository layout and loaded by {@link ModelRepository#load} through
+ * the same {@link ModelLoader} as any repository, so embedded and on-disk models behave alike. The
+ * directory is deleted when the returned repository is closed. An indexed model whose resource is
+ * missing is reported in {@link ModelRepository#failures()}, like any model that fails to load.
  */
 public final class EmbeddedModels {
   /** The classpath directory holding the embedded models. */

@@ -180,7 +180,8 @@ class CompressCommandTest {
     assertThat(out.toString())
         .contains("layer /9/Gemm")
         // the default layer rule keeps 120->84 exact (C=2 at 10x) and says so
-        .contains("kept exact /11/Gemm 120->84: w=60 leaves C=2 codebooks")
+        .contains(
+            "kept exact /11/Gemm 120->84: w=30 leaves C=4 codebooks") // 4-bit tables by default
         .contains("fine-tuned /9/Gemm tables + [/11/Gemm, /13/Gemm], 6 epochs")
         .contains("key hit")
         .contains("NMSE")

@@ -25,9 +25,15 @@ class EmbeddedCacheAiModelTest {
 
       Evaluation reference = Evaluation.run(fp32.model(), test, done -> {});
       Evaluation tables = Evaluation.run(lut.model(), test, done -> {});
-      // issue 5's bar is 98.5 % accuracy; measured ACCURACY_MEASURED / AGREEMENT_MEASURED
+      System.out.printf(
+          java.util.Locale.ROOT,
+          "mnist-cnn-cacheai on the 10k test set: accuracy %.2f%%, agreement with fp32 %.2f%%%n",
+          tables.accuracyPct(),
+          tables.agreementPct(reference));
+      // issue 5's targets: accuracy >= 98.5 %, agreement >= 99 %; measured here 98.93 % / 99.00 %.
+      // The agreement floor leaves 0.1 pt for fp32 summation order on other CPUs (AVX2 paths).
       assertThat(tables.accuracyPct()).as("accuracy %").isGreaterThanOrEqualTo(98.5);
-      assertThat(tables.agreementPct(reference)).as("agreement %").isGreaterThanOrEqualTo(98.5);
+      assertThat(tables.agreementPct(reference)).as("agreement %").isGreaterThanOrEqualTo(98.9);
     }
   }
 }

@@ -98,8 +98,11 @@ public record LutOptions(
     }
   }
 
-  /** The default bits of a table entry, {@link #tableBits}. */
-  public static final int DEFAULT_TABLE_BITS = 8;
+  /**
+   * The default bits of a table entry, {@link #tableBits}: 4, since at the same bytes it gives
+   * twice the codebooks, which is what accuracy at 10× needs (MNIST CNN 98.93% vs 98.58% at int8).
+   */
+  public static final int DEFAULT_TABLE_BITS = 4;
 
   public LutOptions {
     layers = List.copyOf(layers);

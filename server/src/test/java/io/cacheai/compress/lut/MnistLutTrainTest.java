@@ -147,10 +147,11 @@ class MnistLutTrainTest {
     return out.toByteArray();
   }
 
-  // floors a bit below the measured figures (CNN 98.38% / 98.52%, MLP 83.40% / 83.43%; the
-  // issue's targets are 98.5% / 99%: see README "Cache AI")
-  static final double CNN_MIN_ACCURACY_PCT = 98.0;
-  static final double CNN_MIN_AGREEMENT_PCT = 98.1;
-  static final double MLP_MIN_ACCURACY_PCT = 82.5;
-  static final double MLP_MIN_AGREEMENT_PCT = 82.5;
+  // floors a bit below the measured figures with 4-bit tables (the default; CNN 98.92% / 99.03%,
+  // MLP 94.28% / 94.37%; int8 tables gave 98.38% / 98.52% and 83.40% / 83.43%). The issue's
+  // targets are 98.5% / 99%: the CNN floor is the accuracy target itself; see README "Cache AI"
+  static final double CNN_MIN_ACCURACY_PCT = 98.5;
+  static final double CNN_MIN_AGREEMENT_PCT = 98.7;
+  static final double MLP_MIN_ACCURACY_PCT = 93.5;
+  static final double MLP_MIN_AGREEMENT_PCT = 93.5;
 }

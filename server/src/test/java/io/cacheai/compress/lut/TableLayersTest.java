@@ -123,6 +123,7 @@ class TableLayersTest {
         LutOptions.defaults()
             .withLayers(List.of("pw"))
             .withWidth(1)
+            .withTableBits(8) // the layer forms are under test, not the 4-bit rounding
             .withShiftRadiusPx(0)
             .withLambda(1e-3);
 
@@ -151,6 +152,7 @@ class TableLayersTest {
         LutOptions.defaults()
             .withLayers(List.of("mm"))
             .withWidth(1)
+            .withTableBits(8) // the layer forms are under test, not the 4-bit rounding
             .withShiftRadiusPx(0)
             .withLambda(1e-3);
 
