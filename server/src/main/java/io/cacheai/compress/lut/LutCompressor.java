@@ -151,28 +151,12 @@ public final class LutCompressor {
     List<LutLayerReport> reports = new ArrayList<>();
     for (LutCandidates.Candidate target : targets) {
       GraphQuantizer.Layer layer = target.layer();
-      String name = layer.node().name();
-      LayerRows rows =
-          LayerRows.pick(
-              target.form(),
-              target.rowsPerSample(),
-              samples,
-              LayerRows.DEFAULT_MAX_ROWS,
-              options.seed());
-      float[] x =
-          rows.rows(
-              Activations.collect(
-                      current,
-                      List.of(layer.input()),
-                      fit,
-                      done -> progress.update(name, done, samples))
-                  .get(layer.input()),
-              target.d());
+      FitRows rows = fitRows(current, target, fit, exact, options.seed(), progress);
       LutLayerBuilder.Built built =
           LutLayerBuilder.build(
               layer,
-              x,
-              rows.rows(exact.get(layer.node().outputs().get(0)), target.m()),
+              rows.x(),
+              rows.y(),
               rows.count(),
               options,
               uniqueBase(layer.node().inputs().get(1), current.packed()));
@@ -180,32 +164,10 @@ public final class LutCompressor {
       reports.add(built.report());
     }
     if (next != null) {
-      GraphQuantizer.Layer layer = next.layer();
-      String name = layer.node().name();
-      LayerRows rows =
-          LayerRows.pick(
-              next.form(),
-              next.rowsPerSample(),
-              samples,
-              LayerRows.DEFAULT_MAX_ROWS,
-              options.seed());
-      float[] x =
-          rows.rows(
-              Activations.collect(
-                      current,
-                      List.of(layer.input()),
-                      fit,
-                      done -> progress.update(name, done, samples))
-                  .get(layer.input()),
-              next.d());
+      FitRows rows = fitRows(current, next, fit, exact, options.seed(), progress);
       Graph refitted =
           NextLayerRefit.refit(
-              current.graph(),
-              layer,
-              x,
-              rows.rows(exact.get(layer.node().outputs().get(0)), next.m()),
-              rows.count(),
-              NEXT_LAYER_RIDGE);
+              current.graph(), next.layer(), rows.x(), rows.y(), rows.count(), NEXT_LAYER_RIDGE);
       current = new QuantizedGraph(refitted, current.packed());
     }
     Dataset tuneRows =
@@ -238,6 +200,36 @@ public final class LutCompressor {
         lut.scorePct(fp32),
         lut.agreementPct(fp32),
         notes(choice.notes(), tuned.note()));
+  }
+
+  /**
+   * The rows a layer is fitted on: its input as {@code current} (the layers before it already
+   * replaced) produces it, and the fp32 model's output of that layer, both cut into the layer's
+   * rows (pixels or sequence positions too) and subsampled alike by {@link LayerRows}.
+   */
+  private record FitRows(float[] x, float[] y, int count) {}
+
+  private static FitRows fitRows(
+      QuantizedGraph current,
+      LutCandidates.Candidate layer,
+      Dataset fit,
+      Map<String, float[]> exact,
+      long seed,
+      Compressor.Progress progress) {
+    String input = layer.layer().input();
+    String name = layer.layer().node().name();
+    int samples = fit.count();
+    LayerRows rows =
+        LayerRows.pick(
+            layer.form(), layer.rowsPerSample(), samples, LayerRows.DEFAULT_MAX_ROWS, seed);
+    float[] x =
+        Activations.collect(
+                current, List.of(input), fit, done -> progress.update(name, done, samples))
+            .get(input);
+    return new FitRows(
+        rows.rows(x, layer.d()),
+        rows.rows(exact.get(layer.layer().node().outputs().get(0)), layer.m()),
+        rows.count());
   }
 
   private static List<String> notes(List<String> choice, String fineTune) {
