@@ -1,0 +1,235 @@
+package io.cacheai.compress.lut;
+
+import io.cacheai.compress.lut.LutFineTune.Options;
+import io.cacheai.compress.lut.LutFineTune.Step;
+import io.cacheai.runtime.LookupKernels;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Forward, backward and Adam on the float parameters: [0] tables [C·16][M], [1] table bias [M],
+ * then per Gemm of the chain its weight [out][in] and bias [out].
+ */
+final class FineTuneTrainer {
+  private static final double BETA1 = 0.9;
+  private static final double BETA2 = 0.999;
+  private static final double EPSILON = 1e-8;
+
+  private final List<float[]> params;
+  private final List<double[]> grads = new ArrayList<>();
+  private final List<double[]> firstMoments = new ArrayList<>();
+  private final List<double[]> secondMoments = new ArrayList<>();
+  private final List<Step> chain;
+  private final int codebooks;
+  private final int m;
+  private final Options options;
+  private final int classes;
+  private final float[][] acts; // per chain position: batch × width, [0] = table output
+  private final double[][] deltas;
+  private int adamSteps;
+  private double epochLoss;
+  private double lastEpochLoss;
+  private int epochRows;
+
+  FineTuneTrainer(
+      List<float[]> params, List<Step> chain, int codebooks, int m, Options o, int classes) {
+    this.params = params;
+    this.chain = chain;
+    this.codebooks = codebooks;
+    this.m = m;
+    this.options = o;
+    this.classes = classes;
+    for (float[] p : params) {
+      grads.add(new double[p.length]);
+      firstMoments.add(new double[p.length]);
+      secondMoments.add(new double[p.length]);
+    }
+    acts = new float[chain.size() + 1][];
+    deltas = new double[chain.size() + 1][];
+    acts[0] = new float[o.batchRows() * m];
+    deltas[0] = new double[o.batchRows() * m];
+    for (int s = 0; s < chain.size(); s++) {
+      acts[s + 1] = new float[o.batchRows() * chain.get(s).out()];
+      deltas[s + 1] = new double[o.batchRows() * chain.get(s).out()];
+    }
+  }
+
+  double lastEpochLoss() {
+    return epochRows > 0 ? epochLoss / epochRows : lastEpochLoss;
+  }
+
+  void step(
+      int[] order,
+      int from,
+      int rows,
+      byte[] keys,
+      float[] teacher,
+      int[] labels,
+      double distill,
+      double lr) {
+    if (from == 0) {
+      lastEpochLoss = epochRows > 0 ? epochLoss / epochRows : 0;
+      epochLoss = 0;
+      epochRows = 0;
+    }
+    float[] tables = params.get(0);
+    float[] tableBias = params.get(1);
+    // forward
+    float[] h = acts[0];
+    for (int r = 0; r < rows; r++) {
+      int i = order[from + r];
+      System.arraycopy(tableBias, 0, h, r * m, m);
+      for (int c = 0; c < codebooks; c++) {
+        int base = (c * LookupKernels.KEYS + keys[i * codebooks + c]) * m;
+        for (int j = 0; j < m; j++) {
+          h[r * m + j] += tables[base + j];
+        }
+      }
+    }
+    int p = 2;
+    for (int s = 0; s < chain.size(); s++) {
+      Step st = chain.get(s);
+      float[] in = acts[s];
+      float[] out = acts[s + 1];
+      if (st.gemm() == null) {
+        for (int k = 0; k < rows * st.in(); k++) {
+          out[k] = Math.max(0f, in[k]);
+        }
+      } else {
+        float[] wt = params.get(p);
+        float[] b = params.get(p + 1);
+        for (int r = 0; r < rows; r++) {
+          for (int o = 0; o < st.out(); o++) {
+            float acc = b[o];
+            int wo = o * st.in();
+            int xr = r * st.in();
+            for (int k = 0; k < st.in(); k++) {
+              acc += wt[wo + k] * in[xr + k];
+            }
+            out[r * st.out() + o] = acc;
+          }
+        }
+        p += 2;
+      }
+    }
+    // loss gradient at the logits
+    float[] z = acts[chain.size()];
+    double[] dz = deltas[chain.size()];
+    double tau = options.temperature();
+    double[] ps = new double[classes];
+    double[] pt = new double[classes];
+    double[] pl = new double[classes];
+    for (int r = 0; r < rows; r++) {
+      int i = order[from + r];
+      softmax(z, r * classes, classes, tau, ps);
+      softmaxTeacher(teacher, i * classes, classes, tau, pt);
+      softmax(z, r * classes, classes, 1.0, pl);
+      double loss = 0;
+      for (int k = 0; k < classes; k++) {
+        double g = distill * tau * (ps[k] - pt[k]);
+        if (pt[k] > 0) {
+          loss += distill * tau * tau * pt[k] * Math.log(pt[k] / Math.max(ps[k], 1e-30));
+        }
+        if (distill < 1) {
+          double onehot = labels[i] == k ? 1 : 0;
+          g += (1 - distill) * (pl[k] - onehot);
+          if (onehot > 0) {
+            loss -= (1 - distill) * Math.log(Math.max(pl[k], 1e-30));
+          }
+        }
+        dz[r * classes + k] = g / rows;
+      }
+      epochLoss += loss;
+    }
+    epochRows += rows;
+    // backward
+    p = params.size() - 2;
+    for (int s = chain.size() - 1; s >= 0; s--) {
+      Step st = chain.get(s);
+      double[] dout = deltas[s + 1];
+      double[] din = deltas[s];
+      float[] in = acts[s];
+      if (st.gemm() == null) {
+        for (int k = 0; k < rows * st.in(); k++) {
+          din[k] = in[k] > 0 ? dout[k] : 0;
+        }
+      } else {
+        float[] wt = params.get(p);
+        double[] gw = grads.get(p);
+        double[] gb = grads.get(p + 1);
+        java.util.Arrays.fill(din, 0, rows * st.in(), 0);
+        for (int r = 0; r < rows; r++) {
+          for (int o = 0; o < st.out(); o++) {
+            double g = dout[r * st.out() + o];
+            if (g == 0) {
+              continue;
+            }
+            if (st.hasBias()) {
+              gb[o] += g;
+            }
+            int wo = o * st.in();
+            int xr = r * st.in();
+            for (int k = 0; k < st.in(); k++) {
+              gw[wo + k] += g * in[xr + k];
+              din[xr + k] += g * wt[wo + k];
+            }
+          }
+        }
+        p -= 2;
+      }
+    }
+    double[] gt = grads.get(0);
+    double[] gtb = grads.get(1);
+    double[] dh = deltas[0];
+    for (int r = 0; r < rows; r++) {
+      int i = order[from + r];
+      for (int c = 0; c < codebooks; c++) {
+        int base = (c * LookupKernels.KEYS + keys[i * codebooks + c]) * m;
+        for (int j = 0; j < m; j++) {
+          gt[base + j] += dh[r * m + j];
+        }
+      }
+      for (int j = 0; j < m; j++) {
+        gtb[j] += dh[r * m + j];
+      }
+    }
+    adam(lr);
+  }
+
+  private void adam(double lr) {
+    adamSteps++;
+    double c1 = 1 - Math.pow(BETA1, adamSteps);
+    double c2 = 1 - Math.pow(BETA2, adamSteps);
+    for (int t = 0; t < params.size(); t++) {
+      float[] p = params.get(t);
+      double[] g = grads.get(t);
+      double[] m1 = firstMoments.get(t);
+      double[] m2 = secondMoments.get(t);
+      for (int k = 0; k < p.length; k++) {
+        m1[k] = BETA1 * m1[k] + (1 - BETA1) * g[k];
+        m2[k] = BETA2 * m2[k] + (1 - BETA2) * g[k] * g[k];
+        p[k] -= (float) (lr * (m1[k] / c1) / (Math.sqrt(m2[k] / c2) + EPSILON));
+        g[k] = 0;
+      }
+    }
+  }
+
+  private static void softmax(float[] z, int at, int k, double tau, double[] out) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (int j = 0; j < k; j++) {
+      max = Math.max(max, z[at + j] / tau);
+    }
+    double sum = 0;
+    for (int j = 0; j < k; j++) {
+      out[j] = Math.exp(z[at + j] / tau - max);
+      sum += out[j];
+    }
+    for (int j = 0; j < k; j++) {
+      out[j] /= sum;
+    }
+  }
+
+  private static void softmaxTeacher(float[] z, int at, int k, double tau, double[] out) {
+    softmax(z, at, k, tau, out);
+  }
+}
