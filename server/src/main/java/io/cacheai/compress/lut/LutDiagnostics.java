@@ -7,10 +7,6 @@ import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
 import io.cacheai.graph.OpType;
 import io.cacheai.graph.PackedTensor;
-import io.cacheai.runtime.LookupKernels;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -94,38 +90,16 @@ public final class LutDiagnostics {
     if (centroids == null) {
       return Double.NaN;
     }
-    if (!a.getString("encoder", "tree").equals("tree")) {
+    if (!TableKeys.treeEncoder(node)) {
       return 100.0;
     }
-    long[] ws = a.getLongs("weight_shape");
-    int d = Math.toIntExact(ws[1]);
-    int w = Math.toIntExact(a.getLong("width", 1));
-    int codebooks = (d + w - 1) / w;
-    int padded = codebooks * w;
-    FloatBuffer input =
-        ByteBuffer.allocateDirect(4 * n * padded).order(ByteOrder.nativeOrder()).asFloatBuffer();
-    for (int i = 0; i < n; i++) {
-      input.put(i * padded, x, i * d, d);
-    }
-    ByteBuffer treeKeys = ByteBuffer.allocateDirect(n * codebooks);
-    ByteBuffer centroidKeys = ByteBuffer.allocateDirect(n * codebooks);
-    LookupKernels kernels = LookupKernels.reference();
-    kernels.encodeTree(
-        input,
-        n,
-        padded,
-        codebooks,
-        w,
-        packed.get(a.getString("split_dims", "")).data().asIntBuffer(),
-        packed.get(a.getString("thresholds", "")).data().asFloatBuffer(),
-        treeKeys);
-    kernels.encodeCentroids(
-        input, n, padded, codebooks, w, centroids.data().asFloatBuffer(), centroidKeys);
+    byte[] treeKeys = TableKeys.encode(node, packed, x, n, true);
+    byte[] centroidKeys = TableKeys.encode(node, packed, x, n, false);
     long hits = 0;
-    for (int i = 0; i < n * codebooks; i++) {
-      hits += treeKeys.get(i) == centroidKeys.get(i) ? 1 : 0;
+    for (int i = 0; i < treeKeys.length; i++) {
+      hits += treeKeys[i] == centroidKeys[i] ? 1 : 0;
     }
-    return 100.0 * hits / ((long) n * codebooks);
+    return treeKeys.length == 0 ? Double.NaN : 100.0 * hits / treeKeys.length;
   }
 
   /** By layer name. */

@@ -9,8 +9,8 @@ import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
 import io.cacheai.graph.OpType;
 import io.cacheai.graph.PackedTensor;
+import io.cacheai.kernels.LutKernels;
 import io.cacheai.runtime.LookupKernels;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -231,7 +231,17 @@ public final class LutFineTune {
     int w = Math.toIntExact(a.getLong("width", 1));
     int codebooks = (d + w - 1) / w;
     byte[] keys =
-        keys(model, table, fit, d, w, codebooks, done -> progress.update("keys", done, n));
+        TableKeys.encode(
+            table,
+            model.packed(),
+            Activations.collect(
+                    model,
+                    List.of(table.inputs().get(0)),
+                    fit,
+                    done -> progress.update("keys", done, n))
+                .get(table.inputs().get(0)),
+            n,
+            TableKeys.treeEncoder(table));
     float[] teacher =
         Activations.collect(
                 new QuantizedGraph(fp32, Map.of()),
@@ -358,63 +368,6 @@ public final class LutFineTune {
             trainer.lastEpochLoss()));
   }
 
-  /** The keys of the table node's encoder on every row, [n][C]. */
-  private static byte[] keys(
-      QuantizedGraph model,
-      Node table,
-      Dataset fit,
-      int d,
-      int w,
-      int codebooks,
-      java.util.function.IntConsumer progress) {
-    var a = table.attributes();
-    String input = table.inputs().get(0);
-    float[] x = Activations.collect(model, List.of(input), fit, progress).get(input);
-    int n = fit.count();
-    int padded = codebooks * w;
-    Map<String, PackedTensor> packed = model.packed();
-    byte[] keys = new byte[n * codebooks];
-    int chunk = 1024;
-    FloatBuffer in =
-        ByteBuffer.allocateDirect(4 * chunk * padded)
-            .order(ByteOrder.nativeOrder())
-            .asFloatBuffer();
-    ByteBuffer out = ByteBuffer.allocateDirect(chunk * codebooks);
-    LookupKernels kernels = LookupKernels.reference();
-    boolean tree = a.getString("encoder", "tree").equals("tree");
-    for (int from = 0; from < n; from += chunk) {
-      int rows = Math.min(chunk, n - from);
-      for (int i = 0; i < rows * padded; i++) {
-        in.put(i, 0f);
-      }
-      for (int i = 0; i < rows; i++) {
-        in.put(i * padded, x, (from + i) * d, d);
-      }
-      if (tree) {
-        kernels.encodeTree(
-            in,
-            rows,
-            padded,
-            codebooks,
-            w,
-            packed.get(a.getString("split_dims", "")).data().asIntBuffer(),
-            packed.get(a.getString("thresholds", "")).data().asFloatBuffer(),
-            out);
-      } else {
-        kernels.encodeCentroids(
-            in,
-            rows,
-            padded,
-            codebooks,
-            w,
-            packed.get(a.getString("centroids", "")).data().asFloatBuffer(),
-            out);
-      }
-      out.get(0, keys, from * codebooks, rows * codebooks);
-    }
-    return keys;
-  }
-
   private static float[] floats(PackedTensor t) {
     FloatBuffer b = t.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
     float[] v = new float[b.remaining()];
@@ -469,12 +422,8 @@ public final class LutFineTune {
    * Entry (row p = c·16 + key, column j) of an int8 {@code lut16} or 4-bit {@code lut16x4} table.
    */
   private static int entry(PackedTensor tables, boolean fourBit, int p, int j, int m) {
-    ByteBuffer data = tables.data();
-    if (!fourBit) {
-      return data.get(p * m + j);
-    }
-    int b = data.get(p * ((m + 1) / 2) + j / 2);
-    int nibble = (j & 1) == 0 ? b & 15 : (b >> 4) & 15;
-    return nibble >= 8 ? nibble - 16 : nibble; // two's complement, -8..7
+    return fourBit
+        ? LutKernels.entryS4(tables.data(), p * LutKernels.rowBytesS4(m), j)
+        : tables.data().get(p * m + j);
   }
 }

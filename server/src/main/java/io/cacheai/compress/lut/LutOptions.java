@@ -2,6 +2,7 @@ package io.cacheai.compress.lut;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Consumer;
 
 /**
  * How {@code compress --method cacheai} builds its tables.
@@ -169,178 +170,96 @@ public record LutOptions(
   }
 
   public LutOptions withWidth(int w) {
-    return new LutOptions(
-        w,
-        encoder,
-        layers,
-        seed,
-        lambda,
-        kmeansIterations,
-        samples,
-        treeFit,
-        storeCentroids,
-        shiftRadiusPx,
-        refitNext,
-        tableBits);
+    return with(c -> c.width = w);
   }
 
   public LutOptions withEncoder(Encoder e) {
-    return new LutOptions(
-        width,
-        e,
-        layers,
-        seed,
-        lambda,
-        kmeansIterations,
-        samples,
-        treeFit,
-        storeCentroids,
-        shiftRadiusPx,
-        refitNext,
-        tableBits);
+    return with(c -> c.encoder = e);
   }
 
   public LutOptions withSeed(long s) {
-    return new LutOptions(
-        width,
-        encoder,
-        layers,
-        s,
-        lambda,
-        kmeansIterations,
-        samples,
-        treeFit,
-        storeCentroids,
-        shiftRadiusPx,
-        refitNext,
-        tableBits);
+    return with(c -> c.seed = s);
   }
 
   public LutOptions withLayers(List<String> names) {
-    return new LutOptions(
-        width,
-        encoder,
-        names,
-        seed,
-        lambda,
-        kmeansIterations,
-        samples,
-        treeFit,
-        storeCentroids,
-        shiftRadiusPx,
-        refitNext,
-        tableBits);
+    return with(c -> c.layers = names);
   }
 
   public LutOptions withLambda(double l) {
-    return new LutOptions(
-        width,
-        encoder,
-        layers,
-        seed,
-        l,
-        kmeansIterations,
-        samples,
-        treeFit,
-        storeCentroids,
-        shiftRadiusPx,
-        refitNext,
-        tableBits);
+    return with(c -> c.lambda = l);
   }
 
   public LutOptions withSamples(int n) {
-    return new LutOptions(
-        width,
-        encoder,
-        layers,
-        seed,
-        lambda,
-        kmeansIterations,
-        n,
-        treeFit,
-        storeCentroids,
-        shiftRadiusPx,
-        refitNext,
-        tableBits);
+    return with(c -> c.samples = n);
   }
 
   public LutOptions withTreeFit(TreeFit fit) {
-    return new LutOptions(
-        width,
-        encoder,
-        layers,
-        seed,
-        lambda,
-        kmeansIterations,
-        samples,
-        fit,
-        storeCentroids,
-        shiftRadiusPx,
-        refitNext,
-        tableBits);
+    return with(c -> c.treeFit = fit);
   }
 
   public LutOptions withStoreCentroids(boolean store) {
-    return new LutOptions(
-        width,
-        encoder,
-        layers,
-        seed,
-        lambda,
-        kmeansIterations,
-        samples,
-        treeFit,
-        store,
-        shiftRadiusPx,
-        refitNext,
-        tableBits);
+    return with(c -> c.storeCentroids = store);
   }
 
   public LutOptions withShiftRadiusPx(int r) {
-    return new LutOptions(
-        width,
-        encoder,
-        layers,
-        seed,
-        lambda,
-        kmeansIterations,
-        samples,
-        treeFit,
-        storeCentroids,
-        r,
-        refitNext,
-        tableBits);
+    return with(c -> c.shiftRadiusPx = r);
   }
 
   public LutOptions withRefitNext(boolean refit) {
-    return new LutOptions(
-        width,
-        encoder,
-        layers,
-        seed,
-        lambda,
-        kmeansIterations,
-        samples,
-        treeFit,
-        storeCentroids,
-        shiftRadiusPx,
-        refit,
-        tableBits);
+    return with(c -> c.refitNext = refit);
   }
 
   public LutOptions withTableBits(int bits) {
+    return with(c -> c.tableBits = bits);
+  }
+
+  /** These options with {@code change} applied to a copy: one place that lists every field. */
+  private LutOptions with(Consumer<Copy> change) {
+    Copy c = new Copy(this);
+    change.accept(c);
     return new LutOptions(
-        width,
-        encoder,
-        layers,
-        seed,
-        lambda,
-        kmeansIterations,
-        samples,
-        treeFit,
-        storeCentroids,
-        shiftRadiusPx,
-        refitNext,
-        bits);
+        c.width,
+        c.encoder,
+        c.layers,
+        c.seed,
+        c.lambda,
+        c.kmeansIterations,
+        c.samples,
+        c.treeFit,
+        c.storeCentroids,
+        c.shiftRadiusPx,
+        c.refitNext,
+        c.tableBits);
+  }
+
+  /** A mutable copy of every field, for {@link #with}. */
+  private static final class Copy {
+    int width;
+    Encoder encoder;
+    List<String> layers;
+    long seed;
+    double lambda;
+    int kmeansIterations;
+    int samples;
+    TreeFit treeFit;
+    boolean storeCentroids;
+    int shiftRadiusPx;
+    boolean refitNext;
+    int tableBits;
+
+    Copy(LutOptions o) {
+      width = o.width;
+      encoder = o.encoder;
+      layers = o.layers;
+      seed = o.seed;
+      lambda = o.lambda;
+      kmeansIterations = o.kmeansIterations;
+      samples = o.samples;
+      treeFit = o.treeFit;
+      storeCentroids = o.storeCentroids;
+      shiftRadiusPx = o.shiftRadiusPx;
+      refitNext = o.refitNext;
+      tableBits = o.tableBits;
+    }
   }
 }
