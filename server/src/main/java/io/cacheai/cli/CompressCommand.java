@@ -148,6 +148,16 @@ final class CompressCommand implements Callable<Integer> {
   private int lutFineTuneEpochs;
 
   @Option(
+      names = "--lut-soft-key-epochs",
+      defaultValue = "" + LutFineTune.Options.DEFAULT_SOFT_KEY_EPOCHS,
+      description =
+          "Cache AI: epochs of fine-tuning with differentiable keys first (soft tree, straight-"
+              + "through), training the Gemm before the last table layer and the tree too, where"
+              + " that layer reads Relu(Gemm) (else skipped with a note); 0 = off; default"
+              + " ${DEFAULT-VALUE}")
+  private int lutSoftKeyEpochs;
+
+  @Option(
       names = "--lut-finetune-samples",
       defaultValue = "0",
       description =
@@ -351,7 +361,8 @@ final class CompressCommand implements Callable<Integer> {
             LutFineTune.Options.defaults()
                 .withEpochs(lutFineTuneEpochs)
                 .withSeed(seed)
-                .withSamples(lutFineTuneSamples),
+                .withSamples(lutFineTuneSamples)
+                .withSoftKeyEpochs(lutSoftKeyEpochs),
             new ProgressBar(err));
     LutRest.Result rest =
         LutRest.apply(graph, result, restOptions, targetRatio, data, new ProgressBar(err));

@@ -26,6 +26,7 @@ final class FineTuneTrainer {
   private final int classes;
   private final float[][] acts; // per chain position: batch × width, [0] = table output
   private final double[][] deltas;
+  private final int chainParams; // params [0, chainParams) are the tables' and the chain's
   private int adamSteps;
   private double epochLoss;
   private double lastEpochLoss;
@@ -39,6 +40,7 @@ final class FineTuneTrainer {
     this.m = m;
     this.options = o;
     this.classes = classes;
+    this.chainParams = params.size();
     for (float[] p : params) {
       grads.add(new double[p.length]);
       firstMoments.add(new double[p.length]);
@@ -67,6 +69,46 @@ final class FineTuneTrainer {
       int[] labels,
       double distill,
       double lr) {
+    forwardBackward(order, from, rows, keys, teacher, labels, distill);
+    adam(lr);
+  }
+
+  /**
+   * Adds a parameter trained by the same Adam steps, whose gradient the caller accumulates into
+   * {@link #gradient} between {@link #forwardBackward} and {@link #adam}; returns its index.
+   */
+  int addParameter(float[] p) {
+    params.add(p);
+    grads.add(new double[p.length]);
+    firstMoments.add(new double[p.length]);
+    secondMoments.add(new double[p.length]);
+    return params.size() - 1;
+  }
+
+  /** The gradient being accumulated for parameter {@code index}. */
+  double[] gradient(int index) {
+    return grads.get(index);
+  }
+
+  /** The float tables [C·16][M] being trained (params[0]), read by the soft-key backward. */
+  float[] tables() {
+    return params.get(0);
+  }
+
+  /**
+   * The loss gradient at the table layer's output h [rows][M] of the last {@link #forwardBackward},
+   * before any Adam step: what {@link SoftKeyTrainer} sends back through the soft keys.
+   */
+  double[] tableOutputGradient() {
+    return deltas[0];
+  }
+
+  /**
+   * Forward and backward of one minibatch: accumulates the parameters' gradients (applied by the
+   * next {@link #adam}) and leaves dLoss/dh in {@link #tableOutputGradient}.
+   */
+  void forwardBackward(
+      int[] order, int from, int rows, byte[] keys, float[] teacher, int[] labels, double distill) {
     if (from == 0) {
       lastEpochLoss = epochRows > 0 ? epochLoss / epochRows : 0;
       epochLoss = 0;
@@ -143,7 +185,7 @@ final class FineTuneTrainer {
     }
     epochRows += rows;
     // backward
-    p = params.size() - 2;
+    p = chainParams - 2;
     for (int s = chain.size() - 1; s >= 0; s--) {
       Step st = chain.get(s);
       double[] dout = deltas[s + 1];
@@ -193,10 +235,10 @@ final class FineTuneTrainer {
         gtb[j] += dh[r * m + j];
       }
     }
-    adam(lr);
   }
 
-  private void adam(double lr) {
+  /** One Adam step on every parameter with the gradients accumulated, which it then clears. */
+  void adam(double lr) {
     adamSteps++;
     double c1 = 1 - Math.pow(BETA1, adamSteps);
     double c2 = 1 - Math.pow(BETA2, adamSteps);

@@ -174,6 +174,11 @@ public final class LutCompressor {
         fineTune.samples() == 0
             ? fit
             : calibration.range(0, Math.min(fineTune.samples(), calibration.count()));
+    // soft keys first where the model allows (the layer before the tables learns too), then the
+    // fixed-key epochs on the keys the runtime computes from the result
+    SoftKeyFineTune.Outcome soft =
+        SoftKeyFineTune.fineTune(current, graph, tuneRows, fineTune, progress);
+    current = soft.graph();
     LutFineTune.Outcome tuned = LutFineTune.fineTune(current, graph, tuneRows, fineTune, progress);
     current = tuned.graph();
 
@@ -199,7 +204,7 @@ public final class LutCompressor {
         fp32.scorePct(fp32),
         lut.scorePct(fp32),
         lut.agreementPct(fp32),
-        notes(choice.notes(), tuned.note()));
+        notes(choice.notes(), soft.note(), tuned.note()));
   }
 
   /**
@@ -232,8 +237,9 @@ public final class LutCompressor {
         rows.count());
   }
 
-  private static List<String> notes(List<String> choice, String fineTune) {
+  private static List<String> notes(List<String> choice, String softKeys, String fineTune) {
     List<String> notes = new ArrayList<>(choice);
+    notes.add(softKeys);
     notes.add(fineTune);
     return List.copyOf(notes);
   }

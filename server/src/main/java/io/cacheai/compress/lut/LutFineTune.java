@@ -59,6 +59,9 @@ public final class LutFineTune {
    *     rows the tables were fitted on (the first {@code --samples}, shifted). More images than the
    *     tables were built from is what helps most: the build (k-means, tree, ridge) is the slow
    *     part and saturates, the fine-tuning is cheap per row and keeps learning
+   * @param softKeyEpochs epochs of {@link SoftKeyFineTune} first (keys differentiable, the Gemm
+   *     before the tables trained too) where the model allows it, before the {@code epochs} with
+   *     the keys fixed; 0 = off
    */
   public record Options(
       int epochs,
@@ -67,9 +70,13 @@ public final class LutFineTune {
       double temperature,
       double distillWeight,
       long seed,
-      int samples) {
+      int samples,
+      int softKeyEpochs) {
     /** The default epochs of {@code --lut-finetune-epochs}. */
     public static final int DEFAULT_EPOCHS = 6;
+
+    /** The default epochs of {@code --lut-soft-key-epochs} ({@link SoftKeyFineTune}). */
+    public static final int DEFAULT_SOFT_KEY_EPOCHS = 6;
 
     public Options {
       if (epochs < 0
@@ -78,48 +85,62 @@ public final class LutFineTune {
           || !(learningRate > 0)
           || !(temperature > 0)
           || !(distillWeight >= 0 && distillWeight <= 1)
-          || samples < 0) {
+          || samples < 0
+          || softKeyEpochs < 0
+          || softKeyEpochs > 1000) {
         throw new IllegalArgumentException(
             String.format(
                 Locale.ROOT,
                 "lut-finetune-epochs=%d batch=%d lr=%s temperature=%s distill=%s"
                     + " lut-finetune-samples=%d (epochs 0..1000, batch > 0, lr > 0, temperature >"
-                    + " 0, distill in [0, 1], samples >= 0)",
+                    + " 0, distill in [0, 1], samples >= 0) lut-soft-key-epochs=%d (0..1000)",
                 epochs,
                 batchRows,
                 learningRate,
                 temperature,
                 distillWeight,
-                samples));
+                samples,
+                softKeyEpochs));
       }
     }
 
     public static Options defaults() {
-      return new Options(DEFAULT_EPOCHS, 64, 3e-3, 2.0, 0.5, 1, 0);
+      return new Options(DEFAULT_EPOCHS, 64, 3e-3, 2.0, 0.5, 1, 0, DEFAULT_SOFT_KEY_EPOCHS);
     }
 
     public Options withEpochs(int e) {
-      return new Options(e, batchRows, learningRate, temperature, distillWeight, seed, samples);
+      return new Options(
+          e, batchRows, learningRate, temperature, distillWeight, seed, samples, softKeyEpochs);
     }
 
     public Options withSeed(long s) {
-      return new Options(epochs, batchRows, learningRate, temperature, distillWeight, s, samples);
+      return new Options(
+          epochs, batchRows, learningRate, temperature, distillWeight, s, samples, softKeyEpochs);
     }
 
     public Options withLearningRate(double lr) {
-      return new Options(epochs, batchRows, lr, temperature, distillWeight, seed, samples);
+      return new Options(
+          epochs, batchRows, lr, temperature, distillWeight, seed, samples, softKeyEpochs);
     }
 
     public Options withDistillWeight(double a) {
-      return new Options(epochs, batchRows, learningRate, temperature, a, seed, samples);
+      return new Options(
+          epochs, batchRows, learningRate, temperature, a, seed, samples, softKeyEpochs);
     }
 
     public Options withSamples(int n) {
-      return new Options(epochs, batchRows, learningRate, temperature, distillWeight, seed, n);
+      return new Options(
+          epochs, batchRows, learningRate, temperature, distillWeight, seed, n, softKeyEpochs);
+    }
+
+    public Options withSoftKeyEpochs(int e) {
+      return new Options(
+          epochs, batchRows, learningRate, temperature, distillWeight, seed, samples, e);
     }
 
     public Options withTemperature(double t) {
-      return new Options(epochs, batchRows, learningRate, t, distillWeight, seed, samples);
+      return new Options(
+          epochs, batchRows, learningRate, t, distillWeight, seed, samples, softKeyEpochs);
     }
   }
 
@@ -143,20 +164,30 @@ public final class LutFineTune {
   record Step(OpType op, GraphQuantizer.Layer gemm, int in, int out, boolean hasBias) {}
 
   /**
-   * @param model the compressed graph (tables built, next layer refitted)
-   * @param fp32 the original graph (teacher)
-   * @param fit the rows the tables were fitted on (with labels if any)
+   * The last table layer of {@code model} and the chain after it up to the single output, or why it
+   * cannot be fine-tuned ({@code whyNot} non-null, the other fields then unset).
+   *
+   * @param tableIndex the table node's index in the graph's nodes
+   * @param codebooks C, keys per row
+   * @param classes the width of the output
    */
-  public static Outcome fineTune(
-      QuantizedGraph model,
-      Graph fp32,
-      Dataset fit,
-      Options options,
-      Compressor.Progress progress) {
-    if (options.epochs() == 0) {
-      return new Outcome(model, null, List.of(), "fine-tuning off");
+  record Chain(
+      Node table,
+      int tableIndex,
+      List<Step> steps,
+      int m,
+      int d,
+      int codebooks,
+      int classes,
+      String output,
+      String whyNot) {
+    static Chain not(Node table, String why) {
+      return new Chain(table, -1, List.of(), 0, 0, 0, 0, null, why);
     }
-    Graph graph = model.graph();
+  }
+
+  /** Finds the last table layer and the Relu/Gemm chain after it ({@link Chain}). */
+  static Chain chain(Graph graph) {
     List<Node> nodes = graph.nodes();
     int tableIndex = -1;
     for (int i = 0; i < nodes.size(); i++) {
@@ -165,12 +196,12 @@ public final class LutFineTune {
       }
     }
     if (tableIndex < 0) {
-      return new Outcome(model, null, List.of(), "no table layer");
+      return Chain.not(null, "no table layer");
     }
     Node table = nodes.get(tableIndex);
     var a = table.attributes();
     if (graph.outputs().size() != 1) {
-      return new Outcome(model, table.name(), List.of(), "not fine-tuned: more than one output");
+      return Chain.not(table, "not fine-tuned: more than one output");
     }
     long[] ws = a.getLongs("weight_shape");
     int m = Math.toIntExact(ws[0]);
@@ -191,8 +222,7 @@ public final class LutFineTune {
         continue;
       }
       if (readers != 1 || !node.inputs().get(0).equals(value)) {
-        return new Outcome(
-            model, table.name(), List.of(), "not fine-tuned: '" + value + "' read by a branch");
+        return Chain.not(table, "not fine-tuned: '" + value + "' read by a branch");
       }
       GraphQuantizer.Layer gemm = weighted.get(node.name());
       if (node.op() == OpType.RELU) {
@@ -204,60 +234,35 @@ public final class LutFineTune {
             && (biasConst == null
                 || gemm.bias() == null
                 || io.cacheai.graph.Shapes.elementCount(biasConst.shape()) != gemm.rows())) {
-          return new Outcome(
-              model,
-              table.name(),
-              List.of(),
-              "not fine-tuned: " + node.describe() + " has a broadcast bias");
+          return Chain.not(table, "not fine-tuned: " + node.describe() + " has a broadcast bias");
         }
         chain.add(new Step(node.op(), gemm, width, gemm.rows(), hasBias));
         width = gemm.rows();
       } else if (node.op() != OpType.FLATTEN && node.op() != OpType.IDENTITY) {
-        return new Outcome(
-            model,
-            table.name(),
-            List.of(),
-            "not fine-tuned: " + node.describe() + " after the tables is not Relu/Gemm");
+        return Chain.not(
+            table, "not fine-tuned: " + node.describe() + " after the tables is not Relu/Gemm");
       }
       value = node.outputs().get(0);
     }
     if (!value.equals(output)) {
-      return new Outcome(model, table.name(), List.of(), "not fine-tuned: no path to " + output);
+      return Chain.not(table, "not fine-tuned: no path to " + output);
     }
-    int classes = width;
-    int n = fit.count();
-
-    // keys, exactly as the runtime computes them
     int w = Math.toIntExact(a.getLong("width", 1));
     int codebooks = (d + w - 1) / w;
-    byte[] keys =
-        TableKeys.encode(
-            table,
-            model.packed(),
-            Activations.collect(
-                    model,
-                    List.of(table.inputs().get(0)),
-                    fit,
-                    done -> progress.update("keys", done, n))
-                .get(table.inputs().get(0)),
-            n,
-            TableKeys.treeEncoder(table));
-    float[] teacher =
-        Activations.collect(
-                new QuantizedGraph(fp32, Map.of()),
-                List.of(output),
-                fit,
-                done -> progress.update("fp32 logits", done, n))
-            .get(output);
-    int[] labels = fit.labels();
-    double distill = labels == null ? 1.0 : options.distillWeight();
+    return new Chain(table, tableIndex, List.copyOf(chain), m, d, codebooks, width, output, null);
+  }
 
-    // float parameters
-    Map<String, PackedTensor> packed = model.packed();
+  /**
+   * The trainer's float parameters as the model holds them: [0] tables [C·16][M] (dequantized), [1]
+   * table bias [M], then per Gemm of the chain its weight [out][in] and bias [out].
+   */
+  static List<float[]> parameters(Chain chain, Map<String, PackedTensor> packed) {
+    var a = chain.table().attributes();
+    int m = chain.m();
     PackedTensor q = packed.get(a.getString("tables", ""));
     float[] scale = floats(packed.get(a.getString("scale", "")));
     float[] tableBias = floats(packed.get(a.getString("bias", "")));
-    int entries = codebooks * LookupKernels.KEYS;
+    int entries = chain.codebooks() * LookupKernels.KEYS;
     boolean fourBit = q.format() == PackedTensor.Format.S4_LUT16;
     float[] tables = new float[entries * m];
     for (int p = 0; p < entries; p++) {
@@ -268,43 +273,36 @@ public final class LutFineTune {
     List<float[]> params = new ArrayList<>();
     params.add(tables);
     params.add(tableBias.clone());
-    for (Step s : chain) {
+    for (Step s : chain.steps()) {
       if (s.gemm() != null) {
         params.add(s.gemm().weight().clone()); // [out][in]
         float[] b = s.gemm().bias();
         params.add(b == null ? new float[s.out()] : b.clone());
       }
     }
-    FineTuneTrainer trainer = new FineTuneTrainer(params, chain, codebooks, m, options, classes);
-    int batch = options.batchRows();
-    int steps = options.epochs() * ((n + batch - 1) / batch);
-    SplittableRandom random = new SplittableRandom(options.seed());
-    int[] order = new int[n];
-    for (int i = 0; i < n; i++) {
-      order[i] = i;
-    }
-    int step = 0;
-    for (int epoch = 0; epoch < options.epochs(); epoch++) {
-      for (int i = n - 1; i > 0; i--) {
-        int j = random.nextInt(i + 1);
-        int t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-      }
-      String phase = "fine-tune " + (epoch + 1) + "/" + options.epochs();
-      for (int from = 0; from < n; from += batch) {
-        int rows = Math.min(batch, n - from);
-        double lr = options.learningRate() * (1.0 - (double) step / steps);
-        trainer.step(order, from, rows, keys, teacher, labels, distill, lr);
-        step++;
-        if ((from / batch) % 50 == 0 || from + rows == n) {
-          progress.update(phase, from + rows, n);
-        }
-      }
-    }
+    return params;
+  }
 
-    // int8 (or 4-bit) per column by the builder's own TableQuantizer; bias corrected by the mean
-    // rounding error (at 4 bits it also absorbs the per-codebook centring TableQuantizer does)
+  /**
+   * {@code packed} with the table layer's tables, scale and bias replaced by the float {@code
+   * tables} and {@code bias} quantized per column as {@link LutLayerBuilder} does ({@link
+   * TableQuantizer}: int8 or 4-bit, as the model's tables are), the bias corrected by the mean
+   * rounding error on the n rows of {@code keys} (at 4 bits it also absorbs the per-codebook
+   * centring TableQuantizer does).
+   */
+  static Map<String, PackedTensor> quantizedTables(
+      Chain chain,
+      Map<String, PackedTensor> packed,
+      float[] tables,
+      float[] bias,
+      byte[] keys,
+      int n) {
+    var a = chain.table().attributes();
+    int m = chain.m();
+    int codebooks = chain.codebooks();
+    int entries = codebooks * LookupKernels.KEYS;
+    boolean fourBit =
+        packed.get(a.getString("tables", "")).format() == PackedTensor.Format.S4_LUT16;
     float[] newScale = new float[m];
     double[][] rowsOfTable = new double[entries][m];
     for (int p = 0; p < entries; p++) {
@@ -316,7 +314,6 @@ public final class LutFineTune {
         fourBit
             ? TableQuantizer.quantize4(rowsOfTable, codebooks, m, newScale)
             : TableQuantizer.quantize8(rowsOfTable, m, newScale);
-    float[] trainedBias = params.get(1);
     double[] error = new double[m];
     for (int i = 0; i < n; i++) {
       for (int j = 0; j < m; j++) {
@@ -332,7 +329,7 @@ public final class LutFineTune {
     }
     float[] newBias = new float[m];
     for (int j = 0; j < m; j++) {
-      newBias[j] = (float) (trainedBias[j] + error[j] / n);
+      newBias[j] = (float) (bias[j] + error[j] / Math.max(1, n));
     }
     Map<String, PackedTensor> newPacked = new LinkedHashMap<>(packed);
     newPacked.put(
@@ -342,18 +339,99 @@ public final class LutFineTune {
             : TableQuantizer.packS8(nq, codebooks, m));
     newPacked.put(a.getString("scale", ""), LutLayerBuilder.f32(new long[] {m}, newScale));
     newPacked.put(a.getString("bias", ""), LutLayerBuilder.f32(new long[] {m}, newBias));
+    return newPacked;
+  }
 
-    Map<String, ConstTensor> constants = new LinkedHashMap<>(graph.constants());
+  /**
+   * Writes the chain's trained Gemms (params from index 2 on, as {@link #parameters} lays them out)
+   * into {@code constants}; returns their names.
+   */
+  static List<String> writeChain(
+      Graph graph, Chain chain, Map<String, ConstTensor> constants, List<float[]> params) {
     List<String> trained = new ArrayList<>();
     int p = 2;
-    for (Step s : chain) {
+    for (Step s : chain.steps()) {
       if (s.gemm() != null) {
         writeBack(graph, constants, s.gemm(), params.get(p), params.get(p + 1));
         trained.add(s.gemm().node().name());
         p += 2;
       }
     }
-    QuantizedGraph tuned = new QuantizedGraph(graph.withNodes(nodes, constants), newPacked);
+    return trained;
+  }
+
+  /**
+   * @param model the compressed graph (tables built, next layer refitted)
+   * @param fp32 the original graph (teacher)
+   * @param fit the rows the tables were fitted on (with labels if any)
+   */
+  public static Outcome fineTune(
+      QuantizedGraph model,
+      Graph fp32,
+      Dataset fit,
+      Options options,
+      Compressor.Progress progress) {
+    if (options.epochs() == 0) {
+      return new Outcome(model, null, List.of(), "fine-tuning off");
+    }
+    Graph graph = model.graph();
+    Chain chain = chain(graph);
+    if (chain.whyNot() != null) {
+      return new Outcome(
+          model, chain.table() == null ? null : chain.table().name(), List.of(), chain.whyNot());
+    }
+    Node table = chain.table();
+    int n = fit.count();
+    int codebooks = chain.codebooks();
+    int m = chain.m();
+
+    // keys, exactly as the runtime computes them
+    byte[] keys =
+        TableKeys.encode(
+            table,
+            model.packed(),
+            Activations.collect(
+                    model,
+                    List.of(table.inputs().get(0)),
+                    fit,
+                    done -> progress.update("keys", done, n))
+                .get(table.inputs().get(0)),
+            n,
+            TableKeys.treeEncoder(table));
+    float[] teacher = teacherLogits(fp32, chain.output(), fit, progress);
+    int[] labels = fit.labels();
+    double distill = labels == null ? 1.0 : options.distillWeight();
+
+    List<float[]> params = parameters(chain, model.packed());
+    FineTuneTrainer trainer =
+        new FineTuneTrainer(params, chain.steps(), codebooks, m, options, chain.classes());
+    int batch = options.batchRows();
+    int steps = options.epochs() * ((n + batch - 1) / batch);
+    SplittableRandom random = new SplittableRandom(options.seed());
+    int[] order = new int[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    int step = 0;
+    for (int epoch = 0; epoch < options.epochs(); epoch++) {
+      shuffle(order, random);
+      String phase = "fine-tune " + (epoch + 1) + "/" + options.epochs();
+      for (int from = 0; from < n; from += batch) {
+        int rows = Math.min(batch, n - from);
+        double lr = options.learningRate() * (1.0 - (double) step / steps);
+        trainer.step(order, from, rows, keys, teacher, labels, distill, lr);
+        step++;
+        if ((from / batch) % 50 == 0 || from + rows == n) {
+          progress.update(phase, from + rows, n);
+        }
+      }
+    }
+
+    Map<String, PackedTensor> newPacked =
+        quantizedTables(chain, model.packed(), params.get(0), params.get(1), keys, n);
+    Map<String, ConstTensor> constants = new LinkedHashMap<>(graph.constants());
+    List<String> trained = writeChain(graph, chain, constants, params);
+    QuantizedGraph tuned = new QuantizedGraph(graph.withNodes(graph.nodes(), constants), newPacked);
     return new Outcome(
         tuned,
         table.name(),
@@ -368,15 +446,37 @@ public final class LutFineTune {
             trainer.lastEpochLoss()));
   }
 
-  private static float[] floats(PackedTensor t) {
-    FloatBuffer b = t.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+  /** Fisher–Yates with {@code random}: the order the rows of one epoch are visited in. */
+  static void shuffle(int[] order, SplittableRandom random) {
+    for (int i = order.length - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      int t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+  }
+
+  /** The fp32 model's logits on every row of the data: the distillation's teacher. */
+  static float[] teacherLogits(
+      Graph fp32, String output, Dataset fit, Compressor.Progress progress) {
+    int n = fit.count();
+    return Activations.collect(
+            new QuantizedGraph(fp32, Map.of()),
+            List.of(output),
+            fit,
+            done -> progress.update("fp32 logits", done, n))
+        .get(output);
+  }
+
+  static float[] floats(PackedTensor t) {
+    FloatBuffer b = t.data().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
     float[] v = new float[b.remaining()];
     b.get(v);
     return v;
   }
 
   /** Writes a trained [out][in] weight (alpha folded in) and bias into the node's constants. */
-  private static void writeBack(
+  static void writeBack(
       Graph graph,
       Map<String, ConstTensor> constants,
       GraphQuantizer.Layer layer,

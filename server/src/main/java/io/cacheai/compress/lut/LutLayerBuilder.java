@@ -272,7 +272,7 @@ public final class LutLayerBuilder {
    * Means of the points in each of the 16 buckets of codebook c; an empty bucket gets the mean of
    * all.
    */
-  private static float[] bucketMeans(float[] sub, byte[] keys, int c, int codebooks, int n, int w) {
+  static float[] bucketMeans(float[] sub, byte[] keys, int c, int codebooks, int n, int w) {
     double[] sums = new double[LookupKernels.KEYS * w];
     double[] all = new double[w];
     int[] counts = new int[LookupKernels.KEYS];
