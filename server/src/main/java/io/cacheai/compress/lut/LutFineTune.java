@@ -76,7 +76,7 @@ public final class LutFineTune {
     public static final int DEFAULT_EPOCHS = 6;
 
     /** The default epochs of {@code --lut-soft-key-epochs} ({@link SoftKeyFineTune}). */
-    public static final int DEFAULT_SOFT_KEY_EPOCHS = 6;
+    public static final int DEFAULT_SOFT_KEY_EPOCHS = 12;
 
     public Options {
       if (epochs < 0

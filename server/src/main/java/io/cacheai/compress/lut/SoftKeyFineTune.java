@@ -55,9 +55,19 @@ public final class SoftKeyFineTune {
    *     says why not)
    * @param runtimeKeyMatchPct keys the runtime computes on the final model equal to the training
    *     forward's, percent of all row keys
+   * @param trainingKeys [rows][C]: the keys the training forward gives every row with the final
+   *     parameters (null when not applied)
    */
   public record Outcome(
-      QuantizedGraph graph, boolean applied, String note, double runtimeKeyMatchPct) {}
+      QuantizedGraph graph,
+      boolean applied,
+      String note,
+      double runtimeKeyMatchPct,
+      byte[] trainingKeys) {
+    static Outcome not(QuantizedGraph model, String why) {
+      return new Outcome(model, false, why, Double.NaN, null);
+    }
+  }
 
   /** The Gemm before the tables (via a Relu) and its position, or null fields and why not. */
   record Encoder(GraphQuantizer.Layer gemm, Node relu, String whyNot) {}
@@ -116,25 +126,20 @@ public final class SoftKeyFineTune {
       LutFineTune.Options options,
       Compressor.Progress progress) {
     if (options.softKeyEpochs() == 0) {
-      return new Outcome(model, false, "soft keys off", Double.NaN);
+      return Outcome.not(model, "soft keys off");
     }
     Graph graph = model.graph();
     LutFineTune.Chain chain = LutFineTune.chain(graph);
     if (chain.whyNot() != null) {
-      return new Outcome(model, false, "soft keys: " + chain.whyNot(), Double.NaN);
+      return Outcome.not(model, "soft keys: " + chain.whyNot());
     }
     Node table = chain.table();
     if (!TableKeys.treeEncoder(table)) {
-      return new Outcome(
-          model, false, "soft keys: " + table.name() + " has no tree encoder", Double.NaN);
+      return Outcome.not(model, "soft keys: " + table.name() + " has no tree encoder");
     }
     Encoder encoder = encoder(graph, table);
     if (encoder.whyNot() != null) {
-      return new Outcome(
-          model,
-          false,
-          "soft keys not used for " + table.name() + ": " + encoder.whyNot(),
-          Double.NaN);
+      return Outcome.not(model, "soft keys not used for " + table.name() + ": " + encoder.whyNot());
     }
     GraphQuantizer.Layer gemm = encoder.gemm();
     var a = table.attributes();
@@ -182,30 +187,18 @@ public final class SoftKeyFineTune {
         Activations.collect(model, List.of(input), fit, done -> progress.update("inputs", done, n))
             .get(input);
     if (x.length != (long) n * kIn) {
-      return new Outcome(
+      return Outcome.not(
           model,
-          false,
-          "soft keys not used: " + gemm.node().describe() + " input is not [rows, " + kIn + "]",
-          Double.NaN);
+          "soft keys not used: " + gemm.node().describe() + " input is not [rows, " + kIn + "]");
     }
     float[] teacher = LutFineTune.teacherLogits(fp32, chain.output(), fit, progress);
     int[] labels = fit.labels();
     double distill = labels == null ? 1.0 : options.distillWeight();
 
+    double[] tau = new double[codebooks * depth]; // set below from the initial activations
     SoftKeyTrainer encoderTrainer =
-        new SoftKeyTrainer(
-            kIn,
-            codebooks,
-            m,
-            rowOf,
-            weight,
-            bias,
-            trainBias,
-            thresholds,
-            new double[codebooks * depth]);
-    double[] tau = temperatures(encoderTrainer, x, n, kIn, rowOf, codebooks, u);
-    encoderTrainer =
         new SoftKeyTrainer(kIn, codebooks, m, rowOf, weight, bias, trainBias, thresholds, tau);
+    temperatures(encoderTrainer, x, n, kIn, rowOf, u, tau);
     List<float[]> params = LutFineTune.parameters(chain, model.packed());
     LutFineTune.Options soft = options.withEpochs(options.softKeyEpochs());
     FineTuneTrainer trainer =
@@ -241,7 +234,7 @@ public final class SoftKeyFineTune {
           int i = order[from + r];
           encoderTrainer.backward(pre, r * u, x, i * kIn, dh, r * m, tables, trainer, work);
         }
-        trainer.adam(options.learningRate() * (1.0 - (double) step / steps));
+        trainer.adam(soft.learningRate() * (1.0 - (double) step / steps));
         step++;
         if ((from / batch) % 50 == 0 || from + count == n) {
           progress.update(phase, from + count, n);
@@ -300,7 +293,8 @@ public final class SoftKeyFineTune {
             n,
             trainer.lastEpochLoss(),
             matchPct),
-        matchPct);
+        matchPct,
+        trainedKeys);
   }
 
   /** The keys the training forward gives every row with the encoder's current parameters. */
@@ -316,12 +310,12 @@ public final class SoftKeyFineTune {
   }
 
   /**
-   * τ per (codebook, level): {@link SoftKeyTrainer#TEMPERATURE} × the standard deviation of the
-   * level's input (after the Relu) over the rows; 0 for a padded or constant dimension (no
-   * gradient).
+   * Fills {@code tau} per (codebook, level): {@link SoftKeyTrainer#TEMPERATURE} × the standard
+   * deviation of the level's input (after the Relu) over the rows; 0 for a padded or constant
+   * dimension (no gradient).
    */
-  private static double[] temperatures(
-      SoftKeyTrainer encoder, float[] x, int n, int kIn, int[] rowOf, int codebooks, int u) {
+  private static void temperatures(
+      SoftKeyTrainer encoder, float[] x, int n, int kIn, int[] rowOf, int u, double[] tau) {
     double[] sum = new double[u];
     double[] squares = new double[u];
     float[] pre = new float[u];
@@ -333,7 +327,6 @@ public final class SoftKeyFineTune {
         squares[r] += v * v;
       }
     }
-    double[] tau = new double[rowOf.length];
     for (int p = 0; p < rowOf.length; p++) {
       int r = rowOf[p];
       if (r >= 0) {
@@ -342,7 +335,6 @@ public final class SoftKeyFineTune {
         tau[p] = SoftKeyTrainer.TEMPERATURE * Math.sqrt(variance);
       }
     }
-    return tau;
   }
 
   /** The stored centroids [C,16,w]: the mean input row of each key's bucket (as the builder's). */

@@ -61,7 +61,11 @@ class MnistLutTrainTest {
   }
 
   private static void check(
-      String model, String tableLayer, double minAccuracyPct, double minAgreementPct)
+      String model,
+      String tableLayer,
+      boolean softKeys,
+      double minAccuracyPct,
+      double minAgreementPct)
       throws Exception {
     Graph graph = graph(model);
     LutCompressor.Result result =
@@ -78,6 +82,12 @@ class MnistLutTrainTest {
     }
     result.notes().forEach(n -> System.out.println(model + ": " + n));
     assertThat(result.notes()).anyMatch(n -> n.startsWith("fine-tuned " + tableLayer));
+    // soft keys where the tables read Relu(Gemm) (MLP); the CNN's read a flattened pooling
+    assertThat(result.notes())
+        .anyMatch(
+            n ->
+                n.startsWith(
+                    softKeys ? "soft keys: trained" : "soft keys not used for " + tableLayer));
     Evaluation reference;
     try (GraphModel fp32 = new GraphModel(graph)) {
       reference = Evaluation.run(fp32, test, d -> {});
@@ -103,12 +113,12 @@ class MnistLutTrainTest {
   @Test
   void compress_cnnDefaults_tablesForWideLayerOnly() throws Exception {
     // /11/Gemm (120->84) would have C=2 at 10x: kept exact by the default rule
-    check("mnist-cnn", "/9/Gemm", CNN_MIN_ACCURACY_PCT, CNN_MIN_AGREEMENT_PCT);
+    check("mnist-cnn", "/9/Gemm", false, CNN_MIN_ACCURACY_PCT, CNN_MIN_AGREEMENT_PCT);
   }
 
   @Test
   void compress_mlpDefaults_onlyMiddleLayer() throws Exception {
-    check("mnist-mlp", "/3/Gemm", MLP_MIN_ACCURACY_PCT, MLP_MIN_AGREEMENT_PCT);
+    check("mnist-mlp", "/3/Gemm", true, MLP_MIN_ACCURACY_PCT, MLP_MIN_AGREEMENT_PCT);
   }
 
   @Test
@@ -136,7 +146,7 @@ class MnistLutTrainTest {
   }
 
   /** Every packed tensor's bytes, concatenated in name order. */
-  private static byte[] bytes(QuantizedGraph q) {
+  static byte[] bytes(QuantizedGraph q) {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
     for (Map.Entry<String, PackedTensor> e : new java.util.TreeMap<>(q.packed()).entrySet()) {
       java.nio.ByteBuffer data = e.getValue().data();
@@ -148,10 +158,12 @@ class MnistLutTrainTest {
   }
 
   // floors a bit below the measured figures with 4-bit tables (the default; CNN 98.92% / 99.03%,
-  // MLP 94.28% / 94.37%; int8 tables gave 98.38% / 98.52% and 83.40% / 83.43%). The issue's
-  // targets are 98.5% / 99%: the CNN floor is the accuracy target itself; see README "Cache AI"
+  // fixed keys: the soft keys do not apply to its tables; MLP 97.15% / 97.42% with the soft keys,
+  // 94.28% / 94.37% with fixed keys only; int8 tables gave 98.38% / 98.52% and 83.40% / 83.43%).
+  // The targets are 98.5% / 99%: the CNN floor is the accuracy target itself, the MLP does
+  // not reach them (README "Cache AI", "Soft keys")
   static final double CNN_MIN_ACCURACY_PCT = 98.5;
   static final double CNN_MIN_AGREEMENT_PCT = 98.7;
-  static final double MLP_MIN_ACCURACY_PCT = 93.5;
-  static final double MLP_MIN_AGREEMENT_PCT = 93.5;
+  static final double MLP_MIN_ACCURACY_PCT = 96.8;
+  static final double MLP_MIN_AGREEMENT_PCT = 97.0;
 }

@@ -1,0 +1,194 @@
+package io.cacheai.compress.lut;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.cacheai.compress.Dataset;
+import io.cacheai.compress.QuantizedGraph;
+import io.cacheai.graph.Graph;
+import io.cacheai.graph.Node;
+import io.cacheai.graph.OpType;
+import io.cacheai.onnx.OnnxImporter;
+import io.cacheai.runtime.LookupKernels;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link SoftKeyFineTune} and {@link SoftKeyTrainer}: the soft tree's gradient against finite
+ * differences of an independent evaluation of the soft output, and on the real MNIST MLP (fitted on
+ * the first committed test images) that the keys the runtime computes on the written model are
+ * exactly the training forward's, that only the Gemm rows the tree reads move, and the same bytes
+ * for a seed.
+ */
+class SoftKeyFineTuneTest {
+  private static final int K = 3;
+  private static final int C = 2;
+  private static final int M = 3;
+  // per (codebook, level) the trained row read, −1 = a padded dimension (constant 0)
+  private static final int[] ROW_OF = {0, 1, 0, 1, 2, -1, 2, 2};
+  private static final double TAU = 0.5;
+
+  @Test
+  void backward_softTree_matchesFiniteDifferences() {
+    SplittableRandom random = new SplittableRandom(11);
+    float[] weight = new float[3 * K];
+    float[] bias = {0.8f, 1.1f, -0.2f}; // row 2 sometimes below 0: the Relu's mask is exercised
+    for (int i = 0; i < weight.length; i++) {
+      weight[i] = (float) (random.nextDouble() - 0.5);
+    }
+    float[] thresholds = new float[C * LookupKernels.TREE_NODES];
+    for (int i = 0; i < thresholds.length; i++) {
+      thresholds[i] = (float) (0.4 + random.nextDouble());
+    }
+    float[] tables = new float[C * LookupKernels.KEYS * M];
+    for (int i = 0; i < tables.length; i++) {
+      tables[i] = (float) (2 * random.nextDouble() - 1);
+    }
+    double[] tau = new double[C * LookupKernels.DEPTH];
+    java.util.Arrays.fill(tau, TAU);
+    tau[5] = 0; // the padded level: no gradient
+    SoftKeyTrainer encoder =
+        new SoftKeyTrainer(K, C, M, ROW_OF, weight, bias, true, thresholds, tau);
+    FineTuneTrainer trainer =
+        new FineTuneTrainer(
+            new java.util.ArrayList<>(List.of(tables, new float[M])),
+            List.of(),
+            C,
+            M,
+            LutFineTune.Options.defaults(),
+            M);
+    encoder.register(trainer); // parameters 2, 3, 4: weight, bias, thresholds
+
+    for (int trial = 0; trial < 4; trial++) {
+      float[] x = new float[K];
+      for (int j = 0; j < K; j++) {
+        x[j] = (float) (2 * random.nextDouble() - 1);
+      }
+      double[] dh = new double[M];
+      for (int j = 0; j < M; j++) {
+        dh[j] = random.nextDouble() - 0.5;
+      }
+      for (int p = 2; p <= 4; p++) {
+        java.util.Arrays.fill(trainer.gradient(p), 0);
+      }
+      float[] pre = new float[3];
+      encoder.preActivations(x, 0, pre, 0);
+      encoder.backward(pre, 0, x, 0, dh, 0, tables, trainer, new double[3]);
+
+      float[][] params = {weight, bias, thresholds};
+      for (int p = 0; p < params.length; p++) {
+        float[] v = params[p];
+        double[] analytic = trainer.gradient(p + 2);
+        for (int i = 0; i < v.length; i++) {
+          float saved = v[i];
+          double eps = 1e-3;
+          v[i] = (float) (saved + eps);
+          double up = softLoss(weight, bias, thresholds, tables, x, dh);
+          v[i] = (float) (saved - eps);
+          double down = softLoss(weight, bias, thresholds, tables, x, dh);
+          v[i] = saved;
+          double numeric = (up - down) / (2 * eps);
+          assertThat(analytic[i])
+              .as("trial %d param %d[%d]", trial, p, i)
+              .isCloseTo(numeric, within(2e-3 + 1e-2 * Math.abs(numeric)));
+        }
+      }
+    }
+  }
+
+  /**
+   * dh · h_soft, h_soft = Σ_c Σ_leaf P(leaf) · T[c][leaf], P the product of the sigmoids on the
+   * leaf's path, evaluated leaf by leaf (independently of the trainer's bottom-up sums).
+   */
+  private static double softLoss(
+      float[] weight, float[] bias, float[] thresholds, float[] tables, float[] x, double[] dh) {
+    double[] a = new double[3];
+    for (int r = 0; r < 3; r++) {
+      double z = bias[r];
+      for (int j = 0; j < K; j++) {
+        z += weight[r * K + j] * x[j];
+      }
+      a[r] = Math.max(0, z);
+    }
+    double loss = 0;
+    for (int c = 0; c < C; c++) {
+      for (int leaf = 0; leaf < LookupKernels.KEYS; leaf++) {
+        double p = 1;
+        int node = 0;
+        for (int l = 0; l < LookupKernels.DEPTH; l++) {
+          int bit = (leaf >> (LookupKernels.DEPTH - 1 - l)) & 1;
+          int row = ROW_OF[c * LookupKernels.DEPTH + l];
+          double v = row < 0 ? 0 : a[row];
+          double t = c * LookupKernels.DEPTH + l == 5 ? 0 : TAU;
+          double s =
+              t > 0
+                  ? 1 / (1 + Math.exp(-(v - thresholds[c * LookupKernels.TREE_NODES + node]) / t))
+                  : (v > thresholds[c * LookupKernels.TREE_NODES + node] ? 1 : 0);
+          p *= bit == 1 ? s : 1 - s;
+          node = 2 * node + 1 + bit;
+        }
+        for (int j = 0; j < M; j++) {
+          loss += p * dh[j] * tables[(c * LookupKernels.KEYS + leaf) * M + j];
+        }
+      }
+    }
+    return loss;
+  }
+
+  @Test
+  void fineTune_mnistMlp_runtimeKeysAreTrainingKeys() throws Exception {
+    Path root = Path.of(System.getProperty("user.dir")).getParent();
+    Graph graph =
+        OnnxImporter.importFile(
+            root.resolve("server/src/main/resources/io/cacheai/models/mnist-mlp/1/model.onnx"));
+    Dataset data =
+        Dataset.read(root.resolve("tools/mnist/data/t10k-images-idx3-ubyte.gz")).range(0, 400);
+    LutCompressor.Result built =
+        LutCompressor.compress(
+            graph,
+            data,
+            LutOptions.defaults().withShiftRadiusPx(0).withSamples(400),
+            LutFineTune.Options.defaults().withEpochs(0).withSoftKeyEpochs(0),
+            (p, d, t) -> {});
+    LutFineTune.Options tune = LutFineTune.Options.defaults().withSoftKeyEpochs(2).withSeed(3);
+    SoftKeyFineTune.Outcome a =
+        SoftKeyFineTune.fineTune(built.graph(), graph, data, tune, (p, d, t) -> {});
+    assertThat(a.applied()).as(a.note()).isTrue();
+    assertThat(a.note()).startsWith("soft keys: trained /1/Gemm");
+
+    // the runtime's keys on the written model, computed here from scratch
+    QuantizedGraph tuned = a.graph();
+    Node table =
+        tuned.graph().nodes().stream()
+            .filter(n -> n.op() == OpType.LOOKUP_GEMM)
+            .findFirst()
+            .orElseThrow();
+    String input = table.inputs().get(0);
+    float[] act = Activations.collect(tuned, List.of(input), data, d -> {}).get(input);
+    byte[] runtimeKeys = TableKeys.encode(table, tuned.packed(), act, data.count(), true);
+    assertThat(runtimeKeys).isEqualTo(a.trainingKeys());
+    assertThat(a.runtimeKeyMatchPct()).isEqualTo(100.0);
+
+    // only the rows of /1/Gemm some tree level reads moved (at most 4 per codebook)
+    float[] before = graph.constants().get("1.weight").floats();
+    float[] after = tuned.graph().constants().get("1.weight").floats();
+    int d = 784;
+    int changedRows = 0;
+    for (int r = 0; r < 256; r++) {
+      boolean changed = false;
+      for (int k = 0; k < d && !changed; k++) {
+        changed = before[r * d + k] != after[r * d + k];
+      }
+      changedRows += changed ? 1 : 0;
+    }
+    int codebooks = (int) Math.ceil(256.0 / table.attributes().getLong("width", 1));
+    assertThat(changedRows).isBetween(1, 4 * codebooks);
+
+    SoftKeyFineTune.Outcome b =
+        SoftKeyFineTune.fineTune(built.graph(), graph, data, tune, (p, d2, t) -> {});
+    assertThat(b.graph().graph().constants().get("1.weight").floats()).containsExactly(after);
+    assertThat(MnistLutTrainTest.bytes(b.graph())).isEqualTo(MnistLutTrainTest.bytes(tuned));
+  }
+}
