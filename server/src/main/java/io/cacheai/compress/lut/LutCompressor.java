@@ -107,8 +107,10 @@ public final class LutCompressor {
   }
 
   /**
-   * Builds the tables, refits the next exact layer, then fine-tunes the last table layer and the
-   * exact layers after it ({@link LutFineTune}, skipped with 0 epochs).
+   * Builds the tables, refits the next exact layer, then fine-tunes: with soft keys first where the
+   * last table layer reads Relu(Gemm) ({@link SoftKeyFineTune}: that Gemm and the tree train too),
+   * then the last table layer and the exact layers after it with the keys fixed ({@link
+   * LutFineTune}); each skipped with 0 epochs.
    */
   public static Result compress(
       Graph graph,

@@ -44,6 +44,11 @@ import java.util.SplittableRandom;
  * graph keeps the same nodes and sizes. Only the chain Relu / Gemm with constant weights / Flatten,
  * Identity (rank-2 pass-through) is supported after the table layer; anything else leaves the model
  * unchanged with a note saying why.
+ *
+ * <p>Where the tables read Relu(Gemm), {@link SoftKeyFineTune} runs first and trains the keys too
+ * (the Gemm before the tables and the tree); the epochs here then run on the keys the runtime
+ * computes from its result. The pieces both share are package-private here: {@link #chain}, {@link
+ * #parameters}, {@link #quantizedTables}, {@link #writeChain}.
  */
 public final class LutFineTune {
   private LutFineTune() {}

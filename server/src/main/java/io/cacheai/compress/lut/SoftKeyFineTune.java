@@ -88,6 +88,15 @@ public final class SoftKeyFineTune {
       return new Encoder(null, null, "the Gemm/Relu before the tables is read by a branch");
     }
     Node node = gemm.node();
+    long d = table.attributes().getLongs("weight_shape")[1];
+    if (gemm.rows() != d) {
+      return new Encoder(
+          null, null, node.describe() + " gives " + gemm.rows() + " values, not " + d);
+    }
+    String weightName = node.inputs().get(1);
+    if (readers(graph, weightName) != 1) {
+      return new Encoder(null, null, node.describe() + ": weight '" + weightName + "' is shared");
+    }
     if (node.op() == OpType.GEMM && node.hasInput(2)) {
       ConstTensor b = graph.constants().get(node.inputs().get(2));
       if (b == null || gemm.bias() == null || b.floats().length != gemm.rows()) {
