@@ -18,9 +18,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@code LookupConv} as the executor runs it ({@link LookupConvKernel}, on the best kernels: native
- * when loaded) against a reference written here: the patches cut by a plain loop over the ONNX
- * Conv definition (zero outside the image), each patch evaluated by the LookupGemm formula of
- * {@link LookupGemmKernelTest.Layer} in double precision, the rows laid out as NCHW.
+ * when loaded) against a reference written here: the patches cut by a plain loop over the ONNX Conv
+ * definition (zero outside the image), each patch evaluated by the LookupGemm formula of {@link
+ * LookupGemmKernelTest.Layer} in double precision, the rows laid out as NCHW.
  */
 class LookupConvKernelTest {
   private static final int K = LookupKernels.KEYS;
@@ -41,7 +41,10 @@ class LookupConvKernelTest {
               for (int kx = 0; kx < kw; kx++) {
                 int iy = oy * s[0] - p[0] + ky * dl[0];
                 int ix = ox * s[1] - p[1] + kx * dl[1];
-                float v = iy < 0 || iy >= h || ix < 0 || ix >= w ? 0f : x[((b * c + ci) * h + iy) * w + ix];
+                float v =
+                    iy < 0 || iy >= h || ix < 0 || ix >= w
+                        ? 0f
+                        : x[((b * c + ci) * h + iy) * w + ix];
                 rows[row * d + (ci * kh + ky) * kw + kx] = v;
               }
             }
@@ -53,7 +56,14 @@ class LookupConvKernelTest {
   }
 
   private static Graph graph(
-      LookupGemmKernelTest.Layer layer, String encoder, int c, int kh, int kw, int[] s, int[] p, int[] dl) {
+      LookupGemmKernelTest.Layer layer,
+      String encoder,
+      int c,
+      int kh,
+      int kw,
+      int[] s,
+      int[] p,
+      int[] dl) {
     Map<String, Object> a = new TreeMap<>();
     a.put("weight_shape", new long[] {layer.m(), layer.d()});
     a.put("width", (long) layer.w());
@@ -74,10 +84,12 @@ class LookupConvKernelTest {
         List.of(new ValueInfo("x", new long[] {-1, c, -1, -1})),
         List.of(new ValueInfo("y", new long[] {-1, layer.m(), -1, -1})),
         Map.of(),
-        List.of(new Node(OpType.LOOKUP_CONV, "conv0", List.of("x"), List.of("y"), new Attributes(a))));
+        List.of(
+            new Node(OpType.LOOKUP_CONV, "conv0", List.of("x"), List.of("y"), new Attributes(a))));
   }
 
-  @ParameterizedTest(name = "n={0} c={1} {2}x{3} k={4}x{5} s={6},{7} pads={8} dil={9},{10} m={11} w={12} {13}")
+  @ParameterizedTest(
+      name = "n={0} c={1} {2}x{3} k={4}x{5} s={6},{7} pads={8} dil={9},{10} m={11} w={12} {13}")
   @CsvSource({
     "1, 16, 14, 14, 5, 5, 1, 1, '0 0 0 0', 1, 1, 32, 29, tree",
     "2, 3, 9, 7, 3, 3, 2, 1, '1 1 1 1', 1, 1, 5, 4, tree",
@@ -86,8 +98,20 @@ class LookupConvKernelTest {
     "2, 4, 8, 9, 2, 3, 1, 2, '0 1 0 0', 2, 1, 9, 7, centroid",
   })
   void run_matchesIm2colAndReferenceLookup(
-      int n, int c, int h, int w, int kh, int kw, int sh, int sw, String pads, int dh, int dw,
-      int m, int width, String encoder) {
+      int n,
+      int c,
+      int h,
+      int w,
+      int kh,
+      int kw,
+      int sh,
+      int sw,
+      String pads,
+      int dh,
+      int dw,
+      int m,
+      int width,
+      String encoder) {
     int[] s = {sh, sw};
     int[] dl = {dh, dw};
     int[] p = java.util.Arrays.stream(pads.split(" ")).mapToInt(Integer::parseInt).toArray();
@@ -97,7 +121,10 @@ class LookupConvKernelTest {
     float[] x = new float[n * c * h * w];
     for (int i = 0; i < x.length; i++) {
       // on the threshold grid half the time (x == threshold goes left), else anywhere
-      x[i] = r.nextBoolean() ? (float) Math.rint(r.nextDouble() * 4 - 2) / 2 : (float) (r.nextDouble() * 4 - 2);
+      x[i] =
+          r.nextBoolean()
+              ? (float) Math.rint(r.nextDouble() * 4 - 2) / 2
+              : (float) (r.nextDouble() * 4 - 2);
     }
     int oh = (h + p[0] + p[2] - ((kh - 1) * dh + 1)) / sh + 1;
     int ow = (w + p[1] + p[3] - ((kw - 1) * dw + 1)) / sw + 1;
@@ -105,7 +132,8 @@ class LookupConvKernelTest {
     float[] rows = patches(x, n, c, h, w, kh, kw, s, p, dl);
     double[] expected = layer.expected(rows, n * pixels, encoder.equals("tree"));
     Map<String, PackedTensor> packed = layer.packed(new long[] {layer.c(), K, m});
-    try (GraphModel model = new GraphModel(graph(layer, encoder, c, kh, kw, s, p, dl), packed, Int8Gemm.reference())) {
+    try (GraphModel model =
+        new GraphModel(graph(layer, encoder, c, kh, kw, s, p, dl), packed, Int8Gemm.reference())) {
       Tensor out = model.infer(Map.of("x", Tensor.ofFloats(new long[] {n, c, h, w}, x))).get("y");
       assertThat(out.shape()).containsExactly(n, m, oh, ow);
       float[] y = out.toFloatArray();
@@ -127,12 +155,25 @@ class LookupConvKernelTest {
   void plan_patchLengthDisagreesWithWeightShape_refusedNamingNode(String what, int channels) {
     LookupGemmKernelTest.Layer layer = LookupGemmKernelTest.Layer.random(2 * 3 * 3, 4, 6, 1);
     int kh = what.equals("wrong kernel") ? 2 : 3;
-    Graph g = graph(layer, "tree", channels, kh, 3, new int[] {1, 1}, new int[] {0, 0, 0, 0}, new int[] {1, 1});
+    Graph g =
+        graph(
+            layer,
+            "tree",
+            channels,
+            kh,
+            3,
+            new int[] {1, 1},
+            new int[] {0, 0, 0, 0},
+            new int[] {1, 1});
     assertThatThrownBy(
             () -> {
-              try (GraphModel model = new GraphModel(g, layer.packed(new long[] {layer.c(), K, 4}), Int8Gemm.reference())) {
+              try (GraphModel model =
+                  new GraphModel(
+                      g, layer.packed(new long[] {layer.c(), K, 4}), Int8Gemm.reference())) {
                 model.infer(
-                    Map.of("x", Tensor.ofFloats(new long[] {1, channels, 6, 6}, new float[channels * 36])));
+                    Map.of(
+                        "x",
+                        Tensor.ofFloats(new long[] {1, channels, 6, 6}, new float[channels * 36])));
               }
             })
         .hasMessageContaining("LookupConv 'conv0'")
