@@ -23,6 +23,14 @@ import java.nio.IntBuffer;
  * in place; int8 ({@code lut16}) or 4-bit ({@code lut16x4}) tables by the stored layout. Scratch:
  * P·(C·w + M) floats. With a tree encoder and stored centroids it feeds the layer's live {@link
  * KeyHitCounter} on sampled runs, as the LookupGemm does.
+ *
+ * <p>The tree encoder reads only 4 values of a sub-vector (one split dimension per level), so with
+ * it the patches are never built: the kernel walks each codebook's tree on the image itself, the
+ * patch column of each (codebook, level) resolved once per plan to a (channel, dy, dx) offset — 4·C
+ * reads per output pixel instead of a C·w patch row (MNIST conv2: 56 instead of 406). The walk is
+ * {@link LookupKernels#encodeTree}'s, comparison for comparison (x == threshold goes left, a value
+ * in the padding is 0), so the keys are the same bytes; only the centroid encoder and the sampled
+ * hit-rate runs build patches.
  */
 final class LookupConvKernel implements Kernel {
   private final int in;
@@ -44,6 +52,16 @@ final class LookupConvKernel implements Kernel {
   private final FloatBuffer centroids;
   private final LookupKernels kernels;
   private final KeyHitCounter hitCounter;
+
+  /**
+   * Tree encoder, per (codebook c, level l) at c·4 + l: the split column's offset in the image
+   * (channel·H·W + dy·W + dx), or -1 for a column of the zero padding to C·w; its dy and dx.
+   */
+  private final int[] splitOffset;
+
+  private final int[] splitDy;
+  private final int[] splitDx;
+  private final float[] treeThresholds;
 
   /**
    * @param inShape the input's [N,C,H,W]
@@ -83,7 +101,30 @@ final class LookupConvKernel implements Kernel {
     this.centroids = stored.centroids() == null ? null : floats(stored.centroids());
     this.kernels = kernels;
     this.hitCounter = tree && centroids != null ? hitCounter : null;
-    if (Im2Col.patchLength(channels, window) > codebooks * width) {
+    int d = Im2Col.patchLength(channels, window);
+    int levels = codebooks * LookupKernels.DEPTH;
+    splitOffset = new int[tree ? levels : 0];
+    splitDy = new int[splitOffset.length];
+    splitDx = new int[splitOffset.length];
+    treeThresholds = new float[tree ? codebooks * LookupKernels.TREE_NODES : 0];
+    if (tree) {
+      int kernelArea = window.kernelH() * window.kernelW();
+      for (int i = 0; i < levels; i++) {
+        int column = (i / LookupKernels.DEPTH) * width + splitDims.get(i);
+        if (column >= d) {
+          splitOffset[i] = -1;
+          continue;
+        }
+        int channel = column / kernelArea;
+        int ky = column % kernelArea / window.kernelW();
+        int kx = column % window.kernelW();
+        splitDy[i] = ky * window.dilationH();
+        splitDx[i] = kx * window.dilationW();
+        splitOffset[i] = (channel * window.inH() + splitDy[i]) * window.inW() + splitDx[i];
+      }
+      thresholds.get(0, treeThresholds, 0, treeThresholds.length);
+    }
+    if (d > codebooks * width) {
       throw new IllegalArgumentException(
           "LookupConv: patch of "
               + Im2Col.patchLength(channels, window)
@@ -126,14 +167,18 @@ final class LookupConvKernel implements Kernel {
     boolean sample = hitCounter != null && hitCounter.sampleThisRun();
     for (int n = 0; n < batch; n++) {
       x.get(n * imageFloats, image, 0, imageFloats);
-      Im2Col.rows(image, 0, channels, window, cols, 0, padded);
-      patches.put(0, cols, 0, patchFloats);
       if (tree) {
-        kernels.encodeTree(patches, pixels, padded, codebooks, width, splitDims, thresholds, keys);
+        byte[] treeKeys = frame.heapBytes(count);
+        encodeTree(image, treeKeys);
+        keys.put(0, treeKeys, 0, count);
         if (sample) {
+          Im2Col.rows(image, 0, channels, window, cols, 0, padded);
+          patches.put(0, cols, 0, patchFloats);
           countKeyHits(patches, padded, keys, keys.slice(count, count));
         }
       } else {
+        Im2Col.rows(image, 0, channels, window, cols, 0, padded);
+        patches.put(0, cols, 0, patchFloats);
         kernels.encodeCentroids(patches, pixels, padded, codebooks, width, centroids, keys);
       }
       if (s4Tables) {
@@ -148,6 +193,45 @@ final class LookupConvKernel implements Kernel {
         }
       }
       y.put(n * outFloats, nchw, 0, outFloats);
+    }
+  }
+
+  /**
+   * keys[p·C + c] of every output pixel p of one image [C,H,W]: the depth-4 walk of {@link
+   * LookupKernels#encodeTree} on the split columns read straight from the image.
+   */
+  private void encodeTree(float[] image, byte[] keys) {
+    int inH = window.inH();
+    int inW = window.inW();
+    int spanH = (window.kernelH() - 1) * window.dilationH();
+    int spanW = (window.kernelW() - 1) * window.dilationW();
+    for (int oy = 0; oy < window.outH(); oy++) {
+      int y0 = oy * window.strideH() - window.padTop();
+      for (int ox = 0; ox < window.outW(); ox++) {
+        int x0 = ox * window.strideW() - window.padLeft();
+        boolean inside = y0 >= 0 && y0 + spanH < inH && x0 >= 0 && x0 + spanW < inW;
+        int base = y0 * inW + x0;
+        int row = (oy * window.outW() + ox) * codebooks;
+        for (int c = 0; c < codebooks; c++) {
+          int node = 0;
+          for (int l = 0; l < LookupKernels.DEPTH; l++) {
+            int i = c * LookupKernels.DEPTH + l;
+            int offset = splitOffset[i];
+            float v;
+            if (offset < 0) {
+              v = 0f;
+            } else if (inside) {
+              v = image[base + offset];
+            } else {
+              int y = y0 + splitDy[i];
+              int xx = x0 + splitDx[i];
+              v = y >= 0 && y < inH && xx >= 0 && xx < inW ? image[base + offset] : 0f;
+            }
+            node = 2 * node + 1 + (v > treeThresholds[c * LookupKernels.TREE_NODES + node] ? 1 : 0);
+          }
+          keys[row + c] = (byte) (node - LookupKernels.TREE_NODES);
+        }
+      }
     }
   }
 
