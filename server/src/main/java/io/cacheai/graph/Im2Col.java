@@ -69,28 +69,44 @@ public final class Im2Col {
               + rows.length
               + " floats");
     }
+    for (int p = 0; p < pixels; p++) {
+      patch(x, xOffset, channels, g, p, rows, rowsOffset + p * stride, stride);
+    }
+  }
+
+  /**
+   * The patch row of output pixel {@code pixel} (oy·oW + ox) alone, written at {@code rowOffset}
+   * (then zeros up to {@code stride}): what a sampled check needs without the whole matrix. The
+   * caller has checked the sizes as {@link #rows} does.
+   */
+  public static void patch(
+      float[] x,
+      int xOffset,
+      int channels,
+      Window2d g,
+      int pixel,
+      float[] rows,
+      int rowOffset,
+      int stride) {
+    int inH = g.inH();
+    int inW = g.inW();
     int kh = g.kernelH();
     int kw = g.kernelW();
-    for (int oy = 0; oy < g.outH(); oy++) {
-      for (int ox = 0; ox < g.outW(); ox++) {
-        int row = rowsOffset + (oy * g.outW() + ox) * stride;
-        int y0 = oy * g.strideH() - g.padTop();
-        int x0 = ox * g.strideW() - g.padLeft();
-        int j = row;
-        for (int c = 0; c < channels; c++) {
-          int plane = xOffset + c * inH * inW;
-          for (int ky = 0; ky < kh; ky++) {
-            int y = y0 + ky * g.dilationH();
-            boolean rowInside = y >= 0 && y < inH;
-            int line = plane + y * inW;
-            for (int kx = 0; kx < kw; kx++) {
-              int xx = x0 + kx * g.dilationW();
-              rows[j++] = rowInside && xx >= 0 && xx < inW ? x[line + xx] : 0f;
-            }
-          }
+    int y0 = pixel / g.outW() * g.strideH() - g.padTop();
+    int x0 = pixel % g.outW() * g.strideW() - g.padLeft();
+    int j = rowOffset;
+    for (int c = 0; c < channels; c++) {
+      int plane = xOffset + c * inH * inW;
+      for (int ky = 0; ky < kh; ky++) {
+        int y = y0 + ky * g.dilationH();
+        boolean rowInside = y >= 0 && y < inH;
+        int line = plane + y * inW;
+        for (int kx = 0; kx < kw; kx++) {
+          int xx = x0 + kx * g.dilationW();
+          rows[j++] = rowInside && xx >= 0 && xx < inW ? x[line + xx] : 0f;
         }
-        java.util.Arrays.fill(rows, row + d, row + stride, 0f);
       }
     }
+    java.util.Arrays.fill(rows, j, rowOffset + stride, 0f);
   }
 }

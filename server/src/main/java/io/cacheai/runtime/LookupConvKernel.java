@@ -29,8 +29,8 @@ import java.nio.IntBuffer;
  * patch column of each (codebook, level) resolved once per plan to a (channel, dy, dx) offset — 4·C
  * reads per output pixel instead of a C·w patch row (MNIST conv2: 56 instead of 406). The walk is
  * {@link LookupKernels#encodeTree}'s, comparison for comparison (x == threshold goes left, a value
- * in the padding is 0), so the keys are the same bytes; only the centroid encoder and the sampled
- * hit-rate runs build patches.
+ * in the padding is 0), so the keys are the same bytes; only the centroid encoder builds all the
+ * patches (a sampled hit-rate run builds {@value #HIT_SAMPLE_PIXELS}).
  */
 final class LookupConvKernel implements Kernel {
   private final int in;
@@ -172,9 +172,7 @@ final class LookupConvKernel implements Kernel {
         encodeTree(image, treeKeys);
         keys.put(0, treeKeys, 0, count);
         if (sample) {
-          Im2Col.rows(image, 0, channels, window, cols, 0, padded);
-          patches.put(0, cols, 0, patchFloats);
-          countKeyHits(patches, padded, keys, keys.slice(count, count));
+          countKeyHits(image, cols, patches, padded, treeKeys, keys.slice(count, count));
         }
       } else {
         Im2Col.rows(image, 0, channels, window, cols, 0, padded);
@@ -235,14 +233,34 @@ final class LookupConvKernel implements Kernel {
     }
   }
 
-  /** Compares the tree's keys with the exact nearest-centroid keys of the same patches. */
-  private void countKeyHits(FloatBuffer x, int padded, ByteBuffer treeKeys, ByteBuffer exact) {
-    int count = pixels * codebooks;
-    kernels.encodeCentroids(x, pixels, padded, codebooks, width, centroids, exact);
-    int hits = 0;
-    for (int i = 0; i < count; i++) {
-      hits += treeKeys.get(i) == exact.get(i) ? 1 : 0;
+  /** Pixels of one image whose tree keys a sampled run compares with the exact keys, at most. */
+  static final int HIT_SAMPLE_PIXELS = 16;
+
+  /**
+   * Compares the tree's keys of up to {@value #HIT_SAMPLE_PIXELS} evenly spaced pixels with the
+   * exact nearest-centroid keys of their patches (only those patches are built: a sampled run of
+   * all 100 conv2 pixels would cost ten times the layer).
+   */
+  private void countKeyHits(
+      float[] image,
+      float[] cols,
+      FloatBuffer patches,
+      int padded,
+      byte[] treeKeys,
+      ByteBuffer exact) {
+    int sampled = Math.min(HIT_SAMPLE_PIXELS, pixels);
+    for (int i = 0; i < sampled; i++) {
+      Im2Col.patch(image, 0, channels, window, i * pixels / sampled, cols, i * padded, padded);
     }
-    hitCounter.record(hits, count);
+    patches.put(0, cols, 0, sampled * padded);
+    kernels.encodeCentroids(patches, sampled, padded, codebooks, width, centroids, exact);
+    int hits = 0;
+    for (int i = 0; i < sampled; i++) {
+      int row = i * pixels / sampled * codebooks;
+      for (int c = 0; c < codebooks; c++) {
+        hits += treeKeys[row + c] == exact.get(i * codebooks + c) ? 1 : 0;
+      }
+    }
+    hitCounter.record(hits, sampled * codebooks);
   }
 }

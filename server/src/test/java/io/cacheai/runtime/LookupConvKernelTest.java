@@ -2,6 +2,7 @@ package io.cacheai.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import io.cacheai.graph.Attributes;
 import io.cacheai.graph.Graph;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -147,6 +149,45 @@ class LookupConvKernelTest {
           }
         }
       }
+    }
+  }
+
+  @Test
+  void liveKeyHitRatio_sampledPixelsOfTheImage_matchesReferenceKeys() {
+    // conv 3x3 pad 1 on [1,3,7,9]: 63 output pixels, of which a sampled run checks 16
+    int c = 3;
+    int h = 7;
+    int w = 9;
+    int[] s = {1, 1};
+    int[] p = {1, 1, 1, 1};
+    int[] dl = {1, 1};
+    LookupGemmKernelTest.Layer layer = LookupGemmKernelTest.Layer.random(c * 9, 6, 5, 77);
+    SplittableRandom r = new SplittableRandom(5);
+    float[] x = new float[c * h * w];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) (r.nextDouble() * 2 - 1);
+    }
+    int pixels = h * w;
+    float[] rows = patches(x, 1, c, h, w, 3, 3, s, p, dl);
+    int sampled = LookupConvKernel.HIT_SAMPLE_PIXELS;
+    int hits = 0;
+    for (int i = 0; i < sampled; i++) {
+      int pixel = i * pixels / sampled;
+      for (int cb = 0; cb < layer.c(); cb++) {
+        hits += layer.treeKey(rows, pixel, cb) == layer.centroidKey(rows, pixel, cb) ? 1 : 0;
+      }
+    }
+    double expected = (double) hits / (sampled * layer.c());
+    assertThat(expected).isBetween(0.0, 0.99); // random centroids: the two encoders disagree
+    try (GraphModel model =
+        new GraphModel(
+            graph(layer, "tree", c, 3, 3, s, p, dl),
+            layer.packed(new long[] {layer.c(), K, 6}),
+            Int8Gemm.reference())) {
+      for (int run = 0; run < 40; run++) {
+        model.infer(Map.of("x", Tensor.ofFloats(new long[] {1, c, h, w}, x)));
+      }
+      assertThat(model.lookupKeyHitRatios().get("conv0")).isCloseTo(expected, within(1e-12));
     }
   }
 
