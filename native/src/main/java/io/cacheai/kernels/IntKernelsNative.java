@@ -17,7 +17,7 @@ import org.bytedeco.javacpp.annotation.Platform;
  * direct buffer's address <em>plus its position</em>, so callers pass buffers positioned where
  * their operand starts. The {@code *Ref} methods run the scalar twins, for tests and benchmarks.
  */
-@Platform(include = {"cai_int8.h", "cai_int8.c"})
+@Platform(include = {"cai_int8.h", "cai_int8.c", "cai_lowbit_conv.h", "cai_lowbit_conv.c"})
 final class IntKernelsNative {
   static {
     Loader.load();
@@ -242,6 +242,31 @@ final class IntKernelsNative {
       int pixels,
       @Cast("const int32_t*") IntBuffer bias,
       @Cast("const float*") FloatBuffer scale,
+      int relu,
+      FloatBuffer y,
+      int ldy,
+      int useRef);
+
+  // ---- cai_lowbit_conv.h: the low-bit (s4g32) convolution, called through LowBitConv ----
+
+  @Name("cai_minmax_f32")
+  static native void minMaxF32(FloatBuffer x, int count, FloatBuffer out);
+
+  @Name("cai_conv_s4g32_body")
+  static native int convS4g32Body();
+
+  @Name("cai_conv_s4g32_u8c4_f32")
+  static native void convS4g32U8c4F32(
+      @Cast("const int8_t*") ByteBuffer w,
+      @Cast("const float*") FloatBuffer d,
+      @Cast("const int32_t*") IntBuffer wsum,
+      int m,
+      int k,
+      @Cast("const uint8_t*") ByteBuffer x4,
+      int pixels,
+      float xScale,
+      int xZeroPoint,
+      @Cast("const float*") FloatBuffer bias,
       int relu,
       FloatBuffer y,
       int ldy,
