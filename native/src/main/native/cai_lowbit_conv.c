@@ -3,9 +3,10 @@
  * cai_lowbit_conv.h. Compiled in the same unit as cai_int8.c (IntKernelsNative), whose dispatch
  * (cai_isa_vnni, cai_isa_avx2, cai_force_scalar) it shares.
  *
- * Tiles: the VNNI body keeps 4 channels x 2 vectors of 16 pixels: per group 8 s32 accumulators
- * (restarted per group of 32 k) and 8 fp32 accumulators (the running sum over groups), per quad 2
- * u8c4 loads, 4 weight broadcasts and 8 vpdpbusd. The AVX2 body keeps 2 channels x 2 vectors of 8
+ * Tiles: the VNNI body keeps 4 channels x 3 vectors of 16 pixels: per group 12 s32 accumulators
+ * (restarted per group of 32 k) and 12 fp32 accumulators (the running sum over groups), per quad 3
+ * u8c4 loads, 4 weight broadcasts and 12 vpdpbusd; per group and accumulator one convert and one
+ * FMA by the group's scale. The zero-point correction is folded into the bias once per channel. The AVX2 body keeps 2 channels x 2 vectors of 8
  * pixels and replaces vpdpbusd by vpmaddubsw + vpmaddwd(ones) + vpaddd (exact: |w| <= 8).
  */
 #include "cai_lowbit_conv.h"
@@ -79,12 +80,17 @@ void cai_minmax_f32(const float* x, int count, float* out) {
 /* ------------------------------------------------------------------------------------------------
  * The convolution
  * ---------------------------------------------------------------------------------------------- */
-static inline float cai_lb_finish(float f, float x_scale, const float* bias, int j, int relu) {
-  const float y = fmaf(f, x_scale, bias == NULL ? 0.0f : bias[j]);
+/* bias[j] - x_scale * zp * zsum[j]: the zero-point correction folded into the channel's bias. */
+static inline float cai_lb_bias(const float* bias, const float* zsum, int j, float x_scale, int zp) {
+  return fmaf(-x_scale * (float)zp, zsum[j], bias == NULL ? 0.0f : bias[j]);
+}
+
+static inline float cai_lb_finish(float f, float x_scale, float b, int relu) {
+  const float y = fmaf(f, x_scale, b);
   return relu && y < 0.0f ? 0.0f : y;
 }
 
-static void cai_conv_s4g32_u8c4_f32_ref(const int8_t* w, const float* d, const int32_t* wsum,
+static void cai_conv_s4g32_u8c4_f32_ref(const int8_t* w, const float* d, const float* zsum,
                                         int m, int k, const uint8_t* x4, int pixels,
                                         float x_scale, int zp, const float* bias, int relu,
                                         float* y, int ldy) {
@@ -93,6 +99,7 @@ static void cai_conv_s4g32_u8c4_f32_ref(const int8_t* w, const float* d, const i
   const int quads = (k + 3) / 4;
   const int p16 = cai_lb_round_up(pixels, CAI_U8C4_PIXELS);
   for (int j = 0; j < m; j++) {
+    const float b = cai_lb_bias(bias, zsum, j, x_scale, zp);
     for (int p = 0; p < pixels; p++) {
       float f = 0.0f;
       for (int g = 0; g < groups; g++) {
@@ -105,10 +112,9 @@ static void cai_conv_s4g32_u8c4_f32_ref(const int8_t* w, const float* d, const i
             acc += (int32_t)xs[i] * (int32_t)ws[i];
           }
         }
-        acc -= zp * wsum[(size_t)j * groups + g];
         f = fmaf((float)acc, d[(size_t)j * groups + g], f);
       }
-      y[(size_t)j * ldy + p] = cai_lb_finish(f, x_scale, bias, j, relu);
+      y[(size_t)j * ldy + p] = cai_lb_finish(f, x_scale, b, relu);
     }
   }
 }
@@ -118,11 +124,11 @@ static void cai_conv_s4g32_u8c4_f32_ref(const int8_t* w, const float* d, const i
   static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vnni")))
 #define CAI_LB_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 #define CAI_LB_MR 4
-#define CAI_LB_NV 2
+#define CAI_LB_NV 3
 
 /* One tile: MR channels (j0 ..) x NV vectors of 16 pixels (p0 ..), all k. */
 CAI_LB_VNNI_INLINE void cai_lb_vnni_tile(const int MR, const int NV, const int8_t* w,
-                                         const float* d, const int32_t* wsum, int kp, int groups,
+                                         const float* d, const float* zsum, int kp, int groups,
                                          int quads, int j0, const uint8_t* x4, int p16, int p0,
                                          int pixels, float x_scale, int zp, const float* bias,
                                          int relu, float* y, int ldy) {
@@ -155,11 +161,9 @@ CAI_LB_VNNI_INLINE void cai_lb_vnni_tile(const int MR, const int NV, const int8_
     }
     for (int r = 0; r < MR; r++) {
       const size_t at = (size_t)(j0 + r) * groups + g;
-      const __m512i corr = _mm512_set1_epi32(zp * wsum[at]);
       const __m512 dg = _mm512_set1_ps(d[at]);
       for (int v = 0; v < NV; v++) {
-        facc[r][v] =
-            _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], corr)), dg, facc[r][v]);
+        facc[r][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][v]), dg, facc[r][v]);
       }
     }
   }
@@ -167,7 +171,7 @@ CAI_LB_VNNI_INLINE void cai_lb_vnni_tile(const int MR, const int NV, const int8_
   const __m512 xs = _mm512_set1_ps(x_scale);
   for (int r = 0; r < MR; r++) {
     const int j = j0 + r;
-    const __m512 b = _mm512_set1_ps(bias == NULL ? 0.0f : bias[j]);
+    const __m512 b = _mm512_set1_ps(cai_lb_bias(bias, zsum, j, x_scale, zp));
     for (int v = 0; v < NV; v++) {
       const int p = p0 + 16 * v;
       const int count = pixels - p < 16 ? pixels - p : 16;
@@ -185,7 +189,7 @@ CAI_LB_VNNI_INLINE void cai_lb_vnni_tile(const int MR, const int NV, const int8_
 }
 
 static CAI_LB_VNNI void cai_conv_s4g32_u8c4_f32_vnni(const int8_t* w, const float* d,
-                                                     const int32_t* wsum, int m, int k,
+                                                     const float* zsum, int m, int k,
                                                      const uint8_t* x4, int pixels, float x_scale,
                                                      int zp, const float* bias, int relu, float* y,
                                                      int ldy) {
@@ -198,20 +202,20 @@ static CAI_LB_VNNI void cai_conv_s4g32_u8c4_f32_vnni(const int8_t* w, const floa
     for (int p0 = 0; p0 < p16; p0 += 16 * CAI_LB_NV) {
       const int nv = (p16 - p0) / 16 < CAI_LB_NV ? (p16 - p0) / 16 : CAI_LB_NV;
 #define CAI_LB_TILE(MR_, NV_, J_)                                                              \
-  cai_lb_vnni_tile(MR_, NV_, w, d, wsum, kp, groups, quads, J_, x4, p16, p0, pixels, x_scale, zp, \
+  cai_lb_vnni_tile(MR_, NV_, w, d, zsum, kp, groups, quads, J_, x4, p16, p0, pixels, x_scale, zp, \
                    bias, relu, y, ldy)
       if (mr == CAI_LB_MR) {
-        if (nv == 2) {
-          CAI_LB_TILE(4, 2, j0);
-        } else {
-          CAI_LB_TILE(4, 1, j0);
+        switch (nv) {
+          case 3: CAI_LB_TILE(4, 3, j0); break;
+          case 2: CAI_LB_TILE(4, 2, j0); break;
+          default: CAI_LB_TILE(4, 1, j0); break;
         }
       } else {
         for (int r = 0; r < mr; r++) {
-          if (nv == 2) {
-            CAI_LB_TILE(1, 2, j0 + r);
-          } else {
-            CAI_LB_TILE(1, 1, j0 + r);
+          switch (nv) {
+            case 3: CAI_LB_TILE(1, 3, j0 + r); break;
+            case 2: CAI_LB_TILE(1, 2, j0 + r); break;
+            default: CAI_LB_TILE(1, 1, j0 + r); break;
           }
         }
       }
@@ -225,7 +229,7 @@ static CAI_LB_VNNI void cai_conv_s4g32_u8c4_f32_vnni(const int8_t* w, const floa
 #define CAI_LB_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
 
 CAI_LB_AVX2_INLINE void cai_lb_avx2_tile(const int MR, const int8_t* w, const float* d,
-                                         const int32_t* wsum, int kp, int groups, int quads, int j0,
+                                         const float* zsum, int kp, int groups, int quads, int j0,
                                          const uint8_t* x4, int p16, int p0, int pixels,
                                          float x_scale, int zp, const float* bias, int relu,
                                          float* y, int ldy) {
@@ -256,11 +260,9 @@ CAI_LB_AVX2_INLINE void cai_lb_avx2_tile(const int MR, const int8_t* w, const fl
     }
     for (int r = 0; r < MR; r++) {
       const size_t at = (size_t)(j0 + r) * groups + g;
-      const __m256i corr = _mm256_set1_epi32(zp * wsum[at]);
       const __m256 dg = _mm256_set1_ps(d[at]);
       for (int v = 0; v < 2; v++) {
-        facc[r][v] =
-            _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][v], corr)), dg, facc[r][v]);
+        facc[r][v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][v]), dg, facc[r][v]);
       }
     }
   }
@@ -268,7 +270,7 @@ CAI_LB_AVX2_INLINE void cai_lb_avx2_tile(const int MR, const int8_t* w, const fl
   const __m256 xs = _mm256_set1_ps(x_scale);
   for (int r = 0; r < MR; r++) {
     const int j = j0 + r;
-    const __m256 b = _mm256_set1_ps(bias == NULL ? 0.0f : bias[j]);
+    const __m256 b = _mm256_set1_ps(cai_lb_bias(bias, zsum, j, x_scale, zp));
     for (int v = 0; v < 2; v++) {
       const int p = p0 + 8 * v;
       const int count = pixels - p < 8 ? pixels - p : 8;
@@ -291,7 +293,7 @@ CAI_LB_AVX2_INLINE void cai_lb_avx2_tile(const int MR, const int8_t* w, const fl
 }
 
 static CAI_LB_AVX2 void cai_conv_s4g32_u8c4_f32_avx2(const int8_t* w, const float* d,
-                                                     const int32_t* wsum, int m, int k,
+                                                     const float* zsum, int m, int k,
                                                      const uint8_t* x4, int pixels, float x_scale,
                                                      int zp, const float* bias, int relu, float* y,
                                                      int ldy) {
@@ -302,10 +304,10 @@ static CAI_LB_AVX2 void cai_conv_s4g32_u8c4_f32_avx2(const int8_t* w, const floa
   for (int j0 = 0; j0 < m; j0 += 2) {
     for (int p0 = 0; p0 < p16; p0 += 16) {
       if (m - j0 >= 2) {
-        cai_lb_avx2_tile(2, w, d, wsum, kp, groups, quads, j0, x4, p16, p0, pixels, x_scale, zp,
+        cai_lb_avx2_tile(2, w, d, zsum, kp, groups, quads, j0, x4, p16, p0, pixels, x_scale, zp,
                          bias, relu, y, ldy);
       } else {
-        cai_lb_avx2_tile(1, w, d, wsum, kp, groups, quads, j0, x4, p16, p0, pixels, x_scale, zp,
+        cai_lb_avx2_tile(1, w, d, zsum, kp, groups, quads, j0, x4, p16, p0, pixels, x_scale, zp,
                          bias, relu, y, ldy);
       }
     }
@@ -325,23 +327,23 @@ int cai_conv_s4g32_body(void) {
   return 0;
 }
 
-void cai_conv_s4g32_u8c4_f32(const int8_t* w, const float* d, const int32_t* wsum, int m, int k,
+void cai_conv_s4g32_u8c4_f32(const int8_t* w, const float* d, const float* zsum, int m, int k,
                              const uint8_t* x4, int pixels, float x_scale, int x_zero_point,
                              const float* bias, int relu, float* y, int ldy, int use_ref) {
   const int body = use_ref ? 0 : cai_conv_s4g32_body();
 #if CAI_LB_X86
   if (body == 2) {
-    cai_conv_s4g32_u8c4_f32_vnni(w, d, wsum, m, k, x4, pixels, x_scale, x_zero_point, bias, relu,
+    cai_conv_s4g32_u8c4_f32_vnni(w, d, zsum, m, k, x4, pixels, x_scale, x_zero_point, bias, relu,
                                  y, ldy);
     return;
   }
   if (body == 1) {
-    cai_conv_s4g32_u8c4_f32_avx2(w, d, wsum, m, k, x4, pixels, x_scale, x_zero_point, bias, relu,
+    cai_conv_s4g32_u8c4_f32_avx2(w, d, zsum, m, k, x4, pixels, x_scale, x_zero_point, bias, relu,
                                  y, ldy);
     return;
   }
 #endif
   (void)body;
-  cai_conv_s4g32_u8c4_f32_ref(w, d, wsum, m, k, x4, pixels, x_scale, x_zero_point, bias, relu, y,
+  cai_conv_s4g32_u8c4_f32_ref(w, d, zsum, m, k, x4, pixels, x_scale, x_zero_point, bias, relu, y,
                               ldy);
 }

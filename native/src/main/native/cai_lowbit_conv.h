@@ -2,7 +2,7 @@
  * cacheai low-bit convolution: 4-bit (and 3/2-bit, re-encoded exactly) weights in groups of 32
  * along K, u8 activations with one dynamic scale and zero point per image, fp32 NCHW output.
  *
- *   y[j, p] = relu?( x_scale * sum_g d[j][g] * (sum_{k in g} w[j][k] * X[k][p] - zp * wsum[j][g])
+ *   y[j, p] = relu?( x_scale * (sum_g d[j][g] * sum_{k in g} w[j][k] * X[k][p] - zp * zsum[j])
  *                    + bias[j] )                                         j < m, p < P
  *
  * X is the u8 patch matrix [k, P] in the u8c4 layout of cai_int8.h (the patch builders
@@ -16,18 +16,19 @@
  *
  *   w     m x Kp   int8   row j at byte j*Kp; w in -8..7 (q - 8 of a q4g32 nibble); 0 past k
  *   d     m x G    fp32   d[j*G + g] = the scale of row j's group g (weight = d * w)
- *   wsum  m x G    int32  wsum[j*G + g] = sum of the group's 32 w (the zero-point correction)
+ *   zsum  m        fp32   zsum[j] = sum_g d[j][g] * (sum of group g's w): the zero-point term
  *
  *   row j of w:  | w[j][0..31] group 0 | w[j][32..63] group 1 | ... | w[j][Kp-32..Kp-1] |
  *   quad q (4 bytes at j*Kp + 4q) = w[j][4q..4q+3]: the s8 operand broadcast against 16 pixels x
  *   4 k of X (one 64-byte u8c4 load) by vpdpbusd; quads 8g..8g+7 make group g.
  *
- * Exactness: |w| <= 8 and X <= 255, so a group's sum is at most 32 * 255 * 8 = 65280 and the
- * correction zp * wsum at most 255 * 256; both fit s32 with room. On AVX2 (no VNNI)
+ * Exactness: |w| <= 8 and X <= 255, so a group's sum is at most 32 * 255 * 8 = 65280: exact in s32
+ * and in its conversion to fp32 (< 2^24). On AVX2 (no VNNI)
  * _mm256_maddubs_epi16 cannot saturate either: 2 * 255 * 8 = 4080 < 32767 -- only because |w| <= 8.
  *
  * Float order (the same in every body, so they agree bit for bit): f = 0; for g in order:
- * f = fmaf((float) acc_g, d[j][g], f); y = fmaf(f, x_scale, bias[j]); relu: y < 0 ? 0 : y.
+ * f = fmaf((float) acc_g, d[j][g], f); b = fmaf(-x_scale * (float) zp, zsum[j], bias[j]);
+ * y = fmaf(f, x_scale, b); relu: y < 0 ? 0 : y.
  *
  * cai_minmax_f32: out[0] = min, out[1] = max of x[0..count) ignoring NaN (count >= 1; all NaN
  *   gives +inf, -inf).
@@ -49,7 +50,7 @@ extern "C" {
 
 void cai_minmax_f32(const float* x, int count, float* out);
 
-void cai_conv_s4g32_u8c4_f32(const int8_t* w, const float* d, const int32_t* wsum, int m, int k,
+void cai_conv_s4g32_u8c4_f32(const int8_t* w, const float* d, const float* zsum, int m, int k,
                              const uint8_t* x4, int pixels, float x_scale, int x_zero_point,
                              const float* bias, int relu, float* y, int ldy, int use_ref);
 

@@ -259,7 +259,7 @@ final class IntKernelsNative {
   static native void convS4g32U8c4F32(
       @Cast("const int8_t*") ByteBuffer w,
       @Cast("const float*") FloatBuffer d,
-      @Cast("const int32_t*") IntBuffer wsum,
+      @Cast("const float*") FloatBuffer zsum,
       int m,
       int k,
       @Cast("const uint8_t*") ByteBuffer x4,

@@ -3,7 +3,6 @@ package io.cacheai.kernels;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.IntBuffer;
 
 /**
  * The low-bit convolution in NCHW: 4-bit weights (3- and 2-bit ones re-encoded exactly) in groups
@@ -13,7 +12,7 @@ import java.nio.IntBuffer;
  * before the groups are added:
  *
  * <pre>
- *   y[j, p] = relu?( xScale · Σ_g d[j][g] · (Σ_{k∈g} w[j][k] · X[k][p] − zp · wsum[j][g]) + bias[j] )
+ *   y[j, p] = relu?( xScale · (Σ_g d[j][g] · Σ_{k∈g} w[j][k] · X[k][p] − zp · zsum[j]) + bias[j] )
  * </pre>
  *
  * <p>Weights: the <b>s4g32</b> form, built once from q4g32 blocks by {@link #fromQ4g32} (8 bits per
@@ -23,7 +22,8 @@ import java.nio.IntBuffer;
  * <pre>
  *   w     m × Kp  s8    row j at byte j·Kp, values −8..7 (q − 8), 0 past k
  *   d     m × G   fp32  d[j·G + g]: scale of row j's group g (weight = d · w)
- *   wsum  m × G   s32   Σ of the group's w (the zero-point correction)
+ *   zsum  m       fp32  Σ_g d[j][g] · (Σ of group g's w): the zero-point term, folded into the
+ *                       bias once per call
  * </pre>
  *
  * Why: {@code vpdpbusd} multiplies 16 pixels × 4 k of u8 X by a broadcast quad of one channel's s8
@@ -47,19 +47,19 @@ public final class LowBitConv {
    * @param m output channels
    * @param k weights per channel (C·kH·kW), before padding to 32
    */
-  public record Weights(int m, int k, ByteBuffer w, FloatBuffer d, IntBuffer wsum) {
+  public record Weights(int m, int k, ByteBuffer w, FloatBuffer d, FloatBuffer zsum) {
     public Weights {
       Buffers.checkShape("[m,k]", m, k);
       long kp = paddedK(k);
       Buffers.checkInput("w", w, m * kp);
       Buffers.checkInput("d", d, m * kp / GROUP_SIZE);
-      Buffers.checkInput("wsum", wsum, m * kp / GROUP_SIZE);
+      Buffers.checkInput("zsum", zsum, m);
     }
 
-    /** Bytes held in memory: m · Kp · (1 + 8/32). */
+    /** Bytes held in memory: m · (Kp · (1 + 4/32) + 4). */
     public long sizeBytes() {
       long kp = paddedK(k);
-      return m * kp + m * kp / GROUP_SIZE * 8;
+      return m * kp + m * kp / GROUP_SIZE * 4 + 4L * m;
     }
   }
 
@@ -101,12 +101,10 @@ public final class LowBitConv {
     int blocksPerRow = Q4Gemm.blocksPerRow(kp);
     ByteBuffer w = ByteBuffer.allocateDirect(Math.multiplyExact(m, kp));
     FloatBuffer d = FloatBuffers.allocate(Math.multiplyExact(m, groups));
-    IntBuffer wsum =
-        ByteBuffer.allocateDirect(Math.multiplyExact(m, groups) * 4)
-            .order(ByteOrder.nativeOrder())
-            .asIntBuffer();
+    FloatBuffer zsum = FloatBuffers.allocate(m);
     byte[] row = new byte[kp];
     for (int j = 0; j < m; j++) {
+      float z = 0f;
       for (int g = 0; g < groups; g++) {
         int block = (j * blocksPerRow + g / 2) * Q4Gemm.BLOCK_SIZE_BYTES;
         int h = g % 2;
@@ -120,11 +118,12 @@ public final class LowBitConv {
           row[hi] = (byte) (hi < k ? (codes >>> 4) - 8 : 0);
           sum += row[lo] + row[hi];
         }
-        wsum.put(j * groups + g, sum);
+        z = Math.fma(d.get(j * groups + g), sum, z);
       }
+      zsum.put(j, z);
       w.put(j * kp, row, 0, kp);
     }
-    return new Weights(m, k, w, d, wsum);
+    return new Weights(m, k, w, d, zsum);
   }
 
   /** {@code out[0] = min, out[1] = max} of x[0, count) ignoring NaN (±inf when all are NaN). */
@@ -209,7 +208,7 @@ public final class LowBitConv {
     IntKernelsNative.convS4g32U8c4F32(
         weights.w(),
         weights.d(),
-        weights.wsum(),
+        weights.zsum(),
         m,
         k,
         x4,

@@ -2,6 +2,7 @@ package io.cacheai.kernels;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -60,6 +61,7 @@ class LowBitConvTest {
     int groups = kp / 32;
     float[] y = new float[m * pixels];
     for (int j = 0; j < m; j++) {
+      float b = Math.fma(-xScale * (float) zp, weights.zsum().get(j), bias == null ? 0f : bias[j]);
       for (int p = 0; p < pixels; p++) {
         float f = 0f;
         for (int g = 0; g < groups; g++) {
@@ -67,10 +69,9 @@ class LowBitConvTest {
           for (int t = g * 32; t < Math.min(k, g * 32 + 32); t++) {
             acc += weights.w().get(j * kp + t) * x[t][p];
           }
-          acc -= zp * weights.wsum().get(j * groups + g);
           f = Math.fma((float) acc, weights.d().get(j * groups + g), f);
         }
-        float v = Math.fma(f, xScale, bias == null ? 0f : bias[j]);
+        float v = Math.fma(f, xScale, b);
         y[j * pixels + p] = relu && v < 0f ? 0f : v;
       }
     }
@@ -186,7 +187,7 @@ class LowBitConvTest {
     ByteBuffer blocks = randomBlocks(m, k, random);
     LowBitConv.Weights weights = LowBitConv.fromQ4g32(blocks, m, k);
     int kp = 64;
-    assertThat(weights.sizeBytes()).isEqualTo(m * kp + m * 2 * 8L);
+    assertThat(weights.sizeBytes()).isEqualTo(m * kp + m * 2 * 4L + 4L * m);
     for (int j = 0; j < m; j++) {
       for (int t = 0; t < kp; t++) {
         int block = j * 40 + 0; // kp = 64: one block per row
@@ -198,14 +199,17 @@ class LowBitConvTest {
             .as("w[%d][%d]", j, t)
             .isEqualTo(t < k ? q : 0);
       }
+      double zsum = 0;
       for (int g = 0; g < 2; g++) {
         assertThat(weights.d().get(j * 2 + g)).isEqualTo(blocks.getFloat(j * 40 + 4 * g));
         int sum = 0;
         for (int t = g * 32; t < g * 32 + 32; t++) {
           sum += weights.w().get(j * kp + t);
         }
-        assertThat(weights.wsum().get(j * 2 + g)).isEqualTo(sum);
+        zsum += (double) weights.d().get(j * 2 + g) * sum;
       }
+      assertThat((double) weights.zsum().get(j))
+          .isCloseTo(zsum, within(1e-5 * (1 + Math.abs(zsum))));
     }
   }
 
