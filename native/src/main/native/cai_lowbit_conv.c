@@ -12,6 +12,7 @@
 #include "cai_lowbit_conv.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -314,6 +315,190 @@ static CAI_LB_AVX2 void cai_conv_s4g32_u8c4_f32_avx2(const int8_t* w, const floa
   }
 }
 #endif
+
+/* ------------------------------------------------------------------------------------------------
+ * Patches: quantize + pad + u8c4 im2col of one image (contract: cai_lowbit_conv.h)
+ * ---------------------------------------------------------------------------------------------- */
+#if CAI_LB_X86
+#define CAI_LB_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi")))
+
+/* 1 when the AVX-512 VBMI patch body may run (with the VNNI conv body; same overrides). */
+static int cai_lb_isa_vbmi(void) {
+  static int known = -1;
+  if (known < 0) {
+    known = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl");
+  }
+  return known && cai_isa_vnni();
+}
+
+/* out[i] = q(x[i]) for i < count, the rule of cai_quantize_one (x / scale, NaN -> zp, clamp to
+ * +-1024, rint, + zp, saturate 0..255), 16 per step with masks: short rows need no scalar tail. */
+static CAI_LB_VBMI void cai_lb_quantize_row(const float* x, int count, __m512 scale, __m512i zp,
+                                            uint8_t* out) {
+  const __m512 lo = _mm512_set1_ps(-1024.0f), hi = _mm512_set1_ps(1024.0f);
+  const __m512i zero = _mm512_setzero_si512(), top = _mm512_set1_epi32(255);
+  for (int i = 0; i < count; i += 16) {
+    const int n = count - i < 16 ? count - i : 16;
+    const __mmask16 mask = (__mmask16)(n == 16 ? 0xFFFF : (1u << n) - 1u);
+    __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(mask, x + i), scale);
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+    v = _mm512_mask_mov_ps(v, nan, _mm512_setzero_ps());
+    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+    q = _mm512_min_epi32(_mm512_max_epi32(q, zero), top);
+    _mm_mask_storeu_epi8(out + i, mask, _mm512_cvtepi32_epi8(q));
+  }
+}
+
+/* Per-thread table of the k-rows' offsets in the padded image (grown on demand, kept). */
+static __thread int32_t* cai_lb_rows = NULL;
+static __thread size_t cai_lb_rows_capacity = 0;
+
+static int32_t* cai_lb_row_table(size_t count) {
+  if (cai_lb_rows_capacity < count) {
+    int32_t* grown = (int32_t*)realloc(cai_lb_rows, count * sizeof(int32_t));
+    if (grown == NULL) {
+      return NULL;
+    }
+    cai_lb_rows = grown;
+    cai_lb_rows_capacity = count;
+  }
+  return cai_lb_rows;
+}
+
+/* u8c4 patches with one vpermb-style gather per pair of k-rows: for a block of 16 pixels (which
+ * may span output rows) the byte offsets of its pixels relative to its first pixel are the same
+ * for every k-row, so one index vector per block serves all quads:
+ *   idx[4i + j] = rel[i] + (j odd ? 64 : 0)
+ *   t01 = permutex2var(row_0, idx, row_1), t23 = permutex2var(row_2, idx, row_3)
+ *   out = blend(0xCC.. : t23 over t01), zero past the last pixel
+ * Each row_j is a masked 64-byte load of k-row j from the block's first pixel (span bytes: no read
+ * outside the pixels' own extent). Returns 0 (nothing written) when a block spans more than 64
+ * bytes or the table cannot be allocated: the caller then runs the generic builder. */
+static CAI_LB_VBMI int cai_lb_im2col_vbmi(const uint8_t* padded, int channels, int ph, int pw,
+                                          int k_h, int k_w, int s_h, int s_w, int d_h, int d_w,
+                                          int out_h, int out_w, uint8_t* out) {
+  const int k = channels * k_h * k_w;
+  const int pixels = out_h * out_w;
+  const int p16 = cai_lb_round_up(pixels, CAI_U8C4_PIXELS);
+  const int quads = (k + 3) / 4;
+  for (int p0 = 0; p0 < pixels; p0 += 16) { /* every block's span first: all or nothing */
+    const int last = (p0 + 15 < pixels ? p0 + 15 : pixels - 1);
+    const long span = (long)(last / out_w - p0 / out_w) * s_h * pw +
+                      (long)(last % out_w - p0 % out_w) * s_w + 1;
+    if (span > 64) {
+      return 0;
+    }
+  }
+  int32_t* rows = cai_lb_row_table((size_t)quads * 4);
+  if (rows == NULL) {
+    return 0;
+  }
+  int r = 0;
+  for (int c = 0; c < channels; c++) {
+    for (int kh = 0; kh < k_h; kh++) {
+      for (int kw = 0; kw < k_w; kw++) {
+        rows[r++] = (int32_t)((size_t)c * ph * pw + (size_t)kh * d_h * pw + (size_t)kw * d_w);
+      }
+    }
+  }
+  for (; r < quads * 4; r++) {
+    rows[r] = -1;
+  }
+  const __mmask64 high_pairs = 0xCCCCCCCCCCCCCCCCull;
+  for (int p0 = 0; p0 < p16; p0 += 16) {
+    uint8_t* dst = out + (size_t)p0 * 4;
+    const int count = pixels - p0 < 16 ? (pixels - p0 > 0 ? pixels - p0 : 0) : 16;
+    if (count == 0) {
+      for (int q = 0; q < quads; q++) {
+        _mm512_storeu_si512(dst + (size_t)q * p16 * 4, _mm512_setzero_si512());
+      }
+      continue;
+    }
+    const int oh0 = p0 / out_w, ow0 = p0 % out_w;
+    const size_t base = (size_t)oh0 * s_h * pw + (size_t)ow0 * s_w;
+    uint8_t idx_bytes[64];
+    int span = 1;
+    int rel = 0, ow = ow0, row_start = 0; /* walk the block's pixels: no divisions */
+    for (int i = 0; i < 16; i++) {
+      if (i > 0 && i < count) {
+        if (++ow == out_w) {
+          ow = 0;
+          row_start += s_h * pw;
+          rel = row_start - ow0 * s_w;
+        } else {
+          rel += s_w;
+        }
+      }
+      span = rel + 1 > span ? rel + 1 : span;
+      for (int j = 0; j < 4; j++) {
+        idx_bytes[4 * i + j] = (uint8_t)(rel + (j & 1 ? 64 : 0));
+      }
+    }
+    const __m512i idx = _mm512_loadu_si512(idx_bytes);
+    const __mmask64 load = span == 64 ? ~(__mmask64)0 : (((__mmask64)1 << span) - 1);
+    const __mmask64 keep = count == 16 ? ~(__mmask64)0 : (((__mmask64)1 << (4 * count)) - 1);
+    for (int q = 0; q < quads; q++) {
+      const int32_t* r4 = rows + 4 * q;
+      __m512i v[4];
+      for (int j = 0; j < 4; j++) {
+        v[j] = r4[j] < 0 ? _mm512_setzero_si512()
+                         : _mm512_maskz_loadu_epi8(load, padded + r4[j] + base);
+      }
+      const __m512i t01 = _mm512_permutex2var_epi8(v[0], idx, v[1]);
+      const __m512i t23 = _mm512_permutex2var_epi8(v[2], idx, v[3]);
+      const __m512i all = _mm512_mask_blend_epi8(high_pairs, t01, t23);
+      _mm512_storeu_si512(dst + (size_t)q * p16 * 4, _mm512_maskz_mov_epi8(keep, all));
+    }
+  }
+  return 1;
+}
+
+static CAI_LB_VBMI void cai_lb_quantize_pad_vbmi(const float* x, int channels, int h, int w,
+                                                 int pad_t, int pad_b, int pad_l, int pad_r,
+                                                 float scale, int zp, uint8_t* out) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512i z = _mm512_set1_epi32(zp);
+  if (pad_t == 0 && pad_b == 0 && pad_l == 0 && pad_r == 0) {
+    cai_lb_quantize_row(x, channels * h * w, s, z, out);
+    return;
+  }
+  memset(out, zp, (size_t)channels * ph * pw);
+  for (int c = 0; c < channels; c++) {
+    for (int r = 0; r < h; r++) {
+      cai_lb_quantize_row(x + ((size_t)c * h + r) * w, w, s, z,
+                          out + ((size_t)c * ph + pad_t + r) * pw + pad_l);
+    }
+  }
+}
+#endif
+
+void cai_lowbit_patches_f32_u8c4(const float* x, int channels, int h, int w, int pad_t, int pad_b,
+                                 int pad_l, int pad_r, float scale, int zero_point, int k_h,
+                                 int k_w, int s_h, int s_w, int d_h, int d_w, int out_h, int out_w,
+                                 uint8_t* padded, uint8_t* out, int use_generic) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+#if CAI_LB_X86
+  if (!use_generic && cai_lb_isa_vbmi()) {
+    cai_lb_quantize_pad_vbmi(x, channels, h, w, pad_t, pad_b, pad_l, pad_r, scale, zero_point,
+                             padded);
+    if (cai_lb_im2col_vbmi(padded, channels, ph, pw, k_h, k_w, s_h, s_w, d_h, d_w, out_h, out_w,
+                           out)) {
+      return;
+    }
+    cai_im2col_u8c4(padded, channels, ph, pw, k_h, k_w, s_h, s_w, d_h, d_w, out_h, out_w, out);
+    return;
+  }
+#endif
+  (void)use_generic;
+  cai_quantize_pad_f32_u8(x, channels, h, w, pad_t, pad_b, pad_l, pad_r, scale, zero_point,
+                          padded);
+  cai_im2col_u8c4(padded, channels, ph, pw, k_h, k_w, s_h, s_w, d_h, d_w, out_h, out_w, out);
+}
 
 int cai_conv_s4g32_body(void) {
 #if CAI_LB_X86

@@ -54,6 +54,19 @@ void cai_conv_s4g32_u8c4_f32(const int8_t* w, const float* d, const float* zsum,
                              const uint8_t* x4, int pixels, float x_scale, int x_zero_point,
                              const float* bias, int relu, float* y, int ldy, int use_ref);
 
+/* The u8c4 patches of one image: exactly cai_quantize_pad_f32_u8 into padded (channels x ph x pw
+ * bytes, ph = h + pad_t + pad_b, pw = w + pad_l + pad_r) followed by cai_im2col_u8c4 into out
+ * (cai_u8c4_size(channels * k_h * k_w, out_h * out_w) bytes), the same bytes. With AVX-512 VBMI
+ * (and the VNNI body allowed) rows are quantized 16 at a time with masks and the patches gathered
+ * with one two-source byte permute per pair of k-rows and 16 pixels (blocks of 16 output pixels
+ * may span output rows when their bytes lie within 64 of each other: MNIST's 14- and 28-byte
+ * rows); otherwise, or with use_generic, the two int8 builders run. Callers check that every
+ * window index is inside the padded image. */
+void cai_lowbit_patches_f32_u8c4(const float* x, int channels, int h, int w, int pad_t, int pad_b,
+                                 int pad_l, int pad_r, float scale, int zero_point, int k_h,
+                                 int k_w, int s_h, int s_w, int d_h, int d_w, int out_h, int out_w,
+                                 uint8_t* padded, uint8_t* out, int use_generic);
+
 /* Which body cai_conv_s4g32_u8c4_f32 runs without use_ref: 2 = VNNI, 1 = AVX2, 0 = scalar. */
 int cai_conv_s4g32_body(void);
 

@@ -271,4 +271,28 @@ final class IntKernelsNative {
       FloatBuffer y,
       int ldy,
       int useRef);
+
+  @Name("cai_lowbit_patches_f32_u8c4")
+  static native void lowbitPatchesF32U8c4(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float scale,
+      int zeroPoint,
+      int kH,
+      int kW,
+      int sH,
+      int sW,
+      int dH,
+      int dW,
+      int outH,
+      int outW,
+      @Cast("uint8_t*") ByteBuffer padded,
+      @Cast("uint8_t*") ByteBuffer out,
+      int useGeneric);
 }

@@ -126,6 +126,134 @@ public final class LowBitConv {
     return new Weights(m, k, w, d, zsum);
   }
 
+  /**
+   * The u8c4 patches of one image x [channels, h, w]: the same bytes as {@link
+   * Int8Conv#quantizePadded} into {@code padded} then {@link Int8Conv#im2col} into {@code out}, in
+   * one call; with AVX-512 VBMI, rows are quantized 16 at a time with masks and the patches of 16
+   * pixels (across output rows when they lie within 64 bytes) gathered by byte permutes.
+   *
+   * @param pads {padT, padB, padL, padR}
+   * @param window {kH, kW, sH, sW, dH, dW, outH, outW}
+   */
+  public static void patches(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int[] pads,
+      int[] window,
+      float scale,
+      int zeroPoint,
+      ByteBuffer padded,
+      ByteBuffer out) {
+    patches(x, channels, h, w, pads, window, scale, zeroPoint, padded, out, false);
+  }
+
+  /** {@link #patches} through the two int8 builders only (tests compare the two). */
+  static void patchesGeneric(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int[] pads,
+      int[] window,
+      float scale,
+      int zeroPoint,
+      ByteBuffer padded,
+      ByteBuffer out) {
+    patches(x, channels, h, w, pads, window, scale, zeroPoint, padded, out, true);
+  }
+
+  private static void patches(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int[] pads,
+      int[] window,
+      float scale,
+      int zeroPoint,
+      ByteBuffer padded,
+      ByteBuffer out,
+      boolean generic) {
+    if (pads == null || pads.length != 4) {
+      throw new IllegalArgumentException("pads must be {padT,padB,padL,padR}");
+    }
+    if (window == null || window.length != 8) {
+      throw new IllegalArgumentException("window must be {kH,kW,sH,sW,dH,dW,outH,outW}");
+    }
+    Buffers.checkShape("[channels,h,w]", channels, h, w);
+    Buffers.checkShape("pads", pads);
+    Buffers.checkShape("window", window);
+    for (int at = 0; at < 6; at++) {
+      if (window[at] < 1) {
+        throw new IllegalArgumentException(
+            "window=" + java.util.Arrays.toString(window) + ": kernel, stride, dilation >= 1");
+      }
+    }
+    if (!(scale > 0) || Float.isInfinite(scale)) {
+      throw new IllegalArgumentException("scale=" + scale + " must be finite and > 0");
+    }
+    if (zeroPoint < 0 || zeroPoint > 255) {
+      throw new IllegalArgumentException("zeroPoint=" + zeroPoint + " must be in 0..255");
+    }
+    long ph = (long) h + pads[0] + pads[1];
+    long pw = (long) w + pads[2] + pads[3];
+    long paddedBytes = channels * ph * pw;
+    int outH = window[6];
+    int outW = window[7];
+    if (outH > 0
+        && outW > 0
+        && ((long) (outH - 1) * window[2] + (long) (window[0] - 1) * window[4] >= ph
+            || (long) (outW - 1) * window[3] + (long) (window[1] - 1) * window[5] >= pw)) {
+      throw new IllegalArgumentException(
+          "window="
+              + java.util.Arrays.toString(window)
+              + " reads past the padded image ph="
+              + ph
+              + " pw="
+              + pw);
+    }
+    long k = (long) channels * window[0] * window[1];
+    long pixels = (long) outH * outW;
+    if (paddedBytes > Integer.MAX_VALUE || k > Integer.MAX_VALUE || pixels > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(
+          "padded=" + paddedBytes + " k=" + k + " pixels=" + pixels + ": each must fit 2^31-1");
+    }
+    long patchBytes = Int8Conv.u8c4Bytes((int) k, (int) pixels);
+    if (patchBytes > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("patches=" + patchBytes + " exceeds 2^31-1");
+    }
+    Buffers.checkInput("x", x, (long) channels * h * w);
+    Buffers.checkOutput("padded", padded, paddedBytes);
+    Buffers.checkOutput("out", out, patchBytes);
+    if (paddedBytes == 0 || patchBytes == 0) {
+      return;
+    }
+    IntKernelsNative.lowbitPatchesF32U8c4(
+        x,
+        channels,
+        h,
+        w,
+        pads[0],
+        pads[1],
+        pads[2],
+        pads[3],
+        scale,
+        zeroPoint,
+        window[0],
+        window[1],
+        window[2],
+        window[3],
+        window[4],
+        window[5],
+        outH,
+        outW,
+        padded,
+        out,
+        generic ? 1 : 0);
+  }
+
   /** {@code out[0] = min, out[1] = max} of x[0, count) ignoring NaN (±inf when all are NaN). */
   public static void minMax(FloatBuffer x, int count, float[] out) {
     if (count < 1) {

@@ -213,6 +213,75 @@ class LowBitConvTest {
     }
   }
 
+  @ParameterizedTest(name = "C={0} {1}x{2} k{3}x{4} s{5} pads {6},{7},{8},{9} d{10}")
+  @CsvSource({
+    "1, 28, 28, 5, 5, 1, 0, 0, 0, 0, 1", // MNIST conv1: 16-pixel blocks across output rows
+    "16, 12, 12, 5, 5, 1, 1, 1, 1, 1, 1", // MNIST conv2
+    "3, 9, 8, 3, 3, 2, 1, 2, 1, 0, 1", // stride 2, asymmetric pads
+    "5, 11, 7, 3, 3, 1, 2, 2, 2, 2, 2", // dilation 2
+    "2, 5, 70, 3, 3, 1, 1, 1, 1, 1, 1", // 72-byte rows: blocks span > 64 bytes, the generic builder
+    "37, 5, 7, 1, 1, 1, 0, 0, 0, 0, 1", // pointwise
+    "1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1"
+  })
+  void patches_sameBytesAsTheInt8Builders(
+      int channels,
+      int h,
+      int w,
+      int kh,
+      int kw,
+      int stride,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      int dil) {
+    Random random = new Random(17L * channels + h + 3L * w);
+    float[] x = new float[channels * h * w];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) (random.nextGaussian() * 2);
+    }
+    x[0] = Float.NaN;
+    if (x.length > 2) {
+      x[1] = 1e9f;
+      x[2] = -1e9f;
+    }
+    int ph = h + padT + padB;
+    int pw = w + padL + padR;
+    int outH = (ph - dil * (kh - 1) - 1) / stride + 1;
+    int outW = (pw - dil * (kw - 1) - 1) / stride + 1;
+    int[] pads = {padT, padB, padL, padR};
+    int[] window = {kh, kw, stride, stride, dil, dil, outH, outW};
+    int k = channels * kh * kw;
+    int bytes = (int) Int8Conv.u8c4Bytes(k, outH * outW);
+    FloatBuffer xb = FloatBuffers.of(x);
+    ByteBuffer padded = ByteBuffer.allocateDirect(channels * ph * pw);
+    ByteBuffer out = ByteBuffer.allocateDirect(bytes);
+    ByteBuffer paddedGeneric = ByteBuffer.allocateDirect(channels * ph * pw);
+    ByteBuffer outGeneric = ByteBuffer.allocateDirect(bytes);
+    for (int b = 0; b < bytes; b++) { // stale bytes must be overwritten
+      out.put(b, (byte) 0x5a);
+    }
+    LowBitConv.patches(xb, channels, h, w, pads, window, 0.031f, 77, padded, out);
+    LowBitConv.patchesGeneric(
+        xb, channels, h, w, pads, window, 0.031f, 77, paddedGeneric, outGeneric);
+    assertThat(padded).isEqualTo(paddedGeneric);
+    assertThat(out).isEqualTo(outGeneric);
+    assertThatThrownBy(
+            () ->
+                LowBitConv.patches(
+                    xb,
+                    channels,
+                    h,
+                    w,
+                    pads,
+                    new int[] {kh, kw, stride, stride, dil, dil, outH + 1, outW},
+                    0.031f,
+                    77,
+                    padded,
+                    out))
+        .hasMessageContaining("reads past the padded image");
+  }
+
   @Test
   void minMax_ignoresNaN() {
     float[] values = new float[37];

@@ -169,9 +169,10 @@ final class KernelFactory {
   }
 
   /**
-   * The kernel of int8 node {@code node} (QLinearGemm or QLinearConv) writing value {@code out},
-   * with a following ReLU ({@code relu}) or elementwise chain ({@code epilogue}, convolutions only)
-   * fused into its output; null when this node cannot take them.
+   * The kernel of int8 or low-bit node {@code node} (QLinearGemm, QLinearConv, LowBitGemm,
+   * LowBitConv) writing value {@code out}, with a following ReLU ({@code relu}) or elementwise
+   * chain ({@code epilogue}, convolutions only) fused into its output; null when this node cannot
+   * take them.
    */
   Kernel int8(Node node, long[] in0, int out, boolean relu, Fp32Kernels.Epilogue epilogue) {
     var attributes = node.attributes();
@@ -191,6 +192,17 @@ final class KernelFactory {
     }
     if (node.op() == OpType.LOW_BIT_CONV) {
       return epilogue.steps() > 0 ? null : lowBitConv(node, in0, out, relu);
+    }
+    if (node.op() == OpType.LOW_BIT_GEMM) {
+      return epilogue.steps() > 0
+          ? null
+          : new LowBitGemmKernel(
+              input(node, 0),
+              out,
+              in0,
+              packed(node, "weight", null),
+              optionalPacked(node, "bias", PackedTensor.Format.F32),
+              relu);
     }
     if (node.op() != OpType.QLINEAR_CONV) {
       return null;

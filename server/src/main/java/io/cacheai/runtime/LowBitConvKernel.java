@@ -21,7 +21,7 @@ import java.nio.FloatBuffer;
  * <pre>
  *   lo, hi      = min(min x, 0), max(max x, 0)             (one native pass)
  *   xScale, zp  = (hi − lo)/255, rint(−lo/xScale)           dynamic u8, real 0 exact
- *   padded u8   ← x (border = zp), patches u8c4 ← padded     ({@link Int8Conv}'s builders)
+ *   padded u8   ← x (border = zp), patches u8c4 ← padded     ({@link LowBitConv#patches})
  *   y[M, P]     = relu?(xScale · Σ_g d_g · (W_g · (X − zp)) + bias)   straight into NCHW
  * </pre>
  *
@@ -165,6 +165,7 @@ final class LowBitConvKernel implements Kernel {
       window.outH(),
       window.outW()
     };
+    int[] pads = {window.padTop(), window.padBottom(), window.padLeft(), window.padRight()};
     FloatBuffer y = frame.buffer(out);
     for (int b = 0; b < batch; b++) {
       float lo = ranges[2 * b];
@@ -177,20 +178,17 @@ final class LowBitConvKernel implements Kernel {
       if (pointwise) {
         Int8Conv.quantizeU8c4(image, inChannels, pixels, scale, zeroPoint, patches);
       } else {
-        ByteBuffer padded = bytes.slice(paddedAt, paddedLength);
-        Int8Conv.quantizePadded(
+        LowBitConv.patches(
             image,
             inChannels,
             window.inH(),
             window.inW(),
-            window.padTop(),
-            window.padBottom(),
-            window.padLeft(),
-            window.padRight(),
+            pads,
+            shape,
             scale,
             zeroPoint,
-            padded);
-        Int8Conv.im2col(padded, inChannels, ph, pw, shape, patches);
+            bytes.slice(paddedAt, paddedLength),
+            patches);
       }
       LowBitConv.conv(
           s4,
