@@ -35,23 +35,27 @@ static inline int32_t cai_lb_quad(const int8_t* w, int kp, int j, int q) {
  * ---------------------------------------------------------------------------------------------- */
 static void cai_minmax_f32_ref(const float* x, int count, float* out) {
   float lo = INFINITY, hi = -INFINITY;
+  int nan = 0;
   for (int i = 0; i < count; i++) {
     const float v = x[i];
-    lo = v < lo ? v : lo; /* NaN compares false: ignored */
+    nan |= v != v;
+    lo = v < lo ? v : lo;
     hi = v > hi ? v : hi;
   }
-  out[0] = lo;
-  out[1] = hi;
+  out[0] = nan ? NAN : lo;
+  out[1] = nan ? NAN : hi;
 }
 
 #if CAI_LB_X86
 static __attribute__((target("avx2"))) void cai_minmax_f32_avx2(const float* x, int count,
                                                                  float* out) {
   __m256 lo = _mm256_set1_ps(INFINITY), hi = _mm256_set1_ps(-INFINITY);
+  __m256 nan = _mm256_setzero_ps();
   int i = 0;
   for (; i + 8 <= count; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
-    lo = _mm256_min_ps(v, lo); /* a NaN in v returns the second operand: ignored */
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    lo = _mm256_min_ps(v, lo); /* a NaN in v returns the second operand; flagged above */
     hi = _mm256_max_ps(v, hi);
   }
   float l[8], h[8];
@@ -63,8 +67,9 @@ static __attribute__((target("avx2"))) void cai_minmax_f32_avx2(const float* x, 
     rest[0] = l[t] < rest[0] ? l[t] : rest[0];
     rest[1] = h[t] > rest[1] ? h[t] : rest[1];
   }
-  out[0] = rest[0];
-  out[1] = rest[1];
+  const int any_nan = _mm256_movemask_ps(nan) != 0 || rest[0] != rest[0];
+  out[0] = any_nan ? NAN : rest[0];
+  out[1] = any_nan ? NAN : rest[1];
 }
 #endif
 

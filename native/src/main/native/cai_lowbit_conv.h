@@ -30,8 +30,8 @@
  * f = fmaf((float) acc_g, d[j][g], f); b = fmaf(-x_scale * (float) zp, zsum[j], bias[j]);
  * y = fmaf(f, x_scale, b); relu: y < 0 ? 0 : y.
  *
- * cai_minmax_f32: out[0] = min, out[1] = max of x[0..count) ignoring NaN (count >= 1; all NaN
- *   gives +inf, -inf).
+ * cai_minmax_f32: out[0] = min, out[1] = max of x[0..count) (count >= 1); both NaN when any x is
+ *   NaN (callers then keep the fp32 path, which propagates it).
  *
  * Dispatch: AVX-512 VNNI body (cai_isa_vnni), else AVX2 (cai_isa_avx2), else the scalar twin;
  * use_ref forces the twin. Callers (io.cacheai.kernels.LowBitConv) validate every extent.

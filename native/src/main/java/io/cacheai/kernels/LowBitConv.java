@@ -254,7 +254,7 @@ public final class LowBitConv {
         generic ? 1 : 0);
   }
 
-  /** {@code out[0] = min, out[1] = max} of x[0, count) ignoring NaN (±inf when all are NaN). */
+  /** {@code out[0] = min, out[1] = max} of x[0, count); both NaN when any value is NaN. */
   public static void minMax(FloatBuffer x, int count, float[] out) {
     if (count < 1) {
       throw new IllegalArgumentException("count=" + count + " must be >= 1");

@@ -28,9 +28,10 @@ import java.nio.FloatBuffer;
  * The only error beyond the weights' own is the rounding of x to u8: at most xScale per element
  * (xScale/2 inside the range), so per output Σ|w|·xScale.
  *
- * <p><b>Fallback</b> (anything else, and images with a non-finite value): the weight expanded to
- * fp32 (once, on first need) is copied into the frame and the fp32 {@link ConvKernel} runs on it
- * (weight id −1 = the frame's expanded weights), then the bias and the ReLU.
+ * <p><b>Fallback</b> (anything else, and batches with a NaN or infinite value, which the fp32 path
+ * propagates as the unquantized model does): the weight expanded to fp32 (once, on first need) is
+ * copied into the frame and the fp32 {@link ConvKernel} runs on it (weight id −1 = the frame's
+ * expanded weights), then the bias and the ReLU.
  */
 final class LowBitConvKernel implements Kernel {
   private final ConvKernel conv;

@@ -187,4 +187,45 @@ class LowBitConvKernelTest {
       }
     }
   }
+
+  @ParameterizedTest(name = "x[{0}] = {1}")
+  @CsvSource({"5, NaN", "700, Infinity", "1000, -Infinity"})
+  void lowBitConv_nonFiniteInput_fp32PathPropagatesIt(int at, float value) {
+    Assumptions.assumeTrue(NativeInt8Gemm.AVAILABLE, "native kernels");
+    Random random = new Random(at);
+    long[] inShape = {2, 1, 28, 28};
+    Graph graph =
+        graph(
+            inShape,
+            new long[] {16, 1, 5, 5},
+            new long[] {0, 0, 0, 0},
+            new long[] {1, 1},
+            1,
+            true,
+            random);
+    QuantizedGraph quantized =
+        GraphQuantizer.quantize(
+            graph,
+            GraphQuantizer.weightedLayers(graph),
+            Map.of("layer", LayerPrecision.int4(32)),
+            Map.of());
+    float[] x = new float[2 * 28 * 28];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) random.nextDouble();
+    }
+    x[at] = value;
+    Map<String, Tensor> request = Map.of("x", Tensor.ofFloats(inShape, x));
+    try (GraphModel ref =
+            new GraphModel(quantized.graph(), quantized.packed(), Int8Gemm.reference());
+        GraphModel nat =
+            new GraphModel(quantized.graph(), quantized.packed(), Int8Gemm.nativeKernels())) {
+      float[] expected = ref.infer(request).get("y").toFloatArray();
+      assertThat(nat.infer(request).get("y").toFloatArray()).containsExactly(expected);
+      boolean nonFinite = false;
+      for (float v : expected) {
+        nonFinite |= !Float.isFinite(v);
+      }
+      assertThat(nonFinite).isTrue();
+    }
+  }
 }
