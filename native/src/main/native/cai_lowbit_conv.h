@@ -35,6 +35,8 @@
  *
  * Dispatch: AVX-512 VNNI body (cai_isa_vnni), else AVX2 (cai_isa_avx2), else the scalar twin;
  * use_ref forces the twin. Callers (io.cacheai.kernels.LowBitConv) validate every extent.
+ * Threads: any number; the patch builder keeps one table of k-row offsets per calling thread
+ * (4 bytes per k, grown on demand and kept for the thread's lifetime, as cai_int8.c's scratch).
  */
 #ifndef CAI_LOWBIT_CONV_H
 #define CAI_LOWBIT_CONV_H

@@ -107,11 +107,6 @@ final class LowBitConvKernel implements Kernel {
     return blocks == null ? null : LowBitConv.fromQ4g32(blocks, weight.rows(), weight.rowLength());
   }
 
-  /** True when the native s4g32 path runs (tests). */
-  boolean runsNative() {
-    return s4 != null;
-  }
-
   private static FloatBuffer copyDirect(PackedTensor bias) {
     FloatBuffer source = bias.data().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
     FloatBuffer copy = io.cacheai.kernels.FloatBuffers.allocate(source.remaining());
