@@ -205,8 +205,11 @@ static CAI_LB_VNNI void cai_conv_s4g32_u8c4_f32_vnni(const int8_t* w, const floa
   const int p16 = cai_lb_round_up(pixels, CAI_U8C4_PIXELS);
   for (int j0 = 0; j0 < m; j0 += CAI_LB_MR) {
     const int mr = m - j0 < CAI_LB_MR ? m - j0 : CAI_LB_MR;
-    for (int p0 = 0; p0 < p16; p0 += 16 * CAI_LB_NV) {
-      const int nv = (p16 - p0) / 16 < CAI_LB_NV ? (p16 - p0) / 16 : CAI_LB_NV;
+    for (int p0 = 0, nv; p0 < p16; p0 += 16 * nv) {
+      const int left = (p16 - p0) / 16;
+      /* 3 vectors per tile; 4 left become 2 + 2 rather than 3 + 1 (a 1-vector tile pays 4
+       * broadcasts per 4 vpdpbusd) */
+      nv = left == 4 ? 2 : (left < CAI_LB_NV ? left : CAI_LB_NV);
 #define CAI_LB_TILE(MR_, NV_, J_)                                                              \
   cai_lb_vnni_tile(MR_, NV_, w, d, zsum, kp, groups, quads, J_, x4, p16, p0, pixels, x_scale, zp, \
                    bias, relu, y, ldy)
