@@ -161,23 +161,7 @@ final class KernelFactory {
               in0,
               packed(node, "weight", null),
               optionalPacked(node, "bias", PackedTensor.Format.F32));
-      case LOW_BIT_CONV -> {
-        PackedTensor weight = packed(node, "weight", null);
-        long[] weightShape = attributes.getLongs("weight_shape");
-        ConvKernel conv =
-            new ConvKernel(
-                input(node, 0),
-                -1,
-                -1,
-                out,
-                in0,
-                weightShape,
-                (int) attributes.getLong("group", 1),
-                Window2d.resolve(
-                    node, in0, java.util.Arrays.copyOfRange(weightShape, 2, weightShape.length)));
-        yield new LowBitConvKernel(
-            conv, out, outShape, weight, optionalPacked(node, "bias", PackedTensor.Format.F32));
-      }
+      case LOW_BIT_CONV -> lowBitConv(node, in0, out, false);
       case LOOKUP_GEMM -> lookupGemm(node, in0, out);
       case LOOKUP_CONV -> lookupConv(node, in0, out);
       case SHAPE, CONSTANT ->
@@ -186,9 +170,10 @@ final class KernelFactory {
   }
 
   /**
-   * The kernel of int8 node {@code node} (QLinearGemm or QLinearConv) writing value {@code out},
-   * with a following ReLU ({@code relu}) or elementwise chain ({@code epilogue}, convolutions only)
-   * fused into its output; null when this node cannot take them.
+   * The kernel of int8 or low-bit node {@code node} (QLinearGemm, QLinearConv, LowBitGemm,
+   * LowBitConv) writing value {@code out}, with a following ReLU ({@code relu}) or elementwise
+   * chain ({@code epilogue}, convolutions only) fused into its output; null when this node cannot
+   * take them.
    */
   Kernel int8(Node node, long[] in0, int out, boolean relu, Fp32Kernels.Epilogue epilogue) {
     var attributes = node.attributes();
@@ -204,6 +189,20 @@ final class KernelFactory {
               attributes.getFloat("x_scale", 0f),
               (int) attributes.getLong("x_zero_point", 0),
               int8Gemm,
+              relu);
+    }
+    if (node.op() == OpType.LOW_BIT_CONV) {
+      return epilogue.steps() > 0 ? null : lowBitConv(node, in0, out, relu);
+    }
+    if (node.op() == OpType.LOW_BIT_GEMM) {
+      return epilogue.steps() > 0
+          ? null
+          : new LowBitGemmKernel(
+              input(node, 0),
+              out,
+              in0,
+              packed(node, "weight", null),
+              optionalPacked(node, "bias", PackedTensor.Format.F32),
               relu);
     }
     if (node.op() != OpType.QLINEAR_CONV) {
@@ -224,6 +223,34 @@ final class KernelFactory {
         int8Gemm,
         relu,
         epilogue);
+  }
+
+  /**
+   * The kernel of a {@code LowBitConv} node writing {@code out}, with a following ReLU fused when
+   * {@code relu}: native when this factory runs the native int8 kernels, else the fp32 fallback.
+   */
+  private Kernel lowBitConv(Node node, long[] in0, int out, boolean relu) {
+    var attributes = node.attributes();
+    PackedTensor weight = packed(node, "weight", null);
+    long[] weightShape = attributes.getLongs("weight_shape");
+    int groups = (int) attributes.getLong("group", 1);
+    Window2d window =
+        Window2d.resolve(
+            node, in0, java.util.Arrays.copyOfRange(weightShape, 2, weightShape.length));
+    ConvKernel conv = new ConvKernel(input(node, 0), -1, -1, out, in0, weightShape, groups, window);
+    long[] outShape = {in0[0], weightShape[0], window.outH(), window.outW()};
+    return new LowBitConvKernel(
+        conv,
+        input(node, 0),
+        out,
+        in0,
+        outShape,
+        window,
+        groups,
+        weight,
+        optionalPacked(node, "bias", PackedTensor.Format.F32),
+        relu,
+        int8Gemm instanceof NativeInt8Gemm);
   }
 
   private Kernel binary(
