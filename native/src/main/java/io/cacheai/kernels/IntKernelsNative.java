@@ -17,7 +17,7 @@ import org.bytedeco.javacpp.annotation.Platform;
  * direct buffer's address <em>plus its position</em>, so callers pass buffers positioned where
  * their operand starts. The {@code *Ref} methods run the scalar twins, for tests and benchmarks.
  */
-@Platform(include = {"cai_int8.h", "cai_int8.c"})
+@Platform(include = {"cai_int8.h", "cai_int8.c", "cai_lowbit_conv.h", "cai_lowbit_conv.c"})
 final class IntKernelsNative {
   static {
     Loader.load();
@@ -246,4 +246,53 @@ final class IntKernelsNative {
       FloatBuffer y,
       int ldy,
       int useRef);
+
+  // ---- cai_lowbit_conv.h: the low-bit (s4g32) convolution, called through LowBitConv ----
+
+  @Name("cai_minmax_f32")
+  static native void minMaxF32(FloatBuffer x, int count, FloatBuffer out);
+
+  @Name("cai_conv_s4g32_body")
+  static native int convS4g32Body();
+
+  @Name("cai_conv_s4g32_u8c4_f32")
+  static native void convS4g32U8c4F32(
+      @Cast("const int8_t*") ByteBuffer w,
+      @Cast("const float*") FloatBuffer d,
+      @Cast("const float*") FloatBuffer zsum,
+      int m,
+      int k,
+      @Cast("const uint8_t*") ByteBuffer x4,
+      int pixels,
+      float xScale,
+      int xZeroPoint,
+      @Cast("const float*") FloatBuffer bias,
+      int relu,
+      FloatBuffer y,
+      int ldy,
+      int useRef);
+
+  @Name("cai_lowbit_patches_f32_u8c4")
+  static native void lowbitPatchesF32U8c4(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float scale,
+      int zeroPoint,
+      int kH,
+      int kW,
+      int sH,
+      int sW,
+      int dH,
+      int dW,
+      int outH,
+      int outW,
+      @Cast("uint8_t*") ByteBuffer padded,
+      @Cast("uint8_t*") ByteBuffer out,
+      int useGeneric);
 }

@@ -131,7 +131,7 @@ public final class PackedTensors {
         continue;
       }
       java.util.List<String> keys =
-          node.op() == OpType.LOOKUP_GEMM
+          node.op() == OpType.LOOKUP_GEMM || node.op() == OpType.LOOKUP_CONV
               ? LOOKUP_TENSOR_KEYS
               : java.util.List.of("weight", "bias");
       for (String key : keys) {

@@ -88,8 +88,8 @@ final class CompressCommand implements Callable<Integer> {
       names = "--lut-layers",
       split = ",",
       description =
-          "cacheai: node names to replace: Gemm, MatMul by a constant, 1x1 Conv (see --lut-list;"
-              + " default: every middle Gemm/MatMul)")
+          "cacheai: node names to replace: Gemm, MatMul by a constant, Conv of group 1 (k×k as"
+              + " im2col patches; see --lut-list; default: every middle Gemm/MatMul)")
   private java.util.List<String> lutLayers = java.util.List.of();
 
   @Option(

@@ -166,7 +166,8 @@ final class EvalCommand implements Callable<Integer> {
       return;
     }
     try (Bundle bundle = BundleReader.open(model)) {
-      if (bundle.graph().nodes().stream().noneMatch(n -> n.op() == OpType.LOOKUP_GEMM)) {
+      if (bundle.graph().nodes().stream()
+          .noneMatch(n -> n.op() == OpType.LOOKUP_GEMM || n.op() == OpType.LOOKUP_CONV)) {
         return;
       }
       QuantizedGraph compressed = new QuantizedGraph(bundle.graph(), PackedTensors.read(bundle));

@@ -12,7 +12,7 @@ import java.util.stream.Collectors;
  * Unsqueeze, Add, Sub, Mul, Div over integers) are evaluated when a plan is built, from the
  * request's input shapes ({@link ShapeInference}); only float tensors are computed per request.
  *
- * <p>Most are ONNX operators of the default domain. The five of domain {@value #CACHEAI_DOMAIN} are
+ * <p>Most are ONNX operators of the default domain. The six of domain {@value #CACHEAI_DOMAIN} are
  * cacheai's own quantized operators, written only by the compressor ({@code io.cacheai.compress})
  * into {@code .cai} bundles, never accepted from an ONNX file. They take one activation input and
  * name their stored weights by attribute ({@code weight}, optional {@code bias}: keys of the
@@ -34,6 +34,11 @@ import java.util.stream.Collectors;
  *       [C,4]), {@code thresholds} (fp32 [C,15]) and {@code centroids} (fp32 [C,16,w]); {@code
  *       weight_shape} is the replaced weight's [M,D], {@code width} is w, {@code encoder} is "tree"
  *       or "centroid". See {@code io.cacheai.runtime.LookupKernels} for the exact semantics.
+ *   <li>{@code LookupConv} ("Cache AI" k×k Conv, group 1): x [N,C,H,W] → y [N,M,oH,oW]; each output
+ *       pixel's patch (im2col row of D = C·kH·kW values, order (c, ky, kx), zero where the window
+ *       reads padding; {@link Im2Col}) is one LookupGemm row. The LookupGemm attributes and tensors
+ *       ({@code weight_shape} [M,D]) plus the Conv's own {@code kernel_shape}, {@code strides},
+ *       {@code pads}, {@code dilations}, {@code auto_pad}.
  * </ul>
  */
 public enum OpType {
@@ -77,7 +82,8 @@ public enum OpType {
   QLINEAR_CONV(OpType.CACHEAI_DOMAIN, "QLinearConv"),
   LOW_BIT_GEMM(OpType.CACHEAI_DOMAIN, "LowBitGemm"),
   LOW_BIT_CONV(OpType.CACHEAI_DOMAIN, "LowBitConv"),
-  LOOKUP_GEMM(OpType.CACHEAI_DOMAIN, "LookupGemm");
+  LOOKUP_GEMM(OpType.CACHEAI_DOMAIN, "LookupGemm"),
+  LOOKUP_CONV(OpType.CACHEAI_DOMAIN, "LookupConv");
 
   /** The domain of cacheai's own (quantized) operators. */
   public static final String CACHEAI_DOMAIN = "ai.cacheai";

@@ -208,7 +208,8 @@ public final class ShapeInference {
           QLINEAR_CONV,
           LOW_BIT_GEMM,
           LOW_BIT_CONV,
-          LOOKUP_GEMM -> {
+          LOOKUP_GEMM,
+          LOOKUP_CONV -> {
         required = 1;
         optional = 0;
       }
@@ -291,6 +292,7 @@ public final class ShapeInference {
       case QLINEAR_GEMM, LOW_BIT_GEMM, LOOKUP_GEMM ->
           quantizedGemm(node, in[0], weightShape(node, 2));
       case QLINEAR_CONV, LOW_BIT_CONV -> conv(node, new long[][] {in[0], weightShape(node, 0)});
+      case LOOKUP_CONV -> conv(node, new long[][] {in[0], lookupConvWeightShape(node, in[0])});
       case MAX_POOL, AVERAGE_POOL -> pool(node, in[0]);
       case GLOBAL_AVERAGE_POOL -> {
         requireRankAtLeast(node, in[0], 3);
@@ -542,6 +544,41 @@ public final class ShapeInference {
       return Arrays.copyOf(out, rank - 1);
     }
     return out;
+  }
+
+  /**
+   * The 4-D weight shape [M,C,kH,kW] a LookupConv stands for: {@code weight_shape} [M,D] with D =
+   * C·kH·kW for the input's C channels and the node's {@code kernel_shape}.
+   */
+  private static long[] lookupConvWeightShape(Node node, long[] x) {
+    long[] dm = weightShape(node, 2); // [D, M]
+    long[] weightShape = {dm[1], dm[0]};
+    long[] kernel = node.attributes().getLongs("kernel_shape");
+    if (x.length != 4 || kernel == null || kernel.length != 2 || kernel[0] < 1 || kernel[1] < 1) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": input "
+              + Shapes.toString(x)
+              + " kernel_shape="
+              + (kernel == null ? "missing" : Arrays.toString(kernel))
+              + " (expected [N,C,H,W] and two kernel dims >= 1)");
+    }
+    if (weightShape[1] != x[1] * kernel[0] * kernel[1]) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": weight_shape="
+              + Arrays.toString(weightShape)
+              + " but input channels "
+              + x[1]
+              + " x kernel "
+              + kernel[0]
+              + "x"
+              + kernel[1]
+              + " = "
+              + x[1] * kernel[0] * kernel[1]
+              + " patch values");
+    }
+    return new long[] {weightShape[0], x[1], kernel[0], kernel[1]};
   }
 
   private static long[] conv(Node node, long[][] in) {

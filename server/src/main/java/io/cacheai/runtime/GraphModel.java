@@ -449,9 +449,9 @@ public final class GraphModel implements Model, LookupHitRatios {
 
   /**
    * Finds a ReLU that alone reads an int8 node's output (QLinearConv / QLinearGemm, e.g. the MNIST
-   * CNN's layers): the int8 kernel then runs at the ReLU's place with the ReLU in its output stage
-   * ({@link KernelFactory#int8}), and the unclamped output never exists. Same maps as {@link
-   * #fuseConvEpilogues}.
+   * CNN's layers; LowBitConv / LowBitGemm too): the int8 kernel then runs at the ReLU's place with
+   * the ReLU in its output stage ({@link KernelFactory#int8}), and the unclamped output never
+   * exists. Same maps as {@link #fuseConvEpilogues}.
    */
   private void fuseInt8Relus(
       ShapeInference.Result analysis,

@@ -161,33 +161,19 @@ final class KernelFactory {
               in0,
               packed(node, "weight", null),
               optionalPacked(node, "bias", PackedTensor.Format.F32));
-      case LOW_BIT_CONV -> {
-        PackedTensor weight = packed(node, "weight", null);
-        long[] weightShape = attributes.getLongs("weight_shape");
-        ConvKernel conv =
-            new ConvKernel(
-                input(node, 0),
-                -1,
-                -1,
-                out,
-                in0,
-                weightShape,
-                (int) attributes.getLong("group", 1),
-                Window2d.resolve(
-                    node, in0, java.util.Arrays.copyOfRange(weightShape, 2, weightShape.length)));
-        yield new LowBitConvKernel(
-            conv, out, outShape, weight, optionalPacked(node, "bias", PackedTensor.Format.F32));
-      }
+      case LOW_BIT_CONV -> lowBitConv(node, in0, out, false);
       case LOOKUP_GEMM -> lookupGemm(node, in0, out);
+      case LOOKUP_CONV -> lookupConv(node, in0, out);
       case SHAPE, CONSTANT ->
           throw new IllegalStateException(node.describe() + ": evaluated when the plan is built");
     };
   }
 
   /**
-   * The kernel of int8 node {@code node} (QLinearGemm or QLinearConv) writing value {@code out},
-   * with a following ReLU ({@code relu}) or elementwise chain ({@code epilogue}, convolutions only)
-   * fused into its output; null when this node cannot take them.
+   * The kernel of int8 or low-bit node {@code node} (QLinearGemm, QLinearConv, LowBitGemm,
+   * LowBitConv) writing value {@code out}, with a following ReLU ({@code relu}) or elementwise
+   * chain ({@code epilogue}, convolutions only) fused into its output; null when this node cannot
+   * take them.
    */
   Kernel int8(Node node, long[] in0, int out, boolean relu, Fp32Kernels.Epilogue epilogue) {
     var attributes = node.attributes();
@@ -203,6 +189,20 @@ final class KernelFactory {
               attributes.getFloat("x_scale", 0f),
               (int) attributes.getLong("x_zero_point", 0),
               int8Gemm,
+              relu);
+    }
+    if (node.op() == OpType.LOW_BIT_CONV) {
+      return epilogue.steps() > 0 ? null : lowBitConv(node, in0, out, relu);
+    }
+    if (node.op() == OpType.LOW_BIT_GEMM) {
+      return epilogue.steps() > 0
+          ? null
+          : new LowBitGemmKernel(
+              input(node, 0),
+              out,
+              in0,
+              packed(node, "weight", null),
+              optionalPacked(node, "bias", PackedTensor.Format.F32),
               relu);
     }
     if (node.op() != OpType.QLINEAR_CONV) {
@@ -223,6 +223,34 @@ final class KernelFactory {
         int8Gemm,
         relu,
         epilogue);
+  }
+
+  /**
+   * The kernel of a {@code LowBitConv} node writing {@code out}, with a following ReLU fused when
+   * {@code relu}: native when this factory runs the native int8 kernels, else the fp32 fallback.
+   */
+  private Kernel lowBitConv(Node node, long[] in0, int out, boolean relu) {
+    var attributes = node.attributes();
+    PackedTensor weight = packed(node, "weight", null);
+    long[] weightShape = attributes.getLongs("weight_shape");
+    int groups = (int) attributes.getLong("group", 1);
+    Window2d window =
+        Window2d.resolve(
+            node, in0, java.util.Arrays.copyOfRange(weightShape, 2, weightShape.length));
+    ConvKernel conv = new ConvKernel(input(node, 0), -1, -1, out, in0, weightShape, groups, window);
+    long[] outShape = {in0[0], weightShape[0], window.outH(), window.outW()};
+    return new LowBitConvKernel(
+        conv,
+        input(node, 0),
+        out,
+        in0,
+        outShape,
+        window,
+        groups,
+        weight,
+        optionalPacked(node, "bias", PackedTensor.Format.F32),
+        relu,
+        int8Gemm instanceof NativeInt8Gemm);
   }
 
   private Kernel binary(
@@ -372,6 +400,75 @@ final class KernelFactory {
    * names the node and the tensor.
    */
   private Kernel lookupGemm(Node node, long[] in0, int out) {
+    LookupTables t = lookupTables(node);
+    if (in0.length < 2 || in0[in0.length - 1] != t.d()) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": input shape "
+              + Shapes.toString(in0)
+              + ", expected [...,"
+              + t.d()
+              + "]");
+    }
+    // every leading axis is a row: x [..., D] is read as [rows, D]
+    long[] rows = {Shapes.product(in0, 0, in0.length - 1), t.d()};
+    return new LookupGemmKernel(
+        input(node, 0),
+        out,
+        rows,
+        t.width(),
+        t.tree(),
+        t.tables(),
+        LookupKernels.best(),
+        keyHits(node));
+  }
+
+  /**
+   * A LookupConv's kernel: the tables checked as a LookupGemm's, then the conv geometry (group 1, D
+   * = C·kH·kW of the [N,C,H,W] input) resolved here, once per plan.
+   */
+  private Kernel lookupConv(Node node, long[] in0, int out) {
+    LookupTables t = lookupTables(node);
+    long[] kernel = node.attributes().getLongs("kernel_shape");
+    if (in0.length != 4
+        || kernel == null
+        || kernel.length != 2
+        || node.attributes().getLong("group", 1) != 1
+        || in0[1] * kernel[0] * kernel[1] != t.d()) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": input shape "
+              + Shapes.toString(in0)
+              + " kernel_shape="
+              + (kernel == null ? "missing" : Arrays.toString(kernel))
+              + " group="
+              + node.attributes().getLong("group", 1)
+              + ", expected [N,C,H,W] with C x kH x kW = D = "
+              + t.d()
+              + " and group 1");
+    }
+    return new LookupConvKernel(
+        input(node, 0),
+        out,
+        in0,
+        Window2d.resolve(node, in0, kernel),
+        t.width(),
+        t.tree(),
+        t.tables(),
+        LookupKernels.best(),
+        keyHits(node));
+  }
+
+  private KeyHitCounter keyHits(Node node) {
+    return keyHits.computeIfAbsent(
+        node.name().isEmpty() ? node.outputs().get(0) : node.name(), name -> new KeyHitCounter());
+  }
+
+  /** A table node's checked tensors; D and M from its {@code weight_shape} [M,D]. */
+  private record LookupTables(
+      long m, long d, int width, boolean tree, LookupGemmKernel.Tables tables) {}
+
+  private LookupTables lookupTables(Node node) {
     var attributes = node.attributes();
     long[] weightShape = attributes.getLongs("weight_shape");
     long width = attributes.getLong("width", 0);
@@ -439,28 +536,12 @@ final class KernelFactory {
       centroids = packed(node, "centroids", PackedTensor.Format.F32);
       requireShape(node, "centroids", centroids, codebooks, LookupKernels.KEYS, width);
     }
-    if (in0.length < 2 || in0[in0.length - 1] != weightShape[1]) {
-      throw new IllegalArgumentException(
-          node.describe()
-              + ": input shape "
-              + Shapes.toString(in0)
-              + ", expected [...,"
-              + weightShape[1]
-              + "]");
-    }
-    // every leading axis is a row: x [..., D] is read as [rows, D]
-    long[] rows = {Shapes.product(in0, 0, in0.length - 1), weightShape[1]};
-    return new LookupGemmKernel(
-        input(node, 0),
-        out,
-        rows,
+    return new LookupTables(
+        m,
+        weightShape[1],
         (int) width,
         tree,
-        new LookupGemmKernel.Tables(tables, scale, bias, splitDims, thresholds, centroids),
-        LookupKernels.best(),
-        keyHits.computeIfAbsent(
-            node.name().isEmpty() ? node.outputs().get(0) : node.name(),
-            name -> new KeyHitCounter()));
+        new LookupGemmKernel.Tables(tables, scale, bias, splitDims, thresholds, centroids));
   }
 
   private static void requireShape(Node node, String key, PackedTensor tensor, long... expected) {

@@ -12,7 +12,8 @@ import java.nio.FloatBuffer;
  * native kernels, q4g32 blocks run on {@link Q4Gemm} in place, and the 4/3/2-bit group formats are
  * transcoded once, exactly, into q4g32 blocks when the kernel is built ({@link
  * LowBitWeights#toQ4g32Blocks}). Reference path: W is expanded to fp32 in the frame for this run,
- * then one sgemm.
+ * then one sgemm. A following ReLU may be fused ({@code relu}): applied with the bias, in the same
+ * pass over y.
  */
 final class LowBitGemmKernel implements Kernel {
   private final int in;
@@ -22,12 +23,22 @@ final class LowBitGemmKernel implements Kernel {
   private final int k;
   private final PackedTensor weight;
   private final FloatBuffer bias;
+  private final boolean relu;
+
+  /** The bias on the heap (C2 vectorizes the add over an array, not over a mapped buffer). */
+  private final float[] biasRow;
 
   /** The weight in q4g32 blocks for the native kernel: in place, transcoded once, or null. */
   private final ByteBuffer blocks;
 
   LowBitGemmKernel(int in, int out, long[] inShape, PackedTensor weight, PackedTensor bias) {
+    this(in, out, inShape, weight, bias, false);
+  }
+
+  LowBitGemmKernel(
+      int in, int out, long[] inShape, PackedTensor weight, PackedTensor bias, boolean relu) {
     this.in = in;
+    this.relu = relu;
     this.out = out;
     this.k = weight.rowLength();
     // every leading axis is a row: x [..., K] (a MatMul by a constant of rank 2)
@@ -35,6 +46,10 @@ final class LowBitGemmKernel implements Kernel {
     this.n = weight.rows();
     this.weight = weight;
     this.bias = bias == null ? null : bias.data().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    this.biasRow = this.bias == null ? null : new float[n];
+    if (biasRow != null) {
+      this.bias.get(0, biasRow, 0, n);
+    }
     this.blocks =
         !NativeInt8Gemm.AVAILABLE
             ? null
@@ -60,6 +75,16 @@ final class LowBitGemmKernel implements Kernel {
       beta = 1f;
     }
     Fp32Blas.gemm(false, true, m, n, k, 1f, frame.buffer(in), k, w, k, beta, y, n);
+    if (relu) {
+      float[] row = frame.heapOut(n);
+      for (int i = 0; i < m; i++) {
+        y.get(i * n, row, 0, n);
+        for (int j = 0; j < n; j++) {
+          row[j] = row[j] < 0f ? 0f : row[j];
+        }
+        y.put(i * n, row, 0, n);
+      }
+    }
   }
 
   /**
@@ -87,12 +112,14 @@ final class LowBitGemmKernel implements Kernel {
     } else {
       Q4Gemm.gemm(weights, n, kPadded, x.duplicate().clear(), m, y.duplicate().clear());
     }
-    if (bias != null) {
+    if (bias != null || relu) {
       float[] row = frame.heapOut(n);
+      float[] b = biasRow;
       for (int i = 0; i < m; i++) {
         y.get(i * n, row, 0, n);
         for (int j = 0; j < n; j++) {
-          row[j] += bias.get(j);
+          float t = b == null ? row[j] : row[j] + b[j];
+          row[j] = relu && t < 0f ? 0f : t;
         }
         y.put(i * n, row, 0, n);
       }

@@ -88,6 +88,66 @@ class Int8ProfileTest {
     }
   }
 
+  /**
+   * The MNIST CNN's k×k conv2 ({@code /4/Conv}) as a {@code LookupConv} (4-bit tables, the rest
+   * int8) next to the same model all int8 and the fp32 ONNX on our runtime, batch 1: the kernel
+   * rows of {@code /4/Conv} compare the three forms of the layer. The tables are built on 300
+   * images without shifts or fine-tuning (their accuracy is not under test here, their speed is).
+   */
+  @Test
+  void profile_mnistCnnConvTablesBatch1() throws Exception {
+    Assumptions.assumeTrue(NodeProfile.ENABLED, "-Dcacheai.profile=true");
+    Path onnx = dir.resolve("mnist-cnn.onnx");
+    try (InputStream in =
+        getClass().getResourceAsStream("/io/cacheai/models/mnist-cnn/1/model.onnx")) {
+      Files.copy(in, onnx);
+    }
+    Path tables = dir.resolve("conv-tables.cai");
+    Path int8 = dir.resolve("int8.cai");
+    String[] common = {"--calibration", MNIST.toString(), "--samples", "300"};
+    assertThat(
+            run(
+                concat(
+                    new String[] {"compress", onnx.toString()},
+                    common,
+                    new String[] {
+                      "--method",
+                      "cacheai",
+                      "--lut-layers",
+                      "/4/Conv",
+                      "--lut-shift",
+                      "0",
+                      "--lut-finetune-epochs",
+                      "0",
+                      "--out",
+                      tables.toString()
+                    })))
+        .as("compress: %s", err)
+        .isZero();
+    assertThat(
+            run(
+                concat(
+                    new String[] {"compress", onnx.toString()},
+                    common,
+                    new String[] {"--method", "int8", "--out", int8.toString()})))
+        .as("compress: %s", err)
+        .isZero();
+    Dataset data = Dataset.read(MNIST);
+    Map<String, Tensor> request =
+        Map.of("input", Tensor.ofFloats(data.batchShape(1), data.slice(1000, 1)));
+    try (Model ort = new OrtModel(Files.readAllBytes(onnx));
+        Model fp32 =
+            new io.cacheai.runtime.GraphModel(io.cacheai.onnx.OnnxImporter.importFile(onnx));
+        Model lut = new BundleModelLoader().load("mnist-cnn-conv-tables", tables);
+        Model q8 = new BundleModelLoader().load("mnist-cnn-int8", int8)) {
+      profile(List.of(ort, fp32, lut, q8), request, 300, 3000, "mnist-cnn conv2 forms batch 1");
+    }
+  }
+
+  private static String[] concat(String[]... parts) {
+    return java.util.Arrays.stream(parts).flatMap(java.util.Arrays::stream).toArray(String[]::new);
+  }
+
   @Test
   void profile_ppOcrInt8Batch8() throws Exception {
     Assumptions.assumeTrue(NodeProfile.ENABLED, "-Dcacheai.profile=true");

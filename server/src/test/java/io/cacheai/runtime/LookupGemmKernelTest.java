@@ -31,7 +31,7 @@ class LookupGemmKernelTest {
   private static final int K = LookupKernels.KEYS;
 
   /** A random layer: D inputs (zero-padded to C·w), M outputs. */
-  private record Layer(
+  record Layer(
       int d,
       int m,
       int w,

@@ -1,5 +1,7 @@
 package io.cacheai.compress.lut;
 
+import io.cacheai.graph.Im2Col;
+import io.cacheai.graph.Window2d;
 import java.util.SplittableRandom;
 
 /**
@@ -12,6 +14,8 @@ import java.util.SplittableRandom;
  *             row r = s·R + i  ←  act[(s·R + i)·D + j],  j in [0, D)
  *   NCHW_1X1  sample s holds [D, P] (channels × pixels, P = H·W):
  *             row r = s·P + p  ←  act[s·D·P + j·P + p],  j in [0, D)
+ *   NCHW_PATCHES  output (target) as NCHW_1X1 with P = oH·oW; input sample s holds [C, H, W] and
+ *             row r = s·P + p  ←  the im2col patch of output pixel p of sample s ({@link #patches})
  * </pre>
  *
  * A text line gives tens to thousands of rows (40 per line at 48×320 in PP-OCR's neck), so when
@@ -73,6 +77,48 @@ final class LayerRows {
   /** n, the rows kept. */
   int count() {
     return picks.length;
+  }
+
+  /**
+   * The kept rows of a k×k Conv's input {@code activations} (samples of [C, H, W], {@code g}'s
+   * input size): each the im2col patch of its output pixel, n·D with D = C·kH·kW ({@link Im2Col}).
+   */
+  float[] patches(float[] activations, int channels, Window2d g) {
+    int image = channels * g.inH() * g.inW();
+    int d = Im2Col.patchLength(channels, g);
+    if (form != LutCandidates.Form.NCHW_PATCHES
+        || Im2Col.pixels(g) != rowsPerSample
+        || activations.length != (long) image * samples) {
+      throw new IllegalArgumentException(
+          "layer rows: patches of "
+              + activations.length
+              + " activations, expected samples="
+              + samples
+              + " x "
+              + channels
+              + "x"
+              + g.inH()
+              + "x"
+              + g.inW()
+              + " with "
+              + rowsPerSample
+              + " output pixels each (form="
+              + form
+              + ")");
+    }
+    float[] out = new float[picks.length * d];
+    float[] sample = new float[rowsPerSample * d];
+    int cached = -1;
+    for (int i = 0; i < picks.length; i++) {
+      int s = picks[i] / rowsPerSample;
+      int p = picks[i] % rowsPerSample;
+      if (s != cached) {
+        Im2Col.rows(activations, s * image, channels, g, sample, 0, d);
+        cached = s;
+      }
+      System.arraycopy(sample, p * d, out, i * d, d);
+    }
+    return out;
   }
 
   /** The kept rows of {@code activations} (a value of {@code width} per row), n·width. */

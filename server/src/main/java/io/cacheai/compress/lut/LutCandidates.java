@@ -5,6 +5,7 @@ import io.cacheai.graph.Attributes;
 import io.cacheai.graph.Graph;
 import io.cacheai.graph.ShapeInference;
 import io.cacheai.graph.Shapes;
+import io.cacheai.graph.Window2d;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -23,6 +24,9 @@ import java.util.Map;
  *   <li>{@link Form#NCHW_1X1}: a 1×1 Conv with group 1, stride 1, no padding on [N,C,H,W] — a Gemm
  *       per pixel (rows = N·H·W pixels, D = C input channels), served between two Transposes (NCHW
  *       → NHWC → table layer → NCHW).
+ *   <li>{@link Form#NCHW_PATCHES}: any other 2-D Conv with group 1 (k×k, any stride, padding,
+ *       dilation) on [N,C,H,W] — rows = the N·oH·oW output pixels' im2col patches, D = C·kH·kW,
+ *       served as one {@code LookupConv} node that writes NCHW.
  * </ul>
  *
  * Rows per sample depend on the input width for a dynamic-width model (the neck's T = W/8 of a text
@@ -37,7 +41,9 @@ public final class LutCandidates {
     /** [..., D] → [..., M]: rows are the leading axes. */
     ROWS,
     /** [N,D,H,W] → [N,M,H,W]: rows are the pixels (a 1×1 Conv). */
-    NCHW_1X1
+    NCHW_1X1,
+    /** [N,C,H,W] → [N,M,oH,oW]: rows are the output pixels' patches (a k×k Conv, im2col). */
+    NCHW_PATCHES
   }
 
   /**
@@ -62,6 +68,11 @@ public final class LutCandidates {
       return layer.rows();
     }
 
+    /** The conv geometry at the calibration shape (a {@link Form#NCHW_PATCHES} candidate). */
+    public Window2d window() {
+      return Window2d.resolve(layer.node(), inputShape, kernel(layer));
+    }
+
     /** The fp32 layer's bytes: weight M·D and, if any, bias M. */
     public long fp32Bytes() {
       return 4L * ((long) m() * d() + (layer.bias() == null ? 0 : m()));
@@ -73,14 +84,19 @@ public final class LutCandidates {
     public String line(LutOptions options) {
       int w = options.widthFor(d(), m());
       int codebooks = (d() + w - 1) / w;
-      long lookup = LutLayerBuilder.lookupBytes(codebooks, m(), w, options.encoder());
+      long lookup =
+          LutLayerBuilder.lookupBytes(codebooks, m(), w, options.encoder(), options.tableBits());
       return String.format(
           Locale.ROOT,
           "%-40s %-6s %-8s D=%-5d M=%-5d input %-18s rows/sample %-6d fp32 %d B, w=%d C=%d"
               + " tables %d B (%.1fx)",
           name(),
           layer.node().op().onnxName(),
-          form == Form.ROWS ? "rows" : "1x1conv",
+          switch (form) {
+            case ROWS -> "rows";
+            case NCHW_1X1 -> "1x1conv";
+            case NCHW_PATCHES -> "kxkconv";
+          },
           d(),
           m(),
           Shapes.toString(inputShape),
@@ -114,6 +130,9 @@ public final class LutCandidates {
         case CONV -> {
           if (pointwise(layer, in)) {
             out.add(new Candidate(layer, Form.NCHW_1X1, in, in[2] * in[3]));
+          } else if (patches(layer, in)) {
+            Window2d g = Window2d.resolve(layer.node(), in, kernel(layer));
+            out.add(new Candidate(layer, Form.NCHW_PATCHES, in, (long) g.outH() * g.outW()));
           }
         }
         default -> {}
@@ -139,6 +158,21 @@ public final class LutCandidates {
     return allEqual(a.getLongs("strides"), 1)
         && allEqual(a.getLongs("pads"), 0)
         && allEqual(a.getLongs("dilations"), 1);
+  }
+
+  /** Any other 2-D Conv of group 1 on [N,C,H,W]: a Gemm per output pixel's patch. */
+  static boolean patches(GraphQuantizer.Layer layer, long[] in) {
+    long[] w = layer.weightShape();
+    if (in == null || in.length != 4 || w.length != 4 || w[1] != in[1]) {
+      return false;
+    }
+    return layer.node().attributes().getLong("group", 1) == 1;
+  }
+
+  /** The kernel's spatial dims [kH, kW], from the weight [M, C, kH, kW]. */
+  static long[] kernel(GraphQuantizer.Layer layer) {
+    long[] w = layer.weightShape();
+    return new long[] {w[2], w[3]};
   }
 
   private static boolean allEqual(long[] values, long expected) {

@@ -81,7 +81,7 @@ public final class LutCompressor {
           throw new IllegalArgumentException(
               "lut-layers: '"
                   + name
-                  + "' is not a Gemm, MatMul by a constant or 1x1 Conv of '"
+                  + "' is not a Gemm, MatMul by a constant or Conv (group 1) of '"
                   + graph.name()
                   + "' (list them with --lut-list; candidates: "
                   + candidates.stream().map(LutCandidates.Candidate::name).toList()
@@ -176,12 +176,27 @@ public final class LutCompressor {
         fineTune.samples() == 0
             ? fit
             : calibration.range(0, Math.min(fineTune.samples(), calibration.count()));
+    LutCandidates.Candidate last = targets.get(targets.size() - 1);
+    boolean convTables = last.form() == LutCandidates.Form.NCHW_PATCHES;
     // soft keys first where the model allows (the layer before the tables learns too), then the
     // fixed-key epochs on the keys the runtime computes from the result
     SoftKeyFineTune.Outcome soft =
-        SoftKeyFineTune.fineTune(current, graph, tuneRows, fineTune, progress);
+        convTables
+            ? SoftKeyFineTune.Outcome.not(
+                current, "soft keys not used: the last table layer " + last.name() + " is a Conv")
+            : SoftKeyFineTune.fineTune(current, graph, tuneRows, fineTune, progress);
     current = soft.graph();
-    LutFineTune.Outcome tuned = LutFineTune.fineTune(current, graph, tuneRows, fineTune, progress);
+    LutFineTune.Outcome tuned =
+        convTables && fineTune.epochs() > 0
+            ? new LutFineTune.Outcome(
+                current,
+                last.name(),
+                List.of(),
+                "not fine-tuned: the last table layer "
+                    + last.name()
+                    + " is a k×k Conv (LookupConv); fine-tuning trains a LookupGemm and the"
+                    + " Gemms after it")
+            : LutFineTune.fineTune(current, graph, tuneRows, fineTune, progress);
     current = tuned.graph();
 
     Map<String, LutDiagnostics.Measure> measured =
@@ -234,7 +249,9 @@ public final class LutCompressor {
                 current, List.of(input), fit, done -> progress.update(name, done, samples))
             .get(input);
     return new FitRows(
-        rows.rows(x, layer.d()),
+        layer.form() == LutCandidates.Form.NCHW_PATCHES
+            ? rows.patches(x, Math.toIntExact(layer.inputShape()[1]), layer.window())
+            : rows.rows(x, layer.d()),
         rows.rows(exact.get(layer.layer().node().outputs().get(0)), layer.m()),
         rows.count());
   }

@@ -4,9 +4,12 @@ import io.cacheai.compress.Dataset;
 import io.cacheai.compress.GraphQuantizer;
 import io.cacheai.compress.QuantizedGraph;
 import io.cacheai.graph.Graph;
+import io.cacheai.graph.Im2Col;
 import io.cacheai.graph.Node;
 import io.cacheai.graph.OpType;
 import io.cacheai.graph.PackedTensor;
+import io.cacheai.graph.ShapeInference;
+import io.cacheai.graph.Window2d;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,7 +38,14 @@ public final class LutDiagnostics {
       QuantizedGraph model, Graph reference, Dataset data, IntConsumer progress) {
     Map<String, GraphQuantizer.Layer> exact = GraphQuantizer.weightedLayers(reference);
     List<Node> lookups =
-        model.graph().nodes().stream().filter(n -> n.op() == OpType.LOOKUP_GEMM).toList();
+        model.graph().nodes().stream()
+            .filter(n -> n.op() == OpType.LOOKUP_GEMM || n.op() == OpType.LOOKUP_CONV)
+            .toList();
+    Map<String, long[]> shapes =
+        lookups.stream().anyMatch(n -> n.op() == OpType.LOOKUP_CONV)
+            ? ShapeInference.infer(
+                model.graph(), Map.of(model.graph().inputs().get(0).name(), data.batchShape(1)))
+            : Map.of();
     List<String> values = new ArrayList<>();
     for (Node node : lookups) {
       values.add(node.inputs().get(0));
@@ -51,6 +61,14 @@ public final class LutDiagnostics {
       }
       float[] x = seen.get(node.inputs().get(0));
       float[] yHat = seen.get(node.outputs().get(0));
+      if (node.op() == OpType.LOOKUP_CONV) {
+        long[] in = shapes.get(node.inputs().get(0));
+        Window2d g = Window2d.resolve(node, in, node.attributes().getLongs("kernel_shape"));
+        measures.add(
+            convMeasure(
+                node, layer, model.packed(), x, yHat, data.count(), Math.toIntExact(in[1]), g));
+        continue;
+      }
       // rows, not samples: x [..., D] (a text line gives one row per step or pixel)
       int rows = x.length / layer.rowLength();
       measures.add(
@@ -60,8 +78,93 @@ public final class LutDiagnostics {
     return measures;
   }
 
+  /** Samples whose patch rows are built at once for a LookupConv's figures. */
+  private static final int CONV_CHUNK_SAMPLES = 64;
+
+  /**
+   * The two figures of a {@code LookupConv}: its input [samples, C, H, W] cut into im2col patch
+   * rows and its NCHW output into rows of M, a chunk of samples at a time (all the patches of a
+   * test set would be kH·kW times the activations).
+   */
+  private static Measure convMeasure(
+      Node node,
+      GraphQuantizer.Layer layer,
+      Map<String, PackedTensor> packed,
+      float[] x,
+      float[] yHat,
+      int samples,
+      int channels,
+      Window2d g) {
+    int d = layer.rowLength();
+    int m = layer.rows();
+    int pixels = Im2Col.pixels(g);
+    int image = channels * g.inH() * g.inW();
+    if (Im2Col.patchLength(channels, g) != d
+        || x.length != (long) samples * image
+        || yHat.length != (long) samples * m * pixels) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": "
+              + x.length
+              + " inputs / "
+              + yHat.length
+              + " outputs for samples="
+              + samples
+              + " D="
+              + d
+              + " M="
+              + m
+              + " pixels="
+              + pixels);
+    }
+    boolean centroids = !node.attributes().getString("centroids", "").isEmpty();
+    boolean tree = TableKeys.treeEncoder(node);
+    double error = 0;
+    double energy = 0;
+    long hits = 0;
+    long keys = 0;
+    for (int from = 0; from < samples; from += CONV_CHUNK_SAMPLES) {
+      int count = Math.min(CONV_CHUNK_SAMPLES, samples - from);
+      int rows = count * pixels;
+      float[] xRows = new float[rows * d];
+      float[] yRows = new float[rows * m];
+      for (int s = 0; s < count; s++) {
+        Im2Col.rows(x, (from + s) * image, channels, g, xRows, s * pixels * d, d);
+        int base = (from + s) * m * pixels;
+        for (int p = 0; p < pixels; p++) {
+          for (int j = 0; j < m; j++) {
+            yRows[(s * pixels + p) * m + j] = yHat[base + j * pixels + p];
+          }
+        }
+      }
+      double[] sums = nmseSums(layer, xRows, yRows, rows);
+      error += sums[0];
+      energy += sums[1];
+      if (centroids && tree) {
+        byte[] treeKeys = TableKeys.encode(node, packed, xRows, rows, true);
+        byte[] centroidKeys = TableKeys.encode(node, packed, xRows, rows, false);
+        for (int i = 0; i < treeKeys.length; i++) {
+          hits += treeKeys[i] == centroidKeys[i] ? 1 : 0;
+        }
+        keys += treeKeys.length;
+      }
+    }
+    double hitRate =
+        !centroids ? Double.NaN : !tree ? 100.0 : keys == 0 ? Double.NaN : 100.0 * hits / keys;
+    double nmse = energy > 0 ? error / energy : (error > 0 ? Double.POSITIVE_INFINITY : 0);
+    return new Measure(node.name(), hitRate, nmse);
+  }
+
   /** Σ(ŷ − y)² / Σy² with y = W·x + b. */
   static double nmse(GraphQuantizer.Layer layer, float[] x, float[] yHat, int n) {
+    double[] sums = nmseSums(layer, x, yHat, n);
+    double error = sums[0];
+    double energy = sums[1];
+    return energy > 0 ? error / energy : (error > 0 ? Double.POSITIVE_INFINITY : 0);
+  }
+
+  /** {Σ(ŷ − y)², Σy²} over n rows, y = W·x + b. */
+  private static double[] nmseSums(GraphQuantizer.Layer layer, float[] x, float[] yHat, int n) {
     int m = layer.rows();
     int d = layer.rowLength();
     float[] w = layer.weight();
@@ -78,7 +181,7 @@ public final class LutDiagnostics {
         energy += y * y;
       }
     }
-    return energy > 0 ? error / energy : (error > 0 ? Double.POSITIVE_INFINITY : 0);
+    return new double[] {error, energy};
   }
 
   /**

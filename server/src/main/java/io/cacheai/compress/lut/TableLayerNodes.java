@@ -5,6 +5,7 @@ import io.cacheai.graph.Node;
 import io.cacheai.graph.OpType;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The nodes that stand in the graph for a layer turned into tables. A {@code LookupGemm} reads x
@@ -16,7 +17,10 @@ import java.util.Map;
  * </pre>
  *
  * with the conv's own input and output names at the two ends, so any width of the line (any H, W)
- * runs through the same tables.
+ * runs through the same tables. Any other Conv (k×k, group 1) becomes one {@code LookupConv} node:
+ * the LookupGemm's attributes plus the conv's geometry ({@code kernel_shape} from the weight,
+ * {@code strides, pads, dilations, auto_pad} as the conv has them), which builds the patches itself
+ * and writes NCHW.
  */
 final class TableLayerNodes {
   private TableLayerNodes() {}
@@ -32,6 +36,28 @@ final class TableLayerNodes {
       return List.of(lookup);
     }
     Node conv = target.layer().node();
+    if (target.form() == LutCandidates.Form.NCHW_PATCHES) {
+      Map<String, Object> attributes = new TreeMap<>();
+      lookup.attributes().names().forEach(k -> attributes.put(k, lookup.attributes().value(k)));
+      attributes.put("kernel_shape", LutCandidates.kernel(target.layer()));
+      for (String key : List.of("strides", "pads", "dilations")) {
+        long[] value = conv.attributes().getLongs(key);
+        if (value != null) {
+          attributes.put(key, value.clone());
+        }
+      }
+      String autoPad = conv.attributes().getString("auto_pad", "NOTSET");
+      if (!autoPad.equals("NOTSET")) {
+        attributes.put("auto_pad", autoPad);
+      }
+      return List.of(
+          new Node(
+              OpType.LOOKUP_CONV,
+              lookup.name(),
+              List.of(conv.inputs().get(0)),
+              conv.outputs(),
+              new Attributes(attributes)));
+    }
     String base = conv.name().isEmpty() ? conv.outputs().get(0) : conv.name();
     String in = base + NHWC_IN;
     String out = base + NHWC_OUT;

@@ -159,6 +159,83 @@ class LutBundleTest {
                 + shape[0] * 16 * ((shape[2] + 1) / 2));
   }
 
+  /** The MNIST CNN with its k×k conv2 as tables: 100 images, no shifts, 4-bit tables. */
+  private static LutCompressor.Result compressCnnConv(Graph cnn, long seed) {
+    return LutCompressor.compress(
+        cnn,
+        calibration,
+        LutOptions.defaults()
+            .withLayers(java.util.List.of("/4/Conv"))
+            .withShiftRadiusPx(0)
+            .withSamples(100)
+            .withSeed(seed),
+        (phase, done, total) -> {});
+  }
+
+  @Test
+  void convTables_roundTripSameBytesAndOutputs_wrongShapeRefusedNamingNodeAndTensor(
+      @TempDir Path dir) throws Exception {
+    Path root = Path.of(System.getProperty("user.dir")).getParent();
+    Graph cnn =
+        OnnxImporter.importFile(
+            root.resolve("server/src/main/resources/io/cacheai/models/mnist-cnn/1/model.onnx"));
+    QuantizedGraph model = compressCnnConv(cnn, 3).graph();
+    Path file = write(model, dir.resolve("conv.cai"));
+    assertThat(Files.readAllBytes(write(compressCnnConv(cnn, 3).graph(), dir.resolve("again.cai"))))
+        .isEqualTo(Files.readAllBytes(file));
+    Node lut =
+        model.graph().nodes().stream()
+            .filter(n -> n.op() == OpType.LOOKUP_CONV)
+            .findFirst()
+            .orElseThrow();
+    // the node and its attributes come back from the bundle as written
+    try (io.cacheai.bundle.Bundle bundle = io.cacheai.bundle.BundleReader.open(file)) {
+      Node read =
+          bundle.graph().nodes().stream()
+              .filter(n -> n.name().equals("/4/Conv"))
+              .findFirst()
+              .orElseThrow();
+      assertThat(read.op()).isEqualTo(OpType.LOOKUP_CONV);
+      assertThat(read.inputs()).isEqualTo(lut.inputs());
+      assertThat(read.outputs()).isEqualTo(lut.outputs());
+      for (String key : lut.attributes().names()) {
+        assertThat(read.attributes().value(key)).as(key).isEqualTo(lut.attributes().value(key));
+      }
+      assertThat(read.attributes().getLongs("kernel_shape")).containsExactly(5, 5);
+    }
+    // the loaded bundle computes what the in-memory model computes
+    io.cacheai.runtime.Tensor x =
+        io.cacheai.runtime.Tensor.ofFloats(calibration.batchShape(4), calibration.slice(200, 4));
+    float[] expected;
+    try (var inMemory = model.model()) {
+      expected = inMemory.infer(Map.of("input", x)).get("logits").toFloatArray();
+    }
+    try (var loaded = new BundleModelLoader().load("mnist-cnn", file)) {
+      assertThat(loaded.platform()).isEqualTo("cai_cacheai");
+      assertThat(loaded.infer(Map.of("input", x)).get("logits").toFloatArray())
+          .containsExactly(expected);
+    }
+    // a table one output channel short is refused naming the node and the tensor
+    String tablesName = lut.attributes().getString("tables", "");
+    PackedTensor tables = model.packed().get(tablesName);
+    long[] shape = tables.shape();
+    shape[2] -= 1;
+    Map<String, PackedTensor> packed = new LinkedHashMap<>(model.packed());
+    packed.put(
+        tablesName,
+        new PackedTensor(
+            PackedTensor.Format.S8_LUT16,
+            shape,
+            ByteBuffer.allocateDirect((int) (shape[0] * shape[1] * shape[2])),
+            new float[0],
+            0));
+    Path bad = write(new QuantizedGraph(model.graph(), packed), dir.resolve("bad.cai"));
+    assertThatThrownBy(() -> new BundleModelLoader().load("mnist-cnn", bad))
+        .hasMessageContaining("LookupConv '/4/Conv'")
+        .hasMessageContaining("tables='" + tablesName + "' has shape")
+        .hasMessageContaining("expected [" + shape[0] + ",16,32]");
+  }
+
   @Test
   void load_tablesNotInBundle_refusedNamingNodeAndTensor(@TempDir Path dir) throws Exception {
     QuantizedGraph model = compress(1).graph();

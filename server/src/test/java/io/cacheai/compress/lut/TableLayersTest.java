@@ -99,10 +99,21 @@ class TableLayersTest {
   }
 
   @Test
-  void list_pointwiseConvAndConstantMatMul_onlyThoseWithRowsPerSample() {
+  void list_convsAndConstantMatMul_formsAndRowsPerSample() {
     List<LutCandidates.Candidate> conv = LutCandidates.list(convGraph(), new long[] {1, D, H, 5});
-    assertThat(conv).extracting(LutCandidates.Candidate::name).containsExactly("pw");
-    assertThat(conv.get(0).form()).isEqualTo(LutCandidates.Form.NCHW_1X1);
+    assertThat(conv)
+        .extracting(LutCandidates.Candidate::name)
+        .containsExactly("pw", "k3", "strided");
+    assertThat(conv)
+        .extracting(LutCandidates.Candidate::form)
+        .containsExactly(
+            LutCandidates.Form.NCHW_1X1,
+            LutCandidates.Form.NCHW_PATCHES,
+            LutCandidates.Form.NCHW_PATCHES);
+    // k×k: rows = output pixels, D = C·kH·kW; the strided 1×1 is one too, as patches
+    assertThat(conv.get(1).rowsPerSample()).isEqualTo(H * 5);
+    assertThat(conv.get(1).d()).isEqualTo(D * 9);
+    assertThat(conv.get(2).rowsPerSample()).isEqualTo(3);
     assertThat(conv.get(0).rowsPerSample()).isEqualTo(H * 5);
     assertThat(conv.get(0).d()).isEqualTo(D);
     assertThat(conv.get(0).m()).isEqualTo(M);
@@ -169,13 +180,13 @@ class TableLayersTest {
   @Test
   void compress_layerThatIsNoCandidate_errorListsCandidates() {
     Dataset data = new Dataset(new float[D * H * 5], new long[] {D, H, 5}, null, "one");
-    LutOptions options = LutOptions.defaults().withLayers(List.of("k3"));
+    LutOptions options = LutOptions.defaults().withLayers(List.of("z"));
     assertThatThrownBy(
             () -> LutCompressor.compress(convGraph(), data, options, (phase, done, total) -> {}))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("'k3'")
+        .hasMessageContaining("'z'")
         .hasMessageContaining("--lut-list")
-        .hasMessageContaining("[pw]");
+        .hasMessageContaining("[pw, k3, strided]");
   }
 
   @Test
