@@ -37,10 +37,11 @@ import java.util.SplittableRandom;
  * the thresholds into their tensor; then the runtime itself computes the keys of every row from the
  * written model ({@link TableKeys}) and the tables are quantized ({@link TableQuantizer}, bias
  * corrected) on those keys — the keys the runtime uses are the ones the tables are fitted to; the
- * note says how many of them differ from the training forward's (float rounding of G's sums, a
- * different order in OpenBLAS: a few in 10⁵ at most). The bucket means kept as centroids beside the
- * tree (for the key hit rate) are recomputed. {@link LutCompressor} then runs the fixed-key epochs
- * on those keys and only then is the rest quantized ({@link LutRest}).
+ * note says how many of them equal the training forward's (all of them on the MNIST MLP; G's sums
+ * in another order, OpenBLAS's, could only flip a key sitting on a threshold). The bucket means
+ * kept as centroids beside the tree (for the key hit rate) are recomputed. {@link LutCompressor}
+ * then runs the fixed-key epochs on those keys and only then is the rest quantized ({@link
+ * LutRest}).
  *
  * <p>Supported: the last table layer with a tree encoder, its input produced by a Relu of a
  * Gemm/MatMul with constant weights (neither read by anything else), the chain after it as {@link
