@@ -1534,3 +1534,247 @@ void cai_conv_s8p16_u8c4_f32(const int8_t* w_packed, int m, int k, const uint8_t
 #endif
   cai_conv_s8p16_u8c4_f32_ref(w_packed, m, k, x4, pixels, bias, scale, relu, y, ldy);
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * The direct int8 convolution (contracts and the s8q4m4 layout: cai_int8.h)
+ * ---------------------------------------------------------------------------------------------- */
+#define CAI_DIRECT_MR 4
+
+size_t cai_pack_conv_q4_size(int m, int c, int k_h, int k_w) {
+  return (size_t)((m + CAI_DIRECT_MR - 1) / CAI_DIRECT_MR) * (size_t)((c + 3) / 4) * (size_t)k_h *
+         (size_t)k_w * CAI_DIRECT_MR * 4;
+}
+
+void cai_pack_conv_q4(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out) {
+  const int k = c * k_h * k_w;
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const int groups = (c + 3) / 4;
+  const int blocks = (m + CAI_DIRECT_MR - 1) / CAI_DIRECT_MR;
+  size_t at = 0;
+  for (int jb = 0; jb < blocks; jb++) {
+    for (int cg = 0; cg < groups; cg++) {
+      for (int kh = 0; kh < k_h; kh++) {
+        for (int kw = 0; kw < k_w; kw++) {
+          for (int r = 0; r < CAI_DIRECT_MR; r++) {
+            const int j = jb * CAI_DIRECT_MR + r;
+            for (int i = 0; i < 4; i++) {
+              const int ch = 4 * cg + i;
+              int8_t v = 0;
+              if (j < m && ch < c) {
+                const int kidx = (ch * k_h + kh) * k_w + kw;
+                v = w_packed[(size_t)(j / CAI_S8P_NR) * kp * CAI_S8P_NR + (size_t)(kidx / 2) * 32 +
+                             (j % CAI_S8P_NR) * 2 + kidx % 2];
+              }
+              out[at++] = v;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void cai_quantize_pad_f32_u8c4(const float* x, int channels, int h, int w, int pad_t, int pad_b,
+                               int pad_l, int pad_r, float scale, int zero_point, int pstride,
+                               uint8_t* scratch, uint8_t* out) {
+  const int plane = (h + pad_t + pad_b) * (w + pad_l + pad_r);
+  cai_quantize_pad_f32_u8(x, channels, h, w, pad_t, pad_b, pad_l, pad_r, scale, zero_point,
+                          scratch);
+  for (int cg = 0; cg < (channels + 3) / 4; cg++) {
+    const uint8_t* src[4];
+    for (int i = 0; i < 4; i++) {
+      src[i] = 4 * cg + i < channels ? scratch + (size_t)(4 * cg + i) * plane : NULL;
+    }
+    uint8_t* dst = out + (size_t)cg * pstride * 4;
+    cai_interleave4(src, 1, plane, dst);
+    memset(dst + (size_t)plane * 4, 0, (size_t)(pstride - plane) * 4);
+  }
+}
+
+static void cai_conv_direct_u8c4_f32_ref(const int8_t* wq, int m, int c, int k_h, int k_w,
+                                         const uint8_t* x4, int pstride, int pw, int out_h,
+                                         const int32_t* bias, const float* scale, int relu,
+                                         float* y, int ldy) {
+  const int groups = (c + 3) / 4;
+  const int wide = cai_round_up(out_h * pw, CAI_U8C4_PIXELS);
+  const size_t block = (size_t)groups * k_h * k_w * CAI_DIRECT_MR * 4;
+  cai_requant_params params = {bias, scale, 0, relu};
+  for (int j = 0; j < m; j++) {
+    const int8_t* wj = wq + (size_t)(j / CAI_DIRECT_MR) * block + (j % CAI_DIRECT_MR) * 4;
+    for (int q = 0; q < wide; q++) {
+      int32_t acc = 0;
+      size_t t = 0;
+      for (int cg = 0; cg < groups; cg++) {
+        for (int kh = 0; kh < k_h; kh++) {
+          for (int kw = 0; kw < k_w; kw++, t++) {
+            const uint8_t* xs = x4 + ((size_t)cg * pstride + q + kh * pw + kw) * 4;
+            const int8_t* ws = wj + t * CAI_DIRECT_MR * 4;
+            for (int i = 0; i < 4; i++) {
+              acc += (int32_t)xs[i] * (int32_t)ws[i];
+            }
+          }
+        }
+      }
+      const float v = cai_requant_real(acc, &params, j);
+      y[(size_t)j * ldy + q] = relu && v < 0.0f ? 0.0f : v;
+    }
+  }
+}
+
+#if CAI_X86
+/* One tile: the 4 channels of block jb x NV vectors of 16 wide pixels from q0, every tap. */
+CAI_VNNI_INLINE void cai_direct_tile(const int NV, const int32_t* wb, int groups, int k_h,
+                                     int k_w, const uint8_t* x4, int pstride, int pw, int q0,
+                                     int j0, int mr, const int32_t* bias, const float* scale,
+                                     int relu, float* y, int ldy) {
+  __m512i acc[CAI_DIRECT_MR][6];
+  for (int r = 0; r < CAI_DIRECT_MR; r++) {
+    for (int v = 0; v < NV; v++) {
+      acc[r][v] = _mm512_setzero_si512();
+    }
+  }
+  const int32_t* wt = wb;
+  for (int cg = 0; cg < groups; cg++) {
+    const uint8_t* xg = x4 + ((size_t)cg * pstride + q0) * 4;
+    for (int kh = 0; kh < k_h; kh++) {
+      const uint8_t* xr = xg + (size_t)kh * pw * 4;
+      for (int kw = 0; kw < k_w; kw++, wt += CAI_DIRECT_MR) {
+        __m512i xv[6];
+        for (int v = 0; v < NV; v++) {
+          xv[v] = _mm512_loadu_si512(xr + 4 * kw + 64 * v);
+        }
+        for (int r = 0; r < CAI_DIRECT_MR; r++) {
+          const __m512i wv = _mm512_set1_epi32(wt[r]);
+          for (int v = 0; v < NV; v++) {
+            acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], xv[v], wv);
+          }
+        }
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  for (int r = 0; r < mr; r++) {
+    const int j = j0 + r;
+    const __m512i b = _mm512_set1_epi32(bias == NULL ? 0 : bias[j]);
+    const __m512 s = _mm512_set1_ps(scale[j]);
+    for (int v = 0; v < NV; v++) {
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], b)), s);
+      if (relu) { /* exactly "v < 0 ? 0 : v" */
+        f = _mm512_mask_mov_ps(f, _mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), zero);
+      }
+      _mm512_storeu_ps(y + (size_t)j * ldy + q0 + 16 * v, f);
+    }
+  }
+}
+
+static CAI_VNNI void cai_conv_direct_u8c4_f32_vnni(const int8_t* wq, int m, int c, int k_h,
+                                                   int k_w, const uint8_t* x4, int pstride, int pw,
+                                                   int out_h, const int32_t* bias,
+                                                   const float* scale, int relu, float* y,
+                                                   int ldy) {
+  const int groups = (c + 3) / 4;
+  const int vectors = cai_round_up(out_h * pw, CAI_U8C4_PIXELS) / CAI_U8C4_PIXELS;
+  const size_t block = (size_t)groups * k_h * k_w * CAI_DIRECT_MR;
+  for (int j0 = 0; j0 < m; j0 += CAI_DIRECT_MR) {
+    const int mr = m - j0 < CAI_DIRECT_MR ? m - j0 : CAI_DIRECT_MR;
+    const int32_t* wb = (const int32_t*)wq + (size_t)(j0 / CAI_DIRECT_MR) * block;
+    int v0 = 0;
+    while (v0 < vectors) {
+      const int left = vectors - v0;
+      const int tiles = (left + 5) / 6;
+      const int nv = (left + tiles - 1) / tiles; /* spread evenly: 9 -> 5 + 4 */
+#define CAI_DIRECT_TILE(NV_)                                                                     \
+  cai_direct_tile(NV_, wb, groups, k_h, k_w, x4, pstride, pw, 16 * v0, j0, mr, bias, scale, relu, \
+                  y, ldy)
+      switch (nv) {
+        case 6: CAI_DIRECT_TILE(6); break;
+        case 5: CAI_DIRECT_TILE(5); break;
+        case 4: CAI_DIRECT_TILE(4); break;
+        case 3: CAI_DIRECT_TILE(3); break;
+        case 2: CAI_DIRECT_TILE(2); break;
+        default: CAI_DIRECT_TILE(1); break;
+      }
+#undef CAI_DIRECT_TILE
+      v0 += nv;
+    }
+  }
+}
+
+/* 2x2 / stride 2 max of wide rows, 16 outputs per step (AVX-512F). */
+static CAI_VNNI void cai_pool2x2_rows_avx512(const float* src, int m, int src_plane, int src_row,
+                                             int out_h2, int out_w2, float* y) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (int j = 0; j < m; j++) {
+    for (int oh = 0; oh < out_h2; oh++) {
+      const float* r0 = src + (size_t)j * src_plane + (size_t)(2 * oh) * src_row;
+      const float* r1 = r0 + src_row;
+      float* dst = y + ((size_t)j * out_h2 + oh) * out_w2;
+      for (int ow = 0; ow < out_w2; ow += 16) {
+        const int n = out_w2 - ow < 16 ? out_w2 - ow : 16;
+        const int lo = 2 * n < 16 ? 2 * n : 16;
+        const int hi = 2 * n - lo;
+        const __mmask16 mlo = (__mmask16)(lo == 16 ? 0xFFFF : (1u << lo) - 1u);
+        const __mmask16 mhi = (__mmask16)(hi == 16 ? 0xFFFF : (1u << hi) - 1u);
+        const __m512 a0 = _mm512_maskz_loadu_ps(mlo, r0 + 2 * ow);
+        const __m512 a1 = _mm512_maskz_loadu_ps(mhi, r0 + 2 * ow + 16);
+        const __m512 b0 = _mm512_maskz_loadu_ps(mlo, r1 + 2 * ow);
+        const __m512 b1 = _mm512_maskz_loadu_ps(mhi, r1 + 2 * ow + 16);
+        const __m512 v0 = _mm512_max_ps(a0, b0);
+        const __m512 v1 = _mm512_max_ps(a1, b1);
+        const __m512 out = _mm512_max_ps(_mm512_permutex2var_ps(v0, even, v1),
+                                         _mm512_permutex2var_ps(v0, odd, v1));
+        _mm512_mask_storeu_ps(dst + ow, (__mmask16)(n == 16 ? 0xFFFF : (1u << n) - 1u), out);
+      }
+    }
+  }
+}
+#endif
+
+void cai_conv_direct_u8c4_f32(const int8_t* wq, int m, int c, int k_h, int k_w, const uint8_t* x4,
+                              int pstride, int pw, int out_h, const int32_t* bias,
+                              const float* scale, int relu, float* y, int ldy, int use_ref) {
+#if CAI_X86
+  if (!use_ref && cai_isa_vnni()) {
+    cai_conv_direct_u8c4_f32_vnni(wq, m, c, k_h, k_w, x4, pstride, pw, out_h, bias, scale, relu,
+                                  y, ldy);
+    return;
+  }
+#endif
+  cai_conv_direct_u8c4_f32_ref(wq, m, c, k_h, k_w, x4, pstride, pw, out_h, bias, scale, relu, y,
+                               ldy);
+}
+
+void cai_conv_crop_pool_f32(const float* src, int m, int src_plane, int src_row, int rows,
+                            int cols, int pool_k, int pool_s, int out_h2, int out_w2, float* y) {
+  if (pool_k == 0) {
+    for (int j = 0; j < m; j++) {
+      for (int r = 0; r < rows; r++) {
+        memcpy(y + ((size_t)j * rows + r) * cols, src + (size_t)j * src_plane + (size_t)r * src_row,
+               (size_t)cols * sizeof(float));
+      }
+    }
+    return;
+  }
+#if CAI_X86
+  if (pool_k == 2 && pool_s == 2 && cai_isa_vnni()) {
+    cai_pool2x2_rows_avx512(src, m, src_plane, src_row, out_h2, out_w2, y);
+    return;
+  }
+#endif
+  for (int j = 0; j < m; j++) {
+    for (int oh = 0; oh < out_h2; oh++) {
+      for (int ow = 0; ow < out_w2; ow++) {
+        const float* at = src + (size_t)j * src_plane + (size_t)(oh * pool_s) * src_row + ow * pool_s;
+        float best = at[0];
+        for (int kh = 0; kh < pool_k; kh++) {
+          for (int kw = 0; kw < pool_k; kw++) {
+            const float v = at[(size_t)kh * src_row + kw];
+            best = v > best ? v : best;
+          }
+        }
+        y[((size_t)j * out_h2 + oh) * out_w2 + ow] = best;
+      }
+    }
+  }
+}

@@ -240,6 +240,51 @@ void cai_conv_s8p16_u8c4_f32(const int8_t* w_packed, int m, int k, const uint8_t
                              const int32_t* bias, const float* scale, int relu, float* y, int ldy,
                              int use_ref);
 
+/* ------------------------------------------------------------------------------------------------
+ * The direct int8 convolution (stride 1, dilation 1): no patch matrix at all.
+ *
+ * The input is the zero-point-padded u8 image [C, ph, pw] in u8c4 form over its flattened pixels
+ * (group cg = channels 4cg..4cg+3, pixel q = row * pw + col at byte (cg * pstride + q) * 4, pstride a
+ * multiple of 16; channels >= C and pixels >= ph*pw are 0). Outputs are computed on "wide" rows of
+ * pw pixels: q' = oh * pw + ow for oh < out_h and every ow < pw, so for tap (kh, kw) the u8 operand
+ * of 16 consecutive outputs is one 64-byte load at pixel q' + kh * pw + kw. Columns ow >= out_w
+ * read across the row edge and are garbage; callers keep only ow < out_w (cai_conv_crop_pool_f32).
+ * Outputs with ow < out_w read only pixels inside the padded image, so they are exactly the im2col
+ * convolution's values.
+ *
+ * Format s8q4m4 (weights of the direct kernel, packed once per plan from s8p16): blocks of 4
+ * output channels, within a block tap t = (cg * kH + kh) * kW + kw, within a tap one s32 per channel:
+ *
+ *   block jb, tap t (16 bytes):
+ *   +---------------------------+---------------------------+-----+---------------------------+
+ *   | W[4jb][4cg..4cg+3][kh][kw] | W[4jb+1][4cg..+3][kh][kw] | ... | W[4jb+3][4cg..+3][kh][kw] |
+ *   +---------------------------+---------------------------+-----+---------------------------+
+ *
+ * channels >= C and output channels >= m are 0. Why: the broadcast quad of a vpdpbusd is one aligned
+ * 4-byte memory operand (embedded broadcast), no scalar gathering per use.
+ *
+ * cai_conv_direct_u8c4_f32: y[j * ldy + q'] = relu?((float)(sum + bias[j]) * scale[j]) for every
+ *   q' < round_up(out_h * pw, 16) (ldy >= that); x4 must hold pstride >= that + (kH-1)*pw + kW-1
+ *   pixels per group (callers check).
+ * cai_quantize_pad_f32_u8c4: the padded image of cai_quantize_pad_f32_u8 laid out as above
+ *   (pixels ph*pw .. pstride-1 zero); scratch holds C * ph * pw bytes.
+ * cai_conv_crop_pool_f32: y[j][oh2][ow2] from wide rows src[j * src_plane + oh * src_row + ow]
+ *   (oh < rows, ow < cols): pool_k == 0 copies (crop), else the max over the pool_k x pool_k window
+ *   at stride pool_s (no padding, out_h2/out_w2 windows all inside). Plain max: the values are
+ *   conv outputs (finite or infinite, never NaN; -0 only as relu keeps it), where it equals
+ *   Java's Math.max up to the sign of zero.
+ * ---------------------------------------------------------------------------------------------- */
+size_t cai_pack_conv_q4_size(int m, int c, int k_h, int k_w);
+void cai_pack_conv_q4(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out);
+void cai_quantize_pad_f32_u8c4(const float* x, int channels, int h, int w, int pad_t, int pad_b,
+                               int pad_l, int pad_r, float scale, int zero_point, int pstride,
+                               uint8_t* scratch, uint8_t* out);
+void cai_conv_direct_u8c4_f32(const int8_t* wq, int m, int c, int k_h, int k_w, const uint8_t* x4,
+                              int pstride, int pw, int out_h, const int32_t* bias,
+                              const float* scale, int relu, float* y, int ldy, int use_ref);
+void cai_conv_crop_pool_f32(const float* src, int m, int src_plane, int src_row, int rows,
+                            int cols, int pool_k, int pool_s, int out_h2, int out_w2, float* y);
+
 #ifdef __cplusplus
 }
 #endif

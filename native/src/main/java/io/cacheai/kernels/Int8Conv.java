@@ -206,6 +206,322 @@ public final class Int8Conv {
     }
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // The direct convolution (stride 1, dilation 1): no patch matrix. Layouts drawn in cai_int8.h.
+  // ---------------------------------------------------------------------------------------------
+
+  /** Output channels per block of the s8q4m4 weight layout. */
+  public static final int DIRECT_CHANNEL_BLOCK = 4;
+
+  /** Bytes of the s8q4m4 weights of an [m, c, kH, kW] convolution. */
+  public static long directWeightBytes(int m, int c, int kH, int kW) {
+    Buffers.checkShape("[m,c,kH,kW]", m, c, kH, kW);
+    return (long) ((m + DIRECT_CHANNEL_BLOCK - 1) / DIRECT_CHANNEL_BLOCK)
+        * ((c + 3) / 4)
+        * kH
+        * kW
+        * DIRECT_CHANNEL_BLOCK
+        * 4;
+  }
+
+  /**
+   * The s8q4m4 form of the s8p16 weights [m, c·kH·kW] ({@link Int8Gemm#pack}), in a new direct
+   * buffer: done once per plan, read by every {@link #convDirect}.
+   */
+  public static ByteBuffer packDirectWeights(
+      ByteBuffer packedWeights, int m, int c, int kH, int kW) {
+    long bytes = directWeightBytes(m, c, kH, kW);
+    checkIntSized("direct weights", bytes);
+    long k = (long) c * kH * kW;
+    checkIntSized("k", k);
+    if (k > Int8Gemm.MAX_K) {
+      throw new IllegalArgumentException("k=" + k + " exceeds MAX_K=" + Int8Gemm.MAX_K);
+    }
+    Buffers.checkInput("packedWeights", packedWeights, Int8Gemm.packedSizeBytes(m, (int) k));
+    ByteBuffer out = ByteBuffer.allocateDirect((int) Math.max(bytes, 1));
+    if (bytes > 0) {
+      IntKernelsNative.packConvQ4(packedWeights, m, c, kH, kW, out);
+    }
+    return out;
+  }
+
+  /**
+   * Pixels of a wide output plane: {@code round_up(outH · pw, 16)} (columns past outW are scrap).
+   */
+  public static int directWideLength(int outH, int pw) {
+    Buffers.checkShape("[outH,pw]", outH, pw);
+    long wide = (long) outH * pw;
+    checkIntSized("wide plane", wide + PIXEL_BLOCK);
+    return Int8Gemm.roundUp((int) wide, PIXEL_BLOCK);
+  }
+
+  /**
+   * Pixels per channel group of the direct kernel's input: every 64-byte load of every tap stays
+   * inside, {@code round_up(wide + (kH-1)·pw + kW-1, 16)}, and at least {@code ph · pw}.
+   */
+  public static int directPixelStride(int ph, int pw, int kH, int kW, int outH) {
+    Buffers.checkShape("[ph,pw,kH,kW,outH]", ph, pw, kH, kW, outH);
+    long reach = (long) directWideLength(outH, pw) + (long) (kH - 1) * pw + (kW - 1);
+    long stride = Math.max(reach, (long) ph * pw);
+    checkIntSized("pixel stride", stride + PIXEL_BLOCK);
+    return Int8Gemm.roundUp((int) stride, PIXEL_BLOCK);
+  }
+
+  /** Bytes of the direct kernel's input: {@code ceil(c/4) · pixelStride · 4}. */
+  public static long directInputBytes(int c, int pixelStride) {
+    Buffers.checkShape("[c,pixelStride]", c, pixelStride);
+    return (long) ((c + 3) / 4) * pixelStride * 4;
+  }
+
+  /**
+   * The zero-point-padded u8 image of x [channels, h, w] ({@link #quantizePadded}'s rule) in the
+   * direct kernel's channel-quad layout, {@code pixelStride} pixels per group (the tail zero);
+   * {@code scratch} holds the padded planes on the way.
+   */
+  public static void quantizePaddedQuads(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float scale,
+      int zeroPoint,
+      int pixelStride,
+      ByteBuffer scratch,
+      ByteBuffer out) {
+    Buffers.checkShape(
+        "[channels,h,w,padT,padB,padL,padR,pixelStride]",
+        channels,
+        h,
+        w,
+        padT,
+        padB,
+        padL,
+        padR,
+        pixelStride);
+    checkQuantization(scale, zeroPoint);
+    long plane = (h + (long) padT + padB) * (w + (long) padL + padR);
+    if (plane > pixelStride || pixelStride % PIXEL_BLOCK != 0) {
+      throw new IllegalArgumentException(
+          "pixelStride="
+              + pixelStride
+              + " must be a multiple of "
+              + PIXEL_BLOCK
+              + " and >= the padded plane="
+              + plane);
+    }
+    checkIntSized("padded image", channels * plane);
+    Buffers.checkInput("x", x, (long) channels * h * w);
+    Buffers.checkOutput("scratch", scratch, channels * plane);
+    Buffers.checkOutput("out", out, directInputBytes(channels, pixelStride));
+    if (channels > 0 && plane > 0) {
+      IntKernelsNative.quantizePadF32U8c4(
+          x, channels, h, w, padT, padB, padL, padR, scale, zeroPoint, pixelStride, scratch, out);
+    }
+  }
+
+  /**
+   * The direct convolution of the quad-layout image x4 [c, ph, pw] (pixel stride {@code
+   * pixelStride}) by the s8q4m4 weights {@code wq} [m, c, kH, kW], stride 1: {@code y[j·ldy + q]}
+   * for every wide pixel q = oh·pw + ow &lt; {@link #directWideLength}(outH, pw), outH = ph − kH +
+   * 1; only ow &lt; pw − kW + 1 are outputs (the rest is scrap, see {@link #cropPool}). Same output
+   * stage and rounding as {@link #conv}.
+   */
+  public static void convDirect(
+      ByteBuffer wq,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      ByteBuffer x4,
+      int pixelStride,
+      int ph,
+      int pw,
+      RequantParams params,
+      FloatBuffer y,
+      int ldy) {
+    convDirect(wq, m, c, kH, kW, x4, pixelStride, ph, pw, params, y, ldy, false);
+  }
+
+  /** The scalar C twin of {@link #convDirect}, for tests. */
+  public static void convDirectRef(
+      ByteBuffer wq,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      ByteBuffer x4,
+      int pixelStride,
+      int ph,
+      int pw,
+      RequantParams params,
+      FloatBuffer y,
+      int ldy) {
+    convDirect(wq, m, c, kH, kW, x4, pixelStride, ph, pw, params, y, ldy, true);
+  }
+
+  private static void convDirect(
+      ByteBuffer wq,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      ByteBuffer x4,
+      int pixelStride,
+      int ph,
+      int pw,
+      RequantParams params,
+      FloatBuffer y,
+      int ldy,
+      boolean ref) {
+    Buffers.checkShape("[m,c,kH,kW,pixelStride,ph,pw,ldy]", m, c, kH, kW, pixelStride, ph, pw, ldy);
+    if (kH < 1 || kW < 1 || kH > ph || kW > pw) {
+      throw new IllegalArgumentException(
+          "kernel kH="
+              + kH
+              + " kW="
+              + kW
+              + " must be >= 1 and fit the image ph="
+              + ph
+              + " pw="
+              + pw);
+    }
+    if ((long) c * kH * kW > Int8Gemm.MAX_K) {
+      throw new IllegalArgumentException(
+          "k=c·kH·kW=" + (long) c * kH * kW + " exceeds MAX_K=" + Int8Gemm.MAX_K);
+    }
+    if (params == null) {
+      throw new IllegalArgumentException("params is null");
+    }
+    int outH = ph - kH + 1;
+    int wide = directWideLength(outH, pw);
+    if (pixelStride != directPixelStride(ph, pw, kH, kW, outH)) {
+      throw new IllegalArgumentException(
+          "pixelStride="
+              + pixelStride
+              + ", expected "
+              + directPixelStride(ph, pw, kH, kW, outH)
+              + " for ph="
+              + ph
+              + " pw="
+              + pw
+              + " kH="
+              + kH
+              + " kW="
+              + kW);
+    }
+    if (ldy < wide) {
+      throw new IllegalArgumentException("ldy=" + ldy + " < wide plane=" + wide);
+    }
+    Buffers.checkInput("wq", wq, directWeightBytes(m, c, kH, kW));
+    Buffers.checkInput("x4", x4, directInputBytes(c, pixelStride));
+    Buffers.checkInput("scale", params.scale(), m);
+    if (params.bias() != null) {
+      Buffers.checkInput("bias", params.bias(), m);
+    }
+    long needed = m == 0 ? 0 : (long) (m - 1) * ldy + wide;
+    checkIntSized("y", needed);
+    Buffers.checkOutput("y", y, needed);
+    if (m > 0 && c > 0) {
+      IntKernelsNative.convDirectU8c4F32(
+          wq,
+          m,
+          c,
+          kH,
+          kW,
+          x4,
+          pixelStride,
+          pw,
+          outH,
+          params.bias(),
+          params.scale(),
+          params.relu() ? 1 : 0,
+          y,
+          ldy,
+          ref ? 1 : 0);
+    }
+  }
+
+  /**
+   * Compact outputs from row-strided planes: {@code src[j·srcPlane + r·srcRow + col]} for r &lt;
+   * rows, col &lt; cols. {@code poolK} 0 copies them into y [m, rows, cols]; otherwise y [m, outH2,
+   * outW2] is their max over poolK×poolK windows at stride poolS (no padding, every window inside).
+   * The plain max equals Java's {@code Math.max} on convolution outputs (never NaN, never −0).
+   */
+  public static void cropPool(
+      FloatBuffer src,
+      int m,
+      int srcPlane,
+      int srcRow,
+      int rows,
+      int cols,
+      int poolK,
+      int poolS,
+      int outH2,
+      int outW2,
+      FloatBuffer y) {
+    Buffers.checkShape(
+        "[m,srcPlane,srcRow,rows,cols,poolK,poolS,outH2,outW2]",
+        m,
+        srcPlane,
+        srcRow,
+        rows,
+        cols,
+        poolK,
+        poolS,
+        outH2,
+        outW2);
+    if (cols > srcRow || (long) rows * srcRow > srcPlane && m > 1) {
+      throw new IllegalArgumentException(
+          "cols="
+              + cols
+              + " rows="
+              + rows
+              + " do not fit srcRow="
+              + srcRow
+              + " srcPlane="
+              + srcPlane);
+    }
+    long outputs;
+    if (poolK == 0) {
+      outputs = (long) m * rows * cols;
+    } else {
+      if (poolS < 1
+          || outH2 < 1
+          || outW2 < 1
+          || (long) (outH2 - 1) * poolS + poolK > rows
+          || (long) (outW2 - 1) * poolS + poolK > cols) {
+        throw new IllegalArgumentException(
+            "pool poolK="
+                + poolK
+                + " poolS="
+                + poolS
+                + " outH2="
+                + outH2
+                + " outW2="
+                + outW2
+                + " reads past rows="
+                + rows
+                + " cols="
+                + cols);
+      }
+      outputs = (long) m * outH2 * outW2;
+    }
+    long reads =
+        m == 0 || rows == 0 ? 0 : (long) (m - 1) * srcPlane + (long) (rows - 1) * srcRow + cols;
+    checkIntSized("src", reads);
+    checkIntSized("y", outputs);
+    Buffers.checkInput("src", src, reads);
+    Buffers.checkOutput("y", y, outputs);
+    if (outputs > 0) {
+      IntKernelsNative.convCropPoolF32(
+          src, m, srcPlane, srcRow, rows, cols, poolK, poolS, outH2, outW2, y);
+    }
+  }
+
   private static void checkIntSized(String name, long value) {
     if (value > Integer.MAX_VALUE) {
       throw new IllegalArgumentException(name + "=" + value + " exceeds 2^31-1");

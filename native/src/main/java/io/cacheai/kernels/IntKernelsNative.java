@@ -246,4 +246,64 @@ final class IntKernelsNative {
       FloatBuffer y,
       int ldy,
       int useRef);
+
+  @Name("cai_pack_conv_q4_size")
+  static native long packConvQ4Size(int m, int c, int kH, int kW);
+
+  @Name("cai_pack_conv_q4")
+  static native void packConvQ4(
+      @Cast("const int8_t*") ByteBuffer wPacked,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      @Cast("int8_t*") ByteBuffer out);
+
+  @Name("cai_quantize_pad_f32_u8c4")
+  static native void quantizePadF32U8c4(
+      @Cast("const float*") FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float scale,
+      int zeroPoint,
+      int pixelStride,
+      @Cast("uint8_t*") ByteBuffer scratch,
+      @Cast("uint8_t*") ByteBuffer out);
+
+  @Name("cai_conv_direct_u8c4_f32")
+  static native void convDirectU8c4F32(
+      @Cast("const int8_t*") ByteBuffer wq,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      @Cast("const uint8_t*") ByteBuffer x4,
+      int pixelStride,
+      int pw,
+      int outH,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int relu,
+      FloatBuffer y,
+      int ldy,
+      int useRef);
+
+  @Name("cai_conv_crop_pool_f32")
+  static native void convCropPoolF32(
+      @Cast("const float*") FloatBuffer src,
+      int m,
+      int srcPlane,
+      int srcRow,
+      int rows,
+      int cols,
+      int poolK,
+      int poolS,
+      int outH2,
+      int outW2,
+      FloatBuffer y);
 }

@@ -337,6 +337,7 @@ public final class GraphModel implements Model, LookupHitRatios {
       fuseConvEpilogues(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
       if (fuseElementwise) {
         fuseInt8Relus(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
+        fuseInt8Pools(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
       }
       for (int i = 0; i < nodes.size(); i++) {
         Node node = nodes.get(i);
@@ -499,6 +500,74 @@ public final class GraphModel implements Model, LookupHitRatios {
         fusedAtChainEnd.put(i, kernel);
         convOfChainEnd.put(i, node);
         fusedConvs.add(int8);
+      }
+    }
+  }
+
+  /**
+   * Finds a MaxPool that alone reads a QLinearConv's output, directly or through a ReLU already
+   * fused into it ({@link #fuseInt8Relus}): the convolution then runs at the pool's place and
+   * stores the window maxima ({@link KernelFactory#int8} with a pool), so neither the unpooled
+   * output nor a pool pass exists. Same maps as {@link #fuseConvEpilogues}; the absorbed ReLU joins
+   * the skipped nodes.
+   */
+  private void fuseInt8Pools(
+      ShapeInference.Result analysis,
+      Map<Integer, ElementwiseFusion.Chain> chains,
+      Map<Integer, Kernel> fusedAtChainEnd,
+      Map<Integer, Node> convOfChainEnd,
+      Set<Integer> fusedConvs) {
+    List<Node> nodes = graph.nodes();
+    Map<String, Integer> producer = new HashMap<>();
+    Map<String, Integer> readerCount = new HashMap<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      producer.put(nodes.get(i).outputs().get(0), i);
+      for (String input : nodes.get(i).inputs()) {
+        readerCount.merge(input, 1, Integer::sum);
+      }
+    }
+    Set<String> graphOutputs = new HashSet<>();
+    graph.outputs().forEach(output -> graphOutputs.add(output.name()));
+    for (int i = 0; i < nodes.size(); i++) {
+      Node pool = nodes.get(i);
+      if (pool.op() != io.cacheai.graph.OpType.MAX_POOL
+          || chains.containsKey(i)
+          || fusedAtChainEnd.containsKey(i)
+          || analysis.values().containsKey(pool.outputs().get(0))) {
+        continue;
+      }
+      String x = pool.inputs().get(0);
+      Integer source = producer.get(x);
+      if (source == null
+          || graphOutputs.contains(x)
+          || analysis.values().containsKey(x)
+          || readerCount.getOrDefault(x, 0) != 1) {
+        continue;
+      }
+      boolean throughRelu = fusedAtChainEnd.containsKey(source);
+      Node conv = throughRelu ? convOfChainEnd.get(source) : nodes.get(source);
+      if (throughRelu && nodes.get(source).op() != io.cacheai.graph.OpType.RELU
+          || !throughRelu && fusedConvs.contains(source)
+          || conv.op() != io.cacheai.graph.OpType.QLINEAR_CONV) {
+        continue;
+      }
+      Kernel kernel =
+          kernelFactory.int8(
+              conv,
+              analysis.shapes().get(conv.inputs().get(0)),
+              ids.get(pool.outputs().get(0)),
+              throughRelu,
+              io.cacheai.kernels.Fp32Kernels.Epilogue.NONE,
+              pool);
+      if (kernel != null) {
+        if (throughRelu) {
+          fusedAtChainEnd.remove(source);
+          convOfChainEnd.remove(source);
+        }
+        fusedAtChainEnd.put(i, kernel);
+        convOfChainEnd.put(i, conv);
+        fusedConvs.add(source);
+        fusedConvs.add(producer.get(conv.outputs().get(0)));
       }
     }
   }

@@ -140,4 +140,102 @@ class QuantizedKernelsTest {
           .isLessThanOrEqualTo(bound);
     }
   }
+
+  /**
+   * Conv → ReLU → MaxPool 2×2 → Conv → MaxPool 2 stride 1, both convolutions int8: the native plan
+   * fuses each pool into its convolution (the second one on the direct path, no patch matrix), the
+   * reference runs every node alone; the outputs must be equal bit for bit, on random and on
+   * saturating inputs.
+   */
+  @org.junit.jupiter.api.Test
+  void int8ConvReluPoolChain_fusedNativeEqualsReference() {
+    Random random = new Random(42);
+    long[] inShape = {BATCH, 4, 12, 11};
+    long[] w1Shape = {8, 4, 3, 3};
+    long[] w2Shape = {6, 8, 3, 3};
+    Map<String, ConstTensor> constants = new TreeMap<>();
+    constants.put("w1", ConstTensor.ofFloats(w1Shape, gaussian(random, 8 * 4 * 9)));
+    constants.put("b1", ConstTensor.ofFloats(new long[] {8}, gaussian(random, 8)));
+    constants.put("w2", ConstTensor.ofFloats(w2Shape, gaussian(random, 6 * 8 * 9)));
+    constants.put("b2", ConstTensor.ofFloats(new long[] {6}, gaussian(random, 6)));
+    List<Node> nodes =
+        List.of(
+            new Node(
+                OpType.CONV,
+                "conv1",
+                List.of("x", "w1", "b1"),
+                List.of("c1"),
+                new Attributes(
+                    Map.of("kernel_shape", new long[] {3, 3}, "pads", new long[] {1, 1, 1, 1}))),
+            new Node(OpType.RELU, "relu1", List.of("c1"), List.of("r1"), new Attributes(Map.of())),
+            new Node(
+                OpType.MAX_POOL,
+                "pool1",
+                List.of("r1"),
+                List.of("p1"),
+                new Attributes(
+                    Map.of("kernel_shape", new long[] {2, 2}, "strides", new long[] {2, 2}))),
+            new Node(
+                OpType.CONV,
+                "conv2",
+                List.of("p1", "w2", "b2"),
+                List.of("c2"),
+                new Attributes(Map.of("kernel_shape", new long[] {3, 3}))),
+            new Node(
+                OpType.MAX_POOL,
+                "pool2",
+                List.of("c2"),
+                List.of("y"),
+                new Attributes(
+                    Map.of("kernel_shape", new long[] {2, 2}, "strides", new long[] {1, 1}))));
+    long[] in = inShape.clone();
+    in[0] = ValueInfo.BATCH;
+    Graph graph =
+        new Graph(
+            "chain",
+            13,
+            List.of(new ValueInfo("x", in)),
+            List.of(new ValueInfo("y", new long[] {ValueInfo.BATCH, 6, 3, 2})),
+            constants,
+            nodes);
+    float[] x = new float[(int) io.cacheai.graph.Shapes.elementCount(inShape)];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) (random.nextDouble() * 3 - 0.5);
+    }
+    Dataset data =
+        new Dataset(x, java.util.Arrays.copyOfRange(inShape, 1, inShape.length), null, "random");
+    Map<String, GraphQuantizer.Layer> layers = GraphQuantizer.weightedLayers(graph);
+    Map<String, ActivationRange> ranges =
+        ActivationCalibrator.calibrate(
+            graph, java.util.Set.of("x", "p1"), data, BATCH, CalibrationMethod.MINMAX, d -> {});
+    QuantizedGraph quantized =
+        GraphQuantizer.quantize(
+            graph,
+            layers,
+            Map.of("conv1", LayerPrecision.INT8, "conv2", LayerPrecision.INT8),
+            ranges);
+    float[] saturating = x.clone();
+    for (int i = 0; i < saturating.length; i++) {
+      saturating[i] = i % 3 == 0 ? 1e9f : i % 3 == 1 ? -1e9f : saturating[i];
+    }
+    try (GraphModel ref =
+            new GraphModel(quantized.graph(), quantized.packed(), Int8Gemm.reference());
+        GraphModel nat =
+            new GraphModel(quantized.graph(), quantized.packed(), Int8Gemm.nativeKernels())) {
+      for (float[] input : List.of(x, saturating)) {
+        Map<String, Tensor> request = Map.of("x", Tensor.ofFloats(inShape, input));
+        float[] reference = ref.infer(request).get("y").toFloatArray();
+        assertThat(reference).hasSize(BATCH * 6 * 3 * 2);
+        assertThat(nat.infer(request).get("y").toFloatArray()).containsExactly(reference);
+      }
+    }
+  }
+
+  private static float[] gaussian(Random random, int count) {
+    float[] values = new float[count];
+    for (int i = 0; i < count; i++) {
+      values[i] = (float) random.nextGaussian();
+    }
+    return values;
+  }
 }
