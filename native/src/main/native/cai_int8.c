@@ -1149,6 +1149,14 @@ static CAI_AVX2 void cai_quantize_f32_u8_avx2(const float* x, int count, float s
         _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
     _mm256_storeu_si256((__m256i*)(out + i), _mm256_permutevar8x32_epi32(bytes, order));
   }
+  for (; i + 8 <= count; i += 8) { /* short rows (a 28-pixel image row): 8 at a time */
+    const __m256i q = cai_quantize8(x + i, s, zp);
+    const __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(q, q), _mm256_setzero_si256());
+    const int lo = _mm_cvtsi128_si32(_mm256_castsi256_si128(bytes));
+    const int hi = _mm_cvtsi128_si32(_mm256_extracti128_si256(bytes, 1));
+    memcpy(out + i, &lo, 4);
+    memcpy(out + i + 4, &hi, 4);
+  }
   cai_quantize_f32_u8_ref(x + i, count - i, scale, zero_point, out + i);
 }
 #endif
@@ -1777,4 +1785,56 @@ void cai_conv_crop_pool_f32(const float* src, int m, int src_plane, int src_row,
       }
     }
   }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Whole int8 layers in one call (contracts: cai_int8.h): the steps above, unchanged, chained.
+ * ---------------------------------------------------------------------------------------------- */
+void cai_qgemm_f32(const float* x, int m, int k, float x_scale, int x_zero_point,
+                   const int8_t* w_packed, int n, const int32_t* bias, const float* scale,
+                   int relu, uint8_t* a, int32_t* acc, float* y) {
+  cai_quantize_f32_u8(x, m * k, x_scale, x_zero_point, a, 0);
+  if (m == 1) {
+    cai_gemv_u8s8_s32(a, w_packed, acc, n, k);
+  } else {
+    cai_gemm_u8s8_s32(a, k, w_packed, acc, n, m, n, k);
+  }
+  cai_requant_s32_f32_args(acc, n, m, n, bias, scale, relu, y, n, 0);
+}
+
+void cai_qconv_im2col_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                          int pad_r, float x_scale, int x_zero_point, const int8_t* w_packed,
+                          int m, int k_h, int k_w, int stride_h, int stride_w, int dil_h,
+                          int dil_w, int out_h, int out_w, const int32_t* bias,
+                          const float* scale, int relu, uint8_t* padded, uint8_t* patches,
+                          float* conv_out, int pool_k, int pool_s, int out_h2, int out_w2,
+                          float* y) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+  const int pixels = out_h * out_w;
+  cai_quantize_pad_f32_u8(x, c, h, w, pad_t, pad_b, pad_l, pad_r, x_scale, x_zero_point, padded);
+  cai_im2col_u8c4(padded, c, ph, pw, k_h, k_w, stride_h, stride_w, dil_h, dil_w, out_h, out_w,
+                  patches);
+  cai_conv_s8p16_u8c4_f32(w_packed, m, c * k_h * k_w, patches, pixels, bias, scale, relu,
+                          pool_k == 0 ? y : conv_out, pixels, 0);
+  if (pool_k != 0) {
+    cai_conv_crop_pool_f32(conv_out, m, pixels, out_w, out_h, out_w, pool_k, pool_s, out_h2,
+                           out_w2, y);
+  }
+}
+
+void cai_qconv_direct_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                          int pad_r, float x_scale, int x_zero_point, const int8_t* wq, int m,
+                          int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                          int relu, uint8_t* scratch, uint8_t* x4, float* planes, int wide,
+                          int pool_k, int pool_s, int out_h2, int out_w2, float* y) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+  const int out_h = ph - k_h + 1;
+  const int out_w = pw - k_w + 1;
+  cai_quantize_pad_f32_u8c4(x, c, h, w, pad_t, pad_b, pad_l, pad_r, x_scale, x_zero_point,
+                            pstride, scratch, x4);
+  cai_conv_direct_u8c4_f32(wq, m, c, k_h, k_w, x4, pstride, pw, out_h, bias, scale, relu, planes,
+                           wide, 0);
+  cai_conv_crop_pool_f32(planes, m, wide, pw, out_h, out_w, pool_k, pool_s, out_h2, out_w2, y);
 }

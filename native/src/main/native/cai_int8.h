@@ -285,6 +285,34 @@ void cai_conv_direct_u8c4_f32(const int8_t* wq, int m, int c, int k_h, int k_w, 
 void cai_conv_crop_pool_f32(const float* src, int m, int src_plane, int src_row, int rows,
                             int cols, int pool_k, int pool_s, int out_h2, int out_w2, float* y);
 
+/* ------------------------------------------------------------------------------------------------
+ * Whole int8 layers in one call: each is the chain of the kernels above, unchanged (same results
+ * bit for bit), so that a layer costs one crossing from Java instead of three or four.
+ *
+ * cai_qgemm_f32:        a = q(x [m,k]); acc = gemv (m == 1) or gemm; y [m,n] = requant_s32_f32(acc)
+ *                       (scratch a: m*k bytes, acc: m*n s32).
+ * cai_qconv_im2col_f32: quantize_pad -> im2col_u8c4 -> conv_s8p16_u8c4_f32 into y [m, out_h*out_w]
+ *                       (pool_k == 0) or into conv_out and then conv_crop_pool_f32 into y
+ *                       [m, out_h2, out_w2]; scratch padded: c*ph*pw, patches: u8c4_size(k, P).
+ * cai_qconv_direct_f32: quantize_pad_f32_u8c4 -> conv_direct_u8c4_f32 into planes [m, wide] ->
+ *                       conv_crop_pool_f32 into y (crop when pool_k == 0).
+ * ---------------------------------------------------------------------------------------------- */
+void cai_qgemm_f32(const float* x, int m, int k, float x_scale, int x_zero_point,
+                   const int8_t* w_packed, int n, const int32_t* bias, const float* scale,
+                   int relu, uint8_t* a, int32_t* acc, float* y);
+void cai_qconv_im2col_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                          int pad_r, float x_scale, int x_zero_point, const int8_t* w_packed,
+                          int m, int k_h, int k_w, int stride_h, int stride_w, int dil_h,
+                          int dil_w, int out_h, int out_w, const int32_t* bias,
+                          const float* scale, int relu, uint8_t* padded, uint8_t* patches,
+                          float* conv_out, int pool_k, int pool_s, int out_h2, int out_w2,
+                          float* y);
+void cai_qconv_direct_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                          int pad_r, float x_scale, int x_zero_point, const int8_t* wq, int m,
+                          int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                          int relu, uint8_t* scratch, uint8_t* x4, float* planes, int wide,
+                          int pool_k, int pool_s, int out_h2, int out_w2, float* y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -63,6 +63,24 @@ public final class Int8Conv {
       float scale,
       int zeroPoint,
       ByteBuffer out) {
+    if (checkQuantizePadded(x, channels, h, w, padT, padB, padL, padR, scale, zeroPoint, out)) {
+      IntKernelsNative.quantizePadF32U8(
+          x, channels, h, w, padT, padB, padL, padR, scale, zeroPoint, out);
+    }
+  }
+
+  private static boolean checkQuantizePadded(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float scale,
+      int zeroPoint,
+      ByteBuffer out) {
     Buffers.checkShape(
         "[channels,h,w,padT,padB,padL,padR]", channels, h, w, padT, padB, padL, padR);
     checkQuantization(scale, zeroPoint);
@@ -70,10 +88,7 @@ public final class Int8Conv {
     checkIntSized("padded image", padded);
     Buffers.checkInput("x", x, (long) channels * h * w);
     Buffers.checkOutput("out", out, padded);
-    if (padded > 0) {
-      IntKernelsNative.quantizePadF32U8(
-          x, channels, h, w, padT, padB, padL, padR, scale, zeroPoint, out);
-    }
+    return padded > 0;
   }
 
   /**
@@ -82,6 +97,15 @@ public final class Int8Conv {
    * dH, dW, outH, outW}. Refused unless every index falls inside the padded image.
    */
   public static void im2col(
+      ByteBuffer padded, int channels, int ph, int pw, int[] window, ByteBuffer out) {
+    if (checkIm2col(padded, channels, ph, pw, window, out)) {
+      IntKernelsNative.im2colU8c4(
+          padded, channels, ph, pw, window[0], window[1], window[2], window[3], window[4],
+          window[5], window[6], window[7], out);
+    }
+  }
+
+  private static boolean checkIm2col(
       ByteBuffer padded, int channels, int ph, int pw, int[] window, ByteBuffer out) {
     if (window == null || window.length != 8) {
       throw new IllegalArgumentException("window must be {kH,kW,sH,sW,dH,dW,outH,outW}");
@@ -118,11 +142,7 @@ public final class Int8Conv {
     checkIntSized("patches", bytes);
     Buffers.checkInput("padded", padded, (long) channels * ph * pw);
     Buffers.checkOutput("out", out, bytes);
-    if (bytes > 0) {
-      IntKernelsNative.im2colU8c4(
-          padded, channels, ph, pw, kH, kW, window[2], window[3], window[4], window[5], outH, outW,
-          out);
-    }
+    return bytes > 0;
   }
 
   /** {@code X[c][p] = q(x[c][p])} in u8c4 for x [k, pixels]: a 1×1 convolution's patches. */
@@ -175,6 +195,31 @@ public final class Int8Conv {
       RequantParams params,
       FloatBuffer y,
       boolean ref) {
+    if (checkConv(packedWeights, m, k, x4, pixels, params, y, ref)) {
+      IntKernelsNative.convS8p16U8c4F32(
+          packedWeights,
+          m,
+          k,
+          x4,
+          pixels,
+          params.bias(),
+          params.scale(),
+          params.relu() ? 1 : 0,
+          y,
+          pixels,
+          ref ? 1 : 0);
+    }
+  }
+
+  private static boolean checkConv(
+      ByteBuffer packedWeights,
+      int m,
+      int k,
+      ByteBuffer x4,
+      int pixels,
+      RequantParams params,
+      FloatBuffer y,
+      boolean ref) {
     Buffers.checkShape("[m,k,pixels]", m, k, pixels);
     if (k > Int8Gemm.MAX_K) {
       throw new IllegalArgumentException("k=" + k + " exceeds MAX_K=" + Int8Gemm.MAX_K);
@@ -190,20 +235,7 @@ public final class Int8Conv {
       Buffers.checkInput("bias", params.bias(), m);
     }
     Buffers.checkOutput("y", y, (long) m * pixels);
-    if (m > 0 && pixels > 0) {
-      IntKernelsNative.convS8p16U8c4F32(
-          packedWeights,
-          m,
-          k,
-          x4,
-          pixels,
-          params.bias(),
-          params.scale(),
-          params.relu() ? 1 : 0,
-          y,
-          pixels,
-          ref ? 1 : 0);
-    }
+    return m > 0 && pixels > 0;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -292,6 +324,27 @@ public final class Int8Conv {
       int pixelStride,
       ByteBuffer scratch,
       ByteBuffer out) {
+    if (checkQuantizePaddedQuads(
+        x, channels, h, w, padT, padB, padL, padR, scale, zeroPoint, pixelStride, scratch, out)) {
+      IntKernelsNative.quantizePadF32U8c4(
+          x, channels, h, w, padT, padB, padL, padR, scale, zeroPoint, pixelStride, scratch, out);
+    }
+  }
+
+  private static boolean checkQuantizePaddedQuads(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float scale,
+      int zeroPoint,
+      int pixelStride,
+      ByteBuffer scratch,
+      ByteBuffer out) {
     Buffers.checkShape(
         "[channels,h,w,padT,padB,padL,padR,pixelStride]",
         channels,
@@ -317,10 +370,7 @@ public final class Int8Conv {
     Buffers.checkInput("x", x, (long) channels * h * w);
     Buffers.checkOutput("scratch", scratch, channels * plane);
     Buffers.checkOutput("out", out, directInputBytes(channels, pixelStride));
-    if (channels > 0 && plane > 0) {
-      IntKernelsNative.quantizePadF32U8c4(
-          x, channels, h, w, padT, padB, padL, padR, scale, zeroPoint, pixelStride, scratch, out);
-    }
+    return channels > 0 && plane > 0;
   }
 
   /**
@@ -364,6 +414,40 @@ public final class Int8Conv {
   }
 
   private static void convDirect(
+      ByteBuffer wq,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      ByteBuffer x4,
+      int pixelStride,
+      int ph,
+      int pw,
+      RequantParams params,
+      FloatBuffer y,
+      int ldy,
+      boolean ref) {
+    if (checkConvDirect(wq, m, c, kH, kW, x4, pixelStride, ph, pw, params, y, ldy, ref)) {
+      IntKernelsNative.convDirectU8c4F32(
+          wq,
+          m,
+          c,
+          kH,
+          kW,
+          x4,
+          pixelStride,
+          pw,
+          ph - kH + 1,
+          params.bias(),
+          params.scale(),
+          params.relu() ? 1 : 0,
+          y,
+          ldy,
+          ref ? 1 : 0);
+    }
+  }
+
+  private static boolean checkConvDirect(
       ByteBuffer wq,
       int m,
       int c,
@@ -425,24 +509,7 @@ public final class Int8Conv {
     long needed = m == 0 ? 0 : (long) (m - 1) * ldy + wide;
     checkIntSized("y", needed);
     Buffers.checkOutput("y", y, needed);
-    if (m > 0 && c > 0) {
-      IntKernelsNative.convDirectU8c4F32(
-          wq,
-          m,
-          c,
-          kH,
-          kW,
-          x4,
-          pixelStride,
-          pw,
-          outH,
-          params.bias(),
-          params.scale(),
-          params.relu() ? 1 : 0,
-          y,
-          ldy,
-          ref ? 1 : 0);
-    }
+    return m > 0 && c > 0;
   }
 
   /**
@@ -452,6 +519,24 @@ public final class Int8Conv {
    * The plain max equals Java's {@code Math.max} on convolution outputs (never NaN, never −0).
    */
   public static void cropPool(
+      FloatBuffer src,
+      int m,
+      int srcPlane,
+      int srcRow,
+      int rows,
+      int cols,
+      int poolK,
+      int poolS,
+      int outH2,
+      int outW2,
+      FloatBuffer y) {
+    if (checkCropPool(src, m, srcPlane, srcRow, rows, cols, poolK, poolS, outH2, outW2, y)) {
+      IntKernelsNative.convCropPoolF32(
+          src, m, srcPlane, srcRow, rows, cols, poolK, poolS, outH2, outW2, y);
+    }
+  }
+
+  private static boolean checkCropPool(
       FloatBuffer src,
       int m,
       int srcPlane,
@@ -516,10 +601,203 @@ public final class Int8Conv {
     checkIntSized("y", outputs);
     Buffers.checkInput("src", src, reads);
     Buffers.checkOutput("y", y, outputs);
-    if (outputs > 0) {
-      IntKernelsNative.convCropPoolF32(
-          src, m, srcPlane, srcRow, rows, cols, poolK, poolS, outH2, outW2, y);
+    return outputs > 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Whole images in one crossing: the checks of every step above, then one native call chaining
+  // them (same kernels, same results), since each crossing costs about as much as a small step.
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * One image through {@link #quantizePadded} → {@link #im2col} → {@link #conv} into y [m, P]
+   * ({@code pool} null), or into {@code convOut} [m, P] and then {@link #cropPool} into y.
+   *
+   * @param pads {padT, padB, padL, padR}
+   * @param window {kH, kW, sH, sW, dH, dW, outH, outW} as {@link #im2col}
+   * @param pool {poolK, poolS, outH2, outW2}, or null
+   */
+  public static void convImage(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int[] pads,
+      float scale,
+      int zeroPoint,
+      ByteBuffer packedWeights,
+      int m,
+      int[] window,
+      RequantParams params,
+      ByteBuffer padded,
+      ByteBuffer patches,
+      FloatBuffer convOut,
+      int[] pool,
+      FloatBuffer y) {
+    if (pads == null || pads.length != 4 || pool != null && pool.length != 4) {
+      throw new IllegalArgumentException("pads must be {t,b,l,r} and pool {k,s,outH2,outW2}");
     }
+    Buffers.checkShape("pads", pads);
+    boolean work =
+        checkQuantizePadded(
+            x, channels, h, w, pads[0], pads[1], pads[2], pads[3], scale, zeroPoint, padded);
+    int ph = h + pads[0] + pads[1];
+    int pw = w + pads[2] + pads[3];
+    work &= checkIm2col(padded, channels, ph, pw, window, patches);
+    int k = channels * window[0] * window[1];
+    int pixels = window[6] * window[7];
+    FloatBuffer product = pool == null ? y : convOut;
+    work &= checkConv(packedWeights, m, k, patches, pixels, params, product, false);
+    if (pool != null) {
+      work &=
+          checkCropPool(
+              convOut, m, pixels, window[7], window[6], window[7], pool[0], pool[1], pool[2],
+              pool[3], y);
+    }
+    if (!work) { // an empty extent somewhere: the steps one by one handle it
+      quantizePadded(
+          x, channels, h, w, pads[0], pads[1], pads[2], pads[3], scale, zeroPoint, padded);
+      im2col(padded, channels, ph, pw, window, patches);
+      conv(packedWeights, m, k, patches, pixels, params, product);
+      if (pool != null) {
+        cropPool(
+            convOut, m, pixels, window[7], window[6], window[7], pool[0], pool[1], pool[2], pool[3],
+            y);
+      }
+      return;
+    }
+    IntKernelsNative.qconvIm2colF32(
+        x,
+        channels,
+        h,
+        w,
+        pads[0],
+        pads[1],
+        pads[2],
+        pads[3],
+        scale,
+        zeroPoint,
+        packedWeights,
+        m,
+        window[0],
+        window[1],
+        window[2],
+        window[3],
+        window[4],
+        window[5],
+        window[6],
+        window[7],
+        params.bias(),
+        params.scale(),
+        params.relu() ? 1 : 0,
+        padded,
+        patches,
+        pool == null ? y : convOut,
+        pool == null ? 0 : pool[0],
+        pool == null ? 0 : pool[1],
+        pool == null ? 0 : pool[2],
+        pool == null ? 0 : pool[3],
+        y);
+  }
+
+  /**
+   * One image through {@link #quantizePaddedQuads} → {@link #convDirect} (into {@code planes}, ldy
+   * = {@link #directWideLength}) → {@link #cropPool} (crop when {@code pool} is null) into y.
+   *
+   * @param pads {padT, padB, padL, padR}
+   * @param pool {poolK, poolS, outH2, outW2}, or null
+   */
+  public static void directImage(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int[] pads,
+      float scale,
+      int zeroPoint,
+      ByteBuffer wq,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      RequantParams params,
+      ByteBuffer scratch,
+      ByteBuffer x4,
+      FloatBuffer planes,
+      int[] pool,
+      FloatBuffer y) {
+    if (pads == null || pads.length != 4 || pool != null && pool.length != 4) {
+      throw new IllegalArgumentException("pads must be {t,b,l,r} and pool {k,s,outH2,outW2}");
+    }
+    Buffers.checkShape("pads", pads);
+    boolean work =
+        checkQuantizePaddedQuads(
+            x,
+            channels,
+            h,
+            w,
+            pads[0],
+            pads[1],
+            pads[2],
+            pads[3],
+            scale,
+            zeroPoint,
+            pixelStride,
+            scratch,
+            x4);
+    int ph = h + pads[0] + pads[1];
+    int pw = w + pads[2] + pads[3];
+    int outH = ph - kH + 1;
+    int outW = pw - kW + 1;
+    int wide = directWideLength(Math.max(outH, 0), pw);
+    work &=
+        checkConvDirect(
+            wq, m, channels, kH, kW, x4, pixelStride, ph, pw, params, planes, wide, false);
+    int poolK = pool == null ? 0 : pool[0];
+    int poolS = pool == null ? 0 : pool[1];
+    int outH2 = pool == null ? 0 : pool[2];
+    int outW2 = pool == null ? 0 : pool[3];
+    work &= checkCropPool(planes, m, wide, pw, outH, outW, poolK, poolS, outH2, outW2, y);
+    if (!work) {
+      throw new IllegalArgumentException(
+          "directImage: empty extent channels="
+              + channels
+              + " m="
+              + m
+              + " ph="
+              + ph
+              + " pw="
+              + pw
+              + " (the direct path needs a non-empty image and output)");
+    }
+    IntKernelsNative.qconvDirectF32(
+        x,
+        channels,
+        h,
+        w,
+        pads[0],
+        pads[1],
+        pads[2],
+        pads[3],
+        scale,
+        zeroPoint,
+        wq,
+        m,
+        kH,
+        kW,
+        pixelStride,
+        params.bias(),
+        params.scale(),
+        params.relu() ? 1 : 0,
+        scratch,
+        x4,
+        planes,
+        wide,
+        poolK,
+        poolS,
+        outH2,
+        outW2,
+        y);
   }
 
   private static void checkIntSized(String name, long value) {

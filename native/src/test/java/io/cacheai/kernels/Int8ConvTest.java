@@ -98,7 +98,26 @@ class Int8ConvTest {
       assertThat(direct(c, x, scale, zp, weights, bias, scales, relu, true))
           .as("Int8Conv.convRef, relu=%s", relu)
           .containsExactly(expected);
+      if (!c.pointwise() && Int8Conv.available()) {
+        assertThat(image(c, x, scale, zp, weights, bias, scales, relu, 0))
+            .as("Int8Conv.convImage, relu=%s", relu)
+            .containsExactly(expected);
+        if (c.outH() >= 2 && c.outW() >= 2) {
+          assertThat(image(c, x, scale, zp, weights, bias, scales, relu, 2))
+              .as("Int8Conv.convImage + pool 2, relu=%s", relu)
+              .containsExactly(maxPool(expected, c, 2));
+        }
+      }
       if (c.stride() == 1 && c.dil() == 1 && c.kh() <= c.h() + 2 * c.pad()) {
+        if (Int8Conv.available()) {
+          for (int poolK : new int[] {0, 2}) {
+            if (poolK == 0 || c.outH() >= 2 && c.outW() >= 2) {
+              assertThat(wideImage(c, x, scale, zp, weights, bias, scales, relu, poolK))
+                  .as("Int8Conv.directImage pool %d, relu=%s", poolK, relu)
+                  .containsExactly(poolK == 0 ? expected : maxPool(expected, c, poolK));
+            }
+          }
+        }
         assertThat(wide(c, x, scale, zp, weights, bias, scales, relu, false, 0))
             .as("Int8Conv.convDirect, relu=%s", relu)
             .containsExactly(expected);
@@ -445,5 +464,84 @@ class Int8ConvTest {
       Int8Conv.conv(stage.packed(), c.m(), c.k(), patches, c.pixels(), params, y);
     }
     return IntBuffersForTests.toArray(y, c.m() * c.pixels());
+  }
+
+  /** {@link Int8Conv#convImage}: the patch path in one call (poolK 0: no pool). */
+  private static float[] image(
+      Case c,
+      float[] x,
+      float scale,
+      int zp,
+      byte[] w,
+      int[] bias,
+      float[] scales,
+      boolean relu,
+      int poolK) {
+    IntBufferPair stage = stage(c, w, bias, zp);
+    int ph = c.h() + 2 * c.pad();
+    int pw = c.w() + 2 * c.pad();
+    int h2 = poolK == 0 ? 0 : (c.outH() - poolK) / poolK + 1;
+    int w2 = poolK == 0 ? 0 : (c.outW() - poolK) / poolK + 1;
+    int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
+    FloatBuffer y = floats(new float[outputs], 0);
+    Int8Conv.convImage(
+        floats(x, 0),
+        c.channels(),
+        c.h(),
+        c.w(),
+        new int[] {c.pad(), c.pad(), c.pad(), c.pad()},
+        scale,
+        zp,
+        stage.packed(),
+        c.m(),
+        new int[] {c.kh(), c.kw(), c.stride(), c.stride(), c.dil(), c.dil(), c.outH(), c.outW()},
+        new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu),
+        zeroBytes((long) c.channels() * ph * pw, 0),
+        zeroBytes(Int8Conv.u8c4Bytes(c.k(), c.pixels()), 0),
+        floats(new float[c.m() * c.pixels()], 0),
+        poolK == 0 ? null : new int[] {poolK, poolK, h2, w2},
+        y);
+    return IntBuffersForTests.toArray(y, outputs);
+  }
+
+  /** {@link Int8Conv#directImage}: the direct path in one call (poolK 0: crop). */
+  private static float[] wideImage(
+      Case c,
+      float[] x,
+      float scale,
+      int zp,
+      byte[] w,
+      int[] bias,
+      float[] scales,
+      boolean relu,
+      int poolK) {
+    IntBufferPair stage = stage(c, w, bias, zp);
+    int ph = c.h() + 2 * c.pad();
+    int pw = c.w() + 2 * c.pad();
+    int stride = Int8Conv.directPixelStride(ph, pw, c.kh(), c.kw(), c.outH());
+    int h2 = poolK == 0 ? 0 : (c.outH() - poolK) / poolK + 1;
+    int w2 = poolK == 0 ? 0 : (c.outW() - poolK) / poolK + 1;
+    int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
+    FloatBuffer y = floats(new float[outputs], 0);
+    Int8Conv.directImage(
+        floats(x, 0),
+        c.channels(),
+        c.h(),
+        c.w(),
+        new int[] {c.pad(), c.pad(), c.pad(), c.pad()},
+        scale,
+        zp,
+        Int8Conv.packDirectWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw()),
+        c.m(),
+        c.kh(),
+        c.kw(),
+        stride,
+        new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu),
+        zeroBytes((long) c.channels() * ph * pw, 0),
+        zeroBytes(Int8Conv.directInputBytes(c.channels(), stride), 0),
+        floats(new float[c.m() * Int8Conv.directWideLength(c.outH(), pw)], 0),
+        poolK == 0 ? null : new int[] {poolK, poolK, h2, w2},
+        y);
+    return IntBuffersForTests.toArray(y, outputs);
   }
 }

@@ -60,6 +60,8 @@ final class QLinearConvKernel implements Kernel {
   private final int paddedW;
   private final int pixelStride;
   private final int wideLength;
+  private final int[] pads;
+  private final int[] poolArgs;
 
   QLinearConvKernel(
       int in,
@@ -133,6 +135,10 @@ final class QLinearConvKernel implements Kernel {
               + pool.strideW()
               + " into this convolution");
     }
+    this.pads =
+        new int[] {window.padTop(), window.padBottom(), window.padLeft(), window.padRight()};
+    this.poolArgs =
+        pool == null ? null : new int[] {pool.kernelH(), pool.strideH(), pool.outH(), pool.outW()};
     this.paddedH = window.inH() + window.padTop() + window.padBottom();
     this.paddedW = window.inW() + window.padLeft() + window.padRight();
     this.wide =
@@ -304,28 +310,35 @@ final class QLinearConvKernel implements Kernel {
       window.outH(),
       window.outW()
     };
+    int outputs = pool == null ? p : pool.outH() * pool.outW();
     for (int b = 0; b < batch; b++) {
       FloatBuffer image = x.slice(b * imageLength, imageLength);
-      if (pointwise) {
-        Int8Conv.quantizeU8c4(image, channels, p, xScale, xZeroPoint, patches);
-      } else {
-        ByteBuffer padded = bytes.slice(paddedAt, paddedLength);
-        Int8Conv.quantizePadded(
+      FloatBuffer out = y.slice(b * outChannels * outputs, outChannels * outputs);
+      if (!pointwise) { // one crossing: quantize, patches, product, (pool)
+        Int8Conv.convImage(
             image,
             channels,
             window.inH(),
             window.inW(),
-            window.padTop(),
-            window.padBottom(),
-            window.padLeft(),
-            window.padRight(),
+            pads,
             xScale,
             xZeroPoint,
-            padded);
-        Int8Conv.im2col(padded, channels, ph, pw, shape, patches);
+            weight,
+            outChannels,
+            shape,
+            directParams,
+            bytes.slice(paddedAt, paddedLength),
+            patches,
+            pool == null ? null : frame.scratch().slice(0, outChannels * p),
+            poolArgs,
+            out);
+        if (pool == null) {
+          applyEpilogue(out);
+        }
+        continue;
       }
+      Int8Conv.quantizeU8c4(image, channels, p, xScale, xZeroPoint, patches);
       if (pool == null) {
-        FloatBuffer out = y.slice(b * outChannels * p, outChannels * p);
         Int8Conv.conv(weight, outChannels, r, patches, p, directParams, out);
         applyEpilogue(out);
       } else {
@@ -348,37 +361,30 @@ final class QLinearConvKernel implements Kernel {
     ByteBuffer x4 = bytes.slice(0, inputBytes);
     ByteBuffer padded = bytes.slice(scratchAt, paddedLength);
     FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
+    int outputs = pool == null ? pixels() : pool.outH() * pool.outW();
     for (int b = 0; b < batch; b++) {
-      Int8Conv.quantizePaddedQuads(
+      FloatBuffer out = y.slice(b * outChannels * outputs, outChannels * outputs);
+      Int8Conv.directImage(
           x.slice(b * imageLength, imageLength),
           channels,
           window.inH(),
           window.inW(),
-          window.padTop(),
-          window.padBottom(),
-          window.padLeft(),
-          window.padRight(),
+          pads,
           xScale,
           xZeroPoint,
-          pixelStride,
-          padded,
-          x4);
-      Int8Conv.convDirect(
           directWeights,
           outChannels,
-          channels,
           window.kernelH(),
           window.kernelW(),
-          x4,
           pixelStride,
-          paddedH,
-          paddedW,
           directParams,
+          padded,
+          x4,
           planes,
-          wideLength);
-      store(planes, wideLength, paddedW, y, b);
+          poolArgs,
+          out);
       if (pool == null) {
-        applyEpilogue(y.slice(b * outChannels * pixels(), outChannels * pixels()));
+        applyEpilogue(out);
       }
     }
   }
