@@ -1838,3 +1838,192 @@ void cai_qconv_direct_f32(const float* x, int c, int h, int w, int pad_t, int pa
                            wide, 0);
   cai_conv_crop_pool_f32(planes, m, wide, pw, out_h, out_w, pool_k, pool_s, out_h2, out_w2, y);
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * The direct convolution for few input channels: quads along kw (contracts: cai_int8.h)
+ * ---------------------------------------------------------------------------------------------- */
+#define CAI_KQ_MR 16 /* one permuted operand feeds 16 channels: measured best */
+
+size_t cai_pack_conv_kq_size(int m, int c, int k_h, int k_w) {
+  return (size_t)((m + CAI_KQ_MR - 1) / CAI_KQ_MR) * (size_t)c * (size_t)k_h *
+         (size_t)((k_w + 3) / 4) * CAI_KQ_MR * 4;
+}
+
+void cai_pack_conv_kq(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out) {
+  const int k = c * k_h * k_w;
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const int quads = (k_w + 3) / 4;
+  const int blocks = (m + CAI_KQ_MR - 1) / CAI_KQ_MR;
+  size_t at = 0;
+  for (int jb = 0; jb < blocks; jb++) {
+    for (int ch = 0; ch < c; ch++) {
+      for (int kh = 0; kh < k_h; kh++) {
+        for (int kq = 0; kq < quads; kq++) {
+          for (int r = 0; r < CAI_KQ_MR; r++) {
+            const int j = jb * CAI_KQ_MR + r;
+            for (int i = 0; i < 4; i++) {
+              const int kw = 4 * kq + i;
+              int8_t v = 0;
+              if (j < m && kw < k_w) {
+                const int kidx = (ch * k_h + kh) * k_w + kw;
+                v = w_packed[(size_t)(j / CAI_S8P_NR) * kp * CAI_S8P_NR + (size_t)(kidx / 2) * 32 +
+                             (j % CAI_S8P_NR) * 2 + kidx % 2];
+              }
+              out[at++] = v;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+static int cai_isa_vbmi(void) {
+#if CAI_X86
+  static int known = -1;
+  if (known < 0) {
+    known = __builtin_cpu_supports("avx512vbmi");
+  }
+  return known && cai_isa_vnni();
+#else
+  return 0;
+#endif
+}
+
+int cai_conv_kq_available(void) { return cai_isa_vbmi(); }
+
+static void cai_conv_kq_u8_f32_ref(const int8_t* wk, int m, int c, int k_h, int k_w,
+                                   const uint8_t* img, int pstride, int pw, int out_h,
+                                   const int32_t* bias, const float* scale, int relu, float* y,
+                                   int ldy) {
+  const int quads = (k_w + 3) / 4;
+  const int wide = cai_round_up(out_h * pw, CAI_U8C4_PIXELS);
+  const size_t block = (size_t)c * k_h * quads * CAI_KQ_MR * 4;
+  cai_requant_params params = {bias, scale, 0, relu};
+  for (int j = 0; j < m; j++) {
+    const int8_t* wj = wk + (size_t)(j / CAI_KQ_MR) * block + (j % CAI_KQ_MR) * 4;
+    for (int q = 0; q < wide; q++) {
+      int32_t acc = 0;
+      size_t t = 0;
+      for (int ch = 0; ch < c; ch++) {
+        for (int kh = 0; kh < k_h; kh++) {
+          for (int kq = 0; kq < quads; kq++, t++) {
+            const uint8_t* xs = img + (size_t)ch * pstride + q + (size_t)kh * pw + 4 * kq;
+            const int8_t* ws = wj + t * CAI_KQ_MR * 4;
+            for (int i = 0; i < 4; i++) {
+              acc += (int32_t)xs[i] * (int32_t)ws[i];
+            }
+          }
+        }
+      }
+      const float v = cai_requant_real(acc, &params, j);
+      y[(size_t)j * ldy + q] = relu && v < 0.0f ? 0.0f : v;
+    }
+  }
+}
+
+#if CAI_X86
+#define CAI_VBMI_INLINE \
+  static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vnni,avx512vbmi")))
+#define CAI_VBMI __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi")))
+
+/* byte 4i + j of a 16-output operand = image byte i + j: output i's 4 consecutive kw taps */
+static const uint8_t cai_kq_index[64] = {
+    0,  1,  2,  3,  1,  2,  3,  4,  2,  3,  4,  5,  3,  4,  5,  6,  4,  5,  6,  7,  5,  6,
+    7,  8,  6,  7,  8,  9,  7,  8,  9,  10, 8,  9,  10, 11, 9,  10, 11, 12, 10, 11, 12, 13,
+    11, 12, 13, 14, 12, 13, 14, 15, 13, 14, 15, 16, 14, 15, 16, 17, 15, 16, 17, 18};
+
+CAI_VBMI_INLINE void cai_kq_tile(const int NV, const int32_t* wb, int c, int k_h, int quads,
+                                 const uint8_t* img, int pstride, int pw, int q0, int j0, int mr,
+                                 const int32_t* bias, const float* scale, int relu, float* y,
+                                 int ldy) {
+  __m512i acc[CAI_KQ_MR][1];
+  for (int r = 0; r < CAI_KQ_MR; r++) {
+    for (int v = 0; v < NV; v++) {
+      acc[r][v] = _mm512_setzero_si512();
+    }
+  }
+  const __m512i index = _mm512_loadu_si512(cai_kq_index);
+  const int32_t* wt = wb;
+  for (int ch = 0; ch < c; ch++) {
+    for (int kh = 0; kh < k_h; kh++) {
+      const uint8_t* row = img + (size_t)ch * pstride + q0 + (size_t)kh * pw;
+      for (int kq = 0; kq < quads; kq++, wt += CAI_KQ_MR) {
+        __m512i xv[1];
+        for (int v = 0; v < NV; v++) {
+          xv[v] = _mm512_permutexvar_epi8(index, _mm512_loadu_si512(row + 4 * kq + 16 * v));
+        }
+        for (int r = 0; r < CAI_KQ_MR; r++) {
+          const __m512i wv = _mm512_set1_epi32(wt[r]);
+          for (int v = 0; v < NV; v++) {
+            acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], xv[v], wv);
+          }
+        }
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  for (int r = 0; r < mr; r++) {
+    const int j = j0 + r;
+    const __m512i b = _mm512_set1_epi32(bias == NULL ? 0 : bias[j]);
+    const __m512 s = _mm512_set1_ps(scale[j]);
+    for (int v = 0; v < NV; v++) {
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], b)), s);
+      if (relu) { /* exactly "v < 0 ? 0 : v" */
+        f = _mm512_mask_mov_ps(f, _mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), zero);
+      }
+      _mm512_storeu_ps(y + (size_t)j * ldy + q0 + 16 * v, f);
+    }
+  }
+}
+
+static CAI_VBMI void cai_conv_kq_u8_f32_vbmi(const int8_t* wk, int m, int c, int k_h, int k_w,
+                                             const uint8_t* img, int pstride, int pw, int out_h,
+                                             const int32_t* bias, const float* scale, int relu,
+                                             float* y, int ldy) {
+  const int quads = (k_w + 3) / 4;
+  const int vectors = cai_round_up(out_h * pw, CAI_U8C4_PIXELS) / CAI_U8C4_PIXELS;
+  const size_t block = (size_t)c * k_h * quads * CAI_KQ_MR;
+  for (int j0 = 0; j0 < m; j0 += CAI_KQ_MR) {
+    const int mr = m - j0 < CAI_KQ_MR ? m - j0 : CAI_KQ_MR;
+    const int32_t* wb = (const int32_t*)wk + (size_t)(j0 / CAI_KQ_MR) * block;
+    for (int v0 = 0; v0 < vectors; v0++) {
+      cai_kq_tile(1, wb, c, k_h, quads, img, pstride, pw, 16 * v0, j0, mr, bias, scale, relu, y,
+                  ldy);
+    }
+  }
+}
+#endif
+
+void cai_conv_kq_u8_f32(const int8_t* wk, int m, int c, int k_h, int k_w, const uint8_t* img,
+                        int pstride, int pw, int out_h, const int32_t* bias, const float* scale,
+                        int relu, float* y, int ldy, int use_ref) {
+#if CAI_X86
+  if (!use_ref && cai_isa_vbmi()) {
+    cai_conv_kq_u8_f32_vbmi(wk, m, c, k_h, k_w, img, pstride, pw, out_h, bias, scale, relu, y,
+                            ldy);
+    return;
+  }
+#endif
+  cai_conv_kq_u8_f32_ref(wk, m, c, k_h, k_w, img, pstride, pw, out_h, bias, scale, relu, y, ldy);
+}
+
+void cai_qconv_kq_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                      int pad_r, float x_scale, int x_zero_point, const int8_t* wk, int m,
+                      int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                      int relu, uint8_t* img, float* planes, int wide, int pool_k, int pool_s,
+                      int out_h2, int out_w2, float* y, int use_ref) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+  const int out_h = ph - k_h + 1;
+  const int out_w = pw - k_w + 1;
+  for (int ch = 0; ch < c; ch++) {
+    uint8_t* plane = img + (size_t)ch * pstride;
+    cai_quantize_pad_f32_u8(x + (size_t)ch * h * w, 1, h, w, pad_t, pad_b, pad_l, pad_r, x_scale,
+                            x_zero_point, plane);
+    memset(plane + (size_t)ph * pw, 0, (size_t)(pstride - ph * pw));
+  }
+  cai_conv_kq_u8_f32(wk, m, c, k_h, k_w, img, pstride, pw, out_h, bias, scale, relu, planes, wide,
+                     use_ref);
+  cai_conv_crop_pool_f32(planes, m, wide, pw, out_h, out_w, pool_k, pool_s, out_h2, out_w2, y);
+}

@@ -313,6 +313,40 @@ void cai_qconv_direct_f32(const float* x, int c, int h, int w, int pad_t, int pa
                           int relu, uint8_t* scratch, uint8_t* x4, float* planes, int wide,
                           int pool_k, int pool_s, int out_h2, int out_w2, float* y);
 
+/* ------------------------------------------------------------------------------------------------
+ * The direct convolution for few input channels (C < 4, e.g. an image's first layer): quads along
+ * kw instead of channels, so C = 1 wastes nothing on absent channels. Stride 1, dilation 1; needs
+ * AVX-512 VBMI (vpermb) besides VNNI (cai_conv_kq_available), else the scalar twin runs.
+ *
+ * Input: the zero-point-padded u8 image, plane by plane: channel ch at byte ch * pstride, pixel
+ * row * pw + col (bytes ph*pw .. pstride-1 zero). Outputs on wide rows as cai_conv_direct_u8c4_f32.
+ * For 16 outputs q'..q'+15 and tap (ch, kh, kq) one 64-byte load at q' + kh*pw + 4kq and one vpermb
+ * (byte 4i + j <- byte i + j) give each output its 4 consecutive kw bytes; pstride must cover
+ * round_up(out_h*pw, 16) + (kH-1)*pw + 4*ceil(kW/4) + 48 bytes (callers check).
+ *
+ * Format s8k4m16 (weights, packed once per plan from s8p16): blocks of 16 output channels; within
+ * a block tap t = (ch * kH + kh) * ceil(kW/4) + kq; within a tap one s32 per channel:
+ *
+ *   block jb, tap t (64 bytes):
+ *   +-------------------------------+-------------------------------+-----+------------------+
+ *   | W[16jb][ch][kh][4kq .. 4kq+3] | W[16jb+1][ch][kh][4kq .. +3]  | ... | W[16jb+15][...]  |
+ *   +-------------------------------+-------------------------------+-----+------------------+
+ *
+ * kw >= kW and output channels >= m are 0 (a zero weight makes the byte it meets irrelevant).
+ * cai_qconv_kq_f32: quantize_pad each plane -> conv_kq -> conv_crop_pool_f32, one call.
+ * ---------------------------------------------------------------------------------------------- */
+size_t cai_pack_conv_kq_size(int m, int c, int k_h, int k_w);
+void cai_pack_conv_kq(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out);
+int cai_conv_kq_available(void);
+void cai_conv_kq_u8_f32(const int8_t* wk, int m, int c, int k_h, int k_w, const uint8_t* img,
+                        int pstride, int pw, int out_h, const int32_t* bias, const float* scale,
+                        int relu, float* y, int ldy, int use_ref);
+void cai_qconv_kq_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                      int pad_r, float x_scale, int x_zero_point, const int8_t* wk, int m,
+                      int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                      int relu, uint8_t* img, float* planes, int wide, int pool_k, int pool_s,
+                      int out_h2, int out_w2, float* y, int use_ref);
+
 #ifdef __cplusplus
 }
 #endif

@@ -800,6 +800,251 @@ public final class Int8Conv {
         y);
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // The direct convolution for few input channels: quads along kw (layouts drawn in cai_int8.h).
+  // ---------------------------------------------------------------------------------------------
+
+  /** Output channels per block of the s8k4m16 weight layout. */
+  public static final int KQ_CHANNEL_BLOCK = 16;
+
+  /** Whether the kw-quad kernel's vector body runs here (AVX-512 VNNI + VBMI). */
+  public static boolean kqAvailable() {
+    return IntKernels.vnni() && IntKernelsNative.convKqAvailable() != 0;
+  }
+
+  /** Bytes of the s8k4m16 weights of an [m, c, kH, kW] convolution. */
+  public static long kqWeightBytes(int m, int c, int kH, int kW) {
+    Buffers.checkShape("[m,c,kH,kW]", m, c, kH, kW);
+    return (long) ((m + KQ_CHANNEL_BLOCK - 1) / KQ_CHANNEL_BLOCK)
+        * c
+        * kH
+        * ((kW + 3) / 4)
+        * KQ_CHANNEL_BLOCK
+        * 4;
+  }
+
+  /** The s8k4m16 form of the s8p16 weights [m, c·kH·kW], in a new direct buffer (once per plan). */
+  public static ByteBuffer packKqWeights(ByteBuffer packedWeights, int m, int c, int kH, int kW) {
+    long bytes = kqWeightBytes(m, c, kH, kW);
+    checkIntSized("kq weights", bytes);
+    long k = (long) c * kH * kW;
+    if (k > Int8Gemm.MAX_K) {
+      throw new IllegalArgumentException("k=" + k + " exceeds MAX_K=" + Int8Gemm.MAX_K);
+    }
+    Buffers.checkInput("packedWeights", packedWeights, Int8Gemm.packedSizeBytes(m, (int) k));
+    ByteBuffer out = ByteBuffer.allocateDirect((int) Math.max(bytes, 1));
+    if (bytes > 0) {
+      IntKernelsNative.packConvKq(packedWeights, m, c, kH, kW, out);
+    }
+    return out;
+  }
+
+  /**
+   * Bytes per plane of the kw-quad kernel's input: every 64-byte load stays inside, {@code
+   * round_up(max(wide + (kH-1)·pw + 4·ceil(kW/4) + 48, ph·pw), 16)}.
+   */
+  public static int kqPixelStride(int ph, int pw, int kH, int kW, int outH) {
+    Buffers.checkShape("[ph,pw,kH,kW,outH]", ph, pw, kH, kW, outH);
+    long reach =
+        (long) directWideLength(outH, pw) + (long) (kH - 1) * pw + 4L * ((kW + 3) / 4) + 48;
+    long stride = Math.max(reach, (long) ph * pw);
+    checkIntSized("pixel stride", stride + PIXEL_BLOCK);
+    return Int8Gemm.roundUp((int) stride, PIXEL_BLOCK);
+  }
+
+  /**
+   * One image, stride 1, through the kw-quad kernel: each plane quantized and padded ({@link
+   * #quantizePadded}'s rule) into {@code img} ({@code pixelStride} bytes per plane), the product on
+   * wide rows into {@code planes} [m, {@link #directWideLength}], then {@link #cropPool} into y.
+   * Same output stage and results as {@link #conv}.
+   *
+   * @param pads {padT, padB, padL, padR}
+   * @param pool {poolK, poolS, outH2, outW2}, or null
+   */
+  public static void kqImage(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int[] pads,
+      float scale,
+      int zeroPoint,
+      ByteBuffer wk,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      RequantParams params,
+      ByteBuffer img,
+      FloatBuffer planes,
+      int[] pool,
+      FloatBuffer y) {
+    kqImage(
+        x,
+        channels,
+        h,
+        w,
+        pads,
+        scale,
+        zeroPoint,
+        wk,
+        m,
+        kH,
+        kW,
+        pixelStride,
+        params,
+        img,
+        planes,
+        pool,
+        y,
+        false);
+  }
+
+  /** {@link #kqImage} with the scalar C twin of the product, for tests. */
+  public static void kqImageRef(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int[] pads,
+      float scale,
+      int zeroPoint,
+      ByteBuffer wk,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      RequantParams params,
+      ByteBuffer img,
+      FloatBuffer planes,
+      int[] pool,
+      FloatBuffer y) {
+    kqImage(
+        x,
+        channels,
+        h,
+        w,
+        pads,
+        scale,
+        zeroPoint,
+        wk,
+        m,
+        kH,
+        kW,
+        pixelStride,
+        params,
+        img,
+        planes,
+        pool,
+        y,
+        true);
+  }
+
+  private static void kqImage(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int[] pads,
+      float scale,
+      int zeroPoint,
+      ByteBuffer wk,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      RequantParams params,
+      ByteBuffer img,
+      FloatBuffer planes,
+      int[] pool,
+      FloatBuffer y,
+      boolean ref) {
+    if (pads == null || pads.length != 4 || pool != null && pool.length != 4) {
+      throw new IllegalArgumentException("pads must be {t,b,l,r} and pool {k,s,outH2,outW2}");
+    }
+    Buffers.checkShape(
+        "[channels,h,w,m,kH,kW,pixelStride]", channels, h, w, m, kH, kW, pixelStride);
+    Buffers.checkShape("pads", pads);
+    checkQuantization(scale, zeroPoint);
+    if (params == null) {
+      throw new IllegalArgumentException("params is null");
+    }
+    long phLong = (long) h + pads[0] + pads[1];
+    long pwLong = (long) w + pads[2] + pads[3];
+    checkIntSized("padded plane", phLong * pwLong);
+    int ph = (int) phLong;
+    int pw = (int) pwLong;
+    if (channels < 1 || m < 1 || kH < 1 || kW < 1 || kH > ph || kW > pw) {
+      throw new IllegalArgumentException(
+          "kqImage: channels="
+              + channels
+              + " m="
+              + m
+              + " kernel "
+              + kH
+              + "x"
+              + kW
+              + " must be >= 1 and fit the padded image "
+              + ph
+              + "x"
+              + pw);
+    }
+    if ((long) channels * kH * kW > Int8Gemm.MAX_K) {
+      throw new IllegalArgumentException(
+          "k=c·kH·kW=" + (long) channels * kH * kW + " exceeds MAX_K=" + Int8Gemm.MAX_K);
+    }
+    int outH = ph - kH + 1;
+    int outW = pw - kW + 1;
+    int expected = kqPixelStride(ph, pw, kH, kW, outH);
+    if (pixelStride != expected) {
+      throw new IllegalArgumentException(
+          "pixelStride=" + pixelStride + ", expected " + expected + " for ph=" + ph + " pw=" + pw);
+    }
+    int wide = directWideLength(outH, pw);
+    Buffers.checkInput("x", x, (long) channels * h * w);
+    Buffers.checkInput("wk", wk, kqWeightBytes(m, channels, kH, kW));
+    Buffers.checkOutput("img", img, (long) channels * pixelStride);
+    Buffers.checkInput("scale", params.scale(), m);
+    if (params.bias() != null) {
+      Buffers.checkInput("bias", params.bias(), m);
+    }
+    checkIntSized("planes", (long) m * wide);
+    Buffers.checkOutput("planes", planes, (long) m * wide);
+    int poolK = pool == null ? 0 : pool[0];
+    int poolS = pool == null ? 0 : pool[1];
+    int outH2 = pool == null ? 0 : pool[2];
+    int outW2 = pool == null ? 0 : pool[3];
+    checkCropPool(planes, m, wide, pw, outH, outW, poolK, poolS, outH2, outW2, y);
+    IntKernelsNative.qconvKqF32(
+        x,
+        channels,
+        h,
+        w,
+        pads[0],
+        pads[1],
+        pads[2],
+        pads[3],
+        scale,
+        zeroPoint,
+        wk,
+        m,
+        kH,
+        kW,
+        pixelStride,
+        params.bias(),
+        params.scale(),
+        params.relu() ? 1 : 0,
+        img,
+        planes,
+        wide,
+        poolK,
+        poolS,
+        outH2,
+        outW2,
+        y,
+        ref ? 1 : 0);
+  }
+
   private static void checkIntSized(String name, long value) {
     if (value > Integer.MAX_VALUE) {
       throw new IllegalArgumentException(name + "=" + value + " exceeds 2^31-1");

@@ -386,4 +386,46 @@ final class IntKernelsNative {
       int outH2,
       int outW2,
       FloatBuffer y);
+
+  @Name("cai_conv_kq_available")
+  static native int convKqAvailable();
+
+  @Name("cai_pack_conv_kq")
+  static native void packConvKq(
+      @Cast("const int8_t*") ByteBuffer wPacked,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      @Cast("int8_t*") ByteBuffer out);
+
+  @Name("cai_qconv_kq_f32")
+  static native void qconvKqF32(
+      @Cast("const float*") FloatBuffer x,
+      int c,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float xScale,
+      int xZeroPoint,
+      @Cast("const int8_t*") ByteBuffer wk,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int relu,
+      @Cast("uint8_t*") ByteBuffer img,
+      FloatBuffer planes,
+      int wide,
+      int poolK,
+      int poolS,
+      int outH2,
+      int outW2,
+      FloatBuffer y,
+      int useRef);
 }

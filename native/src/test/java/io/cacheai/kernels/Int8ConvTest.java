@@ -109,6 +109,18 @@ class Int8ConvTest {
         }
       }
       if (c.stride() == 1 && c.dil() == 1 && c.kh() <= c.h() + 2 * c.pad()) {
+        for (boolean ref : new boolean[] {false, true}) {
+          if (!ref && !Int8Conv.kqAvailable()) {
+            continue;
+          }
+          for (int poolK : new int[] {0, 2}) {
+            if (poolK == 0 || c.outH() >= 2 && c.outW() >= 2) {
+              assertThat(kqImage(c, x, scale, zp, weights, bias, scales, relu, poolK, ref))
+                  .as("Int8Conv.kqImage ref=%s pool %d, relu=%s", ref, poolK, relu)
+                  .containsExactly(poolK == 0 ? expected : maxPool(expected, c, poolK));
+            }
+          }
+        }
         if (Int8Conv.available()) {
           for (int poolK : new int[] {0, 2}) {
             if (poolK == 0 || c.outH() >= 2 && c.outW() >= 2) {
@@ -150,6 +162,29 @@ class Int8ConvTest {
     float expected = (float) (255L * weight * c.k());
     for (boolean ref : new boolean[] {false, true}) {
       for (float v : wide(c, x, 0.5f, 0, weights, bias, scales, false, ref, 0)) {
+        assertThat(v).as("ref=%s", ref).isEqualTo(expected);
+      }
+    }
+  }
+
+  /** All-255 activations × all +127 or −128 weights through the kw-quad kernel (C < 4). */
+  @ParameterizedTest(name = "weight={0} channels={1}")
+  @CsvSource({"127, 1", "-128, 3", "-127, 2"})
+  void kqImage_adversarialExtremes(int weight, int channels) {
+    Case c = new Case(channels, 6, 23, 19, 5, 7, 1, 0, 1);
+    float[] x = new float[channels * 6 * 23];
+    java.util.Arrays.fill(x, 1e9f); // saturates to 255
+    byte[] weights = new byte[c.m() * c.k()];
+    java.util.Arrays.fill(weights, (byte) weight);
+    int[] bias = new int[c.m()];
+    float[] scales = new float[c.m()];
+    java.util.Arrays.fill(scales, 1f);
+    float expected = (float) (255L * weight * c.k());
+    for (boolean ref : new boolean[] {false, true}) {
+      if (!ref && !Int8Conv.kqAvailable()) {
+        continue;
+      }
+      for (float v : kqImage(c, x, 0.5f, 0, weights, bias, scales, false, 0, ref)) {
         assertThat(v).as("ref=%s", ref).isEqualTo(expected);
       }
     }
@@ -542,6 +577,77 @@ class Int8ConvTest {
         floats(new float[c.m() * Int8Conv.directWideLength(c.outH(), pw)], 0),
         poolK == 0 ? null : new int[] {poolK, poolK, h2, w2},
         y);
+    return IntBuffersForTests.toArray(y, outputs);
+  }
+
+  /** {@link Int8Conv#kqImage} (or its twin): the kw-quad path in one call (poolK 0: crop). */
+  private static float[] kqImage(
+      Case c,
+      float[] x,
+      float scale,
+      int zp,
+      byte[] w,
+      int[] bias,
+      float[] scales,
+      boolean relu,
+      int poolK,
+      boolean ref) {
+    IntBufferPair stage = stage(c, w, bias, zp);
+    int ph = c.h() + 2 * c.pad();
+    int pw = c.w() + 2 * c.pad();
+    int stride = Int8Conv.kqPixelStride(ph, pw, c.kh(), c.kw(), c.outH());
+    int h2 = poolK == 0 ? 0 : (c.outH() - poolK) / poolK + 1;
+    int w2 = poolK == 0 ? 0 : (c.outW() - poolK) / poolK + 1;
+    int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
+    FloatBuffer y = floats(new float[outputs], 0);
+    ByteBuffer img = zeroBytes((long) c.channels() * stride, 0);
+    for (int i = 0; i < img.capacity(); i++) {
+      img.put(i, (byte) 0x3C); // every byte is written
+    }
+    ByteBuffer wk = Int8Conv.packKqWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw());
+    int[] pads = {c.pad(), c.pad(), c.pad(), c.pad()};
+    int[] pool = poolK == 0 ? null : new int[] {poolK, poolK, h2, w2};
+    RequantParams params = new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu);
+    FloatBuffer planes = floats(new float[c.m() * Int8Conv.directWideLength(c.outH(), pw)], 0);
+    if (ref) {
+      Int8Conv.kqImageRef(
+          floats(x, 0),
+          c.channels(),
+          c.h(),
+          c.w(),
+          pads,
+          scale,
+          zp,
+          wk,
+          c.m(),
+          c.kh(),
+          c.kw(),
+          stride,
+          params,
+          img,
+          planes,
+          pool,
+          y);
+    } else {
+      Int8Conv.kqImage(
+          floats(x, 0),
+          c.channels(),
+          c.h(),
+          c.w(),
+          pads,
+          scale,
+          zp,
+          wk,
+          c.m(),
+          c.kh(),
+          c.kw(),
+          stride,
+          params,
+          img,
+          planes,
+          pool,
+          y);
+    }
     return IntBuffersForTests.toArray(y, outputs);
   }
 }

@@ -34,7 +34,10 @@ import java.nio.FloatBuffer;
  * channel quads, every tap is a shifted 64-byte load of it, and the output is computed on "wide"
  * rows of the padded width into scratch, then cropped. A following MaxPool ({@code pool}, square,
  * no padding) may be fused: the crop step then takes the window maxima instead, so the unpooled
- * output never reaches the arena (exact: the same fp32 values, the same max).
+ * output never reaches the arena (exact: the same fp32 values, the same max). Convolutions of fewer
+ * than 4 input channels (an image's first layer) take the <b>kw-quad</b> direct path instead
+ * ({@link Int8Conv#kqImage}: quads of 4 consecutive kw taps gathered by one byte permute per 16
+ * outputs), which wastes nothing on absent channels.
  */
 final class QLinearConvKernel implements Kernel {
   private final int in;
@@ -55,6 +58,8 @@ final class QLinearConvKernel implements Kernel {
   private final RequantParams directParams;
   private final Window2d pool;
   private final boolean wide;
+  private final boolean kq;
+  private final ByteBuffer kqWeights;
   private final ByteBuffer directWeights;
   private final int paddedH;
   private final int paddedW;
@@ -151,12 +156,26 @@ final class QLinearConvKernel implements Kernel {
             && window.dilationW() == 1
             && window.outH() == paddedH - window.kernelH() + 1
             && window.outW() == paddedW - window.kernelW() + 1;
-    this.wideLength = wide ? Int8Conv.directWideLength(window.outH(), paddedW) : 0;
+    this.kq =
+        direct
+            && !pointwise
+            && channels < 4
+            && Int8Conv.kqAvailable()
+            && window.strideH() == 1
+            && window.strideW() == 1
+            && window.dilationH() == 1
+            && window.dilationW() == 1
+            && window.outH() == paddedH - window.kernelH() + 1
+            && window.outW() == paddedW - window.kernelW() + 1;
+    this.wideLength = wide || kq ? Int8Conv.directWideLength(window.outH(), paddedW) : 0;
     this.pixelStride =
         wide
             ? Int8Conv.directPixelStride(
                 paddedH, paddedW, window.kernelH(), window.kernelW(), window.outH())
-            : 0;
+            : kq
+                ? Int8Conv.kqPixelStride(
+                    paddedH, paddedW, window.kernelH(), window.kernelW(), window.outH())
+                : 0;
     if (weight.rowLength() != patchLength()) {
       throw new IllegalArgumentException(
           "QLinearConv: weight row length "
@@ -168,6 +187,15 @@ final class QLinearConvKernel implements Kernel {
     this.directWeights =
         wide
             ? Int8Conv.packDirectWeights(
+                this.weight.duplicate().clear(),
+                outChannels,
+                channels,
+                window.kernelH(),
+                window.kernelW())
+            : null;
+    this.kqWeights =
+        kq
+            ? Int8Conv.packKqWeights(
                 this.weight.duplicate().clear(),
                 outChannels,
                 channels,
@@ -216,7 +244,7 @@ final class QLinearConvKernel implements Kernel {
 
   @Override
   public long scratchFloats() {
-    if (wide) {
+    if (wide || kq) {
       return (long) outChannels * wideLength; // the wide output planes before the crop
     }
     if (direct) {
@@ -291,6 +319,10 @@ final class QLinearConvKernel implements Kernel {
   private void runDirect(Frame frame, FloatBuffer x, FloatBuffer y, int imageLength, int r, int p) {
     if (wide) {
       runWide(frame, x, y, imageLength);
+      return;
+    }
+    if (kq) {
+      runKq(frame, x, y, imageLength);
       return;
     }
     int ph = window.inH() + window.padTop() + window.padBottom();
@@ -380,6 +412,41 @@ final class QLinearConvKernel implements Kernel {
           directParams,
           padded,
           x4,
+          planes,
+          poolArgs,
+          out);
+      if (pool == null) {
+        applyEpilogue(out);
+      }
+    }
+  }
+
+  /**
+   * The kw-quad path for few input channels (an image's first layer): planes quantized and padded,
+   * the product on wide rows into scratch, then crop (or pool) into y — one call per image.
+   */
+  private void runKq(Frame frame, FloatBuffer x, FloatBuffer y, int imageLength) {
+    ByteBuffer img =
+        frame.bytes(Math.multiplyExact(channels, pixelStride)).slice(0, channels * pixelStride);
+    FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
+    int outputs = pool == null ? pixels() : pool.outH() * pool.outW();
+    for (int b = 0; b < batch; b++) {
+      FloatBuffer out = y.slice(b * outChannels * outputs, outChannels * outputs);
+      Int8Conv.kqImage(
+          x.slice(b * imageLength, imageLength),
+          channels,
+          window.inH(),
+          window.inW(),
+          pads,
+          xScale,
+          xZeroPoint,
+          kqWeights,
+          outChannels,
+          window.kernelH(),
+          window.kernelW(),
+          pixelStride,
+          directParams,
+          img,
           planes,
           poolArgs,
           out);
