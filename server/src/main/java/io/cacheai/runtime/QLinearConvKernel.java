@@ -154,6 +154,8 @@ final class QLinearConvKernel implements Kernel {
             && window.strideW() == 1
             && window.dilationH() == 1
             && window.dilationW() == 1
+            && window.outH() >= 1
+            && window.outW() >= 1
             && window.outH() == paddedH - window.kernelH() + 1
             && window.outW() == paddedW - window.kernelW() + 1;
     this.kq =
@@ -165,6 +167,8 @@ final class QLinearConvKernel implements Kernel {
             && window.strideW() == 1
             && window.dilationH() == 1
             && window.dilationW() == 1
+            && window.outH() >= 1
+            && window.outW() >= 1
             && window.outH() == paddedH - window.kernelH() + 1
             && window.outW() == paddedW - window.kernelW() + 1;
     this.wideLength = wide || kq ? Int8Conv.directWideLength(window.outH(), paddedW) : 0;
