@@ -2027,3 +2027,191 @@ void cai_qconv_kq_f32(const float* x, int c, int h, int w, int pad_t, int pad_b,
                      use_ref);
   cai_conv_crop_pool_f32(planes, m, wide, pw, out_h, out_w, pool_k, pool_s, out_h2, out_w2, y);
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * The direct convolution with output channels in the lanes (contracts: cai_int8.h)
+ * ---------------------------------------------------------------------------------------------- */
+size_t cai_pack_conv_t16_size(int m, int c, int k_h, int k_w) {
+  return (size_t)((m + 15) / 16) * (size_t)((c + 3) / 4) * k_h * k_w * 64;
+}
+void cai_pack_conv_t16(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out) {
+  const int k = c * k_h * k_w;
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const int groups = (c + 3) / 4;
+  size_t at = 0;
+  for (int jb = 0; jb < (m + 15) / 16; jb++)
+    for (int cg = 0; cg < groups; cg++)
+      for (int kh = 0; kh < k_h; kh++)
+        for (int kw = 0; kw < k_w; kw++)
+          for (int r = 0; r < 16; r++) {
+            const int j = jb * 16 + r;
+            for (int i = 0; i < 4; i++) {
+              const int ch = 4 * cg + i;
+              int8_t v = 0;
+              if (j < m && ch < c) {
+                const int kidx = (ch * k_h + kh) * k_w + kw;
+                v = w_packed[(size_t)(j / CAI_S8P_NR) * kp * CAI_S8P_NR + (size_t)(kidx / 2) * 32 + (j % CAI_S8P_NR) * 2 + kidx % 2];
+              }
+              out[at++] = v;
+            }
+          }
+}
+
+
+static void cai_conv_direct_t_ref(const int8_t* wt, int m, int c, int k_h, int k_w,
+                                  const uint8_t* x4, int pstride, int pw, int out_h, int out_w,
+                                  const int32_t* bias, const float* scale, int relu, float* t,
+                                  int ldc) {
+  const int groups = (c + 3) / 4;
+  const size_t jstride = (size_t)groups * k_h * k_w * 64;
+  cai_requant_params params = {bias, scale, 0, relu};
+  for (int oh = 0; oh < out_h; oh++) {
+    for (int ow = 0; ow < out_w; ow++) {
+      for (int j = 0; j < m; j++) {
+        const int8_t* wj = wt + (size_t)(j / 16) * jstride + (j % 16) * 4;
+        int32_t acc = 0;
+        size_t tap = 0;
+        for (int cg = 0; cg < groups; cg++) {
+          for (int kh = 0; kh < k_h; kh++) {
+            for (int kw = 0; kw < k_w; kw++, tap++) {
+              const uint8_t* xs = x4 + ((size_t)cg * pstride + (size_t)(oh + kh) * pw + ow + kw) * 4;
+              for (int i = 0; i < 4; i++) {
+                acc += (int32_t)xs[i] * (int32_t)wj[tap * 64 + i];
+              }
+            }
+          }
+        }
+        const float v = cai_requant_real(acc, &params, j);
+        t[(size_t)(oh * out_w + ow) * ldc + j] = relu && v < 0.0f ? 0.0f : v;
+      }
+    }
+  }
+}
+
+static void cai_t_pool_ref(const float* t, int ldc, int m, int out_w, int pool_k, int pool_s,
+                           int out_h2, int out_w2, float* y) {
+  for (int j = 0; j < m; j++) {
+    for (int oh = 0; oh < out_h2; oh++) {
+      for (int ow = 0; ow < out_w2; ow++) {
+        const float* base = t + (size_t)((oh * pool_s) * out_w + ow * pool_s) * ldc + j;
+        float best = base[0];
+        for (int kh = 0; kh < pool_k; kh++) {
+          for (int kw = 0; kw < pool_k; kw++) {
+            const float v = base[(size_t)(kh * out_w + kw) * ldc];
+            best = v > best ? v : best;
+          }
+        }
+        y[((size_t)j * out_h2 + oh) * out_w2 + ow] = best;
+      }
+    }
+  }
+}
+
+#if CAI_X86
+CAI_VNNI_INLINE void cai_t_seg(const int PT, const int NJ, const int8_t* w0, size_t jstride, int groups, int k_h, int k_w,
+                               const uint8_t* x4, int pstride, int pw, int q0, __mmask16 m0, __mmask16 m1,
+                               const int32_t* bias, const float* scale, int relu, float* out, int ldc) {
+  __m512i acc[12][2];
+  for (int i = 0; i < PT; i++) for (int jv = 0; jv < NJ; jv++) acc[i][jv] = _mm512_setzero_si512();
+  const int8_t* wp = w0;
+  for (int cg = 0; cg < groups; cg++) {
+    for (int kh = 0; kh < k_h; kh++) {
+      const uint8_t* xs = x4 + ((size_t)cg * pstride + q0 + (size_t)kh * pw) * 4;
+      for (int kw = 0; kw < k_w; kw++, wp += 64, xs += 4) {
+        __m512i wv[2];
+        for (int jv = 0; jv < NJ; jv++) wv[jv] = _mm512_loadu_si512(wp + jv * jstride);
+        for (int i = 0; i < PT; i++) {
+          int32_t quad; memcpy(&quad, xs + 4 * i, 4);
+          const __m512i xb = _mm512_set1_epi32(quad);
+          for (int jv = 0; jv < NJ; jv++) acc[i][jv] = _mm512_dpbusd_epi32(acc[i][jv], xb, wv[jv]);
+        }
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  for (int jv = 0; jv < NJ; jv++) {
+    const __mmask16 mk = jv == 0 ? m0 : m1;
+    const __m512i b = bias == NULL ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(mk, bias + 16 * jv);
+    const __m512 s = _mm512_maskz_loadu_ps(mk, scale + 16 * jv);
+    for (int i = 0; i < PT; i++) {
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[i][jv], b)), s);
+      if (relu) f = _mm512_mask_mov_ps(f, _mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), zero);
+      _mm512_storeu_ps(out + (size_t)i * ldc + 16 * jv, f);
+    }
+  }
+}
+
+/* t[(oh*out_w+ow)*ldc + j] for valid outputs; ldc = round_up(m, 16) */
+static CAI_VNNI void cai_conv_direct_t_vnni(const int8_t* wt, int m, int c, int k_h, int k_w, const uint8_t* x4,
+                                            int pstride, int pw, int out_h, int out_w, const int32_t* bias,
+                                            const float* scale, int relu, float* t, int ldc) {
+  const int groups = (c + 3) / 4;
+  const size_t jstride = (size_t)groups * k_h * k_w * 64;
+  for (int j0 = 0; j0 < m; j0 += 32) {
+    const int nj = m - j0 > 16 ? 2 : 1;
+    const int left0 = m - j0, left1 = m - j0 - 16;
+    const __mmask16 m0 = (__mmask16)(left0 >= 16 ? 0xFFFF : (1u << left0) - 1u);
+    const __mmask16 m1 = (__mmask16)(left1 >= 16 ? 0xFFFF : left1 <= 0 ? 0 : (1u << left1) - 1u);
+    const int8_t* w0 = wt + (size_t)(j0 / 16) * jstride;
+    const int ptmax = 12; /* pixels per segment: 12 x 2 accumulators (the switch below) */
+    for (int oh = 0; oh < out_h; oh++) {
+      for (int ow = 0; ow < out_w; ow += ptmax) {
+        const int pt = out_w - ow < ptmax ? out_w - ow : ptmax;
+        float* out = t + (size_t)(oh * out_w + ow) * ldc + j0;
+        const int q0 = oh * pw + ow;
+        const int32_t* bj = bias == NULL ? NULL : bias + j0;
+#define T_SEG(P, N) cai_t_seg(P, N, w0, jstride, groups, k_h, k_w, x4, pstride, pw, q0, m0, m1, bj, scale + j0, relu, out, ldc)
+#define T_CASES(N) switch (pt) { case 1: T_SEG(1,N); break; case 2: T_SEG(2,N); break; case 3: T_SEG(3,N); break; case 4: T_SEG(4,N); break; \
+  case 5: T_SEG(5,N); break; case 6: T_SEG(6,N); break; case 7: T_SEG(7,N); break; case 8: T_SEG(8,N); break; case 9: T_SEG(9,N); break; \
+  case 10: T_SEG(10,N); break; case 11: T_SEG(11,N); break; default: T_SEG(12,N); break; }
+        if (nj == 2) { T_CASES(2) } else { T_CASES(1) }
+      }
+    }
+  }
+}
+
+/* y[j][oh2][ow2] = max over the pool window of t[p][j] (pool_k 1 / stride 1: a copy) */
+static CAI_VNNI void cai_t_pool_vnni(const float* t, int ldc, int m, int out_w, int pool_k, int pool_s, int out_h2, int out_w2, float* y) {
+  const int p2n = out_h2 * out_w2;
+  const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15), _mm512_set1_epi32(p2n));
+  for (int j0 = 0; j0 < m; j0 += 16) {
+    const int left = m - j0;
+    const __mmask16 mk = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+    for (int oh = 0; oh < out_h2; oh++) {
+      for (int ow = 0; ow < out_w2; ow++) {
+        const float* base = t + (size_t)((oh * pool_s) * out_w + ow * pool_s) * ldc + j0;
+        __m512 best = _mm512_loadu_ps(base);
+        for (int kh = 0; kh < pool_k; kh++)
+          for (int kw = 0; kw < pool_k; kw++)
+            best = _mm512_max_ps(best, _mm512_loadu_ps(base + (size_t)(kh * out_w + kw) * ldc));
+        _mm512_mask_i32scatter_ps(y + (size_t)j0 * p2n + oh * out_w2 + ow, mk, lanes, best, 4);
+      }
+    }
+  }
+}
+#endif
+
+void cai_qconv_direct_t_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                            int pad_r, float x_scale, int x_zero_point, const int8_t* wt, int m,
+                            int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                            int relu, uint8_t* scratch, uint8_t* x4, float* t, int pool_k,
+                            int pool_s, int out_h2, int out_w2, float* y, int use_ref) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+  const int out_h = ph - k_h + 1;
+  const int out_w = pw - k_w + 1;
+  const int ldc = cai_round_up(m, 16);
+  cai_quantize_pad_f32_u8c4(x, c, h, w, pad_t, pad_b, pad_l, pad_r, x_scale, x_zero_point,
+                            pstride, scratch, x4);
+#if CAI_X86
+  if (!use_ref && cai_isa_vnni()) {
+    cai_conv_direct_t_vnni(wt, m, c, k_h, k_w, x4, pstride, pw, out_h, out_w, bias, scale, relu,
+                           t, ldc);
+    cai_t_pool_vnni(t, ldc, m, out_w, pool_k, pool_s, out_h2, out_w2, y);
+    return;
+  }
+#endif
+  cai_conv_direct_t_ref(wt, m, c, k_h, k_w, x4, pstride, pw, out_h, out_w, bias, scale, relu, t,
+                        ldc);
+  cai_t_pool_ref(t, ldc, m, out_w, pool_k, pool_s, out_h2, out_w2, y);
+}

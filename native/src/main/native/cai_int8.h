@@ -347,6 +347,34 @@ void cai_qconv_kq_f32(const float* x, int c, int h, int w, int pad_t, int pad_b,
                       int relu, uint8_t* img, float* planes, int wide, int pool_k, int pool_s,
                       int out_h2, int out_w2, float* y, int use_ref);
 
+/* ------------------------------------------------------------------------------------------------
+ * The direct convolution with output channels in the lanes, for a pooled output: no scrap columns.
+ *
+ * Same input as cai_conv_direct_u8c4_f32 (channel quads of the padded image, pstride pixels per
+ * group), but each vpdpbusd computes 16 output channels of one output pixel: the u8 operand is the
+ * pixel's broadcast channel quad, the s8 operand 16 channels' weight quads (one 64-byte load per
+ * tap). Only real outputs are computed (the wide-row kernel also computes the kW-1 columns past
+ * each row's end: 40 % more work for a 10-wide output of a 5x5 kernel). Results go to
+ * t[(oh*out_w + ow) * ldc + j] (ldc = round_up(m, 16)), then the pool (pool_k x pool_k at stride
+ * pool_s; 1/1 copies) scatters y[j][oh2][ow2] in NCHW. Same rounding as every other output stage.
+ *
+ * Format s8q4n16 (weights, packed once per plan from s8p16): blocks of 16 output channels; within
+ * a block tap t = (cg * kH + kh) * kW + kw; within a tap 16 s32 (channel 16jb + r: W[j][4cg..4cg+3]
+ * [kh][kw], 0 past c or m), 64 bytes = one zmm:
+ *
+ *   block jb, tap t (64 bytes): | W[16jb][4cg..+3][kh][kw] | W[16jb+1][...] | ... | W[16jb+15][...] |
+ *
+ * cai_qconv_direct_t_f32: quantize_pad_f32_u8c4 -> product into t -> pool into y, one call
+ * (use_ref: the scalar twins).
+ * ---------------------------------------------------------------------------------------------- */
+size_t cai_pack_conv_t16_size(int m, int c, int k_h, int k_w);
+void cai_pack_conv_t16(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out);
+void cai_qconv_direct_t_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                            int pad_r, float x_scale, int x_zero_point, const int8_t* wt, int m,
+                            int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                            int relu, uint8_t* scratch, uint8_t* x4, float* t, int pool_k,
+                            int pool_s, int out_h2, int out_w2, float* y, int use_ref);
+
 #ifdef __cplusplus
 }
 #endif

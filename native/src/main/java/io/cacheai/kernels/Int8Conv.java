@@ -1045,6 +1045,254 @@ public final class Int8Conv {
         ref ? 1 : 0);
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // The direct convolution with output channels in the lanes, pooled (layout drawn in cai_int8.h).
+  // ---------------------------------------------------------------------------------------------
+
+  /** Bytes of the s8q4n16 weights of an [m, c, kH, kW] convolution. */
+  public static long lanesWeightBytes(int m, int c, int kH, int kW) {
+    Buffers.checkShape("[m,c,kH,kW]", m, c, kH, kW);
+    return (long) ((m + 15) / 16) * ((c + 3) / 4) * kH * kW * 64;
+  }
+
+  /** The s8q4n16 form of the s8p16 weights [m, c·kH·kW], in a new direct buffer (once per plan). */
+  public static ByteBuffer packLanesWeights(
+      ByteBuffer packedWeights, int m, int c, int kH, int kW) {
+    long bytes = lanesWeightBytes(m, c, kH, kW);
+    checkIntSized("lanes weights", bytes);
+    long k = (long) c * kH * kW;
+    if (k > Int8Gemm.MAX_K) {
+      throw new IllegalArgumentException("k=" + k + " exceeds MAX_K=" + Int8Gemm.MAX_K);
+    }
+    Buffers.checkInput("packedWeights", packedWeights, Int8Gemm.packedSizeBytes(m, (int) k));
+    ByteBuffer out = ByteBuffer.allocateDirect((int) Math.max(bytes, 1));
+    if (bytes > 0) {
+      IntKernelsNative.packConvT16(packedWeights, m, c, kH, kW, out);
+    }
+    return out;
+  }
+
+  /** Floats of the lanes kernel's product: outH · outW · round_up(m, 16). */
+  public static long lanesProductFloats(int m, int outH, int outW) {
+    Buffers.checkShape("[m,outH,outW]", m, outH, outW);
+    return (long) outH * outW * Int8Gemm.roundUp(m, 16);
+  }
+
+  /**
+   * One image, stride 1, pooled: {@link #quantizePaddedQuads} (pixel stride {@link
+   * #directPixelStride}), the product with 16 output channels per vector for real outputs only into
+   * {@code t} [outH·outW, round_up(m,16)], then the max over {@code pool} = {poolK, poolS, outH2,
+   * outW2} windows (1, 1: a copy) into y [m, outH2, outW2]. Same results as {@link #directImage}.
+   */
+  public static void lanesImage(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int[] pads,
+      float scale,
+      int zeroPoint,
+      ByteBuffer wt,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      RequantParams params,
+      ByteBuffer scratch,
+      ByteBuffer x4,
+      FloatBuffer t,
+      int[] pool,
+      FloatBuffer y) {
+    lanesImage(
+        x,
+        channels,
+        h,
+        w,
+        pads,
+        scale,
+        zeroPoint,
+        wt,
+        m,
+        kH,
+        kW,
+        pixelStride,
+        params,
+        scratch,
+        x4,
+        t,
+        pool,
+        y,
+        false);
+  }
+
+  /** {@link #lanesImage} on the scalar C twins, for tests. */
+  public static void lanesImageRef(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int[] pads,
+      float scale,
+      int zeroPoint,
+      ByteBuffer wt,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      RequantParams params,
+      ByteBuffer scratch,
+      ByteBuffer x4,
+      FloatBuffer t,
+      int[] pool,
+      FloatBuffer y) {
+    lanesImage(
+        x,
+        channels,
+        h,
+        w,
+        pads,
+        scale,
+        zeroPoint,
+        wt,
+        m,
+        kH,
+        kW,
+        pixelStride,
+        params,
+        scratch,
+        x4,
+        t,
+        pool,
+        y,
+        true);
+  }
+
+  private static void lanesImage(
+      FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int[] pads,
+      float scale,
+      int zeroPoint,
+      ByteBuffer wt,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      RequantParams params,
+      ByteBuffer scratch,
+      ByteBuffer x4,
+      FloatBuffer t,
+      int[] pool,
+      FloatBuffer y,
+      boolean ref) {
+    if (pads == null || pads.length != 4 || pool == null || pool.length != 4) {
+      throw new IllegalArgumentException("pads must be {t,b,l,r} and pool {k,s,outH2,outW2}");
+    }
+    Buffers.checkShape("[channels,h,w,m,kH,kW]", channels, h, w, m, kH, kW);
+    Buffers.checkShape("pads", pads);
+    Buffers.checkShape("pool", pool);
+    if (params == null) {
+      throw new IllegalArgumentException("params is null");
+    }
+    boolean work =
+        checkQuantizePaddedQuads(
+            x,
+            channels,
+            h,
+            w,
+            pads[0],
+            pads[1],
+            pads[2],
+            pads[3],
+            scale,
+            zeroPoint,
+            pixelStride,
+            scratch,
+            x4);
+    int ph = h + pads[0] + pads[1];
+    int pw = w + pads[2] + pads[3];
+    if (!work || m < 1 || kH < 1 || kW < 1 || kH > ph || kW > pw) {
+      throw new IllegalArgumentException(
+          "lanesImage: channels="
+              + channels
+              + " m="
+              + m
+              + " kernel "
+              + kH
+              + "x"
+              + kW
+              + " must be >= 1 and fit the padded image "
+              + ph
+              + "x"
+              + pw);
+    }
+    if ((long) channels * kH * kW > Int8Gemm.MAX_K) {
+      throw new IllegalArgumentException(
+          "k=c·kH·kW=" + (long) channels * kH * kW + " exceeds MAX_K=" + Int8Gemm.MAX_K);
+    }
+    int outH = ph - kH + 1;
+    int outW = pw - kW + 1;
+    if (pixelStride != directPixelStride(ph, pw, kH, kW, outH)) {
+      throw new IllegalArgumentException(
+          "pixelStride=" + pixelStride + ", expected " + directPixelStride(ph, pw, kH, kW, outH));
+    }
+    if (pool[0] < 1
+        || pool[1] < 1
+        || pool[2] < 1
+        || pool[3] < 1
+        || (long) (pool[2] - 1) * pool[1] + pool[0] > outH
+        || (long) (pool[3] - 1) * pool[1] + pool[0] > outW) {
+      throw new IllegalArgumentException(
+          "pool="
+              + java.util.Arrays.toString(pool)
+              + " reads past the output "
+              + outH
+              + "x"
+              + outW);
+    }
+    long product = lanesProductFloats(m, outH, outW);
+    long outputs = (long) m * pool[2] * pool[3];
+    checkIntSized("t", product);
+    checkIntSized("y", outputs);
+    Buffers.checkInput("wt", wt, lanesWeightBytes(m, channels, kH, kW));
+    Buffers.checkInput("scale", params.scale(), m);
+    if (params.bias() != null) {
+      Buffers.checkInput("bias", params.bias(), m);
+    }
+    Buffers.checkOutput("t", t, product);
+    Buffers.checkOutput("y", y, outputs);
+    IntKernelsNative.qconvDirectTF32(
+        x,
+        channels,
+        h,
+        w,
+        pads[0],
+        pads[1],
+        pads[2],
+        pads[3],
+        scale,
+        zeroPoint,
+        wt,
+        m,
+        kH,
+        kW,
+        pixelStride,
+        params.bias(),
+        params.scale(),
+        params.relu() ? 1 : 0,
+        scratch,
+        x4,
+        t,
+        pool[0],
+        pool[1],
+        pool[2],
+        pool[3],
+        y,
+        ref ? 1 : 0);
+  }
+
   private static void checkIntSized(String name, long value) {
     if (value > Integer.MAX_VALUE) {
       throw new IllegalArgumentException(name + "=" + value + " exceeds 2^31-1");

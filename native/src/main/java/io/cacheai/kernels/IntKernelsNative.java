@@ -428,4 +428,43 @@ final class IntKernelsNative {
       int outW2,
       FloatBuffer y,
       int useRef);
+
+  @Name("cai_pack_conv_t16")
+  static native void packConvT16(
+      @Cast("const int8_t*") ByteBuffer wPacked,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      @Cast("int8_t*") ByteBuffer out);
+
+  @Name("cai_qconv_direct_t_f32")
+  static native void qconvDirectTF32(
+      @Cast("const float*") FloatBuffer x,
+      int c,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float xScale,
+      int xZeroPoint,
+      @Cast("const int8_t*") ByteBuffer wt,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int relu,
+      @Cast("uint8_t*") ByteBuffer scratch,
+      @Cast("uint8_t*") ByteBuffer x4,
+      FloatBuffer t,
+      int poolK,
+      int poolS,
+      int outH2,
+      int outW2,
+      FloatBuffer y,
+      int useRef);
 }

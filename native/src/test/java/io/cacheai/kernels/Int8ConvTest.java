@@ -121,6 +121,18 @@ class Int8ConvTest {
             }
           }
         }
+        for (boolean ref : new boolean[] {false, true}) {
+          if (!ref && !Int8Conv.available()) {
+            continue;
+          }
+          for (int poolK : new int[] {1, 2, 3}) {
+            if (c.outH() >= poolK && c.outW() >= poolK) {
+              assertThat(lanesImage(c, x, scale, zp, weights, bias, scales, relu, poolK, ref))
+                  .as("Int8Conv.lanesImage ref=%s pool %d, relu=%s", ref, poolK, relu)
+                  .containsExactly(poolK == 1 ? expected : maxPool(expected, c, poolK));
+            }
+          }
+        }
         if (Int8Conv.available()) {
           for (int poolK : new int[] {0, 2}) {
             if (poolK == 0 || c.outH() >= 2 && c.outW() >= 2) {
@@ -645,6 +657,78 @@ class Int8ConvTest {
           params,
           img,
           planes,
+          pool,
+          y);
+    }
+    return IntBuffersForTests.toArray(y, outputs);
+  }
+
+  /** {@link Int8Conv#lanesImage} (or its twin), poolK×poolK windows at stride poolK (1: copy). */
+  private static float[] lanesImage(
+      Case c,
+      float[] x,
+      float scale,
+      int zp,
+      byte[] w,
+      int[] bias,
+      float[] scales,
+      boolean relu,
+      int poolK,
+      boolean ref) {
+    IntBufferPair stage = stage(c, w, bias, zp);
+    int ph = c.h() + 2 * c.pad();
+    int pw = c.w() + 2 * c.pad();
+    int stride = Int8Conv.directPixelStride(ph, pw, c.kh(), c.kw(), c.outH());
+    int h2 = (c.outH() - poolK) / poolK + 1;
+    int w2 = (c.outW() - poolK) / poolK + 1;
+    int outputs = c.m() * h2 * w2;
+    FloatBuffer y = floats(new float[outputs], 0);
+    int[] pads = {c.pad(), c.pad(), c.pad(), c.pad()};
+    int[] pool = {poolK, poolK, h2, w2};
+    ByteBuffer wt = Int8Conv.packLanesWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw());
+    float[] garbage = new float[(int) Int8Conv.lanesProductFloats(c.m(), c.outH(), c.outW())];
+    java.util.Arrays.fill(garbage, Float.NaN);
+    RequantParams params = new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu);
+    ByteBuffer scratch = zeroBytes((long) c.channels() * ph * pw, 0);
+    ByteBuffer x4 = zeroBytes(Int8Conv.directInputBytes(c.channels(), stride), 0);
+    if (ref) {
+      Int8Conv.lanesImageRef(
+          floats(x, 0),
+          c.channels(),
+          c.h(),
+          c.w(),
+          pads,
+          scale,
+          zp,
+          wt,
+          c.m(),
+          c.kh(),
+          c.kw(),
+          stride,
+          params,
+          scratch,
+          x4,
+          floats(garbage, 0),
+          pool,
+          y);
+    } else {
+      Int8Conv.lanesImage(
+          floats(x, 0),
+          c.channels(),
+          c.h(),
+          c.w(),
+          pads,
+          scale,
+          zp,
+          wt,
+          c.m(),
+          c.kh(),
+          c.kw(),
+          stride,
+          params,
+          scratch,
+          x4,
+          floats(garbage, 0),
           pool,
           y);
     }

@@ -37,7 +37,9 @@ import java.nio.FloatBuffer;
  * output never reaches the arena (exact: the same fp32 values, the same max). Convolutions of fewer
  * than 4 input channels (an image's first layer) take the <b>kw-quad</b> direct path instead
  * ({@link Int8Conv#kqImage}: quads of 4 consecutive kw taps gathered by one byte permute per 16
- * outputs), which wastes nothing on absent channels.
+ * outputs), which wastes nothing on absent channels. A pooled direct convolution of at least 16
+ * output channels computes 16 channels per vector instead ({@link Int8Conv#lanesImage}), only for
+ * real outputs: the wide rows' scrap columns (kW − 1 per row) cost nothing.
  */
 final class QLinearConvKernel implements Kernel {
   private final int in;
@@ -59,6 +61,8 @@ final class QLinearConvKernel implements Kernel {
   private final Window2d pool;
   private final boolean wide;
   private final boolean kq;
+  private final boolean lanes;
+  private final ByteBuffer lanesWeights;
   private final ByteBuffer kqWeights;
   private final ByteBuffer directWeights;
   private final int paddedH;
@@ -197,6 +201,17 @@ final class QLinearConvKernel implements Kernel {
                 window.kernelH(),
                 window.kernelW())
             : null;
+    // pooled with at least 16 output channels: channels in the lanes, no scrap columns
+    this.lanes = wide && pool != null && outChannels >= 16;
+    this.lanesWeights =
+        lanes
+            ? Int8Conv.packLanesWeights(
+                this.weight.duplicate().clear(),
+                outChannels,
+                channels,
+                window.kernelH(),
+                window.kernelW())
+            : null;
     this.kqWeights =
         kq
             ? Int8Conv.packKqWeights(
@@ -248,6 +263,9 @@ final class QLinearConvKernel implements Kernel {
 
   @Override
   public long scratchFloats() {
+    if (lanes) { // the [pixels, channels] product before the pool
+      return Int8Conv.lanesProductFloats(outChannels, window.outH(), window.outW());
+    }
     if (wide || kq) {
       return (long) outChannels * wideLength; // the wide output planes before the crop
     }
@@ -396,8 +414,39 @@ final class QLinearConvKernel implements Kernel {
     ByteBuffer bytes = frame.bytes(scratchAt + paddedLength);
     ByteBuffer x4 = bytes.slice(0, inputBytes);
     ByteBuffer padded = bytes.slice(scratchAt, paddedLength);
-    FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
     int outputs = pool == null ? pixels() : pool.outH() * pool.outW();
+    if (lanes) {
+      FloatBuffer product =
+          frame
+              .scratch()
+              .slice(
+                  0,
+                  Math.toIntExact(
+                      Int8Conv.lanesProductFloats(outChannels, window.outH(), window.outW())));
+      for (int b = 0; b < batch; b++) {
+        Int8Conv.lanesImage(
+            x.slice(b * imageLength, imageLength),
+            channels,
+            window.inH(),
+            window.inW(),
+            pads,
+            xScale,
+            xZeroPoint,
+            lanesWeights,
+            outChannels,
+            window.kernelH(),
+            window.kernelW(),
+            pixelStride,
+            directParams,
+            padded,
+            x4,
+            product,
+            poolArgs,
+            y.slice(b * outChannels * outputs, outChannels * outputs));
+      }
+      return;
+    }
+    FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
     for (int b = 0; b < batch; b++) {
       FloatBuffer out = y.slice(b * outChannels * outputs, outChannels * outputs);
       Int8Conv.directImage(

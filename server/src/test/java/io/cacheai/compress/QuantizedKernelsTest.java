@@ -151,12 +151,12 @@ class QuantizedKernelsTest {
   void int8ConvReluPoolChain_fusedNativeEqualsReference() {
     Random random = new Random(42);
     long[] inShape = {BATCH, 4, 12, 11};
-    long[] w1Shape = {8, 4, 3, 3};
-    long[] w2Shape = {6, 8, 3, 3};
+    long[] w1Shape = {16, 4, 3, 3}; // 16 outputs, pooled: the channels-in-lanes kernel
+    long[] w2Shape = {6, 16, 3, 3}; // 6 outputs, pooled: the wide-row kernel
     Map<String, ConstTensor> constants = new TreeMap<>();
-    constants.put("w1", ConstTensor.ofFloats(w1Shape, gaussian(random, 8 * 4 * 9)));
-    constants.put("b1", ConstTensor.ofFloats(new long[] {8}, gaussian(random, 8)));
-    constants.put("w2", ConstTensor.ofFloats(w2Shape, gaussian(random, 6 * 8 * 9)));
+    constants.put("w1", ConstTensor.ofFloats(w1Shape, gaussian(random, 16 * 4 * 9)));
+    constants.put("b1", ConstTensor.ofFloats(new long[] {16}, gaussian(random, 16)));
+    constants.put("w2", ConstTensor.ofFloats(w2Shape, gaussian(random, 6 * 16 * 9)));
     constants.put("b2", ConstTensor.ofFloats(new long[] {6}, gaussian(random, 6)));
     List<Node> nodes =
         List.of(
