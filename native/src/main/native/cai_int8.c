@@ -2215,3 +2215,18 @@ void cai_qconv_direct_t_f32(const float* x, int c, int h, int w, int pad_t, int 
                         ldc);
   cai_t_pool_ref(t, ldc, m, out_w, pool_k, pool_s, out_h2, out_w2, y);
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * A chain of int8 layers in one call (contracts and the descriptor: cai_int8.h)
+ * ---------------------------------------------------------------------------------------------- */
+void cai_qgemm_chain_f32(const cai_qgemm_layer* layers, int count, const float* x, int m,
+                         uint8_t* a, int32_t* acc, float* tmp, int max_n, float* y) {
+  const float* in = x;
+  for (int i = 0; i < count; i++) {
+    const cai_qgemm_layer* l = &layers[i];
+    float* out = i == count - 1 ? y : tmp + (size_t)(i % 2) * m * max_n;
+    cai_qgemm_f32(in, m, l->k, l->x_scale, l->x_zero_point, l->w, l->n, l->bias, l->scale,
+                  l->relu, a, acc, out);
+    in = out;
+  }
+}

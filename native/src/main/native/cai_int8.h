@@ -375,6 +375,37 @@ void cai_qconv_direct_t_f32(const float* x, int c, int h, int w, int pad_t, int 
                             int relu, uint8_t* scratch, uint8_t* x4, float* t, int pool_k,
                             int pool_s, int out_h2, int out_w2, float* y, int use_ref);
 
+/* ------------------------------------------------------------------------------------------------
+ * A chain of int8 layers (QLinearGemm -> QLinearGemm -> ..., e.g. an MLP head) in one call: layer i
+ * is cai_qgemm_f32 on layer i-1's fp32 output, unchanged (same results bit for bit as one call per
+ * layer), so a request crosses from Java once for the whole chain.
+ *
+ * Descriptor, one per layer (48 bytes, written once per plan by io.cacheai.kernels.Int8GemmChain):
+ *
+ *    0       4       8              12      16        20         24          32          40      48
+ *   +-------+-------+--------------+-------+---------+----------+-----------+-----------+-------+
+ *   | k s32 | n s32 | x_zero_point | relu  | x_scale | reserved | w (ptr)   | bias (ptr)| scale |
+ *   +-------+-------+--------------+-------+---------+----------+-----------+-----------+-------+
+ *
+ * w: s8p16 [n,k]; bias: s32 [n] or NULL; scale: fp32 [n]. Layer i+1's k equals layer i's n.
+ * Scratch: a (m * max k bytes), acc (m * max_n s32), tmp (2 * m * max_n floats: ping-pong).
+ * ---------------------------------------------------------------------------------------------- */
+typedef struct {
+  int32_t k;
+  int32_t n;
+  int32_t x_zero_point;
+  int32_t relu;
+  float x_scale;
+  int32_t reserved;
+  const int8_t* w;
+  const int32_t* bias;
+  const float* scale;
+} cai_qgemm_layer;
+CAI_STATIC_ASSERT(sizeof(cai_qgemm_layer) == 48, "qgemm layer descriptor is 48 bytes");
+
+void cai_qgemm_chain_f32(const cai_qgemm_layer* layers, int count, const float* x, int m,
+                         uint8_t* a, int32_t* acc, float* tmp, int max_n, float* y);
+
 #ifdef __cplusplus
 }
 #endif

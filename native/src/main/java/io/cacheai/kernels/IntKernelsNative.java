@@ -467,4 +467,16 @@ final class IntKernelsNative {
       int outW2,
       FloatBuffer y,
       int useRef);
+
+  @Name("cai_qgemm_chain_f32")
+  static native void qgemmChainF32(
+      @Cast("const cai_qgemm_layer*") ByteBuffer layers,
+      int count,
+      @Cast("const float*") FloatBuffer x,
+      int m,
+      @Cast("uint8_t*") ByteBuffer a,
+      @Cast("int32_t*") IntBuffer acc,
+      FloatBuffer tmp,
+      int maxN,
+      FloatBuffer y);
 }

@@ -338,6 +338,7 @@ public final class GraphModel implements Model, LookupHitRatios {
       if (fuseElementwise) {
         fuseInt8Relus(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
         fuseInt8Pools(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
+        fuseInt8GemmChains(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
       }
       for (int i = 0; i < nodes.size(); i++) {
         Node node = nodes.get(i);
@@ -569,6 +570,96 @@ public final class GraphModel implements Model, LookupHitRatios {
         fusedConvs.add(source);
         fusedConvs.add(producer.get(conv.outputs().get(0)));
       }
+    }
+  }
+
+  /**
+   * Finds runs of QLinearGemm layers (each with its fused ReLU, if any) where each layer's output
+   * is read only by the next one (an MLP head): the run becomes one {@link Int8GemmChainKernel} at
+   * the last layer's place (one native call per request), the earlier layers and ReLUs join the
+   * skipped nodes, and their outputs never reach the arena. Native kernels only. Same maps as
+   * {@link #fuseConvEpilogues}.
+   */
+  private void fuseInt8GemmChains(
+      ShapeInference.Result analysis,
+      Map<Integer, ElementwiseFusion.Chain> chains,
+      Map<Integer, Kernel> fusedAtChainEnd,
+      Map<Integer, Node> convOfChainEnd,
+      Set<Integer> fusedConvs) {
+    List<Node> nodes = graph.nodes();
+    Map<String, Integer> readerCount = new HashMap<>();
+    for (Node node : nodes) {
+      for (String input : node.inputs()) {
+        readerCount.merge(input, 1, Integer::sum);
+      }
+    }
+    Set<String> graphOutputs = new HashSet<>();
+    graph.outputs().forEach(output -> graphOutputs.add(output.name()));
+    // one unit per int8 Gemm layer: its kernel, the index it runs at, what it writes
+    record Unit(int end, int gemm, QLinearGemmKernel kernel, String output) {}
+    Map<String, Unit> byInput = new HashMap<>();
+    List<Unit> units = new java.util.ArrayList<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      Node node = nodes.get(i);
+      Unit unit = null;
+      if (fusedAtChainEnd.get(i) instanceof QLinearGemmKernel fused) {
+        int gemm = nodes.indexOf(convOfChainEnd.get(i));
+        unit = new Unit(i, gemm, fused, node.outputs().get(0));
+      } else if (node.op() == io.cacheai.graph.OpType.QLINEAR_GEMM
+          && !fusedConvs.contains(i)
+          && !chains.containsKey(i)
+          && !analysis.values().containsKey(node.outputs().get(0))
+          && kernelFactory.int8(
+                  node,
+                  analysis.shapes().get(node.inputs().get(0)),
+                  ids.get(node.outputs().get(0)),
+                  false,
+                  io.cacheai.kernels.Fp32Kernels.Epilogue.NONE)
+              instanceof QLinearGemmKernel plain) {
+        unit = new Unit(i, i, plain, node.outputs().get(0));
+      }
+      if (unit != null && unit.kernel().runsNative()) {
+        units.add(unit);
+        byInput.put(nodes.get(unit.gemm()).inputs().get(0), unit);
+      }
+    }
+    Set<Unit> linked = new HashSet<>();
+    for (Unit head : units) {
+      if (linked.contains(head)) {
+        continue;
+      }
+      List<Unit> run = new java.util.ArrayList<>(List.of(head));
+      Unit last = head;
+      while (true) {
+        String value = last.output();
+        Unit next = byInput.get(value);
+        if (next == null
+            || graphOutputs.contains(value)
+            || analysis.values().containsKey(value)
+            || readerCount.getOrDefault(value, 0) != 1
+            || next.kernel().rows() != head.kernel().rows()) {
+          break;
+        }
+        run.add(next);
+        last = next;
+      }
+      if (run.size() < 2) {
+        continue;
+      }
+      linked.addAll(run);
+      Kernel kernel =
+          new Int8GemmChainKernel(run.stream().map(Unit::kernel).toList(), ids.get(last.output()));
+      for (Unit unit : run) {
+        fusedAtChainEnd.remove(unit.end());
+        convOfChainEnd.remove(unit.end());
+        if (unit != last) {
+          fusedConvs.add(unit.end());
+        }
+        fusedConvs.add(unit.gemm());
+      }
+      fusedConvs.remove(last.end());
+      fusedAtChainEnd.put(last.end(), kernel);
+      convOfChainEnd.put(last.end(), nodes.get(head.gemm()));
     }
   }
 

@@ -49,6 +49,26 @@ final class QLinearGemmKernel implements Kernel {
     this.params = new io.cacheai.kernels.RequantParams(stage.bias(), stage.scale(), 0, relu);
   }
 
+  /** This layer as a link of an {@link io.cacheai.kernels.Int8GemmChain} (native kernels only). */
+  io.cacheai.kernels.Int8GemmChain.Layer chainLayer() {
+    return new io.cacheai.kernels.Int8GemmChain.Layer(weight, k, n, xScale, xZeroPoint, params);
+  }
+
+  /** Rows m of x [m, k]. */
+  int rows() {
+    return m;
+  }
+
+  /** The value id this kernel reads. */
+  int input() {
+    return in;
+  }
+
+  /** Whether the native kernels run this layer (a chain needs them). */
+  boolean runsNative() {
+    return gemm instanceof NativeInt8Gemm;
+  }
+
   @Override
   public void run(Frame frame) {
     int length = m * k;

@@ -231,6 +231,86 @@ class QuantizedKernelsTest {
     }
   }
 
+  /**
+   * Gemm → ReLU → Gemm → ReLU → Gemm, all int8 (an MLP head): the native plan runs the three layers
+   * as one chained call, the reference one Java kernel per node; equal bit for bit.
+   */
+  @org.junit.jupiter.api.Test
+  void int8GemmChain_fusedNativeEqualsReference() {
+    Random random = new Random(7);
+    int[] widths = {70, 40, 24, 10};
+    Map<String, ConstTensor> constants = new TreeMap<>();
+    List<Node> nodes = new java.util.ArrayList<>();
+    String x = "x";
+    for (int l = 0; l < 3; l++) {
+      constants.put(
+          "w" + l,
+          ConstTensor.ofFloats(
+              new long[] {widths[l + 1], widths[l]}, gaussian(random, widths[l + 1] * widths[l])));
+      constants.put(
+          "b" + l,
+          ConstTensor.ofFloats(new long[] {widths[l + 1]}, gaussian(random, widths[l + 1])));
+      String y = l == 2 ? "y" : "g" + l;
+      nodes.add(
+          new Node(
+              OpType.GEMM,
+              "fc" + l,
+              List.of(x, "w" + l, "b" + l),
+              List.of(y),
+              new Attributes(Map.of("transB", 1L))));
+      if (l < 2) {
+        nodes.add(
+            new Node(
+                OpType.RELU, "relu" + l, List.of(y), List.of("r" + l), new Attributes(Map.of())));
+        x = "r" + l;
+      }
+    }
+    Graph graph =
+        new Graph(
+            "mlp",
+            13,
+            List.of(new ValueInfo("x", new long[] {ValueInfo.BATCH, 70})),
+            List.of(new ValueInfo("y", new long[] {ValueInfo.BATCH, 10})),
+            constants,
+            nodes);
+    long[] inShape = {BATCH, 70};
+    float[] input = new float[BATCH * 70];
+    for (int i = 0; i < input.length; i++) {
+      input[i] = (float) (random.nextDouble() * 3 - 0.5);
+    }
+    Dataset data = new Dataset(input, new long[] {70}, null, "random");
+    Map<String, ActivationRange> ranges =
+        ActivationCalibrator.calibrate(
+            graph,
+            java.util.Set.of("x", "r0", "r1"),
+            data,
+            BATCH,
+            CalibrationMethod.MINMAX,
+            d -> {});
+    QuantizedGraph quantized =
+        GraphQuantizer.quantize(
+            graph,
+            GraphQuantizer.weightedLayers(graph),
+            Map.of(
+                "fc0", LayerPrecision.INT8, "fc1", LayerPrecision.INT8, "fc2", LayerPrecision.INT8),
+            ranges);
+    float[] saturating = input.clone();
+    for (int i = 0; i < saturating.length; i += 4) {
+      saturating[i] = i % 8 == 0 ? 1e9f : -1e9f;
+    }
+    try (GraphModel ref =
+            new GraphModel(quantized.graph(), quantized.packed(), Int8Gemm.reference());
+        GraphModel nat =
+            new GraphModel(quantized.graph(), quantized.packed(), Int8Gemm.nativeKernels())) {
+      for (float[] values : List.of(input, saturating)) {
+        Map<String, Tensor> request = Map.of("x", Tensor.ofFloats(inShape, values));
+        float[] reference = ref.infer(request).get("y").toFloatArray();
+        assertThat(reference).hasSize(BATCH * 10);
+        assertThat(nat.infer(request).get("y").toFloatArray()).containsExactly(reference);
+      }
+    }
+  }
+
   private static float[] gaussian(Random random, int count) {
     float[] values = new float[count];
     for (int i = 0; i < count; i++) {
