@@ -1993,6 +1993,139 @@ static CAI_VBMI void cai_conv_kq_u8_f32_vbmi(const int8_t* wk, int m, int c, int
     }
   }
 }
+
+/* defined with the channels-in-lanes kernel below */
+static CAI_VNNI void cai_t_pool_vnni(const float* t, int ldc, int m, int out_w, int pool_k,
+                                    int pool_s, int out_h2, int out_w2, float* y);
+
+/* kw quads with 16 output channels in the lanes, real outputs only: t[(oh*out_w + ow)*ldc + j] */
+CAI_VBMI_INLINE void cai_kql_seg(const int PT, const int8_t* w0, int c, int k_h, int quads,
+                                 const uint8_t* img, int pstride, int pw, int q0, __mmask16 mk,
+                                 const int32_t* bias, const float* scale, int relu, float* out,
+                                 int ldc) {
+  __m512i acc[12];
+  for (int i = 0; i < PT; i++) acc[i] = _mm512_setzero_si512();
+  const int8_t* wp = w0;
+  for (int ch = 0; ch < c; ch++) {
+    for (int kh = 0; kh < k_h; kh++) {
+      const uint8_t* xs = img + (size_t)ch * pstride + q0 + (size_t)kh * pw;
+      for (int kq = 0; kq < quads; kq++, wp += 64, xs += 4) {
+        const __m512i wv = _mm512_loadu_si512(wp);
+        for (int i = 0; i < PT; i++) {
+          const __m512i xb = _mm512_broadcastd_epi32(_mm_loadu_si32(xs + i));
+          acc[i] = _mm512_dpbusd_epi32(acc[i], xb, wv);
+        }
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i b = bias == NULL ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(mk, bias);
+  const __m512 s = _mm512_maskz_loadu_ps(mk, scale);
+  for (int i = 0; i < PT; i++) {
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[i], b)), s);
+    if (relu) f = _mm512_mask_mov_ps(f, _mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), zero);
+    _mm512_storeu_ps(out + (size_t)i * ldc, f);
+  }
+}
+
+/* 2x2 / stride 2 pooled in registers: 2 output rows x PT columns (PT even), their maxima as
+ * PT/2 pooled pixels of 16 channels: tp[i * ldc] (the requantization first, as unfused) */
+CAI_VBMI_INLINE void cai_kql_seg_pool2(const int PT, const int8_t* w0, int c, int k_h, int quads,
+                                       const uint8_t* img, int pstride, int pw, int q0,
+                                       __mmask16 mk, const int32_t* bias, const float* scale,
+                                       int relu, float* tp, int ldc) {
+  __m512i acc[2][6];
+  for (int r = 0; r < 2; r++) for (int i = 0; i < PT; i++) acc[r][i] = _mm512_setzero_si512();
+  const int8_t* wp = w0;
+  for (int ch = 0; ch < c; ch++) {
+    for (int kh = 0; kh < k_h; kh++) {
+      const uint8_t* xs = img + (size_t)ch * pstride + q0 + (size_t)kh * pw;
+      for (int kq = 0; kq < quads; kq++, wp += 64, xs += 4) {
+        const __m512i wv = _mm512_loadu_si512(wp);
+        for (int r = 0; r < 2; r++) {
+          for (int i = 0; i < PT; i++) {
+            /* a broadcast straight from memory: a load, not a GPR -> vector move */
+            const __m512i xb = _mm512_broadcastd_epi32(_mm_loadu_si32(xs + (size_t)r * pw + i));
+            acc[r][i] = _mm512_dpbusd_epi32(acc[r][i], xb, wv);
+          }
+        }
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i b = bias == NULL ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(mk, bias);
+  const __m512 s = _mm512_maskz_loadu_ps(mk, scale);
+  __m512 f[2][6];
+  for (int r = 0; r < 2; r++) {
+    for (int i = 0; i < PT; i++) {
+      f[r][i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][i], b)), s);
+      if (relu) f[r][i] = _mm512_mask_mov_ps(f[r][i], _mm512_cmp_ps_mask(f[r][i], zero, _CMP_LT_OQ), zero);
+    }
+  }
+  for (int i = 0; i < PT / 2; i++) {
+    const __m512 top = _mm512_max_ps(f[0][2 * i], f[0][2 * i + 1]);
+    const __m512 bottom = _mm512_max_ps(f[1][2 * i], f[1][2 * i + 1]);
+    _mm512_storeu_ps(tp + (size_t)i * ldc, _mm512_max_ps(top, bottom));
+  }
+}
+
+/* The 2x2 / stride 2 pooled kw-quad convolution: tp[(oh2*out_w2 + ow2)*ldc + j] */
+static CAI_VBMI void cai_conv_kq_pool2_vnni(const int8_t* wk, int m, int c, int k_h, int k_w,
+                                            const uint8_t* img, int pstride, int pw,
+                                            int out_h2, int out_w2, const int32_t* bias,
+                                            const float* scale, int relu, float* tp, int ldc) {
+  const int quads = (k_w + 3) / 4;
+  const size_t jstride = (size_t)c * k_h * quads * 64;
+  for (int j0 = 0; j0 < m; j0 += 16) {
+    const int left = m - j0;
+    const __mmask16 mk = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+    const int8_t* w0 = wk + (size_t)(j0 / 16) * jstride;
+    const int32_t* bj = bias == NULL ? NULL : bias + j0;
+    for (int oh = 0; oh < out_h2; oh++) {
+      for (int ow = 0; ow < out_w2; ow += 3) {
+        const int pooled = out_w2 - ow < 3 ? out_w2 - ow : 3;
+        float* out = tp + (size_t)(oh * out_w2 + ow) * ldc + j0;
+        const int q0 = 2 * oh * pw + 2 * ow;
+#define KQP(P) cai_kql_seg_pool2(P, w0, c, k_h, quads, img, pstride, pw, q0, mk, bj, scale + j0, relu, out, ldc)
+        switch (pooled) {
+          case 1: KQP(2); break;
+          case 2: KQP(4); break;
+          default: KQP(6); break;
+        }
+#undef KQP
+      }
+    }
+  }
+}
+
+static CAI_VBMI void cai_conv_kq_t_vnni(const int8_t* wk, int m, int c, int k_h, int k_w,
+                                        const uint8_t* img, int pstride, int pw, int out_h,
+                                        int out_w, const int32_t* bias, const float* scale,
+                                        int relu, float* t, int ldc) {
+  const int quads = (k_w + 3) / 4;
+  const size_t jstride = (size_t)c * k_h * quads * 64;
+  for (int j0 = 0; j0 < m; j0 += 16) {
+    const int left = m - j0;
+    const __mmask16 mk = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+    const int8_t* w0 = wk + (size_t)(j0 / 16) * jstride;
+    for (int oh = 0; oh < out_h; oh++) {
+      for (int ow = 0; ow < out_w; ow += 12) {
+        const int pt = out_w - ow < 12 ? out_w - ow : 12;
+        float* out = t + (size_t)(oh * out_w + ow) * ldc + j0;
+        const int q0 = oh * pw + ow;
+        const int32_t* bj = bias == NULL ? NULL : bias + j0;
+#define KQL(P) cai_kql_seg(P, w0, c, k_h, quads, img, pstride, pw, q0, mk, bj, scale + j0, relu, out, ldc)
+        switch (pt) {
+          case 1: KQL(1); break; case 2: KQL(2); break; case 3: KQL(3); break;
+          case 4: KQL(4); break; case 5: KQL(5); break; case 6: KQL(6); break;
+          case 7: KQL(7); break; case 8: KQL(8); break; case 9: KQL(9); break;
+          case 10: KQL(10); break; case 11: KQL(11); break; default: KQL(12); break;
+        }
+#undef KQL
+      }
+    }
+  }
+}
 #endif
 
 void cai_conv_kq_u8_f32(const int8_t* wk, int m, int c, int k_h, int k_w, const uint8_t* img,
@@ -2023,6 +2156,23 @@ void cai_qconv_kq_f32(const float* x, int c, int h, int w, int pad_t, int pad_b,
                             x_zero_point, plane);
     memset(plane + (size_t)ph * pw, 0, (size_t)(pstride - ph * pw));
   }
+#if CAI_X86
+  /* pooled, whole 16-channel blocks: channels in the lanes, only real outputs, [pixel, channel]
+   * into planes (out_h*out_w*m <= m*wide floats), then pool + transpose into y */
+  if (!use_ref && pool_k == 2 && pool_s == 2 && m % 16 == 0 && cai_isa_vbmi()) {
+    /* the pool in registers: only the pooled [pixel, channel] vectors reach memory */
+    cai_conv_kq_pool2_vnni(wk, m, c, k_h, k_w, img, pstride, pw, out_h2, out_w2, bias, scale,
+                           relu, planes, m);
+    cai_t_pool_vnni(planes, m, m, out_w2, 1, 1, out_h2, out_w2, y);
+    return;
+  }
+  if (!use_ref && pool_k != 0 && m % 16 == 0 && cai_isa_vbmi()) {
+    cai_conv_kq_t_vnni(wk, m, c, k_h, k_w, img, pstride, pw, out_h, out_w, bias, scale, relu,
+                       planes, m);
+    cai_t_pool_vnni(planes, m, m, out_w, pool_k, pool_s, out_h2, out_w2, y);
+    return;
+  }
+#endif
   cai_conv_kq_u8_f32(wk, m, c, k_h, k_w, img, pstride, pw, out_h, bias, scale, relu, planes, wide,
                      use_ref);
   cai_conv_crop_pool_f32(planes, m, wide, pw, out_h, out_w, pool_k, pool_s, out_h2, out_w2, y);
@@ -2121,8 +2271,7 @@ CAI_VNNI_INLINE void cai_t_seg(const int PT, const int NJ, const int8_t* w0, siz
         __m512i wv[2];
         for (int jv = 0; jv < NJ; jv++) wv[jv] = _mm512_loadu_si512(wp + jv * jstride);
         for (int i = 0; i < PT; i++) {
-          int32_t quad; memcpy(&quad, xs + 4 * i, 4);
-          const __m512i xb = _mm512_set1_epi32(quad);
+          const __m512i xb = _mm512_broadcastd_epi32(_mm_loadu_si32(xs + 4 * i));
           for (int jv = 0; jv < NJ; jv++) acc[i][jv] = _mm512_dpbusd_epi32(acc[i][jv], xb, wv[jv]);
         }
       }
@@ -2170,22 +2319,66 @@ static CAI_VNNI void cai_conv_direct_t_vnni(const int8_t* wt, int m, int c, int 
   }
 }
 
-/* y[j][oh2][ow2] = max over the pool window of t[p][j] (pool_k 1 / stride 1: a copy) */
-static CAI_VNNI void cai_t_pool_vnni(const float* t, int ldc, int m, int out_w, int pool_k, int pool_s, int out_h2, int out_w2, float* y) {
+/* rows r[i] = 16 channels of pixel p0+i  ->  y[j * ystride + p0 + i] for j < m, i < n (n <= 16) */
+CAI_VNNI_INLINE void cai_transpose16_store(__m512 r[16], int n, int m, float* y, size_t ystride) {
+  __m512 t[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; i++) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
+    t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xDD);
+    t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
+    t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xDD);
+  }
+  for (int i = 0; i < 8; i++) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+    r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+  }
+  const __mmask16 mask = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
+  for (int j = 0; j < m; j++) {
+    _mm512_mask_storeu_ps(y + (size_t)j * ystride, mask, r[j]);
+  }
+}
+
+/* y[j][oh2][ow2] = max over the pool window of t[p][j] (pool_k 1 / stride 1: a copy): 16 pooled
+ * pixels x 16 channels at a time, transposed in registers into NCHW rows (no scatters) */
+static CAI_VNNI void cai_t_pool_vnni(const float* t, int ldc, int m, int out_w, int pool_k,
+                                    int pool_s, int out_h2, int out_w2, float* y) {
   const int p2n = out_h2 * out_w2;
-  const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15), _mm512_set1_epi32(p2n));
   for (int j0 = 0; j0 < m; j0 += 16) {
-    const int left = m - j0;
-    const __mmask16 mk = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
-    for (int oh = 0; oh < out_h2; oh++) {
-      for (int ow = 0; ow < out_w2; ow++) {
+    const int mb = m - j0 < 16 ? m - j0 : 16;
+    int oh = 0;
+    int ow = 0; /* the pooled pixel p0 + i, walked without divisions */
+    for (int p0 = 0; p0 < p2n; p0 += 16) {
+      const int n = p2n - p0 < 16 ? p2n - p0 : 16;
+      __m512 r[16];
+      for (int i = 0; i < 16; i++) {
+        if (i >= n) {
+          r[i] = _mm512_setzero_ps();
+          continue;
+        }
         const float* base = t + (size_t)((oh * pool_s) * out_w + ow * pool_s) * ldc + j0;
         __m512 best = _mm512_loadu_ps(base);
-        for (int kh = 0; kh < pool_k; kh++)
-          for (int kw = 0; kw < pool_k; kw++)
+        for (int kh = 0; kh < pool_k; kh++) {
+          for (int kw = 0; kw < pool_k; kw++) {
             best = _mm512_max_ps(best, _mm512_loadu_ps(base + (size_t)(kh * out_w + kw) * ldc));
-        _mm512_mask_i32scatter_ps(y + (size_t)j0 * p2n + oh * out_w2 + ow, mk, lanes, best, 4);
+          }
+        }
+        r[i] = best;
+        if (++ow == out_w2) {
+          ow = 0;
+          oh++;
+        }
       }
+      cai_transpose16_store(r, n, mb, y + (size_t)j0 * p2n + p0, (size_t)p2n);
     }
   }
 }

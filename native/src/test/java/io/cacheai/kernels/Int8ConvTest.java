@@ -113,8 +113,8 @@ class Int8ConvTest {
           if (!ref && !Int8Conv.kqAvailable()) {
             continue;
           }
-          for (int poolK : new int[] {0, 2}) {
-            if (poolK == 0 || c.outH() >= 2 && c.outW() >= 2) {
+          for (int poolK : new int[] {0, 2, 3}) { // 2: pooled in registers, 3: general pool
+            if (poolK == 0 || c.outH() >= poolK && c.outW() >= poolK) {
               assertThat(kqImage(c, x, scale, zp, weights, bias, scales, relu, poolK, ref))
                   .as("Int8Conv.kqImage ref=%s pool %d, relu=%s", ref, poolK, relu)
                   .containsExactly(poolK == 0 ? expected : maxPool(expected, c, poolK));
