@@ -1149,6 +1149,14 @@ static CAI_AVX2 void cai_quantize_f32_u8_avx2(const float* x, int count, float s
         _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
     _mm256_storeu_si256((__m256i*)(out + i), _mm256_permutevar8x32_epi32(bytes, order));
   }
+  for (; i + 8 <= count; i += 8) { /* short rows (a 28-pixel image row): 8 at a time */
+    const __m256i q = cai_quantize8(x + i, s, zp);
+    const __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(q, q), _mm256_setzero_si256());
+    const int lo = _mm_cvtsi128_si32(_mm256_castsi256_si128(bytes));
+    const int hi = _mm_cvtsi128_si32(_mm256_extracti128_si256(bytes, 1));
+    memcpy(out + i, &lo, 4);
+    memcpy(out + i + 4, &hi, 4);
+  }
   cai_quantize_f32_u8_ref(x + i, count - i, scale, zero_point, out + i);
 }
 #endif
@@ -1533,4 +1541,885 @@ void cai_conv_s8p16_u8c4_f32(const int8_t* w_packed, int m, int k, const uint8_t
   }
 #endif
   cai_conv_s8p16_u8c4_f32_ref(w_packed, m, k, x4, pixels, bias, scale, relu, y, ldy);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The direct int8 convolution (contracts and the s8q4m4 layout: cai_int8.h)
+ * ---------------------------------------------------------------------------------------------- */
+#define CAI_DIRECT_MR 4
+
+size_t cai_pack_conv_q4_size(int m, int c, int k_h, int k_w) {
+  return (size_t)((m + CAI_DIRECT_MR - 1) / CAI_DIRECT_MR) * (size_t)((c + 3) / 4) * (size_t)k_h *
+         (size_t)k_w * CAI_DIRECT_MR * 4;
+}
+
+void cai_pack_conv_q4(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out) {
+  const int k = c * k_h * k_w;
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const int groups = (c + 3) / 4;
+  const int blocks = (m + CAI_DIRECT_MR - 1) / CAI_DIRECT_MR;
+  size_t at = 0;
+  for (int jb = 0; jb < blocks; jb++) {
+    for (int cg = 0; cg < groups; cg++) {
+      for (int kh = 0; kh < k_h; kh++) {
+        for (int kw = 0; kw < k_w; kw++) {
+          for (int r = 0; r < CAI_DIRECT_MR; r++) {
+            const int j = jb * CAI_DIRECT_MR + r;
+            for (int i = 0; i < 4; i++) {
+              const int ch = 4 * cg + i;
+              int8_t v = 0;
+              if (j < m && ch < c) {
+                const int kidx = (ch * k_h + kh) * k_w + kw;
+                v = w_packed[(size_t)(j / CAI_S8P_NR) * kp * CAI_S8P_NR + (size_t)(kidx / 2) * 32 +
+                             (j % CAI_S8P_NR) * 2 + kidx % 2];
+              }
+              out[at++] = v;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void cai_quantize_pad_f32_u8c4(const float* x, int channels, int h, int w, int pad_t, int pad_b,
+                               int pad_l, int pad_r, float scale, int zero_point, int pstride,
+                               uint8_t* scratch, uint8_t* out) {
+  const int plane = (h + pad_t + pad_b) * (w + pad_l + pad_r);
+  cai_quantize_pad_f32_u8(x, channels, h, w, pad_t, pad_b, pad_l, pad_r, scale, zero_point,
+                          scratch);
+  for (int cg = 0; cg < (channels + 3) / 4; cg++) {
+    const uint8_t* src[4];
+    for (int i = 0; i < 4; i++) {
+      src[i] = 4 * cg + i < channels ? scratch + (size_t)(4 * cg + i) * plane : NULL;
+    }
+    uint8_t* dst = out + (size_t)cg * pstride * 4;
+    cai_interleave4(src, 1, plane, dst);
+    memset(dst + (size_t)plane * 4, 0, (size_t)(pstride - plane) * 4);
+  }
+}
+
+static void cai_conv_direct_u8c4_f32_ref(const int8_t* wq, int m, int c, int k_h, int k_w,
+                                         const uint8_t* x4, int pstride, int pw, int out_h,
+                                         const int32_t* bias, const float* scale, int relu,
+                                         float* y, int ldy) {
+  const int groups = (c + 3) / 4;
+  const int wide = cai_round_up(out_h * pw, CAI_U8C4_PIXELS);
+  const size_t block = (size_t)groups * k_h * k_w * CAI_DIRECT_MR * 4;
+  cai_requant_params params = {bias, scale, 0, relu};
+  for (int j = 0; j < m; j++) {
+    const int8_t* wj = wq + (size_t)(j / CAI_DIRECT_MR) * block + (j % CAI_DIRECT_MR) * 4;
+    for (int q = 0; q < wide; q++) {
+      int32_t acc = 0;
+      size_t t = 0;
+      for (int cg = 0; cg < groups; cg++) {
+        for (int kh = 0; kh < k_h; kh++) {
+          for (int kw = 0; kw < k_w; kw++, t++) {
+            const uint8_t* xs = x4 + ((size_t)cg * pstride + q + kh * pw + kw) * 4;
+            const int8_t* ws = wj + t * CAI_DIRECT_MR * 4;
+            for (int i = 0; i < 4; i++) {
+              acc += (int32_t)xs[i] * (int32_t)ws[i];
+            }
+          }
+        }
+      }
+      const float v = cai_requant_real(acc, &params, j);
+      y[(size_t)j * ldy + q] = relu && v < 0.0f ? 0.0f : v;
+    }
+  }
+}
+
+#if CAI_X86
+/* One tile: the 4 channels of block jb x NV vectors of 16 wide pixels from q0, every tap. */
+CAI_VNNI_INLINE void cai_direct_tile(const int NV, const int32_t* wb, int groups, int k_h,
+                                     int k_w, const uint8_t* x4, int pstride, int pw, int q0,
+                                     int j0, int mr, const int32_t* bias, const float* scale,
+                                     int relu, float* y, int ldy) {
+  __m512i acc[CAI_DIRECT_MR][6];
+  for (int r = 0; r < CAI_DIRECT_MR; r++) {
+    for (int v = 0; v < NV; v++) {
+      acc[r][v] = _mm512_setzero_si512();
+    }
+  }
+  const int32_t* wt = wb;
+  for (int cg = 0; cg < groups; cg++) {
+    const uint8_t* xg = x4 + ((size_t)cg * pstride + q0) * 4;
+    for (int kh = 0; kh < k_h; kh++) {
+      const uint8_t* xr = xg + (size_t)kh * pw * 4;
+      for (int kw = 0; kw < k_w; kw++, wt += CAI_DIRECT_MR) {
+        __m512i xv[6];
+        for (int v = 0; v < NV; v++) {
+          xv[v] = _mm512_loadu_si512(xr + 4 * kw + 64 * v);
+        }
+        for (int r = 0; r < CAI_DIRECT_MR; r++) {
+          const __m512i wv = _mm512_set1_epi32(wt[r]);
+          for (int v = 0; v < NV; v++) {
+            acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], xv[v], wv);
+          }
+        }
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  for (int r = 0; r < mr; r++) {
+    const int j = j0 + r;
+    const __m512i b = _mm512_set1_epi32(bias == NULL ? 0 : bias[j]);
+    const __m512 s = _mm512_set1_ps(scale[j]);
+    for (int v = 0; v < NV; v++) {
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], b)), s);
+      if (relu) { /* exactly "v < 0 ? 0 : v" */
+        f = _mm512_mask_mov_ps(f, _mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), zero);
+      }
+      _mm512_storeu_ps(y + (size_t)j * ldy + q0 + 16 * v, f);
+    }
+  }
+}
+
+static CAI_VNNI void cai_conv_direct_u8c4_f32_vnni(const int8_t* wq, int m, int c, int k_h,
+                                                   int k_w, const uint8_t* x4, int pstride, int pw,
+                                                   int out_h, const int32_t* bias,
+                                                   const float* scale, int relu, float* y,
+                                                   int ldy) {
+  const int groups = (c + 3) / 4;
+  const int vectors = cai_round_up(out_h * pw, CAI_U8C4_PIXELS) / CAI_U8C4_PIXELS;
+  const size_t block = (size_t)groups * k_h * k_w * CAI_DIRECT_MR;
+  for (int j0 = 0; j0 < m; j0 += CAI_DIRECT_MR) {
+    const int mr = m - j0 < CAI_DIRECT_MR ? m - j0 : CAI_DIRECT_MR;
+    const int32_t* wb = (const int32_t*)wq + (size_t)(j0 / CAI_DIRECT_MR) * block;
+    int v0 = 0;
+    while (v0 < vectors) {
+      const int left = vectors - v0;
+      const int tiles = (left + 5) / 6;
+      const int nv = (left + tiles - 1) / tiles; /* spread evenly: 9 -> 5 + 4 */
+#define CAI_DIRECT_TILE(NV_)                                                                     \
+  cai_direct_tile(NV_, wb, groups, k_h, k_w, x4, pstride, pw, 16 * v0, j0, mr, bias, scale, relu, \
+                  y, ldy)
+      switch (nv) {
+        case 6: CAI_DIRECT_TILE(6); break;
+        case 5: CAI_DIRECT_TILE(5); break;
+        case 4: CAI_DIRECT_TILE(4); break;
+        case 3: CAI_DIRECT_TILE(3); break;
+        case 2: CAI_DIRECT_TILE(2); break;
+        default: CAI_DIRECT_TILE(1); break;
+      }
+#undef CAI_DIRECT_TILE
+      v0 += nv;
+    }
+  }
+}
+
+/* 2x2 / stride 2 max of wide rows, 16 outputs per step (AVX-512F). */
+static CAI_VNNI void cai_pool2x2_rows_avx512(const float* src, int m, int src_plane, int src_row,
+                                             int out_h2, int out_w2, float* y) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (int j = 0; j < m; j++) {
+    for (int oh = 0; oh < out_h2; oh++) {
+      const float* r0 = src + (size_t)j * src_plane + (size_t)(2 * oh) * src_row;
+      const float* r1 = r0 + src_row;
+      float* dst = y + ((size_t)j * out_h2 + oh) * out_w2;
+      for (int ow = 0; ow < out_w2; ow += 16) {
+        const int n = out_w2 - ow < 16 ? out_w2 - ow : 16;
+        const int lo = 2 * n < 16 ? 2 * n : 16;
+        const int hi = 2 * n - lo;
+        const __mmask16 mlo = (__mmask16)(lo == 16 ? 0xFFFF : (1u << lo) - 1u);
+        const __mmask16 mhi = (__mmask16)(hi == 16 ? 0xFFFF : (1u << hi) - 1u);
+        const __m512 a0 = _mm512_maskz_loadu_ps(mlo, r0 + 2 * ow);
+        const __m512 a1 = _mm512_maskz_loadu_ps(mhi, r0 + 2 * ow + 16);
+        const __m512 b0 = _mm512_maskz_loadu_ps(mlo, r1 + 2 * ow);
+        const __m512 b1 = _mm512_maskz_loadu_ps(mhi, r1 + 2 * ow + 16);
+        const __m512 v0 = _mm512_max_ps(a0, b0);
+        const __m512 v1 = _mm512_max_ps(a1, b1);
+        const __m512 out = _mm512_max_ps(_mm512_permutex2var_ps(v0, even, v1),
+                                         _mm512_permutex2var_ps(v0, odd, v1));
+        _mm512_mask_storeu_ps(dst + ow, (__mmask16)(n == 16 ? 0xFFFF : (1u << n) - 1u), out);
+      }
+    }
+  }
+}
+#endif
+
+void cai_conv_direct_u8c4_f32(const int8_t* wq, int m, int c, int k_h, int k_w, const uint8_t* x4,
+                              int pstride, int pw, int out_h, const int32_t* bias,
+                              const float* scale, int relu, float* y, int ldy, int use_ref) {
+#if CAI_X86
+  if (!use_ref && cai_isa_vnni()) {
+    cai_conv_direct_u8c4_f32_vnni(wq, m, c, k_h, k_w, x4, pstride, pw, out_h, bias, scale, relu,
+                                  y, ldy);
+    return;
+  }
+#endif
+  cai_conv_direct_u8c4_f32_ref(wq, m, c, k_h, k_w, x4, pstride, pw, out_h, bias, scale, relu, y,
+                               ldy);
+}
+
+void cai_conv_crop_pool_f32(const float* src, int m, int src_plane, int src_row, int rows,
+                            int cols, int pool_k, int pool_s, int out_h2, int out_w2, float* y) {
+  if (pool_k == 0) {
+    for (int j = 0; j < m; j++) {
+      for (int r = 0; r < rows; r++) {
+        memcpy(y + ((size_t)j * rows + r) * cols, src + (size_t)j * src_plane + (size_t)r * src_row,
+               (size_t)cols * sizeof(float));
+      }
+    }
+    return;
+  }
+#if CAI_X86
+  if (pool_k == 2 && pool_s == 2 && cai_isa_vnni()) {
+    cai_pool2x2_rows_avx512(src, m, src_plane, src_row, out_h2, out_w2, y);
+    return;
+  }
+#endif
+  for (int j = 0; j < m; j++) {
+    for (int oh = 0; oh < out_h2; oh++) {
+      for (int ow = 0; ow < out_w2; ow++) {
+        const float* at = src + (size_t)j * src_plane + (size_t)(oh * pool_s) * src_row + ow * pool_s;
+        float best = at[0];
+        for (int kh = 0; kh < pool_k; kh++) {
+          for (int kw = 0; kw < pool_k; kw++) {
+            const float v = at[(size_t)kh * src_row + kw];
+            best = v > best ? v : best;
+          }
+        }
+        y[((size_t)j * out_h2 + oh) * out_w2 + ow] = best;
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Whole int8 layers in one call (contracts: cai_int8.h): the steps above, unchanged, chained.
+ * ---------------------------------------------------------------------------------------------- */
+void cai_qgemm_f32(const float* x, int m, int k, float x_scale, int x_zero_point,
+                   const int8_t* w_packed, int n, const int32_t* bias, const float* scale,
+                   int relu, uint8_t* a, int32_t* acc, float* y) {
+  cai_quantize_f32_u8(x, m * k, x_scale, x_zero_point, a, 0);
+  if (m == 1) {
+    cai_gemv_u8s8_s32(a, w_packed, acc, n, k);
+  } else {
+    cai_gemm_u8s8_s32(a, k, w_packed, acc, n, m, n, k);
+  }
+  cai_requant_s32_f32_args(acc, n, m, n, bias, scale, relu, y, n, 0);
+}
+
+void cai_qconv_im2col_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                          int pad_r, float x_scale, int x_zero_point, const int8_t* w_packed,
+                          int m, int k_h, int k_w, int stride_h, int stride_w, int dil_h,
+                          int dil_w, int out_h, int out_w, const int32_t* bias,
+                          const float* scale, int relu, uint8_t* padded, uint8_t* patches,
+                          float* conv_out, int pool_k, int pool_s, int out_h2, int out_w2,
+                          float* y) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+  const int pixels = out_h * out_w;
+  cai_quantize_pad_f32_u8(x, c, h, w, pad_t, pad_b, pad_l, pad_r, x_scale, x_zero_point, padded);
+  cai_im2col_u8c4(padded, c, ph, pw, k_h, k_w, stride_h, stride_w, dil_h, dil_w, out_h, out_w,
+                  patches);
+  cai_conv_s8p16_u8c4_f32(w_packed, m, c * k_h * k_w, patches, pixels, bias, scale, relu,
+                          pool_k == 0 ? y : conv_out, pixels, 0);
+  if (pool_k != 0) {
+    cai_conv_crop_pool_f32(conv_out, m, pixels, out_w, out_h, out_w, pool_k, pool_s, out_h2,
+                           out_w2, y);
+  }
+}
+
+void cai_qconv_direct_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                          int pad_r, float x_scale, int x_zero_point, const int8_t* wq, int m,
+                          int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                          int relu, uint8_t* scratch, uint8_t* x4, float* planes, int wide,
+                          int pool_k, int pool_s, int out_h2, int out_w2, float* y) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+  const int out_h = ph - k_h + 1;
+  const int out_w = pw - k_w + 1;
+  cai_quantize_pad_f32_u8c4(x, c, h, w, pad_t, pad_b, pad_l, pad_r, x_scale, x_zero_point,
+                            pstride, scratch, x4);
+  cai_conv_direct_u8c4_f32(wq, m, c, k_h, k_w, x4, pstride, pw, out_h, bias, scale, relu, planes,
+                           wide, 0);
+  cai_conv_crop_pool_f32(planes, m, wide, pw, out_h, out_w, pool_k, pool_s, out_h2, out_w2, y);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The direct convolution for few input channels: quads along kw (contracts: cai_int8.h)
+ * ---------------------------------------------------------------------------------------------- */
+#define CAI_KQ_MR 16 /* one permuted operand feeds 16 channels: measured best */
+
+size_t cai_pack_conv_kq_size(int m, int c, int k_h, int k_w) {
+  return (size_t)((m + CAI_KQ_MR - 1) / CAI_KQ_MR) * (size_t)c * (size_t)k_h *
+         (size_t)((k_w + 3) / 4) * CAI_KQ_MR * 4;
+}
+
+void cai_pack_conv_kq(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out) {
+  const int k = c * k_h * k_w;
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const int quads = (k_w + 3) / 4;
+  const int blocks = (m + CAI_KQ_MR - 1) / CAI_KQ_MR;
+  size_t at = 0;
+  for (int jb = 0; jb < blocks; jb++) {
+    for (int ch = 0; ch < c; ch++) {
+      for (int kh = 0; kh < k_h; kh++) {
+        for (int kq = 0; kq < quads; kq++) {
+          for (int r = 0; r < CAI_KQ_MR; r++) {
+            const int j = jb * CAI_KQ_MR + r;
+            for (int i = 0; i < 4; i++) {
+              const int kw = 4 * kq + i;
+              int8_t v = 0;
+              if (j < m && kw < k_w) {
+                const int kidx = (ch * k_h + kh) * k_w + kw;
+                v = w_packed[(size_t)(j / CAI_S8P_NR) * kp * CAI_S8P_NR + (size_t)(kidx / 2) * 32 +
+                             (j % CAI_S8P_NR) * 2 + kidx % 2];
+              }
+              out[at++] = v;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+static int cai_isa_vbmi(void) {
+#if CAI_X86
+  static int known = -1;
+  if (known < 0) {
+    known = __builtin_cpu_supports("avx512vbmi");
+  }
+  return known && cai_isa_vnni();
+#else
+  return 0;
+#endif
+}
+
+int cai_conv_kq_available(void) { return cai_isa_vbmi(); }
+
+static void cai_conv_kq_u8_f32_ref(const int8_t* wk, int m, int c, int k_h, int k_w,
+                                   const uint8_t* img, int pstride, int pw, int out_h,
+                                   const int32_t* bias, const float* scale, int relu, float* y,
+                                   int ldy) {
+  const int quads = (k_w + 3) / 4;
+  const int wide = cai_round_up(out_h * pw, CAI_U8C4_PIXELS);
+  const size_t block = (size_t)c * k_h * quads * CAI_KQ_MR * 4;
+  cai_requant_params params = {bias, scale, 0, relu};
+  for (int j = 0; j < m; j++) {
+    const int8_t* wj = wk + (size_t)(j / CAI_KQ_MR) * block + (j % CAI_KQ_MR) * 4;
+    for (int q = 0; q < wide; q++) {
+      int32_t acc = 0;
+      size_t t = 0;
+      for (int ch = 0; ch < c; ch++) {
+        for (int kh = 0; kh < k_h; kh++) {
+          for (int kq = 0; kq < quads; kq++, t++) {
+            const uint8_t* xs = img + (size_t)ch * pstride + q + (size_t)kh * pw + 4 * kq;
+            const int8_t* ws = wj + t * CAI_KQ_MR * 4;
+            for (int i = 0; i < 4; i++) {
+              acc += (int32_t)xs[i] * (int32_t)ws[i];
+            }
+          }
+        }
+      }
+      const float v = cai_requant_real(acc, &params, j);
+      y[(size_t)j * ldy + q] = relu && v < 0.0f ? 0.0f : v;
+    }
+  }
+}
+
+#if CAI_X86
+#define CAI_VBMI_INLINE \
+  static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vnni,avx512vbmi")))
+#define CAI_VBMI __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi")))
+
+/* byte 4i + j of a 16-output operand = image byte i + j: output i's 4 consecutive kw taps */
+static const uint8_t cai_kq_index[64] = {
+    0,  1,  2,  3,  1,  2,  3,  4,  2,  3,  4,  5,  3,  4,  5,  6,  4,  5,  6,  7,  5,  6,
+    7,  8,  6,  7,  8,  9,  7,  8,  9,  10, 8,  9,  10, 11, 9,  10, 11, 12, 10, 11, 12, 13,
+    11, 12, 13, 14, 12, 13, 14, 15, 13, 14, 15, 16, 14, 15, 16, 17, 15, 16, 17, 18};
+
+CAI_VBMI_INLINE void cai_kq_tile(const int NV, const int32_t* wb, int c, int k_h, int quads,
+                                 const uint8_t* img, int pstride, int pw, int q0, int j0, int mr,
+                                 const int32_t* bias, const float* scale, int relu, float* y,
+                                 int ldy) {
+  __m512i acc[CAI_KQ_MR][1];
+  for (int r = 0; r < CAI_KQ_MR; r++) {
+    for (int v = 0; v < NV; v++) {
+      acc[r][v] = _mm512_setzero_si512();
+    }
+  }
+  const __m512i index = _mm512_loadu_si512(cai_kq_index);
+  const int32_t* wt = wb;
+  for (int ch = 0; ch < c; ch++) {
+    for (int kh = 0; kh < k_h; kh++) {
+      const uint8_t* row = img + (size_t)ch * pstride + q0 + (size_t)kh * pw;
+      for (int kq = 0; kq < quads; kq++, wt += CAI_KQ_MR) {
+        __m512i xv[1];
+        for (int v = 0; v < NV; v++) {
+          xv[v] = _mm512_permutexvar_epi8(index, _mm512_loadu_si512(row + 4 * kq + 16 * v));
+        }
+        for (int r = 0; r < CAI_KQ_MR; r++) {
+          const __m512i wv = _mm512_set1_epi32(wt[r]);
+          for (int v = 0; v < NV; v++) {
+            acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], xv[v], wv);
+          }
+        }
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  for (int r = 0; r < mr; r++) {
+    const int j = j0 + r;
+    const __m512i b = _mm512_set1_epi32(bias == NULL ? 0 : bias[j]);
+    const __m512 s = _mm512_set1_ps(scale[j]);
+    for (int v = 0; v < NV; v++) {
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], b)), s);
+      if (relu) { /* exactly "v < 0 ? 0 : v" */
+        f = _mm512_mask_mov_ps(f, _mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), zero);
+      }
+      _mm512_storeu_ps(y + (size_t)j * ldy + q0 + 16 * v, f);
+    }
+  }
+}
+
+static CAI_VBMI void cai_conv_kq_u8_f32_vbmi(const int8_t* wk, int m, int c, int k_h, int k_w,
+                                             const uint8_t* img, int pstride, int pw, int out_h,
+                                             const int32_t* bias, const float* scale, int relu,
+                                             float* y, int ldy) {
+  const int quads = (k_w + 3) / 4;
+  const int vectors = cai_round_up(out_h * pw, CAI_U8C4_PIXELS) / CAI_U8C4_PIXELS;
+  const size_t block = (size_t)c * k_h * quads * CAI_KQ_MR;
+  for (int j0 = 0; j0 < m; j0 += CAI_KQ_MR) {
+    const int mr = m - j0 < CAI_KQ_MR ? m - j0 : CAI_KQ_MR;
+    const int32_t* wb = (const int32_t*)wk + (size_t)(j0 / CAI_KQ_MR) * block;
+    for (int v0 = 0; v0 < vectors; v0++) {
+      cai_kq_tile(1, wb, c, k_h, quads, img, pstride, pw, 16 * v0, j0, mr, bias, scale, relu, y,
+                  ldy);
+    }
+  }
+}
+
+/* defined with the channels-in-lanes kernel below */
+static CAI_VNNI void cai_t_pool_vnni(const float* t, int ldc, int m, int out_w, int pool_k,
+                                    int pool_s, int out_h2, int out_w2, float* y);
+
+/* kw quads with 16 output channels in the lanes, real outputs only: t[(oh*out_w + ow)*ldc + j] */
+CAI_VBMI_INLINE void cai_kql_seg(const int PT, const int8_t* w0, int c, int k_h, int quads,
+                                 const uint8_t* img, int pstride, int pw, int q0, __mmask16 mk,
+                                 const int32_t* bias, const float* scale, int relu, float* out,
+                                 int ldc) {
+  __m512i acc[12];
+  for (int i = 0; i < PT; i++) acc[i] = _mm512_setzero_si512();
+  const int8_t* wp = w0;
+  for (int ch = 0; ch < c; ch++) {
+    for (int kh = 0; kh < k_h; kh++) {
+      const uint8_t* xs = img + (size_t)ch * pstride + q0 + (size_t)kh * pw;
+      for (int kq = 0; kq < quads; kq++, wp += 64, xs += 4) {
+        const __m512i wv = _mm512_loadu_si512(wp);
+        for (int i = 0; i < PT; i++) {
+          const __m512i xb = _mm512_broadcastd_epi32(_mm_loadu_si32(xs + i));
+          acc[i] = _mm512_dpbusd_epi32(acc[i], xb, wv);
+        }
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i b = bias == NULL ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(mk, bias);
+  const __m512 s = _mm512_maskz_loadu_ps(mk, scale);
+  for (int i = 0; i < PT; i++) {
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[i], b)), s);
+    if (relu) f = _mm512_mask_mov_ps(f, _mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), zero);
+    _mm512_storeu_ps(out + (size_t)i * ldc, f);
+  }
+}
+
+/* 2x2 / stride 2 pooled in registers: 2 output rows x PT columns (PT even), their maxima as
+ * PT/2 pooled pixels of 16 channels: tp[i * ldc] (the requantization first, as unfused) */
+CAI_VBMI_INLINE void cai_kql_seg_pool2(const int PT, const int8_t* w0, int c, int k_h, int quads,
+                                       const uint8_t* img, int pstride, int pw, int q0,
+                                       __mmask16 mk, const int32_t* bias, const float* scale,
+                                       int relu, float* tp, int ldc) {
+  __m512i acc[2][6];
+  for (int r = 0; r < 2; r++) for (int i = 0; i < PT; i++) acc[r][i] = _mm512_setzero_si512();
+  const int8_t* wp = w0;
+  for (int ch = 0; ch < c; ch++) {
+    for (int kh = 0; kh < k_h; kh++) {
+      const uint8_t* xs = img + (size_t)ch * pstride + q0 + (size_t)kh * pw;
+      for (int kq = 0; kq < quads; kq++, wp += 64, xs += 4) {
+        const __m512i wv = _mm512_loadu_si512(wp);
+        for (int r = 0; r < 2; r++) {
+          for (int i = 0; i < PT; i++) {
+            /* a broadcast straight from memory: a load, not a GPR -> vector move */
+            const __m512i xb = _mm512_broadcastd_epi32(_mm_loadu_si32(xs + (size_t)r * pw + i));
+            acc[r][i] = _mm512_dpbusd_epi32(acc[r][i], xb, wv);
+          }
+        }
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i b = bias == NULL ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(mk, bias);
+  const __m512 s = _mm512_maskz_loadu_ps(mk, scale);
+  __m512 f[2][6];
+  for (int r = 0; r < 2; r++) {
+    for (int i = 0; i < PT; i++) {
+      f[r][i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][i], b)), s);
+      if (relu) f[r][i] = _mm512_mask_mov_ps(f[r][i], _mm512_cmp_ps_mask(f[r][i], zero, _CMP_LT_OQ), zero);
+    }
+  }
+  for (int i = 0; i < PT / 2; i++) {
+    const __m512 top = _mm512_max_ps(f[0][2 * i], f[0][2 * i + 1]);
+    const __m512 bottom = _mm512_max_ps(f[1][2 * i], f[1][2 * i + 1]);
+    _mm512_storeu_ps(tp + (size_t)i * ldc, _mm512_max_ps(top, bottom));
+  }
+}
+
+/* The 2x2 / stride 2 pooled kw-quad convolution: tp[(oh2*out_w2 + ow2)*ldc + j] */
+static CAI_VBMI void cai_conv_kq_pool2_vnni(const int8_t* wk, int m, int c, int k_h, int k_w,
+                                            const uint8_t* img, int pstride, int pw,
+                                            int out_h2, int out_w2, const int32_t* bias,
+                                            const float* scale, int relu, float* tp, int ldc) {
+  const int quads = (k_w + 3) / 4;
+  const size_t jstride = (size_t)c * k_h * quads * 64;
+  for (int j0 = 0; j0 < m; j0 += 16) {
+    const int left = m - j0;
+    const __mmask16 mk = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+    const int8_t* w0 = wk + (size_t)(j0 / 16) * jstride;
+    const int32_t* bj = bias == NULL ? NULL : bias + j0;
+    for (int oh = 0; oh < out_h2; oh++) {
+      for (int ow = 0; ow < out_w2; ow += 3) {
+        const int pooled = out_w2 - ow < 3 ? out_w2 - ow : 3;
+        float* out = tp + (size_t)(oh * out_w2 + ow) * ldc + j0;
+        const int q0 = 2 * oh * pw + 2 * ow;
+#define KQP(P) cai_kql_seg_pool2(P, w0, c, k_h, quads, img, pstride, pw, q0, mk, bj, scale + j0, relu, out, ldc)
+        switch (pooled) {
+          case 1: KQP(2); break;
+          case 2: KQP(4); break;
+          default: KQP(6); break;
+        }
+#undef KQP
+      }
+    }
+  }
+}
+
+static CAI_VBMI void cai_conv_kq_t_vnni(const int8_t* wk, int m, int c, int k_h, int k_w,
+                                        const uint8_t* img, int pstride, int pw, int out_h,
+                                        int out_w, const int32_t* bias, const float* scale,
+                                        int relu, float* t, int ldc) {
+  const int quads = (k_w + 3) / 4;
+  const size_t jstride = (size_t)c * k_h * quads * 64;
+  for (int j0 = 0; j0 < m; j0 += 16) {
+    const int left = m - j0;
+    const __mmask16 mk = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+    const int8_t* w0 = wk + (size_t)(j0 / 16) * jstride;
+    for (int oh = 0; oh < out_h; oh++) {
+      for (int ow = 0; ow < out_w; ow += 12) {
+        const int pt = out_w - ow < 12 ? out_w - ow : 12;
+        float* out = t + (size_t)(oh * out_w + ow) * ldc + j0;
+        const int q0 = oh * pw + ow;
+        const int32_t* bj = bias == NULL ? NULL : bias + j0;
+#define KQL(P) cai_kql_seg(P, w0, c, k_h, quads, img, pstride, pw, q0, mk, bj, scale + j0, relu, out, ldc)
+        switch (pt) {
+          case 1: KQL(1); break; case 2: KQL(2); break; case 3: KQL(3); break;
+          case 4: KQL(4); break; case 5: KQL(5); break; case 6: KQL(6); break;
+          case 7: KQL(7); break; case 8: KQL(8); break; case 9: KQL(9); break;
+          case 10: KQL(10); break; case 11: KQL(11); break; default: KQL(12); break;
+        }
+#undef KQL
+      }
+    }
+  }
+}
+#endif
+
+void cai_conv_kq_u8_f32(const int8_t* wk, int m, int c, int k_h, int k_w, const uint8_t* img,
+                        int pstride, int pw, int out_h, const int32_t* bias, const float* scale,
+                        int relu, float* y, int ldy, int use_ref) {
+#if CAI_X86
+  if (!use_ref && cai_isa_vbmi()) {
+    cai_conv_kq_u8_f32_vbmi(wk, m, c, k_h, k_w, img, pstride, pw, out_h, bias, scale, relu, y,
+                            ldy);
+    return;
+  }
+#endif
+  cai_conv_kq_u8_f32_ref(wk, m, c, k_h, k_w, img, pstride, pw, out_h, bias, scale, relu, y, ldy);
+}
+
+void cai_qconv_kq_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                      int pad_r, float x_scale, int x_zero_point, const int8_t* wk, int m,
+                      int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                      int relu, uint8_t* img, float* planes, int wide, int pool_k, int pool_s,
+                      int out_h2, int out_w2, float* y, int use_ref) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+  const int out_h = ph - k_h + 1;
+  const int out_w = pw - k_w + 1;
+  for (int ch = 0; ch < c; ch++) {
+    uint8_t* plane = img + (size_t)ch * pstride;
+    cai_quantize_pad_f32_u8(x + (size_t)ch * h * w, 1, h, w, pad_t, pad_b, pad_l, pad_r, x_scale,
+                            x_zero_point, plane);
+    memset(plane + (size_t)ph * pw, 0, (size_t)(pstride - ph * pw));
+  }
+#if CAI_X86
+  /* pooled, whole 16-channel blocks: channels in the lanes, only real outputs, [pixel, channel]
+   * into planes (out_h*out_w*m <= m*wide floats), then pool + transpose into y */
+  if (!use_ref && pool_k == 2 && pool_s == 2 && m % 16 == 0 && cai_isa_vbmi()) {
+    /* the pool in registers: only the pooled [pixel, channel] vectors reach memory */
+    cai_conv_kq_pool2_vnni(wk, m, c, k_h, k_w, img, pstride, pw, out_h2, out_w2, bias, scale,
+                           relu, planes, m);
+    cai_t_pool_vnni(planes, m, m, out_w2, 1, 1, out_h2, out_w2, y);
+    return;
+  }
+  if (!use_ref && pool_k != 0 && m % 16 == 0 && cai_isa_vbmi()) {
+    cai_conv_kq_t_vnni(wk, m, c, k_h, k_w, img, pstride, pw, out_h, out_w, bias, scale, relu,
+                       planes, m);
+    cai_t_pool_vnni(planes, m, m, out_w, pool_k, pool_s, out_h2, out_w2, y);
+    return;
+  }
+#endif
+  cai_conv_kq_u8_f32(wk, m, c, k_h, k_w, img, pstride, pw, out_h, bias, scale, relu, planes, wide,
+                     use_ref);
+  cai_conv_crop_pool_f32(planes, m, wide, pw, out_h, out_w, pool_k, pool_s, out_h2, out_w2, y);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The direct convolution with output channels in the lanes (contracts: cai_int8.h)
+ * ---------------------------------------------------------------------------------------------- */
+size_t cai_pack_conv_t16_size(int m, int c, int k_h, int k_w) {
+  return (size_t)((m + 15) / 16) * (size_t)((c + 3) / 4) * k_h * k_w * 64;
+}
+void cai_pack_conv_t16(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out) {
+  const int k = c * k_h * k_w;
+  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+  const int groups = (c + 3) / 4;
+  size_t at = 0;
+  for (int jb = 0; jb < (m + 15) / 16; jb++)
+    for (int cg = 0; cg < groups; cg++)
+      for (int kh = 0; kh < k_h; kh++)
+        for (int kw = 0; kw < k_w; kw++)
+          for (int r = 0; r < 16; r++) {
+            const int j = jb * 16 + r;
+            for (int i = 0; i < 4; i++) {
+              const int ch = 4 * cg + i;
+              int8_t v = 0;
+              if (j < m && ch < c) {
+                const int kidx = (ch * k_h + kh) * k_w + kw;
+                v = w_packed[(size_t)(j / CAI_S8P_NR) * kp * CAI_S8P_NR + (size_t)(kidx / 2) * 32 + (j % CAI_S8P_NR) * 2 + kidx % 2];
+              }
+              out[at++] = v;
+            }
+          }
+}
+
+
+static void cai_conv_direct_t_ref(const int8_t* wt, int m, int c, int k_h, int k_w,
+                                  const uint8_t* x4, int pstride, int pw, int out_h, int out_w,
+                                  const int32_t* bias, const float* scale, int relu, float* t,
+                                  int ldc) {
+  const int groups = (c + 3) / 4;
+  const size_t jstride = (size_t)groups * k_h * k_w * 64;
+  cai_requant_params params = {bias, scale, 0, relu};
+  for (int oh = 0; oh < out_h; oh++) {
+    for (int ow = 0; ow < out_w; ow++) {
+      for (int j = 0; j < m; j++) {
+        const int8_t* wj = wt + (size_t)(j / 16) * jstride + (j % 16) * 4;
+        int32_t acc = 0;
+        size_t tap = 0;
+        for (int cg = 0; cg < groups; cg++) {
+          for (int kh = 0; kh < k_h; kh++) {
+            for (int kw = 0; kw < k_w; kw++, tap++) {
+              const uint8_t* xs = x4 + ((size_t)cg * pstride + (size_t)(oh + kh) * pw + ow + kw) * 4;
+              for (int i = 0; i < 4; i++) {
+                acc += (int32_t)xs[i] * (int32_t)wj[tap * 64 + i];
+              }
+            }
+          }
+        }
+        const float v = cai_requant_real(acc, &params, j);
+        t[(size_t)(oh * out_w + ow) * ldc + j] = relu && v < 0.0f ? 0.0f : v;
+      }
+    }
+  }
+}
+
+static void cai_t_pool_ref(const float* t, int ldc, int m, int out_w, int pool_k, int pool_s,
+                           int out_h2, int out_w2, float* y) {
+  for (int j = 0; j < m; j++) {
+    for (int oh = 0; oh < out_h2; oh++) {
+      for (int ow = 0; ow < out_w2; ow++) {
+        const float* base = t + (size_t)((oh * pool_s) * out_w + ow * pool_s) * ldc + j;
+        float best = base[0];
+        for (int kh = 0; kh < pool_k; kh++) {
+          for (int kw = 0; kw < pool_k; kw++) {
+            const float v = base[(size_t)(kh * out_w + kw) * ldc];
+            best = v > best ? v : best;
+          }
+        }
+        y[((size_t)j * out_h2 + oh) * out_w2 + ow] = best;
+      }
+    }
+  }
+}
+
+#if CAI_X86
+CAI_VNNI_INLINE void cai_t_seg(const int PT, const int NJ, const int8_t* w0, size_t jstride, int groups, int k_h, int k_w,
+                               const uint8_t* x4, int pstride, int pw, int q0, __mmask16 m0, __mmask16 m1,
+                               const int32_t* bias, const float* scale, int relu, float* out, int ldc) {
+  __m512i acc[12][2];
+  for (int i = 0; i < PT; i++) for (int jv = 0; jv < NJ; jv++) acc[i][jv] = _mm512_setzero_si512();
+  const int8_t* wp = w0;
+  for (int cg = 0; cg < groups; cg++) {
+    for (int kh = 0; kh < k_h; kh++) {
+      const uint8_t* xs = x4 + ((size_t)cg * pstride + q0 + (size_t)kh * pw) * 4;
+      for (int kw = 0; kw < k_w; kw++, wp += 64, xs += 4) {
+        __m512i wv[2];
+        for (int jv = 0; jv < NJ; jv++) wv[jv] = _mm512_loadu_si512(wp + jv * jstride);
+        for (int i = 0; i < PT; i++) {
+          const __m512i xb = _mm512_broadcastd_epi32(_mm_loadu_si32(xs + 4 * i));
+          for (int jv = 0; jv < NJ; jv++) acc[i][jv] = _mm512_dpbusd_epi32(acc[i][jv], xb, wv[jv]);
+        }
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  for (int jv = 0; jv < NJ; jv++) {
+    const __mmask16 mk = jv == 0 ? m0 : m1;
+    const __m512i b = bias == NULL ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(mk, bias + 16 * jv);
+    const __m512 s = _mm512_maskz_loadu_ps(mk, scale + 16 * jv);
+    for (int i = 0; i < PT; i++) {
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[i][jv], b)), s);
+      if (relu) f = _mm512_mask_mov_ps(f, _mm512_cmp_ps_mask(f, zero, _CMP_LT_OQ), zero);
+      _mm512_storeu_ps(out + (size_t)i * ldc + 16 * jv, f);
+    }
+  }
+}
+
+/* t[(oh*out_w+ow)*ldc + j] for valid outputs; ldc = round_up(m, 16) */
+static CAI_VNNI void cai_conv_direct_t_vnni(const int8_t* wt, int m, int c, int k_h, int k_w, const uint8_t* x4,
+                                            int pstride, int pw, int out_h, int out_w, const int32_t* bias,
+                                            const float* scale, int relu, float* t, int ldc) {
+  const int groups = (c + 3) / 4;
+  const size_t jstride = (size_t)groups * k_h * k_w * 64;
+  for (int j0 = 0; j0 < m; j0 += 32) {
+    const int nj = m - j0 > 16 ? 2 : 1;
+    const int left0 = m - j0, left1 = m - j0 - 16;
+    const __mmask16 m0 = (__mmask16)(left0 >= 16 ? 0xFFFF : (1u << left0) - 1u);
+    const __mmask16 m1 = (__mmask16)(left1 >= 16 ? 0xFFFF : left1 <= 0 ? 0 : (1u << left1) - 1u);
+    const int8_t* w0 = wt + (size_t)(j0 / 16) * jstride;
+    const int ptmax = 12; /* pixels per segment: 12 x 2 accumulators (the switch below) */
+    for (int oh = 0; oh < out_h; oh++) {
+      for (int ow = 0; ow < out_w; ow += ptmax) {
+        const int pt = out_w - ow < ptmax ? out_w - ow : ptmax;
+        float* out = t + (size_t)(oh * out_w + ow) * ldc + j0;
+        const int q0 = oh * pw + ow;
+        const int32_t* bj = bias == NULL ? NULL : bias + j0;
+#define T_SEG(P, N) cai_t_seg(P, N, w0, jstride, groups, k_h, k_w, x4, pstride, pw, q0, m0, m1, bj, scale + j0, relu, out, ldc)
+#define T_CASES(N) switch (pt) { case 1: T_SEG(1,N); break; case 2: T_SEG(2,N); break; case 3: T_SEG(3,N); break; case 4: T_SEG(4,N); break; \
+  case 5: T_SEG(5,N); break; case 6: T_SEG(6,N); break; case 7: T_SEG(7,N); break; case 8: T_SEG(8,N); break; case 9: T_SEG(9,N); break; \
+  case 10: T_SEG(10,N); break; case 11: T_SEG(11,N); break; default: T_SEG(12,N); break; }
+        if (nj == 2) { T_CASES(2) } else { T_CASES(1) }
+      }
+    }
+  }
+}
+
+/* rows r[i] = 16 channels of pixel p0+i  ->  y[j * ystride + p0 + i] for j < m, i < n (n <= 16) */
+CAI_VNNI_INLINE void cai_transpose16_store(__m512 r[16], int n, int m, float* y, size_t ystride) {
+  __m512 t[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; i++) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
+    t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xDD);
+    t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
+    t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xDD);
+  }
+  for (int i = 0; i < 8; i++) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+    r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+  }
+  const __mmask16 mask = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
+  for (int j = 0; j < m; j++) {
+    _mm512_mask_storeu_ps(y + (size_t)j * ystride, mask, r[j]);
+  }
+}
+
+/* y[j][oh2][ow2] = max over the pool window of t[p][j] (pool_k 1 / stride 1: a copy): 16 pooled
+ * pixels x 16 channels at a time, transposed in registers into NCHW rows (no scatters) */
+static CAI_VNNI void cai_t_pool_vnni(const float* t, int ldc, int m, int out_w, int pool_k,
+                                    int pool_s, int out_h2, int out_w2, float* y) {
+  const int p2n = out_h2 * out_w2;
+  for (int j0 = 0; j0 < m; j0 += 16) {
+    const int mb = m - j0 < 16 ? m - j0 : 16;
+    int oh = 0;
+    int ow = 0; /* the pooled pixel p0 + i, walked without divisions */
+    for (int p0 = 0; p0 < p2n; p0 += 16) {
+      const int n = p2n - p0 < 16 ? p2n - p0 : 16;
+      __m512 r[16];
+      for (int i = 0; i < 16; i++) {
+        if (i >= n) {
+          r[i] = _mm512_setzero_ps();
+          continue;
+        }
+        const float* base = t + (size_t)((oh * pool_s) * out_w + ow * pool_s) * ldc + j0;
+        __m512 best = _mm512_loadu_ps(base);
+        for (int kh = 0; kh < pool_k; kh++) {
+          for (int kw = 0; kw < pool_k; kw++) {
+            best = _mm512_max_ps(best, _mm512_loadu_ps(base + (size_t)(kh * out_w + kw) * ldc));
+          }
+        }
+        r[i] = best;
+        if (++ow == out_w2) {
+          ow = 0;
+          oh++;
+        }
+      }
+      cai_transpose16_store(r, n, mb, y + (size_t)j0 * p2n + p0, (size_t)p2n);
+    }
+  }
+}
+#endif
+
+void cai_qconv_direct_t_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                            int pad_r, float x_scale, int x_zero_point, const int8_t* wt, int m,
+                            int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                            int relu, uint8_t* scratch, uint8_t* x4, float* t, int pool_k,
+                            int pool_s, int out_h2, int out_w2, float* y, int use_ref) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+  const int out_h = ph - k_h + 1;
+  const int out_w = pw - k_w + 1;
+  const int ldc = cai_round_up(m, 16);
+  cai_quantize_pad_f32_u8c4(x, c, h, w, pad_t, pad_b, pad_l, pad_r, x_scale, x_zero_point,
+                            pstride, scratch, x4);
+#if CAI_X86
+  if (!use_ref && cai_isa_vnni()) {
+    cai_conv_direct_t_vnni(wt, m, c, k_h, k_w, x4, pstride, pw, out_h, out_w, bias, scale, relu,
+                           t, ldc);
+    cai_t_pool_vnni(t, ldc, m, out_w, pool_k, pool_s, out_h2, out_w2, y);
+    return;
+  }
+#endif
+  cai_conv_direct_t_ref(wt, m, c, k_h, k_w, x4, pstride, pw, out_h, out_w, bias, scale, relu, t,
+                        ldc);
+  cai_t_pool_ref(t, ldc, m, out_w, pool_k, pool_s, out_h2, out_w2, y);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * A chain of int8 layers in one call (contracts and the descriptor: cai_int8.h)
+ * ---------------------------------------------------------------------------------------------- */
+void cai_qgemm_chain_f32(const cai_qgemm_layer* layers, int count, const float* x, int m,
+                         uint8_t* a, int32_t* acc, float* tmp, int max_n, float* y) {
+  const float* in = x;
+  for (int i = 0; i < count; i++) {
+    const cai_qgemm_layer* l = &layers[i];
+    float* out = i == count - 1 ? y : tmp + (size_t)(i % 2) * m * max_n;
+    cai_qgemm_f32(in, m, l->k, l->x_scale, l->x_zero_point, l->w, l->n, l->bias, l->scale,
+                  l->relu, a, acc, out);
+    in = out;
+  }
 }

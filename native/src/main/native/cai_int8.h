@@ -240,6 +240,172 @@ void cai_conv_s8p16_u8c4_f32(const int8_t* w_packed, int m, int k, const uint8_t
                              const int32_t* bias, const float* scale, int relu, float* y, int ldy,
                              int use_ref);
 
+/* ------------------------------------------------------------------------------------------------
+ * The direct int8 convolution (stride 1, dilation 1): no patch matrix at all.
+ *
+ * The input is the zero-point-padded u8 image [C, ph, pw] in u8c4 form over its flattened pixels
+ * (group cg = channels 4cg..4cg+3, pixel q = row * pw + col at byte (cg * pstride + q) * 4, pstride a
+ * multiple of 16; channels >= C and pixels >= ph*pw are 0). Outputs are computed on "wide" rows of
+ * pw pixels: q' = oh * pw + ow for oh < out_h and every ow < pw, so for tap (kh, kw) the u8 operand
+ * of 16 consecutive outputs is one 64-byte load at pixel q' + kh * pw + kw. Columns ow >= out_w
+ * read across the row edge and are garbage; callers keep only ow < out_w (cai_conv_crop_pool_f32).
+ * Outputs with ow < out_w read only pixels inside the padded image, so they are exactly the im2col
+ * convolution's values.
+ *
+ * Format s8q4m4 (weights of the direct kernel, packed once per plan from s8p16): blocks of 4
+ * output channels, within a block tap t = (cg * kH + kh) * kW + kw, within a tap one s32 per channel:
+ *
+ *   block jb, tap t (16 bytes):
+ *   +---------------------------+---------------------------+-----+---------------------------+
+ *   | W[4jb][4cg..4cg+3][kh][kw] | W[4jb+1][4cg..+3][kh][kw] | ... | W[4jb+3][4cg..+3][kh][kw] |
+ *   +---------------------------+---------------------------+-----+---------------------------+
+ *
+ * channels >= C and output channels >= m are 0. Why: the broadcast quad of a vpdpbusd is one aligned
+ * 4-byte memory operand (embedded broadcast), no scalar gathering per use.
+ *
+ * cai_conv_direct_u8c4_f32: y[j * ldy + q'] = relu?((float)(sum + bias[j]) * scale[j]) for every
+ *   q' < round_up(out_h * pw, 16) (ldy >= that); x4 must hold pstride >= that + (kH-1)*pw + kW-1
+ *   pixels per group (callers check).
+ * cai_quantize_pad_f32_u8c4: the padded image of cai_quantize_pad_f32_u8 laid out as above
+ *   (pixels ph*pw .. pstride-1 zero); scratch holds C * ph * pw bytes.
+ * cai_conv_crop_pool_f32: y[j][oh2][ow2] from wide rows src[j * src_plane + oh * src_row + ow]
+ *   (oh < rows, ow < cols): pool_k == 0 copies (crop), else the max over the pool_k x pool_k window
+ *   at stride pool_s (no padding, out_h2/out_w2 windows all inside). Plain max: the values are
+ *   conv outputs (finite or infinite, never NaN; -0 only as relu keeps it), where it equals
+ *   Java's Math.max up to the sign of zero.
+ * ---------------------------------------------------------------------------------------------- */
+size_t cai_pack_conv_q4_size(int m, int c, int k_h, int k_w);
+void cai_pack_conv_q4(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out);
+void cai_quantize_pad_f32_u8c4(const float* x, int channels, int h, int w, int pad_t, int pad_b,
+                               int pad_l, int pad_r, float scale, int zero_point, int pstride,
+                               uint8_t* scratch, uint8_t* out);
+void cai_conv_direct_u8c4_f32(const int8_t* wq, int m, int c, int k_h, int k_w, const uint8_t* x4,
+                              int pstride, int pw, int out_h, const int32_t* bias,
+                              const float* scale, int relu, float* y, int ldy, int use_ref);
+void cai_conv_crop_pool_f32(const float* src, int m, int src_plane, int src_row, int rows,
+                            int cols, int pool_k, int pool_s, int out_h2, int out_w2, float* y);
+
+/* ------------------------------------------------------------------------------------------------
+ * Whole int8 layers in one call: each is the chain of the kernels above, unchanged (same results
+ * bit for bit), so that a layer costs one crossing from Java instead of three or four.
+ *
+ * cai_qgemm_f32:        a = q(x [m,k]); acc = gemv (m == 1) or gemm; y [m,n] = requant_s32_f32(acc)
+ *                       (scratch a: m*k bytes, acc: m*n s32).
+ * cai_qconv_im2col_f32: quantize_pad -> im2col_u8c4 -> conv_s8p16_u8c4_f32 into y [m, out_h*out_w]
+ *                       (pool_k == 0) or into conv_out and then conv_crop_pool_f32 into y
+ *                       [m, out_h2, out_w2]; scratch padded: c*ph*pw, patches: u8c4_size(k, P).
+ * cai_qconv_direct_f32: quantize_pad_f32_u8c4 -> conv_direct_u8c4_f32 into planes [m, wide] ->
+ *                       conv_crop_pool_f32 into y (crop when pool_k == 0).
+ * ---------------------------------------------------------------------------------------------- */
+void cai_qgemm_f32(const float* x, int m, int k, float x_scale, int x_zero_point,
+                   const int8_t* w_packed, int n, const int32_t* bias, const float* scale,
+                   int relu, uint8_t* a, int32_t* acc, float* y);
+void cai_qconv_im2col_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                          int pad_r, float x_scale, int x_zero_point, const int8_t* w_packed,
+                          int m, int k_h, int k_w, int stride_h, int stride_w, int dil_h,
+                          int dil_w, int out_h, int out_w, const int32_t* bias,
+                          const float* scale, int relu, uint8_t* padded, uint8_t* patches,
+                          float* conv_out, int pool_k, int pool_s, int out_h2, int out_w2,
+                          float* y);
+void cai_qconv_direct_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                          int pad_r, float x_scale, int x_zero_point, const int8_t* wq, int m,
+                          int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                          int relu, uint8_t* scratch, uint8_t* x4, float* planes, int wide,
+                          int pool_k, int pool_s, int out_h2, int out_w2, float* y);
+
+/* ------------------------------------------------------------------------------------------------
+ * The direct convolution for few input channels (C < 4, e.g. an image's first layer): quads along
+ * kw instead of channels, so C = 1 wastes nothing on absent channels. Stride 1, dilation 1; needs
+ * AVX-512 VBMI (vpermb) besides VNNI (cai_conv_kq_available), else the scalar twin runs.
+ *
+ * Input: the zero-point-padded u8 image, plane by plane: channel ch at byte ch * pstride, pixel
+ * row * pw + col (bytes ph*pw .. pstride-1 zero). Outputs on wide rows as cai_conv_direct_u8c4_f32.
+ * For 16 outputs q'..q'+15 and tap (ch, kh, kq) one 64-byte load at q' + kh*pw + 4kq and one vpermb
+ * (byte 4i + j <- byte i + j) give each output its 4 consecutive kw bytes; pstride must cover
+ * round_up(out_h*pw, 16) + (kH-1)*pw + 4*ceil(kW/4) + 48 bytes (callers check).
+ *
+ * Format s8k4m16 (weights, packed once per plan from s8p16): blocks of 16 output channels; within
+ * a block tap t = (ch * kH + kh) * ceil(kW/4) + kq; within a tap one s32 per channel:
+ *
+ *   block jb, tap t (64 bytes):
+ *   +-------------------------------+-------------------------------+-----+------------------+
+ *   | W[16jb][ch][kh][4kq .. 4kq+3] | W[16jb+1][ch][kh][4kq .. +3]  | ... | W[16jb+15][...]  |
+ *   +-------------------------------+-------------------------------+-----+------------------+
+ *
+ * kw >= kW and output channels >= m are 0 (a zero weight makes the byte it meets irrelevant).
+ * cai_qconv_kq_f32: quantize_pad each plane -> conv_kq -> conv_crop_pool_f32, one call.
+ * ---------------------------------------------------------------------------------------------- */
+size_t cai_pack_conv_kq_size(int m, int c, int k_h, int k_w);
+void cai_pack_conv_kq(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out);
+int cai_conv_kq_available(void);
+void cai_conv_kq_u8_f32(const int8_t* wk, int m, int c, int k_h, int k_w, const uint8_t* img,
+                        int pstride, int pw, int out_h, const int32_t* bias, const float* scale,
+                        int relu, float* y, int ldy, int use_ref);
+void cai_qconv_kq_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                      int pad_r, float x_scale, int x_zero_point, const int8_t* wk, int m,
+                      int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                      int relu, uint8_t* img, float* planes, int wide, int pool_k, int pool_s,
+                      int out_h2, int out_w2, float* y, int use_ref);
+
+/* ------------------------------------------------------------------------------------------------
+ * The direct convolution with output channels in the lanes, for a pooled output: no scrap columns.
+ *
+ * Same input as cai_conv_direct_u8c4_f32 (channel quads of the padded image, pstride pixels per
+ * group), but each vpdpbusd computes 16 output channels of one output pixel: the u8 operand is the
+ * pixel's broadcast channel quad, the s8 operand 16 channels' weight quads (one 64-byte load per
+ * tap). Only real outputs are computed (the wide-row kernel also computes the kW-1 columns past
+ * each row's end: 40 % more work for a 10-wide output of a 5x5 kernel). Results go to
+ * t[(oh*out_w + ow) * ldc + j] (ldc = round_up(m, 16)), then the pool (pool_k x pool_k at stride
+ * pool_s; 1/1 copies) scatters y[j][oh2][ow2] in NCHW. Same rounding as every other output stage.
+ *
+ * Format s8q4n16 (weights, packed once per plan from s8p16): blocks of 16 output channels; within
+ * a block tap t = (cg * kH + kh) * kW + kw; within a tap 16 s32 (channel 16jb + r: W[j][4cg..4cg+3]
+ * [kh][kw], 0 past c or m), 64 bytes = one zmm:
+ *
+ *   block jb, tap t (64 bytes): | W[16jb][4cg..+3][kh][kw] | W[16jb+1][...] | ... | W[16jb+15][...] |
+ *
+ * cai_qconv_direct_t_f32: quantize_pad_f32_u8c4 -> product into t -> pool into y, one call
+ * (use_ref: the scalar twins).
+ * ---------------------------------------------------------------------------------------------- */
+size_t cai_pack_conv_t16_size(int m, int c, int k_h, int k_w);
+void cai_pack_conv_t16(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out);
+void cai_qconv_direct_t_f32(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                            int pad_r, float x_scale, int x_zero_point, const int8_t* wt, int m,
+                            int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                            int relu, uint8_t* scratch, uint8_t* x4, float* t, int pool_k,
+                            int pool_s, int out_h2, int out_w2, float* y, int use_ref);
+
+/* ------------------------------------------------------------------------------------------------
+ * A chain of int8 layers (QLinearGemm -> QLinearGemm -> ..., e.g. an MLP head) in one call: layer i
+ * is cai_qgemm_f32 on layer i-1's fp32 output, unchanged (same results bit for bit as one call per
+ * layer), so a request crosses from Java once for the whole chain.
+ *
+ * Descriptor, one per layer (48 bytes, written once per plan by io.cacheai.kernels.Int8GemmChain):
+ *
+ *    0       4       8              12      16        20         24          32          40      48
+ *   +-------+-------+--------------+-------+---------+----------+-----------+-----------+-------+
+ *   | k s32 | n s32 | x_zero_point | relu  | x_scale | reserved | w (ptr)   | bias (ptr)| scale |
+ *   +-------+-------+--------------+-------+---------+----------+-----------+-----------+-------+
+ *
+ * w: s8p16 [n,k]; bias: s32 [n] or NULL; scale: fp32 [n]. Layer i+1's k equals layer i's n.
+ * Scratch: a (m * max k bytes), acc (m * max_n s32), tmp (2 * m * max_n floats: ping-pong).
+ * ---------------------------------------------------------------------------------------------- */
+typedef struct {
+  int32_t k;
+  int32_t n;
+  int32_t x_zero_point;
+  int32_t relu;
+  float x_scale;
+  int32_t reserved;
+  const int8_t* w;
+  const int32_t* bias;
+  const float* scale;
+} cai_qgemm_layer;
+CAI_STATIC_ASSERT(sizeof(cai_qgemm_layer) == 48, "qgemm layer descriptor is 48 bytes");
+
+void cai_qgemm_chain_f32(const cai_qgemm_layer* layers, int count, const float* x, int m,
+                         uint8_t* a, int32_t* acc, float* tmp, int max_n, float* y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,7 @@
 package io.cacheai.kernels;
 
 import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 
 /**
@@ -99,6 +100,75 @@ public final class Int8Gemm {
       return;
     }
     IntKernelsNative.gemvU8s8S32(a, packedWeights, y, n, k);
+  }
+
+  /**
+   * A whole int8 layer in one native call ({@code cai_qgemm_f32}): {@code a = q(x)} ({@link
+   * U8Activations#quantize}), {@code acc = a · Wᵀ} ({@link #gemv} for m = 1, else {@link #gemm}),
+   * {@code y = }{@link Requantize#toF32}{@code (acc)} — the same steps and results as those three
+   * calls, at the cost of one crossing instead of three (which dominates a small layer).
+   *
+   * @param x fp32 activations [m, k]; a (m·k bytes) and acc (m·n s32) are scratch
+   */
+  public static void quantizedLayer(
+      FloatBuffer x,
+      int m,
+      int k,
+      float xScale,
+      int xZeroPoint,
+      ByteBuffer packedWeights,
+      int n,
+      RequantParams params,
+      ByteBuffer a,
+      IntBuffer acc,
+      FloatBuffer y) {
+    Buffers.checkShape("[m,n,k]", m, n, k);
+    checkK(n, k);
+    long mk = (long) m * k;
+    long mn = (long) m * n;
+    if (mk > Integer.MAX_VALUE || mn > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("m=" + m + " k=" + k + " n=" + n + " exceed 2^31-1");
+    }
+    if (!(xScale > 0) || Float.isInfinite(xScale)) {
+      throw new IllegalArgumentException("xScale=" + xScale + " must be finite and > 0");
+    }
+    if (xZeroPoint < 0 || xZeroPoint > 255) {
+      throw new IllegalArgumentException("xZeroPoint=" + xZeroPoint + " must be in 0..255");
+    }
+    if (params == null) {
+      throw new IllegalArgumentException("params is null");
+    }
+    Buffers.checkInput("x", x, mk);
+    Buffers.checkOutput("a", a, mk);
+    Buffers.checkInput("packedWeights", packedWeights, packedSizeBytes(n, k));
+    Buffers.checkOutput("acc", acc, mn);
+    Buffers.checkInput("scale", params.scale(), n);
+    if (params.bias() != null) {
+      Buffers.checkInput("bias", params.bias(), n);
+    }
+    Buffers.checkOutput("y", y, mn);
+    if (m == 0 || n == 0) {
+      return;
+    }
+    if (k == 0) {
+      zero(acc, mn);
+      Requantize.toF32(acc, m, n, params, y);
+      return;
+    }
+    IntKernelsNative.qgemmF32(
+        x,
+        m,
+        k,
+        xScale,
+        xZeroPoint,
+        packedWeights,
+        n,
+        params.bias(),
+        params.scale(),
+        params.relu() ? 1 : 0,
+        a,
+        acc,
+        y);
   }
 
   /** Σ_t W[j][t] for each channel j of s8 weights [n, k]: the zero-point correction's factor. */

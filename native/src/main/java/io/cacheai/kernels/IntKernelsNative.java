@@ -295,4 +295,237 @@ final class IntKernelsNative {
       @Cast("uint8_t*") ByteBuffer padded,
       @Cast("uint8_t*") ByteBuffer out,
       int useGeneric);
+
+  @Name("cai_pack_conv_q4_size")
+  static native long packConvQ4Size(int m, int c, int kH, int kW);
+
+  @Name("cai_pack_conv_q4")
+  static native void packConvQ4(
+      @Cast("const int8_t*") ByteBuffer wPacked,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      @Cast("int8_t*") ByteBuffer out);
+
+  @Name("cai_quantize_pad_f32_u8c4")
+  static native void quantizePadF32U8c4(
+      @Cast("const float*") FloatBuffer x,
+      int channels,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float scale,
+      int zeroPoint,
+      int pixelStride,
+      @Cast("uint8_t*") ByteBuffer scratch,
+      @Cast("uint8_t*") ByteBuffer out);
+
+  @Name("cai_conv_direct_u8c4_f32")
+  static native void convDirectU8c4F32(
+      @Cast("const int8_t*") ByteBuffer wq,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      @Cast("const uint8_t*") ByteBuffer x4,
+      int pixelStride,
+      int pw,
+      int outH,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int relu,
+      FloatBuffer y,
+      int ldy,
+      int useRef);
+
+  @Name("cai_conv_crop_pool_f32")
+  static native void convCropPoolF32(
+      @Cast("const float*") FloatBuffer src,
+      int m,
+      int srcPlane,
+      int srcRow,
+      int rows,
+      int cols,
+      int poolK,
+      int poolS,
+      int outH2,
+      int outW2,
+      FloatBuffer y);
+
+  @Name("cai_qgemm_f32")
+  static native void qgemmF32(
+      @Cast("const float*") FloatBuffer x,
+      int m,
+      int k,
+      float xScale,
+      int xZeroPoint,
+      @Cast("const int8_t*") ByteBuffer wPacked,
+      int n,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int relu,
+      @Cast("uint8_t*") ByteBuffer a,
+      @Cast("int32_t*") IntBuffer acc,
+      FloatBuffer y);
+
+  @Name("cai_qconv_im2col_f32")
+  static native void qconvIm2colF32(
+      @Cast("const float*") FloatBuffer x,
+      int c,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float xScale,
+      int xZeroPoint,
+      @Cast("const int8_t*") ByteBuffer wPacked,
+      int m,
+      int kH,
+      int kW,
+      int strideH,
+      int strideW,
+      int dilH,
+      int dilW,
+      int outH,
+      int outW,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int relu,
+      @Cast("uint8_t*") ByteBuffer padded,
+      @Cast("uint8_t*") ByteBuffer patches,
+      FloatBuffer convOut,
+      int poolK,
+      int poolS,
+      int outH2,
+      int outW2,
+      FloatBuffer y);
+
+  @Name("cai_qconv_direct_f32")
+  static native void qconvDirectF32(
+      @Cast("const float*") FloatBuffer x,
+      int c,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float xScale,
+      int xZeroPoint,
+      @Cast("const int8_t*") ByteBuffer wq,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int relu,
+      @Cast("uint8_t*") ByteBuffer scratch,
+      @Cast("uint8_t*") ByteBuffer x4,
+      FloatBuffer planes,
+      int wide,
+      int poolK,
+      int poolS,
+      int outH2,
+      int outW2,
+      FloatBuffer y);
+
+  @Name("cai_conv_kq_available")
+  static native int convKqAvailable();
+
+  @Name("cai_pack_conv_kq")
+  static native void packConvKq(
+      @Cast("const int8_t*") ByteBuffer wPacked,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      @Cast("int8_t*") ByteBuffer out);
+
+  @Name("cai_qconv_kq_f32")
+  static native void qconvKqF32(
+      @Cast("const float*") FloatBuffer x,
+      int c,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float xScale,
+      int xZeroPoint,
+      @Cast("const int8_t*") ByteBuffer wk,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int relu,
+      @Cast("uint8_t*") ByteBuffer img,
+      FloatBuffer planes,
+      int wide,
+      int poolK,
+      int poolS,
+      int outH2,
+      int outW2,
+      FloatBuffer y,
+      int useRef);
+
+  @Name("cai_pack_conv_t16")
+  static native void packConvT16(
+      @Cast("const int8_t*") ByteBuffer wPacked,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      @Cast("int8_t*") ByteBuffer out);
+
+  @Name("cai_qconv_direct_t_f32")
+  static native void qconvDirectTF32(
+      @Cast("const float*") FloatBuffer x,
+      int c,
+      int h,
+      int w,
+      int padT,
+      int padB,
+      int padL,
+      int padR,
+      float xScale,
+      int xZeroPoint,
+      @Cast("const int8_t*") ByteBuffer wt,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      @Cast("const int32_t*") IntBuffer bias,
+      @Cast("const float*") FloatBuffer scale,
+      int relu,
+      @Cast("uint8_t*") ByteBuffer scratch,
+      @Cast("uint8_t*") ByteBuffer x4,
+      FloatBuffer t,
+      int poolK,
+      int poolS,
+      int outH2,
+      int outW2,
+      FloatBuffer y,
+      int useRef);
+
+  @Name("cai_qgemm_chain_f32")
+  static native void qgemmChainF32(
+      @Cast("const cai_qgemm_layer*") ByteBuffer layers,
+      int count,
+      @Cast("const float*") FloatBuffer x,
+      int m,
+      @Cast("uint8_t*") ByteBuffer a,
+      @Cast("int32_t*") IntBuffer acc,
+      FloatBuffer tmp,
+      int maxN,
+      FloatBuffer y);
 }

@@ -62,7 +62,10 @@ class Int8ConvTest {
     "7, 9, 11, 19, 3, 3, 1, 2, 2", // dilation
     "37, 5, 13, 19, 1, 1, 1, 0, 1", // pointwise, odd everything
     "64, 3, 20, 48, 1, 1, 1, 0, 1",
-    "2, 1, 1, 3, 1, 1, 1, 0, 1"
+    "2, 1, 1, 3, 1, 1, 1, 0, 1",
+    "4, 6, 6, 4, 3, 3, 1, 1, 1",
+    "13, 9, 5, 6, 5, 3, 1, 2, 1", // wide rows of 9 with a 3-wide kernel, channels not of 4
+    "33, 20, 31, 37, 3, 3, 1, 1, 1" // several pixel tiles and a partial channel block
   })
   void conv_equalsJavaLoopAndIm2rowPath(
       int channels, int h, int w, int m, int kh, int kw, int stride, int pad, int dil) {
@@ -95,7 +98,221 @@ class Int8ConvTest {
       assertThat(direct(c, x, scale, zp, weights, bias, scales, relu, true))
           .as("Int8Conv.convRef, relu=%s", relu)
           .containsExactly(expected);
+      if (!c.pointwise() && Int8Conv.available()) {
+        assertThat(image(c, x, scale, zp, weights, bias, scales, relu, 0))
+            .as("Int8Conv.convImage, relu=%s", relu)
+            .containsExactly(expected);
+        if (c.outH() >= 2 && c.outW() >= 2) {
+          assertThat(image(c, x, scale, zp, weights, bias, scales, relu, 2))
+              .as("Int8Conv.convImage + pool 2, relu=%s", relu)
+              .containsExactly(maxPool(expected, c, 2));
+        }
+      }
+      if (c.stride() == 1 && c.dil() == 1 && c.kh() <= c.h() + 2 * c.pad()) {
+        for (boolean ref : new boolean[] {false, true}) {
+          if (!ref && !Int8Conv.kqAvailable()) {
+            continue;
+          }
+          for (int poolK : new int[] {0, 2, 3}) { // 2: pooled in registers, 3: general pool
+            if (poolK == 0 || c.outH() >= poolK && c.outW() >= poolK) {
+              assertThat(kqImage(c, x, scale, zp, weights, bias, scales, relu, poolK, ref))
+                  .as("Int8Conv.kqImage ref=%s pool %d, relu=%s", ref, poolK, relu)
+                  .containsExactly(poolK == 0 ? expected : maxPool(expected, c, poolK));
+            }
+          }
+        }
+        for (boolean ref : new boolean[] {false, true}) {
+          if (!ref && !Int8Conv.available()) {
+            continue;
+          }
+          for (int poolK : new int[] {1, 2, 3}) {
+            if (c.outH() >= poolK && c.outW() >= poolK) {
+              assertThat(lanesImage(c, x, scale, zp, weights, bias, scales, relu, poolK, ref))
+                  .as("Int8Conv.lanesImage ref=%s pool %d, relu=%s", ref, poolK, relu)
+                  .containsExactly(poolK == 1 ? expected : maxPool(expected, c, poolK));
+            }
+          }
+        }
+        if (Int8Conv.available()) {
+          for (int poolK : new int[] {0, 2}) {
+            if (poolK == 0 || c.outH() >= 2 && c.outW() >= 2) {
+              assertThat(wideImage(c, x, scale, zp, weights, bias, scales, relu, poolK))
+                  .as("Int8Conv.directImage pool %d, relu=%s", poolK, relu)
+                  .containsExactly(poolK == 0 ? expected : maxPool(expected, c, poolK));
+            }
+          }
+        }
+        assertThat(wide(c, x, scale, zp, weights, bias, scales, relu, false, 0))
+            .as("Int8Conv.convDirect, relu=%s", relu)
+            .containsExactly(expected);
+        assertThat(wide(c, x, scale, zp, weights, bias, scales, relu, true, 0))
+            .as("Int8Conv.convDirectRef, relu=%s", relu)
+            .containsExactly(expected);
+        for (int poolK : new int[] {2, 3}) {
+          if (c.outH() >= poolK && c.outW() >= poolK) {
+            assertThat(wide(c, x, scale, zp, weights, bias, scales, relu, false, poolK))
+                .as("Int8Conv.convDirect + cropPool %d, relu=%s", poolK, relu)
+                .containsExactly(maxPool(expected, c, poolK));
+          }
+        }
+      }
     }
+  }
+
+  /** All-255 activations × all +127 or −128 weights through the direct kernel, k up to 9225. */
+  @ParameterizedTest(name = "weight={0} channels={1}")
+  @CsvSource({"127, 1025", "-128, 1025", "-127, 7", "127, 4"})
+  void convDirect_adversarialExtremes(int weight, int channels) {
+    Case c = new Case(channels, 5, 19, 6, 3, 3, 1, 0, 1);
+    float[] x = new float[channels * 5 * 19];
+    java.util.Arrays.fill(x, 1e9f); // saturates to 255
+    byte[] weights = new byte[c.m() * c.k()];
+    java.util.Arrays.fill(weights, (byte) weight);
+    int[] bias = new int[c.m()];
+    float[] scales = new float[c.m()];
+    java.util.Arrays.fill(scales, 1f);
+    float expected = (float) (255L * weight * c.k());
+    for (boolean ref : new boolean[] {false, true}) {
+      for (float v : wide(c, x, 0.5f, 0, weights, bias, scales, false, ref, 0)) {
+        assertThat(v).as("ref=%s", ref).isEqualTo(expected);
+      }
+    }
+  }
+
+  /** All-255 activations × all +127 or −128 weights through the kw-quad kernel (C < 4). */
+  @ParameterizedTest(name = "weight={0} channels={1}")
+  @CsvSource({"127, 1", "-128, 3", "-127, 2"})
+  void kqImage_adversarialExtremes(int weight, int channels) {
+    Case c = new Case(channels, 6, 23, 19, 5, 7, 1, 0, 1);
+    float[] x = new float[channels * 6 * 23];
+    java.util.Arrays.fill(x, 1e9f); // saturates to 255
+    byte[] weights = new byte[c.m() * c.k()];
+    java.util.Arrays.fill(weights, (byte) weight);
+    int[] bias = new int[c.m()];
+    float[] scales = new float[c.m()];
+    java.util.Arrays.fill(scales, 1f);
+    float expected = (float) (255L * weight * c.k());
+    for (boolean ref : new boolean[] {false, true}) {
+      if (!ref && !Int8Conv.kqAvailable()) {
+        continue;
+      }
+      for (float v : kqImage(c, x, 0.5f, 0, weights, bias, scales, false, 0, ref)) {
+        assertThat(v).as("ref=%s", ref).isEqualTo(expected);
+      }
+    }
+  }
+
+  @Test
+  void convDirect_refusesAWrongStrideOrShortBuffers() {
+    RequantParams params = new RequantParams(null, floats(new float[4], 0), 0, false);
+    int stride = Int8Conv.directPixelStride(6, 6, 3, 3, 4);
+    ByteBuffer wq = zeroBytes(Int8Conv.directWeightBytes(4, 4, 3, 3), 0);
+    ByteBuffer x4 = zeroBytes(Int8Conv.directInputBytes(4, stride), 0);
+    int wideLength = Int8Conv.directWideLength(4, 6);
+    FloatBuffer y = floats(new float[4 * wideLength], 0);
+    assertThatThrownBy(
+            () -> Int8Conv.convDirect(wq, 4, 4, 3, 3, x4, stride - 16, 6, 6, params, y, wideLength))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("pixelStride=");
+    assertThatThrownBy(
+            () ->
+                Int8Conv.convDirect(
+                    wq, 4, 4, 3, 3, x4.slice(0, 64), stride, 6, 6, params, y, wideLength))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("x4");
+    assertThatThrownBy(
+            () ->
+                Int8Conv.convDirect(
+                    wq, 4, 4, 3, 3, x4, stride, 6, 6, params, y.slice(0, 10), wideLength))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("y");
+    assertThatThrownBy(
+            () ->
+                Int8Conv.cropPool(y, 4, wideLength, 6, 4, 4, 2, 2, 3, 2, floats(new float[99], 0)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("reads past");
+  }
+
+  /** Java's max pool (Math.max, no padding) of y [m, outH, outW], k×k windows at stride k. */
+  private static float[] maxPool(float[] y, Case c, int k) {
+    int outH = c.outH();
+    int outW = c.outW();
+    int h2 = (outH - k) / k + 1;
+    int w2 = (outW - k) / k + 1;
+    float[] pooled = new float[c.m() * h2 * w2];
+    for (int j = 0; j < c.m(); j++) {
+      for (int a = 0; a < h2; a++) {
+        for (int b = 0; b < w2; b++) {
+          float best = Float.NEGATIVE_INFINITY;
+          for (int u = 0; u < k; u++) {
+            for (int v = 0; v < k; v++) {
+              best = Math.max(best, y[(j * outH + a * k + u) * outW + b * k + v]);
+            }
+          }
+          pooled[(j * h2 + a) * w2 + b] = best;
+        }
+      }
+    }
+    return pooled;
+  }
+
+  /**
+   * {@link Int8Conv#quantizePaddedQuads} + {@link Int8Conv#convDirect} (or its twin) into wide
+   * planes full of garbage, then {@link Int8Conv#cropPool} (poolK 0: crop).
+   */
+  private static float[] wide(
+      Case c,
+      float[] x,
+      float scale,
+      int zp,
+      byte[] w,
+      int[] bias,
+      float[] scales,
+      boolean relu,
+      boolean ref,
+      int poolK) {
+    Assumptions.assumeTrue(ref || Int8Conv.available(), "no AVX-512 VNNI here");
+    IntBufferPair stage = stage(c, w, bias, zp);
+    int ph = c.h() + 2 * c.pad();
+    int pw = c.w() + 2 * c.pad();
+    int stride = Int8Conv.directPixelStride(ph, pw, c.kh(), c.kw(), c.outH());
+    ByteBuffer x4 = zeroBytes(Int8Conv.directInputBytes(c.channels(), stride), 0);
+    for (int i = 0; i < x4.capacity(); i++) {
+      x4.put(i, (byte) 0xA5); // every byte is written
+    }
+    Int8Conv.quantizePaddedQuads(
+        floats(x, 0),
+        c.channels(),
+        c.h(),
+        c.w(),
+        c.pad(),
+        c.pad(),
+        c.pad(),
+        c.pad(),
+        scale,
+        zp,
+        stride,
+        zeroBytes((long) c.channels() * ph * pw, 0),
+        x4);
+    ByteBuffer wq = Int8Conv.packDirectWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw());
+    int wideLength = Int8Conv.directWideLength(c.outH(), pw);
+    float[] garbage = new float[c.m() * wideLength];
+    java.util.Arrays.fill(garbage, Float.NaN);
+    FloatBuffer planes = floats(garbage, 0);
+    RequantParams params = new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu);
+    if (ref) {
+      Int8Conv.convDirectRef(
+          wq, c.m(), c.channels(), c.kh(), c.kw(), x4, stride, ph, pw, params, planes, wideLength);
+    } else {
+      Int8Conv.convDirect(
+          wq, c.m(), c.channels(), c.kh(), c.kw(), x4, stride, ph, pw, params, planes, wideLength);
+    }
+    int h2 = poolK == 0 ? 0 : (c.outH() - poolK) / poolK + 1;
+    int w2 = poolK == 0 ? 0 : (c.outW() - poolK) / poolK + 1;
+    int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
+    FloatBuffer y = floats(new float[outputs], 0);
+    Int8Conv.cropPool(planes, c.m(), wideLength, pw, c.outH(), c.outW(), poolK, poolK, h2, w2, y);
+    return IntBuffersForTests.toArray(y, outputs);
   }
 
   /** All-255 activations × all +127 or −128 weights, k up to 4100: no saturation anywhere. */
@@ -294,5 +511,227 @@ class Int8ConvTest {
       Int8Conv.conv(stage.packed(), c.m(), c.k(), patches, c.pixels(), params, y);
     }
     return IntBuffersForTests.toArray(y, c.m() * c.pixels());
+  }
+
+  /** {@link Int8Conv#convImage}: the patch path in one call (poolK 0: no pool). */
+  private static float[] image(
+      Case c,
+      float[] x,
+      float scale,
+      int zp,
+      byte[] w,
+      int[] bias,
+      float[] scales,
+      boolean relu,
+      int poolK) {
+    IntBufferPair stage = stage(c, w, bias, zp);
+    int ph = c.h() + 2 * c.pad();
+    int pw = c.w() + 2 * c.pad();
+    int h2 = poolK == 0 ? 0 : (c.outH() - poolK) / poolK + 1;
+    int w2 = poolK == 0 ? 0 : (c.outW() - poolK) / poolK + 1;
+    int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
+    FloatBuffer y = floats(new float[outputs], 0);
+    Int8Conv.convImage(
+        floats(x, 0),
+        c.channels(),
+        c.h(),
+        c.w(),
+        new int[] {c.pad(), c.pad(), c.pad(), c.pad()},
+        scale,
+        zp,
+        stage.packed(),
+        c.m(),
+        new int[] {c.kh(), c.kw(), c.stride(), c.stride(), c.dil(), c.dil(), c.outH(), c.outW()},
+        new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu),
+        zeroBytes((long) c.channels() * ph * pw, 0),
+        zeroBytes(Int8Conv.u8c4Bytes(c.k(), c.pixels()), 0),
+        floats(new float[c.m() * c.pixels()], 0),
+        poolK == 0 ? null : new int[] {poolK, poolK, h2, w2},
+        y);
+    return IntBuffersForTests.toArray(y, outputs);
+  }
+
+  /** {@link Int8Conv#directImage}: the direct path in one call (poolK 0: crop). */
+  private static float[] wideImage(
+      Case c,
+      float[] x,
+      float scale,
+      int zp,
+      byte[] w,
+      int[] bias,
+      float[] scales,
+      boolean relu,
+      int poolK) {
+    IntBufferPair stage = stage(c, w, bias, zp);
+    int ph = c.h() + 2 * c.pad();
+    int pw = c.w() + 2 * c.pad();
+    int stride = Int8Conv.directPixelStride(ph, pw, c.kh(), c.kw(), c.outH());
+    int h2 = poolK == 0 ? 0 : (c.outH() - poolK) / poolK + 1;
+    int w2 = poolK == 0 ? 0 : (c.outW() - poolK) / poolK + 1;
+    int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
+    FloatBuffer y = floats(new float[outputs], 0);
+    Int8Conv.directImage(
+        floats(x, 0),
+        c.channels(),
+        c.h(),
+        c.w(),
+        new int[] {c.pad(), c.pad(), c.pad(), c.pad()},
+        scale,
+        zp,
+        Int8Conv.packDirectWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw()),
+        c.m(),
+        c.kh(),
+        c.kw(),
+        stride,
+        new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu),
+        zeroBytes((long) c.channels() * ph * pw, 0),
+        zeroBytes(Int8Conv.directInputBytes(c.channels(), stride), 0),
+        floats(new float[c.m() * Int8Conv.directWideLength(c.outH(), pw)], 0),
+        poolK == 0 ? null : new int[] {poolK, poolK, h2, w2},
+        y);
+    return IntBuffersForTests.toArray(y, outputs);
+  }
+
+  /** {@link Int8Conv#kqImage} (or its twin): the kw-quad path in one call (poolK 0: crop). */
+  private static float[] kqImage(
+      Case c,
+      float[] x,
+      float scale,
+      int zp,
+      byte[] w,
+      int[] bias,
+      float[] scales,
+      boolean relu,
+      int poolK,
+      boolean ref) {
+    IntBufferPair stage = stage(c, w, bias, zp);
+    int ph = c.h() + 2 * c.pad();
+    int pw = c.w() + 2 * c.pad();
+    int stride = Int8Conv.kqPixelStride(ph, pw, c.kh(), c.kw(), c.outH());
+    int h2 = poolK == 0 ? 0 : (c.outH() - poolK) / poolK + 1;
+    int w2 = poolK == 0 ? 0 : (c.outW() - poolK) / poolK + 1;
+    int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
+    FloatBuffer y = floats(new float[outputs], 0);
+    ByteBuffer img = zeroBytes((long) c.channels() * stride, 0);
+    for (int i = 0; i < img.capacity(); i++) {
+      img.put(i, (byte) 0x3C); // every byte is written
+    }
+    ByteBuffer wk = Int8Conv.packKqWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw());
+    int[] pads = {c.pad(), c.pad(), c.pad(), c.pad()};
+    int[] pool = poolK == 0 ? null : new int[] {poolK, poolK, h2, w2};
+    RequantParams params = new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu);
+    FloatBuffer planes = floats(new float[c.m() * Int8Conv.directWideLength(c.outH(), pw)], 0);
+    if (ref) {
+      Int8Conv.kqImageRef(
+          floats(x, 0),
+          c.channels(),
+          c.h(),
+          c.w(),
+          pads,
+          scale,
+          zp,
+          wk,
+          c.m(),
+          c.kh(),
+          c.kw(),
+          stride,
+          params,
+          img,
+          planes,
+          pool,
+          y);
+    } else {
+      Int8Conv.kqImage(
+          floats(x, 0),
+          c.channels(),
+          c.h(),
+          c.w(),
+          pads,
+          scale,
+          zp,
+          wk,
+          c.m(),
+          c.kh(),
+          c.kw(),
+          stride,
+          params,
+          img,
+          planes,
+          pool,
+          y);
+    }
+    return IntBuffersForTests.toArray(y, outputs);
+  }
+
+  /** {@link Int8Conv#lanesImage} (or its twin), poolK×poolK windows at stride poolK (1: copy). */
+  private static float[] lanesImage(
+      Case c,
+      float[] x,
+      float scale,
+      int zp,
+      byte[] w,
+      int[] bias,
+      float[] scales,
+      boolean relu,
+      int poolK,
+      boolean ref) {
+    IntBufferPair stage = stage(c, w, bias, zp);
+    int ph = c.h() + 2 * c.pad();
+    int pw = c.w() + 2 * c.pad();
+    int stride = Int8Conv.directPixelStride(ph, pw, c.kh(), c.kw(), c.outH());
+    int h2 = (c.outH() - poolK) / poolK + 1;
+    int w2 = (c.outW() - poolK) / poolK + 1;
+    int outputs = c.m() * h2 * w2;
+    FloatBuffer y = floats(new float[outputs], 0);
+    int[] pads = {c.pad(), c.pad(), c.pad(), c.pad()};
+    int[] pool = {poolK, poolK, h2, w2};
+    ByteBuffer wt = Int8Conv.packLanesWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw());
+    float[] garbage = new float[(int) Int8Conv.lanesProductFloats(c.m(), c.outH(), c.outW())];
+    java.util.Arrays.fill(garbage, Float.NaN);
+    RequantParams params = new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu);
+    ByteBuffer scratch = zeroBytes((long) c.channels() * ph * pw, 0);
+    ByteBuffer x4 = zeroBytes(Int8Conv.directInputBytes(c.channels(), stride), 0);
+    if (ref) {
+      Int8Conv.lanesImageRef(
+          floats(x, 0),
+          c.channels(),
+          c.h(),
+          c.w(),
+          pads,
+          scale,
+          zp,
+          wt,
+          c.m(),
+          c.kh(),
+          c.kw(),
+          stride,
+          params,
+          scratch,
+          x4,
+          floats(garbage, 0),
+          pool,
+          y);
+    } else {
+      Int8Conv.lanesImage(
+          floats(x, 0),
+          c.channels(),
+          c.h(),
+          c.w(),
+          pads,
+          scale,
+          zp,
+          wt,
+          c.m(),
+          c.kh(),
+          c.kw(),
+          stride,
+          params,
+          scratch,
+          x4,
+          floats(garbage, 0),
+          pool,
+          y);
+    }
+    return IntBuffersForTests.toArray(y, outputs);
   }
 }

@@ -317,4 +317,60 @@ class Int8GemmTest {
     random.nextBytes(out);
     return out;
   }
+
+  /** The one-call layer equals quantize → gemv/gemm → toF32, bit for bit, with saturating x. */
+  @ParameterizedTest(name = "m={0} k={1} n={2}")
+  @CsvSource({"1, 800, 120", "1, 83, 10", "5, 37, 19", "3, 1, 17"})
+  void quantizedLayer_equalsTheThreeSteps(int m, int k, int n) {
+    Random random = new Random(7L * m + k + n);
+    float[] x = new float[m * k];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = i % 11 == 0 ? (i % 2 == 0 ? 1e9f : -1e9f) : (float) (random.nextGaussian() * 3);
+    }
+    byte[] w = new byte[n * k];
+    for (int i = 0; i < w.length; i++) {
+      w[i] = (byte) (random.nextInt(256) - 128);
+    }
+    ByteBuffer packed = zeroBytes(Int8Gemm.packedSizeBytes(n, k), 0);
+    Int8Gemm.pack(bytes(w, 0), n, k, packed);
+    int[] bias = new int[n];
+    float[] scale = new float[n];
+    for (int j = 0; j < n; j++) {
+      bias[j] = random.nextInt(2001) - 1000;
+      scale[j] = 0.001f * (1 + random.nextInt(9));
+    }
+    for (boolean relu : new boolean[] {false, true}) {
+      RequantParams params =
+          new RequantParams(ints(bias, 0), IntBuffersForTests.floats(scale, 0), 0, relu);
+      java.nio.FloatBuffer input = IntBuffersForTests.floats(x, 0);
+      ByteBuffer a = zeroBytes((long) m * k, 0);
+      U8Activations.quantize(input, m * k, 0.05f, 17, a);
+      IntBuffer acc = ints(m * n, 0);
+      Int8Gemm.gemm(a, m, k, packed, n, acc);
+      java.nio.FloatBuffer expected = IntBuffersForTests.floats(new float[m * n], 0);
+      Requantize.toF32(acc, m, n, params, expected);
+      java.nio.FloatBuffer y = IntBuffersForTests.floats(new float[m * n], 0);
+      Int8Gemm.quantizedLayer(
+          input, m, k, 0.05f, 17, packed, n, params, zeroBytes((long) m * k, 0), ints(m * n, 0), y);
+      assertThat(IntBuffersForTests.toArray(y, m * n))
+          .as("relu=%s", relu)
+          .containsExactly(IntBuffersForTests.toArray(expected, m * n));
+    }
+    assertThatThrownBy(
+            () ->
+                Int8Gemm.quantizedLayer(
+                    IntBuffersForTests.floats(x, 0),
+                    m,
+                    k,
+                    0.05f,
+                    17,
+                    packed,
+                    n,
+                    new RequantParams(null, IntBuffersForTests.floats(scale, 0), 0, false),
+                    zeroBytes((long) m * k, 0),
+                    ints(m * n - 1, 0),
+                    IntBuffersForTests.floats(new float[m * n], 0)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("acc");
+  }
 }

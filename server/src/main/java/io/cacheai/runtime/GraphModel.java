@@ -337,6 +337,8 @@ public final class GraphModel implements Model, LookupHitRatios {
       fuseConvEpilogues(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
       if (fuseElementwise) {
         fuseInt8Relus(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
+        fuseInt8Pools(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
+        fuseInt8GemmChains(analysis, chains, fusedAtChainEnd, convOfChainEnd, fusedConvs);
       }
       for (int i = 0; i < nodes.size(); i++) {
         Node node = nodes.get(i);
@@ -500,6 +502,164 @@ public final class GraphModel implements Model, LookupHitRatios {
         convOfChainEnd.put(i, node);
         fusedConvs.add(int8);
       }
+    }
+  }
+
+  /**
+   * Finds a MaxPool that alone reads a QLinearConv's output, directly or through a ReLU already
+   * fused into it ({@link #fuseInt8Relus}): the convolution then runs at the pool's place and
+   * stores the window maxima ({@link KernelFactory#int8} with a pool), so neither the unpooled
+   * output nor a pool pass exists. Same maps as {@link #fuseConvEpilogues}; the absorbed ReLU joins
+   * the skipped nodes.
+   */
+  private void fuseInt8Pools(
+      ShapeInference.Result analysis,
+      Map<Integer, ElementwiseFusion.Chain> chains,
+      Map<Integer, Kernel> fusedAtChainEnd,
+      Map<Integer, Node> convOfChainEnd,
+      Set<Integer> fusedConvs) {
+    List<Node> nodes = graph.nodes();
+    Map<String, Integer> producer = new HashMap<>();
+    Map<String, Integer> readerCount = new HashMap<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      producer.put(nodes.get(i).outputs().get(0), i);
+      for (String input : nodes.get(i).inputs()) {
+        readerCount.merge(input, 1, Integer::sum);
+      }
+    }
+    Set<String> graphOutputs = new HashSet<>();
+    graph.outputs().forEach(output -> graphOutputs.add(output.name()));
+    for (int i = 0; i < nodes.size(); i++) {
+      Node pool = nodes.get(i);
+      if (pool.op() != io.cacheai.graph.OpType.MAX_POOL
+          || chains.containsKey(i)
+          || fusedAtChainEnd.containsKey(i)
+          || analysis.values().containsKey(pool.outputs().get(0))) {
+        continue;
+      }
+      String x = pool.inputs().get(0);
+      Integer source = producer.get(x);
+      if (source == null
+          || graphOutputs.contains(x)
+          || analysis.values().containsKey(x)
+          || readerCount.getOrDefault(x, 0) != 1) {
+        continue;
+      }
+      boolean throughRelu = fusedAtChainEnd.containsKey(source);
+      Node conv = throughRelu ? convOfChainEnd.get(source) : nodes.get(source);
+      if (throughRelu && nodes.get(source).op() != io.cacheai.graph.OpType.RELU
+          || !throughRelu && fusedConvs.contains(source)
+          || conv.op() != io.cacheai.graph.OpType.QLINEAR_CONV) {
+        continue;
+      }
+      Kernel kernel =
+          kernelFactory.int8(
+              conv,
+              analysis.shapes().get(conv.inputs().get(0)),
+              ids.get(pool.outputs().get(0)),
+              throughRelu,
+              io.cacheai.kernels.Fp32Kernels.Epilogue.NONE,
+              pool);
+      if (kernel != null) {
+        if (throughRelu) {
+          fusedAtChainEnd.remove(source);
+          convOfChainEnd.remove(source);
+        }
+        fusedAtChainEnd.put(i, kernel);
+        convOfChainEnd.put(i, conv);
+        fusedConvs.add(source);
+        fusedConvs.add(producer.get(conv.outputs().get(0)));
+      }
+    }
+  }
+
+  /**
+   * Finds runs of QLinearGemm layers (each with its fused ReLU, if any) where each layer's output
+   * is read only by the next one (an MLP head): the run becomes one {@link Int8GemmChainKernel} at
+   * the last layer's place (one native call per request), the earlier layers and ReLUs join the
+   * skipped nodes, and their outputs never reach the arena. Native kernels only. Same maps as
+   * {@link #fuseConvEpilogues}.
+   */
+  private void fuseInt8GemmChains(
+      ShapeInference.Result analysis,
+      Map<Integer, ElementwiseFusion.Chain> chains,
+      Map<Integer, Kernel> fusedAtChainEnd,
+      Map<Integer, Node> convOfChainEnd,
+      Set<Integer> fusedConvs) {
+    List<Node> nodes = graph.nodes();
+    Map<String, Integer> readerCount = new HashMap<>();
+    for (Node node : nodes) {
+      for (String input : node.inputs()) {
+        readerCount.merge(input, 1, Integer::sum);
+      }
+    }
+    Set<String> graphOutputs = new HashSet<>();
+    graph.outputs().forEach(output -> graphOutputs.add(output.name()));
+    // one unit per int8 Gemm layer: its kernel, the index it runs at, what it writes
+    record Unit(int end, int gemm, QLinearGemmKernel kernel, String output) {}
+    Map<String, Unit> byInput = new HashMap<>();
+    List<Unit> units = new java.util.ArrayList<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      Node node = nodes.get(i);
+      Unit unit = null;
+      if (fusedAtChainEnd.get(i) instanceof QLinearGemmKernel fused) {
+        int gemm = nodes.indexOf(convOfChainEnd.get(i));
+        unit = new Unit(i, gemm, fused, node.outputs().get(0));
+      } else if (node.op() == io.cacheai.graph.OpType.QLINEAR_GEMM
+          && !fusedConvs.contains(i)
+          && !chains.containsKey(i)
+          && !analysis.values().containsKey(node.outputs().get(0))
+          && kernelFactory.int8(
+                  node,
+                  analysis.shapes().get(node.inputs().get(0)),
+                  ids.get(node.outputs().get(0)),
+                  false,
+                  io.cacheai.kernels.Fp32Kernels.Epilogue.NONE)
+              instanceof QLinearGemmKernel plain) {
+        unit = new Unit(i, i, plain, node.outputs().get(0));
+      }
+      if (unit != null && unit.kernel().runsNative()) {
+        units.add(unit);
+        byInput.put(nodes.get(unit.gemm()).inputs().get(0), unit);
+      }
+    }
+    Set<Unit> linked = new HashSet<>();
+    for (Unit head : units) {
+      if (linked.contains(head)) {
+        continue;
+      }
+      List<Unit> run = new java.util.ArrayList<>(List.of(head));
+      Unit last = head;
+      while (true) {
+        String value = last.output();
+        Unit next = byInput.get(value);
+        if (next == null
+            || graphOutputs.contains(value)
+            || analysis.values().containsKey(value)
+            || readerCount.getOrDefault(value, 0) != 1
+            || next.kernel().rows() != head.kernel().rows()) {
+          break;
+        }
+        run.add(next);
+        last = next;
+      }
+      if (run.size() < 2) {
+        continue;
+      }
+      linked.addAll(run);
+      Kernel kernel =
+          new Int8GemmChainKernel(run.stream().map(Unit::kernel).toList(), ids.get(last.output()));
+      for (Unit unit : run) {
+        fusedAtChainEnd.remove(unit.end());
+        convOfChainEnd.remove(unit.end());
+        if (unit != last) {
+          fusedConvs.add(unit.end());
+        }
+        fusedConvs.add(unit.gemm());
+      }
+      fusedConvs.remove(last.end());
+      fusedAtChainEnd.put(last.end(), kernel);
+      convOfChainEnd.put(last.end(), nodes.get(head.gemm()));
     }
   }
 

@@ -176,7 +176,20 @@ final class KernelFactory {
    * take them.
    */
   Kernel int8(Node node, long[] in0, int out, boolean relu, Fp32Kernels.Epilogue epilogue) {
+    return int8(node, in0, out, relu, epilogue, null);
+  }
+
+  /**
+   * As {@link #int8(Node, long[], int, boolean, Fp32Kernels.Epilogue)}, with MaxPool node {@code
+   * pool} (null: none) fused into a QLinearConv's store; null when it cannot be fused here (see
+   * {@link QLinearConvKernel#fusablePool}).
+   */
+  Kernel int8(
+      Node node, long[] in0, int out, boolean relu, Fp32Kernels.Epilogue epilogue, Node pool) {
     var attributes = node.attributes();
+    if (pool != null) {
+      return int8Pooled(node, in0, out, relu, pool);
+    }
     if (node.op() == OpType.QLINEAR_GEMM) {
       return epilogue.steps() > 0
           ? null
@@ -251,6 +264,39 @@ final class KernelFactory {
         optionalPacked(node, "bias", PackedTensor.Format.F32),
         relu,
         int8Gemm instanceof NativeInt8Gemm);
+  }
+
+  private Kernel int8Pooled(Node node, long[] in0, int out, boolean relu, Node pool) {
+    if (node.op() != OpType.QLINEAR_CONV
+        || pool.op() != OpType.MAX_POOL
+        || pool.outputs().size() != 1
+        || pool.attributes().getLong("storage_order", 0) != 0
+        || !QLinearConvKernel.directAvailable(int8Gemm)) {
+      return null;
+    }
+    long[] weightShape = node.attributes().getLongs("weight_shape");
+    Window2d window =
+        Window2d.resolve(
+            node, in0, java.util.Arrays.copyOfRange(weightShape, 2, weightShape.length));
+    long[] convOut = {in0[0], weightShape[0], window.outH(), window.outW()};
+    Window2d poolWindow =
+        Window2d.resolve(pool, convOut, pool.attributes().getLongs("kernel_shape"));
+    if (!QLinearConvKernel.fusablePool(poolWindow, window, true, Fp32Kernels.Epilogue.NONE)) {
+      return null;
+    }
+    return new QLinearConvKernel(
+        input(node, 0),
+        out,
+        in0,
+        window,
+        packed(node, "weight", PackedTensor.Format.S8_PANEL16),
+        optionalPacked(node, "bias", PackedTensor.Format.S32),
+        node.attributes().getFloat("x_scale", 0f),
+        (int) node.attributes().getLong("x_zero_point", 0),
+        int8Gemm,
+        relu,
+        Fp32Kernels.Epilogue.NONE,
+        poolWindow);
   }
 
   private Kernel binary(

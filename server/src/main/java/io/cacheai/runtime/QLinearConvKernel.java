@@ -28,6 +28,18 @@ import java.nio.FloatBuffer;
  * <p>A following ReLU ({@code relu}) and elementwise chain ({@code epilogue}, e.g. hard-swish) may
  * be fused: ReLU in the output stage, the chain applied to each image's output while it is in
  * cache.
+ *
+ * <p>Stride-1 convolutions of at least 4 input channels take the <b>direct</b> path on those CPUs
+ * ({@link Int8Conv#convDirect}): no patch matrix at all — the padded image is quantized into
+ * channel quads, every tap is a shifted 64-byte load of it, and the output is computed on "wide"
+ * rows of the padded width into scratch, then cropped. A following MaxPool ({@code pool}, square,
+ * no padding) may be fused: the crop step then takes the window maxima instead, so the unpooled
+ * output never reaches the arena (exact: the same fp32 values, the same max). Convolutions of fewer
+ * than 4 input channels (an image's first layer) take the <b>kw-quad</b> direct path instead
+ * ({@link Int8Conv#kqImage}: quads of 4 consecutive kw taps gathered by one byte permute per 16
+ * outputs), which wastes nothing on absent channels. A pooled direct convolution of at least 16
+ * output channels computes 16 channels per vector instead ({@link Int8Conv#lanesImage}), only for
+ * real outputs: the wide rows' scrap columns (kW − 1 per row) cost nothing.
  */
 final class QLinearConvKernel implements Kernel {
   private final int in;
@@ -46,6 +58,19 @@ final class QLinearConvKernel implements Kernel {
   private final Fp32Kernels.Epilogue epilogue;
   private final boolean direct;
   private final RequantParams directParams;
+  private final Window2d pool;
+  private final boolean wide;
+  private final boolean kq;
+  private final boolean lanes;
+  private final ByteBuffer lanesWeights;
+  private final ByteBuffer kqWeights;
+  private final ByteBuffer directWeights;
+  private final int paddedH;
+  private final int paddedW;
+  private final int pixelStride;
+  private final int wideLength;
+  private final int[] pads;
+  private final int[] poolArgs;
 
   QLinearConvKernel(
       int in,
@@ -59,6 +84,27 @@ final class QLinearConvKernel implements Kernel {
       Int8Gemm gemm,
       boolean relu,
       Fp32Kernels.Epilogue epilogue) {
+    this(in, out, inShape, window, weight, bias, xScale, xZeroPoint, gemm, relu, epilogue, null);
+  }
+
+  /**
+   * As above, with the MaxPool {@code pool} (null: none) over this convolution's output fused into
+   * its store; refused unless the native direct kernels run here, no epilogue is fused, and the
+   * window is square, unpadded, undilated and inside the output.
+   */
+  QLinearConvKernel(
+      int in,
+      int out,
+      long[] inShape,
+      Window2d window,
+      PackedTensor weight,
+      PackedTensor bias,
+      float xScale,
+      int xZeroPoint,
+      Int8Gemm gemm,
+      boolean relu,
+      Fp32Kernels.Epilogue epilogue,
+      Window2d pool) {
     this.in = in;
     this.out = out;
     this.batch = Math.toIntExact(inShape[0]);
@@ -85,6 +131,59 @@ final class QLinearConvKernel implements Kernel {
     this.epilogue = epilogue == null ? Fp32Kernels.Epilogue.NONE : epilogue;
     this.direct = gemm instanceof NativeInt8Gemm && Int8Conv.available();
     this.directParams = new RequantParams(stage.bias(), stage.scale(), 0, relu);
+    this.pool = pool;
+    if (pool != null && !fusablePool(pool, window, direct, this.epilogue)) {
+      throw new IllegalArgumentException(
+          "QLinearConv: cannot fuse MaxPool kernel="
+              + pool.kernelH()
+              + "x"
+              + pool.kernelW()
+              + " stride="
+              + pool.strideH()
+              + "x"
+              + pool.strideW()
+              + " into this convolution");
+    }
+    this.pads =
+        new int[] {window.padTop(), window.padBottom(), window.padLeft(), window.padRight()};
+    this.poolArgs =
+        pool == null ? null : new int[] {pool.kernelH(), pool.strideH(), pool.outH(), pool.outW()};
+    this.paddedH = window.inH() + window.padTop() + window.padBottom();
+    this.paddedW = window.inW() + window.padLeft() + window.padRight();
+    this.wide =
+        direct
+            && !pointwise
+            && channels >= 4
+            && window.strideH() == 1
+            && window.strideW() == 1
+            && window.dilationH() == 1
+            && window.dilationW() == 1
+            && window.outH() >= 1
+            && window.outW() >= 1
+            && window.outH() == paddedH - window.kernelH() + 1
+            && window.outW() == paddedW - window.kernelW() + 1;
+    this.kq =
+        direct
+            && !pointwise
+            && channels < 4
+            && Int8Conv.kqAvailable()
+            && window.strideH() == 1
+            && window.strideW() == 1
+            && window.dilationH() == 1
+            && window.dilationW() == 1
+            && window.outH() >= 1
+            && window.outW() >= 1
+            && window.outH() == paddedH - window.kernelH() + 1
+            && window.outW() == paddedW - window.kernelW() + 1;
+    this.wideLength = wide || kq ? Int8Conv.directWideLength(window.outH(), paddedW) : 0;
+    this.pixelStride =
+        wide
+            ? Int8Conv.directPixelStride(
+                paddedH, paddedW, window.kernelH(), window.kernelW(), window.outH())
+            : kq
+                ? Int8Conv.kqPixelStride(
+                    paddedH, paddedW, window.kernelH(), window.kernelW(), window.outH())
+                : 0;
     if (weight.rowLength() != patchLength()) {
       throw new IllegalArgumentException(
           "QLinearConv: weight row length "
@@ -93,6 +192,65 @@ final class QLinearConvKernel implements Kernel {
               + patchLength()
               + " (grouped convolutions are not quantized)");
     }
+    this.directWeights =
+        wide
+            ? Int8Conv.packDirectWeights(
+                this.weight.duplicate().clear(),
+                outChannels,
+                channels,
+                window.kernelH(),
+                window.kernelW())
+            : null;
+    // pooled with at least 16 output channels: channels in the lanes, no scrap columns
+    this.lanes = wide && pool != null && outChannels >= 16;
+    this.lanesWeights =
+        lanes
+            ? Int8Conv.packLanesWeights(
+                this.weight.duplicate().clear(),
+                outChannels,
+                channels,
+                window.kernelH(),
+                window.kernelW())
+            : null;
+    this.kqWeights =
+        kq
+            ? Int8Conv.packKqWeights(
+                this.weight.duplicate().clear(),
+                outChannels,
+                channels,
+                window.kernelH(),
+                window.kernelW())
+            : null;
+  }
+
+  /**
+   * Whether MaxPool {@code pool} can be fused into a convolution of {@code window}: the native
+   * direct kernels run, no epilogue, and a square unpadded undilated window whose every position
+   * lies inside the convolution's output (floor mode).
+   */
+  static boolean fusablePool(
+      Window2d pool, Window2d window, boolean direct, Fp32Kernels.Epilogue epilogue) {
+    return direct
+        && epilogue.steps() == 0
+        && pool.kernelH() == pool.kernelW()
+        && pool.strideH() == pool.strideW()
+        && pool.dilationH() == 1
+        && pool.dilationW() == 1
+        && pool.padTop() == 0
+        && pool.padLeft() == 0
+        && pool.padBottom() == 0
+        && pool.padRight() == 0
+        && pool.inH() == window.outH()
+        && pool.inW() == window.outW()
+        && pool.outH() >= 1
+        && pool.outW() >= 1
+        && (long) (pool.outH() - 1) * pool.strideH() + pool.kernelH() <= pool.inH()
+        && (long) (pool.outW() - 1) * pool.strideW() + pool.kernelW() <= pool.inW();
+  }
+
+  /** Whether the native direct kernels would run a convolution here (pool fusion needs them). */
+  static boolean directAvailable(Int8Gemm gemm) {
+    return gemm instanceof NativeInt8Gemm && Int8Conv.available();
   }
 
   private int patchLength() {
@@ -105,7 +263,16 @@ final class QLinearConvKernel implements Kernel {
 
   @Override
   public long scratchFloats() {
-    return direct ? 0 : (long) pixels() * outChannels; // the im2row path's [P, M] product
+    if (lanes) { // the [pixels, channels] product before the pool
+      return Int8Conv.lanesProductFloats(outChannels, window.outH(), window.outW());
+    }
+    if (wide || kq) {
+      return (long) outChannels * wideLength; // the wide output planes before the crop
+    }
+    if (direct) {
+      return pool == null ? 0 : (long) pixels() * outChannels; // the unpooled output
+    }
+    return (long) pixels() * outChannels; // the im2row path's [P, M] product
   }
 
   @Override
@@ -172,6 +339,14 @@ final class QLinearConvKernel implements Kernel {
    * with the output stage (and ReLU) fused.
    */
   private void runDirect(Frame frame, FloatBuffer x, FloatBuffer y, int imageLength, int r, int p) {
+    if (wide) {
+      runWide(frame, x, y, imageLength);
+      return;
+    }
+    if (kq) {
+      runKq(frame, x, y, imageLength);
+      return;
+    }
     int ph = window.inH() + window.padTop() + window.padBottom();
     int pw = window.inW() + window.padLeft() + window.padRight();
     int paddedLength = pointwise ? 0 : Math.multiplyExact(channels, Math.multiplyExact(ph, pw));
@@ -189,30 +364,166 @@ final class QLinearConvKernel implements Kernel {
       window.outH(),
       window.outW()
     };
+    int outputs = pool == null ? p : pool.outH() * pool.outW();
     for (int b = 0; b < batch; b++) {
       FloatBuffer image = x.slice(b * imageLength, imageLength);
-      if (pointwise) {
-        Int8Conv.quantizeU8c4(image, channels, p, xScale, xZeroPoint, patches);
-      } else {
-        ByteBuffer padded = bytes.slice(paddedAt, paddedLength);
-        Int8Conv.quantizePadded(
+      FloatBuffer out = y.slice(b * outChannels * outputs, outChannels * outputs);
+      if (!pointwise) { // one crossing: quantize, patches, product, (pool)
+        Int8Conv.convImage(
             image,
             channels,
             window.inH(),
             window.inW(),
-            window.padTop(),
-            window.padBottom(),
-            window.padLeft(),
-            window.padRight(),
+            pads,
             xScale,
             xZeroPoint,
-            padded);
-        Int8Conv.im2col(padded, channels, ph, pw, shape, patches);
+            weight,
+            outChannels,
+            shape,
+            directParams,
+            bytes.slice(paddedAt, paddedLength),
+            patches,
+            pool == null ? null : frame.scratch().slice(0, outChannels * p),
+            poolArgs,
+            out);
+        if (pool == null) {
+          applyEpilogue(out);
+        }
+        continue;
       }
-      FloatBuffer out = y.slice(b * outChannels * p, outChannels * p);
-      Int8Conv.conv(weight, outChannels, r, patches, p, directParams, out);
-      applyEpilogue(out);
+      Int8Conv.quantizeU8c4(image, channels, p, xScale, xZeroPoint, patches);
+      if (pool == null) {
+        Int8Conv.conv(weight, outChannels, r, patches, p, directParams, out);
+        applyEpilogue(out);
+      } else {
+        FloatBuffer unpooled = frame.scratch().slice(0, outChannels * p);
+        Int8Conv.conv(weight, outChannels, r, patches, p, directParams, unpooled);
+        store(unpooled, p, window.outW(), y, b);
+      }
     }
+  }
+
+  /**
+   * The direct path: quantize into channel quads, one call over every tap into the wide planes
+   * (scratch), then crop (or pool) into y.
+   */
+  private void runWide(Frame frame, FloatBuffer x, FloatBuffer y, int imageLength) {
+    int inputBytes = Math.toIntExact(Int8Conv.directInputBytes(channels, pixelStride));
+    int paddedLength = Math.multiplyExact(channels, paddedH * paddedW);
+    int scratchAt = (inputBytes + 63) / 64 * 64;
+    ByteBuffer bytes = frame.bytes(scratchAt + paddedLength);
+    ByteBuffer x4 = bytes.slice(0, inputBytes);
+    ByteBuffer padded = bytes.slice(scratchAt, paddedLength);
+    int outputs = pool == null ? pixels() : pool.outH() * pool.outW();
+    if (lanes) {
+      FloatBuffer product =
+          frame
+              .scratch()
+              .slice(
+                  0,
+                  Math.toIntExact(
+                      Int8Conv.lanesProductFloats(outChannels, window.outH(), window.outW())));
+      for (int b = 0; b < batch; b++) {
+        Int8Conv.lanesImage(
+            x.slice(b * imageLength, imageLength),
+            channels,
+            window.inH(),
+            window.inW(),
+            pads,
+            xScale,
+            xZeroPoint,
+            lanesWeights,
+            outChannels,
+            window.kernelH(),
+            window.kernelW(),
+            pixelStride,
+            directParams,
+            padded,
+            x4,
+            product,
+            poolArgs,
+            y.slice(b * outChannels * outputs, outChannels * outputs));
+      }
+      return;
+    }
+    FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
+    for (int b = 0; b < batch; b++) {
+      FloatBuffer out = y.slice(b * outChannels * outputs, outChannels * outputs);
+      Int8Conv.directImage(
+          x.slice(b * imageLength, imageLength),
+          channels,
+          window.inH(),
+          window.inW(),
+          pads,
+          xScale,
+          xZeroPoint,
+          directWeights,
+          outChannels,
+          window.kernelH(),
+          window.kernelW(),
+          pixelStride,
+          directParams,
+          padded,
+          x4,
+          planes,
+          poolArgs,
+          out);
+      if (pool == null) {
+        applyEpilogue(out);
+      }
+    }
+  }
+
+  /**
+   * The kw-quad path for few input channels (an image's first layer): planes quantized and padded,
+   * the product on wide rows into scratch, then crop (or pool) into y — one call per image.
+   */
+  private void runKq(Frame frame, FloatBuffer x, FloatBuffer y, int imageLength) {
+    ByteBuffer img =
+        frame.bytes(Math.multiplyExact(channels, pixelStride)).slice(0, channels * pixelStride);
+    FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
+    int outputs = pool == null ? pixels() : pool.outH() * pool.outW();
+    for (int b = 0; b < batch; b++) {
+      FloatBuffer out = y.slice(b * outChannels * outputs, outChannels * outputs);
+      Int8Conv.kqImage(
+          x.slice(b * imageLength, imageLength),
+          channels,
+          window.inH(),
+          window.inW(),
+          pads,
+          xScale,
+          xZeroPoint,
+          kqWeights,
+          outChannels,
+          window.kernelH(),
+          window.kernelW(),
+          pixelStride,
+          directParams,
+          img,
+          planes,
+          poolArgs,
+          out);
+      if (pool == null) {
+        applyEpilogue(out);
+      }
+    }
+  }
+
+  /** Image b's output planes (plane / row strides in floats) cropped or pooled into y. */
+  private void store(FloatBuffer planes, int planeStride, int rowStride, FloatBuffer y, int b) {
+    int outputs = pool == null ? pixels() : pool.outH() * pool.outW();
+    Int8Conv.cropPool(
+        planes,
+        outChannels,
+        planeStride,
+        rowStride,
+        window.outH(),
+        window.outW(),
+        pool == null ? 0 : pool.kernelH(),
+        pool == null ? 0 : pool.strideH(),
+        pool == null ? 0 : pool.outH(),
+        pool == null ? 0 : pool.outW(),
+        y.slice(b * outChannels * outputs, outChannels * outputs));
   }
 
   /**

@@ -22,6 +22,7 @@ final class QLinearGemmKernel implements Kernel {
   private final Int8OutputStage stage;
   private final Int8Gemm gemm;
   private final boolean relu;
+  private final io.cacheai.kernels.RequantParams params;
 
   QLinearGemmKernel(
       int in,
@@ -45,6 +46,27 @@ final class QLinearGemmKernel implements Kernel {
     this.weight = weight.data();
     this.stage = Int8OutputStage.of(weight, bias, xScale, xZeroPoint);
     this.gemm = gemm;
+    this.params = new io.cacheai.kernels.RequantParams(stage.bias(), stage.scale(), 0, relu);
+  }
+
+  /** This layer as a link of an {@link io.cacheai.kernels.Int8GemmChain} (native kernels only). */
+  io.cacheai.kernels.Int8GemmChain.Layer chainLayer() {
+    return new io.cacheai.kernels.Int8GemmChain.Layer(weight, k, n, xScale, xZeroPoint, params);
+  }
+
+  /** Rows m of x [m, k]. */
+  int rows() {
+    return m;
+  }
+
+  /** The value id this kernel reads. */
+  int input() {
+    return in;
+  }
+
+  /** Whether the native kernels run this layer (a chain needs them). */
+  boolean runsNative() {
+    return gemm instanceof NativeInt8Gemm;
   }
 
   @Override
@@ -53,10 +75,22 @@ final class QLinearGemmKernel implements Kernel {
     ByteBuffer a = frame.bytes(length);
     FloatBuffer y = frame.buffer(out);
     if (gemm instanceof NativeInt8Gemm) {
-      // in C straight from the direct activation buffer: no heap round trip
-      io.cacheai.kernels.U8Activations.quantize(
-          frame.buffer(in), length, xScale, xZeroPoint, a.duplicate().clear());
-      gemm.run(m, n, k, a, weight, stage.bias(), stage.scale(), y, relu);
+      // one crossing into C straight from the direct activation buffer: quantize, product,
+      // output stage (u8 activations, then s32 accumulators, in the frame's bytes)
+      int accAt = (length + 63) / 64 * 64;
+      ByteBuffer bytes = frame.bytes(accAt + 4 * m * n);
+      io.cacheai.kernels.Int8Gemm.quantizedLayer(
+          frame.buffer(in),
+          m,
+          k,
+          xScale,
+          xZeroPoint,
+          weight,
+          n,
+          params,
+          bytes.slice(0, length),
+          bytes.slice(accAt, 4 * m * n).order(java.nio.ByteOrder.nativeOrder()).asIntBuffer(),
+          y);
       return;
     }
     float[] x = frame.heapIn(length);

@@ -140,4 +140,182 @@ class QuantizedKernelsTest {
           .isLessThanOrEqualTo(bound);
     }
   }
+
+  /**
+   * Conv → ReLU → MaxPool 2×2 → Conv → MaxPool 2 stride 1, both convolutions int8: the native plan
+   * fuses each pool into its convolution (the second one on the direct path, no patch matrix), the
+   * reference runs every node alone; the outputs must be equal bit for bit, on random and on
+   * saturating inputs.
+   */
+  @org.junit.jupiter.api.Test
+  void int8ConvReluPoolChain_fusedNativeEqualsReference() {
+    Random random = new Random(42);
+    long[] inShape = {BATCH, 4, 12, 11};
+    long[] w1Shape = {16, 4, 3, 3}; // 16 outputs, pooled: the channels-in-lanes kernel
+    long[] w2Shape = {6, 16, 3, 3}; // 6 outputs, pooled: the wide-row kernel
+    Map<String, ConstTensor> constants = new TreeMap<>();
+    constants.put("w1", ConstTensor.ofFloats(w1Shape, gaussian(random, 16 * 4 * 9)));
+    constants.put("b1", ConstTensor.ofFloats(new long[] {16}, gaussian(random, 16)));
+    constants.put("w2", ConstTensor.ofFloats(w2Shape, gaussian(random, 6 * 16 * 9)));
+    constants.put("b2", ConstTensor.ofFloats(new long[] {6}, gaussian(random, 6)));
+    List<Node> nodes =
+        List.of(
+            new Node(
+                OpType.CONV,
+                "conv1",
+                List.of("x", "w1", "b1"),
+                List.of("c1"),
+                new Attributes(
+                    Map.of("kernel_shape", new long[] {3, 3}, "pads", new long[] {1, 1, 1, 1}))),
+            new Node(OpType.RELU, "relu1", List.of("c1"), List.of("r1"), new Attributes(Map.of())),
+            new Node(
+                OpType.MAX_POOL,
+                "pool1",
+                List.of("r1"),
+                List.of("p1"),
+                new Attributes(
+                    Map.of("kernel_shape", new long[] {2, 2}, "strides", new long[] {2, 2}))),
+            new Node(
+                OpType.CONV,
+                "conv2",
+                List.of("p1", "w2", "b2"),
+                List.of("c2"),
+                new Attributes(Map.of("kernel_shape", new long[] {3, 3}))),
+            new Node(
+                OpType.MAX_POOL,
+                "pool2",
+                List.of("c2"),
+                List.of("y"),
+                new Attributes(
+                    Map.of("kernel_shape", new long[] {2, 2}, "strides", new long[] {1, 1}))));
+    long[] in = inShape.clone();
+    in[0] = ValueInfo.BATCH;
+    Graph graph =
+        new Graph(
+            "chain",
+            13,
+            List.of(new ValueInfo("x", in)),
+            List.of(new ValueInfo("y", new long[] {ValueInfo.BATCH, 6, 3, 2})),
+            constants,
+            nodes);
+    float[] x = new float[(int) io.cacheai.graph.Shapes.elementCount(inShape)];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) (random.nextDouble() * 3 - 0.5);
+    }
+    Dataset data =
+        new Dataset(x, java.util.Arrays.copyOfRange(inShape, 1, inShape.length), null, "random");
+    Map<String, GraphQuantizer.Layer> layers = GraphQuantizer.weightedLayers(graph);
+    Map<String, ActivationRange> ranges =
+        ActivationCalibrator.calibrate(
+            graph, java.util.Set.of("x", "p1"), data, BATCH, CalibrationMethod.MINMAX, d -> {});
+    QuantizedGraph quantized =
+        GraphQuantizer.quantize(
+            graph,
+            layers,
+            Map.of("conv1", LayerPrecision.INT8, "conv2", LayerPrecision.INT8),
+            ranges);
+    float[] saturating = x.clone();
+    for (int i = 0; i < saturating.length; i++) {
+      saturating[i] = i % 3 == 0 ? 1e9f : i % 3 == 1 ? -1e9f : saturating[i];
+    }
+    try (GraphModel ref =
+            new GraphModel(quantized.graph(), quantized.packed(), Int8Gemm.reference());
+        GraphModel nat =
+            new GraphModel(quantized.graph(), quantized.packed(), Int8Gemm.nativeKernels())) {
+      for (float[] input : List.of(x, saturating)) {
+        Map<String, Tensor> request = Map.of("x", Tensor.ofFloats(inShape, input));
+        float[] reference = ref.infer(request).get("y").toFloatArray();
+        assertThat(reference).hasSize(BATCH * 6 * 3 * 2);
+        assertThat(nat.infer(request).get("y").toFloatArray()).containsExactly(reference);
+      }
+    }
+  }
+
+  /**
+   * Gemm → ReLU → Gemm → ReLU → Gemm, all int8 (an MLP head): the native plan runs the three layers
+   * as one chained call, the reference one Java kernel per node; equal bit for bit.
+   */
+  @org.junit.jupiter.api.Test
+  void int8GemmChain_fusedNativeEqualsReference() {
+    Random random = new Random(7);
+    int[] widths = {70, 40, 24, 10};
+    Map<String, ConstTensor> constants = new TreeMap<>();
+    List<Node> nodes = new java.util.ArrayList<>();
+    String x = "x";
+    for (int l = 0; l < 3; l++) {
+      constants.put(
+          "w" + l,
+          ConstTensor.ofFloats(
+              new long[] {widths[l + 1], widths[l]}, gaussian(random, widths[l + 1] * widths[l])));
+      constants.put(
+          "b" + l,
+          ConstTensor.ofFloats(new long[] {widths[l + 1]}, gaussian(random, widths[l + 1])));
+      String y = l == 2 ? "y" : "g" + l;
+      nodes.add(
+          new Node(
+              OpType.GEMM,
+              "fc" + l,
+              List.of(x, "w" + l, "b" + l),
+              List.of(y),
+              new Attributes(Map.of("transB", 1L))));
+      if (l < 2) {
+        nodes.add(
+            new Node(
+                OpType.RELU, "relu" + l, List.of(y), List.of("r" + l), new Attributes(Map.of())));
+        x = "r" + l;
+      }
+    }
+    Graph graph =
+        new Graph(
+            "mlp",
+            13,
+            List.of(new ValueInfo("x", new long[] {ValueInfo.BATCH, 70})),
+            List.of(new ValueInfo("y", new long[] {ValueInfo.BATCH, 10})),
+            constants,
+            nodes);
+    long[] inShape = {BATCH, 70};
+    float[] input = new float[BATCH * 70];
+    for (int i = 0; i < input.length; i++) {
+      input[i] = (float) (random.nextDouble() * 3 - 0.5);
+    }
+    Dataset data = new Dataset(input, new long[] {70}, null, "random");
+    Map<String, ActivationRange> ranges =
+        ActivationCalibrator.calibrate(
+            graph,
+            java.util.Set.of("x", "r0", "r1"),
+            data,
+            BATCH,
+            CalibrationMethod.MINMAX,
+            d -> {});
+    QuantizedGraph quantized =
+        GraphQuantizer.quantize(
+            graph,
+            GraphQuantizer.weightedLayers(graph),
+            Map.of(
+                "fc0", LayerPrecision.INT8, "fc1", LayerPrecision.INT8, "fc2", LayerPrecision.INT8),
+            ranges);
+    float[] saturating = input.clone();
+    for (int i = 0; i < saturating.length; i += 4) {
+      saturating[i] = i % 8 == 0 ? 1e9f : -1e9f;
+    }
+    try (GraphModel ref =
+            new GraphModel(quantized.graph(), quantized.packed(), Int8Gemm.reference());
+        GraphModel nat =
+            new GraphModel(quantized.graph(), quantized.packed(), Int8Gemm.nativeKernels())) {
+      for (float[] values : List.of(input, saturating)) {
+        Map<String, Tensor> request = Map.of("x", Tensor.ofFloats(inShape, values));
+        float[] reference = ref.infer(request).get("y").toFloatArray();
+        assertThat(reference).hasSize(BATCH * 10);
+        assertThat(nat.infer(request).get("y").toFloatArray()).containsExactly(reference);
+      }
+    }
+  }
+
+  private static float[] gaussian(Random random, int count) {
+    float[] values = new float[count];
+    for (int i = 0; i < count; i++) {
+      values[i] = (float) random.nextGaussian();
+    }
+    return values;
+  }
 }
