@@ -47,6 +47,17 @@ final class LowBitConvKernel implements Kernel {
   private final boolean relu;
   private final boolean pointwise;
 
+  /** The MaxPool fused into the store, or null. */
+  private final Window2d pool;
+
+  /** The int8 direct kernel run per image with a dynamic scale (one scale per row), or null. */
+  private final QLinearConvKernel twin;
+
+  /** Per output channel: Σ_k q (the int8 weights of {@link #twin}) and their scale d. */
+  private final int[] rowSums;
+
+  private final float[] rowScales;
+
   /** The s4g32 weights of the native path, or null when the fallback runs. */
   private final LowBitConv.Weights s4;
 
@@ -68,6 +79,27 @@ final class LowBitConvKernel implements Kernel {
       PackedTensor bias,
       boolean relu,
       boolean nativeKernels) {
+    this(conv, in, out, inShape, outShape, window, groups, weight, bias, relu, nativeKernels, null);
+  }
+
+  /**
+   * As above, with the MaxPool {@code pool} (null: none) over this convolution's output fused into
+   * its store: refused ({@link IllegalArgumentException}) unless the weight has one scale per
+   * output channel and the int8 direct kernels take it ({@link #int8Twin}).
+   */
+  LowBitConvKernel(
+      ConvKernel conv,
+      int in,
+      int out,
+      long[] inShape,
+      long[] outShape,
+      Window2d window,
+      int groups,
+      PackedTensor weight,
+      PackedTensor bias,
+      boolean relu,
+      boolean nativeKernels,
+      Window2d pool) {
     this.conv = conv;
     this.in = in;
     this.out = out;
@@ -91,6 +123,101 @@ final class LowBitConvKernel implements Kernel {
             && window.outH() == window.inH()
             && window.outW() == window.inW();
     this.s4 = nativeKernels && groups == 1 && inShape.length == 4 ? s4Weights(weight) : null;
+    this.pool = pool;
+    this.twin =
+        s4 != null && s4.k() <= 32 ? int8Twin(in, out, inShape, window, weight, relu, pool) : null;
+    if (twin != null) {
+      this.rowSums = twinRowSums;
+      this.rowScales = twinRowScales;
+    } else {
+      this.rowSums = null;
+      this.rowScales = null;
+    }
+    if (pool != null && twin == null) {
+      throw new IllegalArgumentException(
+          "LowBitConv: cannot fuse MaxPool (needs one weight scale per output channel and the"
+              + " int8 direct kernels)");
+    }
+  }
+
+  // set by int8Twin (constructor only)
+  private int[] twinRowSums;
+  private float[] twinRowScales;
+
+  /**
+   * The int8 direct kernel of this convolution when every output channel's weights share one scale
+   * d_m (K ≤ 32: one group per row): then w = d_m · q with q in −8..7, exactly an int8 per-channel
+   * weight, and {@link QLinearConvKernel}'s direct paths (kw-quad for few channels, pool fused into
+   * the store) run it with the image's dynamic u8 scale; null when they do not take it (CPU, shape)
+   * or a scale is zero or not finite.
+   */
+  private QLinearConvKernel int8Twin(
+      int in,
+      int out,
+      long[] inShape,
+      Window2d window,
+      PackedTensor weight,
+      boolean relu,
+      Window2d pool) {
+    int n = weight.rows();
+    int k = weight.rowLength();
+    ByteBuffer blocks =
+        weight.format() == PackedTensor.Format.Q4G32_BLOCKS
+            ? weight.data()
+            : LowBitWeights.toQ4g32Blocks(weight);
+    if (blocks == null || k > 32) {
+      return null;
+    }
+    // q4g32 blocks, K ≤ 32: one 40-byte block per row | d0 f32 | d1 f32 | 16 B | 16 B |,
+    // byte i of the first group = q4[i] | q4[i+16] << 4, w = d0 · (q4 − 8)
+    ByteBuffer panel =
+        ByteBuffer.allocateDirect(Math.toIntExact(PackedTensor.panel16LengthBytes(n, k)))
+            .order(ByteOrder.LITTLE_ENDIAN);
+    int[] sums = new int[n];
+    float[] scales = new float[n];
+    for (int r = 0; r < n; r++) {
+      int block = r * 40;
+      float d = blocks.getFloat(block);
+      if (!(d > 0f) || !Float.isFinite(d)) {
+        return null;
+      }
+      scales[r] = d;
+      for (int c = 0; c < k; c++) {
+        int codes = blocks.get(block + 8 + (c & 15)) & 0xff;
+        int q = (c < 16 ? codes & 15 : codes >>> 4) - 8;
+        panel.put(PackedTensor.panel16Offset(r, c, k), (byte) q);
+        sums[r] += q;
+      }
+    }
+    PackedTensor s8 =
+        new PackedTensor(PackedTensor.Format.S8_PANEL16, weight.shape(), panel, scales, 0);
+    Int8Gemm gemm = Int8Gemm.nativeKernels();
+    if (!QLinearConvKernel.directAvailable(gemm)
+        || pool != null
+            && !QLinearConvKernel.fusablePool(
+                pool, window, true, io.cacheai.kernels.Fp32Kernels.Epilogue.NONE)) {
+      return null;
+    }
+    QLinearConvKernel kernel =
+        new QLinearConvKernel(
+            in,
+            out,
+            inShape,
+            window,
+            s8,
+            null,
+            1f,
+            0,
+            gemm,
+            relu,
+            io.cacheai.kernels.Fp32Kernels.Epilogue.NONE,
+            pool);
+    if (!kernel.perCallQuantization()) {
+      return null;
+    }
+    twinRowSums = sums;
+    twinRowScales = scales;
+    return kernel;
   }
 
   /** The s4g32 form when the weight's groups allow it and a fast body runs here; else null. */
@@ -116,14 +243,51 @@ final class LowBitConvKernel implements Kernel {
 
   @Override
   public long scratchFloats() {
-    return conv.scratchFloats();
+    return Math.max(conv.scratchFloats(), twin == null ? 0 : twin.scratchFloats());
   }
 
   @Override
   public void run(Frame frame) {
+    if (pool != null) {
+      if (!runNative(frame)) {
+        runPooledReference(frame);
+      }
+      return;
+    }
     if (s4 == null || !runNative(frame)) {
       runFp32(frame);
     }
+  }
+
+  /**
+   * The output stage of {@link #twin} for activation scale {@code scale} and zero point {@code
+   * zeroPoint}, into the frame's stage buffers:
+   *
+   * <pre>
+   *   scale'[m] = scale · d_m
+   *   bias'[m]  = rint(bias[m] / scale'[m]) − zeroPoint · Σ_k q[m,k]      (s32)
+   *   y         = relu?((acc + bias'[m]) · scale'[m])
+   * </pre>
+   *
+   * The fp32 bias is rounded onto the accumulator's grid: at most scale'/2 more error per output.
+   * Null when a rounded bias would not fit comfortably in s32 (a tiny scale): the caller then takes
+   * another path.
+   */
+  private io.cacheai.kernels.RequantParams twinStage(Frame frame, float scale, int zeroPoint) {
+    java.nio.IntBuffer stageBias = frame.stageBias(channels);
+    FloatBuffer stageScale = frame.stageScale(channels);
+    for (int m = 0; m < channels; m++) {
+      float s = scale * rowScales[m];
+      double q = bias == null ? 0 : Math.rint(bias.get(m) / (double) s);
+      double total = q - (double) zeroPoint * rowSums[m];
+      if (!(s > 0f) || !Float.isFinite(s) || !(Math.abs(total) <= 1 << 28)) {
+        return null;
+      }
+      stageScale.put(m, s);
+      stageBias.put(m, (int) total);
+    }
+    return new io.cacheai.kernels.RequantParams(
+        stageBias.duplicate().clear(), stageScale.duplicate().clear(), 0, relu);
   }
 
   /** The native path; false (nothing written) when an image holds a non-finite value. */
@@ -142,6 +306,24 @@ final class LowBitConvKernel implements Kernel {
       }
       ranges[2 * b] = lo;
       ranges[2 * b + 1] = hi;
+    }
+    if (twin != null) {
+      io.cacheai.kernels.RequantParams[] stages = new io.cacheai.kernels.RequantParams[batch];
+      float[] scales = new float[batch];
+      int[] zeroPoints = new int[batch];
+      boolean all = true;
+      for (int b = 0; b < batch && all; b++) {
+        scales[b] = dynamicScale(ranges[2 * b], ranges[2 * b + 1]);
+        zeroPoints[b] = dynamicZeroPoint(ranges[2 * b], scales[b]);
+        stages[b] = twinStage(frame, scales[b], zeroPoints[b]);
+        all = stages[b] != null;
+        if (all) {
+          twin.runImage(frame, b, scales[b], zeroPoints[b], stages[b]);
+        }
+      }
+      if (all || pool != null) {
+        return all;
+      }
     }
     int k = s4.k();
     int ph = window.inH() + window.padTop() + window.padBottom();
@@ -165,11 +347,8 @@ final class LowBitConvKernel implements Kernel {
     FloatBuffer y = frame.buffer(out);
     for (int b = 0; b < batch; b++) {
       float lo = ranges[2 * b];
-      float scale = (ranges[2 * b + 1] - lo) / 255f;
-      if (!(scale >= Float.MIN_NORMAL)) {
-        scale = Float.MIN_NORMAL; // an all-zero (or all-tiny) image: every value quantizes to ~0
-      }
-      int zeroPoint = (int) Math.min(255, Math.max(0, Math.rint(-lo / scale)));
+      float scale = dynamicScale(lo, ranges[2 * b + 1]);
+      int zeroPoint = dynamicZeroPoint(lo, scale);
       FloatBuffer image = x.slice(b * imageLength, imageLength);
       if (pointwise) {
         Int8Conv.quantizeU8c4(image, inChannels, pixels, scale, zeroPoint, patches);
@@ -199,8 +378,84 @@ final class LowBitConvKernel implements Kernel {
     return true;
   }
 
-  /** The fp32 fallback: expanded weights into the frame, the fp32 convolution, bias, ReLU. */
-  private void runFp32(Frame frame) {
+  /** The u8 step of an image whose values span [lo, hi] (lo ≤ 0 ≤ hi). */
+  private static float dynamicScale(float lo, float hi) {
+    float scale = (hi - lo) / 255f;
+    // an all-zero (or all-tiny) image: every value quantizes to ~0
+    return scale >= Float.MIN_NORMAL ? scale : Float.MIN_NORMAL;
+  }
+
+  /** The u8 code of real 0 at step {@code scale}. */
+  private static int dynamicZeroPoint(float lo, float scale) {
+    return (int) Math.min(255, Math.max(0, Math.rint(-lo / scale)));
+  }
+
+  /**
+   * The pooled kernel's path for a batch the int8 kernel cannot take (a non-finite value, a tiny
+   * scale): the convolution in Java on the expanded weights (double sums), bias, ReLU, then the
+   * window maxima ({@link Math#max}, NaN wins as in {@link PoolKernel}). Rare and slow.
+   */
+  private void runPooledReference(Frame frame) {
+    float[] w = expandedWeights();
+    FloatBuffer x = frame.buffer(in);
+    FloatBuffer y = frame.buffer(out);
+    int inPixels = window.inH() * window.inW();
+    int imageLength = inChannels * inPixels;
+    int kH = window.kernelH();
+    int kW = window.kernelW();
+    int k = inChannels * kH * kW;
+    float[] image = new float[imageLength];
+    float[] plane = new float[pixels];
+    int outputs = pool.outH() * pool.outW();
+    for (int b = 0; b < batch; b++) {
+      x.get(b * imageLength, image, 0, imageLength);
+      for (int m = 0; m < channels; m++) {
+        for (int oh = 0; oh < window.outH(); oh++) {
+          for (int ow = 0; ow < window.outW(); ow++) {
+            double sum = 0;
+            for (int c = 0; c < inChannels; c++) {
+              for (int i = 0; i < kH; i++) {
+                int ih = oh * window.strideH() - window.padTop() + i * window.dilationH();
+                for (int j = 0; j < kW; j++) {
+                  int iw = ow * window.strideW() - window.padLeft() + j * window.dilationW();
+                  if (ih >= 0 && ih < window.inH() && iw >= 0 && iw < window.inW()) {
+                    sum +=
+                        (double) w[m * k + (c * kH + i) * kW + j]
+                            * image[c * inPixels + ih * window.inW() + iw];
+                  }
+                }
+              }
+            }
+            float t = (float) sum + (bias == null ? 0f : bias.get(m));
+            plane[oh * window.outW() + ow] = relu && t < 0f ? 0f : t;
+          }
+        }
+        for (int ph = 0; ph < pool.outH(); ph++) {
+          for (int pw = 0; pw < pool.outW(); pw++) {
+            float best = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < pool.kernelH(); i++) {
+              for (int j = 0; j < pool.kernelW(); j++) {
+                int h = ph * pool.strideH() + i;
+                int v = pw * pool.strideW() + j;
+                best = Math.max(best, plane[h * window.outW() + v]);
+              }
+            }
+            y.put((b * channels + m) * outputs + ph * pool.outW() + pw, best);
+          }
+        }
+      }
+    }
+  }
+
+  /** The weight expanded to fp32 (once; racing threads expand alike). */
+  private float[] expandedWeights() {
+    FloatBuffer weights = expandedBuffer();
+    float[] w = new float[weights.capacity()];
+    weights.get(0, w);
+    return w;
+  }
+
+  private FloatBuffer expandedBuffer() {
     FloatBuffer weights = expanded;
     if (weights == null) {
       weights =
@@ -209,6 +464,12 @@ final class LowBitConvKernel implements Kernel {
       LowBitWeights.dequantize(weight, weights);
       expanded = weights;
     }
+    return weights;
+  }
+
+  /** The fp32 fallback: expanded weights into the frame, the fp32 convolution, bias, ReLU. */
+  private void runFp32(Frame frame) {
+    FloatBuffer weights = expandedBuffer();
     int count = weight.rows() * weight.rowLength();
     frame.dequantized(count).put(0, weights, 0, count);
     conv.run(frame);
