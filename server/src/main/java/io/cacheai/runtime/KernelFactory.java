@@ -242,7 +242,7 @@ final class KernelFactory {
    * The kernel of a {@code LowBitConv} node writing {@code out}, with a following ReLU fused when
    * {@code relu}: native when this factory runs the native int8 kernels, else the fp32 fallback.
    * With MaxPool node {@code pool} (null: none) fused into its store: null when that cannot be done
-   * here (the weight needs one scale per output channel, see {@link LowBitConvKernel}).
+   * here (no native path for this weight or window, see {@link LowBitConvKernel}).
    */
   private Kernel lowBitConv(Node node, long[] in0, int out, boolean relu, Node pool) {
     var attributes = node.attributes();

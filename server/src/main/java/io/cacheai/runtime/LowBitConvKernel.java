@@ -84,8 +84,10 @@ final class LowBitConvKernel implements Kernel {
 
   /**
    * As above, with the MaxPool {@code pool} (null: none) over this convolution's output fused into
-   * its store: refused ({@link IllegalArgumentException}) unless the weight has one scale per
-   * output channel and the int8 direct kernels take it ({@link #int8Twin}).
+   * its store: refused ({@link IllegalArgumentException}) unless a native path runs it. With one
+   * weight scale per output channel the int8 direct kernel pools in its store ({@link #int8Twin});
+   * otherwise the s4g32 product goes to scratch and {@link Int8Conv#cropPool} writes the window
+   * maxima (the unpooled output never reaches the arena, and the pool is not a kernel of its own).
    */
   LowBitConvKernel(
       ConvKernel conv,
@@ -133,10 +135,9 @@ final class LowBitConvKernel implements Kernel {
       this.rowSums = null;
       this.rowScales = null;
     }
-    if (pool != null && twin == null) {
+    if (pool != null && s4 == null) {
       throw new IllegalArgumentException(
-          "LowBitConv: cannot fuse MaxPool (needs one weight scale per output channel and the"
-              + " int8 direct kernels)");
+          "LowBitConv: cannot fuse MaxPool (needs the native s4g32 or int8 direct kernels)");
     }
   }
 
@@ -243,7 +244,9 @@ final class LowBitConvKernel implements Kernel {
 
   @Override
   public long scratchFloats() {
-    return Math.max(conv.scratchFloats(), twin == null ? 0 : twin.scratchFloats());
+    long unpooled = pool == null ? 0 : (long) channels * pixels; // the s4 path's planes
+    return Math.max(
+        Math.max(conv.scratchFloats(), unpooled), twin == null ? 0 : twin.scratchFloats());
   }
 
   @Override
@@ -373,7 +376,24 @@ final class LowBitConvKernel implements Kernel {
           zeroPoint,
           bias,
           relu,
-          y.slice(b * channels * pixels, channels * pixels));
+          pool == null
+              ? y.slice(b * channels * pixels, channels * pixels)
+              : frame.scratch().slice(0, channels * pixels));
+      if (pool != null) { // the window maxima of the unpooled planes (scratch) into y
+        int outputs = pool.outH() * pool.outW();
+        Int8Conv.cropPool(
+            frame.scratch(),
+            channels,
+            pixels,
+            window.outW(),
+            window.outH(),
+            window.outW(),
+            pool.kernelH(),
+            pool.strideH(),
+            pool.outH(),
+            pool.outW(),
+            y.slice(b * channels * outputs, channels * outputs));
+      }
     }
     return true;
   }

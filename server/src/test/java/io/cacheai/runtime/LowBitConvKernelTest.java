@@ -231,13 +231,20 @@ class LowBitConvKernelTest {
   }
 
   /**
-   * MNIST conv1 (K = 25: one weight scale per output channel) → ReLU → MaxPool: the int8 direct
-   * kernel with the pool fused into its store (the profile shows one kernel), held to the same
-   * bound as the unpooled output (a max moves no more than its inputs do) vs the fp32 path's pooled
-   * output.
+   * Conv → ReLU → MaxPool 2×2, int4 g32, pool fused into the convolution's store (the profile shows
+   * one kernel): for K ≤ 32 (one weight scale per output channel) by the int8 direct kernel, else
+   * by the s4g32 kernel then a native crop-and-pool; held to the same bound as the unpooled output
+   * (a max moves no more than its inputs do) vs the fp32 path's pooled output.
    */
   @ParameterizedTest(name = "C={0} {1}x{1} M={2} pad={3}")
-  @CsvSource({"1, 28, 20, 0", "1, 28, 16, 2", "2, 13, 7, 1", "3, 9, 33, 0"})
+  @CsvSource({
+    "1, 28, 20, 0", // MNIST conv1: K = 25, the int8 kernel pools
+    "1, 28, 16, 2",
+    "2, 13, 7, 1",
+    "3, 9, 33, 0",
+    "20, 12, 50, 0", // MNIST conv2: K = 500, 16 scales per row: s4g32, then cropPool
+    "5, 9, 7, 1" // K = 125
+  })
   void lowBitConv_perChannelScalesWithPool_fusedAndWithinBound(
       int channels, int size, int m, int pad) {
     Assumptions.assumeTrue(NativeInt8Gemm.AVAILABLE, "native kernels");
