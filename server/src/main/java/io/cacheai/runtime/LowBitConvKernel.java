@@ -126,8 +126,7 @@ final class LowBitConvKernel implements Kernel {
             && window.outW() == window.inW();
     this.s4 = nativeKernels && groups == 1 && inShape.length == 4 ? s4Weights(weight) : null;
     this.pool = pool;
-    this.twin =
-        s4 != null && s4.k() <= 32 ? int8Twin(in, out, inShape, window, weight, relu, pool) : null;
+    this.twin = s4 != null ? int8Twin(in, out, inShape, window, weight, relu, pool) : null;
     if (twin != null) {
       this.rowSums = twinRowSums;
       this.rowScales = twinRowScales;
@@ -146,6 +145,78 @@ final class LowBitConvKernel implements Kernel {
   private float[] twinRowScales;
 
   /**
+   * How far the exact int8 codes of a one-group row are spread: q in −8..7 is stored as 15·q
+   * (−120..105, inside the int8 kernels' ±127) with scale d/15, so the fp32 bias rounded onto the
+   * accumulator's grid ({@link #twinStage}) errs 15 times less.
+   */
+  private static final int EXACT_SPREAD = 15;
+
+  /**
+   * K ≤ 32, one group per row: w = d_m · q, q in −8..7, written as int8 15·q into {@code panel}
+   * (s8p16) with scale d_m/15 — the low-bit weight up to the rounding of that scale; false when a
+   * scale is zero or not finite.
+   */
+  private static boolean exactRows(
+      PackedTensor weight, ByteBuffer panel, int[] sums, float[] scales) {
+    int n = weight.rows();
+    int k = weight.rowLength();
+    ByteBuffer blocks =
+        weight.format() == PackedTensor.Format.Q4G32_BLOCKS
+            ? weight.data()
+            : LowBitWeights.toQ4g32Blocks(weight);
+    if (blocks == null) {
+      return false;
+    }
+    // q4g32 blocks, K ≤ 32: one 40-byte block per row | d0 f32 | d1 f32 | 16 B | 16 B |,
+    // byte i of the first group = q4[i] | q4[i+16] << 4, w = d0 · (q4 − 8)
+    for (int r = 0; r < n; r++) {
+      int block = r * 40;
+      float d = blocks.getFloat(block);
+      if (!(d > 0f) || !Float.isFinite(d)) {
+        return false;
+      }
+      scales[r] = d / EXACT_SPREAD;
+      for (int c = 0; c < k; c++) {
+        int codes = blocks.get(block + 8 + (c & 15)) & 0xff;
+        int q = EXACT_SPREAD * ((c < 16 ? codes & 15 : codes >>> 4) - 8);
+        panel.put(PackedTensor.panel16Offset(r, c, k), (byte) q);
+        sums[r] += q;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * K &gt; 32, a scale per group of 32: the expanded row w re-rounded to int8 per output channel,
+   * s_m = max|w_m| / 127, q = rint(w / s_m) — an approximation of the low-bit weight, at most s_m/2
+   * per weight (about 1/17 of an int4 step of the row's largest group); false when a row is zero.
+   */
+  private static boolean reroundedRows(
+      PackedTensor weight, ByteBuffer panel, int[] sums, float[] scales) {
+    int n = weight.rows();
+    int k = weight.rowLength();
+    FloatBuffer expanded = io.cacheai.kernels.FloatBuffers.allocate(Math.multiplyExact(n, k));
+    LowBitWeights.dequantize(weight, expanded);
+    for (int r = 0; r < n; r++) {
+      float max = 0f;
+      for (int c = 0; c < k; c++) {
+        max = Math.max(max, Math.abs(expanded.get(r * k + c)));
+      }
+      float s = max / 127f;
+      if (!(s > 0f) || !Float.isFinite(s)) {
+        return false;
+      }
+      scales[r] = s;
+      for (int c = 0; c < k; c++) {
+        int q = (int) Math.max(-127, Math.min(127, Math.rint(expanded.get(r * k + c) / s)));
+        panel.put(PackedTensor.panel16Offset(r, c, k), (byte) q);
+        sums[r] += q;
+      }
+    }
+    return true;
+  }
+
+  /**
    * The int8 direct kernel of this convolution when every output channel's weights share one scale
    * d_m (K ≤ 32: one group per row): then w = d_m · q with q in −8..7, exactly an int8 per-channel
    * weight, and {@link QLinearConvKernel}'s direct paths (kw-quad for few channels, pool fused into
@@ -162,33 +233,15 @@ final class LowBitConvKernel implements Kernel {
       Window2d pool) {
     int n = weight.rows();
     int k = weight.rowLength();
-    ByteBuffer blocks =
-        weight.format() == PackedTensor.Format.Q4G32_BLOCKS
-            ? weight.data()
-            : LowBitWeights.toQ4g32Blocks(weight);
-    if (blocks == null || k > 32) {
-      return null;
-    }
-    // q4g32 blocks, K ≤ 32: one 40-byte block per row | d0 f32 | d1 f32 | 16 B | 16 B |,
-    // byte i of the first group = q4[i] | q4[i+16] << 4, w = d0 · (q4 − 8)
     ByteBuffer panel =
         ByteBuffer.allocateDirect(Math.toIntExact(PackedTensor.panel16LengthBytes(n, k)))
             .order(ByteOrder.LITTLE_ENDIAN);
     int[] sums = new int[n];
     float[] scales = new float[n];
-    for (int r = 0; r < n; r++) {
-      int block = r * 40;
-      float d = blocks.getFloat(block);
-      if (!(d > 0f) || !Float.isFinite(d)) {
-        return null;
-      }
-      scales[r] = d;
-      for (int c = 0; c < k; c++) {
-        int codes = blocks.get(block + 8 + (c & 15)) & 0xff;
-        int q = (c < 16 ? codes & 15 : codes >>> 4) - 8;
-        panel.put(PackedTensor.panel16Offset(r, c, k), (byte) q);
-        sums[r] += q;
-      }
+    if (k <= 32
+        ? !exactRows(weight, panel, sums, scales)
+        : !reroundedRows(weight, panel, sums, scales)) {
+      return null;
     }
     PackedTensor s8 =
         new PackedTensor(PackedTensor.Format.S8_PANEL16, weight.shape(), panel, scales, 0);

@@ -227,7 +227,21 @@ class LowBitConvKernelTest {
       sumW += Math.abs(wd[j * k + t]);
       maxW = Math.max(maxW, Math.abs(wd[j * k + t]));
     }
-    return sumW * dx * 1.0001 + 0.5001 * dx * maxW + 1e-5 * sumW * xMax + 1e-6;
+    // K > 32: the int8 kernels run the row re-rounded to int8, s = max|w|/127 (LowBitConvKernel)
+    double reround = 0;
+    if (k > 32 && maxW > 0) {
+      float s = (float) maxW / 127f;
+      for (int t = 0; t < k; t++) {
+        float w = wd[j * k + t];
+        double q = Math.max(-127, Math.min(127, Math.rint(w / s)));
+        reround += Math.abs(w - q * s);
+      }
+    }
+    return sumW * dx * 1.0001
+        + 0.5001 * dx * maxW
+        + reround * (xMax + dx) * 1.0001
+        + 1e-5 * sumW * xMax
+        + 1e-6;
   }
 
   /**
