@@ -58,6 +58,9 @@ final class LowBitConvKernel implements Kernel {
 
   private final float[] rowScales;
 
+  /** Per output channel: bias / d_m in double (null: no bias), for {@link #twinStage}. */
+  private final double[] biasOverScale;
+
   /** The s4g32 weights of the native path, or null when the fallback runs. */
   private final LowBitConv.Weights s4;
 
@@ -130,9 +133,14 @@ final class LowBitConvKernel implements Kernel {
     if (twin != null) {
       this.rowSums = twinRowSums;
       this.rowScales = twinRowScales;
+      this.biasOverScale = this.bias == null ? null : new double[channels];
+      for (int m = 0; biasOverScale != null && m < channels; m++) {
+        biasOverScale[m] = this.bias.get(m) / (double) rowScales[m];
+      }
     } else {
       this.rowSums = null;
       this.rowScales = null;
+      this.biasOverScale = null;
     }
     if (pool != null && s4 == null) {
       throw new IllegalArgumentException(
@@ -321,7 +329,8 @@ final class LowBitConvKernel implements Kernel {
    *
    * <pre>
    *   scale'[m] = scale · d_m
-   *   bias'[m]  = rint(bias[m] / scale'[m]) − zeroPoint · Σ_k q[m,k]      (s32)
+   *   bias'[m]  = rint((bias[m] / d_m) / scale) − zeroPoint · Σ_k q[m,k]   (s32; bias/d_m in
+   *                                                                        double, once)
    *   y         = relu?((acc + bias'[m]) · scale'[m])
    * </pre>
    *
@@ -332,9 +341,10 @@ final class LowBitConvKernel implements Kernel {
   private io.cacheai.kernels.RequantParams twinStage(Frame frame, float scale, int zeroPoint) {
     java.nio.IntBuffer stageBias = frame.stageBias(channels);
     FloatBuffer stageScale = frame.stageScale(channels);
+    double inverse = 1.0 / scale;
     for (int m = 0; m < channels; m++) {
       float s = scale * rowScales[m];
-      double q = bias == null ? 0 : Math.rint(bias.get(m) / (double) s);
+      double q = biasOverScale == null ? 0 : Math.rint(biasOverScale[m] * inverse);
       double total = q - (double) zeroPoint * rowSums[m];
       if (!(s > 0f) || !Float.isFinite(s) || !(Math.abs(total) <= 1 << 28)) {
         return null;
@@ -364,17 +374,14 @@ final class LowBitConvKernel implements Kernel {
       ranges[2 * b + 1] = hi;
     }
     if (twin != null) {
-      io.cacheai.kernels.RequantParams[] stages = new io.cacheai.kernels.RequantParams[batch];
-      float[] scales = new float[batch];
-      int[] zeroPoints = new int[batch];
       boolean all = true;
       for (int b = 0; b < batch && all; b++) {
-        scales[b] = dynamicScale(ranges[2 * b], ranges[2 * b + 1]);
-        zeroPoints[b] = dynamicZeroPoint(ranges[2 * b], scales[b]);
-        stages[b] = twinStage(frame, scales[b], zeroPoints[b]);
-        all = stages[b] != null;
+        float scale = dynamicScale(ranges[2 * b], ranges[2 * b + 1]);
+        int zeroPoint = dynamicZeroPoint(ranges[2 * b], scale);
+        io.cacheai.kernels.RequantParams stage = twinStage(frame, scale, zeroPoint);
+        all = stage != null;
         if (all) {
-          twin.runImage(frame, b, scales[b], zeroPoints[b], stages[b]);
+          twin.runImage(frame, b, scale, zeroPoint, stage);
         }
       }
       if (all || pool != null) {
