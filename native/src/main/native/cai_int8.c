@@ -1093,6 +1093,21 @@ void cai_gemm_q4g32_f32(const cai_block_q4g32x2* w, const float* x, int ldx, flo
   cai_gemm_q4g32_q8_ref(w, xq, y, ldy, m, n, k);
 }
 
+void cai_gemm_q4g32_bias_f32(const cai_block_q4g32x2* w, const float* x, float* y, int m, int n,
+                             int k, const float* bias, int relu) {
+  cai_gemm_q4g32_f32(w, x, k, y, n, m, n, k);
+  if (bias == NULL && !relu) {
+    return;
+  }
+  for (int i = 0; i < m; i++) {
+    float* row = y + (size_t)i * n;
+    for (int j = 0; j < n; j++) {
+      float t = bias == NULL ? row[j] : row[j] + bias[j];
+      row[j] = relu && t < 0.0f ? 0.0f : t; /* as Java: NaN stays NaN, -0 stays -0 */
+    }
+  }
+}
+
 void cai_gemv_q4g32_f32(const cai_block_q4g32x2* w, const float* x, float* y, int n, int k) {
   cai_gemm_q4g32_f32(w, x, k, y, n, 1, n, k);
 }

@@ -144,6 +144,10 @@ int cai_q4g32_blocks_per_row(int k);
  * magnitude) / -8, so that value is exactly -8d, and q = clamp(rint(w / d) + 8, 0, 15). */
 void cai_quantize_q4g32(const float* w, int n, int k, cai_block_q4g32x2* out);
 
+/* Y[m,n] (dense) = X[m,k] (dense) x W^T as cai_gemm_q4g32_f32, then per element
+ * y = relu ? max(y + bias[j], 0) : y + bias[j] (bias may be NULL: 0; the max keeps a NaN). */
+void cai_gemm_q4g32_bias_f32(const cai_block_q4g32x2* w, const float* x, float* y, int m, int n,
+                             int k, const float* bias, int relu);
 /* y[n] = W x for fp32 x[k]. */
 void cai_gemv_q4g32_f32(const cai_block_q4g32x2* w, const float* x, float* y, int n, int k);
 /* Y[m,n] (row stride ldy) = X[m,k] (row stride ldx) x W^T. */

@@ -123,6 +123,17 @@ final class IntKernelsNative {
       int n,
       int k);
 
+  @Name("cai_gemm_q4g32_bias_f32")
+  static native void gemmQ4g32BiasF32(
+      @Cast("const cai_block_q4g32x2*") ByteBuffer w,
+      @Cast("const float*") FloatBuffer x,
+      FloatBuffer y,
+      int m,
+      int n,
+      int k,
+      @Cast("const float*") FloatBuffer bias,
+      int relu);
+
   @Name("cai_gemm_q4g32_f32_ref")
   static native void gemmQ4g32F32Ref(
       @Cast("const cai_block_q4g32x2*") ByteBuffer w,

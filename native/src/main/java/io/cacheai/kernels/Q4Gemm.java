@@ -89,6 +89,38 @@ public final class Q4Gemm {
     IntKernelsNative.gemmQ4g32F32(weights, x, k, y, n, m, n, k);
   }
 
+  /**
+   * {@code y[m, n] = x[m, k] · Wᵀ + bias}, then max(·, 0) when {@code relu} (Java's {@code t < 0 ?
+   * 0 : t}: a NaN stays NaN) — the product of {@link #gemm}, bias and ReLU in one crossing.
+   *
+   * @param bias n floats from its position, or null for none
+   */
+  public static void gemmBias(
+      ByteBuffer weights,
+      int n,
+      int k,
+      FloatBuffer x,
+      int m,
+      FloatBuffer bias,
+      boolean relu,
+      FloatBuffer y) {
+    checkOperands(weights, n, k, x, m, y);
+    if (bias != null) {
+      Buffers.checkInput("bias", bias, n);
+    }
+    if (m == 0 || n == 0) {
+      return;
+    }
+    if (k == 0) {
+      zero(y, (long) m * n);
+      if (bias == null && !relu) {
+        return;
+      }
+      throw new IllegalArgumentException("k=0 with a bias or ReLU: use gemm and add it");
+    }
+    IntKernelsNative.gemmQ4g32BiasF32(weights, x, y, m, n, k, bias, relu ? 1 : 0);
+  }
+
   /** The scalar C twin of {@link #gemm}. */
   static void gemmRef(ByteBuffer weights, int n, int k, FloatBuffer x, int m, FloatBuffer y) {
     checkOperands(weights, n, k, x, m, y);

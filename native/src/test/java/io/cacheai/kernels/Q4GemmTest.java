@@ -31,6 +31,45 @@ class Q4GemmTest {
     IntKernels.forceScalar(false);
   }
 
+  /**
+   * gemmBias = gemm, then y + bias and Java's ReLU ({@code t < 0 ? 0 : t}) per element, bit for
+   * bit, with and without a bias, on shapes of the MNIST head (800→120→84→10) and odd ones.
+   */
+  @ParameterizedTest(name = "m={0} n={1} k={2} bias={3} relu={4}")
+  @CsvSource({
+    "1, 120, 800, true, true",
+    "1, 84, 128, true, true",
+    "1, 10, 96, true, false",
+    "3, 7, 64, false, true",
+    "5, 33, 32, true, true",
+    "2, 1, 32, false, false"
+  })
+  void gemmBias_equalsGemmThenJavaBiasRelu(int m, int n, int k, boolean withBias, boolean relu) {
+    Random random = new Random(m * 131L + n * 17L + k);
+    float[] w = randomFloats(random, n * k);
+    float[] x = randomFloats(random, m * k);
+    float[] b = randomFloats(random, n);
+    ByteBuffer q = quantize(w, n, k);
+    FloatBuffer plain = FloatBuffers.allocate(m * n);
+    Q4Gemm.gemm(q, n, k, floats(x, 0), m, plain);
+    float[] expected = toArray(plain, m * n);
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < n; j++) {
+        float t = withBias ? expected[i * n + j] + b[j] : expected[i * n + j];
+        expected[i * n + j] = relu && t < 0f ? 0f : t;
+      }
+    }
+    FloatBuffer y = FloatBuffers.allocate(m * n);
+    Q4Gemm.gemmBias(q, n, k, floats(x, 0), m, withBias ? floats(b, 0) : null, relu, y);
+    assertThat(toArray(y, m * n)).containsExactly(expected);
+    if (n > 1) { // sizes are checked in Java before the crossing
+      assertThatThrownBy(
+              () -> Q4Gemm.gemmBias(q, n, k, floats(x, 0), m, floats(new float[n - 1], 0), relu, y))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("bias");
+    }
+  }
+
   @ParameterizedTest(name = "m={0} n={1} k={2}")
   @CsvSource({
     "1, 1, 32",

@@ -17,6 +17,8 @@ final class Frame {
   private java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocateDirect(0);
   private byte[] heapBytes = new byte[0];
   private FloatBuffer dequantized = FloatBuffers.allocate(0);
+  private java.nio.IntBuffer stageBias = java.nio.IntBuffer.allocate(0);
+  private FloatBuffer stageScale = FloatBuffers.allocate(0);
   private final float[][] heaps = new float[HEAP_SLOTS][0];
   private int[] odometer = new int[8];
 
@@ -114,6 +116,28 @@ final class Frame {
       dequantized = FloatBuffers.allocate(length);
     }
     return dequantized;
+  }
+
+  /**
+   * A direct int buffer of at least {@code length} values: the s32 bias of an output stage chosen
+   * per image (a low-bit convolution run by the int8 kernels with a dynamic activation scale).
+   */
+  java.nio.IntBuffer stageBias(int length) {
+    if (stageBias.capacity() < length) {
+      stageBias =
+          java.nio.ByteBuffer.allocateDirect(Math.multiplyExact(4, length))
+              .order(java.nio.ByteOrder.nativeOrder())
+              .asIntBuffer();
+    }
+    return stageBias;
+  }
+
+  /** A direct float buffer of at least {@code length} values: that output stage's scale. */
+  FloatBuffer stageScale(int length) {
+    if (stageScale.capacity() < length) {
+      stageScale = FloatBuffers.allocate(length);
+    }
+    return stageScale;
   }
 
   /** The scratch buffer, at least as long as the plan's largest kernel scratch. */

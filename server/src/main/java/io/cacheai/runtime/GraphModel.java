@@ -549,7 +549,8 @@ public final class GraphModel implements Model, LookupHitRatios {
       Node conv = throughRelu ? convOfChainEnd.get(source) : nodes.get(source);
       if (throughRelu && nodes.get(source).op() != io.cacheai.graph.OpType.RELU
           || !throughRelu && fusedConvs.contains(source)
-          || conv.op() != io.cacheai.graph.OpType.QLINEAR_CONV) {
+          || conv.op() != io.cacheai.graph.OpType.QLINEAR_CONV
+              && conv.op() != io.cacheai.graph.OpType.LOW_BIT_CONV) {
         continue;
       }
       Kernel kernel =

@@ -161,7 +161,7 @@ final class KernelFactory {
               in0,
               packed(node, "weight", null),
               optionalPacked(node, "bias", PackedTensor.Format.F32));
-      case LOW_BIT_CONV -> lowBitConv(node, in0, out, false);
+      case LOW_BIT_CONV -> lowBitConv(node, in0, out, false, null);
       case LOOKUP_GEMM -> lookupGemm(node, in0, out);
       case LOOKUP_CONV -> lookupConv(node, in0, out);
       case SHAPE, CONSTANT ->
@@ -205,7 +205,7 @@ final class KernelFactory {
               relu);
     }
     if (node.op() == OpType.LOW_BIT_CONV) {
-      return epilogue.steps() > 0 ? null : lowBitConv(node, in0, out, relu);
+      return epilogue.steps() > 0 ? null : lowBitConv(node, in0, out, relu, null);
     }
     if (node.op() == OpType.LOW_BIT_GEMM) {
       return epilogue.steps() > 0
@@ -241,8 +241,10 @@ final class KernelFactory {
   /**
    * The kernel of a {@code LowBitConv} node writing {@code out}, with a following ReLU fused when
    * {@code relu}: native when this factory runs the native int8 kernels, else the fp32 fallback.
+   * With MaxPool node {@code pool} (null: none) fused into its store: null when that cannot be done
+   * here (no native path for this weight or window, see {@link LowBitConvKernel}).
    */
-  private Kernel lowBitConv(Node node, long[] in0, int out, boolean relu) {
+  private Kernel lowBitConv(Node node, long[] in0, int out, boolean relu, Node pool) {
     var attributes = node.attributes();
     PackedTensor weight = packed(node, "weight", null);
     long[] weightShape = attributes.getLongs("weight_shape");
@@ -250,6 +252,36 @@ final class KernelFactory {
     Window2d window =
         Window2d.resolve(
             node, in0, java.util.Arrays.copyOfRange(weightShape, 2, weightShape.length));
+    long[] outShape = {in0[0], weightShape[0], window.outH(), window.outW()};
+    Window2d poolWindow =
+        pool == null
+            ? null
+            : Window2d.resolve(pool, outShape, pool.attributes().getLongs("kernel_shape"));
+    if (poolWindow != null
+        && !QLinearConvKernel.fusablePool(poolWindow, window, true, Fp32Kernels.Epilogue.NONE)) {
+      return null;
+    }
+    try {
+      return lowBitConvKernel(
+          node, in0, out, relu, weight, weightShape, groups, window, poolWindow);
+    } catch (IllegalArgumentException e) {
+      if (poolWindow == null) {
+        throw e;
+      }
+      return null; // the pool cannot be fused here: it stays a MaxPool of its own
+    }
+  }
+
+  private Kernel lowBitConvKernel(
+      Node node,
+      long[] in0,
+      int out,
+      boolean relu,
+      PackedTensor weight,
+      long[] weightShape,
+      int groups,
+      Window2d window,
+      Window2d poolWindow) {
     ConvKernel conv = new ConvKernel(input(node, 0), -1, -1, out, in0, weightShape, groups, window);
     long[] outShape = {in0[0], weightShape[0], window.outH(), window.outW()};
     return new LowBitConvKernel(
@@ -263,10 +295,18 @@ final class KernelFactory {
         weight,
         optionalPacked(node, "bias", PackedTensor.Format.F32),
         relu,
-        int8Gemm instanceof NativeInt8Gemm);
+        int8Gemm instanceof NativeInt8Gemm,
+        poolWindow);
   }
 
   private Kernel int8Pooled(Node node, long[] in0, int out, boolean relu, Node pool) {
+    if (node.op() == OpType.LOW_BIT_CONV
+        && pool.op() == OpType.MAX_POOL
+        && pool.outputs().size() == 1
+        && pool.attributes().getLong("storage_order", 0) == 0
+        && int8Gemm instanceof NativeInt8Gemm) {
+      return lowBitConv(node, in0, out, relu, pool);
+    }
     if (node.op() != OpType.QLINEAR_CONV
         || pool.op() != OpType.MAX_POOL
         || pool.outputs().size() != 1

@@ -47,6 +47,20 @@ final class LowBitConvKernel implements Kernel {
   private final boolean relu;
   private final boolean pointwise;
 
+  /** The MaxPool fused into the store, or null. */
+  private final Window2d pool;
+
+  /** The int8 direct kernel run per image with a dynamic scale (one scale per row), or null. */
+  private final QLinearConvKernel twin;
+
+  /** Per output channel: Σ_k q (the int8 weights of {@link #twin}) and their scale d. */
+  private final int[] rowSums;
+
+  private final float[] rowScales;
+
+  /** Per output channel: bias / d_m in double (null: no bias), for {@link #twinStage}. */
+  private final double[] biasOverScale;
+
   /** The s4g32 weights of the native path, or null when the fallback runs. */
   private final LowBitConv.Weights s4;
 
@@ -68,6 +82,29 @@ final class LowBitConvKernel implements Kernel {
       PackedTensor bias,
       boolean relu,
       boolean nativeKernels) {
+    this(conv, in, out, inShape, outShape, window, groups, weight, bias, relu, nativeKernels, null);
+  }
+
+  /**
+   * As above, with the MaxPool {@code pool} (null: none) over this convolution's output fused into
+   * its store: refused ({@link IllegalArgumentException}) unless a native path runs it. With one
+   * weight scale per output channel the int8 direct kernel pools in its store ({@link #int8Twin});
+   * otherwise the s4g32 product goes to scratch and {@link Int8Conv#cropPool} writes the window
+   * maxima (the unpooled output never reaches the arena, and the pool is not a kernel of its own).
+   */
+  LowBitConvKernel(
+      ConvKernel conv,
+      int in,
+      int out,
+      long[] inShape,
+      long[] outShape,
+      Window2d window,
+      int groups,
+      PackedTensor weight,
+      PackedTensor bias,
+      boolean relu,
+      boolean nativeKernels,
+      Window2d pool) {
     this.conv = conv;
     this.in = in;
     this.out = out;
@@ -91,6 +128,158 @@ final class LowBitConvKernel implements Kernel {
             && window.outH() == window.inH()
             && window.outW() == window.inW();
     this.s4 = nativeKernels && groups == 1 && inShape.length == 4 ? s4Weights(weight) : null;
+    this.pool = pool;
+    this.twin = s4 != null ? int8Twin(in, out, inShape, window, weight, relu, pool) : null;
+    if (twin != null) {
+      this.rowSums = twinRowSums;
+      this.rowScales = twinRowScales;
+      this.biasOverScale = this.bias == null ? null : new double[channels];
+      for (int m = 0; biasOverScale != null && m < channels; m++) {
+        biasOverScale[m] = this.bias.get(m) / (double) rowScales[m];
+      }
+    } else {
+      this.rowSums = null;
+      this.rowScales = null;
+      this.biasOverScale = null;
+    }
+    if (pool != null && s4 == null) {
+      throw new IllegalArgumentException(
+          "LowBitConv: cannot fuse MaxPool (needs the native s4g32 or int8 direct kernels)");
+    }
+  }
+
+  // set by int8Twin (constructor only)
+  private int[] twinRowSums;
+  private float[] twinRowScales;
+
+  /**
+   * How far the exact int8 codes of a one-group row are spread: q in −8..7 is stored as 15·q
+   * (−120..105, inside the int8 kernels' ±127) with scale d/15, so the fp32 bias rounded onto the
+   * accumulator's grid ({@link #twinStage}) errs 15 times less.
+   */
+  private static final int EXACT_SPREAD = 15;
+
+  /**
+   * K ≤ 32, one group per row: w = d_m · q, q in −8..7, written as int8 15·q into {@code panel}
+   * (s8p16) with scale d_m/15 — the low-bit weight up to the rounding of that scale; false when a
+   * scale is zero or not finite.
+   */
+  private static boolean exactRows(
+      PackedTensor weight, ByteBuffer panel, int[] sums, float[] scales) {
+    int n = weight.rows();
+    int k = weight.rowLength();
+    ByteBuffer blocks =
+        weight.format() == PackedTensor.Format.Q4G32_BLOCKS
+            ? weight.data()
+            : LowBitWeights.toQ4g32Blocks(weight);
+    if (blocks == null) {
+      return false;
+    }
+    // q4g32 blocks, K ≤ 32: one 40-byte block per row | d0 f32 | d1 f32 | 16 B | 16 B |,
+    // byte i of the first group = q4[i] | q4[i+16] << 4, w = d0 · (q4 − 8)
+    for (int r = 0; r < n; r++) {
+      int block = r * 40;
+      float d = blocks.getFloat(block);
+      if (!(d > 0f) || !Float.isFinite(d)) {
+        return false;
+      }
+      scales[r] = d / EXACT_SPREAD;
+      for (int c = 0; c < k; c++) {
+        int codes = blocks.get(block + 8 + (c & 15)) & 0xff;
+        int q = EXACT_SPREAD * ((c < 16 ? codes & 15 : codes >>> 4) - 8);
+        panel.put(PackedTensor.panel16Offset(r, c, k), (byte) q);
+        sums[r] += q;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * K &gt; 32, a scale per group of 32: the expanded row w re-rounded to int8 per output channel,
+   * s_m = max|w_m| / 127, q = rint(w / s_m) — an approximation of the low-bit weight, at most s_m/2
+   * per weight (about 1/17 of an int4 step of the row's largest group); false when a row is zero.
+   */
+  private static boolean reroundedRows(
+      PackedTensor weight, ByteBuffer panel, int[] sums, float[] scales) {
+    int n = weight.rows();
+    int k = weight.rowLength();
+    FloatBuffer expanded = io.cacheai.kernels.FloatBuffers.allocate(Math.multiplyExact(n, k));
+    LowBitWeights.dequantize(weight, expanded);
+    for (int r = 0; r < n; r++) {
+      float max = 0f;
+      for (int c = 0; c < k; c++) {
+        max = Math.max(max, Math.abs(expanded.get(r * k + c)));
+      }
+      float s = max / 127f;
+      if (!(s > 0f) || !Float.isFinite(s)) {
+        return false;
+      }
+      scales[r] = s;
+      for (int c = 0; c < k; c++) {
+        int q = (int) Math.max(-127, Math.min(127, Math.rint(expanded.get(r * k + c) / s)));
+        panel.put(PackedTensor.panel16Offset(r, c, k), (byte) q);
+        sums[r] += q;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The int8 direct kernel of this convolution when every output channel's weights share one scale
+   * d_m (K ≤ 32: one group per row): then w = d_m · q with q in −8..7, exactly an int8 per-channel
+   * weight, and {@link QLinearConvKernel}'s direct paths (kw-quad for few channels, pool fused into
+   * the store) run it with the image's dynamic u8 scale; null when they do not take it (CPU, shape)
+   * or a scale is zero or not finite.
+   */
+  private QLinearConvKernel int8Twin(
+      int in,
+      int out,
+      long[] inShape,
+      Window2d window,
+      PackedTensor weight,
+      boolean relu,
+      Window2d pool) {
+    int n = weight.rows();
+    int k = weight.rowLength();
+    ByteBuffer panel =
+        ByteBuffer.allocateDirect(Math.toIntExact(PackedTensor.panel16LengthBytes(n, k)))
+            .order(ByteOrder.LITTLE_ENDIAN);
+    int[] sums = new int[n];
+    float[] scales = new float[n];
+    if (k <= 32
+        ? !exactRows(weight, panel, sums, scales)
+        : !reroundedRows(weight, panel, sums, scales)) {
+      return null;
+    }
+    PackedTensor s8 =
+        new PackedTensor(PackedTensor.Format.S8_PANEL16, weight.shape(), panel, scales, 0);
+    Int8Gemm gemm = Int8Gemm.nativeKernels();
+    if (!QLinearConvKernel.directAvailable(gemm)
+        || pool != null
+            && !QLinearConvKernel.fusablePool(
+                pool, window, true, io.cacheai.kernels.Fp32Kernels.Epilogue.NONE)) {
+      return null;
+    }
+    QLinearConvKernel kernel =
+        new QLinearConvKernel(
+            in,
+            out,
+            inShape,
+            window,
+            s8,
+            null,
+            1f,
+            0,
+            gemm,
+            relu,
+            io.cacheai.kernels.Fp32Kernels.Epilogue.NONE,
+            pool);
+    if (!kernel.perCallQuantization()) {
+      return null;
+    }
+    twinRowSums = sums;
+    twinRowScales = scales;
+    return kernel;
   }
 
   /** The s4g32 form when the weight's groups allow it and a fast body runs here; else null. */
@@ -116,14 +305,55 @@ final class LowBitConvKernel implements Kernel {
 
   @Override
   public long scratchFloats() {
-    return conv.scratchFloats();
+    long unpooled = pool == null ? 0 : (long) channels * pixels; // the s4 path's planes
+    return Math.max(
+        Math.max(conv.scratchFloats(), unpooled), twin == null ? 0 : twin.scratchFloats());
   }
 
   @Override
   public void run(Frame frame) {
+    if (pool != null) {
+      if (!runNative(frame)) {
+        runPooledReference(frame);
+      }
+      return;
+    }
     if (s4 == null || !runNative(frame)) {
       runFp32(frame);
     }
+  }
+
+  /**
+   * The output stage of {@link #twin} for activation scale {@code scale} and zero point {@code
+   * zeroPoint}, into the frame's stage buffers:
+   *
+   * <pre>
+   *   scale'[m] = scale · d_m
+   *   bias'[m]  = rint((bias[m] / d_m) / scale) − zeroPoint · Σ_k q[m,k]   (s32; bias/d_m in
+   *                                                                        double, once)
+   *   y         = relu?((acc + bias'[m]) · scale'[m])
+   * </pre>
+   *
+   * The fp32 bias is rounded onto the accumulator's grid: at most scale'/2 more error per output.
+   * Null when a rounded bias would not fit comfortably in s32 (a tiny scale): the caller then takes
+   * another path.
+   */
+  private io.cacheai.kernels.RequantParams twinStage(Frame frame, float scale, int zeroPoint) {
+    java.nio.IntBuffer stageBias = frame.stageBias(channels);
+    FloatBuffer stageScale = frame.stageScale(channels);
+    double inverse = 1.0 / scale;
+    for (int m = 0; m < channels; m++) {
+      float s = scale * rowScales[m];
+      double q = biasOverScale == null ? 0 : Math.rint(biasOverScale[m] * inverse);
+      double total = q - (double) zeroPoint * rowSums[m];
+      if (!(s > 0f) || !Float.isFinite(s) || !(Math.abs(total) <= 1 << 28)) {
+        return null;
+      }
+      stageScale.put(m, s);
+      stageBias.put(m, (int) total);
+    }
+    return new io.cacheai.kernels.RequantParams(
+        stageBias.duplicate().clear(), stageScale.duplicate().clear(), 0, relu);
   }
 
   /** The native path; false (nothing written) when an image holds a non-finite value. */
@@ -142,6 +372,21 @@ final class LowBitConvKernel implements Kernel {
       }
       ranges[2 * b] = lo;
       ranges[2 * b + 1] = hi;
+    }
+    if (twin != null) {
+      boolean all = true;
+      for (int b = 0; b < batch && all; b++) {
+        float scale = dynamicScale(ranges[2 * b], ranges[2 * b + 1]);
+        int zeroPoint = dynamicZeroPoint(ranges[2 * b], scale);
+        io.cacheai.kernels.RequantParams stage = twinStage(frame, scale, zeroPoint);
+        all = stage != null;
+        if (all) {
+          twin.runImage(frame, b, scale, zeroPoint, stage);
+        }
+      }
+      if (all || pool != null) {
+        return all;
+      }
     }
     int k = s4.k();
     int ph = window.inH() + window.padTop() + window.padBottom();
@@ -165,11 +410,8 @@ final class LowBitConvKernel implements Kernel {
     FloatBuffer y = frame.buffer(out);
     for (int b = 0; b < batch; b++) {
       float lo = ranges[2 * b];
-      float scale = (ranges[2 * b + 1] - lo) / 255f;
-      if (!(scale >= Float.MIN_NORMAL)) {
-        scale = Float.MIN_NORMAL; // an all-zero (or all-tiny) image: every value quantizes to ~0
-      }
-      int zeroPoint = (int) Math.min(255, Math.max(0, Math.rint(-lo / scale)));
+      float scale = dynamicScale(lo, ranges[2 * b + 1]);
+      int zeroPoint = dynamicZeroPoint(lo, scale);
       FloatBuffer image = x.slice(b * imageLength, imageLength);
       if (pointwise) {
         Int8Conv.quantizeU8c4(image, inChannels, pixels, scale, zeroPoint, patches);
@@ -194,13 +436,106 @@ final class LowBitConvKernel implements Kernel {
           zeroPoint,
           bias,
           relu,
-          y.slice(b * channels * pixels, channels * pixels));
+          pool == null
+              ? y.slice(b * channels * pixels, channels * pixels)
+              : frame.scratch().slice(0, channels * pixels));
+      if (pool != null) { // the window maxima of the unpooled planes (scratch) into y
+        int outputs = pool.outH() * pool.outW();
+        Int8Conv.cropPool(
+            frame.scratch(),
+            channels,
+            pixels,
+            window.outW(),
+            window.outH(),
+            window.outW(),
+            pool.kernelH(),
+            pool.strideH(),
+            pool.outH(),
+            pool.outW(),
+            y.slice(b * channels * outputs, channels * outputs));
+      }
     }
     return true;
   }
 
-  /** The fp32 fallback: expanded weights into the frame, the fp32 convolution, bias, ReLU. */
-  private void runFp32(Frame frame) {
+  /** The u8 step of an image whose values span [lo, hi] (lo ≤ 0 ≤ hi). */
+  private static float dynamicScale(float lo, float hi) {
+    float scale = (hi - lo) / 255f;
+    // an all-zero (or all-tiny) image: every value quantizes to ~0
+    return scale >= Float.MIN_NORMAL ? scale : Float.MIN_NORMAL;
+  }
+
+  /** The u8 code of real 0 at step {@code scale}. */
+  private static int dynamicZeroPoint(float lo, float scale) {
+    return (int) Math.min(255, Math.max(0, Math.rint(-lo / scale)));
+  }
+
+  /**
+   * The pooled kernel's path for a batch the int8 kernel cannot take (a non-finite value, a tiny
+   * scale): the convolution in Java on the expanded weights (double sums), bias, ReLU, then the
+   * window maxima ({@link Math#max}, NaN wins as in {@link PoolKernel}). Rare and slow.
+   */
+  private void runPooledReference(Frame frame) {
+    float[] w = expandedWeights();
+    FloatBuffer x = frame.buffer(in);
+    FloatBuffer y = frame.buffer(out);
+    int inPixels = window.inH() * window.inW();
+    int imageLength = inChannels * inPixels;
+    int kH = window.kernelH();
+    int kW = window.kernelW();
+    int k = inChannels * kH * kW;
+    float[] image = new float[imageLength];
+    float[] plane = new float[pixels];
+    int outputs = pool.outH() * pool.outW();
+    for (int b = 0; b < batch; b++) {
+      x.get(b * imageLength, image, 0, imageLength);
+      for (int m = 0; m < channels; m++) {
+        for (int oh = 0; oh < window.outH(); oh++) {
+          for (int ow = 0; ow < window.outW(); ow++) {
+            double sum = 0;
+            for (int c = 0; c < inChannels; c++) {
+              for (int i = 0; i < kH; i++) {
+                int ih = oh * window.strideH() - window.padTop() + i * window.dilationH();
+                for (int j = 0; j < kW; j++) {
+                  int iw = ow * window.strideW() - window.padLeft() + j * window.dilationW();
+                  if (ih >= 0 && ih < window.inH() && iw >= 0 && iw < window.inW()) {
+                    sum +=
+                        (double) w[m * k + (c * kH + i) * kW + j]
+                            * image[c * inPixels + ih * window.inW() + iw];
+                  }
+                }
+              }
+            }
+            float t = (float) sum + (bias == null ? 0f : bias.get(m));
+            plane[oh * window.outW() + ow] = relu && t < 0f ? 0f : t;
+          }
+        }
+        for (int ph = 0; ph < pool.outH(); ph++) {
+          for (int pw = 0; pw < pool.outW(); pw++) {
+            float best = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < pool.kernelH(); i++) {
+              for (int j = 0; j < pool.kernelW(); j++) {
+                int h = ph * pool.strideH() + i;
+                int v = pw * pool.strideW() + j;
+                best = Math.max(best, plane[h * window.outW() + v]);
+              }
+            }
+            y.put((b * channels + m) * outputs + ph * pool.outW() + pw, best);
+          }
+        }
+      }
+    }
+  }
+
+  /** The weight expanded to fp32 (once; racing threads expand alike). */
+  private float[] expandedWeights() {
+    FloatBuffer weights = expandedBuffer();
+    float[] w = new float[weights.capacity()];
+    weights.get(0, w);
+    return w;
+  }
+
+  private FloatBuffer expandedBuffer() {
     FloatBuffer weights = expanded;
     if (weights == null) {
       weights =
@@ -209,6 +544,12 @@ final class LowBitConvKernel implements Kernel {
       LowBitWeights.dequantize(weight, weights);
       expanded = weights;
     }
+    return weights;
+  }
+
+  /** The fp32 fallback: expanded weights into the frame, the fp32 convolution, bias, ReLU. */
+  private void runFp32(Frame frame) {
+    FloatBuffer weights = expandedBuffer();
     int count = weight.rows() * weight.rowLength();
     frame.dequantized(count).put(0, weights, 0, count);
     conv.run(frame);

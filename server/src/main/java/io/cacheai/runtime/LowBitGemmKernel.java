@@ -28,6 +28,9 @@ final class LowBitGemmKernel implements Kernel {
   /** The bias on the heap (C2 vectorizes the add over an array, not over a mapped buffer). */
   private final float[] biasRow;
 
+  /** The bias in a direct buffer for the native kernel (null: none). */
+  private final FloatBuffer directBias;
+
   /** The weight in q4g32 blocks for the native kernel: in place, transcoded once, or null. */
   private final ByteBuffer blocks;
 
@@ -49,6 +52,10 @@ final class LowBitGemmKernel implements Kernel {
     this.biasRow = this.bias == null ? null : new float[n];
     if (biasRow != null) {
       this.bias.get(0, biasRow, 0, n);
+    }
+    this.directBias = biasRow == null ? null : io.cacheai.kernels.FloatBuffers.allocate(n);
+    if (directBias != null) {
+      directBias.put(0, biasRow);
     }
     this.blocks =
         !NativeInt8Gemm.AVAILABLE
@@ -106,23 +113,23 @@ final class LowBitGemmKernel implements Kernel {
       x = padded;
     }
     FloatBuffer y = frame.buffer(out);
-    ByteBuffer weights = blocks;
-    if (m == 1) {
-      Q4Gemm.gemv(weights, n, kPadded, x.duplicate().clear(), y.duplicate().clear());
-    } else {
-      Q4Gemm.gemm(weights, n, kPadded, x.duplicate().clear(), m, y.duplicate().clear());
-    }
-    if (bias != null || relu) {
-      float[] row = frame.heapOut(n);
-      float[] b = biasRow;
+    if (k == 0) { // no product: y = bias (ReLU'd) in Java
       for (int i = 0; i < m; i++) {
-        y.get(i * n, row, 0, n);
         for (int j = 0; j < n; j++) {
-          float t = b == null ? row[j] : row[j] + b[j];
-          row[j] = relu && t < 0f ? 0f : t;
+          float t = biasRow == null ? 0f : biasRow[j];
+          y.put(i * n + j, relu && t < 0f ? 0f : t);
         }
-        y.put(i * n, row, 0, n);
       }
+      return;
     }
+    Q4Gemm.gemmBias(
+        blocks,
+        n,
+        kPadded,
+        x.duplicate().clear(),
+        m,
+        directBias,
+        relu,
+        y.duplicate().clear()); // bias and ReLU in the same crossing
   }
 }

@@ -408,6 +408,52 @@ final class QLinearConvKernel implements Kernel {
    * (scratch), then crop (or pool) into y.
    */
   private void runWide(Frame frame, FloatBuffer x, FloatBuffer y, int imageLength) {
+    for (int b = 0; b < batch; b++) {
+      wideImage(frame, x, y, imageLength, b, xScale, xZeroPoint, directParams);
+      if (pool == null) {
+        int outputs = pixels();
+        applyEpilogue(y.slice(b * outChannels * outputs, outChannels * outputs));
+      }
+    }
+  }
+
+  /**
+   * Whether {@link #runImage} can run this convolution (the wide and kw-quad direct paths) with a
+   * quantization and output stage chosen per call — what a low-bit convolution with one weight
+   * scale per output channel needs ({@link LowBitConvKernel}).
+   */
+  boolean perCallQuantization() {
+    return (wide || kq) && epilogue.steps() == 0;
+  }
+
+  /**
+   * Image {@code b} of the input through the wide or kw-quad direct path with activation scale
+   * {@code scale}, zero point {@code zeroPoint} and output stage {@code params} instead of this
+   * kernel's own; refused unless {@link #perCallQuantization()}.
+   */
+  void runImage(Frame frame, int b, float scale, int zeroPoint, RequantParams params) {
+    if (!perCallQuantization()) {
+      throw new IllegalStateException("QLinearConv: no per-call quantization on this path");
+    }
+    int imageLength = channels * window.inH() * window.inW();
+    FloatBuffer x = frame.buffer(in);
+    FloatBuffer y = frame.buffer(out);
+    if (wide) {
+      wideImage(frame, x, y, imageLength, b, scale, zeroPoint, params);
+    } else {
+      kqImage(frame, x, y, imageLength, b, scale, zeroPoint, params);
+    }
+  }
+
+  private void wideImage(
+      Frame frame,
+      FloatBuffer x,
+      FloatBuffer y,
+      int imageLength,
+      int b,
+      float scale,
+      int zeroPoint,
+      RequantParams params) {
     int inputBytes = Math.toIntExact(Int8Conv.directInputBytes(channels, pixelStride));
     int paddedLength = Math.multiplyExact(channels, paddedH * paddedW);
     int scratchAt = (inputBytes + 63) / 64 * 64;
@@ -415,6 +461,7 @@ final class QLinearConvKernel implements Kernel {
     ByteBuffer x4 = bytes.slice(0, inputBytes);
     ByteBuffer padded = bytes.slice(scratchAt, paddedLength);
     int outputs = pool == null ? pixels() : pool.outH() * pool.outW();
+    FloatBuffer out = y.slice(b * outChannels * outputs, outChannels * outputs);
     if (lanes) {
       FloatBuffer product =
           frame
@@ -423,55 +470,47 @@ final class QLinearConvKernel implements Kernel {
                   0,
                   Math.toIntExact(
                       Int8Conv.lanesProductFloats(outChannels, window.outH(), window.outW())));
-      for (int b = 0; b < batch; b++) {
-        Int8Conv.lanesImage(
-            x.slice(b * imageLength, imageLength),
-            channels,
-            window.inH(),
-            window.inW(),
-            pads,
-            xScale,
-            xZeroPoint,
-            lanesWeights,
-            outChannels,
-            window.kernelH(),
-            window.kernelW(),
-            pixelStride,
-            directParams,
-            padded,
-            x4,
-            product,
-            poolArgs,
-            y.slice(b * outChannels * outputs, outChannels * outputs));
-      }
-      return;
-    }
-    FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
-    for (int b = 0; b < batch; b++) {
-      FloatBuffer out = y.slice(b * outChannels * outputs, outChannels * outputs);
-      Int8Conv.directImage(
+      Int8Conv.lanesImage(
           x.slice(b * imageLength, imageLength),
           channels,
           window.inH(),
           window.inW(),
           pads,
-          xScale,
-          xZeroPoint,
-          directWeights,
+          scale,
+          zeroPoint,
+          lanesWeights,
           outChannels,
           window.kernelH(),
           window.kernelW(),
           pixelStride,
-          directParams,
+          params,
           padded,
           x4,
-          planes,
+          product,
           poolArgs,
           out);
-      if (pool == null) {
-        applyEpilogue(out);
-      }
+      return;
     }
+    FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
+    Int8Conv.directImage(
+        x.slice(b * imageLength, imageLength),
+        channels,
+        window.inH(),
+        window.inW(),
+        pads,
+        scale,
+        zeroPoint,
+        directWeights,
+        outChannels,
+        window.kernelH(),
+        window.kernelW(),
+        pixelStride,
+        params,
+        padded,
+        x4,
+        planes,
+        poolArgs,
+        out);
   }
 
   /**
@@ -479,34 +518,46 @@ final class QLinearConvKernel implements Kernel {
    * the product on wide rows into scratch, then crop (or pool) into y — one call per image.
    */
   private void runKq(Frame frame, FloatBuffer x, FloatBuffer y, int imageLength) {
+    for (int b = 0; b < batch; b++) {
+      kqImage(frame, x, y, imageLength, b, xScale, xZeroPoint, directParams);
+      if (pool == null) {
+        int outputs = pixels();
+        applyEpilogue(y.slice(b * outChannels * outputs, outChannels * outputs));
+      }
+    }
+  }
+
+  private void kqImage(
+      Frame frame,
+      FloatBuffer x,
+      FloatBuffer y,
+      int imageLength,
+      int b,
+      float scale,
+      int zeroPoint,
+      RequantParams params) {
     ByteBuffer img =
         frame.bytes(Math.multiplyExact(channels, pixelStride)).slice(0, channels * pixelStride);
     FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
     int outputs = pool == null ? pixels() : pool.outH() * pool.outW();
-    for (int b = 0; b < batch; b++) {
-      FloatBuffer out = y.slice(b * outChannels * outputs, outChannels * outputs);
-      Int8Conv.kqImage(
-          x.slice(b * imageLength, imageLength),
-          channels,
-          window.inH(),
-          window.inW(),
-          pads,
-          xScale,
-          xZeroPoint,
-          kqWeights,
-          outChannels,
-          window.kernelH(),
-          window.kernelW(),
-          pixelStride,
-          directParams,
-          img,
-          planes,
-          poolArgs,
-          out);
-      if (pool == null) {
-        applyEpilogue(out);
-      }
-    }
+    Int8Conv.kqImage(
+        x.slice(b * imageLength, imageLength),
+        channels,
+        window.inH(),
+        window.inW(),
+        pads,
+        scale,
+        zeroPoint,
+        kqWeights,
+        outChannels,
+        window.kernelH(),
+        window.kernelW(),
+        pixelStride,
+        params,
+        img,
+        planes,
+        poolArgs,
+        y.slice(b * outChannels * outputs, outChannels * outputs));
   }
 
   /** Image b's output planes (plane / row strides in floats) cropped or pooled into y. */
