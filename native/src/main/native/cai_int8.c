@@ -2438,3 +2438,41 @@ void cai_qgemm_chain_f32(const cai_qgemm_layer* layers, int count, const float* 
     in = out;
   }
 }
+
+void cai_q4gemm_chain_f32(const cai_q4gemm_layer* layers, int count, const float* x, int m,
+                          float* tmp, int max_kp, float* y) {
+  const float* in = x;
+  int ld_in = layers[0].k;
+  if (ld_in % QK4_G32 != 0) { /* layer 0's input, zero-padded into region 0 */
+    const int kp = cai_round_up(ld_in, QK4_G32);
+    for (int i = 0; i < m; i++) {
+      float* row = tmp + (size_t)i * kp;
+      memcpy(row, x + (size_t)i * ld_in, sizeof(float) * (size_t)ld_in);
+      memset(row + ld_in, 0, sizeof(float) * (size_t)(kp - ld_in));
+    }
+    in = tmp;
+    ld_in = kp;
+  }
+  for (int l = 0; l < count; l++) {
+    const cai_q4gemm_layer* layer = &layers[l];
+    const int n = layer->n;
+    const int last = l == count - 1;
+    const int ld_out = last ? n : cai_round_up(n, QK4_G32);
+    float* out = last ? y : tmp + (size_t)((l + 1) % 2) * m * max_kp;
+    cai_gemm_q4g32_f32(layer->w, in, ld_in, out, ld_out, m, n, ld_in);
+    for (int i = 0; i < m; i++) {
+      float* row = out + (size_t)i * ld_out;
+      if (layer->bias != NULL || layer->relu) {
+        for (int j = 0; j < n; j++) { /* as cai_gemm_q4g32_bias_f32 */
+          float t = layer->bias == NULL ? row[j] : row[j] + layer->bias[j];
+          row[j] = layer->relu && t < 0.0f ? 0.0f : t;
+        }
+      }
+      if (ld_out > n) {
+        memset(row + n, 0, sizeof(float) * (size_t)(ld_out - n));
+      }
+    }
+    in = out;
+    ld_in = ld_out;
+  }
+}
