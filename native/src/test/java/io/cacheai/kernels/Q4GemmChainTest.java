@@ -25,6 +25,7 @@ class Q4GemmChainTest {
   @AfterEach
   void restoreDispatch() {
     IntKernels.forceScalar(false);
+    IntKernels.forceNoVnni(false);
   }
 
   private static int padded(int k) {
@@ -153,6 +154,34 @@ class Q4GemmChainTest {
       assertThat((double) Math.abs(chained[i] - reference[i]))
           .as("element %d vs Java reference %s", i, reference[i])
           .isLessThanOrEqualTo(0.05 * scale + 1e-4);
+    }
+  }
+
+  /**
+   * The VNNI body (vpdpbusd) and the AVX2 body (vpmaddubsw + vpmaddwd) compute the same integers
+   * and then the same fp32 operations: equal bit for bit, batch 1 (GEMV) and 5 (GEMM).
+   */
+  @ParameterizedTest(name = "m={0}")
+  @CsvSource({"1", "5"})
+  void run_vnniEqualsAvx2BitForBit(int m) {
+    Random random = new Random(97 + m);
+    List<Q4GemmChain.Layer> layers =
+        List.of(
+            layer(random, 800, 120, true, true),
+            layer(random, 120, 84, true, true),
+            layer(random, 84, 10, true, false));
+    float[] x = new float[m * 800];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = i % 97 == 0 ? 40f : (float) random.nextGaussian();
+    }
+    Q4GemmChain chain = new Q4GemmChain(layers);
+    float[] detected = runChain(chain, x, m);
+    IntKernels.forceNoVnni(true);
+    float[] avx2 = runChain(chain, x, m);
+    for (int i = 0; i < detected.length; i++) {
+      assertThat(Float.floatToRawIntBits(detected[i]))
+          .as("element %d (vnni=%s)", i, IntKernels.vnni())
+          .isEqualTo(Float.floatToRawIntBits(avx2[i]));
     }
   }
 
