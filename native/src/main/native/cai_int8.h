@@ -410,6 +410,37 @@ CAI_STATIC_ASSERT(sizeof(cai_qgemm_layer) == 48, "qgemm layer descriptor is 48 b
 void cai_qgemm_chain_f32(const cai_qgemm_layer* layers, int count, const float* x, int m,
                          uint8_t* a, int32_t* acc, float* tmp, int max_n, float* y);
 
+/* ------------------------------------------------------------------------------------------------
+ * A chain of q4g32 layers (LowBitGemm -> LowBitGemm -> ..., the low-bit MLP head) in one call:
+ * layer i is cai_gemm_q4g32_bias_f32 on layer i-1's output zero-padded to round_up(k_i, 32)
+ * columns (exactly what one call per layer computes: same row quantization, same dot products,
+ * same bias/ReLU pass), so a request crosses from Java once for the whole chain.
+ *
+ * Descriptor, one per layer (32 bytes, written once per plan by io.cacheai.kernels.Q4GemmChain):
+ *
+ *    0       4       8       12         16                  24                  32
+ *   +-------+-------+-------+----------+-------------------+-------------------+
+ *   | k s32 | n s32 | relu  | reserved | w (ptr)           | bias (ptr)        |
+ *   +-------+-------+-------+----------+-------------------+-------------------+
+ *
+ * k: logical input width (any >= 1); w: q4g32 [n, round_up(k, 32)]; bias: fp32 [n] or NULL.
+ * Layer i+1's k equals layer i's n. tmp: 2 * m * max_kp floats (max_kp = the largest
+ * round_up(k, 32)), two regions of m rows at stride round_up(k, 32): region i % 2 holds layer i's
+ * padded input (layer 0's only when k % 32 != 0), region (i + 1) % 2 its output. y: [m, n_last].
+ * ---------------------------------------------------------------------------------------------- */
+typedef struct {
+  int32_t k;
+  int32_t n;
+  int32_t relu;
+  int32_t reserved;
+  const cai_block_q4g32x2* w;
+  const float* bias;
+} cai_q4gemm_layer;
+CAI_STATIC_ASSERT(sizeof(cai_q4gemm_layer) == 32, "q4 gemm layer descriptor is 32 bytes");
+
+void cai_q4gemm_chain_f32(const cai_q4gemm_layer* layers, int count, const float* x, int m,
+                          float* tmp, int max_kp, float* y);
+
 #ifdef __cplusplus
 }
 #endif

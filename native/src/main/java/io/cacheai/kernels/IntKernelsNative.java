@@ -539,4 +539,14 @@ final class IntKernelsNative {
       FloatBuffer tmp,
       int maxN,
       FloatBuffer y);
+
+  @Name("cai_q4gemm_chain_f32")
+  static native void q4gemmChainF32(
+      @Cast("const cai_q4gemm_layer*") ByteBuffer layers,
+      int count,
+      @Cast("const float*") FloatBuffer x,
+      int m,
+      FloatBuffer tmp,
+      int maxKp,
+      FloatBuffer y);
 }

@@ -575,11 +575,11 @@ public final class GraphModel implements Model, LookupHitRatios {
   }
 
   /**
-   * Finds runs of QLinearGemm layers (each with its fused ReLU, if any) where each layer's output
-   * is read only by the next one (an MLP head): the run becomes one {@link Int8GemmChainKernel} at
-   * the last layer's place (one native call per request), the earlier layers and ReLUs join the
-   * skipped nodes, and their outputs never reach the arena. Native kernels only. Same maps as
-   * {@link #fuseConvEpilogues}.
+   * Finds runs of QLinearGemm layers, or of q4g32 LowBitGemm layers (each with its fused ReLU, if
+   * any) where each layer's output is read only by the next one (an MLP head): the run becomes one
+   * {@link Int8GemmChainKernel} or {@link Q4GemmChainKernel} at the last layer's place (one native
+   * call per request), the earlier layers and ReLUs join the skipped nodes, and their outputs never
+   * reach the arena. Native kernels only. Same maps as {@link #fuseConvEpilogues}.
    */
   private void fuseInt8GemmChains(
       ShapeInference.Result analysis,
@@ -596,30 +596,38 @@ public final class GraphModel implements Model, LookupHitRatios {
     }
     Set<String> graphOutputs = new HashSet<>();
     graph.outputs().forEach(output -> graphOutputs.add(output.name()));
-    // one unit per int8 Gemm layer: its kernel, the index it runs at, what it writes
-    record Unit(int end, int gemm, QLinearGemmKernel kernel, String output) {}
+    // one unit per int8 or q4g32 Gemm layer: its kernel, the index it runs at, what it writes
+    record Unit(int end, int gemm, Kernel kernel, int rows, String output) {}
     Map<String, Unit> byInput = new HashMap<>();
     List<Unit> units = new java.util.ArrayList<>();
     for (int i = 0; i < nodes.size(); i++) {
       Node node = nodes.get(i);
-      Unit unit = null;
-      if (fusedAtChainEnd.get(i) instanceof QLinearGemmKernel fused) {
-        int gemm = nodes.indexOf(convOfChainEnd.get(i));
-        unit = new Unit(i, gemm, fused, node.outputs().get(0));
-      } else if (node.op() == io.cacheai.graph.OpType.QLINEAR_GEMM
+      Kernel found = null;
+      int gemm = i;
+      if (fusedAtChainEnd.get(i) instanceof QLinearGemmKernel
+          || fusedAtChainEnd.get(i) instanceof LowBitGemmKernel) {
+        found = fusedAtChainEnd.get(i);
+        gemm = nodes.indexOf(convOfChainEnd.get(i));
+      } else if ((node.op() == io.cacheai.graph.OpType.QLINEAR_GEMM
+              || node.op() == io.cacheai.graph.OpType.LOW_BIT_GEMM)
           && !fusedConvs.contains(i)
           && !chains.containsKey(i)
-          && !analysis.values().containsKey(node.outputs().get(0))
-          && kernelFactory.int8(
-                  node,
-                  analysis.shapes().get(node.inputs().get(0)),
-                  ids.get(node.outputs().get(0)),
-                  false,
-                  io.cacheai.kernels.Fp32Kernels.Epilogue.NONE)
-              instanceof QLinearGemmKernel plain) {
-        unit = new Unit(i, i, plain, node.outputs().get(0));
+          && !analysis.values().containsKey(node.outputs().get(0))) {
+        found =
+            kernelFactory.int8(
+                node,
+                analysis.shapes().get(node.inputs().get(0)),
+                ids.get(node.outputs().get(0)),
+                false,
+                io.cacheai.kernels.Fp32Kernels.Epilogue.NONE);
       }
-      if (unit != null && unit.kernel().runsNative()) {
+      Unit unit = null;
+      if (found instanceof QLinearGemmKernel q && q.runsNative()) {
+        unit = new Unit(i, gemm, q, q.rows(), node.outputs().get(0));
+      } else if (found instanceof LowBitGemmKernel q && q.runsNative()) {
+        unit = new Unit(i, gemm, q, q.rows(), node.outputs().get(0));
+      }
+      if (unit != null) {
         units.add(unit);
         byInput.put(nodes.get(unit.gemm()).inputs().get(0), unit);
       }
@@ -638,7 +646,8 @@ public final class GraphModel implements Model, LookupHitRatios {
             || graphOutputs.contains(value)
             || analysis.values().containsKey(value)
             || readerCount.getOrDefault(value, 0) != 1
-            || next.kernel().rows() != head.kernel().rows()) {
+            || next.rows() != head.rows()
+            || next.kernel().getClass() != head.kernel().getClass()) {
           break;
         }
         run.add(next);
@@ -648,8 +657,13 @@ public final class GraphModel implements Model, LookupHitRatios {
         continue;
       }
       linked.addAll(run);
+      int chainOut = ids.get(last.output());
       Kernel kernel =
-          new Int8GemmChainKernel(run.stream().map(Unit::kernel).toList(), ids.get(last.output()));
+          head.kernel() instanceof LowBitGemmKernel
+              ? new Q4GemmChainKernel(
+                  run.stream().map(u -> (LowBitGemmKernel) u.kernel()).toList(), chainOut)
+              : new Int8GemmChainKernel(
+                  run.stream().map(u -> (QLinearGemmKernel) u.kernel()).toList(), chainOut);
       for (Unit unit : run) {
         fusedAtChainEnd.remove(unit.end());
         convOfChainEnd.remove(unit.end());

@@ -65,6 +65,27 @@ final class LowBitGemmKernel implements Kernel {
                 : LowBitWeights.toQ4g32Blocks(weight);
   }
 
+  /** Rows m of x [m, k]. */
+  int rows() {
+    return m;
+  }
+
+  /** The value id this kernel reads. */
+  int input() {
+    return in;
+  }
+
+  /** Whether the native q4g32 kernel runs this layer (a chain needs it, and k ≥ 1). */
+  boolean runsNative() {
+    return blocks != null && k > 0;
+  }
+
+  /** This layer as a link of a {@link io.cacheai.kernels.Q4GemmChain}. */
+  io.cacheai.kernels.Q4GemmChain.Layer chainLayer() {
+    return new io.cacheai.kernels.Q4GemmChain.Layer(
+        blocks.duplicate().clear(), k, n, directBias, relu);
+  }
+
   @Override
   public void run(Frame frame) {
     if (blocks != null) {
