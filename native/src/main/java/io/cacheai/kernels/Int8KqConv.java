@@ -84,6 +84,7 @@ public final class Int8KqConv {
    *
    * @param pads {padT, padB, padL, padR}
    * @param pool {poolK, poolS, outH2, outW2}, or null
+   * @param body {@link ConvBody#BEST}, or the scalar twin of the product for tests
    */
   public static void image(
       FloatBuffer x,
