@@ -80,6 +80,23 @@ public final class Int8Conv {
     }
   }
 
+  /** {@link #checkQuantizePadded} of a whole-image call's input. */
+  static boolean checkQuantizePadded(ConvInput in, ByteBuffer out) {
+    int[] p = in.pads();
+    return checkQuantizePadded(
+        in.x(),
+        in.channels(),
+        in.h(),
+        in.w(),
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        in.scale(),
+        in.zeroPoint(),
+        out);
+  }
+
   static boolean checkQuantizePadded(
       FloatBuffer x,
       int channels,
@@ -229,13 +246,7 @@ public final class Int8Conv {
    * @param pool {poolK, poolS, outH2, outW2}, or null
    */
   public static void convImage(
-      FloatBuffer x,
-      int channels,
-      int h,
-      int w,
-      int[] pads,
-      float scale,
-      int zeroPoint,
+      ConvInput in,
       ByteBuffer packedWeights,
       int m,
       int[] window,
@@ -245,14 +256,12 @@ public final class Int8Conv {
       FloatBuffer convOut,
       int[] pool,
       FloatBuffer y) {
-    ConvChecks.checkPadsPool(pads, pool, false);
-    boolean work =
-        checkQuantizePadded(
-            x, channels, h, w, pads[0], pads[1], pads[2], pads[3], scale, zeroPoint, padded);
-    int ph = h + pads[0] + pads[1];
-    int pw = w + pads[2] + pads[3];
-    work &= checkIm2col(padded, channels, ph, pw, window, patches);
-    int k = channels * window[0] * window[1];
+    ConvChecks.checkPadsPool(in.pads(), pool, false);
+    boolean work = checkQuantizePadded(in, padded);
+    int ph = in.h() + in.pads()[0] + in.pads()[1];
+    int pw = in.w() + in.pads()[2] + in.pads()[3];
+    work &= checkIm2col(padded, in.channels(), ph, pw, window, patches);
+    int k = in.channels() * window[0] * window[1];
     int pixels = window[6] * window[7];
     FloatBuffer product = pool == null ? y : convOut;
     work &= checkConv(packedWeights, m, k, patches, pixels, params, product);
@@ -264,8 +273,18 @@ public final class Int8Conv {
     }
     if (!work) { // an empty extent somewhere: the steps one by one handle it
       quantizePadded(
-          x, channels, h, w, pads[0], pads[1], pads[2], pads[3], scale, zeroPoint, padded);
-      im2col(padded, channels, ph, pw, window, patches);
+          in.x(),
+          in.channels(),
+          in.h(),
+          in.w(),
+          in.pads()[0],
+          in.pads()[1],
+          in.pads()[2],
+          in.pads()[3],
+          in.scale(),
+          in.zeroPoint(),
+          padded);
+      im2col(padded, in.channels(), ph, pw, window, patches);
       conv(packedWeights, m, k, patches, pixels, params, product, ConvBody.BEST);
       if (pool != null) {
         Int8CropPool.cropPool(
@@ -275,16 +294,16 @@ public final class Int8Conv {
       return;
     }
     IntKernelsNative.qconvIm2colF32(
-        x,
-        channels,
-        h,
-        w,
-        pads[0],
-        pads[1],
-        pads[2],
-        pads[3],
-        scale,
-        zeroPoint,
+        in.x(),
+        in.channels(),
+        in.h(),
+        in.w(),
+        in.pads()[0],
+        in.pads()[1],
+        in.pads()[2],
+        in.pads()[3],
+        in.scale(),
+        in.zeroPoint(),
         packedWeights,
         m,
         window[0],

@@ -118,6 +118,26 @@ public final class Int8DirectConv {
     }
   }
 
+  /** {@link #checkQuantizePaddedQuads} of a whole-image call's input. */
+  static boolean checkQuantizePaddedQuads(
+      ConvInput in, int pixelStride, ByteBuffer scratch, ByteBuffer out) {
+    int[] p = in.pads();
+    return checkQuantizePaddedQuads(
+        in.x(),
+        in.channels(),
+        in.h(),
+        in.w(),
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        in.scale(),
+        in.zeroPoint(),
+        pixelStride,
+        scratch,
+        out);
+  }
+
   static boolean checkQuantizePaddedQuads(
       FloatBuffer x,
       int channels,
@@ -266,13 +286,7 @@ public final class Int8DirectConv {
    * @param pool {poolK, poolS, outH2, outW2}, or null
    */
   public static void image(
-      FloatBuffer x,
-      int channels,
-      int h,
-      int w,
-      int[] pads,
-      float scale,
-      int zeroPoint,
+      ConvInput in,
       ByteBuffer wq,
       int m,
       int kH,
@@ -284,28 +298,14 @@ public final class Int8DirectConv {
       FloatBuffer planes,
       int[] pool,
       FloatBuffer y) {
-    ConvChecks.checkPadsPool(pads, pool, false);
-    boolean work =
-        checkQuantizePaddedQuads(
-            x,
-            channels,
-            h,
-            w,
-            pads[0],
-            pads[1],
-            pads[2],
-            pads[3],
-            scale,
-            zeroPoint,
-            pixelStride,
-            scratch,
-            x4);
-    int ph = h + pads[0] + pads[1];
-    int pw = w + pads[2] + pads[3];
+    ConvChecks.checkPadsPool(in.pads(), pool, false);
+    boolean work = checkQuantizePaddedQuads(in, pixelStride, scratch, x4);
+    int ph = in.h() + in.pads()[0] + in.pads()[1];
+    int pw = in.w() + in.pads()[2] + in.pads()[3];
     int outH = ph - kH + 1;
     int outW = pw - kW + 1;
     int wide = wideLength(Math.max(outH, 0), pw);
-    work &= checkConv(wq, m, channels, kH, kW, x4, pixelStride, ph, pw, params, planes, wide);
+    work &= checkConv(wq, m, in.channels(), kH, kW, x4, pixelStride, ph, pw, params, planes, wide);
     int poolK = pool == null ? 0 : pool[0];
     int poolS = pool == null ? 0 : pool[1];
     int outH2 = pool == null ? 0 : pool[2];
@@ -315,7 +315,7 @@ public final class Int8DirectConv {
     if (!work) {
       throw new IllegalArgumentException(
           "Int8DirectConv.image: empty extent channels="
-              + channels
+              + in.channels()
               + " m="
               + m
               + " ph="
@@ -325,16 +325,16 @@ public final class Int8DirectConv {
               + " (the direct path needs a non-empty image and output)");
     }
     IntKernelsNative.qconvDirectF32(
-        x,
-        channels,
-        h,
-        w,
-        pads[0],
-        pads[1],
-        pads[2],
-        pads[3],
-        scale,
-        zeroPoint,
+        in.x(),
+        in.channels(),
+        in.h(),
+        in.w(),
+        in.pads()[0],
+        in.pads()[1],
+        in.pads()[2],
+        in.pads()[3],
+        in.scale(),
+        in.zeroPoint(),
         wq,
         m,
         kH,

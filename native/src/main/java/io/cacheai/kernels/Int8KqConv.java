@@ -87,13 +87,7 @@ public final class Int8KqConv {
    * @param body {@link ConvBody#BEST}, or the scalar twin of the product for tests
    */
   public static void image(
-      FloatBuffer x,
-      int channels,
-      int h,
-      int w,
-      int[] pads,
-      float scale,
-      int zeroPoint,
+      ConvInput in,
       ByteBuffer wk,
       int m,
       int kH,
@@ -105,17 +99,24 @@ public final class Int8KqConv {
       int[] pool,
       FloatBuffer y,
       ConvBody body) {
-    ConvChecks.checkPadsPool(pads, pool, false);
+    ConvChecks.checkPadsPool(in.pads(), pool, false);
     Buffers.checkShape(
-        "[channels,h,w,m,kH,kW,pixelStride]", channels, h, w, m, kH, kW, pixelStride);
-    checkQuantization(scale, zeroPoint);
+        "[channels,h,w,m,kH,kW,pixelStride]",
+        in.channels(),
+        in.h(),
+        in.w(),
+        m,
+        kH,
+        kW,
+        pixelStride);
+    checkQuantization(in.scale(), in.zeroPoint());
     checkParams(params);
-    long phLong = (long) h + pads[0] + pads[1];
-    long pwLong = (long) w + pads[2] + pads[3];
+    long phLong = (long) in.h() + in.pads()[0] + in.pads()[1];
+    long pwLong = (long) in.w() + in.pads()[2] + in.pads()[3];
     checkIntSized("padded plane", phLong * pwLong);
     int ph = (int) phLong;
     int pw = (int) pwLong;
-    ConvChecks.checkKernelFits("kqImage", channels, m, kH, kW, ph, pw);
+    ConvChecks.checkKernelFits("kqImage", in.channels(), m, kH, kW, ph, pw);
     int outH = ph - kH + 1;
     int outW = pw - kW + 1;
     int expected = pixelStride(ph, pw, kH, kW, outH);
@@ -124,9 +125,9 @@ public final class Int8KqConv {
           "pixelStride=" + pixelStride + ", expected " + expected + " for ph=" + ph + " pw=" + pw);
     }
     int wide = Int8DirectConv.wideLength(outH, pw);
-    Buffers.checkInput("x", x, (long) channels * h * w);
-    Buffers.checkInput("wk", wk, weightBytes(m, channels, kH, kW));
-    Buffers.checkOutput("img", img, (long) channels * pixelStride);
+    Buffers.checkInput("x", in.x(), (long) in.channels() * in.h() * in.w());
+    Buffers.checkInput("wk", wk, weightBytes(m, in.channels(), kH, kW));
+    Buffers.checkOutput("img", img, (long) in.channels() * pixelStride);
     checkParamBuffers(params, m);
     checkIntSized("planes", (long) m * wide);
     Buffers.checkOutput("planes", planes, (long) m * wide);
@@ -136,16 +137,16 @@ public final class Int8KqConv {
     int outW2 = pool == null ? 0 : pool[3];
     Int8CropPool.checkCropPool(planes, m, wide, pw, outH, outW, poolK, poolS, outH2, outW2, y);
     IntKernelsNative.qconvKqF32(
-        x,
-        channels,
-        h,
-        w,
-        pads[0],
-        pads[1],
-        pads[2],
-        pads[3],
-        scale,
-        zeroPoint,
+        in.x(),
+        in.channels(),
+        in.h(),
+        in.w(),
+        in.pads()[0],
+        in.pads()[1],
+        in.pads()[2],
+        in.pads()[3],
+        in.scale(),
+        in.zeroPoint(),
         wk,
         m,
         kH,

@@ -58,13 +58,7 @@ public final class Int8LanesConv {
    * Int8DirectConv#image}; {@code body} picks the vector bodies or the scalar twins.
    */
   public static void image(
-      FloatBuffer x,
-      int channels,
-      int h,
-      int w,
-      int[] pads,
-      float scale,
-      int zeroPoint,
+      ConvInput in,
       ByteBuffer wt,
       int m,
       int kH,
@@ -77,27 +71,14 @@ public final class Int8LanesConv {
       int[] pool,
       FloatBuffer y,
       ConvBody body) {
-    ConvChecks.checkPadsPool(pads, pool, true);
-    Buffers.checkShape("[channels,h,w,m,kH,kW]", channels, h, w, m, kH, kW);
+    ConvChecks.checkPadsPool(in.pads(), pool, true);
+    Buffers.checkShape("[channels,h,w,m,kH,kW]", in.channels(), in.h(), in.w(), m, kH, kW);
     Buffers.checkShape("pool", pool);
     checkParams(params);
-    Int8DirectConv.checkQuantizePaddedQuads(
-        x,
-        channels,
-        h,
-        w,
-        pads[0],
-        pads[1],
-        pads[2],
-        pads[3],
-        scale,
-        zeroPoint,
-        pixelStride,
-        scratch,
-        x4);
-    int ph = h + pads[0] + pads[1];
-    int pw = w + pads[2] + pads[3];
-    ConvChecks.checkKernelFits("lanesImage", channels, m, kH, kW, ph, pw);
+    Int8DirectConv.checkQuantizePaddedQuads(in, pixelStride, scratch, x4);
+    int ph = in.h() + in.pads()[0] + in.pads()[1];
+    int pw = in.w() + in.pads()[2] + in.pads()[3];
+    ConvChecks.checkKernelFits("lanesImage", in.channels(), m, kH, kW, ph, pw);
     int outH = ph - kH + 1;
     int outW = pw - kW + 1;
     int expected = Int8DirectConv.pixelStride(ph, pw, kH, kW, outH);
@@ -122,21 +103,21 @@ public final class Int8LanesConv {
     long outputs = (long) m * pool[2] * pool[3];
     checkIntSized("t", product);
     checkIntSized("y", outputs);
-    Buffers.checkInput("wt", wt, weightBytes(m, channels, kH, kW));
+    Buffers.checkInput("wt", wt, weightBytes(m, in.channels(), kH, kW));
     checkParamBuffers(params, m);
     Buffers.checkOutput("t", t, product);
     Buffers.checkOutput("y", y, outputs);
     IntKernelsNative.qconvDirectTF32(
-        x,
-        channels,
-        h,
-        w,
-        pads[0],
-        pads[1],
-        pads[2],
-        pads[3],
-        scale,
-        zeroPoint,
+        in.x(),
+        in.channels(),
+        in.h(),
+        in.w(),
+        in.pads()[0],
+        in.pads()[1],
+        in.pads()[2],
+        in.pads()[3],
+        in.scale(),
+        in.zeroPoint(),
         wt,
         m,
         kH,

@@ -572,13 +572,14 @@ class Int8ConvTest {
     int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
     FloatBuffer y = floats(new float[outputs], 0);
     Int8Conv.convImage(
-        floats(x, 0),
-        c.channels(),
-        c.h(),
-        c.w(),
-        new int[] {c.pad(), c.pad(), c.pad(), c.pad()},
-        scale,
-        zp,
+        new ConvInput(
+            floats(x, 0),
+            c.channels(),
+            c.h(),
+            c.w(),
+            new int[] {c.pad(), c.pad(), c.pad(), c.pad()},
+            scale,
+            zp),
         stage.packed(),
         c.m(),
         new int[] {c.kh(), c.kw(), c.stride(), c.stride(), c.dil(), c.dil(), c.outH(), c.outW()},
@@ -611,13 +612,14 @@ class Int8ConvTest {
     int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
     FloatBuffer y = floats(new float[outputs], 0);
     Int8DirectConv.image(
-        floats(x, 0),
-        c.channels(),
-        c.h(),
-        c.w(),
-        new int[] {c.pad(), c.pad(), c.pad(), c.pad()},
-        scale,
-        zp,
+        new ConvInput(
+            floats(x, 0),
+            c.channels(),
+            c.h(),
+            c.w(),
+            new int[] {c.pad(), c.pad(), c.pad(), c.pad()},
+            scale,
+            zp),
         Int8DirectConv.packWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw()),
         c.m(),
         c.kh(),
@@ -662,13 +664,7 @@ class Int8ConvTest {
     RequantParams params = new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu);
     FloatBuffer planes = floats(new float[c.m() * Int8DirectConv.wideLength(c.outH(), pw)], 0);
     Int8KqConv.image(
-        floats(x, 0),
-        c.channels(),
-        c.h(),
-        c.w(),
-        pads,
-        scale,
-        zp,
+        new ConvInput(floats(x, 0), c.channels(), c.h(), c.w(), pads, scale, zp),
         wk,
         c.m(),
         c.kh(),
@@ -712,13 +708,7 @@ class Int8ConvTest {
     ByteBuffer scratch = zeroBytes((long) c.channels() * ph * pw, 0);
     ByteBuffer x4 = zeroBytes(Int8DirectConv.inputBytes(c.channels(), stride), 0);
     Int8LanesConv.image(
-        floats(x, 0),
-        c.channels(),
-        c.h(),
-        c.w(),
-        pads,
-        scale,
-        zp,
+        new ConvInput(floats(x, 0), c.channels(), c.h(), c.w(), pads, scale, zp),
         wt,
         c.m(),
         c.kh(),

@@ -3,6 +3,7 @@ package io.cacheai.runtime;
 import io.cacheai.graph.PackedTensor;
 import io.cacheai.graph.Window2d;
 import io.cacheai.kernels.ConvBody;
+import io.cacheai.kernels.ConvInput;
 import io.cacheai.kernels.Fp32Kernels;
 import io.cacheai.kernels.Int8Conv;
 import io.cacheai.kernels.Int8CropPool;
@@ -375,13 +376,7 @@ final class QLinearConvKernel implements Kernel {
       FloatBuffer out = y.slice(b * outChannels * outputs, outChannels * outputs);
       if (!pointwise) { // one crossing: quantize, patches, product, (pool)
         Int8Conv.convImage(
-            image,
-            channels,
-            window.inH(),
-            window.inW(),
-            pads,
-            xScale,
-            xZeroPoint,
+            new ConvInput(image, channels, window.inH(), window.inW(), pads, xScale, xZeroPoint),
             weight,
             outChannels,
             shape,
@@ -476,13 +471,14 @@ final class QLinearConvKernel implements Kernel {
                   Math.toIntExact(
                       Int8LanesConv.productFloats(outChannels, window.outH(), window.outW())));
       Int8LanesConv.image(
-          x.slice(b * imageLength, imageLength),
-          channels,
-          window.inH(),
-          window.inW(),
-          pads,
-          scale,
-          zeroPoint,
+          new ConvInput(
+              x.slice(b * imageLength, imageLength),
+              channels,
+              window.inH(),
+              window.inW(),
+              pads,
+              scale,
+              zeroPoint),
           lanesWeights,
           outChannels,
           window.kernelH(),
@@ -499,13 +495,14 @@ final class QLinearConvKernel implements Kernel {
     }
     FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
     Int8DirectConv.image(
-        x.slice(b * imageLength, imageLength),
-        channels,
-        window.inH(),
-        window.inW(),
-        pads,
-        scale,
-        zeroPoint,
+        new ConvInput(
+            x.slice(b * imageLength, imageLength),
+            channels,
+            window.inH(),
+            window.inW(),
+            pads,
+            scale,
+            zeroPoint),
         directWeights,
         outChannels,
         window.kernelH(),
@@ -547,13 +544,14 @@ final class QLinearConvKernel implements Kernel {
     FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
     int outputs = pool == null ? pixels() : pool.outH() * pool.outW();
     Int8KqConv.image(
-        x.slice(b * imageLength, imageLength),
-        channels,
-        window.inH(),
-        window.inW(),
-        pads,
-        scale,
-        zeroPoint,
+        new ConvInput(
+            x.slice(b * imageLength, imageLength),
+            channels,
+            window.inH(),
+            window.inW(),
+            pads,
+            scale,
+            zeroPoint),
         kqWeights,
         outChannels,
         window.kernelH(),
