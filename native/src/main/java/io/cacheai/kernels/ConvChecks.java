@@ -47,8 +47,12 @@ final class ConvChecks {
     }
   }
 
-  /** {@code pads} = {t, b, l, r} non-negative; {@code pool} {k, s, outH2, outW2} or null. */
-  static void checkPadsPool(int[] pads, int[] pool, boolean poolRequired) {
+  /** {@code in} given, its pads = {t, b, l, r} non-negative; {@code pool} {k, s, outH2, outW2}. */
+  static void checkPadsPool(ConvInput in, int[] pool, boolean poolRequired) {
+    if (in == null) {
+      throw new IllegalArgumentException("in (the image input) is null");
+    }
+    int[] pads = in.pads();
     if (pads == null || pads.length != 4 || (pool == null ? poolRequired : pool.length != 4)) {
       throw new IllegalArgumentException("pads must be {t,b,l,r} and pool {k,s,outH2,outW2}");
     }

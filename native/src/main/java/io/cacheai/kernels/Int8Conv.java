@@ -241,7 +241,7 @@ public final class Int8Conv {
    * y: the checks of every step, then one native call chaining them (same kernels, same results),
    * since each crossing costs about as much as a small step.
    *
-   * @param pads {padT, padB, padL, padR}
+   * @param in x, its zero-point padding {padT, padB, padL, padR} and quantization
    * @param window {kH, kW, sH, sW, dH, dW, outH, outW} as {@link #im2col}
    * @param pool {poolK, poolS, outH2, outW2}, or null
    */
@@ -256,7 +256,7 @@ public final class Int8Conv {
       FloatBuffer convOut,
       int[] pool,
       FloatBuffer y) {
-    ConvChecks.checkPadsPool(in.pads(), pool, false);
+    ConvChecks.checkPadsPool(in, pool, false);
     boolean work = checkQuantizePadded(in, padded);
     int ph = in.h() + in.pads()[0] + in.pads()[1];
     int pw = in.w() + in.pads()[2] + in.pads()[3];

@@ -282,7 +282,7 @@ public final class Int8DirectConv {
    * One image through {@link #quantizePaddedQuads} → {@link #conv} (into {@code planes}, ldy =
    * {@link #wideLength}) → {@link Int8CropPool#cropPool} (crop when {@code pool} is null) into y.
    *
-   * @param pads {padT, padB, padL, padR}
+   * @param in x, its zero-point padding {padT, padB, padL, padR} and quantization
    * @param pool {poolK, poolS, outH2, outW2}, or null
    */
   public static void image(
@@ -298,7 +298,7 @@ public final class Int8DirectConv {
       FloatBuffer planes,
       int[] pool,
       FloatBuffer y) {
-    ConvChecks.checkPadsPool(in.pads(), pool, false);
+    ConvChecks.checkPadsPool(in, pool, false);
     boolean work = checkQuantizePaddedQuads(in, pixelStride, scratch, x4);
     int ph = in.h() + in.pads()[0] + in.pads()[1];
     int pw = in.w() + in.pads()[2] + in.pads()[3];

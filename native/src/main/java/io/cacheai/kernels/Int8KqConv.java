@@ -82,7 +82,7 @@ public final class Int8KqConv {
    * Int8CropPool#cropPool} into y. Same output stage and results as {@link Int8Conv#conv}; {@code
    * body} picks the vector body (when {@link #available()}) or the scalar twin of the product.
    *
-   * @param pads {padT, padB, padL, padR}
+   * @param in x, its zero-point padding {padT, padB, padL, padR} and quantization
    * @param pool {poolK, poolS, outH2, outW2}, or null
    * @param body {@link ConvBody#BEST}, or the scalar twin of the product for tests
    */
@@ -99,7 +99,7 @@ public final class Int8KqConv {
       int[] pool,
       FloatBuffer y,
       ConvBody body) {
-    ConvChecks.checkPadsPool(in.pads(), pool, false);
+    ConvChecks.checkPadsPool(in, pool, false);
     Buffers.checkShape(
         "[channels,h,w,m,kH,kW,pixelStride]",
         in.channels(),

@@ -71,7 +71,7 @@ public final class Int8LanesConv {
       int[] pool,
       FloatBuffer y,
       ConvBody body) {
-    ConvChecks.checkPadsPool(in.pads(), pool, true);
+    ConvChecks.checkPadsPool(in, pool, true);
     Buffers.checkShape("[channels,h,w,m,kH,kW]", in.channels(), in.h(), in.w(), m, kH, kW);
     Buffers.checkShape("pool", pool);
     checkParams(params);
