@@ -96,7 +96,7 @@ class Int8ConvTest {
           .as("Int8Conv.conv, relu=%s", relu)
           .containsExactly(expected);
       assertThat(direct(c, x, scale, zp, weights, bias, scales, relu, true))
-          .as("Int8Conv.convRef, relu=%s", relu)
+          .as("Int8Conv.conv, relu=%s", relu)
           .containsExactly(expected);
       if (!c.pointwise() && Int8Conv.available()) {
         assertThat(image(c, x, scale, zp, weights, bias, scales, relu, 0))
@@ -110,13 +110,13 @@ class Int8ConvTest {
       }
       if (c.stride() == 1 && c.dil() == 1 && c.kh() <= c.h() + 2 * c.pad()) {
         for (boolean ref : new boolean[] {false, true}) {
-          if (!ref && !Int8Conv.kqAvailable()) {
+          if (!ref && !Int8KqConv.available()) {
             continue;
           }
           for (int poolK : new int[] {0, 2, 3}) { // 2: pooled in registers, 3: general pool
             if (poolK == 0 || c.outH() >= poolK && c.outW() >= poolK) {
               assertThat(kqImage(c, x, scale, zp, weights, bias, scales, relu, poolK, ref))
-                  .as("Int8Conv.kqImage ref=%s pool %d, relu=%s", ref, poolK, relu)
+                  .as("Int8KqConv.image ref=%s pool %d, relu=%s", ref, poolK, relu)
                   .containsExactly(poolK == 0 ? expected : maxPool(expected, c, poolK));
             }
           }
@@ -128,7 +128,7 @@ class Int8ConvTest {
           for (int poolK : new int[] {1, 2, 3}) {
             if (c.outH() >= poolK && c.outW() >= poolK) {
               assertThat(lanesImage(c, x, scale, zp, weights, bias, scales, relu, poolK, ref))
-                  .as("Int8Conv.lanesImage ref=%s pool %d, relu=%s", ref, poolK, relu)
+                  .as("Int8LanesConv.image ref=%s pool %d, relu=%s", ref, poolK, relu)
                   .containsExactly(poolK == 1 ? expected : maxPool(expected, c, poolK));
             }
           }
@@ -137,21 +137,21 @@ class Int8ConvTest {
           for (int poolK : new int[] {0, 2}) {
             if (poolK == 0 || c.outH() >= 2 && c.outW() >= 2) {
               assertThat(wideImage(c, x, scale, zp, weights, bias, scales, relu, poolK))
-                  .as("Int8Conv.directImage pool %d, relu=%s", poolK, relu)
+                  .as("Int8DirectConv.image pool %d, relu=%s", poolK, relu)
                   .containsExactly(poolK == 0 ? expected : maxPool(expected, c, poolK));
             }
           }
         }
         assertThat(wide(c, x, scale, zp, weights, bias, scales, relu, false, 0))
-            .as("Int8Conv.convDirect, relu=%s", relu)
+            .as("Int8DirectConv.conv, relu=%s", relu)
             .containsExactly(expected);
         assertThat(wide(c, x, scale, zp, weights, bias, scales, relu, true, 0))
-            .as("Int8Conv.convDirectRef, relu=%s", relu)
+            .as("Int8DirectConv.conv, relu=%s", relu)
             .containsExactly(expected);
         for (int poolK : new int[] {2, 3}) {
           if (c.outH() >= poolK && c.outW() >= poolK) {
             assertThat(wide(c, x, scale, zp, weights, bias, scales, relu, false, poolK))
-                .as("Int8Conv.convDirect + cropPool %d, relu=%s", poolK, relu)
+                .as("Int8DirectConv.conv + cropPool %d, relu=%s", poolK, relu)
                 .containsExactly(maxPool(expected, c, poolK));
           }
         }
@@ -193,7 +193,7 @@ class Int8ConvTest {
     java.util.Arrays.fill(scales, 1f);
     float expected = (float) (255L * weight * c.k());
     for (boolean ref : new boolean[] {false, true}) {
-      if (!ref && !Int8Conv.kqAvailable()) {
+      if (!ref && !Int8KqConv.available()) {
         continue;
       }
       for (float v : kqImage(c, x, 0.5f, 0, weights, bias, scales, false, 0, ref)) {
@@ -205,30 +205,57 @@ class Int8ConvTest {
   @Test
   void convDirect_refusesAWrongStrideOrShortBuffers() {
     RequantParams params = new RequantParams(null, floats(new float[4], 0), 0, false);
-    int stride = Int8Conv.directPixelStride(6, 6, 3, 3, 4);
-    ByteBuffer wq = zeroBytes(Int8Conv.directWeightBytes(4, 4, 3, 3), 0);
-    ByteBuffer x4 = zeroBytes(Int8Conv.directInputBytes(4, stride), 0);
-    int wideLength = Int8Conv.directWideLength(4, 6);
+    int stride = Int8DirectConv.pixelStride(6, 6, 3, 3, 4);
+    ByteBuffer wq = zeroBytes(Int8DirectConv.weightBytes(4, 4, 3, 3), 0);
+    ByteBuffer x4 = zeroBytes(Int8DirectConv.inputBytes(4, stride), 0);
+    int wideLength = Int8DirectConv.wideLength(4, 6);
     FloatBuffer y = floats(new float[4 * wideLength], 0);
     assertThatThrownBy(
-            () -> Int8Conv.convDirect(wq, 4, 4, 3, 3, x4, stride - 16, 6, 6, params, y, wideLength))
+            () ->
+                Int8DirectConv.conv(
+                    wq, 4, 4, 3, 3, x4, stride - 16, 6, 6, params, y, wideLength, ConvBody.BEST))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("pixelStride=");
     assertThatThrownBy(
             () ->
-                Int8Conv.convDirect(
-                    wq, 4, 4, 3, 3, x4.slice(0, 64), stride, 6, 6, params, y, wideLength))
+                Int8DirectConv.conv(
+                    wq,
+                    4,
+                    4,
+                    3,
+                    3,
+                    x4.slice(0, 64),
+                    stride,
+                    6,
+                    6,
+                    params,
+                    y,
+                    wideLength,
+                    ConvBody.BEST))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("x4");
     assertThatThrownBy(
             () ->
-                Int8Conv.convDirect(
-                    wq, 4, 4, 3, 3, x4, stride, 6, 6, params, y.slice(0, 10), wideLength))
+                Int8DirectConv.conv(
+                    wq,
+                    4,
+                    4,
+                    3,
+                    3,
+                    x4,
+                    stride,
+                    6,
+                    6,
+                    params,
+                    y.slice(0, 10),
+                    wideLength,
+                    ConvBody.BEST))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("y");
     assertThatThrownBy(
             () ->
-                Int8Conv.cropPool(y, 4, wideLength, 6, 4, 4, 2, 2, 3, 2, floats(new float[99], 0)))
+                Int8CropPool.cropPool(
+                    y, 4, wideLength, 6, 4, 4, 2, 2, 3, 2, floats(new float[99], 0)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("reads past");
   }
@@ -257,8 +284,8 @@ class Int8ConvTest {
   }
 
   /**
-   * {@link Int8Conv#quantizePaddedQuads} + {@link Int8Conv#convDirect} (or its twin) into wide
-   * planes full of garbage, then {@link Int8Conv#cropPool} (poolK 0: crop).
+   * {@link Int8DirectConv#quantizePaddedQuads} + {@link Int8DirectConv#conv} (or its twin) into
+   * wide planes full of garbage, then {@link Int8CropPool#cropPool} (poolK 0: crop).
    */
   private static float[] wide(
       Case c,
@@ -275,12 +302,12 @@ class Int8ConvTest {
     IntBufferPair stage = stage(c, w, bias, zp);
     int ph = c.h() + 2 * c.pad();
     int pw = c.w() + 2 * c.pad();
-    int stride = Int8Conv.directPixelStride(ph, pw, c.kh(), c.kw(), c.outH());
-    ByteBuffer x4 = zeroBytes(Int8Conv.directInputBytes(c.channels(), stride), 0);
+    int stride = Int8DirectConv.pixelStride(ph, pw, c.kh(), c.kw(), c.outH());
+    ByteBuffer x4 = zeroBytes(Int8DirectConv.inputBytes(c.channels(), stride), 0);
     for (int i = 0; i < x4.capacity(); i++) {
       x4.put(i, (byte) 0xA5); // every byte is written
     }
-    Int8Conv.quantizePaddedQuads(
+    Int8DirectConv.quantizePaddedQuads(
         floats(x, 0),
         c.channels(),
         c.h(),
@@ -294,24 +321,32 @@ class Int8ConvTest {
         stride,
         zeroBytes((long) c.channels() * ph * pw, 0),
         x4);
-    ByteBuffer wq = Int8Conv.packDirectWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw());
-    int wideLength = Int8Conv.directWideLength(c.outH(), pw);
+    ByteBuffer wq = Int8DirectConv.packWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw());
+    int wideLength = Int8DirectConv.wideLength(c.outH(), pw);
     float[] garbage = new float[c.m() * wideLength];
     java.util.Arrays.fill(garbage, Float.NaN);
     FloatBuffer planes = floats(garbage, 0);
     RequantParams params = new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu);
-    if (ref) {
-      Int8Conv.convDirectRef(
-          wq, c.m(), c.channels(), c.kh(), c.kw(), x4, stride, ph, pw, params, planes, wideLength);
-    } else {
-      Int8Conv.convDirect(
-          wq, c.m(), c.channels(), c.kh(), c.kw(), x4, stride, ph, pw, params, planes, wideLength);
-    }
+    Int8DirectConv.conv(
+        wq,
+        c.m(),
+        c.channels(),
+        c.kh(),
+        c.kw(),
+        x4,
+        stride,
+        ph,
+        pw,
+        params,
+        planes,
+        wideLength,
+        ref ? ConvBody.SCALAR_TWIN : ConvBody.BEST);
     int h2 = poolK == 0 ? 0 : (c.outH() - poolK) / poolK + 1;
     int w2 = poolK == 0 ? 0 : (c.outW() - poolK) / poolK + 1;
     int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
     FloatBuffer y = floats(new float[outputs], 0);
-    Int8Conv.cropPool(planes, c.m(), wideLength, pw, c.outH(), c.outW(), poolK, poolK, h2, w2, y);
+    Int8CropPool.cropPool(
+        planes, c.m(), wideLength, pw, c.outH(), c.outW(), poolK, poolK, h2, w2, y);
     return IntBuffersForTests.toArray(y, outputs);
   }
 
@@ -371,7 +406,8 @@ class Int8ConvTest {
                     zeroBytes(64 * 2, 0),
                     3,
                     params,
-                    floats(new float[6], 0)))
+                    floats(new float[6], 0),
+                    ConvBody.BEST))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("packedWeights");
   }
@@ -505,11 +541,15 @@ class Int8ConvTest {
     }
     FloatBuffer y = floats(new float[c.m() * c.pixels()], 0);
     RequantParams params = new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu);
-    if (ref) {
-      Int8Conv.convRef(stage.packed(), c.m(), c.k(), patches, c.pixels(), params, y);
-    } else {
-      Int8Conv.conv(stage.packed(), c.m(), c.k(), patches, c.pixels(), params, y);
-    }
+    Int8Conv.conv(
+        stage.packed(),
+        c.m(),
+        c.k(),
+        patches,
+        c.pixels(),
+        params,
+        y,
+        ref ? ConvBody.SCALAR_TWIN : ConvBody.BEST);
     return IntBuffersForTests.toArray(y, c.m() * c.pixels());
   }
 
@@ -532,13 +572,14 @@ class Int8ConvTest {
     int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
     FloatBuffer y = floats(new float[outputs], 0);
     Int8Conv.convImage(
-        floats(x, 0),
-        c.channels(),
-        c.h(),
-        c.w(),
-        new int[] {c.pad(), c.pad(), c.pad(), c.pad()},
-        scale,
-        zp,
+        new ConvInput(
+            floats(x, 0),
+            c.channels(),
+            c.h(),
+            c.w(),
+            new int[] {c.pad(), c.pad(), c.pad(), c.pad()},
+            scale,
+            zp),
         stage.packed(),
         c.m(),
         new int[] {c.kh(), c.kw(), c.stride(), c.stride(), c.dil(), c.dil(), c.outH(), c.outW()},
@@ -551,7 +592,7 @@ class Int8ConvTest {
     return IntBuffersForTests.toArray(y, outputs);
   }
 
-  /** {@link Int8Conv#directImage}: the direct path in one call (poolK 0: crop). */
+  /** {@link Int8DirectConv#image}: the direct path in one call (poolK 0: crop). */
   private static float[] wideImage(
       Case c,
       float[] x,
@@ -565,34 +606,35 @@ class Int8ConvTest {
     IntBufferPair stage = stage(c, w, bias, zp);
     int ph = c.h() + 2 * c.pad();
     int pw = c.w() + 2 * c.pad();
-    int stride = Int8Conv.directPixelStride(ph, pw, c.kh(), c.kw(), c.outH());
+    int stride = Int8DirectConv.pixelStride(ph, pw, c.kh(), c.kw(), c.outH());
     int h2 = poolK == 0 ? 0 : (c.outH() - poolK) / poolK + 1;
     int w2 = poolK == 0 ? 0 : (c.outW() - poolK) / poolK + 1;
     int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
     FloatBuffer y = floats(new float[outputs], 0);
-    Int8Conv.directImage(
-        floats(x, 0),
-        c.channels(),
-        c.h(),
-        c.w(),
-        new int[] {c.pad(), c.pad(), c.pad(), c.pad()},
-        scale,
-        zp,
-        Int8Conv.packDirectWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw()),
+    Int8DirectConv.image(
+        new ConvInput(
+            floats(x, 0),
+            c.channels(),
+            c.h(),
+            c.w(),
+            new int[] {c.pad(), c.pad(), c.pad(), c.pad()},
+            scale,
+            zp),
+        Int8DirectConv.packWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw()),
         c.m(),
         c.kh(),
         c.kw(),
         stride,
         new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu),
         zeroBytes((long) c.channels() * ph * pw, 0),
-        zeroBytes(Int8Conv.directInputBytes(c.channels(), stride), 0),
-        floats(new float[c.m() * Int8Conv.directWideLength(c.outH(), pw)], 0),
+        zeroBytes(Int8DirectConv.inputBytes(c.channels(), stride), 0),
+        floats(new float[c.m() * Int8DirectConv.wideLength(c.outH(), pw)], 0),
         poolK == 0 ? null : new int[] {poolK, poolK, h2, w2},
         y);
     return IntBuffersForTests.toArray(y, outputs);
   }
 
-  /** {@link Int8Conv#kqImage} (or its twin): the kw-quad path in one call (poolK 0: crop). */
+  /** {@link Int8KqConv#image} (or its twin): the kw-quad path in one call (poolK 0: crop). */
   private static float[] kqImage(
       Case c,
       float[] x,
@@ -607,7 +649,7 @@ class Int8ConvTest {
     IntBufferPair stage = stage(c, w, bias, zp);
     int ph = c.h() + 2 * c.pad();
     int pw = c.w() + 2 * c.pad();
-    int stride = Int8Conv.kqPixelStride(ph, pw, c.kh(), c.kw(), c.outH());
+    int stride = Int8KqConv.pixelStride(ph, pw, c.kh(), c.kw(), c.outH());
     int h2 = poolK == 0 ? 0 : (c.outH() - poolK) / poolK + 1;
     int w2 = poolK == 0 ? 0 : (c.outW() - poolK) / poolK + 1;
     int outputs = c.m() * (poolK == 0 ? c.pixels() : h2 * w2);
@@ -616,54 +658,28 @@ class Int8ConvTest {
     for (int i = 0; i < img.capacity(); i++) {
       img.put(i, (byte) 0x3C); // every byte is written
     }
-    ByteBuffer wk = Int8Conv.packKqWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw());
+    ByteBuffer wk = Int8KqConv.packWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw());
     int[] pads = {c.pad(), c.pad(), c.pad(), c.pad()};
     int[] pool = poolK == 0 ? null : new int[] {poolK, poolK, h2, w2};
     RequantParams params = new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu);
-    FloatBuffer planes = floats(new float[c.m() * Int8Conv.directWideLength(c.outH(), pw)], 0);
-    if (ref) {
-      Int8Conv.kqImageRef(
-          floats(x, 0),
-          c.channels(),
-          c.h(),
-          c.w(),
-          pads,
-          scale,
-          zp,
-          wk,
-          c.m(),
-          c.kh(),
-          c.kw(),
-          stride,
-          params,
-          img,
-          planes,
-          pool,
-          y);
-    } else {
-      Int8Conv.kqImage(
-          floats(x, 0),
-          c.channels(),
-          c.h(),
-          c.w(),
-          pads,
-          scale,
-          zp,
-          wk,
-          c.m(),
-          c.kh(),
-          c.kw(),
-          stride,
-          params,
-          img,
-          planes,
-          pool,
-          y);
-    }
+    FloatBuffer planes = floats(new float[c.m() * Int8DirectConv.wideLength(c.outH(), pw)], 0);
+    Int8KqConv.image(
+        new ConvInput(floats(x, 0), c.channels(), c.h(), c.w(), pads, scale, zp),
+        wk,
+        c.m(),
+        c.kh(),
+        c.kw(),
+        stride,
+        params,
+        img,
+        planes,
+        pool,
+        y,
+        ref ? ConvBody.SCALAR_TWIN : ConvBody.BEST);
     return IntBuffersForTests.toArray(y, outputs);
   }
 
-  /** {@link Int8Conv#lanesImage} (or its twin), poolK×poolK windows at stride poolK (1: copy). */
+  /** {@link Int8LanesConv#image} (or its twin), poolK×poolK windows at stride poolK (1: copy). */
   private static float[] lanesImage(
       Case c,
       float[] x,
@@ -678,60 +694,33 @@ class Int8ConvTest {
     IntBufferPair stage = stage(c, w, bias, zp);
     int ph = c.h() + 2 * c.pad();
     int pw = c.w() + 2 * c.pad();
-    int stride = Int8Conv.directPixelStride(ph, pw, c.kh(), c.kw(), c.outH());
+    int stride = Int8DirectConv.pixelStride(ph, pw, c.kh(), c.kw(), c.outH());
     int h2 = (c.outH() - poolK) / poolK + 1;
     int w2 = (c.outW() - poolK) / poolK + 1;
     int outputs = c.m() * h2 * w2;
     FloatBuffer y = floats(new float[outputs], 0);
     int[] pads = {c.pad(), c.pad(), c.pad(), c.pad()};
     int[] pool = {poolK, poolK, h2, w2};
-    ByteBuffer wt = Int8Conv.packLanesWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw());
-    float[] garbage = new float[(int) Int8Conv.lanesProductFloats(c.m(), c.outH(), c.outW())];
+    ByteBuffer wt = Int8LanesConv.packWeights(stage.packed(), c.m(), c.channels(), c.kh(), c.kw());
+    float[] garbage = new float[(int) Int8LanesConv.productFloats(c.m(), c.outH(), c.outW())];
     java.util.Arrays.fill(garbage, Float.NaN);
     RequantParams params = new RequantParams(ints(stage.bias(), 0), floats(scales, 0), 0, relu);
     ByteBuffer scratch = zeroBytes((long) c.channels() * ph * pw, 0);
-    ByteBuffer x4 = zeroBytes(Int8Conv.directInputBytes(c.channels(), stride), 0);
-    if (ref) {
-      Int8Conv.lanesImageRef(
-          floats(x, 0),
-          c.channels(),
-          c.h(),
-          c.w(),
-          pads,
-          scale,
-          zp,
-          wt,
-          c.m(),
-          c.kh(),
-          c.kw(),
-          stride,
-          params,
-          scratch,
-          x4,
-          floats(garbage, 0),
-          pool,
-          y);
-    } else {
-      Int8Conv.lanesImage(
-          floats(x, 0),
-          c.channels(),
-          c.h(),
-          c.w(),
-          pads,
-          scale,
-          zp,
-          wt,
-          c.m(),
-          c.kh(),
-          c.kw(),
-          stride,
-          params,
-          scratch,
-          x4,
-          floats(garbage, 0),
-          pool,
-          y);
-    }
+    ByteBuffer x4 = zeroBytes(Int8DirectConv.inputBytes(c.channels(), stride), 0);
+    Int8LanesConv.image(
+        new ConvInput(floats(x, 0), c.channels(), c.h(), c.w(), pads, scale, zp),
+        wt,
+        c.m(),
+        c.kh(),
+        c.kw(),
+        stride,
+        params,
+        scratch,
+        x4,
+        floats(garbage, 0),
+        pool,
+        y,
+        ref ? ConvBody.SCALAR_TWIN : ConvBody.BEST);
     return IntBuffersForTests.toArray(y, outputs);
   }
 }

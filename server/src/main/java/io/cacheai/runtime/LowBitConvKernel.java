@@ -3,6 +3,7 @@ package io.cacheai.runtime;
 import io.cacheai.graph.PackedTensor;
 import io.cacheai.graph.Window2d;
 import io.cacheai.kernels.Int8Conv;
+import io.cacheai.kernels.Int8CropPool;
 import io.cacheai.kernels.LowBitConv;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -89,7 +90,7 @@ final class LowBitConvKernel implements Kernel {
    * As above, with the MaxPool {@code pool} (null: none) over this convolution's output fused into
    * its store: refused ({@link IllegalArgumentException}) unless a native path runs it. With one
    * weight scale per output channel the int8 direct kernel pools in its store ({@link #int8Twin});
-   * otherwise the s4g32 product goes to scratch and {@link Int8Conv#cropPool} writes the window
+   * otherwise the s4g32 product goes to scratch and {@link Int8CropPool#cropPool} writes the window
    * maxima (the unpooled output never reaches the arena, and the pool is not a kernel of its own).
    */
   LowBitConvKernel(
@@ -441,7 +442,7 @@ final class LowBitConvKernel implements Kernel {
               : frame.scratch().slice(0, channels * pixels));
       if (pool != null) { // the window maxima of the unpooled planes (scratch) into y
         int outputs = pool.outH() * pool.outW();
-        Int8Conv.cropPool(
+        Int8CropPool.cropPool(
             frame.scratch(),
             channels,
             pixels,

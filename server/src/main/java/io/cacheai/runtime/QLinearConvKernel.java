@@ -2,8 +2,14 @@ package io.cacheai.runtime;
 
 import io.cacheai.graph.PackedTensor;
 import io.cacheai.graph.Window2d;
+import io.cacheai.kernels.ConvBody;
+import io.cacheai.kernels.ConvInput;
 import io.cacheai.kernels.Fp32Kernels;
 import io.cacheai.kernels.Int8Conv;
+import io.cacheai.kernels.Int8CropPool;
+import io.cacheai.kernels.Int8DirectConv;
+import io.cacheai.kernels.Int8KqConv;
+import io.cacheai.kernels.Int8LanesConv;
 import io.cacheai.kernels.RequantParams;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -30,15 +36,15 @@ import java.nio.FloatBuffer;
  * cache.
  *
  * <p>Stride-1 convolutions of at least 4 input channels take the <b>direct</b> path on those CPUs
- * ({@link Int8Conv#convDirect}): no patch matrix at all — the padded image is quantized into
+ * ({@link Int8DirectConv#conv}): no patch matrix at all — the padded image is quantized into
  * channel quads, every tap is a shifted 64-byte load of it, and the output is computed on "wide"
  * rows of the padded width into scratch, then cropped. A following MaxPool ({@code pool}, square,
  * no padding) may be fused: the crop step then takes the window maxima instead, so the unpooled
  * output never reaches the arena (exact: the same fp32 values, the same max). Convolutions of fewer
  * than 4 input channels (an image's first layer) take the <b>kw-quad</b> direct path instead
- * ({@link Int8Conv#kqImage}: quads of 4 consecutive kw taps gathered by one byte permute per 16
+ * ({@link Int8KqConv#image}: quads of 4 consecutive kw taps gathered by one byte permute per 16
  * outputs), which wastes nothing on absent channels. A pooled direct convolution of at least 16
- * output channels computes 16 channels per vector instead ({@link Int8Conv#lanesImage}), only for
+ * output channels computes 16 channels per vector instead ({@link Int8LanesConv#image}), only for
  * real outputs: the wide rows' scrap columns (kW − 1 per row) cost nothing.
  */
 final class QLinearConvKernel implements Kernel {
@@ -166,7 +172,7 @@ final class QLinearConvKernel implements Kernel {
         direct
             && !pointwise
             && channels < 4
-            && Int8Conv.kqAvailable()
+            && Int8KqConv.available()
             && window.strideH() == 1
             && window.strideW() == 1
             && window.dilationH() == 1
@@ -175,13 +181,13 @@ final class QLinearConvKernel implements Kernel {
             && window.outW() >= 1
             && window.outH() == paddedH - window.kernelH() + 1
             && window.outW() == paddedW - window.kernelW() + 1;
-    this.wideLength = wide || kq ? Int8Conv.directWideLength(window.outH(), paddedW) : 0;
+    this.wideLength = wide || kq ? Int8DirectConv.wideLength(window.outH(), paddedW) : 0;
     this.pixelStride =
         wide
-            ? Int8Conv.directPixelStride(
+            ? Int8DirectConv.pixelStride(
                 paddedH, paddedW, window.kernelH(), window.kernelW(), window.outH())
             : kq
-                ? Int8Conv.kqPixelStride(
+                ? Int8KqConv.pixelStride(
                     paddedH, paddedW, window.kernelH(), window.kernelW(), window.outH())
                 : 0;
     if (weight.rowLength() != patchLength()) {
@@ -194,7 +200,7 @@ final class QLinearConvKernel implements Kernel {
     }
     this.directWeights =
         wide
-            ? Int8Conv.packDirectWeights(
+            ? Int8DirectConv.packWeights(
                 this.weight.duplicate().clear(),
                 outChannels,
                 channels,
@@ -205,7 +211,7 @@ final class QLinearConvKernel implements Kernel {
     this.lanes = wide && pool != null && outChannels >= 16;
     this.lanesWeights =
         lanes
-            ? Int8Conv.packLanesWeights(
+            ? Int8LanesConv.packWeights(
                 this.weight.duplicate().clear(),
                 outChannels,
                 channels,
@@ -214,7 +220,7 @@ final class QLinearConvKernel implements Kernel {
             : null;
     this.kqWeights =
         kq
-            ? Int8Conv.packKqWeights(
+            ? Int8KqConv.packWeights(
                 this.weight.duplicate().clear(),
                 outChannels,
                 channels,
@@ -264,7 +270,7 @@ final class QLinearConvKernel implements Kernel {
   @Override
   public long scratchFloats() {
     if (lanes) { // the [pixels, channels] product before the pool
-      return Int8Conv.lanesProductFloats(outChannels, window.outH(), window.outW());
+      return Int8LanesConv.productFloats(outChannels, window.outH(), window.outW());
     }
     if (wide || kq) {
       return (long) outChannels * wideLength; // the wide output planes before the crop
@@ -370,13 +376,7 @@ final class QLinearConvKernel implements Kernel {
       FloatBuffer out = y.slice(b * outChannels * outputs, outChannels * outputs);
       if (!pointwise) { // one crossing: quantize, patches, product, (pool)
         Int8Conv.convImage(
-            image,
-            channels,
-            window.inH(),
-            window.inW(),
-            pads,
-            xScale,
-            xZeroPoint,
+            new ConvInput(image, channels, window.inH(), window.inW(), pads, xScale, xZeroPoint),
             weight,
             outChannels,
             shape,
@@ -393,11 +393,11 @@ final class QLinearConvKernel implements Kernel {
       }
       Int8Conv.quantizeU8c4(image, channels, p, xScale, xZeroPoint, patches);
       if (pool == null) {
-        Int8Conv.conv(weight, outChannels, r, patches, p, directParams, out);
+        Int8Conv.conv(weight, outChannels, r, patches, p, directParams, out, ConvBody.BEST);
         applyEpilogue(out);
       } else {
         FloatBuffer unpooled = frame.scratch().slice(0, outChannels * p);
-        Int8Conv.conv(weight, outChannels, r, patches, p, directParams, unpooled);
+        Int8Conv.conv(weight, outChannels, r, patches, p, directParams, unpooled, ConvBody.BEST);
         store(unpooled, p, window.outW(), y, b);
       }
     }
@@ -454,7 +454,7 @@ final class QLinearConvKernel implements Kernel {
       float scale,
       int zeroPoint,
       RequantParams params) {
-    int inputBytes = Math.toIntExact(Int8Conv.directInputBytes(channels, pixelStride));
+    int inputBytes = Math.toIntExact(Int8DirectConv.inputBytes(channels, pixelStride));
     int paddedLength = Math.multiplyExact(channels, paddedH * paddedW);
     int scratchAt = (inputBytes + 63) / 64 * 64;
     ByteBuffer bytes = frame.bytes(scratchAt + paddedLength);
@@ -469,15 +469,16 @@ final class QLinearConvKernel implements Kernel {
               .slice(
                   0,
                   Math.toIntExact(
-                      Int8Conv.lanesProductFloats(outChannels, window.outH(), window.outW())));
-      Int8Conv.lanesImage(
-          x.slice(b * imageLength, imageLength),
-          channels,
-          window.inH(),
-          window.inW(),
-          pads,
-          scale,
-          zeroPoint,
+                      Int8LanesConv.productFloats(outChannels, window.outH(), window.outW())));
+      Int8LanesConv.image(
+          new ConvInput(
+              x.slice(b * imageLength, imageLength),
+              channels,
+              window.inH(),
+              window.inW(),
+              pads,
+              scale,
+              zeroPoint),
           lanesWeights,
           outChannels,
           window.kernelH(),
@@ -488,18 +489,20 @@ final class QLinearConvKernel implements Kernel {
           x4,
           product,
           poolArgs,
-          out);
+          out,
+          ConvBody.BEST);
       return;
     }
     FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
-    Int8Conv.directImage(
-        x.slice(b * imageLength, imageLength),
-        channels,
-        window.inH(),
-        window.inW(),
-        pads,
-        scale,
-        zeroPoint,
+    Int8DirectConv.image(
+        new ConvInput(
+            x.slice(b * imageLength, imageLength),
+            channels,
+            window.inH(),
+            window.inW(),
+            pads,
+            scale,
+            zeroPoint),
         directWeights,
         outChannels,
         window.kernelH(),
@@ -540,14 +543,15 @@ final class QLinearConvKernel implements Kernel {
         frame.bytes(Math.multiplyExact(channels, pixelStride)).slice(0, channels * pixelStride);
     FloatBuffer planes = frame.scratch().slice(0, outChannels * wideLength);
     int outputs = pool == null ? pixels() : pool.outH() * pool.outW();
-    Int8Conv.kqImage(
-        x.slice(b * imageLength, imageLength),
-        channels,
-        window.inH(),
-        window.inW(),
-        pads,
-        scale,
-        zeroPoint,
+    Int8KqConv.image(
+        new ConvInput(
+            x.slice(b * imageLength, imageLength),
+            channels,
+            window.inH(),
+            window.inW(),
+            pads,
+            scale,
+            zeroPoint),
         kqWeights,
         outChannels,
         window.kernelH(),
@@ -557,13 +561,14 @@ final class QLinearConvKernel implements Kernel {
         img,
         planes,
         poolArgs,
-        y.slice(b * outChannels * outputs, outChannels * outputs));
+        y.slice(b * outChannels * outputs, outChannels * outputs),
+        ConvBody.BEST);
   }
 
   /** Image b's output planes (plane / row strides in floats) cropped or pooled into y. */
   private void store(FloatBuffer planes, int planeStride, int rowStride, FloatBuffer y, int b) {
     int outputs = pool == null ? pixels() : pool.outH() * pool.outW();
-    Int8Conv.cropPool(
+    Int8CropPool.cropPool(
         planes,
         outChannels,
         planeStride,

@@ -262,7 +262,7 @@ class LowBitConvKernelTest {
   void lowBitConv_perChannelScalesWithPool_fusedAndWithinBound(
       int channels, int size, int m, int pad) {
     Assumptions.assumeTrue(NativeInt8Gemm.AVAILABLE, "native kernels");
-    Assumptions.assumeTrue(io.cacheai.kernels.Int8Conv.kqAvailable(), "kw-quad kernel");
+    Assumptions.assumeTrue(io.cacheai.kernels.Int8KqConv.available(), "kw-quad kernel");
     Random random = new Random(97L * m + size);
     long[] inShape = {BATCH, channels, size, size};
     int kernel = channels == 3 ? 3 : 5;
