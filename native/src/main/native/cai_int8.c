@@ -987,87 +987,12 @@ CAI_AVX2_INLINE __m256 cai_q4_step(__m256i lo, __m256i hi, __m256 dw,
 
 #define CAI_Q4_XR 4 /* activation rows sharing one unpacked weight block */
 
-static CAI_AVX2 void cai_gemm_q4g32_q8_avx2(const cai_block_q4g32x2* w,
-                                            const cai_block_q8g32x2* xq, float* y, int ldy, int m,
-                                            int n, int k) {
-  const int bpr = cai_q4g32_blocks_per_row(k);
-  const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
-#define CAI_UNPACK(wb, lo, hi)                                                  \
-  const __m256i raw_##lo = _mm256_loadu_si256((const __m256i*)(wb)->qs);        \
-  const __m256i lo = _mm256_and_si256(raw_##lo, m4);                            \
-  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw_##lo, 4), m4);
-  if (m == 1) {
-    /* GEMV: four weight rows per pass share each activation block. */
-    int r = 0;
-    for (; r + 4 <= n; r += 4) {
-      const cai_block_q4g32x2* w0 = w + (size_t)r * bpr;
-      const cai_block_q4g32x2* w1 = w0 + bpr;
-      const cai_block_q4g32x2* w2 = w1 + bpr;
-      const cai_block_q4g32x2* w3 = w2 + bpr;
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      for (int b = 0; b < bpr; b++) {
-        const cai_block_q8g32x2* xb = xq + b;
-        CAI_UNPACK(w0 + b, l0, h0)
-        a0 = cai_q4_step(l0, h0, cai_q4_scales(w0 + b), xb, ones, a0);
-        CAI_UNPACK(w1 + b, l1, h1)
-        a1 = cai_q4_step(l1, h1, cai_q4_scales(w1 + b), xb, ones, a1);
-        CAI_UNPACK(w2 + b, l2, h2)
-        a2 = cai_q4_step(l2, h2, cai_q4_scales(w2 + b), xb, ones, a2);
-        CAI_UNPACK(w3 + b, l3, h3)
-        a3 = cai_q4_step(l3, h3, cai_q4_scales(w3 + b), xb, ones, a3);
-      }
-      y[r] = cai_hsum8(a0);
-      y[r + 1] = cai_hsum8(a1);
-      y[r + 2] = cai_hsum8(a2);
-      y[r + 3] = cai_hsum8(a3);
-    }
-    for (; r < n; r++) {
-      const cai_block_q4g32x2* w0 = w + (size_t)r * bpr;
-      __m256 a0 = _mm256_setzero_ps();
-      for (int b = 0; b < bpr; b++) {
-        CAI_UNPACK(w0 + b, l0, h0)
-        a0 = cai_q4_step(l0, h0, cai_q4_scales(w0 + b), xq + b, ones, a0);
-      }
-      y[r] = cai_hsum8(a0);
-    }
-    return;
-  }
-  /* GEMM: each unpacked weight block serves up to CAI_Q4_XR activation rows. */
-  for (int r = 0; r < n; r++) {
-    const cai_block_q4g32x2* wr = w + (size_t)r * bpr;
-    int i0 = 0;
-    for (; i0 + CAI_Q4_XR <= m; i0 += CAI_Q4_XR) {
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      const cai_block_q8g32x2* x0 = xq + (size_t)i0 * bpr;
-      const cai_block_q8g32x2* x1 = x0 + bpr;
-      const cai_block_q8g32x2* x2 = x1 + bpr;
-      const cai_block_q8g32x2* x3 = x2 + bpr;
-      for (int b = 0; b < bpr; b++) {
-        CAI_UNPACK(wr + b, lo, hi)
-        const __m256 dw = cai_q4_scales(wr + b);
-        a0 = cai_q4_step(lo, hi, dw, x0 + b, ones, a0);
-        a1 = cai_q4_step(lo, hi, dw, x1 + b, ones, a1);
-        a2 = cai_q4_step(lo, hi, dw, x2 + b, ones, a2);
-        a3 = cai_q4_step(lo, hi, dw, x3 + b, ones, a3);
-      }
-      y[(size_t)i0 * ldy + r] = cai_hsum8(a0);
-      y[(size_t)(i0 + 1) * ldy + r] = cai_hsum8(a1);
-      y[(size_t)(i0 + 2) * ldy + r] = cai_hsum8(a2);
-      y[(size_t)(i0 + 3) * ldy + r] = cai_hsum8(a3);
-    }
-    for (; i0 < m; i0++) {
-      const cai_block_q8g32x2* x0 = xq + (size_t)i0 * bpr;
-      __m256 a0 = _mm256_setzero_ps();
-      for (int b = 0; b < bpr; b++) {
-        CAI_UNPACK(wr + b, lo, hi)
-        a0 = cai_q4_step(lo, hi, cai_q4_scales(wr + b), x0 + b, ones, a0);
-      }
-      y[(size_t)i0 * ldy + r] = cai_hsum8(a0);
-    }
-  }
-#undef CAI_UNPACK
-}
+#define CAI_Q4_BODY_NAME cai_gemm_q4g32_q8_avx2
+#define CAI_Q4_BODY_ATTR CAI_AVX2
+#define CAI_Q4_STEP cai_q4_step
+#define CAI_Q4_SCALES cai_q4_scales
+#define CAI_Q4_HSUM cai_hsum8
+#include "cai_q4_gemm_body.inc"
 
 /*
  * The same kernel with AVX-512 VNNI on 256-bit registers (vpdpbusd ymm): per 32-bit lane the
@@ -1109,87 +1034,12 @@ static int cai_q4_vnni(void) {
   return cai_isa_vnni() && __builtin_cpu_supports("avx512vl");
 }
 
-static CAI_Q4VNNI void cai_gemm_q4g32_q8_vnni(const cai_block_q4g32x2* w,
-                                            const cai_block_q8g32x2* xq, float* y, int ldy, int m,
-                                            int n, int k) {
-  const int bpr = cai_q4g32_blocks_per_row(k);
-  const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
-#define CAI_UNPACK(wb, lo, hi)                                                  \
-  const __m256i raw_##lo = _mm256_loadu_si256((const __m256i*)(wb)->qs);        \
-  const __m256i lo = _mm256_and_si256(raw_##lo, m4);                            \
-  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw_##lo, 4), m4);
-  if (m == 1) {
-    /* GEMV: four weight rows per pass share each activation block. */
-    int r = 0;
-    for (; r + 4 <= n; r += 4) {
-      const cai_block_q4g32x2* w0 = w + (size_t)r * bpr;
-      const cai_block_q4g32x2* w1 = w0 + bpr;
-      const cai_block_q4g32x2* w2 = w1 + bpr;
-      const cai_block_q4g32x2* w3 = w2 + bpr;
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      for (int b = 0; b < bpr; b++) {
-        const cai_block_q8g32x2* xb = xq + b;
-        CAI_UNPACK(w0 + b, l0, h0)
-        a0 = cai_q4_step_vnni(l0, h0, cai_q4_scales_vnni(w0 + b), xb, ones, a0);
-        CAI_UNPACK(w1 + b, l1, h1)
-        a1 = cai_q4_step_vnni(l1, h1, cai_q4_scales_vnni(w1 + b), xb, ones, a1);
-        CAI_UNPACK(w2 + b, l2, h2)
-        a2 = cai_q4_step_vnni(l2, h2, cai_q4_scales_vnni(w2 + b), xb, ones, a2);
-        CAI_UNPACK(w3 + b, l3, h3)
-        a3 = cai_q4_step_vnni(l3, h3, cai_q4_scales_vnni(w3 + b), xb, ones, a3);
-      }
-      y[r] = cai_hsum8_vnni(a0);
-      y[r + 1] = cai_hsum8_vnni(a1);
-      y[r + 2] = cai_hsum8_vnni(a2);
-      y[r + 3] = cai_hsum8_vnni(a3);
-    }
-    for (; r < n; r++) {
-      const cai_block_q4g32x2* w0 = w + (size_t)r * bpr;
-      __m256 a0 = _mm256_setzero_ps();
-      for (int b = 0; b < bpr; b++) {
-        CAI_UNPACK(w0 + b, l0, h0)
-        a0 = cai_q4_step_vnni(l0, h0, cai_q4_scales_vnni(w0 + b), xq + b, ones, a0);
-      }
-      y[r] = cai_hsum8_vnni(a0);
-    }
-    return;
-  }
-  /* GEMM: each unpacked weight block serves up to CAI_Q4_XR activation rows. */
-  for (int r = 0; r < n; r++) {
-    const cai_block_q4g32x2* wr = w + (size_t)r * bpr;
-    int i0 = 0;
-    for (; i0 + CAI_Q4_XR <= m; i0 += CAI_Q4_XR) {
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      const cai_block_q8g32x2* x0 = xq + (size_t)i0 * bpr;
-      const cai_block_q8g32x2* x1 = x0 + bpr;
-      const cai_block_q8g32x2* x2 = x1 + bpr;
-      const cai_block_q8g32x2* x3 = x2 + bpr;
-      for (int b = 0; b < bpr; b++) {
-        CAI_UNPACK(wr + b, lo, hi)
-        const __m256 dw = cai_q4_scales_vnni(wr + b);
-        a0 = cai_q4_step_vnni(lo, hi, dw, x0 + b, ones, a0);
-        a1 = cai_q4_step_vnni(lo, hi, dw, x1 + b, ones, a1);
-        a2 = cai_q4_step_vnni(lo, hi, dw, x2 + b, ones, a2);
-        a3 = cai_q4_step_vnni(lo, hi, dw, x3 + b, ones, a3);
-      }
-      y[(size_t)i0 * ldy + r] = cai_hsum8_vnni(a0);
-      y[(size_t)(i0 + 1) * ldy + r] = cai_hsum8_vnni(a1);
-      y[(size_t)(i0 + 2) * ldy + r] = cai_hsum8_vnni(a2);
-      y[(size_t)(i0 + 3) * ldy + r] = cai_hsum8_vnni(a3);
-    }
-    for (; i0 < m; i0++) {
-      const cai_block_q8g32x2* x0 = xq + (size_t)i0 * bpr;
-      __m256 a0 = _mm256_setzero_ps();
-      for (int b = 0; b < bpr; b++) {
-        CAI_UNPACK(wr + b, lo, hi)
-        a0 = cai_q4_step_vnni(lo, hi, cai_q4_scales_vnni(wr + b), x0 + b, ones, a0);
-      }
-      y[(size_t)i0 * ldy + r] = cai_hsum8_vnni(a0);
-    }
-  }
-#undef CAI_UNPACK
-}
+#define CAI_Q4_BODY_NAME cai_gemm_q4g32_q8_vnni
+#define CAI_Q4_BODY_ATTR CAI_Q4VNNI
+#define CAI_Q4_STEP cai_q4_step_vnni
+#define CAI_Q4_SCALES cai_q4_scales_vnni
+#define CAI_Q4_HSUM cai_hsum8_vnni
+#include "cai_q4_gemm_body.inc"
 #endif /* CAI_X86 */
 
 void cai_gemm_q4g32_f32(const cai_block_q4g32x2* w, const float* x, int ldx, float* y, int ldy,

@@ -450,6 +450,29 @@ public final class GraphModel implements Model, LookupHitRatios {
   }
 
   /**
+   * Who writes and who reads each value of the graph, as the plan-time fusions need it: the index
+   * of the node producing it, how many node inputs read it, and the graph's outputs (which must
+   * stay materialized whoever reads them).
+   */
+  private record DataFlow(
+      Map<String, Integer> producer, Map<String, Integer> readerCount, Set<String> graphOutputs) {
+    static DataFlow of(Graph graph) {
+      List<Node> nodes = graph.nodes();
+      Map<String, Integer> producer = new HashMap<>();
+      Map<String, Integer> readerCount = new HashMap<>();
+      for (int i = 0; i < nodes.size(); i++) {
+        producer.put(nodes.get(i).outputs().get(0), i);
+        for (String input : nodes.get(i).inputs()) {
+          readerCount.merge(input, 1, Integer::sum);
+        }
+      }
+      Set<String> graphOutputs = new HashSet<>();
+      graph.outputs().forEach(output -> graphOutputs.add(output.name()));
+      return new DataFlow(producer, readerCount, graphOutputs);
+    }
+  }
+
+  /**
    * Finds a ReLU that alone reads an int8 node's output (QLinearConv / QLinearGemm, e.g. the MNIST
    * CNN's layers; LowBitConv / LowBitGemm too): the int8 kernel then runs at the ReLU's place with
    * the ReLU in its output stage ({@link KernelFactory#int8}), and the unclamped output never
@@ -462,16 +485,10 @@ public final class GraphModel implements Model, LookupHitRatios {
       Map<Integer, Node> convOfChainEnd,
       Set<Integer> fusedConvs) {
     List<Node> nodes = graph.nodes();
-    Map<String, Integer> producer = new HashMap<>();
-    Map<String, Integer> readerCount = new HashMap<>();
-    for (int i = 0; i < nodes.size(); i++) {
-      producer.put(nodes.get(i).outputs().get(0), i);
-      for (String input : nodes.get(i).inputs()) {
-        readerCount.merge(input, 1, Integer::sum);
-      }
-    }
-    Set<String> graphOutputs = new HashSet<>();
-    graph.outputs().forEach(output -> graphOutputs.add(output.name()));
+    DataFlow flow = DataFlow.of(graph);
+    Map<String, Integer> producer = flow.producer();
+    Map<String, Integer> readerCount = flow.readerCount();
+    Set<String> graphOutputs = flow.graphOutputs();
     for (int i = 0; i < nodes.size(); i++) {
       Node relu = nodes.get(i);
       if (relu.op() != io.cacheai.graph.OpType.RELU
@@ -519,16 +536,10 @@ public final class GraphModel implements Model, LookupHitRatios {
       Map<Integer, Node> convOfChainEnd,
       Set<Integer> fusedConvs) {
     List<Node> nodes = graph.nodes();
-    Map<String, Integer> producer = new HashMap<>();
-    Map<String, Integer> readerCount = new HashMap<>();
-    for (int i = 0; i < nodes.size(); i++) {
-      producer.put(nodes.get(i).outputs().get(0), i);
-      for (String input : nodes.get(i).inputs()) {
-        readerCount.merge(input, 1, Integer::sum);
-      }
-    }
-    Set<String> graphOutputs = new HashSet<>();
-    graph.outputs().forEach(output -> graphOutputs.add(output.name()));
+    DataFlow flow = DataFlow.of(graph);
+    Map<String, Integer> producer = flow.producer();
+    Map<String, Integer> readerCount = flow.readerCount();
+    Set<String> graphOutputs = flow.graphOutputs();
     for (int i = 0; i < nodes.size(); i++) {
       Node pool = nodes.get(i);
       if (pool.op() != io.cacheai.graph.OpType.MAX_POOL
@@ -588,14 +599,9 @@ public final class GraphModel implements Model, LookupHitRatios {
       Map<Integer, Node> convOfChainEnd,
       Set<Integer> fusedConvs) {
     List<Node> nodes = graph.nodes();
-    Map<String, Integer> readerCount = new HashMap<>();
-    for (Node node : nodes) {
-      for (String input : node.inputs()) {
-        readerCount.merge(input, 1, Integer::sum);
-      }
-    }
-    Set<String> graphOutputs = new HashSet<>();
-    graph.outputs().forEach(output -> graphOutputs.add(output.name()));
+    DataFlow flow = DataFlow.of(graph);
+    Map<String, Integer> readerCount = flow.readerCount();
+    Set<String> graphOutputs = flow.graphOutputs();
     // one unit per int8 or q4g32 Gemm layer: its kernel, the index it runs at, what it writes
     record Unit(int end, int gemm, Kernel kernel, int rows, String output) {}
     Map<String, Unit> byInput = new HashMap<>();
