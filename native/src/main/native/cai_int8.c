@@ -1539,38 +1539,47 @@ void cai_conv_s8p16_u8c4_f32(const int8_t* w_packed, int m, int k, const uint8_t
  * ---------------------------------------------------------------------------------------------- */
 #define CAI_DIRECT_MR 4
 
-size_t cai_pack_conv_q4_size(int m, int c, int k_h, int k_w) {
-  return (size_t)((m + CAI_DIRECT_MR - 1) / CAI_DIRECT_MR) * (size_t)((c + 3) / 4) * (size_t)k_h *
-         (size_t)k_w * CAI_DIRECT_MR * 4;
+/*
+ * Repacks s8p16 weights [m, k = c·kH·kW] for the direct kernels: blocks of mr output channels,
+ * then per channel quad, tap (kh, kw) and channel of the block the quad's 4 weights — one aligned
+ * s32 per channel and tap (zero past m and c). mr = CAI_DIRECT_MR for the wide-row kernel (s8q4m4),
+ * 16 for the channels-in-lanes one (s8q4n16).
+ */
+static size_t cai_pack_conv_quads_size(int m, int c, int k_h, int k_w, int mr) {
+  return (size_t)((m + mr - 1) / mr) * (size_t)((c + 3) / 4) * (size_t)k_h * (size_t)k_w * mr * 4;
 }
 
-void cai_pack_conv_q4(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out) {
-  const int k = c * k_h * k_w;
-  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
+static void cai_pack_conv_quads(const int8_t* w_packed, int m, int c, int k_h, int k_w, int mr,
+                                int8_t* out) {
+  const int kp = cai_round_up(c * k_h * k_w, CAI_S8P_KSTEP);
   const int groups = (c + 3) / 4;
-  const int blocks = (m + CAI_DIRECT_MR - 1) / CAI_DIRECT_MR;
+  const int blocks = (m + mr - 1) / mr;
   size_t at = 0;
   for (int jb = 0; jb < blocks; jb++) {
     for (int cg = 0; cg < groups; cg++) {
       for (int kh = 0; kh < k_h; kh++) {
         for (int kw = 0; kw < k_w; kw++) {
-          for (int r = 0; r < CAI_DIRECT_MR; r++) {
-            const int j = jb * CAI_DIRECT_MR + r;
+          for (int r = 0; r < mr; r++) {
+            const int j = jb * mr + r;
             for (int i = 0; i < 4; i++) {
               const int ch = 4 * cg + i;
-              int8_t v = 0;
-              if (j < m && ch < c) {
-                const int kidx = (ch * k_h + kh) * k_w + kw;
-                v = w_packed[(size_t)(j / CAI_S8P_NR) * kp * CAI_S8P_NR + (size_t)(kidx / 2) * 32 +
-                             (j % CAI_S8P_NR) * 2 + kidx % 2];
-              }
-              out[at++] = v;
+              out[at++] = (j < m && ch < c)
+                              ? (int8_t)cai_s8p16_at(w_packed, kp, j, (ch * k_h + kh) * k_w + kw)
+                              : 0;
             }
           }
         }
       }
     }
   }
+}
+
+size_t cai_pack_conv_q4_size(int m, int c, int k_h, int k_w) {
+  return cai_pack_conv_quads_size(m, c, k_h, k_w, CAI_DIRECT_MR);
+}
+
+void cai_pack_conv_q4(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out) {
+  cai_pack_conv_quads(w_packed, m, c, k_h, k_w, CAI_DIRECT_MR, out);
 }
 
 void cai_quantize_pad_f32_u8c4(const float* x, int channels, int h, int w, int pad_t, int pad_b,
@@ -1856,9 +1865,7 @@ void cai_pack_conv_kq(const int8_t* w_packed, int m, int c, int k_h, int k_w, in
               const int kw = 4 * kq + i;
               int8_t v = 0;
               if (j < m && kw < k_w) {
-                const int kidx = (ch * k_h + kh) * k_w + kw;
-                v = w_packed[(size_t)(j / CAI_S8P_NR) * kp * CAI_S8P_NR + (size_t)(kidx / 2) * 32 +
-                             (j % CAI_S8P_NR) * 2 + kidx % 2];
+                v = (int8_t)cai_s8p16_at(w_packed, kp, j, (ch * k_h + kh) * k_w + kw);
               }
               out[at++] = v;
             }
@@ -2173,31 +2180,12 @@ void cai_qconv_kq_f32(const float* x, int c, int h, int w, int pad_t, int pad_b,
  * The direct convolution with output channels in the lanes (contracts: cai_int8.h)
  * ---------------------------------------------------------------------------------------------- */
 size_t cai_pack_conv_t16_size(int m, int c, int k_h, int k_w) {
-  return (size_t)((m + 15) / 16) * (size_t)((c + 3) / 4) * k_h * k_w * 64;
-}
-void cai_pack_conv_t16(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out) {
-  const int k = c * k_h * k_w;
-  const int kp = cai_round_up(k, CAI_S8P_KSTEP);
-  const int groups = (c + 3) / 4;
-  size_t at = 0;
-  for (int jb = 0; jb < (m + 15) / 16; jb++)
-    for (int cg = 0; cg < groups; cg++)
-      for (int kh = 0; kh < k_h; kh++)
-        for (int kw = 0; kw < k_w; kw++)
-          for (int r = 0; r < 16; r++) {
-            const int j = jb * 16 + r;
-            for (int i = 0; i < 4; i++) {
-              const int ch = 4 * cg + i;
-              int8_t v = 0;
-              if (j < m && ch < c) {
-                const int kidx = (ch * k_h + kh) * k_w + kw;
-                v = w_packed[(size_t)(j / CAI_S8P_NR) * kp * CAI_S8P_NR + (size_t)(kidx / 2) * 32 + (j % CAI_S8P_NR) * 2 + kidx % 2];
-              }
-              out[at++] = v;
-            }
-          }
+  return cai_pack_conv_quads_size(m, c, k_h, k_w, 16);
 }
 
+void cai_pack_conv_t16(const int8_t* w_packed, int m, int c, int k_h, int k_w, int8_t* out) {
+  cai_pack_conv_quads(w_packed, m, c, k_h, k_w, 16, out);
+}
 
 static void cai_conv_direct_t_ref(const int8_t* wt, int m, int c, int k_h, int k_w,
                                   const uint8_t* x4, int pstride, int pw, int out_h, int out_w,
