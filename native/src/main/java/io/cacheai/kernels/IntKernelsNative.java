@@ -17,7 +17,15 @@ import org.bytedeco.javacpp.annotation.Platform;
  * direct buffer's address <em>plus its position</em>, so callers pass buffers positioned where
  * their operand starts. The {@code *Ref} methods run the scalar twins, for tests and benchmarks.
  */
-@Platform(include = {"cai_int8.h", "cai_int8.c", "cai_lowbit_conv.h", "cai_lowbit_conv.c"})
+@Platform(
+    include = {
+      "cai_int8.h",
+      "cai_int8.c",
+      "cai_lowbit_conv.h",
+      "cai_lowbit_conv.c",
+      "cai_int8_seq.h",
+      "cai_int8_seq.c"
+    })
 final class IntKernelsNative {
   static {
     Loader.load();
@@ -549,4 +557,13 @@ final class IntKernelsNative {
       FloatBuffer tmp,
       int maxKp,
       FloatBuffer y);
+
+  @Name("cai_int8_sequence_f32")
+  static native void int8SequenceF32(
+      @Cast("const cai_int8_step*") ByteBuffer steps,
+      int count,
+      @Cast("const float*") FloatBuffer x,
+      @Cast("uint8_t*") ByteBuffer scratch,
+      FloatBuffer y,
+      int useRef);
 }

@@ -328,6 +328,7 @@ public final class GraphModel implements Model, LookupHitRatios {
       Arrays.fill(lastUse, -1);
       graph.inputs().forEach(input -> arenaValue[ids.get(input.name())] = true);
       List<Kernel> kernels = new ArrayList<>();
+      List<Int8SequenceKernel.Placed> placed = new ArrayList<>();
       List<Node> nodes = graph.nodes();
       Map<Integer, ElementwiseFusion.Chain> chains =
           fuseElementwise ? ElementwiseFusion.find(graph, analysis) : Map.of();
@@ -374,17 +375,33 @@ public final class GraphModel implements Model, LookupHitRatios {
                 : chain == null
                     ? kernelFactory.create(node, analysis)
                     : new ElementwiseChainKernel(ids.get(chain.input()), out, chain.steps());
-        kernels.add(
-            profile.wrap(
+        List<Integer> readIds = new ArrayList<>();
+        for (String input : reads) {
+          if (!input.isEmpty()) {
+            readIds.add(ids.get(input));
+          }
+        }
+        placed.add(
+            new Int8SequenceKernel.Placed(
+                kernel,
                 (fused != null ? convOfChainEnd.get(i).describe() + " + " : "")
                     + node.describe()
                     + " ["
                     + kernel.getClass().getSimpleName()
                     + "]",
-                kernel));
+                readIds,
+                out));
       }
+      Set<Integer> graphOutputIds = new HashSet<>();
       for (ValueInfo output : graph.outputs()) {
         lastUse[ids.get(output.name())] = nodes.size();
+        graphOutputIds.add(ids.get(output.name()));
+      }
+      if (fuseElementwise) {
+        placed = Int8SequenceKernel.fuse(placed, graphOutputIds);
+      }
+      for (Int8SequenceKernel.Placed p : placed) {
+        kernels.add(profile.wrap(p.label(), p.kernel()));
       }
       plan =
           new ExecutionPlan(
