@@ -2440,3 +2440,115 @@ void cai_q4gemm_chain_f32(const cai_q4gemm_layer* layers, int count, const float
     ld_in = ld_out;
   }
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * A pooled kw-quad convolution handing its output to the next convolution as u8 channel quads
+ * (contracts: cai_int8.h)
+ * ---------------------------------------------------------------------------------------------- */
+#if CAI_X86
+/* 16 floats quantized as cai_quantize_one does (IEEE division, NaN -> zero point, clamp +-1024,
+ * round to nearest even, + zero point, clamp 0..255), as 16 bytes */
+CAI_VNNI_INLINE __m128i cai_quantize16(__m512 x, __m512 scale, __m512i zp) {
+  __m512 v = _mm512_div_ps(x, scale);
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-1024.0f)), _mm512_set1_ps(1024.0f));
+  v = _mm512_mask_mov_ps(v, nan, _mm512_setzero_ps());
+  __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+  q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(255));
+  return _mm512_cvtepi32_epi8(q);
+}
+
+/* t[(r*w + c)*ldc + j] (j < m, m % 16 == 0) -> x4[(cg*pstride + (r+pad_t)*pw + c+pad_l)*4 + i]
+ * = q(t[..][4cg + i]); border = zero point, tail [ph*pw, pstride) = 0: the bytes of
+ * cai_quantize_pad_f32_u8c4 on the NCHW transpose of t */
+static CAI_VNNI void cai_t_quantize_quads(const float* t, int ldc, int m, int h, int w,
+                                          int pad_t, int pad_b, int pad_l, int pad_r,
+                                          float scale, int zero_point, int pstride, uint8_t* x4) {
+  const int pw = w + pad_l + pad_r;
+  const int plane = (h + pad_t + pad_b) * pw;
+  const int bordered = pad_t | pad_b | pad_l | pad_r;
+  const uint32_t zp4 = 0x01010101u * (uint32_t)zero_point;
+  for (int cg = 0; cg < m / 4; cg++) {
+    uint32_t* group = (uint32_t*)(x4 + (size_t)cg * pstride * 4);
+    if (bordered) {
+      for (int p = 0; p < plane; p++) group[p] = zp4;
+    }
+    memset(group + plane, 0, (size_t)(pstride - plane) * 4);
+  }
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512i zp = _mm512_set1_epi32(zero_point);
+  for (int r = 0; r < h; r++) {
+    for (int c = 0; c < w; c++) {
+      const float* src = t + (size_t)(r * w + c) * ldc;
+      const size_t at = (size_t)(r + pad_t) * pw + c + pad_l;
+      for (int j0 = 0; j0 < m; j0 += 16) {
+        const __m128i b = cai_quantize16(_mm512_loadu_ps(src + j0), s, zp);
+        uint8_t* base = x4 + ((size_t)(j0 / 4) * pstride + at) * 4;
+        const size_t g = (size_t)pstride * 4;
+        const int32_t q0 = _mm_cvtsi128_si32(b);
+        const int32_t q1 = _mm_extract_epi32(b, 1);
+        const int32_t q2 = _mm_extract_epi32(b, 2);
+        const int32_t q3 = _mm_extract_epi32(b, 3);
+        memcpy(base, &q0, 4);
+        memcpy(base + g, &q1, 4);
+        memcpy(base + 2 * g, &q2, 4);
+        memcpy(base + 3 * g, &q3, 4);
+      }
+    }
+  }
+}
+#endif
+
+void cai_qconv_kq_quads(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                        int pad_r, float x_scale, int x_zero_point, const int8_t* wk, int m,
+                        int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                        int relu, uint8_t* img, float* planes, int wide, int pool_k, int pool_s,
+                        int out_h2, int out_w2, float* pooled, int n_pad_t, int n_pad_b,
+                        int n_pad_l, int n_pad_r, float n_scale, int n_zero_point, int n_pstride,
+                        uint8_t* n_scratch, uint8_t* x4, int use_ref) {
+#if CAI_X86
+  if (!use_ref && pool_k == 2 && pool_s == 2 && m % 16 == 0 && cai_isa_vbmi()) {
+    const int ph = h + pad_t + pad_b;
+    const int pw = w + pad_l + pad_r;
+    for (int ch = 0; ch < c; ch++) { /* as cai_qconv_kq_f32 */
+      uint8_t* plane = img + (size_t)ch * pstride;
+      cai_quantize_pad_f32_u8(x + (size_t)ch * h * w, 1, h, w, pad_t, pad_b, pad_l, pad_r,
+                              x_scale, x_zero_point, plane);
+      memset(plane + (size_t)ph * pw, 0, (size_t)(pstride - ph * pw));
+    }
+    cai_conv_kq_pool2_vnni(wk, m, c, k_h, k_w, img, pstride, pw, out_h2, out_w2, bias, scale,
+                           relu, planes, m);
+    cai_t_quantize_quads(planes, m, m, out_h2, out_w2, n_pad_t, n_pad_b, n_pad_l, n_pad_r,
+                         n_scale, n_zero_point, n_pstride, x4);
+    return;
+  }
+#endif
+  cai_qconv_kq_f32(x, c, h, w, pad_t, pad_b, pad_l, pad_r, x_scale, x_zero_point, wk, m, k_h, k_w,
+                   pstride, bias, scale, relu, img, planes, wide, pool_k, pool_s, out_h2, out_w2,
+                   pooled, use_ref);
+  cai_quantize_pad_f32_u8c4(pooled, m, out_h2, out_w2, n_pad_t, n_pad_b, n_pad_l, n_pad_r, n_scale,
+                            n_zero_point, n_pstride, n_scratch, x4);
+}
+
+void cai_conv_direct_t_x4_f32(const uint8_t* x4, int c, int h, int w, int pad_t, int pad_b,
+                              int pad_l, int pad_r, const int8_t* wt, int m, int k_h, int k_w,
+                              int pstride, const int32_t* bias, const float* scale, int relu,
+                              float* t, int pool_k, int pool_s, int out_h2, int out_w2, float* y,
+                              int use_ref) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+  const int out_h = ph - k_h + 1;
+  const int out_w = pw - k_w + 1;
+  const int ldc = cai_round_up(m, 16);
+#if CAI_X86
+  if (!use_ref && cai_isa_vnni()) { /* as cai_qconv_direct_t_f32 after its quantization */
+    cai_conv_direct_t_vnni(wt, m, c, k_h, k_w, x4, pstride, pw, out_h, out_w, bias, scale, relu,
+                           t, ldc);
+    cai_t_pool_vnni(t, ldc, m, out_w, pool_k, pool_s, out_h2, out_w2, y);
+    return;
+  }
+#endif
+  cai_conv_direct_t_ref(wt, m, c, k_h, k_w, x4, pstride, pw, out_h, out_w, bias, scale, relu, t,
+                        ldc);
+  cai_t_pool_ref(t, ldc, m, out_w, pool_k, pool_s, out_h2, out_w2, y);
+}

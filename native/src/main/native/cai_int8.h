@@ -441,6 +441,33 @@ CAI_STATIC_ASSERT(sizeof(cai_q4gemm_layer) == 32, "q4 gemm layer descriptor is 3
 void cai_q4gemm_chain_f32(const cai_q4gemm_layer* layers, int count, const float* x, int m,
                           float* tmp, int max_kp, float* y);
 
+/* ------------------------------------------------------------------------------------------------
+ * Two convolutions handing over u8 channel quads instead of fp32 NCHW (io.cacheai.kernels.
+ * Int8Sequence): the bytes are those of the one-layer calls, only the fp32 NCHW copy between them
+ * and its re-reading disappear.
+ *
+ * cai_qconv_kq_quads: cai_qconv_kq_f32 (pooled), then the next convolution's quantization
+ * (n_pad_*, n_scale, n_zero_point, n_pstride) of its output straight into x4 as
+ * cai_quantize_pad_f32_u8c4 lays it out. On the 2x2 / stride 2 VBMI path with m % 16 == 0 the
+ * pooled [pixel, channel] vectors are quantized in registers (16 channels = 4 quads per pixel);
+ * otherwise (scalar twins, other pools) cai_qconv_kq_f32 writes pooled [m, out_h2, out_w2] and
+ * cai_quantize_pad_f32_u8c4 (n_scratch: m * padded plane bytes) quantizes it.
+ *
+ * cai_conv_direct_t_x4_f32: cai_qconv_direct_t_f32 from its quantized input x4.
+ * ---------------------------------------------------------------------------------------------- */
+void cai_qconv_kq_quads(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                        int pad_r, float x_scale, int x_zero_point, const int8_t* wk, int m,
+                        int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                        int relu, uint8_t* img, float* planes, int wide, int pool_k, int pool_s,
+                        int out_h2, int out_w2, float* pooled, int n_pad_t, int n_pad_b,
+                        int n_pad_l, int n_pad_r, float n_scale, int n_zero_point, int n_pstride,
+                        uint8_t* n_scratch, uint8_t* x4, int use_ref);
+void cai_conv_direct_t_x4_f32(const uint8_t* x4, int c, int h, int w, int pad_t, int pad_b,
+                              int pad_l, int pad_r, const int8_t* wt, int m, int k_h, int k_w,
+                              int pstride, const int32_t* bias, const float* scale, int relu,
+                              float* t, int pool_k, int pool_s, int out_h2, int out_w2, float* y,
+                              int use_ref);
+
 #ifdef __cplusplus
 }
 #endif

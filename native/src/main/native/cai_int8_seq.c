@@ -28,6 +28,24 @@ void cai_int8_sequence_f32(const cai_int8_step* steps, int count, const float* x
                             scratch + s->s0_at, (int32_t*)(scratch + s->s1_at),
                             (float*)(scratch + s->s2_at), s->w, out);
         break;
+      case CAI_SEQ_KQ_CONV_QUADS: { /* the next step is CAI_SEQ_LANES_CONV_QUADS (checked in Java) */
+        const cai_int8_step* n = &steps[i + 1];
+        cai_qconv_kq_quads(in, s->c, s->h, s->w, s->pad_t, s->pad_b, s->pad_l, s->pad_r,
+                           s->x_scale, s->x_zero_point, (const int8_t*)s->weights, s->m, s->k_h,
+                           s->k_w, s->pstride, s->bias, s->scale, s->relu, scratch + s->s0_at,
+                           (float*)(scratch + s->s1_at), s->wide, s->pool_k, s->pool_s, s->out_h2,
+                           s->out_w2, (float*)(scratch + s->s2_at), n->pad_t, n->pad_b, n->pad_l,
+                           n->pad_r, n->x_scale, n->x_zero_point, n->pstride, scratch + s->s0_at,
+                           scratch + s->out_at, use_ref);
+        break;
+      }
+      case CAI_SEQ_LANES_CONV_QUADS:
+        cai_conv_direct_t_x4_f32(scratch + s->in_at, s->c, s->h, s->w, s->pad_t, s->pad_b,
+                                 s->pad_l, s->pad_r, (const int8_t*)s->weights, s->m, s->k_h,
+                                 s->k_w, s->pstride, s->bias, s->scale, s->relu,
+                                 (float*)(scratch + s->s2_at), s->pool_k, s->pool_s, s->out_h2,
+                                 s->out_w2, out, use_ref);
+        break;
       default:
         return; /* refused in Java: never reached */
     }

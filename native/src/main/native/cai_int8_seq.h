@@ -31,6 +31,13 @@
  *   op 3, CAI_SEQ_GEMM_CHAIN  cai_qgemm_chain_f32:    weights = the chain's layer descriptors,
  *                             c = layer count, h = rows m, w = max_n; s0 a (u8), s1 acc (s32),
  *                             s2 tmp (fp32)
+ *   op 4, CAI_SEQ_KQ_CONV_QUADS  a KQ_CONV whose next step is op 5: cai_qconv_kq_quads writes the
+ *                             next step's u8 channel quads (x4) at out_at, reading the next
+ *                             step's pads, x_scale, x_zero_point and pstride; s0 img, then the
+ *                             padded planes of the fallback; s1 planes; s2 the fallback's pooled
+ *                             fp32 output
+ *   op 5, CAI_SEQ_LANES_CONV_QUADS  a LANES_CONV reading its x4 at in_at (cai_conv_direct_t_x4_f32):
+ *                             s2 t (fp32)
  * ---------------------------------------------------------------------------------------------- */
 #ifndef CAI_INT8_SEQ_H
 #define CAI_INT8_SEQ_H
@@ -46,6 +53,8 @@ extern "C" {
 #define CAI_SEQ_KQ_CONV 1
 #define CAI_SEQ_LANES_CONV 2
 #define CAI_SEQ_GEMM_CHAIN 3
+#define CAI_SEQ_KQ_CONV_QUADS 4
+#define CAI_SEQ_LANES_CONV_QUADS 5
 
 typedef struct {
   int32_t op;

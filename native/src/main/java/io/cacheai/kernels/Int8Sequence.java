@@ -55,6 +55,8 @@ public final class Int8Sequence {
   static final int OP_KQ_CONV = 1;
   static final int OP_LANES_CONV = 2;
   static final int OP_GEMM_CHAIN = 3;
+  static final int OP_KQ_CONV_QUADS = 4;
+  static final int OP_LANES_CONV_QUADS = 5;
 
   private static final int OP = 0;
   private static final int C = 4;
@@ -327,9 +329,10 @@ public final class Int8Sequence {
       throw new IllegalArgumentException("an int8 sequence needs at least one step");
     }
     this.steps = List.copyOf(steps);
+    int count = this.steps.size();
     long slot = 0;
     long stepScratch = 0;
-    for (int i = 0; i < this.steps.size(); i++) {
+    for (int i = 0; i < count; i++) {
       Step step = this.steps.get(i);
       if (i > 0 && step.inputFloats() != this.steps.get(i - 1).outputFloats()) {
         throw new IllegalArgumentException(
@@ -342,32 +345,65 @@ public final class Int8Sequence {
                 + " writes "
                 + this.steps.get(i - 1).outputFloats());
       }
-      if (i < this.steps.size() - 1) {
+      if (i < count - 1) {
         slot = Math.max(slot, align(4 * step.outputFloats()));
+        if (handsOffQuads(i)) {
+          LanesConv next = (LanesConv) this.steps.get(i + 1);
+          slot =
+              Math.max(slot, align(Int8DirectConv.inputBytes(next.channels(), next.pixelStride())));
+        }
       }
       long regions = 0;
-      for (long bytes : step.scratchBytes()) {
+      for (long bytes : regions(i)) {
         regions += align(bytes);
       }
       stepScratch = Math.max(stepScratch, regions);
     }
     this.scratchBytes = 2 * slot + stepScratch;
     checkIntSized("scratch", scratchBytes);
-    this.descriptor =
-        ByteBuffer.allocateDirect(STEP_BYTES * this.steps.size()).order(ByteOrder.nativeOrder());
-    for (int i = 0; i < this.steps.size(); i++) {
+    this.descriptor = ByteBuffer.allocateDirect(STEP_BYTES * count).order(ByteOrder.nativeOrder());
+    for (int i = 0; i < count; i++) {
       int base = i * STEP_BYTES;
-      Step step = this.steps.get(i);
       descriptor.putLong(base + IN_AT, i == 0 ? -1 : ((i - 1) % 2) * slot);
-      descriptor.putLong(base + OUT_AT, i == this.steps.size() - 1 ? -1 : (i % 2) * slot);
+      descriptor.putLong(base + OUT_AT, i == count - 1 ? -1 : (i % 2) * slot);
       long at = 2 * slot;
-      long[] regions = step.scratchBytes();
+      long[] regions = regions(i);
       for (int r = 0; r < 3; r++) {
         descriptor.putLong(base + SCRATCH_AT + 8 * r, at);
         at += align(regions[r]);
       }
-      write(base, step);
+      write(base, this.steps.get(i));
+      if (handsOffQuads(i)) {
+        descriptor.putInt(base + OP, OP_KQ_CONV_QUADS);
+      } else if (i > 0 && handsOffQuads(i - 1)) {
+        descriptor.putInt(base + OP, OP_LANES_CONV_QUADS);
+      }
     }
+  }
+
+  /**
+   * Whether step i hands its output to step i + 1 as u8 channel quads ({@code cai_qconv_kq_quads}):
+   * a kw-quad convolution followed by a channels-in-lanes one, which quantizes its input into
+   * exactly those bytes.
+   */
+  private boolean handsOffQuads(int i) {
+    return i + 1 < steps.size()
+        && steps.get(i) instanceof KqConv
+        && steps.get(i + 1) instanceof LanesConv;
+  }
+
+  /** Byte sizes of step i's scratch regions s0, s1, s2 as the C side uses them. */
+  private long[] regions(int i) {
+    long[] regions = steps.get(i).scratchBytes();
+    if (handsOffQuads(i)) { // s0: img, then the fallback's padded planes; s2: its pooled output
+      LanesConv next = (LanesConv) steps.get(i + 1);
+      long padded = (long) next.channels() * next.ph() * next.pw();
+      return new long[] {Math.max(regions[0], padded), regions[1], 4 * steps.get(i).outputFloats()};
+    }
+    if (i > 0 && handsOffQuads(i - 1)) { // the input is already quantized: only t
+      return new long[] {0, 0, regions[2]};
+    }
+    return regions;
   }
 
   private void write(int base, Step step) {

@@ -15,7 +15,6 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link Int8Sequence} (one native call) against the one-layer calls it replaces — {@link
@@ -54,7 +53,10 @@ class Int8SequenceTest {
     return new RequantParams(ints(bias, 0), floats(scale, 0), 0, relu);
   }
 
-  private static Net net(Random random, Integer fixedWeight) {
+  private static Net net(Random random, Integer fixedWeight, int pad2) {
+    int out2 = 10 + 2 * pad2;
+    int pooled2 = out2 / 2;
+    int flat = 32 * pooled2 * pooled2;
     boolean unit = fixedWeight != null;
     ByteBuffer w1 = packed(weights(random, 16 * 25, fixedWeight), 16, 25);
     Int8Sequence.KqConv conv1 =
@@ -78,17 +80,17 @@ class Int8SequenceTest {
             16,
             14,
             14,
-            new int[] {0, 0, 0, 0},
+            new int[] {pad2, pad2, pad2, pad2},
             unit ? 1e-6f : 0.05f,
             unit ? 0 : random.nextInt(256),
             Int8LanesConv.packWeights(w2, 32, 16, 5, 5),
             32,
             5,
             5,
-            Int8DirectConv.pixelStride(14, 14, 5, 5, 10),
+            Int8DirectConv.pixelStride(14 + 2 * pad2, 14 + 2 * pad2, 5, 5, out2),
             params(random, 32, true, unit),
-            new int[] {2, 2, 5, 5});
-    int[][] dims = {{800, 120}, {120, 84}, {84, 10}};
+            new int[] {2, 2, pooled2, pooled2});
+    int[][] dims = {{flat, 120}, {120, 84}, {84, 10}};
     List<Int8GemmChain.Layer> layers = new java.util.ArrayList<>();
     for (int l = 0; l < 3; l++) {
       int k = dims[l][0];
@@ -123,7 +125,10 @@ class Int8SequenceTest {
         pooled1,
         body);
     Int8Sequence.LanesConv b = net.conv2();
-    FloatBuffer pooled2 = floats(new float[800], 0);
+    int flat = net.head().inputWidth();
+    int pad2 = b.pads()[0];
+    int side = 14 + 2 * pad2;
+    FloatBuffer pooled2 = floats(new float[flat], 0);
     Int8LanesConv.image(
         new ConvInput(pooled1, 16, 14, 14, b.pads(), b.scale(), b.zeroPoint()),
         b.wt(),
@@ -132,9 +137,9 @@ class Int8SequenceTest {
         5,
         b.pixelStride(),
         b.params(),
-        zeroBytes(16 * 14 * 14, 0),
+        zeroBytes(16 * side * side, 0),
         zeroBytes(Int8DirectConv.inputBytes(16, b.pixelStride()), 0),
-        floats(new float[(int) Int8LanesConv.productFloats(32, 10, 10)], 0),
+        floats(new float[(int) Int8LanesConv.productFloats(32, side - 4, side - 4)], 0),
         b.pool(),
         pooled2,
         body);
@@ -160,11 +165,11 @@ class Int8SequenceTest {
     return IntBuffersForTests.toArray(y, 10);
   }
 
-  @ParameterizedTest(name = "seed={0}")
-  @ValueSource(ints = {1, 2, 3})
-  void run_equalsOneCallPerLayer(int seed) {
+  @ParameterizedTest(name = "seed={0} conv2 pad={1}")
+  @CsvSource({"1, 0", "2, 0", "3, 1", "4, 2"})
+  void run_equalsOneCallPerLayer(int seed, int pad2) {
     Random random = new Random(seed);
-    Net net = net(random, null);
+    Net net = net(random, null, pad2);
     Int8Sequence sequence = net.sequence();
     assertThat(sequence.inputFloats()).isEqualTo(784);
     assertThat(sequence.outputFloats()).isEqualTo(10);
@@ -181,10 +186,10 @@ class Int8SequenceTest {
   }
 
   /** All-255 activations × all ±127 / −128 weights through every step. */
-  @ParameterizedTest(name = "weight={0}")
-  @CsvSource({"127", "-127", "-128"})
-  void run_adversarialExtremes(int weight) {
-    Net net = net(new Random(7), weight);
+  @ParameterizedTest(name = "weight={0} conv2 pad={1}")
+  @CsvSource({"127, 0", "-127, 0", "-128, 0", "127, 1"})
+  void run_adversarialExtremes(int weight, int pad2) {
+    Net net = net(new Random(7), weight, pad2);
     float[] image = new float[784];
     Arrays.fill(image, 1e9f); // saturates to 255
     float[] expected = oneCallPerLayer(net, image, ConvBody.SCALAR_TWIN);
@@ -196,12 +201,13 @@ class Int8SequenceTest {
     // is 255·w·84 exactly
     if (weight > 0) {
       assertThat(expected[0]).isEqualTo((float) (255L * weight * 84));
+      assertThat(expected).containsOnly(expected[0]);
     }
   }
 
   @Test
   void refusals_nameTheField() {
-    Net net = net(new Random(5), null);
+    Net net = net(new Random(5), null, 0);
     Int8Sequence.KqConv a = net.conv1();
     assertThatThrownBy(
             () -> new Int8Sequence(List.of(a, new Int8Sequence.GemmChain(net.head(), 1))))
