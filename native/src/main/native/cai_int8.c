@@ -1150,11 +1150,45 @@ static CAI_AVX2 void cai_quantize_f32_u8_avx2(const float* x, int count, float s
   }
   cai_quantize_f32_u8_ref(x + i, count - i, scale, zero_point, out + i);
 }
+/* 16 floats quantized as cai_quantize_one does (IEEE division, NaN -> zero point, clamp +-1024,
+ * round to nearest even, + zero point, clamp 0..255), as 16 bytes */
+CAI_VNNI_INLINE __m512i cai_quantize16_s32(__m512 x, __m512 scale, __m512i zp) {
+  __m512 v = _mm512_div_ps(x, scale);
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-1024.0f)), _mm512_set1_ps(1024.0f));
+  v = _mm512_mask_mov_ps(v, nan, _mm512_setzero_ps());
+  __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+  return _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(255));
+}
+
+CAI_VNNI_INLINE __m128i cai_quantize16(__m512 x, __m512 scale, __m512i zp) {
+  return _mm512_cvtepi32_epi8(cai_quantize16_s32(x, scale, zp));
+}
+
+/* 16 at a time, the tail masked: short rows (a 28-pixel image row) need no scalar division */
+static CAI_VNNI void cai_quantize_f32_u8_avx512(const float* x, int count, float scale,
+                                               int zero_point, uint8_t* out) {
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512i zp = _mm512_set1_epi32(zero_point);
+  int i = 0;
+  for (; i + 16 <= count; i += 16) {
+    _mm_storeu_si128((__m128i*)(out + i), cai_quantize16(_mm512_loadu_ps(x + i), s, zp));
+  }
+  if (i < count) {
+    const __mmask16 mask = (__mmask16)((1u << (count - i)) - 1u);
+    _mm512_mask_cvtepi32_storeu_epi8(out + i, mask,
+                                     cai_quantize16_s32(_mm512_maskz_loadu_ps(mask, x + i), s, zp));
+  }
+}
 #endif
 
 void cai_quantize_f32_u8(const float* x, int count, float scale, int zero_point, uint8_t* out,
                          int use_ref) {
 #if CAI_X86
+  if (!use_ref && cai_isa_vnni()) {
+    cai_quantize_f32_u8_avx512(x, count, scale, zero_point, out);
+    return;
+  }
   if (!use_ref && cai_isa_avx2()) {
     cai_quantize_f32_u8_avx2(x, count, scale, zero_point, out);
     return;
@@ -2446,18 +2480,6 @@ void cai_q4gemm_chain_f32(const cai_q4gemm_layer* layers, int count, const float
  * (contracts: cai_int8.h)
  * ---------------------------------------------------------------------------------------------- */
 #if CAI_X86
-/* 16 floats quantized as cai_quantize_one does (IEEE division, NaN -> zero point, clamp +-1024,
- * round to nearest even, + zero point, clamp 0..255), as 16 bytes */
-CAI_VNNI_INLINE __m128i cai_quantize16(__m512 x, __m512 scale, __m512i zp) {
-  __m512 v = _mm512_div_ps(x, scale);
-  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-1024.0f)), _mm512_set1_ps(1024.0f));
-  v = _mm512_mask_mov_ps(v, nan, _mm512_setzero_ps());
-  __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
-  q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(255));
-  return _mm512_cvtepi32_epi8(q);
-}
-
 /* t[(r*w + c)*ldc + j] (j < m, m % 16 == 0) -> x4[(cg*pstride + (r+pad_t)*pw + c+pad_l)*4 + i]
  * = q(t[..][4cg + i]); border = zero point, tail [ph*pw, pstride) = 0: the bytes of
  * cai_quantize_pad_f32_u8c4 on the NCHW transpose of t */
