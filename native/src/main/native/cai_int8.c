@@ -2521,13 +2521,162 @@ static CAI_VNNI void cai_t_quantize_quads(const float* t, int ldc, int m, int h,
 }
 #endif
 
+/* The kw-quad weights with the columns past the last whole quad regrouped along kh ("kqc"):
+ * per block of 16 output channels and per input channel, first the row quads
+ * [kh][kq < k_w / 4] (W[j][ch][kh][4kq .. 4kq+3]), then the column quads
+ * [kw = 4 (k_w / 4) .. k_w - 1][g < ceil(k_h / 4)] (W[j][ch][4g .. 4g+3][kw], 0 past k_h); 16
+ * channels x 4 bytes = 64 bytes per quad. A 5x5 kernel: 5 + 2 quads instead of 10. */
+size_t cai_pack_conv_kqc_size(int m, int c, int k_h, int k_w) {
+  const size_t quads = (size_t)k_h * (k_w / 4) + (size_t)(k_w % 4) * ((k_h + 3) / 4);
+  return (size_t)((m + CAI_KQ_MR - 1) / CAI_KQ_MR) * (size_t)c * quads * CAI_KQ_MR * 4;
+}
+
+void cai_pack_conv_kqc(const int8_t* wk, int m, int c, int k_h, int k_w, int8_t* out) {
+  const int quads = (k_w + 3) / 4;
+  const int blocks = (m + CAI_KQ_MR - 1) / CAI_KQ_MR;
+  /* wk (s8k4m16): block jb, tap (ch * k_h + kh) * quads + kq, channel r, byte i */
+#define KQ_AT(jb, ch, kh, kw, r) \
+  wk[((((size_t)(jb) * c + (ch)) * k_h + (kh)) * quads + (kw) / 4) * CAI_KQ_MR * 4 + (r) * 4 + (kw) % 4]
+  size_t at = 0;
+  for (int jb = 0; jb < blocks; jb++) {
+    for (int ch = 0; ch < c; ch++) {
+      for (int kh = 0; kh < k_h; kh++) {
+        for (int kq = 0; kq < k_w / 4; kq++) {
+          for (int r = 0; r < CAI_KQ_MR; r++) {
+            for (int i = 0; i < 4; i++) {
+              out[at++] = KQ_AT(jb, ch, kh, 4 * kq + i, r);
+            }
+          }
+        }
+      }
+      for (int kw = 4 * (k_w / 4); kw < k_w; kw++) {
+        for (int g = 0; g < (k_h + 3) / 4; g++) {
+          for (int r = 0; r < CAI_KQ_MR; r++) {
+            for (int i = 0; i < 4; i++) {
+              const int kh = 4 * g + i;
+              out[at++] = kh < k_h ? KQ_AT(jb, ch, kh, kw, r) : 0;
+            }
+          }
+        }
+      }
+    }
+  }
+#undef KQ_AT
+}
+
+/* Rows of the column image: out_h + 4 (ceil(k_h / 4) - 1), pw positions each. */
+static int cai_kqc_rows(int k_h, int out_h) { return out_h + 4 * ((k_h + 3) / 4 - 1); }
+
+#if CAI_X86
+/* As cai_kql_seg_pool2, the kqc weights: row quads broadcast from img, column quads from the
+ * column image cq (position p = row * pw + col holds img rows row .. row+3 at col, 0 past ph) */
+CAI_VBMI_INLINE void cai_kqc_seg_pool2(const int PT, const int8_t* w0, int c, int k_h, int k_w,
+                                       const uint8_t* img, int pstride, const uint8_t* cq,
+                                       int cstride, int pw, int q0, __mmask16 mk,
+                                       const int32_t* bias, const float* scale, int relu,
+                                       float* tp, int ldc) {
+  __m512i acc[2][6];
+  for (int r = 0; r < 2; r++) for (int i = 0; i < PT; i++) acc[r][i] = _mm512_setzero_si512();
+  const int8_t* wp = w0;
+  for (int ch = 0; ch < c; ch++) {
+    for (int kh = 0; kh < k_h; kh++) {
+      const uint8_t* xs = img + (size_t)ch * pstride + q0 + (size_t)kh * pw;
+      for (int kq = 0; kq < k_w / 4; kq++, wp += 64, xs += 4) {
+        const __m512i wv = _mm512_loadu_si512(wp);
+        for (int r = 0; r < 2; r++) {
+          for (int i = 0; i < PT; i++) {
+            const __m512i xb = _mm512_broadcastd_epi32(_mm_loadu_si32(xs + (size_t)r * pw + i));
+            acc[r][i] = _mm512_dpbusd_epi32(acc[r][i], xb, wv);
+          }
+        }
+      }
+    }
+    for (int kw = 4 * (k_w / 4); kw < k_w; kw++) {
+      for (int g = 0; g < (k_h + 3) / 4; g++, wp += 64) {
+        const uint8_t* cs = cq + ((size_t)ch * cstride + q0 + (size_t)4 * g * pw + kw) * 4;
+        const __m512i wv = _mm512_loadu_si512(wp);
+        for (int r = 0; r < 2; r++) {
+          for (int i = 0; i < PT; i++) {
+            const __m512i xb =
+                _mm512_broadcastd_epi32(_mm_loadu_si32(cs + ((size_t)r * pw + i) * 4));
+            acc[r][i] = _mm512_dpbusd_epi32(acc[r][i], xb, wv);
+          }
+        }
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i b = bias == NULL ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(mk, bias);
+  const __m512 s = _mm512_maskz_loadu_ps(mk, scale);
+  __m512 f[2][6];
+  for (int r = 0; r < 2; r++) {
+    for (int i = 0; i < PT; i++) {
+      f[r][i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][i], b)), s);
+      if (relu) f[r][i] = _mm512_mask_mov_ps(f[r][i], _mm512_cmp_ps_mask(f[r][i], zero, _CMP_LT_OQ), zero);
+    }
+  }
+  for (int i = 0; i < PT / 2; i++) {
+    const __m512 top = _mm512_max_ps(f[0][2 * i], f[0][2 * i + 1]);
+    const __m512 bottom = _mm512_max_ps(f[1][2 * i], f[1][2 * i + 1]);
+    _mm512_storeu_ps(tp + (size_t)i * ldc, _mm512_max_ps(top, bottom));
+  }
+}
+
+/* cai_conv_kq_pool2_vnni on the kqc weights; cq built here from img */
+static CAI_VBMI void cai_conv_kqc_pool2_vnni(const int8_t* wc, int m, int c, int k_h, int k_w,
+                                             const uint8_t* img, int pstride, int ph, int pw,
+                                             int out_h, int out_h2, int out_w2,
+                                             const int32_t* bias, const float* scale, int relu,
+                                             uint8_t* cq, float* tp, int ldc) {
+  const int rows = cai_kqc_rows(k_h, out_h);
+  const int cstride = rows * pw;
+  for (int ch = 0; ch < c; ch++) {
+    const uint8_t* plane = img + (size_t)ch * pstride;
+    for (int row = 0; row < rows; row++) {
+      const uint8_t* src[4];
+      for (int i = 0; i < 4; i++) {
+        src[i] = row + i < ph ? plane + (size_t)(row + i) * pw : NULL;
+      }
+      cai_interleave4(src, 1, pw, cq + ((size_t)ch * cstride + (size_t)row * pw) * 4);
+    }
+  }
+  const size_t quads = (size_t)k_h * (k_w / 4) + (size_t)(k_w % 4) * ((k_h + 3) / 4);
+  const size_t jstride = (size_t)c * quads * 64;
+  for (int j0 = 0; j0 < m; j0 += 16) {
+    const int left = m - j0;
+    const __mmask16 mk = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+    const int8_t* w0 = wc + (size_t)(j0 / 16) * jstride;
+    const int32_t* bj = bias == NULL ? NULL : bias + j0;
+    for (int oh = 0; oh < out_h2; oh++) {
+      for (int ow = 0; ow < out_w2; ow += 3) {
+        const int pooled = out_w2 - ow < 3 ? out_w2 - ow : 3;
+        float* out = tp + (size_t)(oh * out_w2 + ow) * ldc + j0;
+        const int q0 = 2 * oh * pw + 2 * ow;
+#define KQC(P) cai_kqc_seg_pool2(P, w0, c, k_h, k_w, img, pstride, cq, cstride, pw, q0, mk, bj, scale + j0, relu, out, ldc)
+        switch (pooled) {
+          case 1: KQC(2); break;
+          case 2: KQC(4); break;
+          default: KQC(6); break;
+        }
+#undef KQC
+      }
+    }
+  }
+}
+#endif
+
+size_t cai_kqc_image_size(int c, int k_h, int out_h, int pw) {
+  return (size_t)c * cai_kqc_rows(k_h, out_h) * pw * 4;
+}
+
 void cai_qconv_kq_quads(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
                         int pad_r, float x_scale, int x_zero_point, const int8_t* wk, int m,
                         int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
                         int relu, uint8_t* img, float* planes, int wide, int pool_k, int pool_s,
                         int out_h2, int out_w2, float* pooled, int n_pad_t, int n_pad_b,
                         int n_pad_l, int n_pad_r, float n_scale, int n_zero_point, int n_pstride,
-                        uint8_t* n_scratch, uint8_t* x4, int use_ref) {
+                        uint8_t* n_scratch, uint8_t* x4, const int8_t* wc, uint8_t* cq,
+                        int use_ref) {
 #if CAI_X86
   if (!use_ref && pool_k == 2 && pool_s == 2 && m % 16 == 0 && cai_isa_vbmi()) {
     const int ph = h + pad_t + pad_b;
@@ -2538,8 +2687,13 @@ void cai_qconv_kq_quads(const float* x, int c, int h, int w, int pad_t, int pad_
                               x_scale, x_zero_point, plane);
       memset(plane + (size_t)ph * pw, 0, (size_t)(pstride - ph * pw));
     }
-    cai_conv_kq_pool2_vnni(wk, m, c, k_h, k_w, img, pstride, pw, out_h2, out_w2, bias, scale,
-                           relu, planes, m);
+    if (wc != NULL) {
+      cai_conv_kqc_pool2_vnni(wc, m, c, k_h, k_w, img, pstride, ph, pw, ph - k_h + 1, out_h2,
+                              out_w2, bias, scale, relu, cq, planes, m);
+    } else {
+      cai_conv_kq_pool2_vnni(wk, m, c, k_h, k_w, img, pstride, pw, out_h2, out_w2, bias, scale,
+                             relu, planes, m);
+    }
     cai_t_quantize_quads(planes, m, m, out_h2, out_w2, n_pad_t, n_pad_b, n_pad_l, n_pad_r,
                          n_scale, n_zero_point, n_pstride, x4);
     return;

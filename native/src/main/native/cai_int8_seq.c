@@ -36,7 +36,8 @@ void cai_int8_sequence_f32(const cai_int8_step* steps, int count, const float* x
                            (float*)(scratch + s->s1_at), s->wide, s->pool_k, s->pool_s, s->out_h2,
                            s->out_w2, (float*)(scratch + s->s2_at), n->pad_t, n->pad_b, n->pad_l,
                            n->pad_r, n->x_scale, n->x_zero_point, n->pstride, scratch + s->s0_at,
-                           scratch + s->out_at, use_ref);
+                           scratch + s->out_at, (const int8_t*)s->weights2,
+                           scratch + s->s2_at, use_ref);
         break;
       }
       case CAI_SEQ_LANES_CONV_QUADS:

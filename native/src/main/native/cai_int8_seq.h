@@ -9,7 +9,7 @@
  * (io.cacheai.kernels.Int8Sequence) when the sequence is built; per call Java checks the lengths
  * of x, scratch and y.
  *
- * Descriptor, one per step (144 bytes, written once per plan by io.cacheai.kernels.Int8Sequence):
+ * Descriptor, one per step (152 bytes, written once per plan by io.cacheai.kernels.Int8Sequence):
  *
  *     0    4    8   12   16     20     24     28     32    36   40    44    48        52     56
  *   +----+----+----+----+------+------+------+------+-----+----+-----+-----+---------+------+
@@ -19,10 +19,10 @@
  *   +------+-------+-------+-------+--------+---------+-----------+----------+----------+
  *   | wide | poolK | poolS | outH2 | outW2  | xScale  | weights * | bias *   | scale *  |
  *   +------+-------+-------+-------+--------+---------+-----------+----------+----------+
- *     104          112           120          128          136         144
- *   +------------+-------------+------------+------------+------------+
- *   | in_at s64  | out_at s64  | s0_at s64  | s1_at s64  | s2_at s64  |
- *   +------------+-------------+------------+------------+------------+
+ *     104          112           120          128          136          144          152
+ *   +------------+-------------+------------+------------+------------+------------+
+ *   | in_at s64  | out_at s64  | s0_at s64  | s1_at s64  | s2_at s64  | weights2 * |
+ *   +------------+-------------+------------+------------+------------+------------+
  *
  * in_at / out_at: byte offsets of the step's fp32 input / output in scratch; -1 = x / y.
  * s0..s2_at: byte offsets of the step's own scratch regions.
@@ -35,7 +35,8 @@
  *                             next step's u8 channel quads (x4) at out_at, reading the next
  *                             step's pads, x_scale, x_zero_point and pstride; s0 img, then the
  *                             padded planes of the fallback; s1 planes; s2 the fallback's pooled
- *                             fp32 output
+ *                             fp32 output, or the column image of the kqc path; weights2 the kqc
+ *                             weights (cai_pack_conv_kqc) or NULL
  *   op 5, CAI_SEQ_LANES_CONV_QUADS  a LANES_CONV reading its x4 at in_at (cai_conv_direct_t_x4_f32):
  *                             s2 t (fp32)
  * ---------------------------------------------------------------------------------------------- */
@@ -72,8 +73,9 @@ typedef struct {
   const float* scale;
   int64_t in_at, out_at;
   int64_t s0_at, s1_at, s2_at;
+  const void* weights2;
 } cai_int8_step;
-CAI_STATIC_ASSERT(sizeof(cai_int8_step) == 144, "int8 sequence step descriptor is 144 bytes");
+CAI_STATIC_ASSERT(sizeof(cai_int8_step) == 152, "int8 sequence step descriptor is 152 bytes");
 
 /* Runs steps[0..count) on x into y; use_ref: the convolutions' scalar twins. */
 void cai_int8_sequence_f32(const cai_int8_step* steps, int count, const float* x, uint8_t* scratch,

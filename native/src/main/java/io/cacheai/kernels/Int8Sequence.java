@@ -33,9 +33,17 @@ import org.bytedeco.javacpp.IntPointer;
  *   | op | c | h | w | padT | padB | padL | padR | xZP | m | kH | kW | pstride | relu |
  *    56     60      64      68      72      76       80          88       96
  *   | wide | poolK | poolS | outH2 | outW2 | xScale | weights * | bias * | scale * |
- *    104       112        120       128       136       144
- *   | in_at  | out_at   | s0_at   | s1_at   | s2_at   |     (s64 byte offsets into scratch; -1: x / y)
+ *    104       112        120       128       136       144          152
+ *   | in_at  | out_at   | s0_at   | s1_at   | s2_at   | weights2 * |   (s64 byte offsets into
+ *                                                                       scratch; -1: x / y)
  * </pre>
+ *
+ * <p>A kw-quad convolution followed by a channels-in-lanes one hands its pooled output over as the
+ * u8 channel quads the second one would quantize it into ({@code cai_qconv_kq_quads}: no fp32 NCHW
+ * copy, no transpose), and, when its kernel width is not a multiple of 4, takes the columns past
+ * the last whole kw quad as quads along kh ({@code weights2}: the kqc weights packed here once,
+ * {@link #kqcWeights}; a 5×5 kernel needs 7 quads instead of 10). Integer sums are exact in any
+ * order, so the bytes and floats are those of the one-layer calls.
  *
  * <p>Scratch layout ({@link #scratchBytes()}): two activation slots that the steps' outputs
  * alternate between, then one region every step reuses for its own scratch (each 64-byte aligned):
@@ -50,7 +58,7 @@ import org.bytedeco.javacpp.IntPointer;
  */
 public final class Int8Sequence {
   /** Bytes of one step's descriptor. */
-  public static final int STEP_BYTES = 144;
+  public static final int STEP_BYTES = 152;
 
   static final int OP_KQ_CONV = 1;
   static final int OP_LANES_CONV = 2;
@@ -78,6 +86,7 @@ public final class Int8Sequence {
   private static final int IN_AT = 104;
   private static final int OUT_AT = 112;
   private static final int SCRATCH_AT = 120; // s0, s1, s2
+  private static final int WEIGHTS2 = 144;
 
   private static final int ALIGN = 64;
 
@@ -318,6 +327,7 @@ public final class Int8Sequence {
   }
 
   private final List<Step> steps;
+  private final List<ByteBuffer> packed = new java.util.ArrayList<>(); // kept reachable
   private final ByteBuffer descriptor;
   private final long scratchBytes;
 
@@ -375,6 +385,11 @@ public final class Int8Sequence {
       write(base, this.steps.get(i));
       if (handsOffQuads(i)) {
         descriptor.putInt(base + OP, OP_KQ_CONV_QUADS);
+        ByteBuffer kqc = kqcWeights((KqConv) this.steps.get(i));
+        if (kqc != null) {
+          packed.add(kqc);
+          descriptor.putLong(base + WEIGHTS2, address(kqc));
+        }
       } else if (i > 0 && handsOffQuads(i - 1)) {
         descriptor.putInt(base + OP, OP_LANES_CONV_QUADS);
       }
@@ -390,6 +405,32 @@ public final class Int8Sequence {
     return i + 1 < steps.size()
         && steps.get(i) instanceof KqConv
         && steps.get(i + 1) instanceof LanesConv;
+  }
+
+  /** Rows of the kqc column image ({@code cai_kqc_image_size}): outH + 4·(ceil(kH/4) − 1). */
+  private static long kqcRows(int kH, int outH) {
+    return outH + 4L * ((kH + 3) / 4 - 1);
+  }
+
+  /**
+   * The kqc form of a kw-quad convolution's weights (repacked from its s8k4m16 {@code wk}), or null
+   * when it saves no quads (kW a multiple of 4, or too few rows to group).
+   */
+  static ByteBuffer kqcWeights(KqConv k) {
+    int quads = k.kH() * (k.kW() / 4) + (k.kW() % 4) * ((k.kH() + 3) / 4);
+    if (quads >= k.kH() * ((k.kW() + 3) / 4)) {
+      return null;
+    }
+    long bytes =
+        (long) ((k.m() + Int8KqConv.CHANNEL_BLOCK - 1) / Int8KqConv.CHANNEL_BLOCK)
+            * k.channels()
+            * quads
+            * Int8KqConv.CHANNEL_BLOCK
+            * 4;
+    checkIntSized("kqc weights", bytes);
+    ByteBuffer out = ByteBuffer.allocateDirect((int) bytes);
+    IntKernelsNative.packConvKqc(k.wk().slice(), k.m(), k.channels(), k.kH(), k.kW(), out);
+    return out;
   }
 
   /** Byte sizes of step i's scratch regions s0, s1, s2 as the C side uses them. */

@@ -566,4 +566,13 @@ final class IntKernelsNative {
       @Cast("uint8_t*") ByteBuffer scratch,
       FloatBuffer y,
       int useRef);
+
+  @Name("cai_pack_conv_kqc")
+  static native void packConvKqc(
+      @Cast("const int8_t*") ByteBuffer wk,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      @Cast("int8_t*") ByteBuffer out);
 }

@@ -54,36 +54,43 @@ class Int8SequenceTest {
   }
 
   private static Net net(Random random, Integer fixedWeight, int pad2) {
+    return net(random, fixedWeight, pad2, 1, 5, 5, 16);
+  }
+
+  /** conv1: c1 → m1 channels, kh1×kw1 (odd) padded to a 28×28 output; conv2: m1 → 32, 5×5. */
+  private static Net net(
+      Random random, Integer fixedWeight, int pad2, int c1, int kh1, int kw1, int m1) {
     int out2 = 10 + 2 * pad2;
     int pooled2 = out2 / 2;
     int flat = 32 * pooled2 * pooled2;
     boolean unit = fixedWeight != null;
-    ByteBuffer w1 = packed(weights(random, 16 * 25, fixedWeight), 16, 25);
+    int k1 = c1 * kh1 * kw1;
+    ByteBuffer w1 = packed(weights(random, m1 * k1, fixedWeight), m1, k1);
     Int8Sequence.KqConv conv1 =
         new Int8Sequence.KqConv(
-            1,
+            c1,
             28,
             28,
-            new int[] {2, 2, 2, 2},
+            new int[] {kh1 / 2, kh1 / 2, kw1 / 2, kw1 / 2},
             unit ? 1e-6f : 0.0078f,
             unit ? 0 : random.nextInt(256),
-            Int8KqConv.packWeights(w1, 16, 1, 5, 5),
-            16,
-            5,
-            5,
-            Int8KqConv.pixelStride(32, 32, 5, 5, 28),
-            params(random, 16, true, unit),
+            Int8KqConv.packWeights(w1, m1, c1, kh1, kw1),
+            m1,
+            kh1,
+            kw1,
+            Int8KqConv.pixelStride(28 + kh1 - 1, 28 + kw1 - 1, kh1, kw1, 28),
+            params(random, m1, true, unit),
             new int[] {2, 2, 14, 14});
-    ByteBuffer w2 = packed(weights(random, 32 * 400, fixedWeight), 32, 400);
+    ByteBuffer w2 = packed(weights(random, 32 * m1 * 25, fixedWeight), 32, m1 * 25);
     Int8Sequence.LanesConv conv2 =
         new Int8Sequence.LanesConv(
-            16,
+            m1,
             14,
             14,
             new int[] {pad2, pad2, pad2, pad2},
             unit ? 1e-6f : 0.05f,
             unit ? 0 : random.nextInt(256),
-            Int8LanesConv.packWeights(w2, 32, 16, 5, 5),
+            Int8LanesConv.packWeights(w2, 32, m1, 5, 5),
             32,
             5,
             5,
@@ -110,17 +117,18 @@ class Int8SequenceTest {
   /** The three one-layer calls the sequence replaces. */
   private static float[] oneCallPerLayer(Net net, float[] image, ConvBody body) {
     Int8Sequence.KqConv a = net.conv1();
-    FloatBuffer pooled1 = floats(new float[16 * 14 * 14], 0);
+    int m1 = a.m();
+    FloatBuffer pooled1 = floats(new float[m1 * 14 * 14], 0);
     Int8KqConv.image(
-        new ConvInput(floats(image, 0), 1, 28, 28, a.pads(), a.scale(), a.zeroPoint()),
+        new ConvInput(floats(image, 0), a.channels(), 28, 28, a.pads(), a.scale(), a.zeroPoint()),
         a.wk(),
-        16,
-        5,
-        5,
+        m1,
+        a.kH(),
+        a.kW(),
         a.pixelStride(),
         a.params(),
-        zeroBytes((long) a.pixelStride(), 0),
-        floats(new float[16 * Int8DirectConv.wideLength(28, 32)], 0),
+        zeroBytes((long) a.channels() * a.pixelStride(), 0),
+        floats(new float[m1 * Int8DirectConv.wideLength(28, 28 + a.kW() - 1)], 0),
         a.pool(),
         pooled1,
         body);
@@ -130,15 +138,15 @@ class Int8SequenceTest {
     int side = 14 + 2 * pad2;
     FloatBuffer pooled2 = floats(new float[flat], 0);
     Int8LanesConv.image(
-        new ConvInput(pooled1, 16, 14, 14, b.pads(), b.scale(), b.zeroPoint()),
+        new ConvInput(pooled1, m1, 14, 14, b.pads(), b.scale(), b.zeroPoint()),
         b.wt(),
         32,
         5,
         5,
         b.pixelStride(),
         b.params(),
-        zeroBytes(16 * side * side, 0),
-        zeroBytes(Int8DirectConv.inputBytes(16, b.pixelStride()), 0),
+        zeroBytes((long) m1 * side * side, 0),
+        zeroBytes(Int8DirectConv.inputBytes(m1, b.pixelStride()), 0),
         floats(new float[(int) Int8LanesConv.productFloats(32, side - 4, side - 4)], 0),
         b.pool(),
         pooled2,
@@ -182,6 +190,28 @@ class Int8SequenceTest {
       assertThat(sequence(sequence, image, ConvBody.BEST)).containsExactly(expected);
       assertThat(sequence(sequence, image, ConvBody.SCALAR_TWIN)).containsExactly(expected);
       assertThat(oneCallPerLayer(net, image, ConvBody.SCALAR_TWIN)).containsExactly(expected);
+    }
+  }
+
+  /**
+   * Other first layers: 1–3 input channels, kernels whose width is a multiple of 4 or not (the kqc
+   * column quads: 5 → 1 + 1 quads per row, 7 → 1 + 3 columns, 3 → 0 + 3), 16 or 32 channels.
+   */
+  @ParameterizedTest(name = "c1={0} kernel={1}x{2} m1={3}")
+  @CsvSource({"2, 5, 5, 16", "3, 7, 7, 32", "1, 3, 3, 16", "2, 3, 7, 32", "1, 9, 5, 16"})
+  void run_otherFirstLayers_equalsOneCallPerLayer(int c1, int kh1, int kw1, int m1) {
+    Random random = new Random(31 * c1 + kh1);
+    Net net = net(random, null, 0, c1, kh1, kw1, m1);
+    Int8Sequence sequence = net.sequence();
+    for (int round = 0; round < 2; round++) {
+      float[] image = new float[c1 * 784];
+      for (int i = 0; i < image.length; i++) {
+        image[i] = i % 97 == 0 ? 1e9f : random.nextFloat() * 2 - 0.3f;
+      }
+      float[] expected = oneCallPerLayer(net, image, ConvBody.SCALAR_TWIN);
+      assertThat(sequence(sequence, image, ConvBody.BEST)).containsExactly(expected);
+      assertThat(sequence(sequence, image, ConvBody.SCALAR_TWIN)).containsExactly(expected);
+      assertThat(oneCallPerLayer(net, image, ConvBody.BEST)).containsExactly(expected);
     }
   }
 
