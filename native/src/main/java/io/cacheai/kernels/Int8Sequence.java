@@ -17,16 +17,16 @@ import org.bytedeco.javacpp.IntPointer;
  * Consecutive int8 layers run in one native call ({@code cai_int8_sequence_f32}): the integer body
  * of a small CNN at batch 1 — conv + pool ({@link Int8KqConv#image}), conv + pool ({@link
  * Int8LanesConv#image}), a Gemm chain ({@link Int8GemmChain}) — crosses from Java once per request
- * instead of once per layer. At batch 1 on MNIST the crossings, not the arithmetic, were what was
- * left to cut: each one-layer call passes 5 to 8 direct buffers (JavaCPP reads each one's address
- * and position) after a dozen Java-side checks and slices.
+ * instead of once per layer. At batch 1 on MNIST each crossing — 5 to 8 direct buffers whose
+ * address and position JavaCPP reads, a dozen Java-side checks and slices — was a visible share of
+ * a 7 µs request.
  *
- * <p>Each step is the same C function the one-layer call runs, with the same arguments, so the
- * results are the same bit for bit; a step's fp32 output lives in {@code scratch} and the next step
- * reads it there. Everything fixed per plan (shapes, quantization, the weight / bias / scale
- * addresses, where each step's input, output and scratch live) is checked here once, when the
- * sequence is built, with the checks of the one-layer calls, and written into a descriptor of
- * {@link #STEP_BYTES} per step (layout drawn in {@code cai_int8_seq.h}):
+ * <p>Each step runs the C code of the one-layer call with the same arguments, so the results are
+ * the same bit for bit; a step's fp32 output lives in {@code scratch} and the next step reads it
+ * there. Everything fixed per plan (shapes, quantization, the weight / bias / scale addresses,
+ * where each step's input, output and scratch live) is checked here once, when the sequence is
+ * built, with the checks of the one-layer calls, and written into a descriptor of {@link
+ * #STEP_BYTES} per step (layout drawn in {@code cai_int8_seq.h}):
  *
  * <pre>
  *    0    4   8   12  16     20     24     28     32    36  40   44   48        52     56
