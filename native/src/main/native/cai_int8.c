@@ -2499,14 +2499,35 @@ static CAI_VNNI void cai_t_quantize_quads(const float* t, int ldc, int m, int h,
   }
   const __m512 s = _mm512_set1_ps(scale);
   const __m512i zp = _mm512_set1_epi32(zero_point);
+  const size_t g = (size_t)pstride * 4; /* bytes between channel groups */
   for (int r = 0; r < h; r++) {
-    for (int c = 0; c < w; c++) {
+    int c = 0;
+    for (; c + 4 <= w; c += 4) { /* 4 pixels: a 4x4 transpose of quads, 16-byte stores */
+      const float* src = t + (size_t)(r * w + c) * ldc;
+      const size_t at = (size_t)(r + pad_t) * pw + c + pad_l;
+      for (int j0 = 0; j0 < m; j0 += 16) {
+        const __m128i p0 = cai_quantize16(_mm512_loadu_ps(src + j0), s, zp);
+        const __m128i p1 = cai_quantize16(_mm512_loadu_ps(src + ldc + j0), s, zp);
+        const __m128i p2 = cai_quantize16(_mm512_loadu_ps(src + 2 * (size_t)ldc + j0), s, zp);
+        const __m128i p3 = cai_quantize16(_mm512_loadu_ps(src + 3 * (size_t)ldc + j0), s, zp);
+        /* p_i = quads (cg 0..3) of pixel i -> group cg = quads of pixels 0..3 */
+        const __m128i a = _mm_unpacklo_epi32(p0, p1); /* p0q0 p1q0 p0q1 p1q1 */
+        const __m128i b = _mm_unpacklo_epi32(p2, p3); /* p2q0 p3q0 p2q1 p3q1 */
+        const __m128i d = _mm_unpackhi_epi32(p0, p1); /* p0q2 p1q2 p0q3 p1q3 */
+        const __m128i e = _mm_unpackhi_epi32(p2, p3); /* p2q2 p3q2 p2q3 p3q3 */
+        uint8_t* base = x4 + ((size_t)(j0 / 4) * pstride + at) * 4;
+        _mm_storeu_si128((__m128i*)base, _mm_unpacklo_epi64(a, b));
+        _mm_storeu_si128((__m128i*)(base + g), _mm_unpackhi_epi64(a, b));
+        _mm_storeu_si128((__m128i*)(base + 2 * g), _mm_unpacklo_epi64(d, e));
+        _mm_storeu_si128((__m128i*)(base + 3 * g), _mm_unpackhi_epi64(d, e));
+      }
+    }
+    for (; c < w; c++) {
       const float* src = t + (size_t)(r * w + c) * ldc;
       const size_t at = (size_t)(r + pad_t) * pw + c + pad_l;
       for (int j0 = 0; j0 < m; j0 += 16) {
         const __m128i b = cai_quantize16(_mm512_loadu_ps(src + j0), s, zp);
         uint8_t* base = x4 + ((size_t)(j0 / 4) * pstride + at) * 4;
-        const size_t g = (size_t)pstride * 4;
         const int32_t q0 = _mm_cvtsi128_si32(b);
         const int32_t q1 = _mm_extract_epi32(b, 1);
         const int32_t q2 = _mm_extract_epi32(b, 2);
