@@ -579,4 +579,15 @@ final class IntKernelsNative {
       int n,
       int k,
       int useRef);
+
+  @Name("cai_lb_dynamic_stage")
+  static native int lbDynamicStage(
+      @Cast("const float*") FloatBuffer x,
+      int count,
+      int m,
+      @Cast("const float*") FloatBuffer rowScales,
+      @Cast("const double*") java.nio.DoubleBuffer biasOverScale,
+      @Cast("const int32_t*") IntBuffer rowSums,
+      @Cast("int32_t*") IntBuffer stageBias,
+      FloatBuffer stageScale);
 }
