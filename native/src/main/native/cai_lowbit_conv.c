@@ -137,9 +137,26 @@ void cai_minmax_f32(const float* x, int count, float* out) {
 /* ------------------------------------------------------------------------------------------------
  * The dynamic quantization of an image and the int8 twin's output stage (cai_lowbit_conv.h)
  * ---------------------------------------------------------------------------------------------- */
-int cai_lb_dynamic_stage(const float* x, int count, int m, const float* row_scales,
-                         const double* bias_over_scale, const int32_t* row_sums,
+/* rint in double, round half to even (Math.rint) without libm's nearbyint, a call that saves and
+ * restores the FP environment and was most of this stage's time at MNIST sizes: below 2^52,
+ * |v| + 2^52 - 2^52 rounds |v| to an integer in the current (nearest-even) mode, exactly; larger
+ * values, infinities and NaN are returned as they are (already integers, or failing the caller's
+ * checks as Math.rint's result would). */
+static inline double cai_lb_rint(double v) {
+  const double two52 = 4503599627370496.0;
+  const double a = fabs(v);
+  if (!(a < two52)) {
+    return v;
+  }
+  const double t = (a + two52) - two52;
+  return copysign(t, v);
+}
+
+int cai_lb_dynamic_stage(const float* x, int count, int m, const uint8_t* constants, int has_bias,
                          int32_t* stage_bias, float* stage_scale) {
+  const float* row_scales = (const float*)constants;
+  const int32_t* row_sums = (const int32_t*)(constants + 4 * (size_t)m);
+  const double* bias_over_scale = has_bias ? (const double*)(constants + 8 * (size_t)m) : NULL;
   float mm[2];
   cai_minmax_f32(x, count, mm);
   if (mm[0] != mm[0] || mm[1] != mm[1]) {
@@ -156,13 +173,13 @@ int cai_lb_dynamic_stage(const float* x, int count, int m, const float* row_scal
     scale = FLT_MIN;
   }
   const float ratio = -lo / scale; /* fp32 division, then rounded in double as Math.rint */
-  double z = nearbyint((double)ratio);
+  double z = cai_lb_rint((double)ratio);
   z = z > 255.0 ? 255.0 : (z < 0.0 ? 0.0 : z);
   const int zp = (int)z;
   const double inverse = 1.0 / (double)scale;
   for (int j = 0; j < m; j++) {
     const float s = scale * row_scales[j];
-    const double q = bias_over_scale == NULL ? 0.0 : nearbyint(bias_over_scale[j] * inverse);
+    const double q = bias_over_scale == NULL ? 0.0 : cai_lb_rint(bias_over_scale[j] * inverse);
     const double zsum = (double)zp * (double)row_sums[j];
     const double total = q - zsum;
     if (!(s > 0.0f) || !isfinite(s) || !(fabs(total) <= (double)(1 << 28))) {

@@ -585,9 +585,8 @@ final class IntKernelsNative {
       @Cast("const float*") FloatBuffer x,
       int count,
       int m,
-      @Cast("const float*") FloatBuffer rowScales,
-      @Cast("const double*") java.nio.DoubleBuffer biasOverScale,
-      @Cast("const int32_t*") IntBuffer rowSums,
+      @Cast("const uint8_t*") ByteBuffer constants,
+      int hasBias,
       @Cast("int32_t*") IntBuffer stageBias,
       FloatBuffer stageScale);
 }

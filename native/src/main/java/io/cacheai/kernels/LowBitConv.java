@@ -266,21 +266,41 @@ public final class LowBitConv {
 
   /**
    * The per-output-channel constants of an int8 kernel run on a low-bit layer with a dynamic
-   * activation scale (direct, native-ordered, made once per plan): the channel's weight scale d_j,
-   * bias_j / d_j (null: no bias) and Σ_k q[j,k] of its int8 codes.
+   * activation scale, in one direct buffer made once per plan ({@link #of}): the channel's weight
+   * scale d_j, Σ_k q[j,k] of its int8 codes and bias_j / d_j in double (absent without a bias).
+   *
+   * <pre>
+   *   0                  4m                 8m                        16m
+   *   | d_j f32 [m]      | Σq_j s32 [m]     | bias_j / d_j f64 [m]      |   (native order)
+   * </pre>
    */
-  public record TwinStage(
-      int m, FloatBuffer rowScales, java.nio.DoubleBuffer biasOverScale, IntBuffer rowSums) {
+  public record TwinStage(int m, boolean hasBias, ByteBuffer constants) {
     public TwinStage {
       Buffers.checkShape("[m]", m);
-      Buffers.checkInput("rowScales", rowScales, m);
-      if (biasOverScale != null) {
-        Buffers.checkInput("biasOverScale", biasOverScale, m);
-        if (biasOverScale.order() != java.nio.ByteOrder.nativeOrder()) {
-          throw new IllegalArgumentException("biasOverScale must be in the native order");
+      Buffers.checkInput("constants", constants, (hasBias ? 16L : 8L) * m);
+      if (constants.position() != 0 || constants.order() != ByteOrder.nativeOrder()) {
+        throw new IllegalArgumentException("constants must start at 0, in the native order");
+      }
+    }
+
+    /** Lays out d_j, Σq_j and (bias null: none) bias_j / d_j for m = scales.length channels. */
+    public static TwinStage of(float[] scales, int[] sums, FloatBuffer bias) {
+      int m = scales.length;
+      if (sums.length != m || bias != null && bias.remaining() < m) {
+        throw new IllegalArgumentException(
+            "m=" + m + ": sums=" + sums.length + (bias == null ? "" : " bias=" + bias.remaining()));
+      }
+      ByteBuffer constants =
+          ByteBuffer.allocateDirect(Math.multiplyExact(bias == null ? 8 : 16, m))
+              .order(ByteOrder.nativeOrder());
+      for (int j = 0; j < m; j++) {
+        constants.putFloat(4 * j, scales[j]);
+        constants.putInt(4 * (m + j), sums[j]);
+        if (bias != null) {
+          constants.putDouble(8 * (m + j), bias.get(bias.position() + j) / (double) scales[j]);
         }
       }
-      Buffers.checkInput("rowSums", rowSums, m);
+      return new TwinStage(m, bias != null, constants);
     }
   }
 
@@ -303,14 +323,7 @@ public final class LowBitConv {
     Buffers.checkOutput("stageBias", stageBias, twin.m());
     Buffers.checkOutput("stageScale", stageScale, twin.m() + 2L);
     return IntKernelsNative.lbDynamicStage(
-        x,
-        count,
-        twin.m(),
-        twin.rowScales(),
-        twin.biasOverScale(),
-        twin.rowSums(),
-        stageBias,
-        stageScale);
+        x, count, twin.m(), twin.constants(), twin.hasBias() ? 1 : 0, stageBias, stageScale);
   }
 
   /** {@code out[0] = min, out[1] = max} of x[0, count); both NaN when any value is NaN. */

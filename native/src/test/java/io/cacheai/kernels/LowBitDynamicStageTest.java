@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.util.Random;
@@ -73,32 +72,28 @@ class LowBitDynamicStageTest {
   }
 
   private static LowBitConv.TwinStage twin(float[] scales, double[] biasOverScale, int[] sums) {
-    int m = scales.length;
-    FloatBuffer rowScales = FloatBuffers.allocate(m);
-    rowScales.put(0, scales);
-    IntBuffer rowSums =
-        ByteBuffer.allocateDirect(4 * m).order(ByteOrder.nativeOrder()).asIntBuffer();
-    rowSums.put(0, sums);
-    DoubleBuffer over = null;
-    if (biasOverScale != null) {
-      over = ByteBuffer.allocateDirect(8 * m).order(ByteOrder.nativeOrder()).asDoubleBuffer();
-      over.put(0, biasOverScale);
+    FloatBuffer bias = null;
+    if (biasOverScale != null) { // bias_j / d_j is formed in double from the fp32 bias
+      bias = FloatBuffers.allocate(scales.length);
+      for (int j = 0; j < scales.length; j++) {
+        bias.put(j, (float) (biasOverScale[j] * scales[j]));
+        biasOverScale[j] = bias.get(j) / (double) scales[j];
+      }
     }
-    return new LowBitConv.TwinStage(m, rowScales, over, rowSums);
+    return LowBitConv.TwinStage.of(scales, sums, bias);
   }
 
   private static void assertSameAsJava(
       float[] x, float[] scales, double[] biasOverScale, int[] sums, String what) {
     int m = scales.length;
+    LowBitConv.TwinStage stage = twin(scales, biasOverScale, sums); // bias/d as the fp32 bias gives
     int[] javaBias = new int[m];
     float[] javaScale = new float[m + 2];
     int expected = javaStage(x, scales, biasOverScale, sums, javaBias, javaScale);
     IntBuffer stageBias =
         ByteBuffer.allocateDirect(4 * m).order(ByteOrder.nativeOrder()).asIntBuffer();
     FloatBuffer stageScale = FloatBuffers.allocate(m + 2);
-    int code =
-        LowBitConv.dynamicStage(
-            FloatBuffers.of(x), x.length, twin(scales, biasOverScale, sums), stageBias, stageScale);
+    int code = LowBitConv.dynamicStage(FloatBuffers.of(x), x.length, stage, stageBias, stageScale);
     assertThat(code).as("%s: status", what).isEqualTo(expected);
     if (code != LowBitConv.STAGE_OK) {
       return;
@@ -178,6 +173,25 @@ class LowBitDynamicStageTest {
     assertThat(scale.get(3)).isEqualTo((float) Math.rint(1f / (4f / 255f)));
   }
 
+  /** Scale exactly 1 (image 0..255): the bias is rounded half to even, as Math.rint does. */
+  @Test
+  void dynamicStage_roundsHalfToEven() {
+    float[] x = {0f, 255f, 17f};
+    double[] over = {0.5, 1.5, 2.5, -0.5, -2.5, 7.5000001, -1e-300, 1e8 + 0.5, -3.5, 4.4999999};
+    float[] scales = new float[over.length];
+    java.util.Arrays.fill(scales, 1f);
+    int[] sums = new int[over.length];
+    sums[2] = 5; // zp = 0 here: no effect, but exercised
+    assertSameAsJava(x, scales, over, sums, "half-even");
+    IntBuffer bias =
+        ByteBuffer.allocateDirect(4 * over.length).order(ByteOrder.nativeOrder()).asIntBuffer();
+    FloatBuffer scale = FloatBuffers.allocate(over.length + 2);
+    LowBitConv.dynamicStage(FloatBuffers.of(x), 3, twin(scales, over, sums), bias, scale);
+    int[] rounded = new int[over.length];
+    bias.get(0, rounded);
+    assertThat(rounded).containsExactly(0, 2, 2, 0, -2, 8, 0, 100_000_000, -4, 4);
+  }
+
   @Test
   void dynamicStage_shortBuffers_refused() {
     LowBitConv.TwinStage stage = twin(new float[] {1f, 1f}, null, new int[2]);
@@ -194,12 +208,12 @@ class LowBitDynamicStageTest {
                     FloatBuffers.allocate(3), 4, stage, bias, FloatBuffers.allocate(4)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("x");
-    assertThatThrownBy(
-            () ->
-                new LowBitConv.TwinStage(
-                    3, FloatBuffers.allocate(2), null, IntBuffer.wrap(new int[3])))
+    assertThatThrownBy(() -> LowBitConv.TwinStage.of(new float[3], new int[2], null))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("rowScales");
+        .hasMessageContaining("sums=2");
+    assertThatThrownBy(() -> new LowBitConv.TwinStage(3, true, ByteBuffer.allocateDirect(40)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("constants");
   }
 
   /** The AVX-512 (four chains), AVX2 and scalar bodies: the same min and max on every length. */

@@ -326,21 +326,7 @@ final class LowBitConvKernel implements Kernel {
    * The fp32 bias is rounded onto the accumulator's grid: at most scale'/2 more error per output.
    */
   private static LowBitConv.TwinStage twinStage(float[] scales, int[] sums, FloatBuffer bias) {
-    int m = scales.length;
-    FloatBuffer rowScales = io.cacheai.kernels.FloatBuffers.allocate(m);
-    rowScales.put(0, scales);
-    java.nio.IntBuffer rowSums =
-        ByteBuffer.allocateDirect(4 * m).order(ByteOrder.nativeOrder()).asIntBuffer();
-    rowSums.put(0, sums);
-    java.nio.DoubleBuffer biasOverScale = null;
-    if (bias != null) {
-      biasOverScale =
-          ByteBuffer.allocateDirect(8 * m).order(ByteOrder.nativeOrder()).asDoubleBuffer();
-      for (int j = 0; j < m; j++) {
-        biasOverScale.put(j, bias.get(j) / (double) scales[j]);
-      }
-    }
-    return new LowBitConv.TwinStage(m, rowScales, biasOverScale, rowSums);
+    return LowBitConv.TwinStage.of(scales, sums, bias == null ? null : bias.duplicate().clear());
   }
 
   /**
