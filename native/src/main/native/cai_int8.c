@@ -2426,7 +2426,7 @@ void cai_q4gemm_chain_f32(const cai_q4gemm_layer* layers, int count, const float
     const int ld_out = last ? n : cai_round_up(n, QK4_G32);
     float* out = last ? y : tmp + (size_t)((l + 1) % 2) * m * max_kp;
     if (m == 1 && layer->pairs != NULL && cai_q4g32p2_available()) {
-      cai_gemv_q4g32p2_f32((const cai_block_q4g32p2*)layer->pairs, in, out, n, ld_in, 0);
+      cai_gemv_q4g32p2_f32((const uint8_t*)layer->pairs, in, out, n, ld_in, 0);
     } else {
       cai_gemm_q4g32_f32(layer->w, in, ld_in, out, ld_out, m, n, ld_in);
     }

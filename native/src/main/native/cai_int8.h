@@ -437,7 +437,7 @@ typedef struct {
   int32_t reserved;
   const cai_block_q4g32x2* w;
   const float* bias;
-  const void* pairs; /* const cai_block_q4g32p2*, or NULL */
+  const void* pairs; /* q4g32p2 weights (const uint8_t*, 64-byte aligned), or NULL */
 } cai_q4gemm_layer;
 CAI_STATIC_ASSERT(sizeof(cai_q4gemm_layer) == 40, "q4 gemm layer descriptor is 40 bytes");
 

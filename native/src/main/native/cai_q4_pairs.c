@@ -9,27 +9,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-long long cai_q4g32p2_size(int n, int k) {
-  return (long long)((n + 1) / 2) * cai_q4g32_blocks_per_row(k) * (long long)sizeof(cai_block_q4g32p2);
+/* Block (pair p, column block b): panels of CAI_Q4P2_PANEL pairs (the last one shorter), each
+ * stored block by block, its pairs side by side (cai_q4_pairs.h). */
+static inline size_t cai_q4p2_index(int p, int b, int pairs, int bpr) {
+  const int p0 = p / CAI_Q4P2_PANEL * CAI_Q4P2_PANEL;
+  const int np = pairs - p0 < CAI_Q4P2_PANEL ? pairs - p0 : CAI_Q4P2_PANEL;
+  return (size_t)p0 * bpr + (size_t)b * np + (size_t)(p - p0);
 }
 
-void cai_pack_q4g32p2(const cai_block_q4g32x2* w, int n, int k, cai_block_q4g32p2* out) {
+long long cai_q4g32p2_size(int n, int k) {
+  return (long long)((n + 1) / 2) * cai_q4g32_blocks_per_row(k) * CAI_Q4P2_BLOCK_BYTES;
+}
+
+void cai_pack_q4g32p2(const cai_block_q4g32x2* w, int n, int k, uint8_t* out) {
   const int bpr = cai_q4g32_blocks_per_row(k);
   const int pairs = (n + 1) / 2;
+  uint8_t* qs = out;
+  float* d = (float*)(out + (size_t)pairs * bpr * CAI_Q4P2_QS_BYTES);
   for (int p = 0; p < pairs; p++) {
     for (int b = 0; b < bpr; b++) {
-      cai_block_q4g32p2* o = out + (size_t)p * bpr + b;
+      const size_t at = cai_q4p2_index(p, b, pairs, bpr);
       for (int s = 0; s < 2; s++) {
         const int r = 2 * p + s;
+        uint8_t* q = qs + at * CAI_Q4P2_QS_BYTES + 32 * s;
+        float* ds = d + at * 4 + 2 * s;
         if (r < n) {
           const cai_block_q4g32x2* blk = w + (size_t)r * bpr + b;
-          memcpy(o->qs[s], blk->qs, sizeof(o->qs[s]));
-          o->d[2 * s] = blk->d[0];
-          o->d[2 * s + 1] = blk->d[1];
+          memcpy(q, blk->qs, 32);
+          ds[0] = blk->d[0];
+          ds[1] = blk->d[1];
         } else { /* padding row: q = 8, d = 0 */
-          memset(o->qs[s], 0x88, sizeof(o->qs[s]));
-          o->d[2 * s] = 0.0f;
-          o->d[2 * s + 1] = 0.0f;
+          memset(q, 0x88, 32);
+          ds[0] = 0.0f;
+          ds[1] = 0.0f;
         }
       }
     }
@@ -49,22 +61,24 @@ int cai_q4g32p2_available(void) {
  * bytes 4l..4l+3 of the row's 32 nibble bytes, i.e. group l / 4), each accumulated over the blocks
  * with one fused multiply-add, then summed as cai_hsum8 does: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
  */
-static void cai_gemv_q4g32p2_q8_ref(const cai_block_q4g32p2* p, const cai_block_q8g32x2* xq,
-                                    float* y, int n, int bpr) {
+static void cai_gemv_q4g32p2_q8_ref(const uint8_t* p, const cai_block_q8g32x2* xq, float* y,
+                                    int n, int bpr) {
+  const int pairs = (n + 1) / 2;
+  const float* d = (const float*)(p + (size_t)pairs * bpr * CAI_Q4P2_QS_BYTES);
   for (int r = 0; r < n; r++) {
     const int s = r % 2;
-    const cai_block_q4g32p2* row = p + (size_t)(r / 2) * bpr;
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int b = 0; b < bpr; b++) {
-      const cai_block_q4g32p2* blk = row + b;
+      const size_t at = cai_q4p2_index(r / 2, b, pairs, bpr);
+      const uint8_t* qs = p + at * CAI_Q4P2_QS_BYTES + 32 * s;
       const cai_block_q8g32x2* xb = xq + b;
       for (int l = 0; l < 8; l++) {
         int32_t dot = xb->corr[l];
         for (int t = 0; t < 4; t++) {
           const int i = 4 * l + t;
-          dot += (blk->qs[s][i] & 0x0F) * xb->lo[i] + (blk->qs[s][i] >> 4) * xb->hi[i];
+          dot += (qs[i] & 0x0F) * xb->lo[i] + (qs[i] >> 4) * xb->hi[i];
         }
-        const float scale = blk->d[2 * s + l / 4] * xb->dx[l];
+        const float scale = d[at * 4 + 2 * s + l / 4] * xb->dx[l];
         acc[l] = fmaf((float)dot, scale, acc[l]);
       }
     }
@@ -81,20 +95,21 @@ static void cai_gemv_q4g32p2_q8_ref(const cai_block_q4g32p2* p, const cai_block_
   static inline __attribute__((always_inline, target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 /*
- * NP (1..CAI_Q4P2_PAIRS) consecutive pairs from pair p0, every block: per pair and block one
+ * The panel of NP (1..CAI_Q4P2_PANEL) pairs from pair p0, every block (read front to back): per pair and block one
  * 64-byte load of both rows' nibbles, two vpdpbusd onto the -8·Σxq correction, one convert, the
  * scales d·dx, one FMA — the 256-bit body's operations on 16 lanes. Rows 2p and 2p+1 are the low
  * and high 256 bits; each half is summed by cai_hsum8_vnni as the 256-bit body sums its register.
  */
-CAI_Q4P2_INLINE void cai_q4p2_pass(const cai_block_q4g32p2* p, const cai_block_q8g32x2* xq, float* y,
-                                   int n, int bpr, int p0, const int np) {
+CAI_Q4P2_INLINE void cai_q4p2_pass(const uint8_t* qs, const float* d, const cai_block_q8g32x2* xq,
+                                   float* y, int n, int bpr, int p0, const int np) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i didx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
   __m512 acc[8];
   for (int j = 0; j < np; j++) {
     acc[j] = _mm512_setzero_ps();
   }
-  const cai_block_q4g32p2* base = p + (size_t)p0 * bpr;
+  const uint8_t* qbase = qs + (size_t)p0 * bpr * CAI_Q4P2_QS_BYTES;
+  const float* dbase = d + (size_t)p0 * bpr * 4;
   for (int b = 0; b < bpr; b++) {
     const cai_block_q8g32x2* xb = xq + b;
     const __m512i xlo = _mm512_broadcast_i64x4(_mm256_load_si256((const __m256i*)xb->lo));
@@ -103,12 +118,12 @@ CAI_Q4P2_INLINE void cai_q4p2_pass(const cai_block_q4g32p2* p, const cai_block_q
     const __m512 dx = _mm512_castpd_ps(
         _mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_load_ps(xb->dx))));
     for (int j = 0; j < np; j++) {
-      const cai_block_q4g32p2* blk = base + (size_t)j * bpr + b;
-      const __m512i raw = _mm512_loadu_si512((const void*)blk->qs);
+      const size_t at = (size_t)b * np + j;
+      const __m512i raw = _mm512_loadu_si512((const void*)(qbase + at * CAI_Q4P2_QS_BYTES));
       const __m512i lo = _mm512_and_si512(raw, m4);
       const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
       const __m512i p32 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(corr, lo, xlo), hi, xhi);
-      const __m512 dw = _mm512_permutexvar_ps(didx, _mm512_castps128_ps512(_mm_loadu_ps(blk->d)));
+      const __m512 dw = _mm512_permutexvar_ps(didx, _mm512_castps128_ps512(_mm_loadu_ps(dbase + at * 4)));
       acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p32), _mm512_mul_ps(dw, dx), acc[j]);
     }
   }
@@ -121,29 +136,28 @@ CAI_Q4P2_INLINE void cai_q4p2_pass(const cai_block_q4g32p2* p, const cai_block_q
   }
 }
 
-#define CAI_Q4P2_PAIRS 6 /* pairs (12 rows) sharing one pass over the activation blocks */
 
-static CAI_Q4P2 void cai_gemv_q4g32p2_q8_vnni(const cai_block_q4g32p2* p,
-                                              const cai_block_q8g32x2* xq, float* y, int n,
-                                              int bpr) {
+static CAI_Q4P2 void cai_gemv_q4g32p2_q8_vnni(const uint8_t* p, const cai_block_q8g32x2* xq,
+                                              float* y, int n, int bpr) {
   const int pairs = (n + 1) / 2;
+  const uint8_t* qs = p;
+  const float* d = (const float*)(p + (size_t)pairs * bpr * CAI_Q4P2_QS_BYTES);
   int p0 = 0;
-  for (; p0 + CAI_Q4P2_PAIRS <= pairs; p0 += CAI_Q4P2_PAIRS) {
-    cai_q4p2_pass(p, xq, y, n, bpr, p0, CAI_Q4P2_PAIRS);
+  for (; p0 + CAI_Q4P2_PANEL <= pairs; p0 += CAI_Q4P2_PANEL) {
+    cai_q4p2_pass(qs, d, xq, y, n, bpr, p0, CAI_Q4P2_PANEL);
   }
   switch (pairs - p0) {
-    case 5: cai_q4p2_pass(p, xq, y, n, bpr, p0, 5); break;
-    case 4: cai_q4p2_pass(p, xq, y, n, bpr, p0, 4); break;
-    case 3: cai_q4p2_pass(p, xq, y, n, bpr, p0, 3); break;
-    case 2: cai_q4p2_pass(p, xq, y, n, bpr, p0, 2); break;
-    case 1: cai_q4p2_pass(p, xq, y, n, bpr, p0, 1); break;
+    case 5: cai_q4p2_pass(qs, d, xq, y, n, bpr, p0, 5); break;
+    case 4: cai_q4p2_pass(qs, d, xq, y, n, bpr, p0, 4); break;
+    case 3: cai_q4p2_pass(qs, d, xq, y, n, bpr, p0, 3); break;
+    case 2: cai_q4p2_pass(qs, d, xq, y, n, bpr, p0, 2); break;
+    case 1: cai_q4p2_pass(qs, d, xq, y, n, bpr, p0, 1); break;
     default: break;
   }
 }
 #endif /* CAI_X86 */
 
-void cai_gemv_q4g32p2_f32(const cai_block_q4g32p2* p, const float* x, float* y, int n, int k,
-                          int use_ref) {
+void cai_gemv_q4g32p2_f32(const uint8_t* p, const float* x, float* y, int n, int k, int use_ref) {
   const int bpr = cai_q4g32_blocks_per_row(k);
   if (n <= 0) {
     return;

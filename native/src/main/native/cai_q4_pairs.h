@@ -4,17 +4,27 @@
  * serves two output rows (cai_gemv_q4g32p2_f32). Same integers, same fp32 operations per lane as
  * the 256-bit q4g32 bodies (cai_q4_gemm_body.inc), hence the same results bit for bit.
  *
- * One block per row pair p and column block b (80 bytes; 128 weights, 5 bits each as in q4g32):
+ * Two planes of blocks (pair p, column block b), bpr = ceil(k / 64). The pairs are cut into panels
+ * of CAI_Q4P2_PANEL (the last one shorter: np pairs), which the product computes together in one
+ * pass over the activations; a panel starting at pair p0 is stored block by block with its pairs
+ * side by side, so a pass reads its weights front to back (the product streams them from L2):
  *
- *    0                                32                               64      68      72      76     80
- *   +--------------------------------+--------------------------------+-------+-------+-------+-------+
- *   | qs of row 2p's block b (32 B)  | qs of row 2p+1's block b (32 B)| d0 2p | d1 2p |d0 2p+1|d1 2p+1|
- *   +--------------------------------+--------------------------------+-------+-------+-------+-------+
+ *   at = p0 * bpr + b * np + (p - p0)
+ *
+ * Every 64-byte load of nibbles is one whole cache line when the buffer is 64-byte aligned.
+ *
+ *   nibbles, 64 bytes per block at at * 64:
+ *   +--------------------------------+--------------------------------+
+ *   | qs of row 2p's block b (32 B)  | qs of row 2p+1's block b (32 B)|
+ *   +--------------------------------+--------------------------------+
+ *   scales, 16 bytes per block at pairs * bpr * 64 + at * 16:
+ *   +---------+---------+-----------+-----------+
+ *   | d0 (2p) | d1 (2p) | d0 (2p+1) | d1 (2p+1) |   fp32
+ *   +---------+---------+-----------+-----------+
  *
  * qs and d are copied from the q4g32 blocks (cai_block_q4g32x2: qs[h][i] = q[i] | q[i+16] << 4,
- * w = d[h] * (q - 8)). Blocks are stored pair-major: block (p, b) at index p * bpr + b, with
- * bpr = ceil(k / 64). An odd n gets a padding row (q = 8, d = 0: weight 0) whose output is never
- * written.
+ * w = d[h] * (q - 8)). An odd n gets a padding row (q = 8, d = 0: weight 0) whose output is never
+ * written. 80 bytes per 128 weights, as q4g32.
  */
 #ifndef CAI_Q4_PAIRS_H
 #define CAI_Q4_PAIRS_H
@@ -25,17 +35,15 @@
 extern "C" {
 #endif
 
-typedef struct {
-  uint8_t qs[2][QK4_G32];   /* [row in pair][the 32 nibble bytes of the row's block] */
-  float d[4];                         /* d0, d1 of row 2p, then d0, d1 of row 2p+1 */
-} cai_block_q4g32p2;
-CAI_STATIC_ASSERT(sizeof(cai_block_q4g32p2) == 80, "q4g32p2 block (two rows x two groups) is 80 bytes");
+#define CAI_Q4P2_QS_BYTES 64    /* nibble bytes per block (two rows x 64 weights) */
+#define CAI_Q4P2_BLOCK_BYTES 80 /* with the block's four fp32 scales */
+#define CAI_Q4P2_PANEL 6        /* pairs (12 rows) per panel: one pass over the activations */
 
 /* Bytes of the q4g32p2 form of an [n, k] q4g32 matrix (k a multiple of 32): ceil(n/2) * bpr * 80. */
 long long cai_q4g32p2_size(int n, int k);
 
 /* Repacks q4g32 weights [n, k] (k a multiple of 32) into q4g32p2 (cai_q4g32p2_size bytes). */
-void cai_pack_q4g32p2(const cai_block_q4g32x2* w, int n, int k, cai_block_q4g32p2* out);
+void cai_pack_q4g32p2(const cai_block_q4g32x2* w, int n, int k, uint8_t* out);
 
 /* 1 when the 512-bit body runs here (AVX-512 BW + VNNI, honouring the force flags). */
 int cai_q4g32p2_available(void);
@@ -46,8 +54,7 @@ int cai_q4g32p2_available(void);
  * which repeats the vector body's per-lane operations (integer dot, fp32 convert, d * dx, fmaf,
  * the same horizontal sum) and so gives the same bits.
  */
-void cai_gemv_q4g32p2_f32(const cai_block_q4g32p2* p, const float* x, float* y, int n, int k,
-                          int use_ref);
+void cai_gemv_q4g32p2_f32(const uint8_t* p, const float* x, float* y, int n, int k, int use_ref);
 
 #ifdef __cplusplus
 }

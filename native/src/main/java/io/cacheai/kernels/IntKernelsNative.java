@@ -566,14 +566,14 @@ final class IntKernelsNative {
       @Cast("const cai_block_q4g32x2*") ByteBuffer w,
       int n,
       int k,
-      @Cast("cai_block_q4g32p2*") ByteBuffer out);
+      @Cast("uint8_t*") ByteBuffer out);
 
   @Name("cai_q4g32p2_available")
   static native int q4g32p2Available();
 
   @Name("cai_gemv_q4g32p2_f32")
   static native void gemvQ4g32p2F32(
-      @Cast("const cai_block_q4g32p2*") ByteBuffer pairs,
+      @Cast("const uint8_t*") ByteBuffer pairs,
       @Cast("const float*") FloatBuffer x,
       FloatBuffer y,
       int n,

@@ -11,18 +11,27 @@ import java.nio.FloatBuffer;
  * {@link Q4GemmChain} (the low-bit MLP head at batch 1); the repacked form lives only in memory,
  * the bundle keeps q4g32.
  *
- * <p>Layout (drawn also in {@code cai_q4_pairs.h}): one 80-byte block per row pair p and column
- * block b, at index p · ceil(k/64) + b; an odd n gets a padding row of weight 0.
+ * <p>Layout (drawn also in {@code cai_q4_pairs.h}): two planes of blocks (pair p, column block b),
+ * 80 bytes per 128 weights as q4g32. The pairs are cut into panels of {@link #PANEL_PAIRS} (the
+ * last one shorter: np pairs) that the product computes in one pass over the activations; a panel
+ * starting at pair p0 is stored block by block with its pairs side by side, so that the pass reads
+ * its weights front to back: block index {@code at = p0·bpr + b·np + (p − p0)}, bpr = ceil(k/64).
  *
  * <pre>
- *   0                         32                          64      68      72      76      80
- *   | qs of row 2p (32 B)     | qs of row 2p+1 (32 B)     | d0 2p | d1 2p | d0 2p+1 | d1 2p+1 |
- *   qs and d as in the q4g32 block of each row ({@link Q4Gemm}), floats little-endian
+ *   nibbles (64 B per block, at·64):   | qs of row 2p (32 B) | qs of row 2p+1 (32 B) |
+ *   scales (16 B per block, pairs·bpr·64 + at·16):   | d0 2p | d1 2p | d0 2p+1 | d1 2p+1 |  fp32
+ *   qs and d as in the q4g32 block of each row ({@link Q4Gemm}); an odd n gets a padding row of
+ *   weight 0 (q = 8, d = 0) whose output is never written
  * </pre>
+ *
+ * <p>{@link #pack} aligns the buffer to 64 bytes, so every load of nibbles is one cache line.
  */
 public final class Q4PairGemv {
   /** Bytes per block: two rows × (32 nibble bytes + two fp32 scales). */
   public static final int BLOCK_SIZE_BYTES = 80;
+
+  /** Pairs per panel ({@code CAI_Q4P2_PANEL}): 12 rows computed in one pass. */
+  public static final int PANEL_PAIRS = 6;
 
   private Q4PairGemv() {}
 
@@ -39,7 +48,7 @@ public final class Q4PairGemv {
 
   /**
    * The q4g32p2 form of q4g32 weights [n, k] ({@code blocks} from its position), in a new direct
-   * buffer (once per plan).
+   * buffer aligned to 64 bytes (once per plan).
    */
   public static ByteBuffer pack(ByteBuffer blocks, int n, int k) {
     long bytes = sizeBytes(n, k);
@@ -47,7 +56,11 @@ public final class Q4PairGemv {
     if (bytes > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("q4g32p2 of n=" + n + " k=" + k + ": " + bytes + " bytes");
     }
-    ByteBuffer out = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer out =
+        ByteBuffer.allocateDirect(Math.toIntExact((bytes + 63) / 64 * 64 + 64))
+            .alignedSlice(64) // also rounds the limit down to a multiple of 64
+            .slice(0, (int) bytes)
+            .order(ByteOrder.LITTLE_ENDIAN);
     if (bytes > 0) {
       IntKernelsNative.packQ4g32p2(blocks, n, k, out);
     }

@@ -82,7 +82,10 @@ class Q4PairGemvTest {
     "25, 800",
     "120, 800",
     "84, 128",
-    "10, 96"
+    "10, 96",
+    "7, 64",
+    "20, 160",
+    "23, 32"
   })
   void gemv_vectorTwinAndUnpairedAgreeBitForBit(int n, int k) {
     Random random = new Random(n * 1009L + k);
@@ -139,8 +142,13 @@ class Q4PairGemvTest {
   }
 
   @Test
-  void pack_sizesAndErrors() {
+  void pack_sizesAlignmentAndErrors() {
     assertThat(Q4PairGemv.sizeBytes(3, 96)).isEqualTo(2L * 2 * 80);
+    for (int n : new int[] {1, 5, 120}) {
+      ByteBuffer packed = Q4PairGemv.pack(quantized(new Random(n), n, 64), n, 64);
+      assertThat(new org.bytedeco.javacpp.BytePointer(packed).address() % 64).isZero();
+      assertThat(packed.capacity()).isEqualTo((int) Q4PairGemv.sizeBytes(n, 64));
+    }
     assertThat(Q4PairGemv.sizeBytes(120, 800)).isEqualTo(60L * 13 * 80);
     ByteBuffer blocks = quantized(new Random(1), 3, 96);
     assertThatThrownBy(() -> Q4PairGemv.sizeBytes(3, 50))
