@@ -5,6 +5,7 @@
  */
 #include "cai_q4_pairs.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,72 @@ static void cai_gemv_q4g32p2_q8_ref(const uint8_t* p, const cai_block_q8g32x2* x
   static inline __attribute__((always_inline, target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 /*
+ * The row's activations quantized per group of 32 (cai_quantize_row_q8_avx2's output, bit for
+ * bit), eight groups at a time: their max |x| reduced together into one vector, then one vector
+ * division for the eight scales and one for their inverses, where the AVX2 body reduces and divides
+ * group by group. Max is exact, so the order of the reduction cannot matter — except with a NaN,
+ * whose fate depends on operand order: a row holding one takes the AVX2 body.
+ */
+static CAI_Q4P2 void cai_quantize_row_q8_avx512(const float* x, int k, cai_block_q8g32x2* out) {
+  const int groups = k / QK4_G32;
+  __mmask16 nan = 0;
+  for (int i = 0; i < groups * QK4_G32; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  }
+  if (nan) {
+    cai_quantize_row_q8_avx2(x, k, out);
+    return;
+  }
+  int g = 0;
+  for (; g + 8 <= groups; g += 8) {
+    const float* src = x + (size_t)g * QK4_G32;
+    __m512 v[16];
+    __m256 r[8];
+    for (int i = 0; i < 8; i++) {
+      v[2 * i] = _mm512_loadu_ps(src + QK4_G32 * i);
+      v[2 * i + 1] = _mm512_loadu_ps(src + QK4_G32 * i + 16);
+      const __m512 a = _mm512_max_ps(_mm512_abs_ps(v[2 * i]), _mm512_abs_ps(v[2 * i + 1]));
+      r[i] = _mm256_max_ps(_mm512_castps512_ps256(a),
+                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+    }
+    /* lane i of amax = max over r[i]'s 8 lanes */
+    __m256 s[4];
+    for (int i = 0; i < 4; i++) {
+      s[i] = _mm256_max_ps(_mm256_shuffle_ps(r[2 * i], r[2 * i + 1], 0x88),
+                           _mm256_shuffle_ps(r[2 * i], r[2 * i + 1], 0xDD));
+    }
+    const __m256 t0 = _mm256_max_ps(_mm256_shuffle_ps(s[0], s[1], 0x88),
+                                    _mm256_shuffle_ps(s[0], s[1], 0xDD));
+    const __m256 t1 = _mm256_max_ps(_mm256_shuffle_ps(s[2], s[3], 0x88),
+                                    _mm256_shuffle_ps(s[2], s[3], 0xDD));
+    const __m256 amax = _mm256_max_ps(_mm256_permute2f128_ps(t0, t1, 0x20),
+                                      _mm256_permute2f128_ps(t0, t1, 0x31));
+    const __m256 d8 = _mm256_div_ps(amax, _mm256_set1_ps(127.0f));
+    const __m256 id8 = _mm256_and_ps(_mm256_cmp_ps(d8, _mm256_set1_ps(FLT_MIN), _CMP_GE_OQ),
+                                     _mm256_div_ps(_mm256_set1_ps(1.0f), d8));
+    float ds[8], ids[8];
+    _mm256_storeu_ps(ds, d8);
+    _mm256_storeu_ps(ids, id8);
+    for (int i = 0; i < 8; i++) {
+      cai_block_q8g32x2* b = out + (g + i) / 2;
+      const int h = (g + i) % 2;
+      const __m512 id = _mm512_set1_ps(ids[i]);
+      const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v[2 * i], id));
+      const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v[2 * i + 1], id));
+      const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+      _mm_storeu_si128((__m128i*)(b->lo + 16 * h), _mm512_cvtsepi32_epi8(q0));
+      _mm_storeu_si128((__m128i*)(b->hi + 16 * h), _mm512_cvtsepi32_epi8(q1));
+      _mm_storeu_si128((__m128i*)(b->corr + 4 * h), _mm_setr_epi32(-8 * sum, 0, 0, 0));
+      _mm_storeu_ps(b->dx + 4 * h, _mm_set1_ps(ds[i]));
+    }
+  }
+  if (g < groups) { /* g is a multiple of 8: the rest starts a block */
+    cai_quantize_row_q8_avx2(x + (size_t)g * QK4_G32, (groups - g) * QK4_G32, out + g / 2);
+  }
+}
+
+/*
  * The panel of NP (1..CAI_Q4P2_PANEL) pairs from pair p0, every block (read front to back): per pair and block one
  * 64-byte load of both rows' nibbles, two vpdpbusd onto the -8·Σxq correction, one convert, the
  * scales d·dx, one FMA — the 256-bit body's operations on 16 lanes. Rows 2p and 2p+1 are the low
@@ -175,7 +242,7 @@ void cai_gemv_q4g32p2_f32(const uint8_t* p, const float* x, float* y, int n, int
   }
 #if CAI_X86
   if (!use_ref && cai_q4g32p2_available()) {
-    cai_quantize_row_q8_avx2(x, k, xq);
+    cai_quantize_row_q8_avx512(x, k, xq);
     cai_gemv_q4g32p2_q8_vnni(p, xq, y, n, bpr);
     return;
   }

@@ -85,7 +85,9 @@ class Q4PairGemvTest {
     "10, 96",
     "7, 64",
     "20, 160",
-    "23, 32"
+    "23, 32",
+    "9, 512",
+    "3, 288"
   })
   void gemv_vectorTwinAndUnpairedAgreeBitForBit(int n, int k) {
     Random random = new Random(n * 1009L + k);
@@ -125,6 +127,26 @@ class Q4PairGemvTest {
       assertBits(pairs(blocks, n, k, x, ConvBody.BEST), twin, "nibble " + nibble);
       if (Q4PairGemv.available()) {
         assertBits(twin, unpaired(blocks, n, k, x), "twin vs Q4Gemm.gemv, nibble " + nibble);
+      }
+    }
+  }
+
+  /**
+   * A NaN or an infinity among the activations (the eight-group quantization hands a row with a NaN
+   * to the AVX2 body, whose max order decides its fate): still Q4Gemm's bits.
+   */
+  @Test
+  void gemv_nonFiniteActivations_matchUnpaired() {
+    Assumptions.assumeTrue(Q4PairGemv.available(), "no AVX-512 VNNI: Q4Gemm runs another body");
+    int n = 5;
+    int k = 288;
+    ByteBuffer blocks = quantized(new Random(9), n, k);
+    for (int at : new int[] {0, 31, 100, 255, 287}) {
+      for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+        float[] x = activations(new Random(at), k);
+        x[at] = bad;
+        assertBits(
+            pairs(blocks, n, k, x, ConvBody.BEST), unpaired(blocks, n, k, x), bad + " at " + at);
       }
     }
   }
