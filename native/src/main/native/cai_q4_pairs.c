@@ -99,7 +99,7 @@ static void cai_gemv_q4g32p2_q8_ref(const uint8_t* p, const cai_block_q8g32x2* x
  * The row's activations quantized per group of 32 (cai_quantize_row_q8_avx2's output, bit for
  * bit), eight groups at a time: their max |x| reduced together into one vector, then one vector
  * division for the eight scales and one for their inverses, where the AVX2 body reduces and divides
- * group by group. Max is exact, so the order of the reduction cannot matter — except with a NaN,
+ * group by group (a last batch of fewer than eight groups is completed with zeros, not stored). Max is exact, so the order of the reduction cannot matter — except with a NaN,
  * whose fate depends on operand order: a row holding one takes the AVX2 body.
  */
 static CAI_Q4P2 void cai_quantize_row_q8_avx512(const float* x, int k, cai_block_q8g32x2* out) {
@@ -113,14 +113,17 @@ static CAI_Q4P2 void cai_quantize_row_q8_avx512(const float* x, int k, cai_block
     cai_quantize_row_q8_avx2(x, k, out);
     return;
   }
-  int g = 0;
-  for (; g + 8 <= groups; g += 8) {
+  if (groups % 2) { /* the last block's second group is padding: all zero */
+    memset(out + cai_q4g32_blocks_per_row(k) - 1, 0, sizeof(cai_block_q8g32x2));
+  }
+  for (int g = 0; g < groups; g += 8) {
+    const int live = groups - g < 8 ? groups - g : 8; /* a short last batch: zeros, not stored */
     const float* src = x + (size_t)g * QK4_G32;
     __m512 v[16];
     __m256 r[8];
     for (int i = 0; i < 8; i++) {
-      v[2 * i] = _mm512_loadu_ps(src + QK4_G32 * i);
-      v[2 * i + 1] = _mm512_loadu_ps(src + QK4_G32 * i + 16);
+      v[2 * i] = i < live ? _mm512_loadu_ps(src + QK4_G32 * i) : _mm512_setzero_ps();
+      v[2 * i + 1] = i < live ? _mm512_loadu_ps(src + QK4_G32 * i + 16) : _mm512_setzero_ps();
       const __m512 a = _mm512_max_ps(_mm512_abs_ps(v[2 * i]), _mm512_abs_ps(v[2 * i + 1]));
       r[i] = _mm256_max_ps(_mm512_castps512_ps256(a),
                            _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
@@ -143,7 +146,7 @@ static CAI_Q4P2 void cai_quantize_row_q8_avx512(const float* x, int k, cai_block
     float ds[8], ids[8];
     _mm256_storeu_ps(ds, d8);
     _mm256_storeu_ps(ids, id8);
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < live; i++) {
       cai_block_q8g32x2* b = out + (g + i) / 2;
       const int h = (g + i) % 2;
       const __m512 id = _mm512_set1_ps(ids[i]);
@@ -155,9 +158,6 @@ static CAI_Q4P2 void cai_quantize_row_q8_avx512(const float* x, int k, cai_block
       _mm_storeu_si128((__m128i*)(b->corr + 4 * h), _mm_setr_epi32(-8 * sum, 0, 0, 0));
       _mm_storeu_ps(b->dx + 4 * h, _mm_set1_ps(ds[i]));
     }
-  }
-  if (g < groups) { /* g is a multiple of 8: the rest starts a block */
-    cai_quantize_row_q8_avx2(x + (size_t)g * QK4_G32, (groups - g) * QK4_G32, out + g / 2);
   }
 }
 
