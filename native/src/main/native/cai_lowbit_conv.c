@@ -145,18 +145,36 @@ void cai_minmax_f32(const float* x, int count, float* out) {
 static inline double cai_lb_rint(double v) {
   const double two52 = 4503599627370496.0;
   const double a = fabs(v);
-  if (!(a < two52)) {
-    return v;
+  const double t = copysign((a + two52) - two52, v);
+  return a < two52 ? t : v; /* a select, not a branch: the channel loop below vectorizes */
+}
+
+/* The twin's stage per channel, branch-free so that it vectorizes (bias_over_scale NULL: no bias;
+ * the two calls below are two loops, so no bias is ever read without one); returns 1 when a channel
+ * fails (s > 0 and s <= FLT_MAX is !(s > 0) || !isfinite(s) negated: a NaN fails both). */
+static inline __attribute__((always_inline)) int cai_lb_stage_rows(
+    int m, float scale, int zp, const float* row_scales, const int32_t* row_sums,
+    const double* bias_over_scale, int32_t* stage_bias, float* stage_scale) {
+  const double inverse = 1.0 / (double)scale;
+  int bad = 0;
+  for (int j = 0; j < m; j++) {
+    const float s = scale * row_scales[j];
+    const double q = bias_over_scale == NULL ? 0.0 : cai_lb_rint(bias_over_scale[j] * inverse);
+    const double zsum = (double)zp * (double)row_sums[j];
+    const double total = q - zsum;
+    const int ok = (s > 0.0f) & (s <= FLT_MAX) & (fabs(total) <= (double)(1 << 28));
+    bad |= !ok;
+    stage_scale[j] = s;
+    stage_bias[j] = (int32_t)(ok ? total : 0.0);
   }
-  const double t = (a + two52) - two52;
-  return copysign(t, v);
+  return bad;
 }
 
 int cai_lb_dynamic_stage(const float* x, int count, int m, const uint8_t* constants, int has_bias,
                          int32_t* stage_bias, float* stage_scale) {
   const float* row_scales = (const float*)constants;
   const int32_t* row_sums = (const int32_t*)(constants + 4 * (size_t)m);
-  const double* bias_over_scale = has_bias ? (const double*)(constants + 8 * (size_t)m) : NULL;
+  const double* bias_over_scale = (const double*)(constants + 8 * (size_t)m); /* has_bias only */
   float mm[2];
   cai_minmax_f32(x, count, mm);
   if (mm[0] != mm[0] || mm[1] != mm[1]) {
@@ -176,17 +194,12 @@ int cai_lb_dynamic_stage(const float* x, int count, int m, const uint8_t* consta
   double z = cai_lb_rint((double)ratio);
   z = z > 255.0 ? 255.0 : (z < 0.0 ? 0.0 : z);
   const int zp = (int)z;
-  const double inverse = 1.0 / (double)scale;
-  for (int j = 0; j < m; j++) {
-    const float s = scale * row_scales[j];
-    const double q = bias_over_scale == NULL ? 0.0 : cai_lb_rint(bias_over_scale[j] * inverse);
-    const double zsum = (double)zp * (double)row_sums[j];
-    const double total = q - zsum;
-    if (!(s > 0.0f) || !isfinite(s) || !(fabs(total) <= (double)(1 << 28))) {
-      return -1;
-    }
-    stage_scale[j] = s;
-    stage_bias[j] = (int32_t)total;
+  const int bad = has_bias ? cai_lb_stage_rows(m, scale, zp, row_scales, row_sums, bias_over_scale,
+                                                stage_bias, stage_scale)
+                           : cai_lb_stage_rows(m, scale, zp, row_scales, row_sums, NULL,
+                                                stage_bias, stage_scale);
+  if (bad) {
+    return -1;
   }
   stage_scale[m] = scale;
   stage_scale[m + 1] = (float)zp;
