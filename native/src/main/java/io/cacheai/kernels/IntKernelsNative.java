@@ -17,7 +17,15 @@ import org.bytedeco.javacpp.annotation.Platform;
  * direct buffer's address <em>plus its position</em>, so callers pass buffers positioned where
  * their operand starts. The {@code *Ref} methods run the scalar twins, for tests and benchmarks.
  */
-@Platform(include = {"cai_int8.h", "cai_int8.c", "cai_lowbit_conv.h", "cai_lowbit_conv.c"})
+@Platform(
+    include = {
+      "cai_int8.h",
+      "cai_int8.c",
+      "cai_lowbit_conv.h",
+      "cai_lowbit_conv.c",
+      "cai_q4_pairs.h",
+      "cai_q4_pairs.c"
+    })
 final class IntKernelsNative {
   static {
     Loader.load();
@@ -549,4 +557,36 @@ final class IntKernelsNative {
       FloatBuffer tmp,
       int maxKp,
       FloatBuffer y);
+
+  @Name("cai_q4g32p2_size")
+  static native long q4g32p2Size(int n, int k);
+
+  @Name("cai_pack_q4g32p2")
+  static native void packQ4g32p2(
+      @Cast("const cai_block_q4g32x2*") ByteBuffer w,
+      int n,
+      int k,
+      @Cast("uint8_t*") ByteBuffer out);
+
+  @Name("cai_q4g32p2_available")
+  static native int q4g32p2Available();
+
+  @Name("cai_gemv_q4g32p2_f32")
+  static native void gemvQ4g32p2F32(
+      @Cast("const uint8_t*") ByteBuffer pairs,
+      @Cast("const float*") FloatBuffer x,
+      FloatBuffer y,
+      int n,
+      int k,
+      int useRef);
+
+  @Name("cai_lb_dynamic_stage")
+  static native int lbDynamicStage(
+      @Cast("const float*") FloatBuffer x,
+      int count,
+      int m,
+      @Cast("const uint8_t*") ByteBuffer constants,
+      int hasBias,
+      @Cast("int32_t*") IntBuffer stageBias,
+      FloatBuffer stageScale);
 }
