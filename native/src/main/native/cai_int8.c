@@ -2437,6 +2437,8 @@ void cai_qgemm_chain_f32(const cai_qgemm_layer* layers, int count, const float* 
   }
 }
 
+#include "cai_q4_pairs.h" /* the batch-1 row-pair body, defined in cai_q4_pairs.c */
+
 void cai_q4gemm_chain_f32(const cai_q4gemm_layer* layers, int count, const float* x, int m,
                           float* tmp, int max_kp, float* y) {
   const float* in = x;
@@ -2457,7 +2459,11 @@ void cai_q4gemm_chain_f32(const cai_q4gemm_layer* layers, int count, const float
     const int last = l == count - 1;
     const int ld_out = last ? n : cai_round_up(n, QK4_G32);
     float* out = last ? y : tmp + (size_t)((l + 1) % 2) * m * max_kp;
-    cai_gemm_q4g32_f32(layer->w, in, ld_in, out, ld_out, m, n, ld_in);
+    if (m == 1 && layer->pairs != NULL && cai_q4g32p2_available()) {
+      cai_gemv_q4g32p2_f32((const uint8_t*)layer->pairs, in, out, n, ld_in, 0);
+    } else {
+      cai_gemm_q4g32_f32(layer->w, in, ld_in, out, ld_out, m, n, ld_in);
+    }
     for (int i = 0; i < m; i++) {
       float* row = out + (size_t)i * ld_out;
       if (layer->bias != NULL || layer->relu) {

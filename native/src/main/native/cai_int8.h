@@ -416,14 +416,16 @@ void cai_qgemm_chain_f32(const cai_qgemm_layer* layers, int count, const float* 
  * columns (exactly what one call per layer computes: same row quantization, same dot products,
  * same bias/ReLU pass), so a request crosses from Java once for the whole chain.
  *
- * Descriptor, one per layer (32 bytes, written once per plan by io.cacheai.kernels.Q4GemmChain):
+ * Descriptor, one per layer (40 bytes, written once per plan by io.cacheai.kernels.Q4GemmChain):
  *
- *    0       4       8       12         16                  24                  32
- *   +-------+-------+-------+----------+-------------------+-------------------+
- *   | k s32 | n s32 | relu  | reserved | w (ptr)           | bias (ptr)        |
- *   +-------+-------+-------+----------+-------------------+-------------------+
+ *    0       4       8       12         16                  24                  32                  40
+ *   +-------+-------+-------+----------+-------------------+-------------------+-------------------+
+ *   | k s32 | n s32 | relu  | reserved | w (ptr)           | bias (ptr)        | pairs (ptr)       |
+ *   +-------+-------+-------+----------+-------------------+-------------------+-------------------+
  *
- * k: logical input width (any >= 1); w: q4g32 [n, round_up(k, 32)]; bias: fp32 [n] or NULL.
+ * k: logical input width (any >= 1); w: q4g32 [n, round_up(k, 32)]; bias: fp32 [n] or NULL;
+ * pairs: the same weights as q4g32p2 (cai_q4_pairs.h) or NULL — with m = 1 and the 512-bit body
+ * available the layer runs on them (same results bit for bit), else on w.
  * Layer i+1's k equals layer i's n. tmp: 2 * m * max_kp floats (max_kp = the largest
  * round_up(k, 32)), two regions of m rows at stride round_up(k, 32): region i % 2 holds layer i's
  * padded input (layer 0's only when k % 32 != 0), region (i + 1) % 2 its output. y: [m, n_last].
@@ -435,8 +437,9 @@ typedef struct {
   int32_t reserved;
   const cai_block_q4g32x2* w;
   const float* bias;
+  const void* pairs; /* q4g32p2 weights (const uint8_t*, 64-byte aligned), or NULL */
 } cai_q4gemm_layer;
-CAI_STATIC_ASSERT(sizeof(cai_q4gemm_layer) == 32, "q4 gemm layer descriptor is 32 bytes");
+CAI_STATIC_ASSERT(sizeof(cai_q4gemm_layer) == 40, "q4 gemm layer descriptor is 40 bytes");
 
 void cai_q4gemm_chain_f32(const cai_q4gemm_layer* layers, int count, const float* x, int m,
                           float* tmp, int max_kp, float* y);

@@ -11,6 +11,7 @@
  */
 #include "cai_lowbit_conv.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,14 +74,136 @@ static __attribute__((target("avx2"))) void cai_minmax_f32_avx2(const float* x, 
 }
 #endif
 
+#if CAI_LB_X86
+/* Four independent min and max chains of 16 lanes (one chain was latency-bound), then the AVX2
+ * body's reduction order on what is left; min/max are exact, so only the sign of a zero result may
+ * differ from the one-chain bodies, which no caller can see (they take min(lo, 0), max(hi, 0)). */
+static __attribute__((target("avx2,avx512f"))) void cai_minmax_f32_avx512(const float* x,
+                                                                          int count, float* out) {
+  __m512 lo0 = _mm512_set1_ps(INFINITY), lo1 = lo0, lo2 = lo0, lo3 = lo0;
+  __m512 hi0 = _mm512_set1_ps(-INFINITY), hi1 = hi0, hi2 = hi0, hi3 = hi0;
+  __mmask16 nan = 0;
+  int i = 0;
+  for (; i + 64 <= count; i += 64) {
+    const __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
+    const __m512 v2 = _mm512_loadu_ps(x + i + 32), v3 = _mm512_loadu_ps(x + i + 48);
+    nan |= _mm512_cmp_ps_mask(v0, v1, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v2, v3, _CMP_UNORD_Q);
+    lo0 = _mm512_min_ps(v0, lo0);
+    lo1 = _mm512_min_ps(v1, lo1);
+    lo2 = _mm512_min_ps(v2, lo2);
+    lo3 = _mm512_min_ps(v3, lo3);
+    hi0 = _mm512_max_ps(v0, hi0);
+    hi1 = _mm512_max_ps(v1, hi1);
+    hi2 = _mm512_max_ps(v2, hi2);
+    hi3 = _mm512_max_ps(v3, hi3);
+  }
+  for (; i + 16 <= count; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    lo0 = _mm512_min_ps(v, lo0);
+    hi0 = _mm512_max_ps(v, hi0);
+  }
+  const __m512 lo = _mm512_min_ps(_mm512_min_ps(lo0, lo1), _mm512_min_ps(lo2, lo3));
+  const __m512 hi = _mm512_max_ps(_mm512_max_ps(hi0, hi1), _mm512_max_ps(hi2, hi3));
+  float l[16], h[16];
+  _mm512_storeu_ps(l, lo);
+  _mm512_storeu_ps(h, hi);
+  float rest[2];
+  cai_minmax_f32_ref(x + i, count - i, rest);
+  for (int t = 0; t < 16; t++) {
+    rest[0] = l[t] < rest[0] ? l[t] : rest[0];
+    rest[1] = h[t] > rest[1] ? h[t] : rest[1];
+  }
+  const int any_nan = nan != 0 || rest[0] != rest[0];
+  out[0] = any_nan ? NAN : rest[0];
+  out[1] = any_nan ? NAN : rest[1];
+}
+#endif
+
 void cai_minmax_f32(const float* x, int count, float* out) {
 #if CAI_LB_X86
+  if (cai_isa_vnni()) { /* AVX-512 F/BW/VNNI here, not forced off */
+    cai_minmax_f32_avx512(x, count, out);
+    return;
+  }
   if (cai_isa_avx2()) {
     cai_minmax_f32_avx2(x, count, out);
     return;
   }
 #endif
   cai_minmax_f32_ref(x, count, out);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The dynamic quantization of an image and the int8 twin's output stage (cai_lowbit_conv.h)
+ * ---------------------------------------------------------------------------------------------- */
+/* rint in double, round half to even (Math.rint) without libm's nearbyint, a call that saves and
+ * restores the FP environment and was most of this stage's time at MNIST sizes: below 2^52,
+ * |v| + 2^52 - 2^52 rounds |v| to an integer in the current (nearest-even) mode, exactly; larger
+ * values, infinities and NaN are returned as they are (already integers, or failing the caller's
+ * checks as Math.rint's result would). */
+static inline double cai_lb_rint(double v) {
+  const double two52 = 4503599627370496.0;
+  const double a = fabs(v);
+  const double t = copysign((a + two52) - two52, v);
+  return a < two52 ? t : v; /* a select, not a branch: the channel loop below vectorizes */
+}
+
+/* The twin's stage per channel, branch-free so that it vectorizes (bias_over_scale NULL: no bias;
+ * the two calls below are two loops, so no bias is ever read without one); returns 1 when a channel
+ * fails (s > 0 and s <= FLT_MAX is !(s > 0) || !isfinite(s) negated: a NaN fails both). */
+static inline __attribute__((always_inline)) int cai_lb_stage_rows(
+    int m, float scale, int zp, const float* row_scales, const int32_t* row_sums,
+    const double* bias_over_scale, int32_t* stage_bias, float* stage_scale) {
+  const double inverse = 1.0 / (double)scale;
+  int bad = 0;
+  for (int j = 0; j < m; j++) {
+    const float s = scale * row_scales[j];
+    const double q = bias_over_scale == NULL ? 0.0 : cai_lb_rint(bias_over_scale[j] * inverse);
+    const double zsum = (double)zp * (double)row_sums[j];
+    const double total = q - zsum;
+    const int ok = (s > 0.0f) & (s <= FLT_MAX) & (fabs(total) <= (double)(1 << 28));
+    bad |= !ok;
+    stage_scale[j] = s;
+    stage_bias[j] = (int32_t)(ok ? total : 0.0);
+  }
+  return bad;
+}
+
+int cai_lb_dynamic_stage(const float* x, int count, int m, const uint8_t* constants, int has_bias,
+                         int32_t* stage_bias, float* stage_scale) {
+  const float* row_scales = (const float*)constants;
+  const int32_t* row_sums = (const int32_t*)(constants + 4 * (size_t)m);
+  const double* bias_over_scale = (const double*)(constants + 8 * (size_t)m); /* has_bias only */
+  float mm[2];
+  cai_minmax_f32(x, count, mm);
+  if (mm[0] != mm[0] || mm[1] != mm[1]) {
+    return 0;
+  }
+  const float lo = mm[0] < 0.0f ? mm[0] : 0.0f; /* Java: Math.min(min, 0f), Math.max(max, 0f) */
+  const float hi = mm[1] > 0.0f ? mm[1] : 0.0f;
+  const float span = hi - lo;
+  if (!isfinite(lo) || !isfinite(hi) || !isfinite(span)) {
+    return 0;
+  }
+  float scale = span / 255.0f;
+  if (!(scale >= FLT_MIN)) { /* an all-zero (or all-tiny) image */
+    scale = FLT_MIN;
+  }
+  const float ratio = -lo / scale; /* fp32 division, then rounded in double as Math.rint */
+  double z = cai_lb_rint((double)ratio);
+  z = z > 255.0 ? 255.0 : (z < 0.0 ? 0.0 : z);
+  const int zp = (int)z;
+  const int bad = has_bias ? cai_lb_stage_rows(m, scale, zp, row_scales, row_sums, bias_over_scale,
+                                                stage_bias, stage_scale)
+                           : cai_lb_stage_rows(m, scale, zp, row_scales, row_sums, NULL,
+                                                stage_bias, stage_scale);
+  if (bad) {
+    return -1;
+  }
+  stage_scale[m] = scale;
+  stage_scale[m + 1] = (float)zp;
+  return 1;
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -52,6 +52,29 @@ extern "C" {
 
 void cai_minmax_f32(const float* x, int count, float* out);
 
+/*
+ * cai_lb_dynamic_stage: image x[0..count) quantized to u8 as the low-bit convolution does per image
+ * (lo = min(min x, 0), hi = max(max x, 0), scale = (hi - lo) / 255 raised to FLT_MIN, zero point
+ * rint(-lo / scale) clamped to 0..255), and the output stage of the int8 twin of m output channels
+ * for it, from the channels' constants (one buffer, made once per plan, 8-byte aligned; the
+ * doubles only when has_bias):
+ *
+ *   0                 4m                 8m                                16m
+ *   +-----------------+------------------+----------------------------------+
+ *   | row_scales f32[m] | row_sums s32[m] | bias_over_scale f64[m]           |
+ *   +-----------------+------------------+----------------------------------+
+ *   row_scales[j] = d_j (the twin's weight scale), row_sums[j] = Σ_k q[j,k], bias_over_scale[j] = bias_j / d_j
+ *
+ *   stage_scale[j] = scale * d_j                                            (fp32)
+ *   stage_bias[j]  = rint(bias_over_scale[j] * (1.0 / scale)) - zp * row_sums[j]   (in double, s32)
+ * then stage_scale[m] = scale, stage_scale[m + 1] = zp (m + 2 floats). Returns 1; 0 when x holds a NaN or an infinity or its range
+ * overflows (nothing written but nothing is usable); -1 when a stage scale is not a positive finite
+ * fp32 or |stage bias| > 2^28 (stage partly written, unusable). The same operations as the Java
+ * code it replaces (LowBitConvKernel), hence the same values.
+ */
+int cai_lb_dynamic_stage(const float* x, int count, int m, const uint8_t* constants, int has_bias,
+                         int32_t* stage_bias, float* stage_scale);
+
 void cai_conv_s4g32_u8c4_f32(const int8_t* w, const float* d, const float* zsum, int m, int k,
                              const uint8_t* x4, int pixels, float x_scale, int x_zero_point,
                              const float* bias, int relu, float* y, int ldy, int use_ref);

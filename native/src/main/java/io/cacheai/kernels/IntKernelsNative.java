@@ -24,7 +24,9 @@ import org.bytedeco.javacpp.annotation.Platform;
       "cai_lowbit_conv.h",
       "cai_lowbit_conv.c",
       "cai_int8_seq.h",
-      "cai_int8_seq.c"
+      "cai_int8_seq.c",
+      "cai_q4_pairs.h",
+      "cai_q4_pairs.c"
     })
 final class IntKernelsNative {
   static {
@@ -575,4 +577,36 @@ final class IntKernelsNative {
       int kH,
       int kW,
       @Cast("int8_t*") ByteBuffer out);
+
+  @Name("cai_q4g32p2_size")
+  static native long q4g32p2Size(int n, int k);
+
+  @Name("cai_pack_q4g32p2")
+  static native void packQ4g32p2(
+      @Cast("const cai_block_q4g32x2*") ByteBuffer w,
+      int n,
+      int k,
+      @Cast("uint8_t*") ByteBuffer out);
+
+  @Name("cai_q4g32p2_available")
+  static native int q4g32p2Available();
+
+  @Name("cai_gemv_q4g32p2_f32")
+  static native void gemvQ4g32p2F32(
+      @Cast("const uint8_t*") ByteBuffer pairs,
+      @Cast("const float*") FloatBuffer x,
+      FloatBuffer y,
+      int n,
+      int k,
+      int useRef);
+
+  @Name("cai_lb_dynamic_stage")
+  static native int lbDynamicStage(
+      @Cast("const float*") FloatBuffer x,
+      int count,
+      int m,
+      @Cast("const uint8_t*") ByteBuffer constants,
+      int hasBias,
+      @Cast("int32_t*") IntBuffer stageBias,
+      FloatBuffer stageScale);
 }

@@ -3,6 +3,7 @@ package io.cacheai.kernels;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 
 /**
  * The low-bit convolution in NCHW: 4-bit weights (3- and 2-bit ones re-encoded exactly) in groups
@@ -252,6 +253,77 @@ public final class LowBitConv {
         padded,
         out,
         generic ? 1 : 0);
+  }
+
+  /** {@link #dynamicStage}: the stage is written, scale and zero point after it. */
+  public static final int STAGE_OK = 1;
+
+  /** {@link #dynamicStage}: the image holds a NaN or an infinity (or its range overflows). */
+  public static final int STAGE_NOT_FINITE = 0;
+
+  /** {@link #dynamicStage}: a stage scale or bias does not fit (a tiny activation scale). */
+  public static final int STAGE_OUT_OF_RANGE = -1;
+
+  /**
+   * The per-output-channel constants of an int8 kernel run on a low-bit layer with a dynamic
+   * activation scale, in one direct buffer made once per plan ({@link #of}): the channel's weight
+   * scale d_j, Σ_k q[j,k] of its int8 codes and bias_j / d_j in double (absent without a bias).
+   *
+   * <pre>
+   *   0                  4m                 8m                        16m
+   *   | d_j f32 [m]      | Σq_j s32 [m]     | bias_j / d_j f64 [m]      |   (native order)
+   * </pre>
+   */
+  public record TwinStage(int m, boolean hasBias, ByteBuffer constants) {
+    public TwinStage {
+      Buffers.checkShape("[m]", m);
+      Buffers.checkInput("constants", constants, (hasBias ? 16L : 8L) * m);
+      if (constants.position() != 0 || constants.order() != ByteOrder.nativeOrder()) {
+        throw new IllegalArgumentException("constants must start at 0, in the native order");
+      }
+    }
+
+    /** Lays out d_j, Σq_j and (bias null: none) bias_j / d_j for m = scales.length channels. */
+    public static TwinStage of(float[] scales, int[] sums, FloatBuffer bias) {
+      int m = scales.length;
+      if (sums.length != m || bias != null && bias.remaining() < m) {
+        throw new IllegalArgumentException(
+            "m=" + m + ": sums=" + sums.length + (bias == null ? "" : " bias=" + bias.remaining()));
+      }
+      ByteBuffer constants =
+          ByteBuffer.allocateDirect(Math.multiplyExact(bias == null ? 8 : 16, m))
+              .order(ByteOrder.nativeOrder());
+      for (int j = 0; j < m; j++) {
+        constants.putFloat(4 * j, scales[j]);
+        constants.putInt(4 * (m + j), sums[j]);
+        if (bias != null) {
+          constants.putDouble(8 * (m + j), bias.get(bias.position() + j) / (double) scales[j]);
+        }
+      }
+      return new TwinStage(m, bias != null, constants);
+    }
+  }
+
+  /**
+   * One image's dynamic u8 quantization and the twin's output stage for it, in one crossing ({@code
+   * cai_lb_dynamic_stage}, formulas in {@code cai_lowbit_conv.h}): lo = min(min x, 0), hi = max(max
+   * x, 0), scale = (hi − lo)/255 (at least {@link Float#MIN_NORMAL}), zero point rint(−lo/scale) in
+   * 0..255; {@code stageScale[j] = scale · d_j}, {@code stageBias[j] = rint((bias_j/d_j)/scale) −
+   * zp · Σq_j}; then {@code stageScale[m] = scale}, {@code stageScale[m + 1] = zp}. Buffers are
+   * read and written from their positions.
+   *
+   * @return {@link #STAGE_OK}, {@link #STAGE_NOT_FINITE} or {@link #STAGE_OUT_OF_RANGE}
+   */
+  public static int dynamicStage(
+      FloatBuffer x, int count, TwinStage twin, IntBuffer stageBias, FloatBuffer stageScale) {
+    if (count < 1) {
+      throw new IllegalArgumentException("count=" + count + " must be >= 1");
+    }
+    Buffers.checkInput("x", x, count);
+    Buffers.checkOutput("stageBias", stageBias, twin.m());
+    Buffers.checkOutput("stageScale", stageScale, twin.m() + 2L);
+    return IntKernelsNative.lbDynamicStage(
+        x, count, twin.m(), twin.constants(), twin.hasBias() ? 1 : 0, stageBias, stageScale);
   }
 
   /** {@code out[0] = min, out[1] = max} of x[0, count); both NaN when any value is NaN. */

@@ -18,9 +18,13 @@ import org.bytedeco.javacpp.FloatPointer;
  * drawn in {@code cai_int8.h}, {@link #LAYER_BYTES} per layer):
  *
  * <pre>
- *    0       4       8       12         16           24             32
- *   | k s32 | n s32 | relu  | reserved | w (ptr)    | bias (ptr)    |
+ *    0       4       8       12         16           24             32             40
+ *   | k s32 | n s32 | relu  | reserved | w (ptr)    | bias (ptr)    | pairs (ptr)   |
  * </pre>
+ *
+ * <p>pairs is each layer's weight repacked here, once, into row pairs ({@link Q4PairGemv}): at
+ * batch 1, where the 512-bit body runs, the layer reads those instead of the q4g32 blocks — the
+ * same results bit for bit in about half the instructions.
  *
  * <p>k is the logical input width (any k ≥ 1); the weights are q4g32 blocks of [n, round_up(k, 32)]
  * whose padding columns meet zeros. Lifetime: the descriptor holds the addresses of each layer's
@@ -30,13 +34,14 @@ import org.bytedeco.javacpp.FloatPointer;
  */
 public final class Q4GemmChain {
   /** Bytes of one layer's descriptor. */
-  public static final int LAYER_BYTES = 32;
+  public static final int LAYER_BYTES = 40;
 
   static final int K_OFFSET = 0;
   static final int N_OFFSET = 4;
   static final int RELU_OFFSET = 8;
   static final int WEIGHTS_OFFSET = 16;
   static final int BIAS_OFFSET = 24;
+  static final int PAIRS_OFFSET = 32;
 
   /**
    * One layer: y [m, n] = x [m, k] · Wᵀ + bias, then max(·, 0) when relu.
@@ -47,6 +52,10 @@ public final class Q4GemmChain {
   public record Layer(ByteBuffer blocks, int k, int n, FloatBuffer bias, boolean relu) {}
 
   private final List<Layer> layers;
+
+  /** Each layer's weight as q4g32p2 (kept reachable: the descriptor holds their addresses). */
+  private final List<ByteBuffer> pairs;
+
   private final ByteBuffer descriptor;
   private final int maxPaddedK;
 
@@ -59,6 +68,7 @@ public final class Q4GemmChain {
     this.descriptor =
         ByteBuffer.allocateDirect(LAYER_BYTES * layers.size()).order(ByteOrder.nativeOrder());
     int widest = 0;
+    List<ByteBuffer> packed = new java.util.ArrayList<>();
     for (int i = 0; i < layers.size(); i++) {
       Layer layer = layers.get(i);
       String at = "layer " + i;
@@ -83,8 +93,12 @@ public final class Q4GemmChain {
       descriptor.putLong(base + WEIGHTS_OFFSET, new BytePointer(layer.blocks()).address());
       descriptor.putLong(
           base + BIAS_OFFSET, layer.bias() == null ? 0L : new FloatPointer(layer.bias()).address());
+      ByteBuffer layerPairs = Q4PairGemv.pack(layer.blocks(), layer.n(), paddedK);
+      packed.add(layerPairs);
+      descriptor.putLong(base + PAIRS_OFFSET, new BytePointer(layerPairs).address());
       widest = Math.max(widest, paddedK);
     }
+    this.pairs = List.copyOf(packed);
     this.maxPaddedK = widest;
   }
 

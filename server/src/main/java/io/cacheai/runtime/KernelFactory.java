@@ -25,6 +25,15 @@ final class KernelFactory {
   private final Map<String, PackedTensor> packed;
   private final Int8Gemm int8Gemm;
 
+  /**
+   * The q4g32 blocks of each LowBitGemm weight (by tensor name), transcoded once for every plan and
+   * every kernel built on it: the Gemm-chain fusion builds a kernel it may not keep and the plan
+   * then builds the layer's own, and each batch size has a plan. Empty: not transcodable (or no
+   * native kernels), the kernel's reference path runs.
+   */
+  private final Map<String, java.util.Optional<java.nio.ByteBuffer>> q4Blocks =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   /** Live key hit counters of the Cache AI layers, by node name, shared by every plan. */
   private final Map<String, KeyHitCounter> keyHits = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -154,13 +163,7 @@ final class KernelFactory {
               input(node, 4),
               attributes.getFloat("epsilon", 1e-5f));
       case QLINEAR_GEMM, QLINEAR_CONV -> int8(node, in0, out, false, Fp32Kernels.Epilogue.NONE);
-      case LOW_BIT_GEMM ->
-          new LowBitGemmKernel(
-              input(node, 0),
-              out,
-              in0,
-              packed(node, "weight", null),
-              optionalPacked(node, "bias", PackedTensor.Format.F32));
+      case LOW_BIT_GEMM -> lowBitGemm(node, in0, out, false);
       case LOW_BIT_CONV -> lowBitConv(node, in0, out, false, null);
       case LOOKUP_GEMM -> lookupGemm(node, in0, out);
       case LOOKUP_CONV -> lookupConv(node, in0, out);
@@ -208,15 +211,7 @@ final class KernelFactory {
       return epilogue.steps() > 0 ? null : lowBitConv(node, in0, out, relu, null);
     }
     if (node.op() == OpType.LOW_BIT_GEMM) {
-      return epilogue.steps() > 0
-          ? null
-          : new LowBitGemmKernel(
-              input(node, 0),
-              out,
-              in0,
-              packed(node, "weight", null),
-              optionalPacked(node, "bias", PackedTensor.Format.F32),
-              relu);
+      return epilogue.steps() > 0 ? null : lowBitGemm(node, in0, out, relu);
     }
     if (node.op() != OpType.QLINEAR_CONV) {
       return null;
@@ -236,6 +231,25 @@ final class KernelFactory {
         int8Gemm,
         relu,
         epilogue);
+  }
+
+  /** A LowBitGemm kernel on the weight's q4g32 blocks, transcoded once ({@link #q4Blocks}). */
+  private LowBitGemmKernel lowBitGemm(Node node, long[] in0, int out, boolean relu) {
+    PackedTensor weight = packed(node, "weight", null);
+    java.nio.ByteBuffer blocks =
+        q4Blocks
+            .computeIfAbsent(
+                node.attributes().getString("weight", ""),
+                name -> java.util.Optional.ofNullable(LowBitGemmKernel.nativeBlocks(weight)))
+            .orElse(null);
+    return new LowBitGemmKernel(
+        input(node, 0),
+        out,
+        in0,
+        weight,
+        optionalPacked(node, "bias", PackedTensor.Format.F32),
+        relu,
+        blocks);
   }
 
   /**

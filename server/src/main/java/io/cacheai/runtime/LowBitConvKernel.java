@@ -54,13 +54,11 @@ final class LowBitConvKernel implements Kernel {
   /** The int8 direct kernel run per image with a dynamic scale (one scale per row), or null. */
   private final QLinearConvKernel twin;
 
-  /** Per output channel: Σ_k q (the int8 weights of {@link #twin}) and their scale d. */
-  private final int[] rowSums;
-
-  private final float[] rowScales;
-
-  /** Per output channel: bias / d_m in double (null: no bias), for {@link #twinStage}. */
-  private final double[] biasOverScale;
+  /**
+   * Per output channel of {@link #twin}: the scale d_m of its int8 weights, bias / d_m in double
+   * and Σ_k q — what {@link LowBitConv#dynamicStage} turns into the output stage of each image.
+   */
+  private final LowBitConv.TwinStage twinStage;
 
   /** The s4g32 weights of the native path, or null when the fallback runs. */
   private final LowBitConv.Weights s4;
@@ -131,18 +129,7 @@ final class LowBitConvKernel implements Kernel {
     this.s4 = nativeKernels && groups == 1 && inShape.length == 4 ? s4Weights(weight) : null;
     this.pool = pool;
     this.twin = s4 != null ? int8Twin(in, out, inShape, window, weight, relu, pool) : null;
-    if (twin != null) {
-      this.rowSums = twinRowSums;
-      this.rowScales = twinRowScales;
-      this.biasOverScale = this.bias == null ? null : new double[channels];
-      for (int m = 0; biasOverScale != null && m < channels; m++) {
-        biasOverScale[m] = this.bias.get(m) / (double) rowScales[m];
-      }
-    } else {
-      this.rowSums = null;
-      this.rowScales = null;
-      this.biasOverScale = null;
-    }
+    this.twinStage = twin == null ? null : twinStage(twinRowScales, twinRowSums, this.bias);
     if (pool != null && s4 == null) {
       throw new IllegalArgumentException(
           "LowBitConv: cannot fuse MaxPool (needs the native s4g32 or int8 direct kernels)");
@@ -325,43 +312,64 @@ final class LowBitConvKernel implements Kernel {
   }
 
   /**
-   * The output stage of {@link #twin} for activation scale {@code scale} and zero point {@code
-   * zeroPoint}, into the frame's stage buffers:
+   * The constants of {@link #twin}'s per-image output stage, once per plan, in direct buffers: per
+   * output channel the weight scale d_m, bias / d_m in double (none without a bias) and Σ_k q[m,k].
+   * Per image, {@link LowBitConv#dynamicStage} makes of them (in C, the formulas this kernel's Java
+   * loop used):
    *
    * <pre>
    *   scale'[m] = scale · d_m
-   *   bias'[m]  = rint((bias[m] / d_m) / scale) − zeroPoint · Σ_k q[m,k]   (s32; bias/d_m in
-   *                                                                        double, once)
+   *   bias'[m]  = rint((bias[m] / d_m) / scale) − zeroPoint · Σ_k q[m,k]   (s32, in double)
    *   y         = relu?((acc + bias'[m]) · scale'[m])
    * </pre>
    *
    * The fp32 bias is rounded onto the accumulator's grid: at most scale'/2 more error per output.
-   * Null when a rounded bias would not fit comfortably in s32 (a tiny scale): the caller then takes
-   * another path.
    */
-  private io.cacheai.kernels.RequantParams twinStage(Frame frame, float scale, int zeroPoint) {
-    java.nio.IntBuffer stageBias = frame.stageBias(channels);
-    FloatBuffer stageScale = frame.stageScale(channels);
-    double inverse = 1.0 / scale;
-    for (int m = 0; m < channels; m++) {
-      float s = scale * rowScales[m];
-      double q = biasOverScale == null ? 0 : Math.rint(biasOverScale[m] * inverse);
-      double total = q - (double) zeroPoint * rowSums[m];
-      if (!(s > 0f) || !Float.isFinite(s) || !(Math.abs(total) <= 1 << 28)) {
-        return null;
-      }
-      stageScale.put(m, s);
-      stageBias.put(m, (int) total);
-    }
-    return new io.cacheai.kernels.RequantParams(
-        stageBias.duplicate().clear(), stageScale.duplicate().clear(), 0, relu);
+  private static LowBitConv.TwinStage twinStage(float[] scales, int[] sums, FloatBuffer bias) {
+    return LowBitConv.TwinStage.of(scales, sums, bias == null ? null : bias.duplicate().clear());
   }
 
-  /** The native path; false (nothing written) when an image holds a non-finite value. */
+  /**
+   * Image {@code b} through {@link #twin}: its dynamic quantization and output stage in one native
+   * call, then the int8 direct kernel. Returns a {@link LowBitConv#dynamicStage} code; nothing is
+   * written unless {@link LowBitConv#STAGE_OK}.
+   */
+  private int runTwinImage(Frame frame, FloatBuffer x, int imageLength, int b) {
+    java.nio.IntBuffer stageBias = frame.stageBias(channels);
+    FloatBuffer stageScale = frame.stageScale(channels + 2);
+    FloatBuffer image = batch == 1 ? x : x.slice(b * imageLength, imageLength);
+    int code = LowBitConv.dynamicStage(image, imageLength, twinStage, stageBias, stageScale);
+    if (code == LowBitConv.STAGE_OK) {
+      float scale = stageScale.get(channels);
+      int zeroPoint = (int) stageScale.get(channels + 1);
+      twin.runImage(
+          frame,
+          b,
+          scale,
+          zeroPoint,
+          new io.cacheai.kernels.RequantParams(stageBias, stageScale, 0, relu));
+    }
+    return code;
+  }
+
+  /** The native path; false (nothing usable written) when an image holds a non-finite value. */
   private boolean runNative(Frame frame) {
     int inPixels = window.inH() * window.inW();
     int imageLength = inChannels * inPixels;
     FloatBuffer x = frame.buffer(in);
+    if (twin != null) {
+      boolean all = true;
+      for (int b = 0; b < batch && all; b++) {
+        int code = runTwinImage(frame, x, imageLength, b);
+        if (code == LowBitConv.STAGE_NOT_FINITE) {
+          return false;
+        }
+        all = code == LowBitConv.STAGE_OK;
+      }
+      if (all || pool != null) {
+        return all;
+      }
+    }
     float[] ranges = frame.heap(2, 2 * batch);
     float[] minMax = frame.heap(3, 2);
     for (int b = 0; b < batch; b++) {
@@ -373,21 +381,6 @@ final class LowBitConvKernel implements Kernel {
       }
       ranges[2 * b] = lo;
       ranges[2 * b + 1] = hi;
-    }
-    if (twin != null) {
-      boolean all = true;
-      for (int b = 0; b < batch && all; b++) {
-        float scale = dynamicScale(ranges[2 * b], ranges[2 * b + 1]);
-        int zeroPoint = dynamicZeroPoint(ranges[2 * b], scale);
-        io.cacheai.kernels.RequantParams stage = twinStage(frame, scale, zeroPoint);
-        all = stage != null;
-        if (all) {
-          twin.runImage(frame, b, scale, zeroPoint, stage);
-        }
-      }
-      if (all || pool != null) {
-        return all;
-      }
     }
     int k = s4.k();
     int ph = window.inH() + window.padTop() + window.padBottom();

@@ -40,6 +40,21 @@ final class LowBitGemmKernel implements Kernel {
 
   LowBitGemmKernel(
       int in, int out, long[] inShape, PackedTensor weight, PackedTensor bias, boolean relu) {
+    this(in, out, inShape, weight, bias, relu, nativeBlocks(weight));
+  }
+
+  /**
+   * As above, on {@code blocks}: the weight's q4g32 blocks as {@link #nativeBlocks} gives them
+   * (transcoded once by the caller and shared), or null for the reference path.
+   */
+  LowBitGemmKernel(
+      int in,
+      int out,
+      long[] inShape,
+      PackedTensor weight,
+      PackedTensor bias,
+      boolean relu,
+      ByteBuffer blocks) {
     this.in = in;
     this.relu = relu;
     this.out = out;
@@ -57,12 +72,20 @@ final class LowBitGemmKernel implements Kernel {
     if (directBias != null) {
       directBias.put(0, biasRow);
     }
-    this.blocks =
-        !NativeInt8Gemm.AVAILABLE
-            ? null
-            : weight.format() == PackedTensor.Format.Q4G32_BLOCKS
-                ? weight.data()
-                : LowBitWeights.toQ4g32Blocks(weight);
+    this.blocks = blocks;
+  }
+
+  /**
+   * The weight as q4g32 blocks for the native kernel: in place, or transcoded exactly from the
+   * 4/3/2-bit group formats ({@link LowBitWeights#toQ4g32Blocks}); null without the native kernels
+   * or when the format cannot be transcoded.
+   */
+  static ByteBuffer nativeBlocks(PackedTensor weight) {
+    return !NativeInt8Gemm.AVAILABLE
+        ? null
+        : weight.format() == PackedTensor.Format.Q4G32_BLOCKS
+            ? weight.data()
+            : LowBitWeights.toQ4g32Blocks(weight);
   }
 
   /** Rows m of x [m, k]. */

@@ -53,7 +53,13 @@ class Int8ProfileTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"mnist-cnn,int8", "mnist-cnn,mixed", "mnist-mlp,int8", "mnist-mlp,mixed"})
+  @CsvSource({
+    "mnist-cnn,int8",
+    "mnist-cnn,int4",
+    "mnist-cnn,mixed",
+    "mnist-mlp,int8",
+    "mnist-mlp,mixed"
+  })
   void profile_mnistBatch1(String name, String method) throws Exception {
     Assumptions.assumeTrue(
         NodeProfile.ENABLED || OcrInt8CompressTest.MEASURE,
