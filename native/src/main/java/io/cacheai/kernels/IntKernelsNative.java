@@ -23,6 +23,8 @@ import org.bytedeco.javacpp.annotation.Platform;
       "cai_int8.c",
       "cai_lowbit_conv.h",
       "cai_lowbit_conv.c",
+      "cai_int8_seq.h",
+      "cai_int8_seq.c",
       "cai_q4_pairs.h",
       "cai_q4_pairs.c"
     })
@@ -557,6 +559,24 @@ final class IntKernelsNative {
       FloatBuffer tmp,
       int maxKp,
       FloatBuffer y);
+
+  @Name("cai_int8_sequence_f32")
+  static native void int8SequenceF32(
+      @Cast("const cai_int8_step*") ByteBuffer steps,
+      int count,
+      @Cast("const float*") FloatBuffer x,
+      @Cast("uint8_t*") ByteBuffer scratch,
+      FloatBuffer y,
+      int useRef);
+
+  @Name("cai_pack_conv_kqc")
+  static native void packConvKqc(
+      @Cast("const int8_t*") ByteBuffer wk,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      @Cast("int8_t*") ByteBuffer out);
 
   @Name("cai_q4g32p2_size")
   static native long q4g32p2Size(int n, int k);
