@@ -160,7 +160,8 @@ public final class LutCompressor {
               rows.x(),
               rows.y(),
               rows.count(),
-              options,
+              // a k×k Conv's LookupConv has no groups
+              target.form() == LutCandidates.Form.NCHW_PATCHES ? options.withGroups(1) : options,
               uniqueBase(layer.node().inputs().get(1), current.packed()));
       current = replace(current, layer.node(), TableLayerNodes.of(target, built.node()), built);
       reports.add(built.report());
