@@ -64,7 +64,7 @@ final class LutLayerChoice {
                 layer.node().name(),
                 d,
                 layer.rows(),
-                options.widthFor(d, layer.rows(), options.groupsFor(d, layer.rows())),
+                options.widthFor(d, layer.rows()),
                 codebooks(layer, options),
                 MIN_CODEBOOKS));
       }
@@ -82,10 +82,9 @@ final class LutLayerChoice {
     return new Choice(tables, notes);
   }
 
-  /** Codebooks each output reads: those of one group when the tables are grouped. */
   static int codebooks(GraphQuantizer.Layer layer, LutOptions options) {
     int d = layer.rowLength();
-    int w = options.widthFor(d, layer.rows(), options.groupsFor(d, layer.rows()));
+    int w = options.widthFor(d, layer.rows());
     return (d + w - 1) / w;
   }
 }
