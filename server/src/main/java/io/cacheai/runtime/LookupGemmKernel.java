@@ -48,6 +48,10 @@ final class LookupGemmKernel implements Kernel {
   private final FloatBuffer centroids;
   private final LookupKernels kernels;
   private final KeyHitCounter hitCounter;
+  // grouped tables: per group its views of tables, scale and bias (made once, not per run)
+  private final ByteBuffer[] groupTables;
+  private final FloatBuffer[] groupScale;
+  private final FloatBuffer[] groupBias;
 
   /** The tensors of one node, already checked against each other by the factory. */
   record Tables(
@@ -90,6 +94,16 @@ final class LookupGemmKernel implements Kernel {
     this.centroids = stored.centroids() == null ? null : floats(stored.centroids());
     this.kernels = kernels;
     this.hitCounter = tree && centroids != null ? hitCounter : null;
+    int mg = m / groups;
+    int groupTableBytes = codebooks / groups * LookupKernels.KEYS * (s4Tables ? (mg + 1) / 2 : mg);
+    this.groupTables = new ByteBuffer[groups];
+    this.groupScale = new FloatBuffer[groups];
+    this.groupBias = new FloatBuffer[groups];
+    for (int g = 0; groups > 1 && g < groups; g++) {
+      groupTables[g] = tables.slice(g * groupTableBytes, groupTableBytes);
+      groupScale[g] = scale.slice(g * mg, mg);
+      groupBias[g] = bias == null ? null : bias.slice(g * mg, mg);
+    }
   }
 
   private static FloatBuffer floats(PackedTensor tensor) {
@@ -138,12 +152,10 @@ final class LookupGemmKernel implements Kernel {
   private void accumulateGroups(ByteBuffer keys, FloatBuffer y) {
     int perGroup = codebooks / groups;
     int mg = m / groups;
-    int rowBytes = s4Tables ? (mg + 1) / 2 : mg;
-    int groupTableBytes = perGroup * LookupKernels.KEYS * rowBytes;
     for (int g = 0; g < groups; g++) {
-      ByteBuffer t = tables.slice(g * groupTableBytes, groupTableBytes);
-      FloatBuffer s = scale.slice(g * mg, mg);
-      FloatBuffer b = bias == null ? null : bias.slice(g * mg, mg);
+      ByteBuffer t = groupTables[g];
+      FloatBuffer s = groupScale[g];
+      FloatBuffer b = groupBias[g];
       for (int r = 0; r < rows; r++) {
         ByteBuffer k = keys.slice(r * codebooks + g * perGroup, perGroup);
         FloatBuffer o = y.slice(r * m + g * mg, mg);
