@@ -188,7 +188,8 @@ public record LutOptions(
    * only (else 1; a k×k Conv as tables always gets 1): {@link #groups} when it divides m; with
    * {@link #AUTO_GROUPS} ({@code --lut-groups 0}) and the width auto, {@value #AUTO_GROUP_COUNT}
    * when the ungrouped tables would have fewer than {@value #AUTO_GROUPS_BELOW_CODEBOOKS} codebooks
-   * (MNIST MLP 256→128: 11) and m divides, else 1 (MNIST CNN 800→120: 35 codebooks, ungrouped).
+   * (MNIST MLP 256→128: 11) and m divides, else 1 (MNIST CNN 800→120: 35 codebooks, ungrouped);
+   * {@link LutCompressor} further keeps auto groups to layers that read Relu(Gemm).
    */
   public int groupsFor(int d, int m) {
     if (encoder != Encoder.TREE) {
