@@ -131,6 +131,16 @@ final class CompressCommand implements Callable<Integer> {
   private int lutTableBits;
 
   @Option(
+      names = "--lut-groups",
+      defaultValue = "" + LutOptions.DEFAULT_GROUPS,
+      description =
+          "Cache AI: split a table layer's M outputs into G groups, each with its own codebooks"
+              + " over the whole input (rows of M/G entries: G times the keys in the same bytes);"
+              + " tree encoder, Gemm/MatMul layers whose M G divides; 0 = auto (4 where the"
+              + " ungrouped tables would have < 16 codebooks); default ${DEFAULT-VALUE}")
+  private int lutGroups;
+
+  @Option(
       names = "--lut-rest",
       description =
           "cacheai: the layers not turned into tables: fp32 | int8 | int4 | mixed (as --method;"
@@ -335,7 +345,8 @@ final class CompressCommand implements Callable<Integer> {
             .withSamples(samples)
             .withShiftRadiusPx(lutShift)
             .withRefitNext(lutRefitNext)
-            .withTableBits(lutTableBits);
+            .withTableBits(lutTableBits)
+            .withGroups(lutGroups);
     Compressor.Method restMethod = LutRest.parse(lutRest == null ? LutRest.DEFAULT : lutRest);
     Compressor.Options restOptions = restMethod == null ? null : compressorOptions(restMethod);
     Graph graph = OnnxImporter.importFile(model);
@@ -382,7 +393,7 @@ final class CompressCommand implements Callable<Integer> {
         String.format(
             Locale.ROOT,
             "width=%s table_bits=%d encoder=%s tree_fit=%s lambda=%s shift_px=%d refit_next=%s"
-                + " seed=%d layers=%s",
+                + " seed=%d layers=%s%s",
             options.width() == 0 ? "auto" : Integer.toString(options.width()),
             options.tableBits(),
             options.encoder().label(),
@@ -391,7 +402,13 @@ final class CompressCommand implements Callable<Integer> {
             options.shiftRadiusPx(),
             options.refitNext(),
             options.seed(),
-            result.layers().stream().map(LutLayerReport::layer).toList()));
+            result.layers().stream().map(LutLayerReport::layer).toList(),
+            options.groups() == 1
+                ? ""
+                : " groups="
+                    + (options.groups() == LutOptions.AUTO_GROUPS
+                        ? "auto"
+                        : Integer.toString(options.groups()))));
     writer.metadata("lut_notes", String.join("; ", result.notes()));
     long sizeBytes = writer.write(out);
 

@@ -517,6 +517,7 @@ final class KernelFactory {
         out,
         rows,
         t.width(),
+        t.groups(),
         t.tree(),
         t.tables(),
         LookupKernels.best(),
@@ -529,6 +530,10 @@ final class KernelFactory {
    */
   private Kernel lookupConv(Node node, long[] in0, int out) {
     LookupTables t = lookupTables(node);
+    if (t.groups() != 1) {
+      throw new IllegalArgumentException(
+          node.describe() + ": groups=" + t.groups() + " (a LookupConv accepts only groups=1)");
+    }
     long[] kernel = node.attributes().getLongs("kernel_shape");
     if (in0.length != 4
         || kernel == null
@@ -564,9 +569,13 @@ final class KernelFactory {
         node.name().isEmpty() ? node.outputs().get(0) : node.name(), name -> new KeyHitCounter());
   }
 
-  /** A table node's checked tensors; D and M from its {@code weight_shape} [M,D]. */
+  /**
+   * A table node's checked tensors; D and M from its {@code weight_shape} [M,D], G from its {@code
+   * groups} (default 1: C = ceil(D/w) codebooks over all M outputs; G &gt; 1: G groups of ceil(D/w)
+   * codebooks, each over its M/G outputs, tables [C,16,M/G], see {@link LookupGemmKernel}).
+   */
   private record LookupTables(
-      long m, long d, int width, boolean tree, LookupGemmKernel.Tables tables) {}
+      long m, long d, int width, int groups, boolean tree, LookupGemmKernel.Tables tables) {}
 
   private LookupTables lookupTables(Node node) {
     var attributes = node.attributes();
@@ -587,7 +596,17 @@ final class KernelFactory {
           node.describe() + ": encoder='" + encoder + "' (accepted: tree, centroid)");
     }
     long m = weightShape[0];
-    long codebooks = (weightShape[1] + width - 1) / width;
+    long groups = attributes.getLong("groups", 1);
+    if (groups < 1 || groups > m || m % groups != 0) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": groups="
+              + groups
+              + " (expected a divisor of M="
+              + m
+              + ", the outputs)");
+    }
+    long codebooks = groups * ((weightShape[1] + width - 1) / width);
     boolean tree = encoder.equals("tree");
     // The stored tensor's layout says the table bits: "lut16" int8 or "lut16x4" 4-bit entries
     // (its byte length was checked against that layout when the bundle was read).
@@ -599,7 +618,7 @@ final class KernelFactory {
             stored != null && stored.format() == PackedTensor.Format.S4_LUT16
                 ? PackedTensor.Format.S4_LUT16
                 : PackedTensor.Format.S8_LUT16);
-    requireShape(node, "tables", tables, codebooks, LookupKernels.KEYS, m);
+    requireShape(node, "tables", tables, codebooks, LookupKernels.KEYS, m / groups);
     PackedTensor scale = packed(node, "scale", PackedTensor.Format.F32);
     requireShape(node, "scale", scale, m);
     PackedTensor bias = null;
@@ -640,6 +659,7 @@ final class KernelFactory {
         m,
         weightShape[1],
         (int) width,
+        (int) groups,
         tree,
         new LookupGemmKernel.Tables(tables, scale, bias, splitDims, thresholds, centroids));
   }

@@ -14,6 +14,20 @@ import java.nio.IntBuffer;
  * the stored tensor's layout says, read in place from the mapped bundle — are gathered and summed
  * per output. The kernel keeps only views of the stored tensors. With a tree encoder and stored
  * centroids it also feeds the layer's live {@link KeyHitCounter} on sampled runs.
+ *
+ * <p>Grouped tables ({@code groups} G &gt; 1): the M outputs are cut into G groups of M/G, each
+ * with its own ceil(D/w) codebooks over the whole input row, so a table row holds M/G entries and G
+ * times more keys fit in the same bytes (each output reads ceil(D/w) keys, the next layer sees G
+ * different views of the row). Codebook c belongs to group c / C_g and reads sub-vector c mod C_g;
+ * the row is therefore laid out G times in the frame (one copy per group), so the unchanged encode
+ * kernel reads it as C = G·C_g sub-vectors, and the gather-accumulate runs per group on slices:
+ *
+ * <pre>
+ *   x (D) ─pad─► [ x_pad | x_pad | … ]   G copies of C_g·w floats
+ *   keys [rows][C]:  [ group 0: C_g keys | group 1: C_g keys | … ]
+ *   tables [C,16,M/G]: codebooks of group g are rows g·C_g·16 .. (g+1)·C_g·16 − 1
+ *   out[r·M + g·M/G + j] = bias[g·M/G + j] + scale[g·M/G + j] · Σ_{c in g} T[c][key_c][j]
+ * </pre>
  */
 final class LookupGemmKernel implements Kernel {
   private final int in;
@@ -22,6 +36,7 @@ final class LookupGemmKernel implements Kernel {
   private final int d;
   private final int m;
   private final int codebooks;
+  private final int groups;
   private final int width;
   private final boolean tree;
   private final boolean s4Tables;
@@ -33,6 +48,10 @@ final class LookupGemmKernel implements Kernel {
   private final FloatBuffer centroids;
   private final LookupKernels kernels;
   private final KeyHitCounter hitCounter;
+  // grouped tables: per group its views of tables, scale and bias (made once, not per run)
+  private final ByteBuffer[] groupTables;
+  private final FloatBuffer[] groupScale;
+  private final FloatBuffer[] groupBias;
 
   /** The tensors of one node, already checked against each other by the factory. */
   record Tables(
@@ -48,6 +67,7 @@ final class LookupGemmKernel implements Kernel {
       int out,
       long[] inShape,
       int width,
+      int groups,
       boolean tree,
       Tables stored,
       LookupKernels kernels,
@@ -58,7 +78,8 @@ final class LookupGemmKernel implements Kernel {
     this.rows = Math.toIntExact(inShape[0]);
     this.d = Math.toIntExact(inShape[1]);
     this.codebooks = Math.toIntExact(tableShape[0]);
-    this.m = Math.toIntExact(tableShape[2]);
+    this.m = Math.toIntExact(tableShape[2]) * groups;
+    this.groups = groups;
     this.width = width;
     this.tree = tree;
     this.s4Tables = stored.tables().format() == PackedTensor.Format.S4_LUT16;
@@ -73,6 +94,16 @@ final class LookupGemmKernel implements Kernel {
     this.centroids = stored.centroids() == null ? null : floats(stored.centroids());
     this.kernels = kernels;
     this.hitCounter = tree && centroids != null ? hitCounter : null;
+    int mg = m / groups;
+    int groupTableBytes = codebooks / groups * LookupKernels.KEYS * (s4Tables ? (mg + 1) / 2 : mg);
+    this.groupTables = new ByteBuffer[groups];
+    this.groupScale = new FloatBuffer[groups];
+    this.groupBias = new FloatBuffer[groups];
+    for (int g = 0; groups > 1 && g < groups; g++) {
+      groupTables[g] = tables.slice(g * groupTableBytes, groupTableBytes);
+      groupScale[g] = scale.slice(g * mg, mg);
+      groupBias[g] = bias == null ? null : bias.slice(g * mg, mg);
+    }
   }
 
   private static FloatBuffer floats(PackedTensor tensor) {
@@ -84,11 +115,15 @@ final class LookupGemmKernel implements Kernel {
     int padded = codebooks * width;
     FloatBuffer x = frame.buffer(in);
     if (padded != d) {
+      // zero-padded to C_g·w, and laid out once per group
+      int groupWidth = padded / groups;
       FloatBuffer wide = frame.dequantized(rows * padded);
       float[] line = frame.heapIn(padded);
-      java.util.Arrays.fill(line, d, padded, 0f);
+      java.util.Arrays.fill(line, 0, padded, 0f);
       for (int r = 0; r < rows; r++) {
-        x.get(r * d, line, 0, d);
+        for (int g = 0; g < groups; g++) {
+          x.get(r * d, line, g * groupWidth, d);
+        }
         wide.put(r * padded, line, 0, padded);
       }
       x = wide;
@@ -104,10 +139,32 @@ final class LookupGemmKernel implements Kernel {
     } else {
       kernels.encodeCentroids(x, rows, padded, codebooks, width, centroids, keys);
     }
-    if (s4Tables) {
+    if (groups > 1) {
+      accumulateGroups(keys, frame.buffer(out));
+    } else if (s4Tables) {
       kernels.accumulateS4(keys, rows, codebooks, m, tables, scale, bias, frame.buffer(out));
     } else {
       kernels.accumulate(keys, rows, codebooks, m, tables, scale, bias, frame.buffer(out));
+    }
+  }
+
+  /** The gather-accumulate of grouped tables: per row and group, on slices of every buffer. */
+  private void accumulateGroups(ByteBuffer keys, FloatBuffer y) {
+    int perGroup = codebooks / groups;
+    int mg = m / groups;
+    for (int g = 0; g < groups; g++) {
+      ByteBuffer t = groupTables[g];
+      FloatBuffer s = groupScale[g];
+      FloatBuffer b = groupBias[g];
+      for (int r = 0; r < rows; r++) {
+        ByteBuffer k = keys.slice(r * codebooks + g * perGroup, perGroup);
+        FloatBuffer o = y.slice(r * m + g * mg, mg);
+        if (s4Tables) {
+          kernels.accumulateS4(k, 1, perGroup, mg, t, s, b, o);
+        } else {
+          kernels.accumulate(k, 1, perGroup, mg, t, s, b, o);
+        }
+      }
     }
   }
 

@@ -268,7 +268,10 @@ class CompressCommandTest {
       }
     }
     double ratio = (double) Files.size(onnx) / Files.size(cai);
-    assertThat(ratio).as("whole-model ratio vs the ONNX file").isBetween(3.8, 4.2);
+    // 3.28x since the MLP's tables are grouped by default (README "Grouped tables"): the layer's
+    // bytes stay 10x smaller, but the centroids kept beside the trees for the key hit rate are 4x
+    // as many (66 816 B); ungrouped (--lut-groups 1) it was 4.00x
+    assertThat(ratio).as("whole-model ratio vs the ONNX file").isBetween(3.1, 3.5);
     assertThat((double) Files.size(onnx) / Files.size(fp32Rest)).isLessThan(1.2);
 
     Dataset test = Dataset.read(MNIST).range(1000, 10_000);

@@ -21,6 +21,8 @@ final class FineTuneTrainer {
   private final List<double[]> secondMoments = new ArrayList<>();
   private final List<Step> chain;
   private final int codebooks;
+  private final int perGroup; // codebooks of one group: codebook c writes outputs (c/perGroup)·mg..
+  private final int mg; // outputs of one group (m when the tables are not grouped)
   private final int m;
   private final Options options;
   private final int classes;
@@ -34,9 +36,26 @@ final class FineTuneTrainer {
 
   FineTuneTrainer(
       List<float[]> params, List<Step> chain, int codebooks, int m, Options o, int classes) {
+    this(params, chain, codebooks, 1, m, o, classes);
+  }
+
+  /**
+   * With grouped tables: codebook c adds to and is trained on only the M/G outputs of its group c /
+   * (C/G); the other entries of its rows in the float tables [C·16][M] stay 0.
+   */
+  FineTuneTrainer(
+      List<float[]> params,
+      List<Step> chain,
+      int codebooks,
+      int groups,
+      int m,
+      Options o,
+      int classes) {
     this.params = params;
     this.chain = chain;
     this.codebooks = codebooks;
+    this.perGroup = codebooks / groups;
+    this.mg = m / groups;
     this.m = m;
     this.options = o;
     this.classes = classes;
@@ -122,8 +141,9 @@ final class FineTuneTrainer {
       int i = order[from + r];
       System.arraycopy(tableBias, 0, h, r * m, m);
       for (int c = 0; c < codebooks; c++) {
+        int first = (c / perGroup) * mg;
         int base = (c * LookupKernels.KEYS + keys[i * codebooks + c]) * m;
-        for (int j = 0; j < m; j++) {
+        for (int j = first; j < first + mg; j++) {
           h[r * m + j] += tables[base + j];
         }
       }
@@ -226,8 +246,9 @@ final class FineTuneTrainer {
     for (int r = 0; r < rows; r++) {
       int i = order[from + r];
       for (int c = 0; c < codebooks; c++) {
+        int first = (c / perGroup) * mg;
         int base = (c * LookupKernels.KEYS + keys[i * codebooks + c]) * m;
-        for (int j = 0; j < m; j++) {
+        for (int j = first; j < first + mg; j++) {
           gt[base + j] += dh[r * m + j];
         }
       }

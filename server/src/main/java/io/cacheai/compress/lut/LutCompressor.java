@@ -160,7 +160,7 @@ public final class LutCompressor {
               rows.x(),
               rows.y(),
               rows.count(),
-              options,
+              layerOptions(graph, target, options),
               uniqueBase(layer.node().inputs().get(1), current.packed()));
       current = replace(current, layer.node(), TableLayerNodes.of(target, built.node()), built);
       reports.add(built.report());
@@ -309,5 +309,41 @@ public final class LutCompressor {
       }
     }
     return base;
+  }
+
+  /**
+   * The options one layer is built with: a k×k Conv's LookupConv has no groups; auto groups ({@link
+   * LutOptions#AUTO_GROUPS}) only where the tables read Relu(Gemm/MatMul) — where the soft keys
+   * train the features the groups' trees read (MNIST MLP); elsewhere (e.g. PP-OCRv4's MatMuls, not
+   * measured grouped) the layer stays ungrouped.
+   */
+  static LutOptions layerOptions(Graph graph, LutCandidates.Candidate target, LutOptions options) {
+    if (target.form() == LutCandidates.Form.NCHW_PATCHES) {
+      return options.withGroups(1);
+    }
+    if (options.groups() == LutOptions.AUTO_GROUPS && !readsReluOfGemm(graph, target.layer())) {
+      return options.withGroups(1);
+    }
+    return options;
+  }
+
+  private static boolean readsReluOfGemm(Graph graph, GraphQuantizer.Layer layer) {
+    Node relu = producer(graph, layer.node().inputs().get(0));
+    if (relu == null || relu.op() != io.cacheai.graph.OpType.RELU) {
+      return false;
+    }
+    Node gemm = producer(graph, relu.inputs().get(0));
+    GraphQuantizer.Layer before =
+        gemm == null ? null : GraphQuantizer.weightedLayers(graph).get(gemm.name());
+    return before != null && !before.isConv();
+  }
+
+  private static Node producer(Graph graph, String value) {
+    for (Node n : graph.nodes()) {
+      if (n.outputs().contains(value)) {
+        return n;
+      }
+    }
+    return null;
   }
 }

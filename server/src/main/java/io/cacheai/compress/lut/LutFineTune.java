@@ -173,7 +173,9 @@ public final class LutFineTune {
    * cannot be fine-tuned ({@code whyNot} non-null, the other fields then unset).
    *
    * @param tableIndex the table node's index in the graph's nodes
-   * @param codebooks C, keys per row
+   * @param codebooks C, keys per row (all groups)
+   * @param groups G: codebook c writes only outputs (c / (C/G))·M/G onwards ({@code groups} of the
+   *     node, 1 when unset)
    * @param classes the width of the output
    */
   record Chain(
@@ -183,11 +185,12 @@ public final class LutFineTune {
       int m,
       int d,
       int codebooks,
+      int groups,
       int classes,
       String output,
       String whyNot) {
     static Chain not(Node table, String why) {
-      return new Chain(table, -1, List.of(), 0, 0, 0, 0, null, why);
+      return new Chain(table, -1, List.of(), 0, 0, 0, 1, 0, null, why);
     }
   }
 
@@ -253,13 +256,16 @@ public final class LutFineTune {
       return Chain.not(table, "not fine-tuned: no path to " + output);
     }
     int w = Math.toIntExact(a.getLong("width", 1));
-    int codebooks = (d + w - 1) / w;
-    return new Chain(table, tableIndex, List.copyOf(chain), m, d, codebooks, width, output, null);
+    int groups = TableKeys.groups(table);
+    int codebooks = groups * ((d + w - 1) / w);
+    return new Chain(
+        table, tableIndex, List.copyOf(chain), m, d, codebooks, groups, width, output, null);
   }
 
   /**
-   * The trainer's float parameters as the model holds them: [0] tables [C·16][M] (dequantized), [1]
-   * table bias [M], then per Gemm of the chain its weight [out][in] and bias [out].
+   * The trainer's float parameters as the model holds them: [0] tables [C·16][M] (dequantized;
+   * grouped tables spread out, 0 where a codebook's group does not write), [1] table bias [M], then
+   * per Gemm of the chain its weight [out][in] and bias [out].
    */
   static List<float[]> parameters(Chain chain, Map<String, PackedTensor> packed) {
     var a = chain.table().attributes();
@@ -270,9 +276,12 @@ public final class LutFineTune {
     int entries = chain.codebooks() * LookupKernels.KEYS;
     boolean fourBit = q.format() == PackedTensor.Format.S4_LUT16;
     float[] tables = new float[entries * m];
+    int mg = m / chain.groups();
+    int perGroup = chain.codebooks() / chain.groups();
     for (int p = 0; p < entries; p++) {
-      for (int j = 0; j < m; j++) {
-        tables[p * m + j] = scale[j] * entry(q, fourBit, p, j, m);
+      int from = (p / LookupKernels.KEYS / perGroup) * mg;
+      for (int j = 0; j < mg; j++) {
+        tables[p * m + from + j] = scale[from + j] * entry(q, fourBit, p, j, mg);
       }
     }
     List<float[]> params = new ArrayList<>();
@@ -308,26 +317,30 @@ public final class LutFineTune {
     int entries = codebooks * LookupKernels.KEYS;
     boolean fourBit =
         packed.get(a.getString("tables", "")).format() == PackedTensor.Format.S4_LUT16;
+    int groups = chain.groups();
+    int mg = m / groups;
+    int perGroup = codebooks / groups;
     float[] newScale = new float[m];
-    double[][] rowsOfTable = new double[entries][m];
+    double[][] rowsOfTable = new double[entries][mg];
     for (int p = 0; p < entries; p++) {
-      for (int j = 0; j < m; j++) {
-        rowsOfTable[p][j] = tables[p * m + j];
+      int from = (p / LookupKernels.KEYS / perGroup) * mg;
+      for (int j = 0; j < mg; j++) {
+        rowsOfTable[p][j] = tables[p * m + from + j];
       }
     }
     byte[] nq =
-        fourBit
-            ? TableQuantizer.quantize4(rowsOfTable, codebooks, m, newScale)
-            : TableQuantizer.quantize8(rowsOfTable, m, newScale);
+        LutLayerBuilder.quantizeGroups(
+            rowsOfTable, codebooks, groups, mg, fourBit ? 4 : 8, newScale);
     double[] error = new double[m];
     for (int i = 0; i < n; i++) {
       for (int j = 0; j < m; j++) {
         double exact = 0;
         int acc = 0;
-        for (int c = 0; c < codebooks; c++) {
+        int group = j / mg;
+        for (int c = group * perGroup; c < (group + 1) * perGroup; c++) {
           int p = c * LookupKernels.KEYS + keys[i * codebooks + c];
           exact += tables[p * m + j];
-          acc += nq[p * m + j];
+          acc += nq[p * mg + j - group * mg];
         }
         error[j] += exact - (double) newScale[j] * acc;
       }
@@ -340,8 +353,8 @@ public final class LutFineTune {
     newPacked.put(
         a.getString("tables", ""),
         fourBit
-            ? TableQuantizer.packS4(nq, codebooks, m)
-            : TableQuantizer.packS8(nq, codebooks, m));
+            ? TableQuantizer.packS4(nq, codebooks, mg)
+            : TableQuantizer.packS8(nq, codebooks, mg));
     newPacked.put(a.getString("scale", ""), LutLayerBuilder.f32(new long[] {m}, newScale));
     newPacked.put(a.getString("bias", ""), LutLayerBuilder.f32(new long[] {m}, newBias));
     return newPacked;
@@ -409,7 +422,8 @@ public final class LutFineTune {
 
     List<float[]> params = parameters(chain, model.packed());
     FineTuneTrainer trainer =
-        new FineTuneTrainer(params, chain.steps(), codebooks, m, options, chain.classes());
+        new FineTuneTrainer(
+            params, chain.steps(), codebooks, chain.groups(), m, options, chain.classes());
     int batch = options.batchRows();
     int steps = options.epochs() * ((n + batch - 1) / batch);
     SplittableRandom random = new SplittableRandom(options.seed());

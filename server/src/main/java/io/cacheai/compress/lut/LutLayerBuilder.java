@@ -49,9 +49,11 @@ public final class LutLayerBuilder {
       GraphQuantizer.Layer layer, float[] x, float[] y, int n, LutOptions options, String base) {
     int m = layer.rows();
     int d = layer.rowLength();
-    int w = options.widthFor(d, m);
-    int codebooks = (d + w - 1) / w;
-    int padded = codebooks * w;
+    int groups = options.groupsFor(d, m);
+    int w = options.widthFor(d, m, groups);
+    int perGroup = (d + w - 1) / w; // codebooks of one group, over the whole row
+    int codebooks = groups * perGroup;
+    int mg = m / groups; // outputs of one group
     if (x.length != (long) n * d || y.length != (long) n * m) {
       throw new IllegalArgumentException(
           layer.node().describe()
@@ -69,9 +71,11 @@ public final class LutLayerBuilder {
     long hits = 0;
     float[] sub = new float[n * w];
     for (int c = 0; c < codebooks; c++) {
+      int part = c % perGroup; // the sub-vector codebook c reads
+      int group = c / perGroup; // the outputs it writes: group·M/G .. (group+1)·M/G − 1
       for (int i = 0; i < n; i++) {
         for (int j = 0; j < w; j++) {
-          int col = c * w + j;
+          int col = part * w + j;
           sub[i * w + j] = col < d ? x[i * d + col] : 0f;
         }
       }
@@ -94,25 +98,31 @@ public final class LutLayerBuilder {
         boolean output = options.treeFit() == LutOptions.TreeFit.OUTPUT;
         float[] targets = assigned;
         if (output) {
-          targets = new float[n * m];
+          // the partial output of the codebook's own group: groups see the same sub-vector
+          // through different outputs, so their trees split it differently
+          targets = new float[n * mg];
           float[] wt = layer.weight();
           for (int i = 0; i < n; i++) {
-            for (int o = 0; o < m; o++) {
+            for (int o = 0; o < mg; o++) {
               double acc = 0;
               for (int j = 0; j < w; j++) {
-                int col = c * w + j;
+                int col = part * w + j;
                 if (col < d) {
-                  acc += (double) wt[o * d + col] * sub[i * w + j];
+                  acc += (double) wt[(group * mg + o) * d + col] * sub[i * w + j];
                 }
               }
-              targets[i * m + o] = (float) acc;
+              targets[i * mg + o] = (float) acc;
             }
           }
         }
-        TreeEncoderFit.Tree tree =
-            output
-                ? TreeEncoderFit.fit(sub, targets, n, w, m)
-                : TreeEncoderFit.fit(sub, targets, n, w, w);
+        // a group's tree avoids the dimensions the earlier groups' trees read in this sub-vector
+        boolean[] taken = new boolean[w];
+        for (int earlier = part; earlier < c; earlier += perGroup) {
+          for (int l = 0; l < LookupKernels.DEPTH; l++) {
+            taken[splitDims[earlier * LookupKernels.DEPTH + l]] = true;
+          }
+        }
+        TreeEncoderFit.Tree tree = TreeEncoderFit.fit(sub, targets, n, w, output ? mg : w, taken);
         System.arraycopy(
             tree.splitDims(), 0, splitDims, c * LookupKernels.DEPTH, LookupKernels.DEPTH);
         System.arraycopy(
@@ -159,23 +169,19 @@ public final class LutLayerBuilder {
       }
     }
     double lambda = options.lambda() * n / LookupKernels.KEYS;
-    double[][] tables = TableRefit.solve(keys, n, codebooks, centered, m, lambda);
-
-    // int8 (or, --lut-table-bits 4, signed 4-bit) per output column
     float[] scale = new float[m];
     byte[] entries =
-        options.tableBits() == 4
-            ? TableQuantizer.quantize4(tables, codebooks, m, scale)
-            : TableQuantizer.quantize8(tables, m, scale);
+        fitGroups(keys, n, codebooks, groups, centered, m, lambda, options.tableBits(), scale);
     // bias: mean(Y) corrected by the mean rounding error on the calibration rows (at 4 bits this
     // also absorbs each codebook's column offset and the half steps TableQuantizer takes out)
     float[] bias = new float[m];
     double[] error = new double[m];
     for (int i = 0; i < n; i++) {
       for (int j = 0; j < m; j++) {
+        int group = j / mg;
         int acc = 0;
-        for (int c = 0; c < codebooks; c++) {
-          acc += entries[(c * LookupKernels.KEYS + keys[i * codebooks + c]) * m + j];
+        for (int c = group * perGroup; c < (group + 1) * perGroup; c++) {
+          acc += entries[(c * LookupKernels.KEYS + keys[i * codebooks + c]) * mg + j - group * mg];
         }
         error[j] += centered[i * m + j] - (double) scale[j] * acc;
       }
@@ -190,6 +196,9 @@ public final class LutLayerBuilder {
     Map<String, Object> attributes = new TreeMap<>();
     attributes.put("weight_shape", new long[] {m, d});
     attributes.put("width", (long) w);
+    if (groups > 1) {
+      attributes.put("groups", (long) groups);
+    }
     attributes.put("encoder", options.encoder().label());
     put(
         tensors,
@@ -197,8 +206,8 @@ public final class LutLayerBuilder {
         "tables",
         base + (options.tableBits() == 4 ? ".lut16x4" : ".lut16"),
         options.tableBits() == 4
-            ? TableQuantizer.packS4(entries, codebooks, m)
-            : TableQuantizer.packS8(entries, codebooks, m));
+            ? TableQuantizer.packS4(entries, codebooks, mg)
+            : TableQuantizer.packS8(entries, codebooks, mg));
     put(tensors, attributes, "scale", base + ".lut.scale", f32(new long[] {m}, scale));
     put(tensors, attributes, "bias", base + ".lut.bias", f32(new long[] {m}, bias));
     if (tree) {
@@ -233,7 +242,7 @@ public final class LutLayerBuilder {
 
     long fp32Bytes = 4L * ((long) m * d + m);
     long centroidBytes = 4L * codebooks * LookupKernels.KEYS * w;
-    long lookupBytes = lookupBytes(codebooks, m, w, options.encoder(), options.tableBits());
+    long lookupBytes = lookupBytes(codebooks, m, w, options.encoder(), options.tableBits(), groups);
     LutLayerReport report =
         new LutLayerReport(
             layer.node().name(),
@@ -250,6 +259,64 @@ public final class LutLayerBuilder {
   }
 
   /**
+   * Ridge refit and quantization of grouped tables: per group g, its C/G codebooks' keys fitted to
+   * its M/G columns of {@code centered} ({@link TableRefit}), quantized per column ({@link
+   * TableQuantizer}, {@code tableBits} 8 or 4). Returns the entries [C·16][M/G] (group g's
+   * codebooks are rows g·(C/G)·16 onwards, as stored) and fills {@code scale} [M].
+   */
+  static byte[] fitGroups(
+      byte[] keys,
+      int n,
+      int codebooks,
+      int groups,
+      float[] centered,
+      int m,
+      double lambda,
+      int tableBits,
+      float[] scale) {
+    int perGroup = codebooks / groups;
+    int mg = m / groups;
+    double[][] tables = new double[codebooks * LookupKernels.KEYS][];
+    for (int g = 0; g < groups; g++) {
+      byte[] groupKeys = keys;
+      float[] groupTargets = centered;
+      if (groups > 1) {
+        groupKeys = new byte[n * perGroup];
+        groupTargets = new float[n * mg];
+        for (int i = 0; i < n; i++) {
+          System.arraycopy(keys, i * codebooks + g * perGroup, groupKeys, i * perGroup, perGroup);
+          System.arraycopy(centered, i * m + g * mg, groupTargets, i * mg, mg);
+        }
+      }
+      double[][] fitted = TableRefit.solve(groupKeys, n, perGroup, groupTargets, mg, lambda);
+      System.arraycopy(fitted, 0, tables, g * perGroup * LookupKernels.KEYS, fitted.length);
+    }
+    return quantizeGroups(tables, codebooks, groups, mg, tableBits, scale);
+  }
+
+  /**
+   * Quantizes float tables [C·16][M/G] group by group, each group's columns on their own scale;
+   * fills {@code scale} [M] and returns the entries in the same layout.
+   */
+  static byte[] quantizeGroups(
+      double[][] tables, int codebooks, int groups, int mg, int tableBits, float[] scale) {
+    int perGroup = codebooks / groups;
+    int rows = perGroup * LookupKernels.KEYS;
+    byte[] entries = new byte[codebooks * LookupKernels.KEYS * mg];
+    for (int g = 0; g < groups; g++) {
+      double[][] part = java.util.Arrays.copyOfRange(tables, g * rows, (g + 1) * rows);
+      float[] partScale = new float[mg];
+      byte[] q =
+          tableBits == 4
+              ? TableQuantizer.quantize4(part, perGroup, mg, partScale)
+              : TableQuantizer.quantize8(part, mg, partScale);
+      System.arraycopy(q, 0, entries, g * rows * mg, q.length);
+      System.arraycopy(partScale, 0, scale, g * mg, mg);
+    }
+    return entries;
+  }
+
+  /**
    * What a layer needs to run: tables C·16·M int8 + scale and bias 8·M + the tree (4·C·4 + 4·C·15)
    * or, for the centroid encoder, the centroids 4·C·16·w.
    */
@@ -260,7 +327,17 @@ public final class LutLayerBuilder {
   /** As above with tables of {@code tableBits} 8 (C·16·M bytes) or 4 (C·16·ceil(M/2) bytes). */
   public static long lookupBytes(
       int codebooks, int m, int w, LutOptions.Encoder encoder, int tableBits) {
-    long rowBytes = tableBits == 4 ? (m + 1L) / 2 : m;
+    return lookupBytes(codebooks, m, w, encoder, tableBits, 1);
+  }
+
+  /**
+   * As above for grouped tables: {@code codebooks} C in all (G groups of C/G), each table row M/G
+   * entries; scale, bias and the trees as before.
+   */
+  public static long lookupBytes(
+      int codebooks, int m, int w, LutOptions.Encoder encoder, int tableBits, int groups) {
+    long mg = m / groups;
+    long rowBytes = tableBits == 4 ? (mg + 1L) / 2 : mg;
     return (long) codebooks * LookupKernels.KEYS * rowBytes
         + 8L * m
         + (encoder == LutOptions.Encoder.TREE

@@ -169,9 +169,10 @@ public final class SoftKeyFineTune {
     java.util.Arrays.fill(rowIndex, -1);
     int[] rows = new int[codebooks * depth];
     int u = 0;
+    int perGroup = codebooks / chain.groups(); // codebook c reads sub-vector c mod perGroup
     for (int c = 0; c < codebooks; c++) {
       for (int l = 0; l < depth; l++) {
-        int col = c * w + splitDims[c * depth + l];
+        int col = (c % perGroup) * w + splitDims[c * depth + l];
         if (col >= d) {
           rowOf[c * depth + l] = -1;
           continue;
@@ -212,7 +213,8 @@ public final class SoftKeyFineTune {
     List<float[]> params = LutFineTune.parameters(chain, model.packed());
     LutFineTune.Options soft = options.withEpochs(options.softKeyEpochs());
     FineTuneTrainer trainer =
-        new FineTuneTrainer(params, chain.steps(), codebooks, m, soft, chain.classes());
+        new FineTuneTrainer(
+            params, chain.steps(), codebooks, chain.groups(), m, soft, chain.classes());
     encoderTrainer.register(trainer);
 
     int batch = soft.batchRows();
@@ -283,7 +285,7 @@ public final class SoftKeyFineTune {
         LutFineTune.quantizedTables(chain, packed, params.get(0), params.get(1), runtimeKeys, n);
     String centroidsName = a.getString("centroids", "");
     if (!centroidsName.isEmpty() && quantized.containsKey(centroidsName)) {
-      quantized.put(centroidsName, bucketMeans(act, runtimeKeys, n, d, codebooks, w));
+      quantized.put(centroidsName, bucketMeans(act, runtimeKeys, n, d, codebooks, perGroup, w));
     }
     QuantizedGraph tuned = new QuantizedGraph(graph.withNodes(graph.nodes(), constants), quantized);
     return new Outcome(
@@ -349,13 +351,13 @@ public final class SoftKeyFineTune {
 
   /** The stored centroids [C,16,w]: the mean input row of each key's bucket (as the builder's). */
   private static PackedTensor bucketMeans(
-      float[] act, byte[] keys, int n, int d, int codebooks, int w) {
+      float[] act, byte[] keys, int n, int d, int codebooks, int perGroup, int w) {
     float[] centroids = new float[codebooks * LookupKernels.KEYS * w];
     float[] sub = new float[n * w];
     for (int c = 0; c < codebooks; c++) {
       for (int i = 0; i < n; i++) {
         for (int j = 0; j < w; j++) {
-          int col = c * w + j;
+          int col = (c % perGroup) * w + j;
           sub[i * w + j] = col < d ? act[i * d + col] : 0f;
         }
       }

@@ -19,6 +19,11 @@ final class TableKeys {
 
   private TableKeys() {}
 
+  /** The node's table groups G (attribute {@code groups}, default 1). */
+  static int groups(Node node) {
+    return Math.toIntExact(node.attributes().getLong("groups", 1));
+  }
+
   /** Whether the node's own encoder is the tree (else the centroids). */
   static boolean treeEncoder(Node node) {
     return node.attributes().getString("encoder", "tree").equals("tree");
@@ -33,7 +38,9 @@ final class TableKeys {
     var a = node.attributes();
     int d = Math.toIntExact(a.getLongs("weight_shape")[1]);
     int w = Math.toIntExact(a.getLong("width", 1));
-    int codebooks = (d + w - 1) / w;
+    int groups = groups(node);
+    int perGroup = (d + w - 1) / w;
+    int codebooks = groups * perGroup;
     int padded = codebooks * w;
     byte[] keys = new byte[rows * codebooks];
     int chunk = Math.min(CHUNK_ROWS, Math.max(rows, 1));
@@ -46,9 +53,13 @@ final class TableKeys {
     for (int from = 0; from < rows; from += chunk) {
       int n = Math.min(chunk, rows - from);
       for (int i = 0; i < n; i++) {
-        in.put(i * padded, x, (from + i) * d, d);
-        for (int k = d; k < padded; k++) {
-          in.put(i * padded + k, 0f);
+        // zero-padded to C_g·w, once per group (as LookupGemmKernel lays it out)
+        for (int g = 0; g < groups; g++) {
+          int at = i * padded + g * perGroup * w;
+          in.put(at, x, (from + i) * d, d);
+          for (int k = d; k < perGroup * w; k++) {
+            in.put(at + k, 0f);
+          }
         }
       }
       if (tree) {

@@ -41,6 +41,19 @@ public final class TreeEncoderFit {
 
   /** As {@link #fit(float[], float[], int, int)} with targets of {@code tw} values per point. */
   public static Tree fit(float[] x, float[] targets, int n, int w, int tw) {
+    return fit(x, targets, n, w, tw, new boolean[w]);
+  }
+
+  /**
+   * As above, but no level splits on a dimension marked in {@code taken} while any other is left
+   * (grouped tables: a group's tree reads other dimensions of the sub-vector than the trees of the
+   * groups before it, so the groups see different features of the row).
+   */
+  public static Tree fit(float[] x, float[] targets, int n, int w, int tw, boolean[] taken) {
+    boolean anyFree = false;
+    for (int d = 0; d < w; d++) {
+      anyFree |= !taken[d];
+    }
     int[] dims = new int[LookupKernels.DEPTH];
     float[] thresholds = new float[LookupKernels.TREE_NODES];
     int[] bucket = new int[n]; // node index within the level, 0 .. 2^l − 1
@@ -48,9 +61,12 @@ public final class TreeEncoderFit {
       int nodes = 1 << level;
       int[][] members = members(bucket, n, nodes);
       double bestLoss = Double.POSITIVE_INFINITY;
-      int bestDim = 0;
+      int bestDim = -1;
       float[] bestThresholds = null;
       for (int d = 0; d < w; d++) {
+        if (anyFree && taken[d]) {
+          continue;
+        }
         float[] levelThresholds = new float[nodes];
         double loss = 0;
         for (int b = 0; b < nodes; b++) {
@@ -60,6 +76,16 @@ public final class TreeEncoderFit {
           bestLoss = loss;
           bestDim = d;
           bestThresholds = levelThresholds;
+        }
+      }
+      if (bestDim < 0) { // every loss NaN: keep the first dimension the search may use
+        bestDim = 0;
+        while (anyFree && taken[bestDim]) {
+          bestDim++;
+        }
+        bestThresholds = new float[nodes];
+        for (int b = 0; b < nodes; b++) {
+          bestSplit(x, targets, members[b], w, tw, bestDim, bestThresholds, b);
         }
       }
       dims[level] = bestDim;

@@ -102,7 +102,9 @@ class LutBundleTest {
     assertThatThrownBy(() -> new BundleModelLoader().load("mnist-mlp", bad))
         .hasMessageContaining("LookupGemm '" + lut.name() + "'")
         .hasMessageContaining("tables='" + tablesName + "' has shape")
-        .hasMessageContaining("expected [" + shape[0] + ",16,128]");
+        // grouped by default on the MLP: rows of M/G = 128/groups entries
+        .hasMessageContaining(
+            "expected [" + shape[0] + ",16," + 128 / lut.attributes().getLong("groups", 1) + "]");
   }
 
   @Test

@@ -164,6 +164,8 @@ class MnistLutTrainTest {
   // not reach them (README "Cache AI", "Soft keys")
   static final double CNN_MIN_ACCURACY_PCT = 98.5;
   static final double CNN_MIN_AGREEMENT_PCT = 98.7;
-  static final double MLP_MIN_ACCURACY_PCT = 96.8;
-  static final double MLP_MIN_AGREEMENT_PCT = 97.0;
+  // MLP since grouped tables became its default (4 groups, README "Grouped tables"): measured
+  // 98.04% / 98.21% (ungrouped it was 97.15% / 97.42%)
+  static final double MLP_MIN_ACCURACY_PCT = 97.7;
+  static final double MLP_MIN_AGREEMENT_PCT = 97.9;
 }

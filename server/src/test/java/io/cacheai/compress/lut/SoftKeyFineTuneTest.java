@@ -183,7 +183,9 @@ class SoftKeyFineTuneTest {
       }
       changedRows += changed ? 1 : 0;
     }
-    int codebooks = (int) Math.ceil(256.0 / table.attributes().getLong("width", 1));
+    int codebooks =
+        (int) table.attributes().getLong("groups", 1)
+            * (int) Math.ceil(256.0 / table.attributes().getLong("width", 1));
     assertThat(changedRows).isBetween(1, 4 * codebooks);
 
     SoftKeyFineTune.Outcome b =
