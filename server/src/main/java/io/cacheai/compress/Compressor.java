@@ -206,8 +206,20 @@ public final class Compressor {
       }
     }
     SensitivityProbe probe = null;
-    while (options.method() != Method.MIXED
+    int greedySteps = 0;
+    double budget = resolvableBudget(options.budgetPt(), data.count());
+    if (options.method() != Method.MIXED
+        && budget != options.budgetPt()
         && fp32Score - current.scorePct(fp32) > options.budgetPt()) {
+      promoted.add(
+          String.format(
+              Locale.ROOT,
+              "budget %.2f pt is finer than one of %d calibration samples: %.2f pt used",
+              options.budgetPt(),
+              data.count(),
+              budget));
+    }
+    while (options.method() != Method.MIXED && fp32Score - current.scorePct(fp32) > budget) {
       List<String> candidates = new ArrayList<>();
       for (String name : names) {
         if (promote(precisions.get(name), layers.get(name)) != null) {
@@ -218,14 +230,47 @@ public final class Compressor {
         break; // everything is fp32 already
       }
       if (probe == null) {
-        probe = new SensitivityProbe(memo, base, layers, ranges, data, progress);
+        probe =
+            new SensitivityProbe(
+                memo,
+                base,
+                layers,
+                ranges,
+                data,
+                candidates.size(),
+                FALLBACK_PROBE_EVALS,
+                progress);
       }
-      // most harmful first (each layer alone at its precision), then the fewest of the top ones
-      // whose promotion meets the budget: one whole-model evaluation for all of them, then
-      // bisection
-      List<String> ranked = probe.rank(candidates, precisions::get, "sensitivity");
-      double budget = options.budgetPt();
+      // ranked by what promoting each alone (one step) recovers — the first step of the greedy
+      // search this replaces, measured once — then the fewest of the top ones that meet the budget:
+      // one whole-model evaluation for all of them, then bisection
+      List<String> ranked =
+          probe.rank(
+              candidates,
+              name -> promoted(precisions, List.of(name), 1, layers, false),
+              "sensitivity");
       Evaluation before = current;
+      long gapSamples = Math.round((fp32Score - current.scorePct(fp32)) / 100 * data.count());
+      if (greedySteps < MAX_GREEDY_STEPS && gapSamples <= GREEDY_GAP_SAMPLES) {
+        // close to the budget (a few samples off): promote the single best layer and rank again,
+        // as the search this replaces did — interactions matter most here, and it is a few rounds
+        String best = ranked.get(0);
+        Map<String, LayerPrecision> next = promoted(precisions, List.of(best), 1, layers, false);
+        current = evaluate(memo, base, layers, next, ranges, data, progress, "fallback " + best);
+        promoted.add(
+            String.format(
+                Locale.ROOT,
+                "%s: %s -> %s (score %.2f%% -> %.2f%%, fp32 %.2f%%)",
+                best,
+                precisions.get(best),
+                next.get(best),
+                before.scorePct(fp32),
+                current.scorePct(fp32),
+                fp32Score));
+        precisions.putAll(next);
+        greedySteps++;
+        continue;
+      }
       // one step up for the top k; when even all of them one step up miss the budget (int4 -> int8
       // on a model where int8 alone misses it), the top k go straight to fp32 instead, so that the
       // layers that do not matter keep their low bits
@@ -320,6 +365,35 @@ public final class Compressor {
     };
   }
 
+  /**
+   * Whole-model evaluations the fallback's ranking may cost (its probes run on a subset sized so):
+   * a ranking is spent once per round and decides how many layers leave low bits, so it gets more
+   * than MIXED's table.
+   */
+  static final int FALLBACK_PROBE_EVALS = 48;
+
+  /**
+   * The budget the fallback can check on {@code samples} samples: a non-negative budget finer than
+   * one sample ({@code 100 / samples} pt, e.g. 6.25 pt on 16 text lines scored line by line) cannot
+   * be told from zero, and demanding that no calibration line change sent nearly every layer of
+   * PP-OCRv4 back to fp32 for one borderline line; such a budget tolerates one sample.
+   */
+  static double resolvableBudget(double budgetPt, int samples) {
+    return budgetPt < 0 ? budgetPt : Math.max(budgetPt, 100.0 / Math.max(1, samples));
+  }
+
+  /**
+   * The fallback promotes one layer per ranking (greedy) while at most this many calibration
+   * samples separate it from the budget, for at most {@link #MAX_GREEDY_STEPS} rankings; farther
+   * away, a ranking is followed by a bisection over it.
+   */
+  static final int GREEDY_GAP_SAMPLES = 3;
+
+  static final int MAX_GREEDY_STEPS = 4;
+
+  /** Whole-model evaluations MIXED's table of 2 probes per layer may cost. */
+  static final int MIXED_PROBE_EVALS = 16;
+
   /** What a probe's score drop and output error add up to, in points (MIXED's plan). */
   private static double planLoss(SensitivityProbe.Loss loss, double nmseScale) {
     return loss.dropPt() + TIE_BREAK_PT * loss.nmse() / nmseScale;
@@ -350,7 +424,9 @@ public final class Compressor {
     if (SizeEstimate.bytes(base, layers, precisions) <= target) {
       return current;
     }
-    SensitivityProbe probe = new SensitivityProbe(memo, base, layers, ranges, data, progress);
+    SensitivityProbe probe =
+        new SensitivityProbe(
+            memo, base, layers, ranges, data, 2 * layers.size(), MIXED_PROBE_EVALS, progress);
     SensitivityProbe.Loss start = probe.measure(precisions, "probe start");
     double nmseScale = Math.max(start.nmse(), 1e-12);
     long noneBytes = SizeEstimate.bytes(base, layers, Map.of());

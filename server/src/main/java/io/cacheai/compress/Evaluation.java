@@ -120,51 +120,10 @@ public record Evaluation(int[][] predictions, double accuracyPct) {
   }
 
   /**
-   * Percent of {@code reference}'s tokens this evaluation reproduces: {@code 100 · (1 − Σ edit
-   * distance / Σ reference tokens)}, at least 0 — one minus the character error rate against the
-   * reference. For one-class predictions it is the agreement; for a recognizer it is the CER that
-   * OCR users read, where whole-line agreement would count a one-character slip on a long line like
-   * a wrong line (and on a few calibration lines leave no room for any slip at all). Falls back to
-   * {@link #agreementPct} when the reference has no tokens.
-   */
-  public double tokenAgreementPct(Evaluation reference) {
-    long edits = 0;
-    long tokens = 0;
-    for (int i = 0; i < predictions.length; i++) {
-      edits += editDistance(predictions[i], reference.predictions[i]);
-      tokens += reference.predictions[i].length;
-    }
-    return tokens == 0
-        ? agreementPct(reference)
-        : Math.max(0, 100.0 * (1 - (double) edits / tokens));
-  }
-
-  /** Levenshtein distance (insertions, deletions, substitutions all cost 1). */
-  static int editDistance(int[] a, int[] b) {
-    int[] previous = new int[b.length + 1];
-    int[] row = new int[b.length + 1];
-    for (int j = 0; j <= b.length; j++) {
-      previous[j] = j;
-    }
-    for (int i = 1; i <= a.length; i++) {
-      row[0] = i;
-      for (int j = 1; j <= b.length; j++) {
-        int substitute = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-        row[j] = Math.min(substitute, Math.min(previous[j], row[j - 1]) + 1);
-      }
-      int[] t = previous;
-      previous = row;
-      row = t;
-    }
-    return previous[b.length];
-  }
-
-  /**
-   * The score the compressor's budget is checked against: accuracy when labelled, else {@link
-   * #tokenAgreementPct} with {@code reference} (the fp32 model): agreement for a classifier, 100 −
-   * CER against fp32 for a recognizer.
+   * The score the compressor's budget is checked against: accuracy when labelled, else agreement
+   * with {@code reference} (the fp32 model).
    */
   public double scorePct(Evaluation reference) {
-    return Double.isNaN(accuracyPct) ? tokenAgreementPct(reference) : accuracyPct;
+    return Double.isNaN(accuracyPct) ? agreementPct(reference) : accuracyPct;
   }
 }

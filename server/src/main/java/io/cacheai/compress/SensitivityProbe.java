@@ -28,7 +28,6 @@ import java.util.function.Function;
  */
 final class SensitivityProbe {
   static final int ALL_SAMPLES_UP_TO_LAYERS = 8;
-  static final int PROBE_BUDGET_EVALS = 8;
   static final int MIN_PROBE_SAMPLES = 4;
 
   /**
@@ -63,13 +62,15 @@ final class SensitivityProbe {
       Map<String, GraphQuantizer.Layer> layers,
       Map<String, ActivationRange> ranges,
       Dataset data,
+      int probes,
+      int budgetEvals,
       Compressor.Progress progress) {
     this.memo = memo;
     this.base = base;
     this.layers = layers;
     this.ranges = ranges;
     this.progress = progress;
-    this.probe = data.range(0, probeSamples(data.count(), layers.size()));
+    this.probe = data.range(0, probeSamples(data.count(), probes, budgetEvals));
     List<float[]> batches = new ArrayList<>();
     try (GraphModel model = base.packed().isEmpty() ? new GraphModel(base.graph()) : base.model()) {
       this.reference =
@@ -93,12 +94,15 @@ final class SensitivityProbe {
     this.referenceSumSquares = Math.max(sum, Double.MIN_NORMAL);
   }
 
-  /** Samples per probe: all for small models, else about a budget of whole evaluations. */
-  static int probeSamples(int count, int layerCount) {
-    if (layerCount <= ALL_SAMPLES_UP_TO_LAYERS) {
+  /**
+   * Samples per probe: all for small models, else enough that {@code probes} probes cost about
+   * {@code budgetEvals} whole evaluations.
+   */
+  static int probeSamples(int count, int probes, int budgetEvals) {
+    if (probes <= ALL_SAMPLES_UP_TO_LAYERS) {
       return count;
     }
-    int budgeted = (int) Math.ceil((double) count * PROBE_BUDGET_EVALS / layerCount);
+    int budgeted = (int) Math.ceil((double) count * budgetEvals / probes);
     return Math.min(count, Math.max(MIN_PROBE_SAMPLES, budgeted));
   }
 
@@ -131,17 +135,19 @@ final class SensitivityProbe {
   }
 
   /**
-   * {@code names} ordered most harmful first, each probed alone: that layer at {@code
-   * precisionOf(name)}, every other layer fp32.
+   * {@code names} ordered by the loss of the model {@code configOf(name)} (each name's own model:
+   * e.g. the current one with that layer promoted), the smallest loss first.
    */
   List<String> rank(
-      Collection<String> names, Function<String, LayerPrecision> precisionOf, String phase) {
+      Collection<String> names,
+      Function<String, Map<String, LayerPrecision>> configOf,
+      String phase) {
     List<String> ordered = new ArrayList<>(names);
     Map<String, Loss> losses = new java.util.HashMap<>();
     for (String name : ordered) {
-      losses.put(name, measure(Map.of(name, precisionOf.apply(name)), phase + " " + name));
+      losses.put(name, measure(configOf.apply(name), phase + " " + name));
     }
-    ordered.sort(Comparator.comparing(losses::get, Loss.WORST_FIRST));
+    ordered.sort(Comparator.comparing(losses::get, Loss.WORST_FIRST.reversed()));
     return ordered;
   }
 }

@@ -14,11 +14,11 @@ import org.junit.jupiter.api.Test;
 class SensitivityProbeTest {
   @Test
   void probeSamples_smallModelsAll_bigModelsAboutABudgetOfEvaluations() {
-    assertThat(SensitivityProbe.probeSamples(1000, 3)).isEqualTo(1000);
-    assertThat(SensitivityProbe.probeSamples(1000, 8)).isEqualTo(1000);
-    assertThat(SensitivityProbe.probeSamples(1000, 50)).isEqualTo(160); // 50 probes ~ 8 evals
-    assertThat(SensitivityProbe.probeSamples(16, 47)).isEqualTo(4); // the floor
-    assertThat(SensitivityProbe.probeSamples(2, 47)).isEqualTo(2); // never more than the data
+    assertThat(SensitivityProbe.probeSamples(1000, 3, 8)).isEqualTo(1000);
+    assertThat(SensitivityProbe.probeSamples(1000, 8, 8)).isEqualTo(1000);
+    assertThat(SensitivityProbe.probeSamples(1000, 50, 8)).isEqualTo(160); // 50 probes ~ 8 evals
+    assertThat(SensitivityProbe.probeSamples(16, 94, 16)).isEqualTo(4); // the floor
+    assertThat(SensitivityProbe.probeSamples(16, 47, 48)).isEqualTo(16); // never more than the data
   }
 
   @Test
@@ -32,17 +32,19 @@ class SensitivityProbeTest {
     QuantizedGraph base = new QuantizedGraph(mlp, Map.of());
     Map<String, GraphQuantizer.Layer> layers = GraphQuantizer.weightedLayers(mlp);
     SensitivityProbe probe =
-        new SensitivityProbe(new HashMap<>(), base, layers, Map.of(), data, (p, d, t) -> {});
+        new SensitivityProbe(new HashMap<>(), base, layers, Map.of(), data, 3, 8, (p, d, t) -> {});
     assertThat(probe.samples()).isEqualTo(200);
     SensitivityProbe.Loss none = probe.measure(Map.of(), "fp32");
     assertThat(none.dropPt()).isZero();
     assertThat(none.nmse()).isZero();
 
-    List<String> ranked = probe.rank(layers.keySet(), n -> LayerPrecision.int2(32), "int2");
+    // each layer alone at int2: the least harmful first
+    List<String> ranked =
+        probe.rank(layers.keySet(), n -> Map.of(n, LayerPrecision.int2(32)), "int2");
     assertThat(ranked).containsExactlyInAnyOrderElementsOf(layers.keySet());
     SensitivityProbe.Loss first = probe.measure(Map.of(ranked.get(0), LayerPrecision.int2(32)), "");
     SensitivityProbe.Loss last = probe.measure(Map.of(ranked.get(2), LayerPrecision.int2(32)), "");
-    assertThat(SensitivityProbe.Loss.WORST_FIRST.compare(first, last)).isLessThanOrEqualTo(0);
-    assertThat(first.nmse()).isPositive();
+    assertThat(SensitivityProbe.Loss.WORST_FIRST.compare(last, first)).isLessThanOrEqualTo(0);
+    assertThat(last.nmse()).isPositive();
   }
 }
