@@ -5,6 +5,7 @@ import io.cacheai.bundle.PackedTensors;
 import io.cacheai.compress.CalibrationMethod;
 import io.cacheai.compress.Compressor;
 import io.cacheai.compress.Dataset;
+import io.cacheai.compress.LayerPrecision;
 import io.cacheai.compress.lut.LutCandidates;
 import io.cacheai.compress.lut.LutCompressor;
 import io.cacheai.compress.lut.LutFineTune;
@@ -246,6 +247,18 @@ final class CompressCommand implements Callable<Integer> {
     }
     PrintWriter err = spec.commandLine().getErr();
     Compressor.Result result = Compressor.compress(graph, data, options, new ProgressBar(err));
+    if (result.precisions().values().stream().allMatch(LayerPrecision.FP32::equals)) {
+      // the fallback sent every layer back to fp32: such a bundle is the fp32 model under a
+      // compressed label, which the server refuses to serve as cai_<method>; say why instead
+      result.notes().forEach(line -> err.println("  note: " + line));
+      throw new IllegalArgumentException(
+          String.format(
+              Locale.ROOT,
+              "method=%s budget=%.2f pt: no layer stays quantized (every one went back to fp32 to"
+                  + " keep the calibration score); raise --budget or use another method",
+              m.label(),
+              options.budgetPt()));
+    }
 
     BundleWriter writer = new BundleWriter(result.graph().graph());
     result.graph().packed().forEach((name, tensor) -> PackedTensors.add(writer, name, tensor));

@@ -1,6 +1,7 @@
 package io.cacheai.compress;
 
 import io.cacheai.graph.Graph;
+import io.cacheai.graph.PackedTensor;
 import io.cacheai.runtime.GraphModel;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,9 +18,11 @@ import java.util.Set;
  *   <li>calibrate the inputs of every quantizable layer on the calibration set (int8 layers);
  *   <li>give each layer its initial precision from the {@link Method};
  *   <li>evaluate the compressed model on the calibration set against the fp32 model (top-1 accuracy
- *       when labelled, else agreement with fp32); while the loss exceeds the budget, find the layer
- *       whose promotion (int3 → int4 → int8 → fp32) recovers the most and promote it; the
- *       promotions are reported.
+ *       when labelled, else agreement with fp32); while the loss exceeds the budget, rank the
+ *       layers that can still be promoted (int3 → int4 → int8 → fp32) by what each costs alone
+ *       ({@link SensitivityProbe}, most harmful first) and promote the fewest of the top ones that
+ *       meet the budget ({@link PrefixSearch}: about log2 of the layer count whole-model
+ *       evaluations per round, not one per layer per promotion); the promotions are reported.
  * </ol>
  */
 public final class Compressor {
@@ -33,7 +36,7 @@ public final class Compressor {
      * Size first: each layer weight-only at one of int4/g32, int3 (one scale per output channel) or
      * int2/g32, chosen to meet {@link Options#targetBytes} while losing the least calibration
      * accuracy per byte saved (greedy: from int4 everywhere, repeatedly take the demotion with the
-     * smallest loss per byte).
+     * smallest loss per byte, each demotion's loss probed once: {@link MixedPlanner}).
      */
     MIXED;
 
@@ -174,14 +177,16 @@ public final class Compressor {
     }
     double fp32Score = fp32.scorePct(fp32);
     List<String> promoted = new ArrayList<>();
-    Evaluation current = evaluate(base, layers, precisions, ranges, data, progress, "evaluate");
+    Map<String, PackedTensor> memo = new java.util.HashMap<>(); // quantized weights, reused
+    Evaluation current =
+        evaluate(memo, base, layers, precisions, ranges, data, progress, "evaluate");
     if (options.method() == Method.MIXED) {
       long target =
           options.targetBytes() > 0
               ? options.targetBytes()
               : layers.values().stream().mapToLong(l -> 4L * l.weight().length).sum() / 10
                   + SizeEstimate.packedBytes(base);
-      current = shrink(base, layers, precisions, ranges, data, progress, current, fp32, target);
+      current = shrink(memo, base, layers, precisions, ranges, data, progress, current, target);
       long estimate = SizeEstimate.bytes(base, layers, precisions);
       promoted.add(
           String.format(
@@ -200,40 +205,123 @@ public final class Compressor {
                 options.budgetPt()));
       }
     }
-    while (options.method() != Method.MIXED
+    SensitivityProbe probe = null;
+    int greedySteps = 0;
+    double budget = resolvableBudget(options.budgetPt(), data.count());
+    if (options.method() != Method.MIXED
+        && budget != options.budgetPt()
         && fp32Score - current.scorePct(fp32) > options.budgetPt()) {
-      String best = null;
-      Evaluation bestEval = null;
-      for (String name : names) {
-        LayerPrecision next = promote(precisions.get(name), layers.get(name));
-        if (next == null) {
-          continue;
-        }
-        Map<String, LayerPrecision> trial = new LinkedHashMap<>(precisions);
-        trial.put(name, next);
-        Evaluation e = evaluate(base, layers, trial, ranges, data, progress, "fallback " + name);
-        if (bestEval == null || e.scorePct(fp32) > bestEval.scorePct(fp32)) {
-          best = name;
-          bestEval = e;
-        }
-      }
-      if (best == null) {
-        break; // everything is fp32 already
-      }
-      LayerPrecision from = precisions.get(best);
-      LayerPrecision to = promote(from, layers.get(best));
-      precisions.put(best, to);
       promoted.add(
           String.format(
               Locale.ROOT,
-              "%s: %s -> %s (score %.2f%% -> %.2f%%, fp32 %.2f%%)",
-              best,
-              from,
-              to,
-              current.scorePct(fp32),
-              bestEval.scorePct(fp32),
-              fp32Score));
-      current = bestEval;
+              "budget %.2f pt is finer than one of %d calibration samples: %.2f pt used",
+              options.budgetPt(),
+              data.count(),
+              budget));
+    }
+    while (options.method() != Method.MIXED && fp32Score - current.scorePct(fp32) > budget) {
+      List<String> candidates = new ArrayList<>();
+      for (String name : names) {
+        if (promote(precisions.get(name), layers.get(name)) != null) {
+          candidates.add(name);
+        }
+      }
+      if (candidates.isEmpty()) {
+        break; // everything is fp32 already
+      }
+      if (probe == null) {
+        probe =
+            new SensitivityProbe(
+                memo,
+                base,
+                layers,
+                ranges,
+                data,
+                candidates.size(),
+                FALLBACK_PROBE_EVALS,
+                progress);
+      }
+      // ranked by what promoting each alone (one step) recovers — the first step of the greedy
+      // search this replaces, measured once — then the fewest of the top ones that meet the budget:
+      // one whole-model evaluation for all of them, then bisection
+      List<String> ranked =
+          probe.rank(
+              candidates,
+              name -> promoted(precisions, List.of(name), 1, layers, false),
+              "sensitivity");
+      Evaluation before = current;
+      long gapSamples = Math.round((fp32Score - current.scorePct(fp32)) / 100 * data.count());
+      if (greedySteps < MAX_GREEDY_STEPS && gapSamples <= GREEDY_GAP_SAMPLES) {
+        // close to the budget (a few samples off): promote the single best layer and rank again,
+        // as the search this replaces did — interactions matter most here, and it is a few rounds
+        String best = ranked.get(0);
+        Map<String, LayerPrecision> next = promoted(precisions, List.of(best), 1, layers, false);
+        current = evaluate(memo, base, layers, next, ranges, data, progress, "fallback " + best);
+        promoted.add(
+            String.format(
+                Locale.ROOT,
+                "%s: %s -> %s (score %.2f%% -> %.2f%%, fp32 %.2f%%)",
+                best,
+                precisions.get(best),
+                next.get(best),
+                before.scorePct(fp32),
+                current.scorePct(fp32),
+                fp32Score));
+        precisions.putAll(next);
+        greedySteps++;
+        continue;
+      }
+      // one step up for the top k; when even all of them one step up miss the budget (int4 -> int8
+      // on a model where int8 alone misses it), the top k go straight to fp32 instead, so that the
+      // layers that do not matter keep their low bits
+      Round round =
+          promoteTop(memo, base, layers, precisions, ranges, data, progress, ranked, false);
+      boolean oneStepIsFp32 =
+          ranked.stream()
+              .allMatch(
+                  name -> promote(precisions.get(name), layers.get(name)) == LayerPrecision.FP32);
+      if (!oneStepIsFp32 && fp32Score - round.evaluation().scorePct(fp32) > budget) {
+        round = promoteTop(memo, base, layers, precisions, ranges, data, progress, ranked, true);
+      }
+      Round chosen = round;
+      int n = ranked.size();
+      Evaluation[] byPrefix = new Evaluation[n + 1];
+      byPrefix[n] = chosen.evaluation();
+      int k =
+          fp32Score - byPrefix[n].scorePct(fp32) > budget
+              ? n
+              : PrefixSearch.smallestPassing(
+                  n,
+                  m -> {
+                    byPrefix[m] =
+                        evaluate(
+                            memo,
+                            base,
+                            layers,
+                            promoted(precisions, ranked, m, layers, chosen.toFp32()),
+                            ranges,
+                            data,
+                            progress,
+                            "fallback top " + m + "/" + n);
+                    return fp32Score - byPrefix[m].scorePct(fp32) <= budget;
+                  });
+      current = byPrefix[k];
+      Map<String, LayerPrecision> next = promoted(precisions, ranked, k, layers, chosen.toFp32());
+      for (String name : ranked.subList(0, k)) {
+        promoted.add(
+            String.format(
+                Locale.ROOT,
+                "%s: %s -> %s (score %.2f%% -> %.2f%% with the top %d of %d promoted, fp32 %.2f%%)",
+                name,
+                precisions.get(name),
+                next.get(name),
+                before.scorePct(fp32),
+                current.scorePct(fp32),
+                k,
+                n,
+                fp32Score));
+      }
+      precisions.putAll(next);
     }
     QuantizedGraph quantized = GraphQuantizer.quantize(base, layers, precisions, ranges);
     return new Result(
@@ -278,11 +366,53 @@ public final class Compressor {
   }
 
   /**
+   * Whole-model evaluations the fallback's ranking may cost (its probes run on a subset sized so):
+   * a ranking is spent once per round and decides how many layers leave low bits, so it gets more
+   * than MIXED's table.
+   */
+  static final int FALLBACK_PROBE_EVALS = 48;
+
+  /**
+   * The budget the fallback can check on {@code samples} samples: a non-negative budget finer than
+   * one sample ({@code 100 / samples} pt, e.g. 6.25 pt on 16 text lines scored line by line) cannot
+   * be told from zero, and demanding that no calibration line change sent nearly every layer of
+   * PP-OCRv4 back to fp32 for one borderline line; such a budget tolerates one sample.
+   */
+  static double resolvableBudget(double budgetPt, int samples) {
+    return budgetPt < 0 ? budgetPt : Math.max(budgetPt, 100.0 / Math.max(1, samples));
+  }
+
+  /**
+   * The fallback promotes one layer per ranking (greedy) while at most this many calibration
+   * samples separate it from the budget, for at most {@link #MAX_GREEDY_STEPS} rankings; farther
+   * away, a ranking is followed by a bisection over it.
+   */
+  static final int GREEDY_GAP_SAMPLES = 3;
+
+  static final int MAX_GREEDY_STEPS = 4;
+
+  /** Whole-model evaluations MIXED's table of 2 probes per layer may cost. */
+  static final int MIXED_PROBE_EVALS = 16;
+
+  /** What a probe's score drop and output error add up to, in points (MIXED's plan). */
+  private static double planLoss(SensitivityProbe.Loss loss, double nmseScale) {
+    return loss.dropPt() + TIE_BREAK_PT * loss.nmse() / nmseScale;
+  }
+
+  /**
+   * Weight of the output error in MIXED's plan: a demotion that doubles the base's output error
+   * counts as {@value} pt, so demotions that move no sample's score (a common case on few samples)
+   * are still ordered by how much they disturb the output.
+   */
+  static final double TIE_BREAK_PT = 0.01;
+
+  /**
    * MIXED: demotes layers (int4/g32 → int3/per-channel → int2/g32) until the estimated size is
-   * under {@code target}, each time the demotion that costs the least score per byte saved — or,
-   * once one demotion alone would reach the target, the one of those that loses the least.
+   * under {@code target}. Each demotion is probed once, alone on top of {@code precisions} ({@link
+   * SensitivityProbe}); {@link MixedPlanner} chooses from that table; the plan is evaluated once.
    */
   private static Evaluation shrink(
+      Map<String, PackedTensor> memo,
       QuantizedGraph base,
       Map<String, GraphQuantizer.Layer> layers,
       Map<String, LayerPrecision> precisions,
@@ -290,44 +420,81 @@ public final class Compressor {
       Dataset data,
       Progress progress,
       Evaluation current,
-      Evaluation fp32,
       long target) {
-    while (SizeEstimate.bytes(base, layers, precisions) > target) {
-      long size = SizeEstimate.bytes(base, layers, precisions);
-      String best = null;
-      Evaluation bestEval = null;
-      double bestCost = Double.MAX_VALUE;
-      boolean bestReaches = false;
-      for (String name : layers.keySet()) {
-        LayerPrecision lower = demote(precisions.get(name), layers.get(name));
-        if (lower == null) {
-          continue;
-        }
-        Map<String, LayerPrecision> trial = new LinkedHashMap<>(precisions);
-        trial.put(name, lower);
-        long saved = size - SizeEstimate.bytes(base, layers, trial);
-        if (saved <= 0) {
-          continue;
-        }
-        Evaluation e = evaluate(base, layers, trial, ranges, data, progress, "size " + name);
-        double drop = Math.max(0.01, current.scorePct(fp32) - e.scorePct(fp32));
-        // a step that reaches the target is judged by its loss alone; others by loss per byte
-        boolean reaches = size - saved <= target;
-        double cost = reaches ? drop : drop / saved;
-        if ((reaches && !bestReaches) || (reaches == bestReaches && cost < bestCost)) {
-          bestCost = cost;
-          bestReaches = reaches;
-          best = name;
-          bestEval = e;
-        }
-      }
-      if (best == null) {
-        return current;
-      }
-      precisions.put(best, demote(precisions.get(best), layers.get(best)));
-      current = bestEval;
+    if (SizeEstimate.bytes(base, layers, precisions) <= target) {
+      return current;
     }
-    return current;
+    SensitivityProbe probe =
+        new SensitivityProbe(
+            memo, base, layers, ranges, data, 2 * layers.size(), MIXED_PROBE_EVALS, progress);
+    SensitivityProbe.Loss start = probe.measure(precisions, "probe start");
+    double nmseScale = Math.max(start.nmse(), 1e-12);
+    long noneBytes = SizeEstimate.bytes(base, layers, Map.of());
+    Map<String, List<MixedPlanner.Option>> table = new LinkedHashMap<>();
+    for (String name : layers.keySet()) {
+      List<MixedPlanner.Option> chain = new ArrayList<>();
+      LayerPrecision p = precisions.get(name);
+      double loss = planLoss(start, nmseScale);
+      while (p != null) {
+        if (!chain.isEmpty()) {
+          Map<String, LayerPrecision> trial = new LinkedHashMap<>(precisions);
+          trial.put(name, p);
+          loss = planLoss(probe.measure(trial, "probe " + name + " " + p), nmseScale);
+        }
+        long bytes = SizeEstimate.bytes(base, layers, Map.of(name, p)) - noneBytes;
+        chain.add(new MixedPlanner.Option(p, bytes, loss));
+        p = demote(p, layers.get(name));
+      }
+      table.put(name, chain);
+    }
+    precisions.putAll(MixedPlanner.plan(table, noneBytes, target));
+    return evaluate(memo, base, layers, precisions, ranges, data, progress, "evaluate plan");
+  }
+
+  /**
+   * {@code precisions} with the first {@code count} of {@code ranked} promoted one step, or to fp32
+   * when {@code toFp32}.
+   */
+  private static Map<String, LayerPrecision> promoted(
+      Map<String, LayerPrecision> precisions,
+      List<String> ranked,
+      int count,
+      Map<String, GraphQuantizer.Layer> layers,
+      boolean toFp32) {
+    Map<String, LayerPrecision> trial = new LinkedHashMap<>(precisions);
+    for (String name : ranked.subList(0, count)) {
+      trial.put(
+          name, toFp32 ? LayerPrecision.FP32 : promote(precisions.get(name), layers.get(name)));
+    }
+    return trial;
+  }
+
+  /** A fallback round's kind of promotion and the model with every ranked layer promoted so. */
+  private record Round(boolean toFp32, Evaluation evaluation) {}
+
+  private static Round promoteTop(
+      Map<String, PackedTensor> memo,
+      QuantizedGraph base,
+      Map<String, GraphQuantizer.Layer> layers,
+      Map<String, LayerPrecision> precisions,
+      Map<String, ActivationRange> ranges,
+      Dataset data,
+      Progress progress,
+      List<String> ranked,
+      boolean toFp32) {
+    int n = ranked.size();
+    Map<String, LayerPrecision> all = promoted(precisions, ranked, n, layers, toFp32);
+    return new Round(
+        toFp32,
+        evaluate(
+            memo,
+            base,
+            layers,
+            all,
+            ranges,
+            data,
+            progress,
+            "fallback all " + n + (toFp32 ? " to fp32" : " one step")));
   }
 
   /** The next smaller MIXED precision, or null at the bottom. */
@@ -351,6 +518,7 @@ public final class Compressor {
   }
 
   private static Evaluation evaluate(
+      Map<String, PackedTensor> memo,
       QuantizedGraph base,
       Map<String, GraphQuantizer.Layer> layers,
       Map<String, LayerPrecision> precisions,
@@ -358,7 +526,8 @@ public final class Compressor {
       Dataset data,
       Progress progress,
       String phase) {
-    try (GraphModel model = GraphQuantizer.quantize(base, layers, precisions, ranges).model()) {
+    try (GraphModel model =
+        GraphQuantizer.quantize(base, layers, precisions, ranges, memo).model()) {
       return Evaluation.run(model, data, done -> progress.update(phase, done, data.count()));
     }
   }

@@ -29,8 +29,26 @@ import java.util.function.IntConsumer;
 public record Evaluation(int[][] predictions, double accuracyPct) {
   private static final int BATCH = 100;
 
+  /** Receives a batch's raw first output, as it is computed. */
+  public interface ScoresSink {
+    /**
+     * @param firstSample index of the batch's first sample in the data
+     * @param count samples in the batch
+     * @param scores the batch's first output, {@code count} samples one after the other
+     */
+    void accept(int firstSample, int count, float[] scores);
+  }
+
   /** Runs {@code model} (one input, first output = scores) over {@code data}. */
   public static Evaluation run(Model model, Dataset data, IntConsumer progress) {
+    return run(model, data, progress, (from, n, scores) -> {});
+  }
+
+  /**
+   * As {@link #run(Model, Dataset, IntConsumer)}, handing every batch's raw scores to {@code sink}
+   * too (the compressor's sensitivity probes compare them with the fp32 model's).
+   */
+  public static Evaluation run(Model model, Dataset data, IntConsumer progress, ScoresSink sink) {
     String input = model.inputs().get(0).name();
     String output = model.outputs().get(0).name();
     int count = data.count();
@@ -45,6 +63,7 @@ public record Evaluation(int[][] predictions, double accuracyPct) {
               .infer(Map.of(input, Tensor.ofFloats(data.batchShape(n), data.slice(from, n))))
               .get(output);
       float[] scores = result.toFloatArray();
+      sink.accept(from, n, scores);
       long[] shape = result.shape();
       sequences = shape.length == 3;
       int classes = Math.toIntExact(shape[shape.length - 1]);

@@ -7,6 +7,7 @@ import io.cacheai.graph.Node;
 import io.cacheai.graph.OpType;
 import io.cacheai.graph.PackedTensor;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -158,6 +159,21 @@ public final class GraphQuantizer {
       Map<String, Layer> layers,
       Map<String, LayerPrecision> precisions,
       Map<String, ActivationRange> ranges) {
+    return quantize(model, layers, precisions, ranges, new HashMap<>());
+  }
+
+  /**
+   * As {@link #quantize(QuantizedGraph, Map, Map, Map)}, reusing the quantized weights kept in
+   * {@code memo} (by node name and precision; filled as it goes): a compressor's search builds many
+   * models that differ in a layer or two, and re-quantizing a 10 MB model's weights for each was a
+   * good part of its time. Packed tensors are immutable, so models may share them.
+   */
+  static QuantizedGraph quantize(
+      QuantizedGraph model,
+      Map<String, Layer> layers,
+      Map<String, LayerPrecision> precisions,
+      Map<String, ActivationRange> ranges,
+      Map<String, PackedTensor> memo) {
     Graph graph = model.graph();
     List<Node> nodes = new ArrayList<>(graph.nodes());
     Map<String, PackedTensor> packed = new LinkedHashMap<>(model.packed());
@@ -187,8 +203,11 @@ public final class GraphQuantizer {
               node.describe() + ": no calibrated range for input '" + layer.input() + "'");
         }
         PackedTensor weight =
-            WeightQuantizer.panel16(
-                WeightQuantizer.int8PerChannel(layer.weight(), layer.weightShape()));
+            memo.computeIfAbsent(
+                node.name() + "|" + precision,
+                k ->
+                    WeightQuantizer.panel16(
+                        WeightQuantizer.int8PerChannel(layer.weight(), layer.weightShape())));
         packed.put(base + ".q8", weight);
         attributes.put("weight", base + ".q8");
         attributes.put("x_scale", range.scale());
@@ -206,17 +225,26 @@ public final class GraphQuantizer {
           suffix = ".q4g32";
           packed.put(
               base + suffix,
-              WeightQuantizer.q4g32Blocks(
-                  WeightQuantizer.lowBit(
-                      layer.weight(), layer.weightShape(), PackedTensor.Format.Q4_GROUP, 32)));
+              memo.computeIfAbsent(
+                  node.name() + "|" + precision,
+                  k ->
+                      WeightQuantizer.q4g32Blocks(
+                          WeightQuantizer.lowBit(
+                              layer.weight(),
+                              layer.weightShape(),
+                              PackedTensor.Format.Q4_GROUP,
+                              32))));
         } else {
           packed.put(
               base + suffix,
-              WeightQuantizer.lowBit(
-                  layer.weight(),
-                  layer.weightShape(),
-                  precision.lowBitFormat(),
-                  precision.groupSize()));
+              memo.computeIfAbsent(
+                  node.name() + "|" + precision,
+                  k ->
+                      WeightQuantizer.lowBit(
+                          layer.weight(),
+                          layer.weightShape(),
+                          precision.lowBitFormat(),
+                          precision.groupSize())));
         }
         attributes.put("weight", base + suffix);
         if (layer.bias() != null) {

@@ -161,10 +161,13 @@ public final class WeightQuantizer {
     for (int i = from; i < to; i++) {
       max = Math.max(max, Math.abs(w[i]));
     }
-    if (max == 0) {
+    float best = Fp16.round(max / qMax);
+    if (!(best > 0)) {
+      // all zero, or so small that max/qMax underflows fp16 (BatchNorm folding leaves such
+      // near-dead channels in PP-OCRv4): every weight rounds to 0 under any positive scale, and a
+      // zero scale is refused by the bundle reader
       return Fp16.round(1e-4f);
     }
-    float best = Fp16.round(max / qMax);
     double bestError = Double.MAX_VALUE;
     for (int step = 0; step <= 70; step++) {
       // from 1.0 down to 0.3 of max/qMax (0.875, 0.75, 0.5 use qMin fully for 4, 3, 2 bits)

@@ -150,6 +150,30 @@ class CompressCommandTest {
   }
 
   @Test
+  void compress_budgetNoLayerCanMeet_failsInsteadOfWritingAnFp32Bundle() throws Exception {
+    Path onnx = onnx("mnist-mlp");
+    assertThat(
+            run(
+                "compress",
+                onnx.toString(),
+                "--calibration",
+                MNIST.toString(),
+                "--samples",
+                "200",
+                "--method",
+                "int4",
+                "--budget",
+                "-1",
+                "--out",
+                dir.resolve("x.cai").toString()))
+        .isEqualTo(1);
+    assertThat(err.toString())
+        .contains("method=int4 budget=-1.00 pt: no layer stays quantized")
+        .contains("-> fp32");
+    assertThat(dir.resolve("x.cai")).doesNotExist();
+  }
+
+  @Test
   void eval_dataNeitherIdxNorRaw_failsNamingTheFile() throws Exception {
     Path onnx = onnx("mnist-mlp");
     Path junk = Files.writeString(dir.resolve("junk.bin"), "not data");

@@ -102,6 +102,19 @@ class WeightQuantizerTest {
   }
 
   @Test
+  void lowBit_groupTooSmallForAnFp16Scale_getsAPositiveScaleAndZeros() {
+    float[] w = new float[64];
+    java.util.Arrays.fill(w, 0, 32, 1e-9f); // max/7 underflows fp16: a scale of 0 before
+    w[40] = 0.5f;
+    PackedTensor q =
+        WeightQuantizer.lowBit(w, new long[] {1, 64}, PackedTensor.Format.Q4_GROUP, 32);
+    for (float scale : q.scales()) {
+      assertThat(scale).isPositive();
+    }
+    assertThat(PackedTensor.lowBitValue(q.data(), PackedTensor.Format.Q4_GROUP, 0)).isZero();
+  }
+
+  @Test
   void q4g32Blocks_sameValuesAsTheGroupedWeight_andMatchTheNativeKernel() {
     Random random = new Random(13);
     int n = 5;
