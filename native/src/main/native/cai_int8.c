@@ -1150,11 +1150,45 @@ static CAI_AVX2 void cai_quantize_f32_u8_avx2(const float* x, int count, float s
   }
   cai_quantize_f32_u8_ref(x + i, count - i, scale, zero_point, out + i);
 }
+/* 16 floats quantized as cai_quantize_one does (IEEE division, NaN -> zero point, clamp +-1024,
+ * round to nearest even, + zero point, clamp 0..255), as 16 bytes */
+CAI_VNNI_INLINE __m512i cai_quantize16_s32(__m512 x, __m512 scale, __m512i zp) {
+  __m512 v = _mm512_div_ps(x, scale);
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-1024.0f)), _mm512_set1_ps(1024.0f));
+  v = _mm512_mask_mov_ps(v, nan, _mm512_setzero_ps());
+  __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+  return _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(255));
+}
+
+CAI_VNNI_INLINE __m128i cai_quantize16(__m512 x, __m512 scale, __m512i zp) {
+  return _mm512_cvtepi32_epi8(cai_quantize16_s32(x, scale, zp));
+}
+
+/* 16 at a time, the tail masked: short rows (a 28-pixel image row) need no scalar division */
+static CAI_VNNI void cai_quantize_f32_u8_avx512(const float* x, int count, float scale,
+                                               int zero_point, uint8_t* out) {
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512i zp = _mm512_set1_epi32(zero_point);
+  int i = 0;
+  for (; i + 16 <= count; i += 16) {
+    _mm_storeu_si128((__m128i*)(out + i), cai_quantize16(_mm512_loadu_ps(x + i), s, zp));
+  }
+  if (i < count) {
+    const __mmask16 mask = (__mmask16)((1u << (count - i)) - 1u);
+    _mm512_mask_cvtepi32_storeu_epi8(out + i, mask,
+                                     cai_quantize16_s32(_mm512_maskz_loadu_ps(mask, x + i), s, zp));
+  }
+}
 #endif
 
 void cai_quantize_f32_u8(const float* x, int count, float scale, int zero_point, uint8_t* out,
                          int use_ref) {
 #if CAI_X86
+  if (!use_ref && cai_isa_vnni()) {
+    cai_quantize_f32_u8_avx512(x, count, scale, zero_point, out);
+    return;
+  }
   if (!use_ref && cai_isa_avx2()) {
     cai_quantize_f32_u8_avx2(x, count, scale, zero_point, out);
     return;
@@ -2445,4 +2479,279 @@ void cai_q4gemm_chain_f32(const cai_q4gemm_layer* layers, int count, const float
     in = out;
     ld_in = ld_out;
   }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * A pooled kw-quad convolution handing its output to the next convolution as u8 channel quads
+ * (contracts: cai_int8.h)
+ * ---------------------------------------------------------------------------------------------- */
+#if CAI_X86
+/* t[(r*w + c)*ldc + j] (j < m, m % 16 == 0) -> x4[(cg*pstride + (r+pad_t)*pw + c+pad_l)*4 + i]
+ * = q(t[..][4cg + i]); border = zero point, tail [ph*pw, pstride) = 0: the bytes of
+ * cai_quantize_pad_f32_u8c4 on the NCHW transpose of t */
+static CAI_VNNI void cai_t_quantize_quads(const float* t, int ldc, int m, int h, int w,
+                                          int pad_t, int pad_b, int pad_l, int pad_r,
+                                          float scale, int zero_point, int pstride, uint8_t* x4) {
+  const int pw = w + pad_l + pad_r;
+  const int plane = (h + pad_t + pad_b) * pw;
+  const int bordered = pad_t | pad_b | pad_l | pad_r;
+  const uint32_t zp4 = 0x01010101u * (uint32_t)zero_point;
+  for (int cg = 0; cg < m / 4; cg++) {
+    uint32_t* group = (uint32_t*)(x4 + (size_t)cg * pstride * 4);
+    if (bordered) {
+      for (int p = 0; p < plane; p++) group[p] = zp4;
+    }
+    memset(group + plane, 0, (size_t)(pstride - plane) * 4);
+  }
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512i zp = _mm512_set1_epi32(zero_point);
+  const size_t g = (size_t)pstride * 4; /* bytes between channel groups */
+  for (int r = 0; r < h; r++) {
+    int c = 0;
+    for (; c + 4 <= w; c += 4) { /* 4 pixels: a 4x4 transpose of quads, 16-byte stores */
+      const float* src = t + (size_t)(r * w + c) * ldc;
+      const size_t at = (size_t)(r + pad_t) * pw + c + pad_l;
+      for (int j0 = 0; j0 < m; j0 += 16) {
+        const __m128i p0 = cai_quantize16(_mm512_loadu_ps(src + j0), s, zp);
+        const __m128i p1 = cai_quantize16(_mm512_loadu_ps(src + ldc + j0), s, zp);
+        const __m128i p2 = cai_quantize16(_mm512_loadu_ps(src + 2 * (size_t)ldc + j0), s, zp);
+        const __m128i p3 = cai_quantize16(_mm512_loadu_ps(src + 3 * (size_t)ldc + j0), s, zp);
+        /* p_i = quads (cg 0..3) of pixel i -> group cg = quads of pixels 0..3 */
+        const __m128i a = _mm_unpacklo_epi32(p0, p1); /* p0q0 p1q0 p0q1 p1q1 */
+        const __m128i b = _mm_unpacklo_epi32(p2, p3); /* p2q0 p3q0 p2q1 p3q1 */
+        const __m128i d = _mm_unpackhi_epi32(p0, p1); /* p0q2 p1q2 p0q3 p1q3 */
+        const __m128i e = _mm_unpackhi_epi32(p2, p3); /* p2q2 p3q2 p2q3 p3q3 */
+        uint8_t* base = x4 + ((size_t)(j0 / 4) * pstride + at) * 4;
+        _mm_storeu_si128((__m128i*)base, _mm_unpacklo_epi64(a, b));
+        _mm_storeu_si128((__m128i*)(base + g), _mm_unpackhi_epi64(a, b));
+        _mm_storeu_si128((__m128i*)(base + 2 * g), _mm_unpacklo_epi64(d, e));
+        _mm_storeu_si128((__m128i*)(base + 3 * g), _mm_unpackhi_epi64(d, e));
+      }
+    }
+    for (; c < w; c++) {
+      const float* src = t + (size_t)(r * w + c) * ldc;
+      const size_t at = (size_t)(r + pad_t) * pw + c + pad_l;
+      for (int j0 = 0; j0 < m; j0 += 16) {
+        const __m128i b = cai_quantize16(_mm512_loadu_ps(src + j0), s, zp);
+        uint8_t* base = x4 + ((size_t)(j0 / 4) * pstride + at) * 4;
+        const int32_t q0 = _mm_cvtsi128_si32(b);
+        const int32_t q1 = _mm_extract_epi32(b, 1);
+        const int32_t q2 = _mm_extract_epi32(b, 2);
+        const int32_t q3 = _mm_extract_epi32(b, 3);
+        memcpy(base, &q0, 4);
+        memcpy(base + g, &q1, 4);
+        memcpy(base + 2 * g, &q2, 4);
+        memcpy(base + 3 * g, &q3, 4);
+      }
+    }
+  }
+}
+#endif
+
+/* The kw-quad weights with the columns past the last whole quad regrouped along kh ("kqc"):
+ * per block of 16 output channels and per input channel, first the row quads
+ * [kh][kq < k_w / 4] (W[j][ch][kh][4kq .. 4kq+3]), then the column quads
+ * [kw = 4 (k_w / 4) .. k_w - 1][g < ceil(k_h / 4)] (W[j][ch][4g .. 4g+3][kw], 0 past k_h); 16
+ * channels x 4 bytes = 64 bytes per quad. A 5x5 kernel: 5 + 2 quads instead of 10. */
+size_t cai_pack_conv_kqc_size(int m, int c, int k_h, int k_w) {
+  const size_t quads = (size_t)k_h * (k_w / 4) + (size_t)(k_w % 4) * ((k_h + 3) / 4);
+  return (size_t)((m + CAI_KQ_MR - 1) / CAI_KQ_MR) * (size_t)c * quads * CAI_KQ_MR * 4;
+}
+
+void cai_pack_conv_kqc(const int8_t* wk, int m, int c, int k_h, int k_w, int8_t* out) {
+  const int quads = (k_w + 3) / 4;
+  const int blocks = (m + CAI_KQ_MR - 1) / CAI_KQ_MR;
+  /* wk (s8k4m16): block jb, tap (ch * k_h + kh) * quads + kq, channel r, byte i */
+#define KQ_AT(jb, ch, kh, kw, r) \
+  wk[((((size_t)(jb) * c + (ch)) * k_h + (kh)) * quads + (kw) / 4) * CAI_KQ_MR * 4 + (r) * 4 + (kw) % 4]
+  size_t at = 0;
+  for (int jb = 0; jb < blocks; jb++) {
+    for (int ch = 0; ch < c; ch++) {
+      for (int kh = 0; kh < k_h; kh++) {
+        for (int kq = 0; kq < k_w / 4; kq++) {
+          for (int r = 0; r < CAI_KQ_MR; r++) {
+            for (int i = 0; i < 4; i++) {
+              out[at++] = KQ_AT(jb, ch, kh, 4 * kq + i, r);
+            }
+          }
+        }
+      }
+      for (int kw = 4 * (k_w / 4); kw < k_w; kw++) {
+        for (int g = 0; g < (k_h + 3) / 4; g++) {
+          for (int r = 0; r < CAI_KQ_MR; r++) {
+            for (int i = 0; i < 4; i++) {
+              const int kh = 4 * g + i;
+              out[at++] = kh < k_h ? KQ_AT(jb, ch, kh, kw, r) : 0;
+            }
+          }
+        }
+      }
+    }
+  }
+#undef KQ_AT
+}
+
+/* Rows of the column image: out_h + 4 (ceil(k_h / 4) - 1), pw positions each. */
+static int cai_kqc_rows(int k_h, int out_h) { return out_h + 4 * ((k_h + 3) / 4 - 1); }
+
+#if CAI_X86
+/* As cai_kql_seg_pool2, the kqc weights: row quads broadcast from img, column quads from the
+ * column image cq (position p = row * pw + col holds img rows row .. row+3 at col, 0 past ph) */
+CAI_VBMI_INLINE void cai_kqc_seg_pool2(const int PT, const int8_t* w0, int c, int k_h, int k_w,
+                                       const uint8_t* img, int pstride, const uint8_t* cq,
+                                       int cstride, int pw, int q0, __mmask16 mk,
+                                       const int32_t* bias, const float* scale, int relu,
+                                       float* tp, int ldc) {
+  __m512i acc[2][6];
+  for (int r = 0; r < 2; r++) for (int i = 0; i < PT; i++) acc[r][i] = _mm512_setzero_si512();
+  const int8_t* wp = w0;
+  for (int ch = 0; ch < c; ch++) {
+    for (int kh = 0; kh < k_h; kh++) {
+      const uint8_t* xs = img + (size_t)ch * pstride + q0 + (size_t)kh * pw;
+      for (int kq = 0; kq < k_w / 4; kq++, wp += 64, xs += 4) {
+        const __m512i wv = _mm512_loadu_si512(wp);
+        for (int r = 0; r < 2; r++) {
+          for (int i = 0; i < PT; i++) {
+            const __m512i xb = _mm512_broadcastd_epi32(_mm_loadu_si32(xs + (size_t)r * pw + i));
+            acc[r][i] = _mm512_dpbusd_epi32(acc[r][i], xb, wv);
+          }
+        }
+      }
+    }
+    for (int kw = 4 * (k_w / 4); kw < k_w; kw++) {
+      for (int g = 0; g < (k_h + 3) / 4; g++, wp += 64) {
+        const uint8_t* cs = cq + ((size_t)ch * cstride + q0 + (size_t)4 * g * pw + kw) * 4;
+        const __m512i wv = _mm512_loadu_si512(wp);
+        for (int r = 0; r < 2; r++) {
+          for (int i = 0; i < PT; i++) {
+            const __m512i xb =
+                _mm512_broadcastd_epi32(_mm_loadu_si32(cs + ((size_t)r * pw + i) * 4));
+            acc[r][i] = _mm512_dpbusd_epi32(acc[r][i], xb, wv);
+          }
+        }
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i b = bias == NULL ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(mk, bias);
+  const __m512 s = _mm512_maskz_loadu_ps(mk, scale);
+  __m512 f[2][6];
+  for (int r = 0; r < 2; r++) {
+    for (int i = 0; i < PT; i++) {
+      f[r][i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][i], b)), s);
+      if (relu) f[r][i] = _mm512_mask_mov_ps(f[r][i], _mm512_cmp_ps_mask(f[r][i], zero, _CMP_LT_OQ), zero);
+    }
+  }
+  for (int i = 0; i < PT / 2; i++) {
+    const __m512 top = _mm512_max_ps(f[0][2 * i], f[0][2 * i + 1]);
+    const __m512 bottom = _mm512_max_ps(f[1][2 * i], f[1][2 * i + 1]);
+    _mm512_storeu_ps(tp + (size_t)i * ldc, _mm512_max_ps(top, bottom));
+  }
+}
+
+/* cai_conv_kq_pool2_vnni on the kqc weights; cq built here from img */
+static CAI_VBMI void cai_conv_kqc_pool2_vnni(const int8_t* wc, int m, int c, int k_h, int k_w,
+                                             const uint8_t* img, int pstride, int ph, int pw,
+                                             int out_h, int out_h2, int out_w2,
+                                             const int32_t* bias, const float* scale, int relu,
+                                             uint8_t* cq, float* tp, int ldc) {
+  const int rows = cai_kqc_rows(k_h, out_h);
+  const int cstride = rows * pw;
+  for (int ch = 0; ch < c; ch++) {
+    const uint8_t* plane = img + (size_t)ch * pstride;
+    for (int row = 0; row < rows; row++) {
+      const uint8_t* src[4];
+      for (int i = 0; i < 4; i++) {
+        src[i] = row + i < ph ? plane + (size_t)(row + i) * pw : NULL;
+      }
+      cai_interleave4(src, 1, pw, cq + ((size_t)ch * cstride + (size_t)row * pw) * 4);
+    }
+  }
+  const size_t quads = (size_t)k_h * (k_w / 4) + (size_t)(k_w % 4) * ((k_h + 3) / 4);
+  const size_t jstride = (size_t)c * quads * 64;
+  for (int j0 = 0; j0 < m; j0 += 16) {
+    const int left = m - j0;
+    const __mmask16 mk = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+    const int8_t* w0 = wc + (size_t)(j0 / 16) * jstride;
+    const int32_t* bj = bias == NULL ? NULL : bias + j0;
+    for (int oh = 0; oh < out_h2; oh++) {
+      for (int ow = 0; ow < out_w2; ow += 3) {
+        const int pooled = out_w2 - ow < 3 ? out_w2 - ow : 3;
+        float* out = tp + (size_t)(oh * out_w2 + ow) * ldc + j0;
+        const int q0 = 2 * oh * pw + 2 * ow;
+#define KQC(P) cai_kqc_seg_pool2(P, w0, c, k_h, k_w, img, pstride, cq, cstride, pw, q0, mk, bj, scale + j0, relu, out, ldc)
+        switch (pooled) {
+          case 1: KQC(2); break;
+          case 2: KQC(4); break;
+          default: KQC(6); break;
+        }
+#undef KQC
+      }
+    }
+  }
+}
+#endif
+
+size_t cai_kqc_image_size(int c, int k_h, int out_h, int pw) {
+  return (size_t)c * cai_kqc_rows(k_h, out_h) * pw * 4;
+}
+
+void cai_qconv_kq_quads(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                        int pad_r, float x_scale, int x_zero_point, const int8_t* wk, int m,
+                        int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                        int relu, uint8_t* img, float* planes, int wide, int pool_k, int pool_s,
+                        int out_h2, int out_w2, float* pooled, int n_pad_t, int n_pad_b,
+                        int n_pad_l, int n_pad_r, float n_scale, int n_zero_point, int n_pstride,
+                        uint8_t* n_scratch, uint8_t* x4, const int8_t* wc, uint8_t* cq,
+                        int use_ref) {
+#if CAI_X86
+  if (!use_ref && pool_k == 2 && pool_s == 2 && m % 16 == 0 && cai_isa_vbmi()) {
+    const int ph = h + pad_t + pad_b;
+    const int pw = w + pad_l + pad_r;
+    for (int ch = 0; ch < c; ch++) { /* as cai_qconv_kq_f32 */
+      uint8_t* plane = img + (size_t)ch * pstride;
+      cai_quantize_pad_f32_u8(x + (size_t)ch * h * w, 1, h, w, pad_t, pad_b, pad_l, pad_r,
+                              x_scale, x_zero_point, plane);
+      memset(plane + (size_t)ph * pw, 0, (size_t)(pstride - ph * pw));
+    }
+    if (wc != NULL) {
+      cai_conv_kqc_pool2_vnni(wc, m, c, k_h, k_w, img, pstride, ph, pw, ph - k_h + 1, out_h2,
+                              out_w2, bias, scale, relu, cq, planes, m);
+    } else {
+      cai_conv_kq_pool2_vnni(wk, m, c, k_h, k_w, img, pstride, pw, out_h2, out_w2, bias, scale,
+                             relu, planes, m);
+    }
+    cai_t_quantize_quads(planes, m, m, out_h2, out_w2, n_pad_t, n_pad_b, n_pad_l, n_pad_r,
+                         n_scale, n_zero_point, n_pstride, x4);
+    return;
+  }
+#endif
+  cai_qconv_kq_f32(x, c, h, w, pad_t, pad_b, pad_l, pad_r, x_scale, x_zero_point, wk, m, k_h, k_w,
+                   pstride, bias, scale, relu, img, planes, wide, pool_k, pool_s, out_h2, out_w2,
+                   pooled, use_ref);
+  cai_quantize_pad_f32_u8c4(pooled, m, out_h2, out_w2, n_pad_t, n_pad_b, n_pad_l, n_pad_r, n_scale,
+                            n_zero_point, n_pstride, n_scratch, x4);
+}
+
+void cai_conv_direct_t_x4_f32(const uint8_t* x4, int c, int h, int w, int pad_t, int pad_b,
+                              int pad_l, int pad_r, const int8_t* wt, int m, int k_h, int k_w,
+                              int pstride, const int32_t* bias, const float* scale, int relu,
+                              float* t, int pool_k, int pool_s, int out_h2, int out_w2, float* y,
+                              int use_ref) {
+  const int ph = h + pad_t + pad_b;
+  const int pw = w + pad_l + pad_r;
+  const int out_h = ph - k_h + 1;
+  const int out_w = pw - k_w + 1;
+  const int ldc = cai_round_up(m, 16);
+#if CAI_X86
+  if (!use_ref && cai_isa_vnni()) { /* as cai_qconv_direct_t_f32 after its quantization */
+    cai_conv_direct_t_vnni(wt, m, c, k_h, k_w, x4, pstride, pw, out_h, out_w, bias, scale, relu,
+                           t, ldc);
+    cai_t_pool_vnni(t, ldc, m, out_w, pool_k, pool_s, out_h2, out_w2, y);
+    return;
+  }
+#endif
+  cai_conv_direct_t_ref(wt, m, c, k_h, k_w, x4, pstride, pw, out_h, out_w, bias, scale, relu, t,
+                        ldc);
+  cai_t_pool_ref(t, ldc, m, out_w, pool_k, pool_s, out_h2, out_w2, y);
 }

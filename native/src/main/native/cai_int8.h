@@ -444,6 +444,47 @@ CAI_STATIC_ASSERT(sizeof(cai_q4gemm_layer) == 40, "q4 gemm layer descriptor is 4
 void cai_q4gemm_chain_f32(const cai_q4gemm_layer* layers, int count, const float* x, int m,
                           float* tmp, int max_kp, float* y);
 
+/* ------------------------------------------------------------------------------------------------
+ * Two convolutions handing over u8 channel quads instead of fp32 NCHW (io.cacheai.kernels.
+ * Int8Sequence): the bytes are those of the one-layer calls, only the fp32 NCHW copy between them
+ * and its re-reading disappear.
+ *
+ * cai_qconv_kq_quads: cai_qconv_kq_f32 (pooled), then the next convolution's quantization
+ * (n_pad_*, n_scale, n_zero_point, n_pstride) of its output straight into x4 as
+ * cai_quantize_pad_f32_u8c4 lays it out. On the 2x2 / stride 2 VBMI path with m % 16 == 0 the
+ * pooled [pixel, channel] vectors are quantized in registers (16 channels = 4 quads per pixel);
+ * otherwise (scalar twins, other pools) cai_qconv_kq_f32 writes pooled [m, out_h2, out_w2] and
+ * cai_quantize_pad_f32_u8c4 (n_scratch: m * padded plane bytes) quantizes it.
+ *
+ * With wc (the kqc weights, cai_pack_conv_kqc, or NULL) the product on that path takes the columns
+ * past the last whole kw quad as quads along kh, read from a column image cq (c *
+ * cai_kqc_image_size bytes: position row * pw + col holds padded rows row .. row+3 at col, 0 past
+ * the plane), built per image by interleaving 4 rows: a 5x5 kernel needs 7 quads instead of 10.
+ * kqc layout, per block of 16 output channels and input channel: row quads [kh][kq < k_w / 4],
+ * then column quads [kw = 4 (k_w / 4) .. k_w - 1][g < ceil(k_h / 4)] (W[j][ch][4g .. 4g+3][kw],
+ * 0 past k_h), 16 channels x 4 bytes each:
+ *
+ *   block jb, ch, quad t (64 bytes): | W[16jb][..] 4 taps | W[16jb+1][..] 4 taps | ... x16 |
+ *
+ * cai_conv_direct_t_x4_f32: cai_qconv_direct_t_f32 from its quantized input x4.
+ * ---------------------------------------------------------------------------------------------- */
+void cai_qconv_kq_quads(const float* x, int c, int h, int w, int pad_t, int pad_b, int pad_l,
+                        int pad_r, float x_scale, int x_zero_point, const int8_t* wk, int m,
+                        int k_h, int k_w, int pstride, const int32_t* bias, const float* scale,
+                        int relu, uint8_t* img, float* planes, int wide, int pool_k, int pool_s,
+                        int out_h2, int out_w2, float* pooled, int n_pad_t, int n_pad_b,
+                        int n_pad_l, int n_pad_r, float n_scale, int n_zero_point, int n_pstride,
+                        uint8_t* n_scratch, uint8_t* x4, const int8_t* wc, uint8_t* cq,
+                        int use_ref);
+size_t cai_pack_conv_kqc_size(int m, int c, int k_h, int k_w);
+void cai_pack_conv_kqc(const int8_t* wk, int m, int c, int k_h, int k_w, int8_t* out);
+size_t cai_kqc_image_size(int c, int k_h, int out_h, int pw);
+void cai_conv_direct_t_x4_f32(const uint8_t* x4, int c, int h, int w, int pad_t, int pad_b,
+                              int pad_l, int pad_r, const int8_t* wt, int m, int k_h, int k_w,
+                              int pstride, const int32_t* bias, const float* scale, int relu,
+                              float* t, int pool_k, int pool_s, int out_h2, int out_w2, float* y,
+                              int use_ref);
+
 #ifdef __cplusplus
 }
 #endif

@@ -106,6 +106,21 @@ public final class Int8GemmChain {
     this.maxN = widestN;
   }
 
+  /** The layer descriptors (read by {@link Int8Sequence}, which calls the chain from C). */
+  ByteBuffer descriptor() {
+    return descriptor;
+  }
+
+  /** Number of layers. */
+  int layerCount() {
+    return layers.size();
+  }
+
+  /** The widest layer's n: the stride of the ping-pong scratch. */
+  int maxN() {
+    return maxN;
+  }
+
   /** Input width: the first layer's k. */
   public int inputWidth() {
     return layers.get(0).k();

@@ -56,7 +56,18 @@ class U8ActivationsTest {
   }
 
   @ParameterizedTest(name = "count={0} zp={1}")
-  @CsvSource({"1, 0", "31, 128", "32, 3", "100, 255", "1000, 77", "4099, 128"})
+  @CsvSource({
+    "1, 0",
+    "15, 9",
+    "16, 200",
+    "17, 1",
+    "28, 40",
+    "31, 128",
+    "32, 3",
+    "100, 255",
+    "1000, 77",
+    "4099, 128"
+  })
   void quantize_bitExactWithJavaRule(int count, int zp) {
     float scale = 0.0371f;
     float[] x = values(new Random(count), count, scale);

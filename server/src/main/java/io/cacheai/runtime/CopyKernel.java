@@ -10,6 +10,16 @@ final class CopyKernel implements Kernel {
     this.out = out;
   }
 
+  /** The value id this kernel reads. */
+  int input() {
+    return in;
+  }
+
+  /** The value id this kernel writes. */
+  int output() {
+    return out;
+  }
+
   @Override
   public void run(Frame frame) {
     frame.buffer(out).put(0, frame.buffer(in), 0, frame.buffer(out).capacity());

@@ -32,6 +32,7 @@ final class ExecutionPlan {
   private final long arenaFloats;
   private final long scratchFloats;
   private final List<Kernel> kernels;
+  private final Kernel[] kernelArray;
   private final FloatBuffer[] constantViews;
   private final ShapeInference.Result analysis;
 
@@ -56,6 +57,7 @@ final class ExecutionPlan {
     this.constantViews = constantViews;
     this.analysis = analysis;
     this.kernels = List.copyOf(kernels);
+    this.kernelArray = kernels.toArray(new Kernel[0]);
     this.offsets = new long[shapes.length];
     java.util.Arrays.fill(offsets, -1);
     SlotAllocator allocator = new SlotAllocator();
@@ -138,6 +140,11 @@ final class ExecutionPlan {
 
   List<Kernel> kernels() {
     return kernels;
+  }
+
+  /** The kernels as an array (the request loop walks it without an iterator). */
+  Kernel[] kernelArray() {
+    return kernelArray;
   }
 
   private static long align(long floats) {

@@ -43,6 +43,14 @@ public final class GraphModel implements Model, LookupHitRatios {
   private final List<TensorSpec> outputs;
   private final Map<ShapeKey, ExecutionPlan> plans = new ConcurrentHashMap<>();
   private final ConcurrentLinkedQueue<Frame> frames = new ConcurrentLinkedQueue<>();
+
+  /** One pooled frame kept outside the queue: a steady sequential load allocates no queue node. */
+  private final java.util.concurrent.atomic.AtomicReference<Frame> spare =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
+  private volatile LastPlan lastPlan;
+  private final int[] inputIds;
+  private final int[] outputIds;
   private final NodeProfile profile;
 
   /** Prepares {@code graph} to run; refuses it (IllegalArgumentException) if it cannot. */
@@ -90,6 +98,8 @@ public final class GraphModel implements Model, LookupHitRatios {
               }
             });
     kernelFactory = new KernelFactory(graph, ids, Map.copyOf(packed), int8Gemm);
+    inputIds = graph.inputs().stream().mapToInt(v -> ids.get(v.name())).toArray();
+    outputIds = graph.outputs().stream().mapToInt(v -> ids.get(v.name())).toArray();
 
     if (graph.fixedExceptBatch()) {
       // Specs: a dimension that differs between batch 1 and batch 2 is the batch dimension.
@@ -196,8 +206,11 @@ public final class GraphModel implements Model, LookupHitRatios {
 
   @Override
   public Map<String, Tensor> infer(Map<String, Tensor> request) {
-    long[][] shapes = new long[graph.inputs().size()][];
-    for (int i = 0; i < shapes.length; i++) {
+    int count = inputIds.length;
+    Tensor[] tensors = new Tensor[count];
+    LastPlan last = lastPlan;
+    boolean same = last != null;
+    for (int i = 0; i < count; i++) {
       TensorSpec spec = inputs.get(i);
       Tensor tensor = request.get(spec.name());
       if (tensor == null) {
@@ -211,53 +224,81 @@ public final class GraphModel implements Model, LookupHitRatios {
                 + tensor.dataType().wireName()
                 + " does not match model datatype FP32");
       }
-      shapes[i] = tensor.shape();
-      if (!spec.accepts(shapes[i])) {
+      long[] shape = tensor.shapeView();
+      if (!spec.accepts(shape)) {
         throw new IllegalArgumentException(
             "input '"
                 + spec.name()
                 + "': shape "
-                + Tensor.shapeString(shapes[i])
+                + Tensor.shapeString(shape)
                 + " does not match expected "
                 + spec.shapeString());
       }
+      tensors[i] = tensor;
+      same = same && Arrays.equals(shape, last.shapes()[i]);
     }
-    ExecutionPlan plan = plans.get(new ShapeKey(shapes));
-    if (plan == null) {
-      plan = plan(shapes);
+    ExecutionPlan plan;
+    if (same) {
+      plan = last.plan(); // the shapes of the previous request: no key, no hash
+    } else {
+      long[][] shapes = new long[count][];
+      for (int i = 0; i < count; i++) {
+        shapes[i] = tensors[i].shape();
+      }
+      plan = plans.get(new ShapeKey(shapes));
+      if (plan == null) {
+        plan = plan(shapes);
+      }
+      lastPlan = new LastPlan(shapes, plan);
     }
-    Frame frame = frames.poll();
+    Frame frame = spare.getAndSet(null);
     if (frame == null) {
-      frame = new Frame();
+      frame = frames.poll();
+      if (frame == null) {
+        frame = new Frame();
+      }
     }
     try {
       frame.prepare(plan);
-      for (int i = 0; i < shapes.length; i++) {
-        String name = graph.inputs().get(i).name();
-        FloatBuffer source = request.get(name).data().asFloatBuffer();
-        frame.buffer(ids.get(name)).put(0, source, 0, source.remaining());
+      for (int i = 0; i < count; i++) {
+        FloatBuffer source = tensors[i].dataView().asFloatBuffer();
+        frame.buffer(inputIds[i]).put(0, source, 0, source.remaining());
       }
-      for (Kernel kernel : plan.kernels()) {
+      for (Kernel kernel : plan.kernelArray()) {
         kernel.run(frame);
       }
       if (NodeProfile.ENABLED) {
         profile.requestDone();
       }
+      List<ValueInfo> graphOutputs = graph.outputs();
+      if (graphOutputs.size() == 1) {
+        return Map.of(graphOutputs.get(0).name(), output(plan, frame, 0));
+      }
       Map<String, Tensor> result = new LinkedHashMap<>();
-      for (ValueInfo output : graph.outputs()) {
-        int id = ids.get(output.name());
-        ConstTensor known = plan.analysis().values().get(output.name());
-        result.put(
-            output.name(),
-            known == null
-                ? Tensor.ofFloats(plan.shape(id), frame.buffer(id))
-                : constantTensor(known));
+      for (int o = 0; o < graphOutputs.size(); o++) {
+        result.put(graphOutputs.get(o).name(), output(plan, frame, o));
       }
       return result;
     } finally {
-      frames.offer(frame);
+      if (!spare.compareAndSet(null, frame)) {
+        frames.offer(frame);
+      }
     }
   }
+
+  /** Graph output {@code o} of a request: a copy of its buffer, or its plan-time value. */
+  private Tensor output(ExecutionPlan plan, Frame frame, int o) {
+    int id = outputIds[o];
+    ConstTensor known = plan.analysis().values().get(graph.outputs().get(o).name());
+    if (known != null) {
+      return constantTensor(known);
+    }
+    FloatBuffer buffer = frame.buffer(id);
+    return Tensor.ofFloatsOwned(plan.shape(id), buffer, buffer.capacity());
+  }
+
+  /** The plan of the previous request's input shapes: most requests have the same ones. */
+  private record LastPlan(long[][] shapes, ExecutionPlan plan) {}
 
   /**
    * Per-kernel times of this model's requests when the JVM runs with {@code -Dcacheai.profile=true}
@@ -276,6 +317,8 @@ public final class GraphModel implements Model, LookupHitRatios {
   public void close() {
     profile.close();
     plans.clear();
+    lastPlan = null;
+    spare.set(null);
     frames.clear();
   }
 
@@ -328,6 +371,7 @@ public final class GraphModel implements Model, LookupHitRatios {
       Arrays.fill(lastUse, -1);
       graph.inputs().forEach(input -> arenaValue[ids.get(input.name())] = true);
       List<Kernel> kernels = new ArrayList<>();
+      List<Int8SequenceKernel.Placed> placed = new ArrayList<>();
       List<Node> nodes = graph.nodes();
       Map<Integer, ElementwiseFusion.Chain> chains =
           fuseElementwise ? ElementwiseFusion.find(graph, analysis) : Map.of();
@@ -374,17 +418,33 @@ public final class GraphModel implements Model, LookupHitRatios {
                 : chain == null
                     ? kernelFactory.create(node, analysis)
                     : new ElementwiseChainKernel(ids.get(chain.input()), out, chain.steps());
-        kernels.add(
-            profile.wrap(
+        List<Integer> readIds = new ArrayList<>();
+        for (String input : reads) {
+          if (!input.isEmpty()) {
+            readIds.add(ids.get(input));
+          }
+        }
+        placed.add(
+            new Int8SequenceKernel.Placed(
+                kernel,
                 (fused != null ? convOfChainEnd.get(i).describe() + " + " : "")
                     + node.describe()
                     + " ["
                     + kernel.getClass().getSimpleName()
                     + "]",
-                kernel));
+                readIds,
+                out));
       }
+      Set<Integer> graphOutputIds = new HashSet<>();
       for (ValueInfo output : graph.outputs()) {
         lastUse[ids.get(output.name())] = nodes.size();
+        graphOutputIds.add(ids.get(output.name()));
+      }
+      if (fuseElementwise) {
+        placed = Int8SequenceKernel.fuse(placed, graphOutputIds);
+      }
+      for (Int8SequenceKernel.Placed p : placed) {
+        kernels.add(profile.wrap(p.label(), p.kernel()));
       }
       plan =
           new ExecutionPlan(

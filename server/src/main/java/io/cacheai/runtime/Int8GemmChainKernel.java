@@ -34,6 +34,21 @@ final class Int8GemmChainKernel implements Kernel {
     this.chain = new Int8GemmChain(links.stream().map(QLinearGemmKernel::chainLayer).toList());
   }
 
+  /** This chain as a step of an {@link io.cacheai.kernels.Int8Sequence}. */
+  io.cacheai.kernels.Int8Sequence.Step sequenceStep() {
+    return new io.cacheai.kernels.Int8Sequence.GemmChain(chain, m);
+  }
+
+  /** The value id this kernel reads. */
+  int input() {
+    return in;
+  }
+
+  /** The value id this kernel writes. */
+  int output() {
+    return out;
+  }
+
   @Override
   public long scratchFloats() {
     return chain.intermediateFloats(m);

@@ -254,6 +254,60 @@ final class QLinearConvKernel implements Kernel {
         && (long) (pool.outW() - 1) * pool.strideW() + pool.kernelW() <= pool.inW();
   }
 
+  /**
+   * This convolution as a step of an {@link io.cacheai.kernels.Int8Sequence} (one native call for
+   * several int8 layers), or null when it cannot be one: only a batch-1 plan's kw-quad or
+   * channels-in-lanes direct path, without an epilogue, whose one-layer call is exactly the step.
+   */
+  io.cacheai.kernels.Int8Sequence.Step sequenceStep() {
+    if (batch != 1 || epilogue.steps() != 0) {
+      return null;
+    }
+    if (kq) {
+      return new io.cacheai.kernels.Int8Sequence.KqConv(
+          channels,
+          window.inH(),
+          window.inW(),
+          pads,
+          xScale,
+          xZeroPoint,
+          kqWeights,
+          outChannels,
+          window.kernelH(),
+          window.kernelW(),
+          pixelStride,
+          directParams,
+          poolArgs);
+    }
+    if (lanes) {
+      return new io.cacheai.kernels.Int8Sequence.LanesConv(
+          channels,
+          window.inH(),
+          window.inW(),
+          pads,
+          xScale,
+          xZeroPoint,
+          lanesWeights,
+          outChannels,
+          window.kernelH(),
+          window.kernelW(),
+          pixelStride,
+          directParams,
+          poolArgs);
+    }
+    return null;
+  }
+
+  /** The value id this kernel reads. */
+  int input() {
+    return in;
+  }
+
+  /** The value id this kernel writes. */
+  int output() {
+    return out;
+  }
+
   /** Whether the native direct kernels would run a convolution here (pool fusion needs them). */
   static boolean directAvailable(Int8Gemm gemm) {
     return gemm instanceof NativeInt8Gemm && Int8Conv.available();

@@ -3,6 +3,7 @@ package io.cacheai.runtime;
 import io.cacheai.graph.PackedTensor;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
+import java.util.List;
 
 /**
  * {@code QLinearGemm} (see {@link io.cacheai.graph.OpType}): quantize x [M,K] to u8 with the
@@ -52,6 +53,22 @@ final class QLinearGemmKernel implements Kernel {
   /** This layer as a link of an {@link io.cacheai.kernels.Int8GemmChain} (native kernels only). */
   io.cacheai.kernels.Int8GemmChain.Layer chainLayer() {
     return new io.cacheai.kernels.Int8GemmChain.Layer(weight, k, n, xScale, xZeroPoint, params);
+  }
+
+  /**
+   * This layer as a step of an {@link io.cacheai.kernels.Int8Sequence} (a chain of one layer: the
+   * same C function as {@link #run}), or null off the native kernels.
+   */
+  io.cacheai.kernels.Int8Sequence.Step sequenceStep() {
+    return runsNative()
+        ? new io.cacheai.kernels.Int8Sequence.GemmChain(
+            new io.cacheai.kernels.Int8GemmChain(List.of(chainLayer())), m)
+        : null;
+  }
+
+  /** The value id this kernel writes. */
+  int output() {
+    return out;
   }
 
   /** Rows m of x [m, k]. */

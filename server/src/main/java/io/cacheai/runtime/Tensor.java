@@ -86,6 +86,32 @@ public final class Tensor {
     return shape.clone();
   }
 
+  /** The shape itself, not a copy: for the executor's per-request checks, which only read it. */
+  long[] shapeView() {
+    return shape;
+  }
+
+  /**
+   * The little-endian element bytes of a numeric tensor as they are held (position 0), not a
+   * read-only view: for the executor, which only reads them.
+   */
+  ByteBuffer dataView() {
+    if (data == null) {
+      throw new IllegalStateException("a BYTES tensor has elements(), not data()");
+    }
+    return data;
+  }
+
+  /**
+   * An FP32 tensor holding a copy of {@code count} floats of {@code values} from 0, shaped {@code
+   * shape} (copied): the executor's own output, whose count already matches the shape.
+   */
+  static Tensor ofFloatsOwned(long[] shape, java.nio.FloatBuffer values, int count) {
+    ByteBuffer bytes = ByteBuffer.allocate(count * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    bytes.asFloatBuffer().put(0, values, 0, count);
+    return new Tensor(DataType.FP32, shape, bytes, null);
+  }
+
   /** Number of elements: the product of the shape. */
   public long elementCount() {
     return elementCount(shape);
