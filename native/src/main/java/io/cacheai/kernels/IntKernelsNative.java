@@ -593,7 +593,7 @@ final class IntKernelsNative {
       FloatBuffer stageScale);
 
   @Name("cai_int8_sequence_f32")
-  static native void int8SequenceF32(
+  static native int int8SequenceF32(
       @Cast("const cai_int8_step*") ByteBuffer steps,
       int count,
       @Cast("const float*") FloatBuffer x,
