@@ -36,8 +36,12 @@ final class Int8SequenceKernel implements Kernel {
     this.replaced = List.copyOf(replaced);
   }
 
+  /** The replaced kernels' scratch, which they need only when a dynamic stage can refuse. */
   @Override
   public long scratchFloats() {
+    if (sequence.steps().stream().noneMatch(s -> s instanceof Int8Sequence.Dynamic)) {
+      return 0; // a purely int8 sequence never hands back
+    }
     long scratch = 0;
     for (Kernel k : replaced) {
       scratch = Math.max(scratch, k.scratchFloats());
