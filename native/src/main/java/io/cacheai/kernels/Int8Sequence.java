@@ -36,7 +36,15 @@ import org.bytedeco.javacpp.IntPointer;
  *    104       112        120       128       136       144          152
  *   | in_at  | out_at   | s0_at   | s1_at   | s2_at   | weights2 * |   (s64 byte offsets into
  *                                                                       scratch; -1: x / y)
+ *    152       160          168        172     176
+ *   | stage * | stage_at   | has_bias | (pad) |     (a {@link Dynamic} step; stage NULL: none)
  * </pre>
+ *
+ * <p>The low-bit CNN's layers are steps too: a {@link Dynamic} convolution quantizes its input per
+ * image in C ({@code cai_lb_dynamic_stage}, the call {@link LowBitConv#dynamicStage} makes) and
+ * runs with that scale, zero point and output stage; a {@link Q4Chain} is the q4g32 head ({@code
+ * cai_q4gemm_chain_f32}). A dynamic stage that refuses its image (NaN, infinity, an out-of-range
+ * stage) stops the sequence: {@link #run} returns its code and the caller runs its per-layer path.
  *
  * <p>A kw-quad convolution followed by a channels-in-lanes one hands its pooled output over as the
  * u8 channel quads the second one would quantize it into ({@code cai_qconv_kq_quads}: no fp32 NCHW
@@ -58,13 +66,14 @@ import org.bytedeco.javacpp.IntPointer;
  */
 public final class Int8Sequence {
   /** Bytes of one step's descriptor. */
-  public static final int STEP_BYTES = 152;
+  public static final int STEP_BYTES = 176;
 
   static final int OP_KQ_CONV = 1;
   static final int OP_LANES_CONV = 2;
   static final int OP_GEMM_CHAIN = 3;
   static final int OP_KQ_CONV_QUADS = 4;
   static final int OP_LANES_CONV_QUADS = 5;
+  static final int OP_Q4_CHAIN = 6;
 
   private static final int OP = 0;
   private static final int C = 4;
@@ -87,11 +96,14 @@ public final class Int8Sequence {
   private static final int OUT_AT = 112;
   private static final int SCRATCH_AT = 120; // s0, s1, s2
   private static final int WEIGHTS2 = 144;
+  private static final int STAGE = 152;
+  private static final int STAGE_AT = 160;
+  private static final int HAS_BIAS = 168;
 
   private static final int ALIGN = 64;
 
   /** One layer of a sequence, with everything but its per-call input and output. */
-  public sealed interface Step permits KqConv, LanesConv, GemmChain {
+  public sealed interface Step permits KqConv, LanesConv, GemmChain, Dynamic, Q4Chain {
     /** Floats the step reads. */
     long inputFloats();
 
@@ -299,6 +311,81 @@ public final class Int8Sequence {
     }
   }
 
+  /**
+   * A convolution ({@link KqConv} or {@link LanesConv}) whose input is quantized per image, as a
+   * low-bit convolution's int8 twin does: {@code stage} holds its output channels' constants; the
+   * conv's own scale, zero point, bias and scale buffers are replaced per call by the stage's, and
+   * its ReLU by {@code relu}.
+   */
+  public record Dynamic(Step conv, LowBitConv.TwinStage stage, boolean relu) implements Step {
+    public Dynamic {
+      if (!(conv instanceof KqConv) && !(conv instanceof LanesConv)) {
+        throw new IllegalArgumentException(
+            "a dynamic step needs a KqConv or LanesConv, got " + conv);
+      }
+      if (stage == null || stage.m() != m(conv)) {
+        throw new IllegalArgumentException(
+            "stage m="
+                + (stage == null ? "null" : stage.m())
+                + " != the convolution's m="
+                + m(conv));
+      }
+      checkIntSized("stage input", conv.inputFloats());
+    }
+
+    private static int m(Step conv) {
+      return conv instanceof KqConv k ? k.m() : ((LanesConv) conv).m();
+    }
+
+    /** Bytes of the per-image stage written in scratch: bias s32[m], then scale f32[m + 2]. */
+    long stageBytes() {
+      return align(4L * stage.m()) + align(4L * (stage.m() + 2));
+    }
+
+    @Override
+    public long inputFloats() {
+      return conv.inputFloats();
+    }
+
+    @Override
+    public long outputFloats() {
+      return conv.outputFloats();
+    }
+
+    @Override
+    public long[] scratchBytes() {
+      return conv.scratchBytes();
+    }
+  }
+
+  /** {@link Q4GemmChain#run} on {@code m} rows. */
+  public record Q4Chain(Q4GemmChain chain, int m) implements Step {
+    public Q4Chain {
+      if (chain == null) {
+        throw new IllegalArgumentException("chain is null");
+      }
+      if (m < 1) {
+        throw new IllegalArgumentException("m=" + m + " must be >= 1");
+      }
+      checkIntSized("tmp", chain.scratchFloats(m));
+    }
+
+    @Override
+    public long inputFloats() {
+      return (long) m * chain.inputWidth();
+    }
+
+    @Override
+    public long outputFloats() {
+      return (long) m * chain.outputWidth();
+    }
+
+    @Override
+    public long[] scratchBytes() {
+      return new long[] {4 * chain.scratchFloats(m), 0, 0};
+    }
+  }
+
   private static int padded(int size, int before, int after) {
     long padded = (long) size + before + after;
     checkIntSized("padded size", padded);
@@ -342,8 +429,12 @@ public final class Int8Sequence {
     int count = this.steps.size();
     long slot = 0;
     long stepScratch = 0;
+    long stageBytes = 0;
     for (int i = 0; i < count; i++) {
       Step step = this.steps.get(i);
+      if (step instanceof Dynamic d) {
+        stageBytes = Math.max(stageBytes, d.stageBytes());
+      }
       if (i > 0 && step.inputFloats() != this.steps.get(i - 1).outputFloats()) {
         throw new IllegalArgumentException(
             "step "
@@ -369,7 +460,8 @@ public final class Int8Sequence {
       }
       stepScratch = Math.max(stepScratch, regions);
     }
-    this.scratchBytes = 2 * slot + stepScratch;
+    long stageAt = 2 * slot + stepScratch;
+    this.scratchBytes = stageAt + stageBytes;
     checkIntSized("scratch", scratchBytes);
     this.descriptor = ByteBuffer.allocateDirect(STEP_BYTES * count).order(ByteOrder.nativeOrder());
     for (int i = 0; i < count; i++) {
@@ -383,6 +475,12 @@ public final class Int8Sequence {
         at += align(regions[r]);
       }
       write(base, this.steps.get(i));
+      if (this.steps.get(i) instanceof Dynamic d) {
+        descriptor.putLong(base + STAGE, address(d.stage().constants()));
+        descriptor.putLong(base + STAGE_AT, stageAt);
+        descriptor.putInt(base + HAS_BIAS, d.stage().hasBias() ? 1 : 0);
+        descriptor.putInt(base + RELU, d.relu() ? 1 : 0);
+      }
       if (handsOffQuads(i)) {
         descriptor.putInt(base + OP, OP_KQ_CONV_QUADS);
         ByteBuffer kqc = kqcWeights((KqConv) this.steps.get(i));
@@ -457,6 +555,14 @@ public final class Int8Sequence {
       descriptor.putInt(base + OP, OP_LANES_CONV);
       writeConv(base, l.channels(), l.h(), l.w(), l.pads(), l.scale(), l.zeroPoint());
       writeKernel(base, l.wt(), l.m(), l.kH(), l.kW(), l.pixelStride(), l.params(), l.pool());
+    } else if (step instanceof Dynamic d) {
+      write(base, d.conv());
+    } else if (step instanceof Q4Chain q) {
+      descriptor.putInt(base + OP, OP_Q4_CHAIN);
+      descriptor.putInt(base + C, q.chain().layerCount());
+      descriptor.putInt(base + H, q.m());
+      descriptor.putInt(base + W, q.chain().maxPaddedK());
+      descriptor.putLong(base + WEIGHTS, address(q.chain().descriptor()));
     } else {
       GemmChain g = (GemmChain) step;
       descriptor.putInt(base + OP, OP_GEMM_CHAIN);
@@ -533,12 +639,16 @@ public final class Int8Sequence {
   /**
    * y from x through every step in one native call; {@code body} picks the convolutions' vector
    * bodies or their scalar twins.
+   *
+   * @return {@link LowBitConv#STAGE_OK}, or the code of a {@link Dynamic} step's stage that refused
+   *     its input ({@link LowBitConv#STAGE_NOT_FINITE}, {@link LowBitConv#STAGE_OUT_OF_RANGE}):
+   *     then y holds nothing usable
    */
-  public void run(FloatBuffer x, ByteBuffer scratch, FloatBuffer y, ConvBody body) {
+  public int run(FloatBuffer x, ByteBuffer scratch, FloatBuffer y, ConvBody body) {
     Buffers.checkInput("x", x, inputFloats());
     Buffers.checkOutput("scratch", scratch, scratchBytes);
     Buffers.checkOutput("y", y, outputFloats());
-    IntKernelsNative.int8SequenceF32(
+    return IntKernelsNative.int8SequenceF32(
         descriptor, steps.size(), x, scratch, y, body == ConvBody.SCALAR_TWIN ? 1 : 0);
   }
 }

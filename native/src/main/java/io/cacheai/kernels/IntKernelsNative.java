@@ -23,10 +23,10 @@ import org.bytedeco.javacpp.annotation.Platform;
       "cai_int8.c",
       "cai_lowbit_conv.h",
       "cai_lowbit_conv.c",
-      "cai_int8_seq.h",
-      "cai_int8_seq.c",
       "cai_q4_pairs.h",
-      "cai_q4_pairs.c"
+      "cai_q4_pairs.c",
+      "cai_int8_seq.h",
+      "cai_int8_seq.c"
     })
 final class IntKernelsNative {
   static {
@@ -560,24 +560,6 @@ final class IntKernelsNative {
       int maxKp,
       FloatBuffer y);
 
-  @Name("cai_int8_sequence_f32")
-  static native void int8SequenceF32(
-      @Cast("const cai_int8_step*") ByteBuffer steps,
-      int count,
-      @Cast("const float*") FloatBuffer x,
-      @Cast("uint8_t*") ByteBuffer scratch,
-      FloatBuffer y,
-      int useRef);
-
-  @Name("cai_pack_conv_kqc")
-  static native void packConvKqc(
-      @Cast("const int8_t*") ByteBuffer wk,
-      int m,
-      int c,
-      int kH,
-      int kW,
-      @Cast("int8_t*") ByteBuffer out);
-
   @Name("cai_q4g32p2_size")
   static native long q4g32p2Size(int n, int k);
 
@@ -609,4 +591,22 @@ final class IntKernelsNative {
       int hasBias,
       @Cast("int32_t*") IntBuffer stageBias,
       FloatBuffer stageScale);
+
+  @Name("cai_int8_sequence_f32")
+  static native int int8SequenceF32(
+      @Cast("const cai_int8_step*") ByteBuffer steps,
+      int count,
+      @Cast("const float*") FloatBuffer x,
+      @Cast("uint8_t*") ByteBuffer scratch,
+      FloatBuffer y,
+      int useRef);
+
+  @Name("cai_pack_conv_kqc")
+  static native void packConvKqc(
+      @Cast("const int8_t*") ByteBuffer wk,
+      int m,
+      int c,
+      int kH,
+      int kW,
+      @Cast("int8_t*") ByteBuffer out);
 }

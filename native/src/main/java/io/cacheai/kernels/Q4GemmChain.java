@@ -106,6 +106,21 @@ public final class Q4GemmChain {
     return (k + Q4Gemm.GROUP_SIZE - 1) / Q4Gemm.GROUP_SIZE * Q4Gemm.GROUP_SIZE;
   }
 
+  /** The layer descriptors ({@link #LAYER_BYTES} each) the C side reads. */
+  ByteBuffer descriptor() {
+    return descriptor;
+  }
+
+  /** Number of layers. */
+  public int layerCount() {
+    return layers.size();
+  }
+
+  /** The widest layer's k rounded up to a multiple of the group size (the scratch row). */
+  int maxPaddedK() {
+    return maxPaddedK;
+  }
+
   /** Input width: the first layer's k. */
   public int inputWidth() {
     return layers.get(0).k();

@@ -12,25 +12,56 @@ import java.util.Set;
  * instead of one per kernel, with the same results bit for bit (each step is the C function the
  * kernel it replaces calls). The intermediate activations live in the frame's bytes, never in the
  * arena; Flatten and Reshape between them are no-ops (the same floats in the same order).
+ *
+ * <p>The low-bit CNN's layers join too ({@link LowBitConvKernel}: its int8 twin with the per-image
+ * quantization in C; {@link Q4GemmChainKernel}: the q4g32 head). When a low-bit layer's stage
+ * refuses an image (a NaN or infinity, an out-of-range stage), the sequence stops and this kernel
+ * runs the kernels it replaced, one by one, as the plan without it would (their intermediate values
+ * keep their arena buffers): the same results in every case. {@code
+ * -Dcacheai.lowbit.sequence=false} keeps the low-bit layers out (the per-layer path, for
+ * comparison).
  */
 final class Int8SequenceKernel implements Kernel {
   private final int in;
   private final int out;
   private final Int8Sequence sequence;
 
-  private Int8SequenceKernel(int in, int out, Int8Sequence sequence) {
+  /** The kernels this one replaces, in order: run when a dynamic stage refuses an image. */
+  private final List<Kernel> replaced;
+
+  private Int8SequenceKernel(int in, int out, Int8Sequence sequence, List<Kernel> replaced) {
     this.in = in;
     this.out = out;
     this.sequence = sequence;
+    this.replaced = List.copyOf(replaced);
+  }
+
+  /** The replaced kernels' scratch, which they need only when a dynamic stage can refuse. */
+  @Override
+  public long scratchFloats() {
+    if (sequence.steps().stream().noneMatch(s -> s instanceof Int8Sequence.Dynamic)) {
+      return 0; // a purely int8 sequence never hands back
+    }
+    long scratch = 0;
+    for (Kernel k : replaced) {
+      scratch = Math.max(scratch, k.scratchFloats());
+    }
+    return scratch;
   }
 
   @Override
   public void run(Frame frame) {
-    sequence.run(
-        frame.buffer(in),
-        frame.bytes(Math.toIntExact(sequence.scratchBytes())),
-        frame.buffer(out),
-        ConvBody.BEST);
+    int code =
+        sequence.run(
+            frame.buffer(in),
+            frame.bytes(Math.toIntExact(sequence.scratchBytes())),
+            frame.buffer(out),
+            ConvBody.BEST);
+    if (code != io.cacheai.kernels.LowBitConv.STAGE_OK) {
+      for (Kernel k : replaced) {
+        k.run(frame);
+      }
+    }
   }
 
   /** The sequence this kernel runs (tests look at its steps). */
@@ -64,6 +95,7 @@ final class Int8SequenceKernel implements Kernel {
     while (i < placed.size()) {
       List<Int8Sequence.Step> steps = new ArrayList<>();
       List<String> labels = new ArrayList<>();
+      List<Kernel> kernels = new ArrayList<>();
       int end = i;
       Placed first = placed.get(i);
       if (link(first) != null) {
@@ -81,6 +113,7 @@ final class Int8SequenceKernel implements Kernel {
             steps.add(link.step());
           }
           labels.add(p.label());
+          kernels.add(p.kernel());
           end++;
         }
       }
@@ -93,13 +126,18 @@ final class Int8SequenceKernel implements Kernel {
       Int8Sequence sequence = new Int8Sequence(steps);
       result.add(
           new Placed(
-              new Int8SequenceKernel(link(first).input(), last.output(), sequence),
+              new Int8SequenceKernel(link(first).input(), last.output(), sequence, kernels),
               String.join(" → ", labels) + " [Int8SequenceKernel]",
               first.reads(),
               last.output()));
       i = end;
     }
     return result;
+  }
+
+  /** Whether low-bit layers become steps ({@code -Dcacheai.lowbit.sequence}, default true). */
+  private static boolean lowBit() {
+    return Boolean.parseBoolean(System.getProperty("cacheai.lowbit.sequence", "true"));
   }
 
   /** A kernel as a sequence link: its input and its step (null: a copy, no step). */
@@ -116,6 +154,13 @@ final class Int8SequenceKernel implements Kernel {
       return step == null ? null : new Link(q.input(), step);
     }
     if (k instanceof Int8GemmChainKernel q) {
+      return new Link(q.input(), q.sequenceStep());
+    }
+    if (lowBit() && k instanceof LowBitConvKernel l) {
+      Int8Sequence.Step step = l.sequenceStep();
+      return step == null ? null : new Link(l.input(), step);
+    }
+    if (lowBit() && k instanceof Q4GemmChainKernel q) {
       return new Link(q.input(), q.sequenceStep());
     }
     if (k instanceof CopyKernel c && p.reads().size() == 1) {

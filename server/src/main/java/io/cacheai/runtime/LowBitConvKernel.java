@@ -352,6 +352,25 @@ final class LowBitConvKernel implements Kernel {
     return code;
   }
 
+  /**
+   * This convolution as a step of an {@link io.cacheai.kernels.Int8Sequence}: its int8 twin's step
+   * (kw-quad or channels-in-lanes) quantizing its input per image in C, the stage constants and
+   * ReLU of {@link #runTwinImage} — the same calls, so the same bits; null unless a batch-1 plan
+   * runs the twin here.
+   */
+  io.cacheai.kernels.Int8Sequence.Step sequenceStep() {
+    if (batch != 1 || twin == null) {
+      return null;
+    }
+    io.cacheai.kernels.Int8Sequence.Step step = twin.sequenceStep();
+    return step == null ? null : new io.cacheai.kernels.Int8Sequence.Dynamic(step, twinStage, relu);
+  }
+
+  /** The value id this kernel reads. */
+  int input() {
+    return in;
+  }
+
   /** The native path; false (nothing usable written) when an image holds a non-finite value. */
   private boolean runNative(Frame frame) {
     int inPixels = window.inH() * window.inW();

@@ -33,6 +33,16 @@ final class Q4GemmChainKernel implements Kernel {
     this.chain = new Q4GemmChain(links.stream().map(LowBitGemmKernel::chainLayer).toList());
   }
 
+  /** This chain as the last step of an {@link io.cacheai.kernels.Int8Sequence}. */
+  io.cacheai.kernels.Int8Sequence.Step sequenceStep() {
+    return new io.cacheai.kernels.Int8Sequence.Q4Chain(chain, m);
+  }
+
+  /** The value id this kernel reads. */
+  int input() {
+    return in;
+  }
+
   @Override
   public long scratchFloats() {
     return chain.scratchFloats(m);
