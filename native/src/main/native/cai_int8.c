@@ -2060,6 +2060,28 @@ CAI_VBMI_INLINE void cai_kql_seg(const int PT, const int8_t* w0, int c, int k_h,
   }
 }
 
+/* The output stage of a pooled tile (2 rows x PT columns of s32 in acc): + bias, x scale, ReLU,
+ * as unfused, then the 2x2 maxima of the column pairs as PT/2 pooled pixels: tp[i * ldc] */
+CAI_VBMI_INLINE void cai_kq_pool2_store(const int PT, __m512i acc[2][6], __mmask16 mk,
+                                        const int32_t* bias, const float* scale, int relu,
+                                        float* tp, int ldc) {
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i b = bias == NULL ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(mk, bias);
+  const __m512 s = _mm512_maskz_loadu_ps(mk, scale);
+  __m512 f[2][6];
+  for (int r = 0; r < 2; r++) {
+    for (int i = 0; i < PT; i++) {
+      f[r][i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][i], b)), s);
+      if (relu) f[r][i] = _mm512_mask_mov_ps(f[r][i], _mm512_cmp_ps_mask(f[r][i], zero, _CMP_LT_OQ), zero);
+    }
+  }
+  for (int i = 0; i < PT / 2; i++) {
+    const __m512 top = _mm512_max_ps(f[0][2 * i], f[0][2 * i + 1]);
+    const __m512 bottom = _mm512_max_ps(f[1][2 * i], f[1][2 * i + 1]);
+    _mm512_storeu_ps(tp + (size_t)i * ldc, _mm512_max_ps(top, bottom));
+  }
+}
+
 /* 2x2 / stride 2 pooled in registers: 2 output rows x PT columns (PT even), their maxima as
  * PT/2 pooled pixels of 16 channels: tp[i * ldc] (the requantization first, as unfused) */
 CAI_VBMI_INLINE void cai_kql_seg_pool2(const int PT, const int8_t* w0, int c, int k_h, int quads,
@@ -2084,21 +2106,7 @@ CAI_VBMI_INLINE void cai_kql_seg_pool2(const int PT, const int8_t* w0, int c, in
       }
     }
   }
-  const __m512 zero = _mm512_setzero_ps();
-  const __m512i b = bias == NULL ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(mk, bias);
-  const __m512 s = _mm512_maskz_loadu_ps(mk, scale);
-  __m512 f[2][6];
-  for (int r = 0; r < 2; r++) {
-    for (int i = 0; i < PT; i++) {
-      f[r][i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][i], b)), s);
-      if (relu) f[r][i] = _mm512_mask_mov_ps(f[r][i], _mm512_cmp_ps_mask(f[r][i], zero, _CMP_LT_OQ), zero);
-    }
-  }
-  for (int i = 0; i < PT / 2; i++) {
-    const __m512 top = _mm512_max_ps(f[0][2 * i], f[0][2 * i + 1]);
-    const __m512 bottom = _mm512_max_ps(f[1][2 * i], f[1][2 * i + 1]);
-    _mm512_storeu_ps(tp + (size_t)i * ldc, _mm512_max_ps(top, bottom));
-  }
+  cai_kq_pool2_store(PT, acc, mk, bias, scale, relu, tp, ldc);
 }
 
 /* The 2x2 / stride 2 pooled kw-quad convolution: tp[(oh2*out_w2 + ow2)*ldc + j] */
@@ -2632,21 +2640,7 @@ CAI_VBMI_INLINE void cai_kqc_seg_pool2(const int PT, const int8_t* w0, int c, in
       }
     }
   }
-  const __m512 zero = _mm512_setzero_ps();
-  const __m512i b = bias == NULL ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(mk, bias);
-  const __m512 s = _mm512_maskz_loadu_ps(mk, scale);
-  __m512 f[2][6];
-  for (int r = 0; r < 2; r++) {
-    for (int i = 0; i < PT; i++) {
-      f[r][i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][i], b)), s);
-      if (relu) f[r][i] = _mm512_mask_mov_ps(f[r][i], _mm512_cmp_ps_mask(f[r][i], zero, _CMP_LT_OQ), zero);
-    }
-  }
-  for (int i = 0; i < PT / 2; i++) {
-    const __m512 top = _mm512_max_ps(f[0][2 * i], f[0][2 * i + 1]);
-    const __m512 bottom = _mm512_max_ps(f[1][2 * i], f[1][2 * i + 1]);
-    _mm512_storeu_ps(tp + (size_t)i * ldc, _mm512_max_ps(top, bottom));
-  }
+  cai_kq_pool2_store(PT, acc, mk, bias, scale, relu, tp, ldc);
 }
 
 /* cai_conv_kq_pool2_vnni on the kqc weights; cq built here from img */

@@ -137,12 +137,8 @@ public final class Int8Sequence {
     public KqConv {
       pads = pads == null ? null : pads.clone();
       pool = pool == null ? null : pool.clone();
-      ConvChecks.checkPadsPool(
-          new ConvInput(null, channels, h, w, pads, scale, zeroPoint), pool, false);
-      Buffers.checkShape(
-          "[channels,h,w,m,kH,kW,pixelStride]", channels, h, w, m, kH, kW, pixelStride);
-      checkQuantization(scale, zeroPoint);
-      checkParams(params);
+      checkConvStep(
+          channels, h, w, pads, scale, zeroPoint, m, kH, kW, pixelStride, params, pool, false);
       int ph = padded(h, pads[0], pads[1]);
       int pw = padded(w, pads[2], pads[3]);
       ConvChecks.checkKernelFits("kqConv", channels, m, kH, kW, ph, pw);
@@ -219,12 +215,8 @@ public final class Int8Sequence {
     public LanesConv {
       pads = pads == null ? null : pads.clone();
       pool = pool == null ? null : pool.clone();
-      ConvChecks.checkPadsPool(
-          new ConvInput(null, channels, h, w, pads, scale, zeroPoint), pool, true);
-      Buffers.checkShape(
-          "[channels,h,w,m,kH,kW,pixelStride]", channels, h, w, m, kH, kW, pixelStride);
-      checkQuantization(scale, zeroPoint);
-      checkParams(params);
+      checkConvStep(
+          channels, h, w, pads, scale, zeroPoint, m, kH, kW, pixelStride, params, pool, true);
       int ph = padded(h, pads[0], pads[1]);
       int pw = padded(w, pads[2], pads[3]);
       if ((long) ph * pw > pixelStride || pixelStride % Int8Conv.PIXEL_BLOCK != 0) {
@@ -384,6 +376,29 @@ public final class Int8Sequence {
     public long[] scratchBytes() {
       return new long[] {4 * chain.scratchFloats(m), 0, 0};
     }
+  }
+
+  /** The checks every convolution step starts with: shape, pads and pool, quantization, params. */
+  private static void checkConvStep(
+      int channels,
+      int h,
+      int w,
+      int[] pads,
+      float scale,
+      int zeroPoint,
+      int m,
+      int kH,
+      int kW,
+      int pixelStride,
+      RequantParams params,
+      int[] pool,
+      boolean poolRequired) {
+    ConvChecks.checkPadsPool(
+        new ConvInput(null, channels, h, w, pads, scale, zeroPoint), pool, poolRequired);
+    Buffers.checkShape(
+        "[channels,h,w,m,kH,kW,pixelStride]", channels, h, w, m, kH, kW, pixelStride);
+    checkQuantization(scale, zeroPoint);
+    checkParams(params);
   }
 
   private static int padded(int size, int before, int after) {

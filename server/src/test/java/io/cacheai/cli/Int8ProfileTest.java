@@ -10,7 +10,6 @@ import io.cacheai.runtime.NodeProfile;
 import io.cacheai.runtime.Tensor;
 import io.cacheai.serve.BundleModelLoader;
 import io.cacheai.serve.TestLoaders;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -64,25 +63,8 @@ class Int8ProfileTest {
     Assumptions.assumeTrue(
         NodeProfile.ENABLED || OcrInt8CompressTest.MEASURE,
         "-Dcacheai.profile=true or -Dcacheai.measure=true");
+    Path cai = MnistCompressed.bundle(dir, name, method);
     Path onnx = dir.resolve(name + ".onnx");
-    try (InputStream in =
-        getClass().getResourceAsStream("/io/cacheai/models/" + name + "/1/model.onnx")) {
-      Files.copy(in, onnx);
-    }
-    Path cai = dir.resolve(name + "-" + method + ".cai");
-    int code =
-        run(
-            "compress",
-            onnx.toString(),
-            "--calibration",
-            MNIST.toString(),
-            "--samples",
-            "1000",
-            "--method",
-            method,
-            "--out",
-            cai.toString());
-    assertThat(code).as("compress: %s", err).isZero();
     Dataset data = Dataset.read(MNIST);
     try (Model ort = new OrtModel(Files.readAllBytes(onnx));
         Model ours = new BundleModelLoader().load(name, cai)) {
@@ -103,11 +85,7 @@ class Int8ProfileTest {
   @Test
   void profile_mnistCnnConvTablesBatch1() throws Exception {
     Assumptions.assumeTrue(NodeProfile.ENABLED, "-Dcacheai.profile=true");
-    Path onnx = dir.resolve("mnist-cnn.onnx");
-    try (InputStream in =
-        getClass().getResourceAsStream("/io/cacheai/models/mnist-cnn/1/model.onnx")) {
-      Files.copy(in, onnx);
-    }
+    Path onnx = MnistCompressed.onnx(dir, "mnist-cnn");
     Path tables = dir.resolve("conv-tables.cai");
     Path int8 = dir.resolve("int8.cai");
     String[] common = {"--calibration", MNIST.toString(), "--samples", "300"};

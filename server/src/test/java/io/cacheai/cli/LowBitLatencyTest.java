@@ -1,16 +1,10 @@
 package io.cacheai.cli;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.cacheai.compress.Dataset;
 import io.cacheai.ocr.OrtModel;
 import io.cacheai.runtime.Model;
 import io.cacheai.runtime.Tensor;
 import io.cacheai.serve.BundleModelLoader;
-import io.cacheai.serve.TestLoaders;
-import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
@@ -22,7 +16,6 @@ import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
 /**
  * Batch-1 thread CPU time per call of the MNIST CNN as int8, int4 and mixed bundles next to ONNX
@@ -36,51 +29,19 @@ import picocli.CommandLine;
  * </pre>
  */
 class LowBitLatencyTest {
-  private static final Path MNIST =
-      OrtStaticQuantizer.ROOT.resolve("tools/mnist/data/t10k-images-idx3-ubyte.gz");
-
-  private final StringWriter err = new StringWriter();
-
-  private int run(String... args) {
-    CommandLine commandLine = Main.commandLine(new ServeCommand(new TestLoaders()));
-    commandLine.setOut(new PrintWriter(new StringWriter(), true));
-    commandLine.setErr(new PrintWriter(err, true));
-    return commandLine.execute(args);
-  }
-
   @Test
   void measure_mnistCnnBatch1() throws Exception {
     Assumptions.assumeTrue(OcrInt8CompressTest.MEASURE, "-Dcacheai.measure=true");
-    Path cache = Path.of(System.getProperty("cacheai.profile.cache", "target/profile-cache"));
-    Files.createDirectories(cache);
-    Path onnx = cache.resolve("mnist-cnn.onnx");
-    try (InputStream in =
-        getClass().getResourceAsStream("/io/cacheai/models/mnist-cnn/1/model.onnx")) {
-      Files.copy(in, onnx, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    }
+    Path cache = MnistCompressed.measurementCache();
+    Path onnx = MnistCompressed.onnx(cache, "mnist-cnn");
     String[] methods = {"int8", "int4", "mixed"};
     List<Model> models = new ArrayList<>();
     models.add(new OrtModel(Files.readAllBytes(onnx)));
     for (String method : methods) {
-      Path cai = cache.resolve("mnist-cnn-" + method + ".cai");
-      if (!Files.exists(cai)) {
-        int code =
-            run(
-                "compress",
-                onnx.toString(),
-                "--calibration",
-                MNIST.toString(),
-                "--samples",
-                "1000",
-                "--method",
-                method,
-                "--out",
-                cai.toString());
-        assertThat(code).as("compress: %s", err).isZero();
-      }
+      Path cai = MnistCompressed.bundle(cache, "mnist-cnn", method);
       models.add(new BundleModelLoader().load("mnist-cnn-" + method, cai));
     }
-    Dataset data = Dataset.read(MNIST);
+    Dataset data = Dataset.read(MnistCompressed.MNIST);
     List<Map<String, Tensor>> requests = new ArrayList<>();
     for (int i = 0; i < 64; i++) {
       requests.add(Map.of("input", Tensor.ofFloats(data.batchShape(1), data.slice(1000 + i, 1))));

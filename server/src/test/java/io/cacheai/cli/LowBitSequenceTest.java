@@ -13,20 +13,14 @@ import io.cacheai.runtime.Int8Gemm;
 import io.cacheai.runtime.NodeProfile;
 import io.cacheai.runtime.PlanProbe;
 import io.cacheai.runtime.Tensor;
-import io.cacheai.serve.TestLoaders;
-import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import picocli.CommandLine;
 
 /**
  * The low-bit MNIST CNN ({@code compress --method int4 / mixed}, real bundles) at batch 1 as one
@@ -37,48 +31,17 @@ import picocli.CommandLine;
  * per-layer kernels.
  */
 class LowBitSequenceTest {
-  private static final Path MNIST =
-      OrtStaticQuantizer.ROOT.resolve("tools/mnist/data/t10k-images-idx3-ubyte.gz");
   private static final long[][] BATCH1 = {{1, 1, 28, 28}};
 
-  private final StringWriter err = new StringWriter();
-
-  private int run(String... args) {
-    CommandLine commandLine = Main.commandLine(new ServeCommand(new TestLoaders()));
-    commandLine.setOut(new PrintWriter(new StringWriter(), true));
-    commandLine.setErr(new PrintWriter(err, true));
-    return commandLine.execute(args);
-  }
+  @TempDir Path dir;
 
   @ParameterizedTest
   @ValueSource(strings = {"int4", "mixed"})
   void mnistCnnBatch1_sequenceEqualsPerLayerBitForBit(String method) throws Exception {
     Assumptions.assumeTrue(Int8KqConv.available(), "the kw-quad kernel (AVX-512 VBMI) runs here");
     Assumptions.assumeTrue(LowBitConv.body() >= 1, "a native low-bit body runs here");
-    Path cache = Path.of(System.getProperty("cacheai.profile.cache", "target/profile-cache"));
-    Files.createDirectories(cache);
-    Path onnx = cache.resolve("mnist-cnn.onnx");
-    try (InputStream in =
-        getClass().getResourceAsStream("/io/cacheai/models/mnist-cnn/1/model.onnx")) {
-      Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
-    }
-    Path cai = cache.resolve("mnist-cnn-" + method + ".cai");
-    if (!Files.exists(cai)) {
-      int code =
-          run(
-              "compress",
-              onnx.toString(),
-              "--calibration",
-              MNIST.toString(),
-              "--samples",
-              "1000",
-              "--method",
-              method,
-              "--out",
-              cai.toString());
-      assertThat(code).as("compress: %s", err).isZero();
-    }
-    Dataset data = Dataset.read(MNIST);
+    Path cai = MnistCompressed.bundle(dir, "mnist-cnn", method);
+    Dataset data = Dataset.read(MnistCompressed.MNIST);
     try (Bundle bundle = BundleReader.open(cai)) {
       var packed = PackedTensors.read(bundle);
       String before = System.getProperty("cacheai.lowbit.sequence");
