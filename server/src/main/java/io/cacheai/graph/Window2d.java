@@ -153,6 +153,19 @@ public record Window2d(
         toInt(out[1]));
   }
 
+  /**
+   * {kernelH, kernelW, strideH, strideW, dilationH, dilationW, outH, outW}: the window argument of
+   * the int8 patch builders ({@code Int8Conv.im2col}, {@code LowBitConv.patches}); a new array.
+   */
+  public int[] patchWindow() {
+    return new int[] {kernelH, kernelW, strideH, strideW, dilationH, dilationW, outH, outW};
+  }
+
+  /** {padTop, padBottom, padLeft, padRight}: the pads argument of the int8 kernels; a new array. */
+  public int[] padsTopBottomLeftRight() {
+    return new int[] {padTop, padBottom, padLeft, padRight};
+  }
+
   /** The output's spatial dims in the input's rank (1 or 2 axes). */
   public long[] outputSpatial(int spatialAxes) {
     return spatialAxes == 1 ? new long[] {outW} : new long[] {outH, outW};

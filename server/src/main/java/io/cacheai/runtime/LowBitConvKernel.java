@@ -45,6 +45,11 @@ final class LowBitConvKernel implements Kernel {
   private final int channels;
   private final int pixels;
   private final Window2d window;
+
+  /** The window's pads and patch window as the native patch builder takes them, made once. */
+  private final int[] pads;
+
+  private final int[] patchWindow;
   private final boolean relu;
   private final boolean pointwise;
 
@@ -114,6 +119,8 @@ final class LowBitConvKernel implements Kernel {
     this.channels = Math.toIntExact(outShape[1]);
     this.pixels = Math.toIntExact(io.cacheai.graph.Shapes.product(outShape, 2, outShape.length));
     this.window = window;
+    this.pads = window.padsTopBottomLeftRight();
+    this.patchWindow = window.patchWindow();
     this.relu = relu;
     this.pointwise =
         window.kernelH() == 1
@@ -409,17 +416,6 @@ final class LowBitConvKernel implements Kernel {
     int paddedAt = (patchesLength + 63) / 64 * 64;
     ByteBuffer bytes = frame.bytes(paddedAt + paddedLength);
     ByteBuffer patches = bytes.slice(0, patchesLength);
-    int[] shape = {
-      window.kernelH(),
-      window.kernelW(),
-      window.strideH(),
-      window.strideW(),
-      window.dilationH(),
-      window.dilationW(),
-      window.outH(),
-      window.outW()
-    };
-    int[] pads = {window.padTop(), window.padBottom(), window.padLeft(), window.padRight()};
     FloatBuffer y = frame.buffer(out);
     for (int b = 0; b < batch; b++) {
       float lo = ranges[2 * b];
@@ -435,7 +431,7 @@ final class LowBitConvKernel implements Kernel {
             window.inH(),
             window.inW(),
             pads,
-            shape,
+            patchWindow,
             scale,
             zeroPoint,
             bytes.slice(paddedAt, paddedLength),

@@ -76,6 +76,10 @@ final class QLinearConvKernel implements Kernel {
   private final int pixelStride;
   private final int wideLength;
   private final int[] pads;
+
+  /** {@link Window2d#patchWindow}, made once. */
+  private final int[] patchWindow;
+
   private final int[] poolArgs;
 
   QLinearConvKernel(
@@ -150,8 +154,8 @@ final class QLinearConvKernel implements Kernel {
               + pool.strideW()
               + " into this convolution");
     }
-    this.pads =
-        new int[] {window.padTop(), window.padBottom(), window.padLeft(), window.padRight()};
+    this.pads = window.padsTopBottomLeftRight();
+    this.patchWindow = window.patchWindow();
     this.poolArgs =
         pool == null ? null : new int[] {pool.kernelH(), pool.strideH(), pool.outH(), pool.outW()};
     this.paddedH = window.inH() + window.padTop() + window.padBottom();
@@ -414,16 +418,6 @@ final class QLinearConvKernel implements Kernel {
     int paddedAt = (patchesLength + 63) / 64 * 64;
     ByteBuffer bytes = frame.bytes(paddedAt + paddedLength);
     ByteBuffer patches = bytes.slice(0, patchesLength);
-    int[] shape = {
-      window.kernelH(),
-      window.kernelW(),
-      window.strideH(),
-      window.strideW(),
-      window.dilationH(),
-      window.dilationW(),
-      window.outH(),
-      window.outW()
-    };
     int outputs = pool == null ? p : pool.outH() * pool.outW();
     for (int b = 0; b < batch; b++) {
       FloatBuffer image = x.slice(b * imageLength, imageLength);
@@ -433,7 +427,7 @@ final class QLinearConvKernel implements Kernel {
             new ConvInput(image, channels, window.inH(), window.inW(), pads, xScale, xZeroPoint),
             weight,
             outChannels,
-            shape,
+            patchWindow,
             directParams,
             bytes.slice(paddedAt, paddedLength),
             patches,
