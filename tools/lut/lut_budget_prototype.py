@@ -1,0 +1,244 @@
+"""Prototype of the Cache AI table layouts on the MNIST MLP's /3/Gemm at 10x (README "Grouped tables").
+
+The soft-key recipe of SoftKeyFineTune re-written in PyTorch (hard tree keys forward, soft sigmoid tree
+backward, 12 soft-key + 6 fixed-key epochs of Adam on the 60 000 training images, distillation +
+cross-entropy) with a simpler start (median thresholds, highest-variance dimensions) and an fp32 rest,
+to compare budget splits before building one in Java. Not part of the product or its tests; the
+README's "prototype" rows are these commands (needs tools/mnist/fetch-train.sh first, and torch + onnx,
+tools/mnist/requirements.txt):
+
+  python3 tools/lut/lut_budget_prototype.py --mode base --G 1 --C 11
+  python3 tools/lut/lut_budget_prototype.py --mode group --G 2 --C 10
+  python3 tools/lut/lut_budget_prototype.py --mode group --G 4 --C 9 [--seed 2] [--perm 0] [--kdrop 0.1]
+  python3 tools/lut/lut_budget_prototype.py --mode group --G 8 --C 7
+  python3 tools/lut/lut_budget_prototype.py --mode lowrank --G 1 --C 23 --r 32
+  python3 tools/lut/lut_budget_prototype.py --mode bits2 --G 1 --C 20 --bits 2
+
+Each prints a RESULT line: layer bytes and ratio, train and test (accuracy, agreement) in float and
+with 4-bit (or 2-bit) tables.
+"""
+import os, sys, gzip, time, math, argparse
+import numpy as np, torch, onnx
+from onnx import numpy_helper
+import torch.nn.functional as F
+
+p = argparse.ArgumentParser()
+p.add_argument('--mode', default='base')  # base | group | lowrank | bits2
+p.add_argument('--G', type=int, default=1)
+p.add_argument('--C', type=int, default=11)   # codebooks per group (or total)
+p.add_argument('--r', type=int, default=0)
+p.add_argument('--bits', type=int, default=4)
+p.add_argument('--epochs', type=int, default=12)
+p.add_argument('--ft', type=int, default=6)
+p.add_argument('--batch', type=int, default=64)
+p.add_argument('--lr', type=float, default=3e-3)
+p.add_argument('--seed', type=int, default=1)
+p.add_argument('--n', type=int, default=60000)
+p.add_argument('--kdrop', type=float, default=0.0)
+p.add_argument('--perm', type=int, default=1)
+a = p.parse_args()
+torch.manual_seed(a.seed); np.random.seed(a.seed)
+torch.set_num_threads(1)
+W = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '')
+def idx(path):
+    raw = gzip.open(path).read() if path.endswith('.gz') else open(path, 'rb').read()
+    nd = raw[3]; dims = [int.from_bytes(raw[4+4*i:8+4*i], 'big') for i in range(nd)]
+    return np.frombuffer(raw, np.uint8, offset=4+4*nd).reshape(dims)
+Xtr = torch.tensor(idx(W+'tools/mnist/train-data/train-images-idx3-ubyte')[:a.n].reshape(-1, 784) / 255., dtype=torch.float32)
+Ytr = torch.tensor(idx(W+'tools/mnist/train-data/train-labels-idx1-ubyte')[:a.n].astype(np.int64))
+Xte = torch.tensor(idx(W+'tools/mnist/data/t10k-images-idx3-ubyte.gz').reshape(-1, 784) / 255., dtype=torch.float32)
+Yte = torch.tensor(idx(W+'tools/mnist/data/t10k-labels-idx1-ubyte.gz').astype(np.int64))
+m = onnx.load(W+'server/src/main/resources/io/cacheai/models/mnist-mlp/1/model.onnx')
+init = {t.name: torch.tensor(numpy_helper.to_array(t).copy()) for t in m.graph.initializer}
+ws = sorted([(k, v.shape) for k, v in init.items()])
+gem = [n for n in m.graph.node if n.op_type == 'Gemm']
+def wb(n):
+    w = init[n.input[1]]; b = init[n.input[2]]
+    tb = [at.i for at in n.attribute if at.name == 'transB']
+    if not tb or tb[0] == 0: w = w.t()
+    return w.float().contiguous(), b.float()
+(W1, b1), (W3, b3), (W5, b5) = [wb(n) for n in gem]
+# check input normalization
+def fp32(x):
+    return F.relu(F.relu(x @ W1.t() + b1) @ W3.t() + b3) @ W5.t() + b5
+acc = (fp32(Xte).argmax(1) == Yte).float().mean().item()
+print('fp32 acc', acc, W1.shape, W3.shape, W5.shape, flush=True)
+T_tr = fp32(Xtr)
+T_te = fp32(Xte)
+H1 = F.relu(Xtr[:10000] @ W1.t() + b1)
+Y3 = H1 @ W3.t() + b3
+D, M = 256, 128
+G = a.G
+Mg = M // G if a.mode != 'lowrank' else a.r
+C = a.C  # per group
+# ---- init: per group g, codebook c reads sub-vector c of width w over the full 256 input; different groups use shifted partitions
+w = math.ceil(D / C)
+relev = H1.var(0) * (W3 ** 2).sum(0)  # importance of each input dim
+dims = torch.zeros(G, C, 4, dtype=torch.long)
+rng = np.random.RandomState(a.seed)
+for g in range(G):
+    perm = torch.tensor(rng.permutation(D)) if (g > 0 and a.perm) else torch.arange(D)
+    for c in range(C):
+        sub = perm[(c * w + torch.arange(w)) % D]
+        top = sub[relev[sub].argsort(descending=True)[:4]]
+        dims[g, c] = top
+U_dims = dims.flatten().unique()
+# thresholds by median per node
+def walk(A, dims_, thr):  # A [B,D] post-relu; returns keys [B,G,C]
+    B = A.shape[0]
+    node = torch.zeros(B, G, C, dtype=torch.long)
+    for l in range(4):
+        v = torch.gather(A.unsqueeze(1).unsqueeze(1).expand(B, G, C, D), 3, dims_[:, :, l].reshape(1, G, C, 1).expand(B, G, C, 1)).squeeze(3)
+        t = torch.gather(thr.unsqueeze(0).expand(B, G, C, 15), 3, node.unsqueeze(3)).squeeze(3)
+        node = 2 * node + 1 + (v > t).long()
+    return node - 15
+thr = torch.zeros(G, C, 15)
+B = H1.shape[0]
+node = torch.zeros(B, G, C, dtype=torch.long)
+for l in range(4):
+    v = torch.stack([H1[:, dims[g, :, l]] for g in range(G)], 1)  # B,G,C
+    for g in range(G):
+        for c in range(C):
+            for nd in range(2 ** l - 1, 2 ** (l + 1) - 1):
+                sel = node[:, g, c] == nd
+                vals = v[sel, g, c]
+                thr[g, c, nd] = vals.median() if vals.numel() > 0 else 0.
+    t = torch.gather(thr.unsqueeze(0).expand(B, G, C, 15), 3, node.unsqueeze(3)).squeeze(3)
+    node = 2 * node + 1 + (v > t).long()
+keys = node - 15
+# targets for tables
+if a.mode == 'lowrank':
+    mu = Y3.mean(0)
+    Uc, S, Vh = torch.linalg.svd(Y3 - mu, full_matrices=False)
+    P = Vh[:a.r].t().contiguous()  # M x r
+    tgt = (Y3 - mu) @ P  # B x r
+    Wlr = P.clone()  # r->M : out = z @ P.t() + mu
+    blr = mu.clone()
+else:
+    tgt = Y3
+def ridge_tables(keys, tgt, lam=1.0):
+    Bn = keys.shape[0]
+    Ts = []
+    for g in range(G):
+        X = torch.zeros(Bn, C * 16)
+        X.scatter_(1, keys[:, g, :] + 16 * torch.arange(C), 1.)
+        cols = tgt if a.mode == 'lowrank' else tgt[:, g * Mg:(g + 1) * Mg]
+        mu_ = cols.mean(0)
+        Xc = X
+        A = Xc.t() @ Xc + lam * torch.eye(C * 16)
+        sol = torch.linalg.solve(A.double(), (Xc.t() @ cols).double()).float()
+        Ts.append(sol.reshape(C, 16, -1))
+    return torch.stack(Ts)  # G,C,16,Mg
+Tab = ridge_tables(keys, tgt)
+# ---- parameters
+rows = U_dims
+W1u = W1[rows].clone().requires_grad_(True)
+b1u = b1[rows].clone().requires_grad_(True)
+pos = torch.full((D,), -1, dtype=torch.long); pos[rows] = torch.arange(len(rows))
+dimsU = pos[dims]  # G,C,4 index into U rows
+thr = thr.clone().requires_grad_(True)
+Tab = Tab.clone().requires_grad_(True)
+tb = torch.zeros(M).requires_grad_(True)  # table bias
+W5p = W5.clone().requires_grad_(True); b5p = b5.clone().requires_grad_(True)
+params = [W1u, b1u, thr, Tab, tb, W5p, b5p]
+if a.mode == 'lowrank':
+    Wlr.requires_grad_(True); blr.requires_grad_(True); params += [Wlr, blr]
+with torch.no_grad():
+    A0 = F.relu(Xtr[:10000] @ W1u.t() + b1u)
+    tau = torch.stack([A0[:, dimsU[:, :, l]].std(0) for l in range(4)], -1) * 0.1  # G,C,4
+# path structure
+leaf_nodes = torch.zeros(16, 4, dtype=torch.long); leaf_dir = torch.zeros(16, 4)
+for leaf in range(16):
+    nd = 0
+    for l in range(4):
+        bit = (leaf >> (3 - l)) & 1
+        leaf_nodes[leaf, l] = nd; leaf_dir[leaf, l] = bit
+        nd = 2 * nd + 1 + bit
+node_level = torch.tensor([int(math.log2(n + 1)) for n in range(15)])
+
+def forward(x, soft=True, Tq=None):
+    z = x @ W1u.t() + b1u
+    A = F.relu(z)
+    Bn = x.shape[0]
+    V = A[:, dimsU]  # B,G,C,4
+    # hard keys
+    node = torch.zeros(Bn, G, C, dtype=torch.long)
+    for l in range(4):
+        t = torch.gather(thr.detach().unsqueeze(0).expand(Bn, G, C, 15), 3, node.unsqueeze(3)).squeeze(3)
+        node = 2 * node + 1 + (V[..., l].detach() > t).long()
+    k = node - 15
+    T = Tab if Tq is None else Tq
+    # hard table sum
+    gi = torch.arange(G).view(1, G, 1); ci = torch.arange(C).view(1, 1, C)
+    hh = T[gi, ci, k]  # B,G,C,Mg
+    if soft and a.kdrop > 0:
+        hh = hh * (torch.rand(Bn, G, C, 1) > a.kdrop).float() / (1 - a.kdrop)
+    h = hh.sum(2)  # B,G,Mg
+    if soft:
+        Vn = V[..., node_level]  # B,G,C,15
+        s = torch.sigmoid((Vn - thr) / tau[..., node_level])
+        sl = s[..., leaf_nodes]  # B,G,C,16,4
+        pl = torch.where(leaf_dir.bool(), sl, 1 - sl).prod(-1)  # B,G,C,16
+        hs = torch.einsum('bgck,gckm->bgm', pl, T.detach())
+        h = h + hs - hs.detach()
+    if a.mode == 'lowrank':
+        y3 = h[:, 0] @ Wlr.t() + blr + tb
+    else:
+        y3 = h.reshape(Bn, M) + tb
+    return F.relu(y3) @ W5p.t() + b5p, k
+
+def loss_fn(z, teach, y, tauD=2.0):
+    kl = F.kl_div(F.log_softmax(z / tauD, 1), F.log_softmax(teach / tauD, 1), log_target=True, reduction='batchmean')
+    return 0.5 * tauD * tauD * kl + 0.5 * F.cross_entropy(z, y)
+
+def evaluate(Tq=None, X=Xte, Y=Yte, Tch=T_te):
+    with torch.no_grad():
+        z, _ = forward(X, soft=False, Tq=Tq)
+        pr = z.argmax(1)
+        return (pr == Y).float().mean().item() * 100, (pr == Tch.argmax(1)).float().mean().item() * 100
+
+def quant(T, bits):
+    # per output column of each group, center per codebook by midrange, symmetric levels
+    lv = 2 ** bits
+    lo = T.amin(2, keepdim=True); hi = T.amax(2, keepdim=True)
+    mid = (hi + lo) / 2
+    half = ((hi - lo) / 2).amax(1, keepdim=True)  # over codebooks: G,1,1,Mg
+    sc = half / (lv / 2 - 0.5)
+    sc = torch.where(sc > 0, sc, torch.ones_like(sc))
+    q = torch.floor((T - mid) / sc).clamp(-lv // 2, lv // 2 - 1)
+    return (q + 0.5) * sc + mid  # constants per codebook absorbed exactly (equivalent to bias)
+
+def train(epochs, soft, trainable):
+    opt = torch.optim.Adam(trainable, lr=a.lr)
+    n = Xtr.shape[0]; steps = epochs * math.ceil(n / a.batch); st = 0
+    g = torch.Generator().manual_seed(a.seed)
+    for ep in range(epochs):
+        perm = torch.randperm(n, generator=g)
+        tot = 0
+        for i in range(0, n, a.batch):
+            idb = perm[i:i + a.batch]
+            for pg in opt.param_groups: pg['lr'] = a.lr * (1 - st / steps)
+            z, _ = forward(Xtr[idb], soft=soft)
+            loss = loss_fn(z, T_tr[idb], Ytr[idb])
+            opt.zero_grad(); loss.backward(); opt.step(); st += 1
+            tot += loss.item() * len(idb)
+        print(f'  ep {ep+1} loss {tot/n:.4f} test(float) {evaluate()}', flush=True)
+
+t0 = time.time()
+print('init float', evaluate(), 'q', evaluate(quant(Tab.detach(), a.bits)), flush=True)
+train(a.epochs, True, params)
+print('after soft float', evaluate(), 'q', evaluate(quant(Tab.detach(), a.bits)), flush=True)
+if a.ft > 0:
+    ftp = [Tab, tb, W5p, b5p] + ([Wlr, blr] if a.mode == 'lowrank' else [])
+    train(a.ft, False, ftp)
+Tq = quant(Tab.detach(), a.bits)
+accq = evaluate(Tq)
+# bytes
+Ctot = G * C
+rowbytes = math.ceil(Mg * a.bits / 8)
+tbytes = Ctot * 16 * rowbytes + Ctot * 4 * (4 + 15)
+if a.mode == 'lowrank':
+    tbytes += 8 * a.r + a.r * M + 4 * M + 4 * M
+else:
+    tbytes += 8 * M
+print(f'RESULT mode={a.mode} G={G} C={C} r={a.r} bits={a.bits} ep={a.epochs}+{a.ft} bytes={tbytes} ratio={131584/tbytes:.2f} train={evaluate(Tq, Xtr[:10000], Ytr[:10000], T_tr[:10000])} test float={evaluate()} quant={accq} time={time.time()-t0:.0f}s', flush=True)
