@@ -228,7 +228,8 @@ public final class DeadRowPruning {
         String.format(
             Locale.ROOT,
             "pruned %s to %d of %d rows (%d read by a tree + %d zero rows, %d slices of w=%d"
-                + " instead of %d; the rest no tree reads); key hit rate over the read columns",
+                + " instead of %d; the rest no tree reads); the layer figures above are of the"
+                + " whole layer, the bundle's key hit rate is over the read columns",
             node.name(),
             layout.d(),
             d,
