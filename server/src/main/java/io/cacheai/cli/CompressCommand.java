@@ -142,6 +142,16 @@ final class CompressCommand implements Callable<Integer> {
   private int lutGroups;
 
   @Option(
+      names = "--lut-prune",
+      defaultValue = "true",
+      arity = "1",
+      description =
+          "Cache AI: once the tables are final, drop the rows of the Gemm before a table layer"
+              + " that no tree reads (same keys and logits, a smaller bundle); default"
+              + " ${DEFAULT-VALUE}")
+  private boolean lutPrune;
+
+  @Option(
       names = "--lut-rest",
       description =
           "cacheai: the layers not turned into tables: fp32 | int8 | int4 | mixed (as --method;"
@@ -359,7 +369,8 @@ final class CompressCommand implements Callable<Integer> {
             .withShiftRadiusPx(lutShift)
             .withRefitNext(lutRefitNext)
             .withTableBits(lutTableBits)
-            .withGroups(lutGroups);
+            .withGroups(lutGroups)
+            .withPrune(lutPrune);
     Compressor.Method restMethod = LutRest.parse(lutRest == null ? LutRest.DEFAULT : lutRest);
     Compressor.Options restOptions = restMethod == null ? null : compressorOptions(restMethod);
     Graph graph = OnnxImporter.importFile(model);
@@ -406,7 +417,7 @@ final class CompressCommand implements Callable<Integer> {
         String.format(
             Locale.ROOT,
             "width=%s table_bits=%d encoder=%s tree_fit=%s lambda=%s shift_px=%d refit_next=%s"
-                + " seed=%d layers=%s%s",
+                + " prune=%s seed=%d layers=%s%s",
             options.width() == 0 ? "auto" : Integer.toString(options.width()),
             options.tableBits(),
             options.encoder().label(),
@@ -414,6 +425,7 @@ final class CompressCommand implements Callable<Integer> {
             options.lambda(),
             options.shiftRadiusPx(),
             options.refitNext(),
+            options.prune(),
             options.seed(),
             result.layers().stream().map(LutLayerReport::layer).toList(),
             options.groups() == 1

@@ -180,12 +180,14 @@ final class EvalCommand implements Callable<Integer> {
       for (LutDiagnostics.Measure m : measures) {
         out.printf(
             Locale.ROOT,
-            "  cacheai layer %-16s key hit rate %s  layer NMSE %.4f%n",
+            "  cacheai layer %-16s key hit rate %s  layer NMSE %s%n",
             m.layer(),
             Double.isNaN(m.keyHitRatePct())
                 ? "n/a (no centroids stored)"
                 : String.format(Locale.ROOT, "%.2f%%", m.keyHitRatePct()),
-            m.nmse());
+            Double.isNaN(m.nmse())
+                ? "n/a (input pruned to the columns the trees read)"
+                : String.format(Locale.ROOT, "%.4f", m.nmse()));
       }
     }
   }

@@ -202,6 +202,9 @@ public final class LutCompressor {
     Map<String, LutDiagnostics.Measure> measured =
         LutDiagnostics.byLayer(
             LutDiagnostics.measure(current, graph, data, d -> progress.update("measure", d, n)));
+    // the layer figures above are of the whole layer; the Gemm rows no tree reads go after them
+    DeadRowPruning.Outcome pruned = DeadRowPruning.prune(current, options.prune());
+    current = pruned.graph();
     List<LutLayerReport> finalReports = new ArrayList<>();
     for (LutLayerReport r : reports) {
       LutDiagnostics.Measure m = measured.get(r.layer());
@@ -221,7 +224,7 @@ public final class LutCompressor {
         fp32.scorePct(fp32),
         lut.scorePct(fp32),
         lut.agreementPct(fp32),
-        notes(choice.notes(), soft.note(), tuned.note()));
+        notes(choice.notes(), soft.note(), tuned.note(), pruned.note()));
   }
 
   /**
@@ -256,10 +259,12 @@ public final class LutCompressor {
         rows.count());
   }
 
-  private static List<String> notes(List<String> choice, String softKeys, String fineTune) {
+  private static List<String> notes(
+      List<String> choice, String softKeys, String fineTune, String pruning) {
     List<String> notes = new ArrayList<>(choice);
     notes.add(softKeys);
     notes.add(fineTune);
+    notes.add(pruning);
     return List.copyOf(notes);
   }
 

@@ -25,7 +25,10 @@ import java.util.function.IntConsumer;
  *       same key as the exact nearest-centroid search over the stored centroids (100% for the
  *       centroid encoder; not measurable, NaN, for a tree stored without centroids);
  *   <li><b>layer NMSE</b>: Σ(ŷ − y)² / Σy² of the node's output ŷ against the exact fp32 layer y =
- *       W·x + b on the same input x (the weights taken from the reference graph, node by name).
+ *       W·x + b on the same input x (the weights taken from the reference graph, node by name); NaN
+ *       for a layer whose input was pruned to the columns its trees read ({@link DeadRowPruning}:
+ *       the exact layer needs the columns no longer computed), whose key hit rate is then over the
+ *       read columns.
  * </ul>
  */
 public final class LutDiagnostics {
@@ -70,10 +73,15 @@ public final class LutDiagnostics {
         continue;
       }
       // rows, not samples: x [..., D] (a text line gives one row per step or pixel)
-      int rows = x.length / layer.rowLength();
+      int d = Math.toIntExact(node.attributes().getLongs("weight_shape")[1]);
+      int rows = x.length / d;
+      // a layer pruned to the columns its trees read (DeadRowPruning) no longer sees the whole
+      // input the exact layer needs: its NMSE is not measurable (NaN)
       measures.add(
           new Measure(
-              node.name(), hitRatePct(node, model.packed(), x, rows), nmse(layer, x, yHat, rows)));
+              node.name(),
+              hitRatePct(node, model.packed(), x, rows),
+              d == layer.rowLength() ? nmse(layer, x, yHat, rows) : Double.NaN));
     }
     return measures;
   }

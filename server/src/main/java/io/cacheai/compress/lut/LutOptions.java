@@ -33,6 +33,8 @@ import java.util.function.Consumer;
  * @param groups G, table groups of a Gemm/MatMul layer ({@link #groupsFor}): its M outputs in G
  *     groups, each with its own ceil(D/w) codebooks over the whole input row and tables of M/G
  *     entries a row, so G times the keys fit in the same bytes; 0 = auto (the default)
+ * @param prune once the tables are final, remove the rows of the Gemm before a table layer that no
+ *     tree reads ({@link DeadRowPruning}; same keys and logits, a smaller Gemm); default on
  */
 public record LutOptions(
     int width,
@@ -47,7 +49,8 @@ public record LutOptions(
     int shiftRadiusPx,
     boolean refitNext,
     int tableBits,
-    int groups) {
+    int groups,
+    boolean prune) {
   /** The default shift radius of the calibration images, {@link #shiftRadiusPx}. */
   public static final int DEFAULT_SHIFT_RADIUS_PX = 1;
 
@@ -221,7 +224,8 @@ public record LutOptions(
         DEFAULT_SHIFT_RADIUS_PX,
         true,
         DEFAULT_TABLE_BITS,
-        DEFAULT_GROUPS);
+        DEFAULT_GROUPS,
+        true);
   }
 
   public LutOptions withWidth(int w) {
@@ -272,6 +276,10 @@ public record LutOptions(
     return with(c -> c.groups = g);
   }
 
+  public LutOptions withPrune(boolean p) {
+    return with(c -> c.prune = p);
+  }
+
   /** These options with {@code change} applied to a copy: one place that lists every field. */
   private LutOptions with(Consumer<Copy> change) {
     Copy c = new Copy(this);
@@ -289,7 +297,8 @@ public record LutOptions(
         c.shiftRadiusPx,
         c.refitNext,
         c.tableBits,
-        c.groups);
+        c.groups,
+        c.prune);
   }
 
   /** A mutable copy of every field, for {@link #with}. */
@@ -307,6 +316,7 @@ public record LutOptions(
     boolean refitNext;
     int tableBits;
     int groups;
+    boolean prune;
 
     Copy(LutOptions o) {
       width = o.width;
@@ -322,6 +332,7 @@ public record LutOptions(
       refitNext = o.refitNext;
       tableBits = o.tableBits;
       groups = o.groups;
+      prune = o.prune;
     }
   }
 }

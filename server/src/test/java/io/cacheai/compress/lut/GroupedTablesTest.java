@@ -48,7 +48,12 @@ class GroupedTablesTest {
   }
 
   private static LutOptions options() {
-    return LutOptions.defaults().withShiftRadiusPx(0).withSamples(300).withGroups(GROUPS);
+    // the layout as built (DeadRowPruningTest covers the pruned one)
+    return LutOptions.defaults()
+        .withShiftRadiusPx(0)
+        .withSamples(300)
+        .withGroups(GROUPS)
+        .withPrune(false);
   }
 
   private static Node table(QuantizedGraph q) {
