@@ -410,11 +410,12 @@ class CompressCommandTest {
 
   @Test
   void compress_lutMixupNotAFraction_failsNamingTheValue() throws Exception {
+    Path onnx = onnx("mnist-mlp");
     for (String bad : List.of("-0.5", "17", "half")) {
       assertThat(
               run(
                   "compress",
-                  onnx("mnist-mlp").toString(),
+                  onnx.toString(),
                   "--calibration",
                   MNIST.toString(),
                   "--method",
