@@ -188,6 +188,20 @@ final class CompressCommand implements Callable<Integer> {
   private int lutFineTuneSamples;
 
   @Option(
+      names = "--lut-mixup",
+      defaultValue = "auto",
+      description =
+          "Cache AI: extra fine-tune rows blended from two training rows (mixup, λ in [0.5, 1)),"
+              + " labelled only by the fp32 model's logits on the blend, as a fraction of the"
+              + " fine-tune rows (1 = as many blends as rows; 0 = off; up to 16). auto = "
+              + LutFineTune.Options.DEFAULT_MIXUP
+              + " where the soft keys run, else 0. Measured on the 10k MNIST test set, 60000"
+              + " fine-tune rows, seed 1: the MLP (soft keys) 97.96% -> 98.18% accuracy, 98.15% ->"
+              + " 98.39% agreement with fp32 (compress time 1.9x); the CNN (keys fixed) 98.96%"
+              + " either way, agreement 99.03% -> 98.99%, so not there; default ${DEFAULT-VALUE}")
+  private String lutMixup;
+
+  @Option(
       names = "--seed",
       defaultValue = "1",
       description =
@@ -372,6 +386,7 @@ final class CompressCommand implements Callable<Integer> {
             .withGroups(lutGroups)
             .withPrune(lutPrune);
     Compressor.Method restMethod = LutRest.parse(lutRest == null ? LutRest.DEFAULT : lutRest);
+    double mixup = mixupFraction(lutMixup);
     Compressor.Options restOptions = restMethod == null ? null : compressorOptions(restMethod);
     Graph graph = OnnxImporter.importFile(model);
     Dataset data = readData(graph);
@@ -397,6 +412,7 @@ final class CompressCommand implements Callable<Integer> {
                 .withEpochs(lutFineTuneEpochs)
                 .withSeed(seed)
                 .withSamples(lutFineTuneSamples)
+                .withMixup(mixup)
                 .withSoftKeyEpochs(lutSoftKeyEpochs),
             new ProgressBar(err));
     LutRest.Result rest =
@@ -479,5 +495,22 @@ final class CompressCommand implements Callable<Integer> {
         (System.nanoTime() - startNs) / 1_000_000);
     stdout.flush();
     return 0;
+  }
+
+  /** {@code --lut-mixup}: "auto" or a fraction (the range is checked by LutFineTune.Options). */
+  static double mixupFraction(String value) {
+    if (value.equalsIgnoreCase("auto")) {
+      return LutFineTune.Options.AUTO_MIXUP;
+    }
+    try {
+      double r = Double.parseDouble(value);
+      if (!(r >= 0 && r <= 16)) {
+        throw new NumberFormatException();
+      }
+      return r;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "lut-mixup=" + value + " (auto, or a fraction of the fine-tune rows in 0..16)");
+    }
   }
 }

@@ -24,6 +24,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -406,5 +407,28 @@ class CompressCommandTest {
         .isEqualTo(1);
     assertThat(err.toString()).contains("lut-rest=int8 applies to --method cacheai only");
     assertThat(dir.resolve("x.cai")).doesNotExist();
+  }
+
+  @Test
+  void compress_lutMixupNotAFraction_failsNamingTheValue() throws Exception {
+    Path onnx = onnx("mnist-mlp");
+    for (String bad : List.of("-0.5", "17", "half")) {
+      assertThat(
+              run(
+                  "compress",
+                  onnx.toString(),
+                  "--calibration",
+                  MNIST.toString(),
+                  "--method",
+                  "cacheai",
+                  "--lut-mixup",
+                  bad,
+                  "--out",
+                  dir.resolve("x.cai").toString()))
+          .isEqualTo(1);
+      assertThat(err.toString())
+          .contains("lut-mixup=" + bad + " (auto, or a fraction of the fine-tune rows in 0..16)");
+      assertThat(dir.resolve("x.cai")).doesNotExist();
+    }
   }
 }

@@ -9,6 +9,16 @@ import java.util.List;
 /**
  * Forward, backward and Adam on the float parameters: [0] tables [C·16][M], [1] table bias [M],
  * then per Gemm of the chain its weight [out][in] and bias [out].
+ *
+ * <p>Loss per row i (logits z, fp32 teacher logits t, temperature τ, {@code distill} = a):
+ *
+ * <pre>
+ *   labels[i] >= 0:             a·τ²·KL(softmax(t/τ) ‖ softmax(z/τ)) + (1 − a)·CE(softmax(z), y_i)
+ *   labels[i] < 0, or no labels:  τ²·KL(softmax(t/τ) ‖ softmax(z/τ))   (distillation alone, weight 1)
+ * </pre>
+ *
+ * A label below 0 means "no label" ({@link MixupRows} blends two images; only the teacher knows
+ * what the blend should give), averaged over the minibatch's rows like any other row.
  */
 final class FineTuneTrainer {
   private static final double BETA1 = 0.9;
@@ -186,17 +196,19 @@ final class FineTuneTrainer {
       softmax(z, r * classes, classes, tau, ps);
       softmaxTeacher(teacher, i * classes, classes, tau, pt);
       softmax(z, r * classes, classes, 1.0, pl);
+      // a row without a label (label < 0, e.g. a MixupRows blend) learns from the teacher alone
+      double a = labels == null || labels[i] < 0 ? 1.0 : distill;
       double loss = 0;
       for (int k = 0; k < classes; k++) {
-        double g = distill * tau * (ps[k] - pt[k]);
+        double g = a * tau * (ps[k] - pt[k]);
         if (pt[k] > 0) {
-          loss += distill * tau * tau * pt[k] * Math.log(pt[k] / Math.max(ps[k], 1e-30));
+          loss += a * tau * tau * pt[k] * Math.log(pt[k] / Math.max(ps[k], 1e-30));
         }
-        if (distill < 1) {
+        if (a < 1) {
           double onehot = labels[i] == k ? 1 : 0;
-          g += (1 - distill) * (pl[k] - onehot);
+          g += (1 - a) * (pl[k] - onehot);
           if (onehot > 0) {
-            loss -= (1 - distill) * Math.log(Math.max(pl[k], 1e-30));
+            loss -= (1 - a) * Math.log(Math.max(pl[k], 1e-30));
           }
         }
         dz[r * classes + k] = g / rows;

@@ -28,6 +28,12 @@ import java.util.Set;
 public final class LutCompressor {
   private LutCompressor() {}
 
+  /**
+   * Mixed into the fine-tune seed for {@link MixupRows}: its draws are then not the same stream as
+   * the epochs' shuffles (which start from the seed itself). ASCII "mixup".
+   */
+  private static final long MIXUP_SEED_SALT = 0x6D69787570L;
+
   /** Ridge term of {@link NextLayerRefit}, relative to the mean diagonal of XᵀX. */
   static final double NEXT_LAYER_RIDGE = 1e-3;
 
@@ -178,13 +184,18 @@ public final class LutCompressor {
             : calibration.range(0, Math.min(fineTune.samples(), calibration.count()));
     LutCandidates.Candidate last = targets.get(targets.size() - 1);
     boolean convTables = last.form() == LutCandidates.Form.NCHW_PATCHES;
+    // mixup blends for distillation, appended once and seen by both phases; their teacher logits
+    // are the fp32 model's on the blends (each phase computes them over the rows it is given)
+    boolean softKeys = !convTables && SoftKeyFineTune.whyNot(current.graph(), fineTune) == null;
+    int mixed = LutFineTune.Options.mixedRows(fineTune.mixupFraction(softKeys), tuneRows.count());
+    tuneRows = MixupRows.withMixes(tuneRows, mixed, fineTune.seed() ^ MIXUP_SEED_SALT);
     // soft keys first where the model allows (the layer before the tables learns too), then the
     // fixed-key epochs on the keys the runtime computes from the result
     SoftKeyFineTune.Outcome soft =
         convTables
             ? SoftKeyFineTune.Outcome.not(
                 current, "soft keys not used: the last table layer " + last.name() + " is a Conv")
-            : SoftKeyFineTune.fineTune(current, graph, tuneRows, fineTune, progress);
+            : SoftKeyFineTune.fineTune(current, graph, tuneRows, mixed, fineTune, progress);
     current = soft.graph();
     LutFineTune.Outcome tuned =
         convTables && fineTune.epochs() > 0
@@ -196,7 +207,7 @@ public final class LutCompressor {
                     + last.name()
                     + " is a k×k Conv (LookupConv); fine-tuning trains a LookupGemm and the"
                     + " Gemms after it")
-            : LutFineTune.fineTune(current, graph, tuneRows, fineTune, progress);
+            : LutFineTune.fineTune(current, graph, tuneRows, mixed, fineTune, progress);
     current = tuned.graph();
 
     Map<String, LutDiagnostics.Measure> measured =

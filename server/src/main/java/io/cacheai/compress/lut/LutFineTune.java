@@ -33,9 +33,10 @@ import java.util.SplittableRandom;
  *
  * <p>Loss per row: {@code distillWeight}·τ²·KL(softmax(z_fp32/τ) ‖ softmax(z/τ)) against the fp32
  * model's logits on the same row, plus (1 − {@code distillWeight})·cross-entropy with the label
- * when the data has labels (all distillation otherwise). Minibatch Adam, the learning rate decayed
- * linearly to zero, rows visited in an order drawn from {@code seed}: deterministic for a seed (one
- * thread, a fixed summation order).
+ * when the row has one (label ≥ 0); a row without (no labels in the data, or label −1 as the {@link
+ * MixupRows} blends have) gets the distillation term alone, with weight 1 ({@link
+ * FineTuneTrainer}). Minibatch Adam, the learning rate decayed linearly to zero, rows visited in an
+ * order drawn from {@code seed}: deterministic for a seed (one thread, a fixed summation order).
  *
  * <p>Afterwards the float tables are quantized per output column as {@link LutLayerBuilder} does
  * ({@link TableQuantizer}: int8 for {@code lut16}, 4-bit for {@code lut16x4}; bias corrected by the
@@ -67,6 +68,9 @@ public final class LutFineTune {
    * @param softKeyEpochs epochs of {@link SoftKeyFineTune} first (keys differentiable, the Gemm
    *     before the tables trained too) where the model allows it, before the {@code epochs} with
    *     the keys fixed; 0 = off
+   * @param mixup extra {@link MixupRows} blends appended to the fine-tune rows (both phases), as a
+   *     fraction of those rows: 1 doubles them; 0 = off; {@link #AUTO_MIXUP} = {@link
+   *     #DEFAULT_MIXUP} where the soft keys run (the last table layer reads Relu(Gemm)), else 0
    */
   public record Options(
       int epochs,
@@ -76,12 +80,19 @@ public final class LutFineTune {
       double distillWeight,
       long seed,
       int samples,
-      int softKeyEpochs) {
+      int softKeyEpochs,
+      double mixup) {
     /** The default epochs of {@code --lut-finetune-epochs}. */
     public static final int DEFAULT_EPOCHS = 6;
 
     /** The default epochs of {@code --lut-soft-key-epochs} ({@link SoftKeyFineTune}). */
     public static final int DEFAULT_SOFT_KEY_EPOCHS = 12;
+
+    /** {@code --lut-mixup} when the soft keys run: one blend per fine-tune row. */
+    public static final double DEFAULT_MIXUP = 1.0;
+
+    /** {@link #mixup} "choose by model": see {@link #mixupFraction}. */
+    public static final double AUTO_MIXUP = -1.0;
 
     public Options {
       if (epochs < 0
@@ -92,60 +103,115 @@ public final class LutFineTune {
           || !(distillWeight >= 0 && distillWeight <= 1)
           || samples < 0
           || softKeyEpochs < 0
-          || softKeyEpochs > 1000) {
+          || softKeyEpochs > 1000
+          || !(mixup == AUTO_MIXUP || (mixup >= 0 && mixup <= 16))) {
         throw new IllegalArgumentException(
             String.format(
                 Locale.ROOT,
                 "lut-finetune-epochs=%d batch=%d lr=%s temperature=%s distill=%s"
                     + " lut-finetune-samples=%d (epochs 0..1000, batch > 0, lr > 0, temperature >"
-                    + " 0, distill in [0, 1], samples >= 0) lut-soft-key-epochs=%d (0..1000)",
+                    + " 0, distill in [0, 1], samples >= 0) lut-soft-key-epochs=%d (0..1000)"
+                    + " lut-mixup=%s (0..16)",
                 epochs,
                 batchRows,
                 learningRate,
                 temperature,
                 distillWeight,
                 samples,
-                softKeyEpochs));
+                softKeyEpochs,
+                mixup == AUTO_MIXUP ? "auto" : mixup));
       }
     }
 
     public static Options defaults() {
-      return new Options(DEFAULT_EPOCHS, 64, 3e-3, 2.0, 0.5, 1, 0, DEFAULT_SOFT_KEY_EPOCHS);
+      return new Options(
+          DEFAULT_EPOCHS, 64, 3e-3, 2.0, 0.5, 1, 0, DEFAULT_SOFT_KEY_EPOCHS, AUTO_MIXUP);
     }
 
     public Options withEpochs(int e) {
       return new Options(
-          e, batchRows, learningRate, temperature, distillWeight, seed, samples, softKeyEpochs);
+          e,
+          batchRows,
+          learningRate,
+          temperature,
+          distillWeight,
+          seed,
+          samples,
+          softKeyEpochs,
+          mixup);
     }
 
     public Options withSeed(long s) {
       return new Options(
-          epochs, batchRows, learningRate, temperature, distillWeight, s, samples, softKeyEpochs);
+          epochs,
+          batchRows,
+          learningRate,
+          temperature,
+          distillWeight,
+          s,
+          samples,
+          softKeyEpochs,
+          mixup);
     }
 
     public Options withLearningRate(double lr) {
       return new Options(
-          epochs, batchRows, lr, temperature, distillWeight, seed, samples, softKeyEpochs);
+          epochs, batchRows, lr, temperature, distillWeight, seed, samples, softKeyEpochs, mixup);
     }
 
     public Options withDistillWeight(double a) {
       return new Options(
-          epochs, batchRows, learningRate, temperature, a, seed, samples, softKeyEpochs);
+          epochs, batchRows, learningRate, temperature, a, seed, samples, softKeyEpochs, mixup);
     }
 
     public Options withSamples(int n) {
       return new Options(
-          epochs, batchRows, learningRate, temperature, distillWeight, seed, n, softKeyEpochs);
+          epochs,
+          batchRows,
+          learningRate,
+          temperature,
+          distillWeight,
+          seed,
+          n,
+          softKeyEpochs,
+          mixup);
     }
 
     public Options withSoftKeyEpochs(int e) {
       return new Options(
-          epochs, batchRows, learningRate, temperature, distillWeight, seed, samples, e);
+          epochs, batchRows, learningRate, temperature, distillWeight, seed, samples, e, mixup);
+    }
+
+    public Options withMixup(double r) {
+      return new Options(
+          epochs,
+          batchRows,
+          learningRate,
+          temperature,
+          distillWeight,
+          seed,
+          samples,
+          softKeyEpochs,
+          r);
+    }
+
+    /**
+     * The mixup fraction for a model: {@link #mixup} as set, or for {@link #AUTO_MIXUP} {@link
+     * #DEFAULT_MIXUP} where the soft keys run and 0 elsewhere (measured on the MNIST CNN, whose
+     * tables read a flattened pooling: see {@code --lut-mixup}).
+     */
+    public double mixupFraction(boolean softKeys) {
+      return mixup != AUTO_MIXUP ? mixup : softKeys ? DEFAULT_MIXUP : 0;
+    }
+
+    /** Mixed rows to add to {@code rows} fine-tune rows: ⌊fraction · rows⌉. */
+    public static int mixedRows(double fraction, int rows) {
+      return Math.toIntExact(Math.round(fraction * rows));
     }
 
     public Options withTemperature(double t) {
       return new Options(
-          epochs, batchRows, learningRate, t, distillWeight, seed, samples, softKeyEpochs);
+          epochs, batchRows, learningRate, t, distillWeight, seed, samples, softKeyEpochs, mixup);
     }
   }
 
@@ -389,6 +455,20 @@ public final class LutFineTune {
       Dataset fit,
       Options options,
       Compressor.Progress progress) {
+    return fineTune(model, fp32, fit, 0, options, progress);
+  }
+
+  /**
+   * As above, where the last {@code mixedRows} rows of {@code fit} are {@link MixupRows} blends
+   * (label −1: distillation alone), counted apart in the note.
+   */
+  public static Outcome fineTune(
+      QuantizedGraph model,
+      Graph fp32,
+      Dataset fit,
+      int mixedRows,
+      Options options,
+      Compressor.Progress progress) {
     if (options.epochs() == 0) {
       return new Outcome(model, null, List.of(), "fine-tuning off");
     }
@@ -457,12 +537,17 @@ public final class LutFineTune {
         trained,
         String.format(
             Locale.ROOT,
-            "fine-tuned %s tables + %s, %d epochs on %d rows (keys fixed), final loss %.4f",
+            "fine-tuned %s tables + %s, %d epochs on %s (keys fixed), final loss %.4f",
             table.name(),
             trained,
             options.epochs(),
-            n,
+            rows(n, mixedRows),
             trainer.lastEpochLoss()));
+  }
+
+  /** "N rows", or "N rows + E mixed rows" when the last E of the n are mixup blends. */
+  static String rows(int n, int mixedRows) {
+    return mixedRows == 0 ? n + " rows" : (n - mixedRows) + " rows + " + mixedRows + " mixed rows";
   }
 
   /** Fisher–Yates with {@code random}: the order the rows of one epoch are visited in. */

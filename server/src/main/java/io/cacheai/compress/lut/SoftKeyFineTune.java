@@ -125,6 +125,29 @@ public final class SoftKeyFineTune {
   }
 
   /**
+   * Why {@link #fineTune} would leave {@code graph} unchanged (its note), or null when it trains
+   * the soft keys.
+   */
+  static String whyNot(Graph graph, LutFineTune.Options options) {
+    if (options.softKeyEpochs() == 0) {
+      return "soft keys off";
+    }
+    LutFineTune.Chain chain = LutFineTune.chain(graph);
+    if (chain.whyNot() != null) {
+      return "soft keys: " + chain.whyNot();
+    }
+    Node table = chain.table();
+    if (!TableKeys.treeEncoder(table)) {
+      return "soft keys: " + table.name() + " has no tree encoder";
+    }
+    Encoder encoder = encoder(graph, table);
+    if (encoder.whyNot() != null) {
+      return "soft keys not used for " + table.name() + ": " + encoder.whyNot();
+    }
+    return null;
+  }
+
+  /**
    * @param model the compressed graph (tables built, next layer refitted)
    * @param fp32 the original graph (teacher)
    * @param fit the rows to train on (with labels if any)
@@ -135,23 +158,28 @@ public final class SoftKeyFineTune {
       Dataset fit,
       LutFineTune.Options options,
       Compressor.Progress progress) {
-    if (options.softKeyEpochs() == 0) {
-      return Outcome.not(model, "soft keys off");
+    return fineTune(model, fp32, fit, 0, options, progress);
+  }
+
+  /**
+   * As above, where the last {@code mixedRows} rows of {@code fit} are {@link MixupRows} blends
+   * (label −1: distillation alone), counted apart in the note.
+   */
+  public static Outcome fineTune(
+      QuantizedGraph model,
+      Graph fp32,
+      Dataset fit,
+      int mixedRows,
+      LutFineTune.Options options,
+      Compressor.Progress progress) {
+    String whyNot = whyNot(model.graph(), options);
+    if (whyNot != null) {
+      return Outcome.not(model, whyNot);
     }
     Graph graph = model.graph();
     LutFineTune.Chain chain = LutFineTune.chain(graph);
-    if (chain.whyNot() != null) {
-      return Outcome.not(model, "soft keys: " + chain.whyNot());
-    }
     Node table = chain.table();
-    if (!TableKeys.treeEncoder(table)) {
-      return Outcome.not(model, "soft keys: " + table.name() + " has no tree encoder");
-    }
-    Encoder encoder = encoder(graph, table);
-    if (encoder.whyNot() != null) {
-      return Outcome.not(model, "soft keys not used for " + table.name() + ": " + encoder.whyNot());
-    }
-    GraphQuantizer.Layer gemm = encoder.gemm();
+    GraphQuantizer.Layer gemm = encoder(graph, table).gemm();
     var a = table.attributes();
     int d = chain.d();
     int m = chain.m();
@@ -294,7 +322,7 @@ public final class SoftKeyFineTune {
         String.format(
             Locale.ROOT,
             "soft keys: trained %s (%d of its %d rows read by the tree) + thresholds + %s tables +"
-                + " %s, %d epochs on %d rows, final loss %.4f; runtime keys = training keys on"
+                + " %s, %d epochs on %s, final loss %.4f; runtime keys = training keys on"
                 + " %.4f%%",
             gemm.node().name(),
             u,
@@ -302,7 +330,7 @@ public final class SoftKeyFineTune {
             table.name(),
             trained,
             epochs,
-            n,
+            LutFineTune.rows(n, mixedRows),
             trainer.lastEpochLoss(),
             matchPct),
         matchPct,

@@ -165,7 +165,8 @@ class MnistLutTrainTest {
   static final double CNN_MIN_ACCURACY_PCT = 98.5;
   static final double CNN_MIN_AGREEMENT_PCT = 98.7;
   // MLP since grouped tables became its default (4 groups, README "Grouped tables"): measured
-  // 98.04% / 98.21% (ungrouped it was 97.15% / 97.42%)
-  static final double MLP_MIN_ACCURACY_PCT = 97.7;
-  static final double MLP_MIN_AGREEMENT_PCT = 97.9;
+  // 98.04% / 98.21% (ungrouped it was 97.15% / 97.42%); with the mixup rows its soft keys get by
+  // default (--lut-mixup auto = 60000 blends) 98.15% / 98.21%
+  static final double MLP_MIN_ACCURACY_PCT = 97.9;
+  static final double MLP_MIN_AGREEMENT_PCT = 98.0;
 }
