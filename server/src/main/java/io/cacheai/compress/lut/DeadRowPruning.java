@@ -10,8 +10,6 @@ import io.cacheai.graph.OpType;
 import io.cacheai.graph.PackedTensor;
 import io.cacheai.graph.Shapes;
 import io.cacheai.runtime.LookupKernels;
-import java.nio.ByteOrder;
-import java.nio.IntBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -164,7 +162,7 @@ public final class DeadRowPruning {
         || Shapes.elementCount(dimsTensor.shape()) != (long) codebooks * LookupKernels.DEPTH) {
       return new Pruned(model, "not pruned: " + table.name() + ": split dims missing or misshapen");
     }
-    int[] splitDims = ints(dimsTensor);
+    int[] splitDims = LutFineTune.ints(dimsTensor);
     Layout layout = layout(d, width, perGroup, splitDims);
     Node node = gemm.node();
     if (layout.d() >= d) {
@@ -283,12 +281,5 @@ public final class DeadRowPruning {
       }
     }
     return LutLayerBuilder.f32(new long[] {codebooks, LookupKernels.KEYS, w}, out);
-  }
-
-  private static int[] ints(PackedTensor t) {
-    IntBuffer b = t.data().duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
-    int[] v = new int[b.remaining()];
-    b.get(v);
-    return v;
   }
 }

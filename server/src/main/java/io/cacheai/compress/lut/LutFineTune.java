@@ -579,6 +579,14 @@ public final class LutFineTune {
     return v;
   }
 
+  /** The s32 values of a stored tensor (e.g. a tree's split dims), copied. */
+  static int[] ints(PackedTensor t) {
+    java.nio.IntBuffer b = t.data().duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+    int[] v = new int[b.remaining()];
+    b.get(v);
+    return v;
+  }
+
   /** Writes a trained [out][in] weight (alpha folded in) and bias into the node's constants. */
   static void writeBack(
       Graph graph,

@@ -20,10 +20,10 @@ import java.util.SplittableRandom;
  * </pre>
  *
  * where, for e = 0, 1, … in order, a_e = nextInt(n), b_e = nextInt(n), λ_e = 0.5 + 0.5 ·
- * nextDouble() ∈ [0.5, 1) are drawn from one {@code SplittableRandom(seed)}: deterministic for the
- * seed. λ ≥ 0.5 keeps row a the larger part of the blend (a and b are symmetric, so no loss of
- * generality). Labels stay null when the input has none. The mixing is plain float arithmetic on
- * the whole row, whatever its shape.
+ * nextDouble() ∈ [0.5, 1) (then rounded to float, so 1 itself can occur) are drawn from one {@code
+ * SplittableRandom(seed)}: deterministic for the seed. λ ≥ 0.5 keeps row a the larger part of the
+ * blend (a and b are symmetric, so no loss of generality). Labels stay null when the input has
+ * none. The mixing is plain float arithmetic on the whole row, whatever its shape.
  */
 final class MixupRows {
   private MixupRows() {}

@@ -186,7 +186,7 @@ public final class SoftKeyFineTune {
     int codebooks = chain.codebooks();
     int w = Math.toIntExact(a.getLong("width", 1));
     int kIn = gemm.rowLength();
-    int[] splitDims = ints(model.packed().get(a.getString("split_dims", "")));
+    int[] splitDims = LutFineTune.ints(model.packed().get(a.getString("split_dims", "")));
     float[] thresholds =
         LutFineTune.floats(model.packed().get(a.getString("thresholds", ""))).clone();
 
@@ -393,13 +393,5 @@ public final class SoftKeyFineTune {
       System.arraycopy(means, 0, centroids, c * LookupKernels.KEYS * w, LookupKernels.KEYS * w);
     }
     return LutLayerBuilder.f32(new long[] {codebooks, LookupKernels.KEYS, w}, centroids);
-  }
-
-  private static int[] ints(PackedTensor t) {
-    java.nio.IntBuffer b =
-        t.data().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).asIntBuffer();
-    int[] v = new int[b.remaining()];
-    b.get(v);
-    return v;
   }
 }
