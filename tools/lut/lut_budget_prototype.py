@@ -23,6 +23,7 @@ unless said):
   ... --mix 0.5 | --mix 1.0 --epochs 20 | --mixstatic 60000 [--epochs 8 --ft 4]
   ... --mix 0.5 --dw 1.0 | --mix 0.5 --dw 0.9 --tauD 4
   ... --probe 0.1 | --probe 0.3 | --probe 0.3 --mix 0.5 | --probe 1.0 --mix 0.5
+  ... --mixstatic 60000 --hint 1.0 | --mixstatic 60000 --logitmse 1 | --mixstatic 60000 --l2sp 0.03
 
 Each prints a RESULT line: layer bytes and ratio, train and test (accuracy, agreement) in float and
 with 4-bit (or 2-bit) tables.
@@ -60,6 +61,9 @@ p.add_argument('--dw', type=float, default=0.5)     # distillation weight (1 - i
 p.add_argument('--tauD', type=float, default=2.0)   # distillation temperature
 p.add_argument('--tauk', type=float, default=1.0)   # soft-tree temperature multiplier
 p.add_argument('--wd', type=float, default=0.0)     # AdamW weight decay
+p.add_argument('--hint', type=float, default=0.0)    # B: + B*mean((y3 - y3_teacher)^2)/var(y3_teacher) at the table layer's pre-ReLU output
+p.add_argument('--logitmse', type=float, default=0.0)  # s: distil by s*0.05*mean_k (z-t)^2 per row instead of tau^2*KL (s=1: same size at the start)
+p.add_argument('--l2sp', type=float, default=0.0)   # L: + L*sum_p |p - p_fp32|^2 over W1u, b1u, W5p, b5p (plain L2-SP sum, alpha/2 = L)
 p.add_argument('--compact', type=int, default=0)    # 1: count trees as u8 dims + fp16 thresholds, scale/bias fp16
 a = p.parse_args()
 torch.manual_seed(a.seed); np.random.seed(a.seed)
@@ -96,6 +100,8 @@ if a.mixstatic > 0:
     Xmix = lm * Xtr[ii] + (1 - lm) * Xtr[jj]
     Xtr = torch.cat([Xtr, Xmix]); Ytr = torch.cat([Ytr, torch.full((a.mixstatic,), -100, dtype=torch.long)])
 T_tr = fp32(Xtr)
+teach3 = lambda x: F.relu(x @ W1.t() + b1) @ W3.t() + b3  # the fp32 model's /3/Gemm output (--hint)
+if a.hint > 0: Y3T = teach3(Xtr); Y3VAR = Y3T.var().item()
 T_te = fp32(Xte)
 H1 = F.relu(Xtr[:10000] @ W1.t() + b1)
 Y3 = H1 @ W3.t() + b3
@@ -173,6 +179,7 @@ Tab = Tab.clone().requires_grad_(True)
 tb = torch.zeros(M).requires_grad_(True)  # table bias
 W5p = W5.clone().requires_grad_(True); b5p = b5.clone().requires_grad_(True)
 params = [W1u, b1u, thr, Tab, tb, W5p, b5p]
+SP0 = [(q, q.detach().clone()) for q in (W1u, b1u, W5p, b5p)]  # --l2sp anchors
 if a.mode == 'lowrank':
     Wlr.requires_grad_(True); blr.requires_grad_(True); params += [Wlr, blr]
 with torch.no_grad():
@@ -247,17 +254,19 @@ def forward(x, soft=True, Tq=None):
         y3 = h[:, 0] @ Wlr.t() + blr + tb
     else:
         y3 = h.reshape(Bn, M) + tb
+    LASTY3[0] = y3
     return F.relu(y3) @ W5p.t() + b5p, k
 
 def loss_fn(z, teach, y, tauD=None):
     tauD = a.tauD if tauD is None else tauD
     kl = F.kl_div(F.log_softmax(z / tauD, 1), F.log_softmax(teach / tauD, 1), log_target=True, reduction='batchmean')
+    mse = a.logitmse * 0.05 * (z - teach).pow(2).mean(1) if a.logitmse > 0 else None  # per row, replaces tau^2 * KL
     if (y < 0).any():
         klr = F.kl_div(F.log_softmax(z / tauD, 1), F.log_softmax(teach / tauD, 1), log_target=True, reduction='none').sum(1)
         ce = F.cross_entropy(z, y.clamp(min=0), reduction='none') * (y >= 0).float()
         w = torch.where(y >= 0, torch.full_like(klr, 0.5), torch.ones_like(klr))
-        return (w * tauD * tauD * klr + 0.5 * ce).mean()
-    return a.dw * tauD * tauD * kl + (1 - a.dw) * F.cross_entropy(z, y)
+        return (w * (tauD * tauD * klr if mse is None else mse) + 0.5 * ce).mean()
+    return a.dw * (tauD * tauD * kl if mse is None else mse.mean()) + (1 - a.dw) * F.cross_entropy(z, y)
 
 def evaluate(Tq=None, X=Xte, Y=Yte, Tch=T_te):
     with torch.no_grad():
@@ -277,6 +286,7 @@ def quant(T, bits):
     return (q + 0.5) * sc + mid  # constants per codebook absorbed exactly (equivalent to bias)
 
 ANN = [None]
+LASTY3 = [None]
 def shift(xb, g):
     r = a.aug; Bn = xb.shape[0]
     img = F.pad(xb.view(Bn, 28, 28), (r, r, r, r))
@@ -312,6 +322,10 @@ def train(epochs, soft, trainable):
                 with torch.no_grad(): tb_ = fp32(xb)
             z, _ = forward(xb, soft=soft)
             loss = loss_fn(z, tb_, Ytr[idb]) if a.mix == 0 else a.dw * a.tauD**2 * F.kl_div(F.log_softmax(z / a.tauD, 1), F.log_softmax(tb_ / a.tauD, 1), log_target=True, reduction='batchmean') + (1 - a.dw) * F.cross_entropy(z, Ytr[idb], reduction='none').mul(lam.squeeze(1)).mean()
+            if a.hint > 0:
+                y3t = Y3T[idb] if not (a.aug or a.mix) else teach3(xb)
+                loss = loss + a.hint * (LASTY3[0] - y3t).pow(2).mean() / Y3VAR
+            if a.l2sp > 0: loss = loss + a.l2sp * sum((q - q0).pow(2).sum() for q, q0 in SP0)
             opt.zero_grad(); loss.backward(); opt.step(); st += 1
             tot += loss.item() * len(idb)
         print(f'  ep {ep+1} loss {tot/n:.4f} test(float) {evaluate()}', flush=True)
