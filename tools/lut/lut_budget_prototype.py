@@ -23,7 +23,8 @@ unless said):
   ... --mix 0.5 | --mix 1.0 --epochs 20 | --mixstatic 60000 [--epochs 8 --ft 4]
   ... --mix 0.5 --dw 1.0 | --mix 0.5 --dw 0.9 --tauD 4
   ... --probe 0.1 | --probe 0.3 | --probe 0.3 --mix 0.5 | --probe 1.0 --mix 0.5
-  ... --mixstatic 60000 --hint 1.0 | --mixstatic 60000 --logitmse 1 | --mixstatic 60000 --l2sp 0.03
+  ... --mixstatic 60000 --hint 0.1 | --hint 1.0 | --logitmse 1 | --logitmse 3 | --hint 0.1 --logitmse 1   (all worse)
+  ... --mixstatic 60000 --l2sp 0.03 | 0.003 | 0.001 | 0.0003 [--seed 2] | 0.0001   (0.0003: +0.1..0.26 pt, 2 seeds)
 
 Each prints a RESULT line: layer bytes and ratio, train and test (accuracy, agreement) in float and
 with 4-bit (or 2-bit) tables.
