@@ -23,7 +23,7 @@ unless said):
   ... --mix 0.5 | --mix 1.0 --epochs 20 | --mixstatic 60000 [--epochs 8 --ft 4]
   ... --mix 0.5 --dw 1.0 | --mix 0.5 --dw 0.9 --tauD 4
   ... --probe 0.1 | --probe 0.3 | --probe 0.3 --mix 0.5 | --probe 1.0 --mix 0.5
-  ... --mixstatic 60000 --ema 0.999 --emaft 1 | --margin 0.3 [--marginw 0.1] | --pixnoise 0.1 | --pixdrop 0.1
+  ... --mixstatic 60000 --ema 0.999 --emaft 1 | --margin 0.3 [--marginw 0.1] | --pixnoise 0.1 [--pixclamp 1] | --pixdrop 0.1
 
 Each prints a RESULT line: layer bytes and ratio, train and test (accuracy, agreement) in float and
 with 4-bit (or 2-bit) tables.
@@ -66,6 +66,7 @@ p.add_argument('--emaft', type=int, default=0)      # fixed-key epochs re-fittin
 p.add_argument('--margin', type=float, default=0.0) # hinge relu(margin - |V - t| / fstd) on the hard path's tree inputs (soft phase)
 p.add_argument('--marginw', type=float, default=0.1)  # its weight
 p.add_argument('--pixnoise', type=float, default=0.0)  # Gaussian pixel noise (std, [0,1] units) on training rows, teacher re-run
+p.add_argument('--pixclamp', type=int, default=0)   # 1: clamp noisy pixels to [0,1] (biased: +0.04 mean on the background at 0.1)
 p.add_argument('--pixdrop', type=float, default=0.0)   # random pixel dropout (share zeroed) on training rows, teacher re-run
 p.add_argument('--compact', type=int, default=0)    # 1: count trees as u8 dims + fp16 thresholds, scale/bias fp16
 a = p.parse_args()
@@ -326,7 +327,8 @@ def train(epochs, soft, trainable, ema_on=True):
                 xb = lam * xb + (1 - lam) * xb[j]
                 with torch.no_grad(): tb_ = fp32(xb)
             if a.pixnoise > 0 or a.pixdrop > 0:
-                if a.pixnoise > 0: xb = (xb + a.pixnoise * torch.randn(xb.shape, generator=g)).clamp(0, 1)
+                if a.pixnoise > 0: xb = xb + a.pixnoise * torch.randn(xb.shape, generator=g)
+                if a.pixclamp: xb = xb.clamp(0, 1)
                 if a.pixdrop > 0: xb = xb * (torch.rand(xb.shape, generator=g) >= a.pixdrop).float()
                 with torch.no_grad(): tb_ = fp32(xb)
             z, _ = forward(xb, soft=soft)
