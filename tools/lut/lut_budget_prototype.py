@@ -25,6 +25,7 @@ unless said):
   ... --probe 0.1 | --probe 0.3 | --probe 0.3 --mix 0.5 | --probe 1.0 --mix 0.5
   ... --mixstatic 60000 --hint 0.1 | --hint 1.0 | --logitmse 1 | --logitmse 3 | --hint 0.1 --logitmse 1   (all worse)
   ... --mixstatic 60000 --l2sp 0.03 | 0.003 | 0.001 | 0.0003 [--seed 2] | 0.0001   (0.0003: +0.1..0.26 pt, 2 seeds)
+  ... --mixstatic 60000 --ema 0.999 --emaft 1 | --margin 0.3 [--marginw 0.1] | --pixnoise 0.1 [--pixclamp 1] | --pixdrop 0.1
 
 Each prints a RESULT line: layer bytes and ratio, train and test (accuracy, agreement) in float and
 with 4-bit (or 2-bit) tables.
@@ -65,6 +66,13 @@ p.add_argument('--wd', type=float, default=0.0)     # AdamW weight decay
 p.add_argument('--hint', type=float, default=0.0)    # B: + B*mean((y3 - y3_teacher)^2)/var(y3_teacher) at the table layer's pre-ReLU output
 p.add_argument('--logitmse', type=float, default=0.0)  # s: distil by s*0.05*mean_k (z-t)^2 per row instead of tau^2*KL (s=1: same size at the start)
 p.add_argument('--l2sp', type=float, default=0.0)   # L: + L*sum_p |p - p_fp32|^2 over W1u, b1u, W5p, b5p (plain L2-SP sum, alpha/2 = L)
+p.add_argument('--ema', type=float, default=0.0)    # EMA decay per step of all parameters (both phases); RESULT also with EMA weights
+p.add_argument('--emaft', type=int, default=0)      # fixed-key epochs re-fitting tables/rest after swapping in the EMA weights
+p.add_argument('--margin', type=float, default=0.0) # hinge relu(margin - |V - t| / fstd) on the hard path's tree inputs (soft phase)
+p.add_argument('--marginw', type=float, default=0.1)  # its weight
+p.add_argument('--pixnoise', type=float, default=0.0)  # Gaussian pixel noise (std, [0,1] units) on training rows, teacher re-run
+p.add_argument('--pixclamp', type=int, default=0)   # 1: clamp noisy pixels to [0,1] (biased: +0.04 mean on the background at 0.1)
+p.add_argument('--pixdrop', type=float, default=0.0)   # random pixel dropout (share zeroed) on training rows, teacher re-run
 p.add_argument('--compact', type=int, default=0)    # 1: count trees as u8 dims + fp16 thresholds, scale/bias fp16
 a = p.parse_args()
 torch.manual_seed(a.seed); np.random.seed(a.seed)
@@ -210,6 +218,13 @@ def forward(x, soft=True, Tq=None):
         t = torch.gather(thr.detach().unsqueeze(0).expand(Bn, G, C, 15), 3, node.unsqueeze(3)).squeeze(3)
         node = 2 * node + 1 + (V[..., l].detach() > t).long()
     k = node - 15
+    if soft and a.margin > 0 and torch.is_grad_enabled():  # hinge on the hard path's margins
+        nd = torch.zeros(Bn, G, C, dtype=torch.long); mg = []
+        for l in range(4):
+            t = torch.gather(thr.unsqueeze(0).expand(Bn, G, C, 15), 3, nd.unsqueeze(3)).squeeze(3)
+            mg.append(F.relu(a.margin - (V[..., l] - t).abs() / (fstd[..., l] + 1e-6)))
+            nd = 2 * nd + 1 + (V[..., l].detach() > t.detach()).long()
+        MARG[0] = torch.stack(mg, -1).mean()
     T = Tab if Tq is None else Tq
     # hard table sum
     gi = torch.arange(G).view(1, G, 1); ci = torch.arange(C).view(1, 1, C)
@@ -286,8 +301,9 @@ def quant(T, bits):
     q = torch.floor((T - mid) / sc).clamp(-lv // 2, lv // 2 - 1)
     return (q + 0.5) * sc + mid  # constants per codebook absorbed exactly (equivalent to bias)
 
-ANN = [None]
+ANN = [None]; MARG = [None]
 LASTY3 = [None]
+EMA = [p_.detach().clone() for p_ in params] if a.ema > 0 else None
 def shift(xb, g):
     r = a.aug; Bn = xb.shape[0]
     img = F.pad(xb.view(Bn, 28, 28), (r, r, r, r))
@@ -299,7 +315,7 @@ def shift(xb, g):
     out = img[torch.arange(Bn).view(Bn, 1, 1), ii.view(Bn, 28, 1), jj.view(Bn, 1, 28)]
     return out.reshape(Bn, 784)
 
-def train(epochs, soft, trainable):
+def train(epochs, soft, trainable, ema_on=True):
     opt = torch.optim.AdamW(trainable, lr=a.lr, weight_decay=a.wd) if a.wd > 0 else torch.optim.Adam(trainable, lr=a.lr)
     n = Xtr.shape[0]; steps = epochs * math.ceil(n / a.batch); st = 0
     g = torch.Generator().manual_seed(a.seed)
@@ -321,13 +337,22 @@ def train(epochs, soft, trainable):
                 lam = 1 - use * (1 - torch.maximum(lam, 1 - lam))
                 xb = lam * xb + (1 - lam) * xb[j]
                 with torch.no_grad(): tb_ = fp32(xb)
+            if a.pixnoise > 0 or a.pixdrop > 0:
+                if a.pixnoise > 0: xb = xb + a.pixnoise * torch.randn(xb.shape, generator=g)
+                if a.pixclamp: xb = xb.clamp(0, 1)
+                if a.pixdrop > 0: xb = xb * (torch.rand(xb.shape, generator=g) >= a.pixdrop).float()
+                with torch.no_grad(): tb_ = fp32(xb)
             z, _ = forward(xb, soft=soft)
             loss = loss_fn(z, tb_, Ytr[idb]) if a.mix == 0 else a.dw * a.tauD**2 * F.kl_div(F.log_softmax(z / a.tauD, 1), F.log_softmax(tb_ / a.tauD, 1), log_target=True, reduction='batchmean') + (1 - a.dw) * F.cross_entropy(z, Ytr[idb], reduction='none').mul(lam.squeeze(1)).mean()
             if a.hint > 0:
-                y3t = Y3T[idb] if not (a.aug or a.mix) else teach3(xb)
+                y3t = Y3T[idb] if not (a.aug or a.mix or a.pixnoise or a.pixdrop) else teach3(xb)
                 loss = loss + a.hint * (LASTY3[0] - y3t).pow(2).mean() / Y3VAR
             if a.l2sp > 0: loss = loss + a.l2sp * sum((q - q0).pow(2).sum() for q, q0 in SP0)
+            if MARG[0] is not None: loss = loss + a.marginw * MARG[0]; MARG[0] = None
             opt.zero_grad(); loss.backward(); opt.step(); st += 1
+            if EMA is not None and ema_on:
+                with torch.no_grad():
+                    for e_, p_ in zip(EMA, params): e_.mul_(a.ema).add_(p_.detach(), alpha=1 - a.ema)
             tot += loss.item() * len(idb)
         print(f'  ep {ep+1} loss {tot/n:.4f} test(float) {evaluate()}', flush=True)
 
@@ -348,4 +373,16 @@ if a.mode == 'lowrank':
     tbytes += 8 * a.r + a.r * M + 4 * M + 4 * M
 else:
     tbytes += (4 if a.compact else 8) * M
-print(f'RESULT mode={a.mode} G={G} C={C} compact={a.compact} r={a.r} bits={a.bits} ep={a.epochs}+{a.ft} bytes={tbytes} ratio={131584/tbytes:.2f} train={evaluate(Tq, Xtr[:min(10000, NORIG)], Ytr[:min(10000, NORIG)], T_tr[:min(10000, NORIG)])} test float={evaluate()} quant={accq} time={time.time()-t0:.0f}s', flush=True)
+raws = f"train={evaluate(Tq, Xtr[:min(10000, NORIG)], Ytr[:min(10000, NORIG)], T_tr[:min(10000, NORIG)])} test float={evaluate()}"
+emas = ''
+if EMA is not None:  # the same figures with the EMA weights (keys follow the EMA W1u/b1u/thr)
+    with torch.no_grad():
+        for e_, p_ in zip(EMA, params): p_.copy_(e_)
+    trE = lambda Tq_: evaluate(Tq_, Xtr[:min(10000, NORIG)], Ytr[:min(10000, NORIG)], T_tr[:min(10000, NORIG)])
+    TqE = quant(Tab.detach(), a.bits)
+    emas = f' ema{a.ema}: train={trE(TqE)} float={evaluate()} quant={evaluate(TqE)}'
+    if a.emaft > 0:
+        train(a.emaft, False, [Tab, tb, W5p, b5p], ema_on=False)
+        TqE = quant(Tab.detach(), a.bits)
+        emas += f' ema+ft{a.emaft}: train={trE(TqE)} float={evaluate()} quant={evaluate(TqE)}'
+print(f'RESULT mode={a.mode} G={G} C={C} compact={a.compact} r={a.r} bits={a.bits} ep={a.epochs}+{a.ft} bytes={tbytes} ratio={131584/tbytes:.2f} {raws} quant={accq}{emas} time={time.time()-t0:.0f}s', flush=True)
