@@ -23,7 +23,7 @@ unless said):
   ... --mix 0.5 | --mix 1.0 --epochs 20 | --mixstatic 60000 [--epochs 8 --ft 4]
   ... --mix 0.5 --dw 1.0 | --mix 0.5 --dw 0.9 --tauD 4
   ... --probe 0.1 | --probe 0.3 | --probe 0.3 --mix 0.5 | --probe 1.0 --mix 0.5
-  ... --mixstatic 60000 --depth 3 --C 18 | --depth 2 --C 36 | --depth 1 --C 72   (shallower trees, more of
+  ... --mixstatic 60000 --depth 3 --C 18 | --depth 2 --C 36 [--seed 2] | --depth 1 --C 72   (shallower trees, more of
       them, same table bits: K = 2^depth leaves, 2^depth - 1 thresholds, depth dims per tree)
   ... --mixstatic 60000 --depth 1 --C 72 --seed 2 | --depth 1 --G 2 --C 84 | --depth 1 --G 8 --C 63 [--seed 2]
 
