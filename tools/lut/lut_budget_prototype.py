@@ -26,6 +26,9 @@ unless said):
   ... --mixstatic 60000 --hint 0.1 | --hint 1.0 | --logitmse 1 | --logitmse 3 | --hint 0.1 --logitmse 1   (all worse)
   ... --mixstatic 60000 --l2sp 0.03 | 0.003 | 0.001 | 0.0003 [--seed 2] | 0.0001   (0.0003: +0.1..0.26 pt, 2 seeds)
   ... --mixstatic 60000 --ema 0.999 --emaft 1 | --margin 0.3 [--marginw 0.1] | --pixnoise 0.1 [--pixclamp 1] | --pixdrop 0.1
+  ... --mixstatic 60000 --depth 3 --C 18 | --depth 2 --C 36 [--seed 2] | --depth 1 --C 72   (shallower trees, more of
+      them, same table bits: K = 2^depth leaves, 2^depth - 1 thresholds, depth dims per tree)
+  ... --mixstatic 60000 --depth 1 --C 72 --seed 2 | --depth 1 --G 2 --C 84 | --depth 1 --G 8 --C 63 [--seed 2]
 
 Each prints a RESULT line: layer bytes and ratio, train and test (accuracy, agreement) in float and
 with 4-bit (or 2-bit) tables.
@@ -58,7 +61,8 @@ p.add_argument('--noise', type=float, default=0.0)  # Gaussian noise on the tree
 p.add_argument('--anneal', type=int, default=0)     # first epochs with a soft forward, temperature 1.0 -> 0.05 std
 p.add_argument('--probe', type=float, default=0.0)  # 2-probe blend: also the key across the closest threshold, weight sigmoid(-|margin|/probe)
 p.add_argument('--frozen', type=int, default=0)     # 1: the Gemm before the tables is not trained
-p.add_argument('--dpc', type=int, default=4)        # distinct dimensions per tree (4, 2 or 1: levels share them)
+p.add_argument('--dpc', type=int, default=0)        # distinct dimensions per tree (default depth; 2 or 1: levels share them)
+p.add_argument('--depth', type=int, default=4)      # tree depth L: K = 2^L leaves, 2^L - 1 thresholds, L dims per tree
 p.add_argument('--dw', type=float, default=0.5)     # distillation weight (1 - it: cross-entropy)
 p.add_argument('--tauD', type=float, default=2.0)   # distillation temperature
 p.add_argument('--tauk', type=float, default=1.0)   # soft-tree temperature multiplier
@@ -118,31 +122,33 @@ D, M = 256, 128
 G = a.G
 Mg = M // G if a.mode != 'lowrank' else a.r
 C = a.C  # per group
+DL = a.depth; K = 2 ** DL; NN = K - 1  # tree depth, leaves, thresholds per tree
+if a.dpc == 0: a.dpc = DL
 # ---- init: per group g, codebook c reads sub-vector c of width w over the full 256 input; different groups use shifted partitions
 w = math.ceil(D / C)
 relev = H1.var(0) * (W3 ** 2).sum(0)  # importance of each input dim
-dims = torch.zeros(G, C, 4, dtype=torch.long)
+dims = torch.zeros(G, C, DL, dtype=torch.long)
 rng = np.random.RandomState(a.seed)
 for g in range(G):
     perm = torch.tensor(rng.permutation(D)) if (g > 0 and a.perm) else torch.arange(D)
     for c in range(C):
         sub = perm[(c * w + torch.arange(w)) % D]
         top = sub[relev[sub].argsort(descending=True)[:a.dpc]]
-        dims[g, c] = top.repeat_interleave(4 // a.dpc)
+        dims[g, c] = top[torch.arange(DL) * len(top) // DL]
 U_dims = dims.flatten().unique()
 # thresholds by median per node
 def walk(A, dims_, thr):  # A [B,D] post-relu; returns keys [B,G,C]
     B = A.shape[0]
     node = torch.zeros(B, G, C, dtype=torch.long)
-    for l in range(4):
+    for l in range(DL):
         v = torch.gather(A.unsqueeze(1).unsqueeze(1).expand(B, G, C, D), 3, dims_[:, :, l].reshape(1, G, C, 1).expand(B, G, C, 1)).squeeze(3)
-        t = torch.gather(thr.unsqueeze(0).expand(B, G, C, 15), 3, node.unsqueeze(3)).squeeze(3)
+        t = torch.gather(thr.unsqueeze(0).expand(B, G, C, NN), 3, node.unsqueeze(3)).squeeze(3)
         node = 2 * node + 1 + (v > t).long()
-    return node - 15
-thr = torch.zeros(G, C, 15)
+    return node - NN
+thr = torch.zeros(G, C, NN)
 B = H1.shape[0]
 node = torch.zeros(B, G, C, dtype=torch.long)
-for l in range(4):
+for l in range(DL):
     v = torch.stack([H1[:, dims[g, :, l]] for g in range(G)], 1)  # B,G,C
     for g in range(G):
         for c in range(C):
@@ -150,9 +156,9 @@ for l in range(4):
                 sel = node[:, g, c] == nd
                 vals = v[sel, g, c]
                 thr[g, c, nd] = vals.median() if vals.numel() > 0 else 0.
-    t = torch.gather(thr.unsqueeze(0).expand(B, G, C, 15), 3, node.unsqueeze(3)).squeeze(3)
+    t = torch.gather(thr.unsqueeze(0).expand(B, G, C, NN), 3, node.unsqueeze(3)).squeeze(3)
     node = 2 * node + 1 + (v > t).long()
-keys = node - 15
+keys = node - NN
 # targets for tables
 if a.mode == 'lowrank':
     mu = Y3.mean(0)
@@ -167,22 +173,22 @@ def ridge_tables(keys, tgt, lam=1.0):
     Bn = keys.shape[0]
     Ts = []
     for g in range(G):
-        X = torch.zeros(Bn, C * 16)
-        X.scatter_(1, keys[:, g, :] + 16 * torch.arange(C), 1.)
+        X = torch.zeros(Bn, C * K)
+        X.scatter_(1, keys[:, g, :] + K * torch.arange(C), 1.)
         cols = tgt if a.mode == 'lowrank' else tgt[:, g * Mg:(g + 1) * Mg]
         mu_ = cols.mean(0)
         Xc = X
-        A = Xc.t() @ Xc + lam * torch.eye(C * 16)
+        A = Xc.t() @ Xc + lam * torch.eye(C * K)
         sol = torch.linalg.solve(A.double(), (Xc.t() @ cols).double()).float()
-        Ts.append(sol.reshape(C, 16, -1))
-    return torch.stack(Ts)  # G,C,16,Mg
+        Ts.append(sol.reshape(C, K, -1))
+    return torch.stack(Ts)  # G,C,K,Mg
 Tab = ridge_tables(keys, tgt)
 # ---- parameters
 rows = U_dims
 W1u = W1[rows].clone().requires_grad_(True)
 b1u = b1[rows].clone().requires_grad_(True)
 pos = torch.full((D,), -1, dtype=torch.long); pos[rows] = torch.arange(len(rows))
-dimsU = pos[dims]  # G,C,4 index into U rows
+dimsU = pos[dims]  # G,C,L index into U rows
 thr = thr.clone().requires_grad_(True)
 Tab = Tab.clone().requires_grad_(True)
 tb = torch.zeros(M).requires_grad_(True)  # table bias
@@ -193,17 +199,17 @@ if a.mode == 'lowrank':
     Wlr.requires_grad_(True); blr.requires_grad_(True); params += [Wlr, blr]
 with torch.no_grad():
     A0 = F.relu(Xtr[:10000] @ W1u.t() + b1u)
-    tau = torch.stack([A0[:, dimsU[:, :, l]].std(0) for l in range(4)], -1) * 0.1 * a.tauk  # G,C,4
-    fstd = torch.stack([A0[:, dimsU[:, :, l]].std(0) for l in range(4)], -1)
+    tau = torch.stack([A0[:, dimsU[:, :, l]].std(0) for l in range(DL)], -1) * 0.1 * a.tauk  # G,C,L
+    fstd = torch.stack([A0[:, dimsU[:, :, l]].std(0) for l in range(DL)], -1)
 # path structure
-leaf_nodes = torch.zeros(16, 4, dtype=torch.long); leaf_dir = torch.zeros(16, 4)
-for leaf in range(16):
+leaf_nodes = torch.zeros(K, DL, dtype=torch.long); leaf_dir = torch.zeros(K, DL)
+for leaf in range(K):
     nd = 0
-    for l in range(4):
-        bit = (leaf >> (3 - l)) & 1
+    for l in range(DL):
+        bit = (leaf >> (DL - 1 - l)) & 1
         leaf_nodes[leaf, l] = nd; leaf_dir[leaf, l] = bit
         nd = 2 * nd + 1 + bit
-node_level = torch.tensor([int(math.log2(n + 1)) for n in range(15)])
+node_level = torch.tensor([int(math.log2(n + 1)) for n in range(NN)])
 
 def forward(x, soft=True, Tq=None):
     z = x @ W1u.t() + b1u
@@ -214,14 +220,14 @@ def forward(x, soft=True, Tq=None):
         V = V + torch.randn_like(V) * fstd * a.noise
     # hard keys
     node = torch.zeros(Bn, G, C, dtype=torch.long)
-    for l in range(4):
-        t = torch.gather(thr.detach().unsqueeze(0).expand(Bn, G, C, 15), 3, node.unsqueeze(3)).squeeze(3)
+    for l in range(DL):
+        t = torch.gather(thr.detach().unsqueeze(0).expand(Bn, G, C, NN), 3, node.unsqueeze(3)).squeeze(3)
         node = 2 * node + 1 + (V[..., l].detach() > t).long()
-    k = node - 15
+    k = node - NN
     if soft and a.margin > 0 and torch.is_grad_enabled():  # hinge on the hard path's margins
         nd = torch.zeros(Bn, G, C, dtype=torch.long); mg = []
-        for l in range(4):
-            t = torch.gather(thr.unsqueeze(0).expand(Bn, G, C, 15), 3, nd.unsqueeze(3)).squeeze(3)
+        for l in range(DL):
+            t = torch.gather(thr.unsqueeze(0).expand(Bn, G, C, NN), 3, nd.unsqueeze(3)).squeeze(3)
             mg.append(F.relu(a.margin - (V[..., l] - t).abs() / (fstd[..., l] + 1e-6)))
             nd = 2 * nd + 1 + (V[..., l].detach() > t.detach()).long()
         MARG[0] = torch.stack(mg, -1).mean()
@@ -231,21 +237,21 @@ def forward(x, soft=True, Tq=None):
     hh = T[gi, ci, k]  # B,G,C,Mg
     if a.probe > 0:
         nd = torch.zeros(Bn, G, C, dtype=torch.long); path = []; mar = []
-        for l in range(4):
-            t = torch.gather(thr.unsqueeze(0).expand(Bn, G, C, 15), 3, nd.unsqueeze(3)).squeeze(3)
+        for l in range(DL):
+            t = torch.gather(thr.unsqueeze(0).expand(Bn, G, C, NN), 3, nd.unsqueeze(3)).squeeze(3)
             path.append(nd); mar.append((V[..., l] - t) / (fstd[..., l] + 1e-6))
             nd = 2 * nd + 1 + (V[..., l].detach() > t.detach()).long()
-        Mr = torch.stack(mar, -1)  # B,G,C,4
+        Mr = torch.stack(mar, -1)  # B,G,C,L
         lstar = Mr.detach().abs().argmin(-1)  # B,G,C
         alts = []
-        for lf in range(4):
+        for lf in range(DL):
             nd2 = path[lf]
-            bit = (V[..., lf].detach() > torch.gather(thr.detach().unsqueeze(0).expand(Bn, G, C, 15), 3, nd2.unsqueeze(3)).squeeze(3)).long()
+            bit = (V[..., lf].detach() > torch.gather(thr.detach().unsqueeze(0).expand(Bn, G, C, NN), 3, nd2.unsqueeze(3)).squeeze(3)).long()
             nd2 = 2 * nd2 + 1 + (1 - bit)
-            for l in range(lf + 1, 4):
-                t = torch.gather(thr.detach().unsqueeze(0).expand(Bn, G, C, 15), 3, nd2.unsqueeze(3)).squeeze(3)
+            for l in range(lf + 1, DL):
+                t = torch.gather(thr.detach().unsqueeze(0).expand(Bn, G, C, NN), 3, nd2.unsqueeze(3)).squeeze(3)
                 nd2 = 2 * nd2 + 1 + (V[..., l].detach() > t).long()
-            alts.append(nd2 - 15)
+            alts.append(nd2 - NN)
         k2 = torch.gather(torch.stack(alts, -1), 3, lstar.unsqueeze(3)).squeeze(3)
         mstar = torch.gather(Mr, 3, lstar.unsqueeze(3)).squeeze(3)
         alpha = torch.sigmoid(-mstar.abs() / a.probe).unsqueeze(3)  # <= 0.5
@@ -254,10 +260,10 @@ def forward(x, soft=True, Tq=None):
         hh = hh * (torch.rand(Bn, G, C, 1) > a.kdrop).float() / (1 - a.kdrop)
     h = hh.sum(2)  # B,G,Mg
     if soft:
-        Vn = V[..., node_level]  # B,G,C,15
+        Vn = V[..., node_level]  # B,G,C,NN
         s = torch.sigmoid((Vn - thr) / tau[..., node_level])
-        sl = s[..., leaf_nodes]  # B,G,C,16,4
-        pl = torch.where(leaf_dir.bool(), sl, 1 - sl).prod(-1)  # B,G,C,16
+        sl = s[..., leaf_nodes]  # B,G,C,K,L
+        pl = torch.where(leaf_dir.bool(), sl, 1 - sl).prod(-1)  # B,G,C,K
         if ANN[0] is not None:
             s2 = torch.sigmoid((Vn - thr) / (fstd[..., node_level] * ANN[0] + 1e-6))
             sl2 = s2[..., leaf_nodes]
@@ -368,7 +374,7 @@ accq = evaluate(Tq)
 # bytes
 Ctot = G * C
 rowbytes = math.ceil(Mg * a.bits / 8)
-tbytes = Ctot * 16 * rowbytes + (Ctot * (4 + 2 * 15) if a.compact else Ctot * 4 * (4 + 15))
+tbytes = Ctot * K * rowbytes + (Ctot * (DL + 2 * NN) if a.compact else Ctot * 4 * (DL + NN))
 if a.mode == 'lowrank':
     tbytes += 8 * a.r + a.r * M + 4 * M + 4 * M
 else:
@@ -385,4 +391,4 @@ if EMA is not None:  # the same figures with the EMA weights (keys follow the EM
         train(a.emaft, False, [Tab, tb, W5p, b5p], ema_on=False)
         TqE = quant(Tab.detach(), a.bits)
         emas += f' ema+ft{a.emaft}: train={trE(TqE)} float={evaluate()} quant={evaluate(TqE)}'
-print(f'RESULT mode={a.mode} G={G} C={C} compact={a.compact} r={a.r} bits={a.bits} ep={a.epochs}+{a.ft} bytes={tbytes} ratio={131584/tbytes:.2f} {raws} quant={accq}{emas} time={time.time()-t0:.0f}s', flush=True)
+print(f'RESULT mode={a.mode} depth={DL} G={G} C={C} compact={a.compact} r={a.r} bits={a.bits} ep={a.epochs}+{a.ft} bytes={tbytes} ratio={131584/tbytes:.2f} {raws} quant={accq}{emas} time={time.time()-t0:.0f}s', flush=True)
