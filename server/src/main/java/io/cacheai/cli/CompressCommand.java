@@ -142,6 +142,16 @@ final class CompressCommand implements Callable<Integer> {
   private int lutGroups;
 
   @Option(
+      names = "--lut-depth",
+      defaultValue = "auto",
+      description =
+          "Cache AI: depth L of a Gemm/MatMul table layer's trees, auto | 2 | 3 | 4 (4, 8 or 16"
+              + " keys per codebook; a shallower tree's codebook costs fewer table bytes, so the"
+              + " same size holds more codebooks); k×k Conv tables stay 4; auto = 4;"
+              + " default ${DEFAULT-VALUE}")
+  private String lutDepth;
+
+  @Option(
       names = "--lut-prune",
       defaultValue = "true",
       arity = "1",
@@ -384,7 +394,8 @@ final class CompressCommand implements Callable<Integer> {
             .withRefitNext(lutRefitNext)
             .withTableBits(lutTableBits)
             .withGroups(lutGroups)
-            .withPrune(lutPrune);
+            .withPrune(lutPrune)
+            .withDepth(LutOptions.parseDepth(lutDepth));
     Compressor.Method restMethod = LutRest.parse(lutRest == null ? LutRest.DEFAULT : lutRest);
     double mixup = mixupFraction(lutMixup);
     Compressor.Options restOptions = restMethod == null ? null : compressorOptions(restMethod);
@@ -433,7 +444,7 @@ final class CompressCommand implements Callable<Integer> {
         String.format(
             Locale.ROOT,
             "width=%s table_bits=%d encoder=%s tree_fit=%s lambda=%s shift_px=%d refit_next=%s"
-                + " prune=%s seed=%d layers=%s%s",
+                + " prune=%s seed=%d layers=%s%s%s",
             options.width() == 0 ? "auto" : Integer.toString(options.width()),
             options.tableBits(),
             options.encoder().label(),
@@ -449,7 +460,8 @@ final class CompressCommand implements Callable<Integer> {
                 : " groups="
                     + (options.groups() == LutOptions.AUTO_GROUPS
                         ? "auto"
-                        : Integer.toString(options.groups()))));
+                        : Integer.toString(options.groups())),
+            options.depth() == LutOptions.AUTO_DEPTH ? "" : " depth=" + options.depth()));
     writer.metadata("lut_notes", String.join("; ", result.notes()));
     long sizeBytes = writer.write(out);
 
