@@ -69,6 +69,29 @@ public final class LutKernels {
   private LutKernels() {}
 
   /**
+   * The tree depth L = log2 K of {@code keys} keys per codebook: 4 → 2, 8 → 3, 16 → 4; any other K
+   * is an {@link IllegalArgumentException} (a key is one byte and a 4-key codebook is the smallest
+   * that pays for its table row).
+   */
+  public static int depthOf(int keys) {
+    return switch (keys) {
+      case 4 -> 2;
+      case 8 -> 3;
+      case 16 -> 4;
+      default ->
+          throw new IllegalArgumentException("keys per codebook=" + keys + " (accepted: 4, 8, 16)");
+    };
+  }
+
+  /** K = 2^depth for a tree of {@code depth} 2, 3 or 4; any other depth is refused. */
+  public static int keysOf(int depth) {
+    if (depth < 2 || depth > 4) {
+      throw new IllegalArgumentException("tree depth=" + depth + " (accepted: 2, 3, 4)");
+    }
+    return 1 << depth;
+  }
+
+  /**
    * MADDNESS-style balanced binary tree encoder, no multiplications. For codebook c: {@code node =
    * 0; for l in 0..3: node = 2·node + 1 + (x[r·d + c·w + splitDims[c·4+l]] > thresholds[c·15 +
    * node] ? 1 : 0); keys[r·C + c] = node − 15}. Equal goes left, and so does NaN.
@@ -218,7 +241,7 @@ public final class LutKernels {
   public static final class Reference {
     private Reference() {}
 
-    /** As {@link LutKernels#encodeTree}. */
+    /** As {@link LutKernels#encodeTree}: depth 4, K = 16. */
     public static void encodeTree(
         FloatBuffer x,
         int rows,
@@ -228,23 +251,42 @@ public final class LutKernels {
         IntBuffer splitDims,
         FloatBuffer thresholds,
         ByteBuffer keys) {
+      encodeTree(x, rows, d, codebooks, width, DEPTH, splitDims, thresholds, keys);
+    }
+
+    /**
+     * The tree encoder of {@code depth} L (2..4, K = 2^L): {@code splitDims} s32 [C][L], {@code
+     * thresholds} f32 [C][K−1] in heap order; {@code node = 0; for l in 0..L−1: node = 2·node + 1 +
+     * (x[r·d + c·w + splitDims[c·L + l]] > thresholds[c·(K−1) + node]); key = node − (K−1)}.
+     */
+    public static void encodeTree(
+        FloatBuffer x,
+        int rows,
+        int d,
+        int codebooks,
+        int width,
+        int depth,
+        IntBuffer splitDims,
+        FloatBuffer thresholds,
+        ByteBuffer keys) {
       LutArguments.checkEncode(x, rows, d, codebooks, width, keys);
-      LutArguments.checkTreeSizes(codebooks, splitDims, thresholds);
-      LutArguments.checkSplitDims(codebooks, width, splitDims);
+      LutArguments.checkTreeSizes(codebooks, depth, splitDims, thresholds);
+      LutArguments.checkSplitDims(codebooks, depth, width, splitDims);
+      int nodes = keysOf(depth) - 1;
       for (int r = 0; r < rows; r++) {
         for (int c = 0; c < codebooks; c++) {
           int base = r * d + c * width;
           int node = 0;
-          for (int l = 0; l < DEPTH; l++) {
-            float value = x.get(base + splitDims.get(c * DEPTH + l));
-            node = 2 * node + 1 + (value > thresholds.get(c * (KEYS - 1) + node) ? 1 : 0);
+          for (int l = 0; l < depth; l++) {
+            float value = x.get(base + splitDims.get(c * depth + l));
+            node = 2 * node + 1 + (value > thresholds.get(c * nodes + node) ? 1 : 0);
           }
-          keys.put(r * codebooks + c, (byte) (node - (KEYS - 1)));
+          keys.put(r * codebooks + c, (byte) (node - nodes));
         }
       }
     }
 
-    /** As {@link LutKernels#encodeCentroids}. */
+    /** As {@link LutKernels#encodeCentroids}: K = 16. */
     public static void encodeCentroids(
         FloatBuffer x,
         int rows,
@@ -253,15 +295,28 @@ public final class LutKernels {
         int width,
         FloatBuffer centroids,
         ByteBuffer keys) {
+      encodeCentroids(x, rows, d, codebooks, width, KEYS, centroids, keys);
+    }
+
+    /** The nearest of {@code keysPerCodebook} (K: 4, 8, 16) centroids f32 [C][K][w]. */
+    public static void encodeCentroids(
+        FloatBuffer x,
+        int rows,
+        int d,
+        int codebooks,
+        int width,
+        int keysPerCodebook,
+        FloatBuffer centroids,
+        ByteBuffer keys) {
       LutArguments.checkEncode(x, rows, d, codebooks, width, keys);
-      LutArguments.checkCentroids(codebooks, width, centroids);
+      LutArguments.checkCentroids(codebooks, width, keysPerCodebook, centroids);
       for (int r = 0; r < rows; r++) {
         for (int c = 0; c < codebooks; c++) {
           int xBase = r * d + c * width;
           int best = 0;
           float bestDistance = 0f;
-          for (int k = 0; k < KEYS; k++) {
-            int centroidBase = (c * KEYS + k) * width;
+          for (int k = 0; k < keysPerCodebook; k++) {
+            int centroidBase = (c * keysPerCodebook + k) * width;
             float distance = 0f;
             for (int i = 0; i < width; i++) {
               float diff = x.get(xBase + i) - centroids.get(centroidBase + i);
@@ -277,7 +332,7 @@ public final class LutKernels {
       }
     }
 
-    /** As {@link LutKernels#accumulate}. */
+    /** As {@link LutKernels#accumulate}: K = 16. */
     public static void accumulate(
         ByteBuffer keys,
         int rows,
@@ -287,13 +342,33 @@ public final class LutKernels {
         FloatBuffer scale,
         FloatBuffer bias,
         FloatBuffer out) {
-      LutArguments.checkAccumulate(keys, rows, codebooks, m, tables, scale, bias, out);
+      accumulate(keys, rows, codebooks, KEYS, m, tables, scale, bias, out);
+    }
+
+    /**
+     * Gather-accumulate over {@code keysPerCodebook} (K: 4, 8, 16) rows per codebook, tables s8
+     * [C][K][m]; a key byte is read as {@code key & (K−1)}, so no byte can index outside its
+     * codebook.
+     */
+    public static void accumulate(
+        ByteBuffer keys,
+        int rows,
+        int codebooks,
+        int keysPerCodebook,
+        int m,
+        ByteBuffer tables,
+        FloatBuffer scale,
+        FloatBuffer bias,
+        FloatBuffer out) {
+      LutArguments.checkAccumulate(
+          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+      int mask = keysPerCodebook - 1;
       int[] sums = new int[m];
       for (int r = 0; r < rows; r++) {
         java.util.Arrays.fill(sums, 0);
         for (int c = 0; c < codebooks; c++) {
-          int key = keys.get(r * codebooks + c) & 15;
-          int rowBase = (c * KEYS + key) * m;
+          int key = keys.get(r * codebooks + c) & mask;
+          int rowBase = (c * keysPerCodebook + key) * m;
           for (int j = 0; j < m; j++) {
             sums[j] += tables.get(rowBase + j);
           }
@@ -305,7 +380,7 @@ public final class LutKernels {
       }
     }
 
-    /** As {@link LutKernels#accumulateS4}. */
+    /** As {@link LutKernels#accumulateS4}: K = 16. */
     public static void accumulateS4(
         ByteBuffer keys,
         int rows,
@@ -315,14 +390,33 @@ public final class LutKernels {
         FloatBuffer scale,
         FloatBuffer bias,
         FloatBuffer out) {
-      LutArguments.checkAccumulateS4(keys, rows, codebooks, m, tables, scale, bias, out);
+      accumulateS4(keys, rows, codebooks, KEYS, m, tables, scale, bias, out);
+    }
+
+    /**
+     * 4-bit tables s4 [C][K][(m+1)/2 bytes], K = {@code keysPerCodebook}; keys read {@code &
+     * (K−1)}.
+     */
+    public static void accumulateS4(
+        ByteBuffer keys,
+        int rows,
+        int codebooks,
+        int keysPerCodebook,
+        int m,
+        ByteBuffer tables,
+        FloatBuffer scale,
+        FloatBuffer bias,
+        FloatBuffer out) {
+      LutArguments.checkAccumulateS4(
+          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+      int mask = keysPerCodebook - 1;
       long rowBytes = rowBytesS4(m);
       int[] sums = new int[m];
       for (int r = 0; r < rows; r++) {
         java.util.Arrays.fill(sums, 0);
         for (int c = 0; c < codebooks; c++) {
-          int key = keys.get(r * codebooks + c) & 15;
-          long rowStart = ((long) c * KEYS + key) * rowBytes;
+          int key = keys.get(r * codebooks + c) & mask;
+          long rowStart = ((long) c * keysPerCodebook + key) * rowBytes;
           for (int j = 0; j < m; j++) {
             sums[j] += entryS4(tables, rowStart, j);
           }

@@ -31,6 +31,7 @@ final class NativeLookupKernels implements LookupKernels {
 
   private NativeLookupKernels() {}
 
+  // Until the C kernels take K, trees and tables of K != 16 run on the Java reference.
   @Override
   public void encodeTree(
       FloatBuffer x,
@@ -38,10 +39,16 @@ final class NativeLookupKernels implements LookupKernels {
       int d,
       int codebooks,
       int width,
+      int depth,
       IntBuffer splitDims,
       FloatBuffer thresholds,
       ByteBuffer keys) {
-    LutKernels.encodeTree(x, rows, d, codebooks, width, splitDims, thresholds, keys);
+    if (depth == DEPTH) {
+      LutKernels.encodeTree(x, rows, d, codebooks, width, splitDims, thresholds, keys);
+    } else {
+      LutKernels.Reference.encodeTree(
+          x, rows, d, codebooks, width, depth, splitDims, thresholds, keys);
+    }
   }
 
   @Override
@@ -51,9 +58,15 @@ final class NativeLookupKernels implements LookupKernels {
       int d,
       int codebooks,
       int width,
+      int keysPerCodebook,
       FloatBuffer centroids,
       ByteBuffer keys) {
-    LutKernels.encodeCentroids(x, rows, d, codebooks, width, centroids, keys);
+    if (keysPerCodebook == KEYS) {
+      LutKernels.encodeCentroids(x, rows, d, codebooks, width, centroids, keys);
+    } else {
+      LutKernels.Reference.encodeCentroids(
+          x, rows, d, codebooks, width, keysPerCodebook, centroids, keys);
+    }
   }
 
   @Override
@@ -61,12 +74,18 @@ final class NativeLookupKernels implements LookupKernels {
       ByteBuffer keys,
       int rows,
       int codebooks,
+      int keysPerCodebook,
       int m,
       ByteBuffer tables,
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
-    LutKernels.accumulate(keys, rows, codebooks, m, tables, scale, bias, out);
+    if (keysPerCodebook == KEYS) {
+      LutKernels.accumulate(keys, rows, codebooks, m, tables, scale, bias, out);
+    } else {
+      LutKernels.Reference.accumulate(
+          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+    }
   }
 
   @Override
@@ -74,11 +93,17 @@ final class NativeLookupKernels implements LookupKernels {
       ByteBuffer keys,
       int rows,
       int codebooks,
+      int keysPerCodebook,
       int m,
       ByteBuffer tables,
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
-    LutKernels.accumulateS4(keys, rows, codebooks, m, tables, scale, bias, out);
+    if (keysPerCodebook == KEYS) {
+      LutKernels.accumulateS4(keys, rows, codebooks, m, tables, scale, bias, out);
+    } else {
+      LutKernels.Reference.accumulateS4(
+          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+    }
   }
 }
