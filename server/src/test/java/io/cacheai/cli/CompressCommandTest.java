@@ -450,7 +450,8 @@ class CompressCommandTest {
                   dir.resolve("x.cai").toString()))
           .isEqualTo(1);
       assertThat(err.toString())
-          .contains("--lut-depth '" + bad + "' (accepted: auto, 2, 3, 4: trees of 4, 8 or 16 keys)");
+          .contains(
+              "--lut-depth '" + bad + "' (accepted: auto, 2, 3, 4: trees of 4, 8 or 16 keys)");
       assertThat(dir.resolve("x.cai")).doesNotExist();
     }
   }

@@ -6,8 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Forward, backward and Adam on the float parameters: [0] tables [C·K][M] (K keys per codebook, 16 by default), [1] table bias [M],
- * then per Gemm of the chain its weight [out][in] and bias [out].
+ * Forward, backward and Adam on the float parameters: [0] tables [C·K][M] (K keys per codebook, 16
+ * by default), [1] table bias [M], then per Gemm of the chain its weight [out][in] and bias [out].
  *
  * <p>Loss per row i (logits z, fp32 teacher logits t, temperature τ, {@code distill} = a):
  *

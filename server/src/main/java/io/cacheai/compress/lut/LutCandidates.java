@@ -82,8 +82,7 @@ public final class LutCandidates {
      * One line of {@code --lut-list}: name, op, form, D→M, rows per sample, fp32 and table bytes.
      */
     public String line(LutOptions options) {
-      LutOptions o =
-          form == Form.NCHW_PATCHES ? options.withDepth(LutOptions.FULL_DEPTH) : options;
+      LutOptions o = form == Form.NCHW_PATCHES ? options.withDepth(LutOptions.FULL_DEPTH) : options;
       int groups = form == Form.NCHW_PATCHES ? 1 : o.groupsFor(d(), m());
       int w = o.widthFor(d(), m(), groups);
       int codebooks = groups * ((d() + w - 1) / w);

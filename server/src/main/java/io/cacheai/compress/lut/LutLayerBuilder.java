@@ -20,14 +20,14 @@ import java.util.TreeMap;
  * corrects errors made upstream):
  *
  * <ol>
- *   <li>X rows zero-padded to C·w; per sub-space c, K k-means centroids (seed mixed with c; K =
- *       2^L keys, 16 by default, {@link LutOptions#depth});
+ *   <li>X rows zero-padded to C·w; per sub-space c, K k-means centroids (seed mixed with c; K = 2^L
+ *       keys, 16 by default, {@link LutOptions#depth});
  *   <li>tree encoder: a depth-L tree ({@link TreeEncoderFit}) fitted either to the centroid
  *       assignment ({@link LutOptions.TreeFit#CENTROID}) or, the default, so that its buckets keep
  *       together rows of similar partial output x_c·W_cᵀ — what the table entry of a bucket must
  *       stand for ({@link LutOptions.TreeFit#OUTPUT}); its stored centroids become the means of the
- *       calibration points in each of its K buckets, so that key k means the same prototype to
- *       both encoders; centroid encoder: the k-means centroids;
+ *       calibration points in each of its K buckets, so that key k means the same prototype to both
+ *       encoders; centroid encoder: the k-means centroids;
  *   <li>keys of the calibration rows exactly as the runtime computes them; ridge refit of the
  *       tables against Y − mean(Y) ({@link TableRefit}), bias = mean(Y);
  *   <li>tables quantized to int8 per output column (scale = max |T[·][·][m]| / 127) or, with {@link
@@ -89,9 +89,7 @@ public final class LutLayerBuilder {
           options.encoder() == LutOptions.Encoder.CENTROID
               || options.treeFit() == LutOptions.TreeFit.CENTROID;
       float[] kmeans =
-          needKmeans
-              ? KMeans.fit(sub, n, w, keyCount, seed, options.kmeansIterations())
-              : null;
+          needKmeans ? KMeans.fit(sub, n, w, keyCount, seed, options.kmeansIterations()) : null;
       float[] cb;
       if (options.encoder() == LutOptions.Encoder.TREE) {
         float[] assigned = new float[n * w];
@@ -136,16 +134,14 @@ public final class LutLayerBuilder {
         cb = bucketMeans(sub, keys, c, codebooks, n, w, keyCount);
         for (int i = 0; i < n; i++) {
           hits +=
-              KMeans.nearestCentroid(sub, i * w, cb, keyCount, w)
-                      == keys[i * codebooks + c]
+              KMeans.nearestCentroid(sub, i * w, cb, keyCount, w) == keys[i * codebooks + c]
                   ? 1
                   : 0;
         }
       } else {
         cb = kmeans;
         for (int i = 0; i < n; i++) {
-          keys[i * codebooks + c] =
-              (byte) KMeans.nearestCentroid(sub, i * w, cb, keyCount, w);
+          keys[i * codebooks + c] = (byte) KMeans.nearestCentroid(sub, i * w, cb, keyCount, w);
         }
         hits += n;
       }
@@ -331,8 +327,8 @@ public final class LutLayerBuilder {
   }
 
   /**
-   * What a layer needs to run (16 keys): tables C·16·M int8 + scale and bias 8·M + the tree (4·C·4 + 4·C·15)
-   * or, for the centroid encoder, the centroids 4·C·16·w.
+   * What a layer needs to run (16 keys): tables C·16·M int8 + scale and bias 8·M + the tree (4·C·4
+   * + 4·C·15) or, for the centroid encoder, the centroids 4·C·16·w.
    */
   public static long lookupBytes(int codebooks, int m, int w, LutOptions.Encoder encoder) {
     return lookupBytes(codebooks, m, w, encoder, 8);

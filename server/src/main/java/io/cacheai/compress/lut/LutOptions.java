@@ -35,10 +35,10 @@ import java.util.function.Consumer;
  *     entries a row, so G times the keys fit in the same bytes; 0 = auto (the default)
  * @param prune once the tables are final, remove the rows of the Gemm before a table layer that no
  *     tree reads ({@link DeadRowPruning}; same keys and logits, a smaller Gemm); default on
- * @param depth L, the depth of a LookupGemm layer's trees: K = 2^L keys per codebook (2, 3 or 4:
- *     4, 8 or 16 keys), each codebook's tables K rows; shallower trees cost fewer table bytes per
- *     codebook, so the same size holds more codebooks ({@link #widthFor}); {@link #AUTO_DEPTH}
- *     = chosen per layer by {@link LutCompressor#layerOptions}; a k×k Conv's LookupConv is always
+ * @param depth L, the depth of a LookupGemm layer's trees: K = 2^L keys per codebook (2, 3 or 4: 4,
+ *     8 or 16 keys), each codebook's tables K rows; shallower trees cost fewer table bytes per
+ *     codebook, so the same size holds more codebooks ({@link #widthFor}); {@link #AUTO_DEPTH} =
+ *     chosen per layer by {@link LutCompressor#layerOptions}; a k×k Conv's LookupConv is always
  *     depth 4
  */
 public record LutOptions(
@@ -222,9 +222,9 @@ public record LutOptions(
    * {@link #AUTO_GROUPS} ({@code --lut-groups 0}) and the width auto, {@value #AUTO_GROUP_COUNT}
    * when the ungrouped tables would have fewer than {@value #AUTO_GROUPS_BELOW_CODEBOOKS} codebooks
    * (MNIST MLP 256→128: 11) and m divides, else 1 (MNIST CNN 800→120: 35 codebooks, ungrouped);
-   * {@link LutCompressor} further keeps auto groups to layers that read Relu(Gemm). "Few" is
-   * judged at 16 keys (depth 4), the geometry the rule was measured in: a shallower tree's layer
-   * holds more codebooks in the same bytes but is the same layer.
+   * {@link LutCompressor} further keeps auto groups to layers that read Relu(Gemm). "Few" is judged
+   * at 16 keys (depth 4), the geometry the rule was measured in: a shallower tree's layer holds
+   * more codebooks in the same bytes but is the same layer.
    */
   public int groupsFor(int d, int m) {
     if (encoder != Encoder.TREE) {

@@ -97,11 +97,7 @@ final class TableQuantizer {
     ByteBuffer data = ByteBuffer.allocateDirect(entries.length).order(ByteOrder.LITTLE_ENDIAN);
     data.put(entries).clear();
     return new PackedTensor(
-        PackedTensor.Format.S8_LUT16,
-        new long[] {codebooks, keys, m},
-        data,
-        new float[0],
-        0);
+        PackedTensor.Format.S8_LUT16, new long[] {codebooks, keys, m}, data, new float[0], 0);
   }
 
   /**
@@ -125,10 +121,6 @@ final class TableQuantizer {
       }
     }
     return new PackedTensor(
-        PackedTensor.Format.S4_LUT16,
-        new long[] {codebooks, keys, m},
-        data,
-        new float[0],
-        0);
+        PackedTensor.Format.S4_LUT16, new long[] {codebooks, keys, m}, data, new float[0], 0);
   }
 }

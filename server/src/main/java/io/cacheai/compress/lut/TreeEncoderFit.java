@@ -4,16 +4,16 @@ import io.cacheai.runtime.LookupKernels;
 import java.util.Arrays;
 
 /**
- * Fits the depth-L (4 by default) balanced tree encoder of one sub-space (MADDNESS, Blalock & Guttag 2021, §4.2):
- * level by level, one split dimension shared by the 2^l nodes of the level and one threshold per
- * node (heap order; {@code x > threshold} goes right, as {@link LookupKernels} runs it). Each point
- * comes with a target vector — its k-means centroid (the tree then imitates the nearest-centroid
- * assignment) or its partial output x_c·W_cᵀ (the tree then separates what the tables must tell
- * apart) — and for each candidate dimension every node of the level gets the threshold that leaves
- * the least summed squared error of those targets inside its two children; the dimension whose
- * splits leave the least error in total wins. As in MADDNESS the thresholds are found exactly by a
- * scan of the sorted values, not fixed at medians (medians were tried first: on ReLU activations,
- * full of ties at zero, they cut badly).
+ * Fits the depth-L (4 by default) balanced tree encoder of one sub-space (MADDNESS, Blalock &
+ * Guttag 2021, §4.2): level by level, one split dimension shared by the 2^l nodes of the level and
+ * one threshold per node (heap order; {@code x > threshold} goes right, as {@link LookupKernels}
+ * runs it). Each point comes with a target vector — its k-means centroid (the tree then imitates
+ * the nearest-centroid assignment) or its partial output x_c·W_cᵀ (the tree then separates what the
+ * tables must tell apart) — and for each candidate dimension every node of the level gets the
+ * threshold that leaves the least summed squared error of those targets inside its two children;
+ * the dimension whose splits leave the least error in total wins. As in MADDNESS the thresholds are
+ * found exactly by a scan of the sorted values, not fixed at medians (medians were tried first: on
+ * ReLU activations, full of ties at zero, they cut badly).
  */
 public final class TreeEncoderFit {
   private TreeEncoderFit() {}
@@ -60,7 +60,8 @@ public final class TreeEncoderFit {
   public static Tree fit(
       float[] x, float[] targets, int n, int w, int tw, boolean[] taken, int depth) {
     if (depth < 1 || depth > LookupKernels.DEPTH) {
-      throw new IllegalArgumentException("tree depth " + depth + " (1.." + LookupKernels.DEPTH + ")");
+      throw new IllegalArgumentException(
+          "tree depth " + depth + " (1.." + LookupKernels.DEPTH + ")");
     }
     boolean anyFree = false;
     for (int d = 0; d < w; d++) {

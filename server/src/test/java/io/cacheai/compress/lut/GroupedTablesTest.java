@@ -81,8 +81,7 @@ class GroupedTablesTest {
   void build_mlpMiddleLayer_groupedLayoutAtTenTimes(int depth, int width, int perGroup) {
     int keys = 1 << depth;
     LutCompressor.Result r =
-        compress(
-            options(depth), LutFineTune.Options.defaults().withEpochs(0).withSoftKeyEpochs(0));
+        compress(options(depth), LutFineTune.Options.defaults().withEpochs(0).withSoftKeyEpochs(0));
     Node table = table(r.graph());
     assertThat(table.name()).isEqualTo("/3/Gemm");
     assertThat(table.attributes().getLong("groups", 1)).isEqualTo(GROUPS);

@@ -9,8 +9,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * {@link TreeEncoderFit} at depths 2, 3 and 4: on points whose 2^L clusters an axis-aligned tree
- * of depth L can separate (cluster b sits at 10·bit_l(b) along dimension l, noise below 1 elsewhere
+ * {@link TreeEncoderFit} at depths 2, 3 and 4: on points whose 2^L clusters an axis-aligned tree of
+ * depth L can separate (cluster b sits at 10·bit_l(b) along dimension l, noise below 1 elsewhere
  * and around it), with each point's cluster centre as its target, the fitted tree gives every
  * cluster its own key and every point of a cluster that key: it reproduces the training assignment
  * exactly, with 2^L keys from L split dims and 2^L − 1 thresholds.
@@ -53,7 +53,9 @@ class TreeEncoderFitTest {
       int key = tree.key(x, i * w);
       assertThat(key).isBetween(0, keys - 1);
       Integer seen = keyOfCluster.putIfAbsent(cluster[i], key);
-      assertThat(seen == null ? key : seen).as("point %d of cluster %d", i, cluster[i]).isEqualTo(key);
+      assertThat(seen == null ? key : seen)
+          .as("point %d of cluster %d", i, cluster[i])
+          .isEqualTo(key);
     }
     // one key per cluster, all 2^L of them used
     assertThat(keyOfCluster).hasSize(keys);
