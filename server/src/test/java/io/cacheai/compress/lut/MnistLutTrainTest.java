@@ -193,8 +193,8 @@ class MnistLutTrainTest {
   static final double MLP_MIN_ACCURACY_PCT = 97.9;
   static final double MLP_MIN_AGREEMENT_PCT = 98.0;
   // MLP with --lut-depth 2 (trees of 4 keys, 4 groups x 32 codebooks, w=8, 11 776 B, 11.17x):
-  // the CLI measured 98.44% / 98.54% (3000 calibration images, 60000 fine-tune rows; depth 4:
-  // 98.18% / 98.39%)
+  // measured here 98.35% / 98.47% (2000 images for the tables; the CLI with 3000: 98.44% /
+  // 98.54%, depth 4 98.18% / 98.39%)
   static final double MLP_DEPTH2_MIN_ACCURACY_PCT = 98.2;
-  static final double MLP_DEPTH2_MIN_AGREEMENT_PCT = 98.2;
+  static final double MLP_DEPTH2_MIN_AGREEMENT_PCT = 98.3;
 }
