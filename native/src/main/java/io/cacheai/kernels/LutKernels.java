@@ -14,26 +14,27 @@ import java.nio.IntBuffer;
  * d·m/width} — a quarter (width 4) or an eighth (width 8) of the int8 weights, with no multiplies.
  *
  * <p>Shapes. An input row has {@code d} floats, split into {@code codebooks} (C) sub-vectors of
- * {@code width} (w) floats, {@code d == codebooks·width} (the caller pads); K = {@link #KEYS} keys
- * per codebook; {@code m} outputs:
+ * {@code width} (w) floats, {@code d == codebooks·width} (the caller pads); K keys per codebook, 4,
+ * 8 or 16 (the overloads without a depth or K are K = {@link #KEYS}), a tree of depth L = log2 K
+ * ({@link #depthOf}); {@code m} outputs:
  *
  * <pre>
  *   x          f32 [rows][d]          row r, codebook c: x[r·d + c·w ... r·d + c·w + w−1]
- *   splitDims  s32 [C][4]             tree: the dimension (0..w−1) compared at each level
- *   thresholds f32 [C][15]            tree: heap order, root 0, children of n are 2n+1 (≤) and 2n+2 (&gt;)
- *   centroids  f32 [C][16][w]         exact encoder
- *   keys       u8  [rows][C]          0..15
- *   tables     s8  [C][16][m]         m contiguous; the row for (c, key) starts at byte (c·16 + key)·m
+ *   splitDims  s32 [C][L]             tree: the dimension (0..w−1) compared at each level
+ *   thresholds f32 [C][K−1]           tree: heap order, root 0, children of n are 2n+1 (≤) and 2n+2 (&gt;)
+ *   centroids  f32 [C][K][w]          exact encoder
+ *   keys       u8  [rows][C]          0..K−1
+ *   tables     s8  [C][K][m]          m contiguous; the row for (c, key) starts at byte (c·K + key)·m
  *   scale      f32 [m]    bias f32 [m] or null
- *   out        f32 [rows][m]          out[r·m + j] = bias[j] + scale[j] · Σ_c tables[(c·16 + key_rc)·m + j]
+ *   out        f32 [rows][m]          out[r·m + j] = bias[j] + scale[j] · Σ_c tables[(c·K + key_rc)·m + j]
  * </pre>
  *
  * <p>4-bit tables ({@link #accumulateS4}, bundle layout {@code lut16x4}): the same sum over signed
  * 4-bit entries, two per byte along m, each (c, key) row padded to a whole byte, {@code RB =
- * (m+1)/2} bytes per row ({@link #rowBytesS4}), {@code C·16·RB} bytes in all:
+ * (m+1)/2} bytes per row ({@link #rowBytesS4}), {@code C·K·RB} bytes in all:
  *
  * <pre>
- *   tables     s4  [C][16][RB bytes]  byte (c·16 + key)·RB + b holds T[c][key][2b] and T[c][key][2b+1]:
+ *   tables     s4  [C][K][RB bytes]   byte (c·K + key)·RB + b holds T[c][key][2b] and T[c][key][2b+1]:
  *
  *                  bit   7   6   5   4   3   2   1   0
  *                      [ T[..][2b+1]   | T[..][2b]      ]    two's complement nibbles, −8..7
@@ -54,7 +55,7 @@ import java.nio.IntBuffer;
  * <p>Exact: the native kernels equal {@link Reference} bit for bit. Integer sums are exact (s16
  * lanes widened to s32 every 256 codebooks, before 256·|−128| could wrap); the float work is the
  * same IEEE operations in the same order (no fused multiply-add). Keys read by {@link #accumulate}
- * are masked to their low 4 bits, so a corrupt key byte cannot index outside its codebook.
+ * are masked to their low log2 K bits, so a corrupt key byte cannot index outside its codebook.
  *
  * <p>Dispatch: the AVX2 bodies when the CPU has AVX2 ({@link #avx2()}), the scalar C twins
  * otherwise. Threads: every method may run concurrently; none keeps state.
@@ -205,6 +206,136 @@ public final class LutKernels {
         LutArguments.at0(keys),
         rows,
         codebooks,
+        m,
+        LutArguments.at0(tables),
+        LutArguments.at0(scale),
+        LutArguments.at0(bias),
+        LutArguments.at0(out));
+  }
+
+  /**
+   * The tree encoder of {@code depth} L levels (2, 3 or 4; K = 2^L keys): {@code splitDims} s32
+   * [C][L], {@code thresholds} f32 [C][K−1] in heap order; {@code node = 0; for l in 0..L−1: node =
+   * 2·node + 1 + (x[r·d + c·w + splitDims[c·L+l]] > thresholds[c·(K−1) + node] ? 1 : 0); keys[r·C +
+   * c] = node − (K−1)}, 0..K−1. Depth 4 is {@link #encodeTree(FloatBuffer, int, int, int, int,
+   * IntBuffer, FloatBuffer, ByteBuffer)}.
+   */
+  public static void encodeTree(
+      FloatBuffer x,
+      int rows,
+      int d,
+      int codebooks,
+      int width,
+      int depth,
+      IntBuffer splitDims,
+      FloatBuffer thresholds,
+      ByteBuffer keys) {
+    LutArguments.checkEncode(x, rows, d, codebooks, width, keys);
+    LutArguments.checkTreeSizes(codebooks, depth, splitDims, thresholds);
+    if (rows == 0 || codebooks == 0) {
+      return;
+    }
+    int bad =
+        LutKernelsNative.encodeTreeDepth(
+            LutArguments.at0(x),
+            rows,
+            d,
+            codebooks,
+            width,
+            depth,
+            LutArguments.at0(splitDims),
+            LutArguments.at0(thresholds),
+            LutArguments.at0(keys));
+    if (bad >= 0) {
+      throw LutArguments.badSplitDim(bad, splitDims.get(bad), depth, width);
+    }
+  }
+
+  /**
+   * The nearest of K = {@code keysPerCodebook} (4, 8, 16) centroids f32 [C][K][w], rules as above.
+   */
+  public static void encodeCentroids(
+      FloatBuffer x,
+      int rows,
+      int d,
+      int codebooks,
+      int width,
+      int keysPerCodebook,
+      FloatBuffer centroids,
+      ByteBuffer keys) {
+    LutArguments.checkEncode(x, rows, d, codebooks, width, keys);
+    LutArguments.checkCentroids(codebooks, width, keysPerCodebook, centroids);
+    if (rows == 0 || codebooks == 0) {
+      return;
+    }
+    LutKernelsNative.encodeCentroidsK(
+        LutArguments.at0(x),
+        rows,
+        d,
+        codebooks,
+        width,
+        keysPerCodebook,
+        LutArguments.at0(centroids),
+        LutArguments.at0(keys));
+  }
+
+  /**
+   * Gather-accumulate over K = {@code keysPerCodebook} (4, 8, 16) rows per codebook, {@code tables}
+   * s8 [C][K][m] ({@code codebooks·K·m} bytes): {@code out[r·m + j] = bias[j] + scale[j] · (float)
+   * Σ_c tables[(c·K + (keys[r·C + c] & (K−1)))·m + j]}.
+   */
+  public static void accumulate(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutArguments.checkAccumulate(
+        keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+    if (rows == 0 || m == 0) {
+      return;
+    }
+    LutKernelsNative.accumulateK(
+        LutArguments.at0(keys),
+        rows,
+        codebooks,
+        keysPerCodebook,
+        m,
+        LutArguments.at0(tables),
+        LutArguments.at0(scale),
+        LutArguments.at0(bias),
+        LutArguments.at0(out));
+  }
+
+  /**
+   * As {@link #accumulateS4(ByteBuffer, int, int, int, ByteBuffer, FloatBuffer, FloatBuffer,
+   * FloatBuffer)} over K = {@code keysPerCodebook} rows per codebook: {@code tables} s4 [C][K][RB
+   * bytes], {@code codebooks·K·((m+1)/2)} bytes, keys read {@code & (K−1)}.
+   */
+  public static void accumulateS4(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutArguments.checkAccumulateS4(
+        keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+    if (rows == 0 || m == 0) {
+      return;
+    }
+    LutKernelsNative.accumulateS4K(
+        LutArguments.at0(keys),
+        rows,
+        codebooks,
+        keysPerCodebook,
         m,
         LutArguments.at0(tables),
         LutArguments.at0(scale),

@@ -31,7 +31,6 @@ final class NativeLookupKernels implements LookupKernels {
 
   private NativeLookupKernels() {}
 
-  // Until the C kernels take K, trees and tables of K != 16 run on the Java reference.
   @Override
   public void encodeTree(
       FloatBuffer x,
@@ -43,12 +42,7 @@ final class NativeLookupKernels implements LookupKernels {
       IntBuffer splitDims,
       FloatBuffer thresholds,
       ByteBuffer keys) {
-    if (depth == DEPTH) {
-      LutKernels.encodeTree(x, rows, d, codebooks, width, splitDims, thresholds, keys);
-    } else {
-      LutKernels.Reference.encodeTree(
-          x, rows, d, codebooks, width, depth, splitDims, thresholds, keys);
-    }
+    LutKernels.encodeTree(x, rows, d, codebooks, width, depth, splitDims, thresholds, keys);
   }
 
   @Override
@@ -61,12 +55,7 @@ final class NativeLookupKernels implements LookupKernels {
       int keysPerCodebook,
       FloatBuffer centroids,
       ByteBuffer keys) {
-    if (keysPerCodebook == KEYS) {
-      LutKernels.encodeCentroids(x, rows, d, codebooks, width, centroids, keys);
-    } else {
-      LutKernels.Reference.encodeCentroids(
-          x, rows, d, codebooks, width, keysPerCodebook, centroids, keys);
-    }
+    LutKernels.encodeCentroids(x, rows, d, codebooks, width, keysPerCodebook, centroids, keys);
   }
 
   @Override
@@ -80,12 +69,7 @@ final class NativeLookupKernels implements LookupKernels {
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
-    if (keysPerCodebook == KEYS) {
-      LutKernels.accumulate(keys, rows, codebooks, m, tables, scale, bias, out);
-    } else {
-      LutKernels.Reference.accumulate(
-          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
-    }
+    LutKernels.accumulate(keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
   }
 
   @Override
@@ -99,11 +83,6 @@ final class NativeLookupKernels implements LookupKernels {
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
-    if (keysPerCodebook == KEYS) {
-      LutKernels.accumulateS4(keys, rows, codebooks, m, tables, scale, bias, out);
-    } else {
-      LutKernels.Reference.accumulateS4(
-          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
-    }
+    LutKernels.accumulateS4(keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
   }
 }
