@@ -1,26 +1,29 @@
 /*
  * cacheai lookup kernels: implementation. Shapes, contracts and rounding rules: cai_lut.h.
  *
- * encode_tree: four compares and adds per codebook, no multiplications. The scalar walk is fast
- * because its four dependent loads per codebook overlap across codebooks in the out-of-order core;
- * a first AVX2 version that gathered x as well as the thresholds (three gathers per level) was
- * slower than it (0.71 vs 0.59 us for 200 codebooks). The AVX2 body kept (widths <= 8, fewer than
- * 8 rows) gathers only the thresholds and gets x with masked loads and vpermps: 0.51 vs 0.67 us.
+ * encode_tree: L (the depth, 2..4) compares and adds per codebook, no multiplications; each depth
+ * has its own unrolled copy of both bodies (depth 4 is the code it had before K varied). The
+ * scalar walk is fast because its L dependent loads per codebook overlap across codebooks in the
+ * out-of-order core; a first AVX2 version that gathered x as well as the thresholds (three
+ * gathers per level) was slower than it (0.71 vs 0.59 us for 200 codebooks). The AVX2 body kept
+ * (widths <= 8, fewer than 8 rows) gathers only the thresholds and gets x with masked loads and
+ * vpermps: 0.51 vs 0.67 us.
  *
  * encode_centroids (AVX2, widths 4 and 8): the squared differences of eight centroids are
  * computed with contiguous loads and transposed in registers so that lane k accumulates centroid
  * k's terms in dimension order, as the scalar twin does. Argmin: NaN lanes -> +inf, horizontal
  * min, the lowest lane equal to it (ties -> lowest key). Other widths run the scalar twin.
  *
- * accumulate_k16 (AVX2): outputs in blocks of up to 128 (8 vectors of 16 s16 lanes, all in
- * registers); per codebook one table row slice is loaded 16 bytes at a time, sign-extended to s16
- * (vpmovsxbw) and added. Every CAI_LUT_S16_CODEBOOKS codebooks the s16 sums are widened into s32.
- * Leftover outputs: one pass with 0..7 vectors and an 8-wide half, then scalar. The row pointers
- * of a group of codebooks are computed once per row and shared by all blocks. Tables larger than
- * the L2 cache switch to the streaming order (cai_lut_stream): rows taken 8 at a time and read
- * front to back in chunks of 2048 outputs, s16 sums in L1 — on 4096 x 4096 this halved the time
- * (400 -> 200 us at width 4) against the register blocks, whose 128-byte pieces of a different
- * page per codebook defeat the hardware prefetcher even with software prefetch 48 rows ahead.
+ * accumulate (AVX2; any K, only the row pointers depend on it): outputs in blocks of up to 128
+ * (8 vectors of 16 s16 lanes, all in registers); per codebook one table row slice is loaded 16
+ * bytes at a time, sign-extended to s16 (vpmovsxbw) and added. Every CAI_LUT_S16_CODEBOOKS
+ * codebooks the s16 sums are widened into s32. Leftover outputs: one pass with 0..7 vectors and
+ * an 8-wide half, then scalar. The row pointers of a group of codebooks are computed once per row
+ * and shared by all blocks. Tables larger than the L2 cache switch to the streaming order
+ * (cai_lut_stream): rows taken 8 at a time and read front to back in chunks of 2048 outputs, s16
+ * sums in L1 — on 4096 x 4096 this halved the time (400 -> 200 us at width 4) against the
+ * register blocks, whose 128-byte pieces of a different page per codebook defeat the hardware
+ * prefetcher even with software prefetch 48 rows ahead.
  */
 #include "cai_lut.h"
 
@@ -80,31 +83,60 @@ void cai_lut_force_scalar(int force) { cai_lut_forced_scalar = force != 0; }
 /* ------------------------------------------------------------------------------------------------
  * Scalar twins
  * ---------------------------------------------------------------------------------------------- */
-static inline uint8_t cai_lut_tree_key(const float* xs, const int32_t* sd, const float* t) {
+/* The walk of one codebook's tree of `depth` levels (2^depth - 1 nodes); callers pass a constant
+ * depth, so each depth gets its own unrolled copy. */
+static inline __attribute__((always_inline)) uint8_t cai_lut_tree_key(const float* xs,
+                                                                      const int32_t* sd,
+                                                                      const float* t,
+                                                                      const int depth) {
   int node = 0;
-  for (int l = 0; l < CAI_LUT_DEPTH; l++) {
+  for (int l = 0; l < depth; l++) {
     node = 2 * node + 1 + (xs[sd[l]] > t[node] ? 1 : 0);
   }
-  return (uint8_t)(node - CAI_LUT_NODES);
+  return (uint8_t)(node - ((1 << depth) - 1));
 }
 
-void cai_lut_encode_tree_ref(const float* x, int rows, int d, int codebooks, int width,
-                             const int32_t* split_dims, const float* thresholds, uint8_t* keys) {
+static inline __attribute__((always_inline)) void cai_lut_encode_tree_ref_body(
+    const float* x, int rows, int d, int codebooks, int width, const int32_t* split_dims,
+    const float* thresholds, uint8_t* keys, const int depth) {
+  const size_t nodes = ((size_t)1 << depth) - 1;
   for (int r = 0; r < rows; r++) {
     const float* xr = x + (size_t)r * d;
     for (int c = 0; c < codebooks; c++) {
       keys[(size_t)r * codebooks + c] =
-          cai_lut_tree_key(xr + (size_t)c * width, split_dims + (size_t)c * CAI_LUT_DEPTH,
-                           thresholds + (size_t)c * CAI_LUT_NODES);
+          cai_lut_tree_key(xr + (size_t)c * width, split_dims + (size_t)c * depth,
+                           thresholds + (size_t)c * nodes, depth);
     }
   }
 }
 
+void cai_lut_encode_tree_depth_ref(const float* x, int rows, int d, int codebooks, int width,
+                                   int depth, const int32_t* split_dims, const float* thresholds,
+                                   uint8_t* keys) {
+  switch (depth) {
+    case 2:
+      cai_lut_encode_tree_ref_body(x, rows, d, codebooks, width, split_dims, thresholds, keys, 2);
+      break;
+    case 3:
+      cai_lut_encode_tree_ref_body(x, rows, d, codebooks, width, split_dims, thresholds, keys, 3);
+      break;
+    default:
+      cai_lut_encode_tree_ref_body(x, rows, d, codebooks, width, split_dims, thresholds, keys, 4);
+      break;
+  }
+}
+
+void cai_lut_encode_tree_ref(const float* x, int rows, int d, int codebooks, int width,
+                             const int32_t* split_dims, const float* thresholds, uint8_t* keys) {
+  cai_lut_encode_tree_ref_body(x, rows, d, codebooks, width, split_dims, thresholds, keys,
+                               CAI_LUT_DEPTH);
+}
+
 /* Argmin with the contract's rules: key 0 when dist[0] is NaN, NaN never wins, ties -> lowest. */
-static inline uint8_t cai_lut_argmin16(const float* dist) {
+static inline uint8_t cai_lut_argmin(const float* dist, int keys_per_codebook) {
   int best = 0;
   float best_dist = dist[0];
-  for (int k = 1; k < CAI_LUT_KEYS; k++) {
+  for (int k = 1; k < keys_per_codebook; k++) {
     if (dist[k] < best_dist) {
       best = k;
       best_dist = dist[k];
@@ -115,12 +147,19 @@ static inline uint8_t cai_lut_argmin16(const float* dist) {
 
 void cai_lut_encode_centroids_ref(const float* x, int rows, int d, int codebooks, int width,
                                   const float* centroids, uint8_t* keys) {
+  cai_lut_encode_centroids_k_ref(x, rows, d, codebooks, width, CAI_LUT_KEYS, centroids, keys);
+}
+
+void cai_lut_encode_centroids_k_ref(const float* x, int rows, int d, int codebooks, int width,
+                                    int keys_per_codebook, const float* centroids,
+                                    uint8_t* keys) {
   float dist[CAI_LUT_KEYS];
+  const int kk = keys_per_codebook;
   for (int r = 0; r < rows; r++) {
     for (int c = 0; c < codebooks; c++) {
       const float* xs = x + (size_t)r * d + (size_t)c * width;
-      const float* cen = centroids + (size_t)c * CAI_LUT_KEYS * width;
-      for (int k = 0; k < CAI_LUT_KEYS; k++) {
+      const float* cen = centroids + (size_t)c * kk * width;
+      for (int k = 0; k < kk; k++) {
         float s = 0.0f;
         for (int i = 0; i < width; i++) {
           const float diff = xs[i] - cen[(size_t)k * width + i];
@@ -129,13 +168,18 @@ void cai_lut_encode_centroids_ref(const float* x, int rows, int d, int codebooks
         }
         dist[k] = s;
       }
-      keys[(size_t)r * codebooks + c] = cai_lut_argmin16(dist);
+      keys[(size_t)r * codebooks + c] = cai_lut_argmin(dist, kk);
     }
   }
 }
 
-static inline const int8_t* cai_lut_row(const int8_t* tables, int m, int c, uint8_t key) {
-  return tables + ((size_t)c * CAI_LUT_KEYS + (key & 15u)) * (size_t)m;
+/* The table row of (c, key) with K = keys_per_codebook rows per codebook (4, 8 or 16: a power of
+ * two, checked in Java), the key masked to its low log2 K bits: whatever the key byte holds, the
+ * row lies inside codebook c's K rows. */
+static inline const int8_t* cai_lut_row(const int8_t* tables, int m, int keys_per_codebook, int c,
+                                        uint8_t key) {
+  return tables + ((size_t)c * keys_per_codebook + (key & (unsigned)(keys_per_codebook - 1))) *
+                      (size_t)m;
 }
 
 static inline float cai_lut_output(int32_t sum, int j, const float* scale, const float* bias) {
@@ -148,6 +192,12 @@ static inline float cai_lut_output(int32_t sum, int j, const float* scale, const
 void cai_lut_accumulate_k16_ref(const uint8_t* keys, int rows, int codebooks, int m,
                                 const int8_t* tables, const float* scale, const float* bias,
                                 float* out) {
+  cai_lut_accumulate_ref(keys, rows, codebooks, CAI_LUT_KEYS, m, tables, scale, bias, out);
+}
+
+void cai_lut_accumulate_ref(const uint8_t* keys, int rows, int codebooks, int keys_per_codebook,
+                            int m, const int8_t* tables, const float* scale, const float* bias,
+                            float* out) {
   int32_t acc[CAI_LUT_REF_BLOCK];
   for (int r = 0; r < rows; r++) {
     const uint8_t* kr = keys + (size_t)r * codebooks;
@@ -156,7 +206,7 @@ void cai_lut_accumulate_k16_ref(const uint8_t* keys, int rows, int codebooks, in
       const int n = m - j0 < CAI_LUT_REF_BLOCK ? m - j0 : CAI_LUT_REF_BLOCK;
       memset(acc, 0, sizeof(acc));
       for (int c = 0; c < codebooks; c++) {
-        const int8_t* t = cai_lut_row(tables, m, c, kr[c]) + j0;
+        const int8_t* t = cai_lut_row(tables, m, keys_per_codebook, c, kr[c]) + j0;
         for (int j = 0; j < n; j++) {
           acc[j] += t[j];
         }
@@ -176,13 +226,22 @@ static inline int32_t cai_lut4_entry(const uint8_t* row, int j) {
   return (int32_t)(nibble ^ 8u) - 8;
 }
 
-static inline const uint8_t* cai_lut4_row(const uint8_t* tables, size_t rb, int c, uint8_t key) {
-  return tables + ((size_t)c * CAI_LUT_KEYS + (key & 15u)) * rb;
+/* As cai_lut_row for a 4-bit table of rb bytes per row. */
+static inline const uint8_t* cai_lut4_row(const uint8_t* tables, size_t rb, int keys_per_codebook,
+                                          int c, uint8_t key) {
+  const size_t row = (size_t)c * keys_per_codebook + (key & (unsigned)(keys_per_codebook - 1));
+  return tables + row * rb;
 }
 
 void cai_lut_accumulate_k16_s4_ref(const uint8_t* keys, int rows, int codebooks, int m,
                                    const uint8_t* tables, const float* scale, const float* bias,
                                    float* out) {
+  cai_lut_accumulate_s4_ref(keys, rows, codebooks, CAI_LUT_KEYS, m, tables, scale, bias, out);
+}
+
+void cai_lut_accumulate_s4_ref(const uint8_t* keys, int rows, int codebooks,
+                               int keys_per_codebook, int m, const uint8_t* tables,
+                               const float* scale, const float* bias, float* out) {
   int32_t acc[CAI_LUT_REF_BLOCK];
   const size_t rb = cai_lut4_row_bytes(m);
   for (int r = 0; r < rows; r++) {
@@ -192,7 +251,7 @@ void cai_lut_accumulate_k16_s4_ref(const uint8_t* keys, int rows, int codebooks,
       const int n = m - j0 < CAI_LUT_REF_BLOCK ? m - j0 : CAI_LUT_REF_BLOCK;
       memset(acc, 0, sizeof(acc));
       for (int c = 0; c < codebooks; c++) {
-        const uint8_t* t = cai_lut4_row(tables, rb, c, kr[c]);
+        const uint8_t* t = cai_lut4_row(tables, rb, keys_per_codebook, c, kr[c]);
         for (int j = 0; j < n; j++) {
           acc[j] += cai_lut4_entry(t, j0 + j);
         }
@@ -217,16 +276,21 @@ void cai_lut_accumulate_k16_s4_ref(const uint8_t* keys, int rows, int codebooks,
  * thresholds of the lanes' current nodes need a gather (one per level). Split dimensions were
  * checked to lie in [0, w) before this runs.
  */
-static CAI_LUT_AVX2 void cai_lut_encode_tree_avx2(const float* x, int rows, int d, int codebooks,
-                                                  int width, const int32_t* split_dims,
-                                                  const float* thresholds, uint8_t* keys) {
+CAI_LUT_AVX2_INLINE void cai_lut_encode_tree_avx2_body(const float* x, int rows, int d,
+                                                       int codebooks, int width,
+                                                       const int32_t* split_dims,
+                                                       const float* thresholds, uint8_t* keys,
+                                                       const int depth) {
   const int c8 = codebooks & ~7;
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i load_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(width), lanes);
   const __m256i order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);   /* codebook of each lane */
   const __m256i unorder = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7); /* lane of each codebook */
   const __m256i one = _mm256_set1_epi32(1);
-  const __m256i leaves = _mm256_set1_epi32(CAI_LUT_NODES);
+  const __m256i leaves = _mm256_set1_epi32((1 << depth) - 1);
+  /* depth < 4: a codebook's split dims are `depth` ints; the masked load reads only those, and
+   * the lanes it leaves 0 pick x[0] into levels that are never walked */
+  const __m256i sd_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(depth), lanes);
   for (int r = 0; r < rows; r++) {
     const float* xr = x + (size_t)r * d;
     uint8_t* kr = keys + (size_t)r * codebooks;
@@ -236,25 +300,32 @@ static CAI_LUT_AVX2 void cai_lut_encode_tree_avx2(const float* x, int rows, int 
         const int ca = c0 + 2 * q;
         const __m256 va = _mm256_maskload_ps(xr + (size_t)ca * width, load_mask);
         const __m256 vb = _mm256_maskload_ps(xr + (size_t)(ca + 1) * width, load_mask);
-        const __m256i ia = _mm256_castsi128_si256(
-            _mm_loadu_si128((const __m128i*)(split_dims + (size_t)ca * CAI_LUT_DEPTH)));
-        const __m256i ib = _mm256_castsi128_si256(
-            _mm_loadu_si128((const __m128i*)(split_dims + (size_t)(ca + 1) * CAI_LUT_DEPTH)));
+        __m256i ia, ib;
+        if (depth == 4) {
+          ia = _mm256_castsi128_si256(
+              _mm_loadu_si128((const __m128i*)(split_dims + (size_t)ca * 4)));
+          ib = _mm256_castsi128_si256(
+              _mm_loadu_si128((const __m128i*)(split_dims + (size_t)(ca + 1) * 4)));
+        } else {
+          ia = _mm256_maskload_epi32(split_dims + (size_t)ca * depth, sd_mask);
+          ib = _mm256_maskload_epi32(split_dims + (size_t)(ca + 1) * depth, sd_mask);
+        }
         const __m256 pa = _mm256_permutevar8x32_ps(va, ia); /* lanes 0..3: levels of ca */
         const __m256 pb = _mm256_permutevar8x32_ps(vb, ib);
         s[q] = _mm256_insertf128_ps(pa, _mm256_castps256_ps128(pb), 1);
       }
       const __m256 t0 = _mm256_unpacklo_ps(s[0], s[1]), t1 = _mm256_unpackhi_ps(s[0], s[1]);
       const __m256 t2 = _mm256_unpacklo_ps(s[2], s[3]), t3 = _mm256_unpackhi_ps(s[2], s[3]);
-      __m256 level[CAI_LUT_DEPTH];
+      __m256 level[4];
       level[0] = _mm256_shuffle_ps(t0, t2, 0x44);
       level[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
       level[2] = _mm256_shuffle_ps(t1, t3, 0x44);
       level[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
       const __m256i cb = _mm256_add_epi32(_mm256_set1_epi32(c0), order);
-      const __m256i tbase = _mm256_sub_epi32(_mm256_slli_epi32(cb, 4), cb); /* c * 15 */
+      /* c * (2^depth - 1) */
+      const __m256i tbase = _mm256_sub_epi32(_mm256_slli_epi32(cb, depth), cb);
       __m256i node = _mm256_setzero_si256();
-      for (int l = 0; l < CAI_LUT_DEPTH; l++) {
+      for (int l = 0; l < depth; l++) {
         const __m256 tv = _mm256_i32gather_ps(thresholds, _mm256_add_epi32(tbase, node), 4);
         const __m256i gt = _mm256_castps_si256(_mm256_cmp_ps(level[l], tv, _CMP_GT_OQ));
         node = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(node, node), one), gt);
@@ -265,9 +336,27 @@ static CAI_LUT_AVX2 void cai_lut_encode_tree_avx2(const float* x, int rows, int 
       _mm_storel_epi64((__m128i*)(kr + c0), _mm_packus_epi16(k16, k16));
     }
     for (int c = c8; c < codebooks; c++) {
-      kr[c] = cai_lut_tree_key(xr + (size_t)c * width, split_dims + (size_t)c * CAI_LUT_DEPTH,
-                               thresholds + (size_t)c * CAI_LUT_NODES);
+      kr[c] = cai_lut_tree_key(xr + (size_t)c * width, split_dims + (size_t)c * depth,
+                               thresholds + (size_t)c * ((1 << depth) - 1), depth);
     }
+  }
+}
+
+/* One copy per depth, each with its loops unrolled for that depth. */
+static CAI_LUT_AVX2 void cai_lut_encode_tree_avx2(const float* x, int rows, int d, int codebooks,
+                                                  int width, int depth,
+                                                  const int32_t* split_dims,
+                                                  const float* thresholds, uint8_t* keys) {
+  switch (depth) {
+    case 2:
+      cai_lut_encode_tree_avx2_body(x, rows, d, codebooks, width, split_dims, thresholds, keys, 2);
+      break;
+    case 3:
+      cai_lut_encode_tree_avx2_body(x, rows, d, codebooks, width, split_dims, thresholds, keys, 3);
+      break;
+    default:
+      cai_lut_encode_tree_avx2_body(x, rows, d, codebooks, width, split_dims, thresholds, keys, 4);
+      break;
   }
 }
 
@@ -511,14 +600,14 @@ static CAI_LUT_AVX2 void cai_lut_stream(const int8_t* const* rowp, int n, int m1
   }
 }
 
-static CAI_LUT_AVX2 void cai_lut_accumulate_k16_avx2(const uint8_t* keys, int rows,
-                                                     int codebooks, int m, const int8_t* tables,
-                                                     const float* scale, const float* bias,
-                                                     float* out) {
+static CAI_LUT_AVX2 void cai_lut_accumulate_avx2(const uint8_t* keys, int rows, int codebooks,
+                                                 int keys_per_codebook, int m,
+                                                 const int8_t* tables, const float* scale,
+                                                 const float* bias, float* out) {
   /* Table rows of one group of codebooks (and the next CAI_LUT_PREFETCH, to prefetch). */
   const int8_t* rowp[CAI_LUT_S16_CODEBOOKS + CAI_LUT_PREFETCH];
   /* Prefetching pays once the tables outgrow the L2 cache; below that it only costs. */
-  const int prefetch = (size_t)codebooks * CAI_LUT_KEYS * (size_t)m > ((size_t)1 << 19);
+  const int prefetch = (size_t)codebooks * keys_per_codebook * (size_t)m > ((size_t)1 << 19);
   const int full = m / (16 * CAI_LUT_BLOCK_VECTORS) * (16 * CAI_LUT_BLOCK_VECTORS);
   const int rest = m - full;
   const int rest_nv = rest / 16;
@@ -536,7 +625,7 @@ static CAI_LUT_AVX2 void cai_lut_accumulate_k16_avx2(const uint8_t* keys, int ro
       const int first = cs == 0;
       const int last = cs + n == codebooks;
       for (int i = 0; i < np; i++) {
-        rowp[i] = cai_lut_row(tables, m, cs + i, kr[cs + i]);
+        rowp[i] = cai_lut_row(tables, m, keys_per_codebook, cs + i, kr[cs + i]);
       }
       if (stream) {
         cai_lut_stream(rowp, n, m16, first, last, scale, bias, o);
@@ -654,11 +743,10 @@ CAI_LUT_AVX2_INLINE void cai_lut4_flush16(float* o, int j, __m256i sum16, __m256
  * the last output of an odd m, whose byte's high nibble is padding) come from one 16-byte window
  * ending at the row's last byte — never past it — written through a small array so that no
  * output is written twice (a partial sum must not be added twice) and nothing past out[m-1]. */
-static CAI_LUT_AVX2 void cai_lut_accumulate_k16_s4_avx2(const uint8_t* keys, int rows,
-                                                        int codebooks, int m,
-                                                        const uint8_t* tables,
-                                                        const float* scale, const float* bias,
-                                                        float* out) {
+static CAI_LUT_AVX2 void cai_lut_accumulate_s4_avx2(const uint8_t* keys, int rows,
+                                                    int codebooks, int keys_per_codebook, int m,
+                                                    const uint8_t* tables, const float* scale,
+                                                    const float* bias, float* out) {
   const uint8_t* rowp[CAI_LUT4_S16_CODEBOOKS];
   const size_t rb = cai_lut4_row_bytes(m);
   const size_t full = (size_t)m / 2;              /* bytes whose two outputs both exist */
@@ -677,7 +765,7 @@ static CAI_LUT_AVX2 void cai_lut_accumulate_k16_s4_avx2(const uint8_t* keys, int
       const int last = cs + n == codebooks;
       const __m256i minus = _mm256_set1_epi32(8 * n);
       for (int i = 0; i < n; i++) {
-        rowp[i] = cai_lut4_row(tables, rb, cs + i, kr[cs + i]);
+        rowp[i] = cai_lut4_row(tables, rb, keys_per_codebook, cs + i, kr[cs + i]);
       }
       for (size_t b0 = 0; b0 < b64; b0 += 32) {
         __m256i s[4];
@@ -745,7 +833,14 @@ int cai_lut_check_split_dims(const int32_t* split_dims, int count, int width) {
 
 int cai_lut_encode_tree(const float* x, int rows, int d, int codebooks, int width,
                         const int32_t* split_dims, const float* thresholds, uint8_t* keys) {
-  const int bad = cai_lut_check_split_dims(split_dims, codebooks * CAI_LUT_DEPTH, width);
+  return cai_lut_encode_tree_depth(x, rows, d, codebooks, width, CAI_LUT_DEPTH, split_dims,
+                                   thresholds, keys);
+}
+
+int cai_lut_encode_tree_depth(const float* x, int rows, int d, int codebooks, int width,
+                              int depth, const int32_t* split_dims, const float* thresholds,
+                              uint8_t* keys) {
+  const int bad = cai_lut_check_split_dims(split_dims, codebooks * depth, width);
   if (bad >= 0) {
     return bad;
   }
@@ -753,11 +848,11 @@ int cai_lut_encode_tree(const float* x, int rows, int d, int codebooks, int widt
   /* Measured on Zen 3: the vector body wins by 20-25 % up to 4 rows (0.51 vs 0.67 us for one
    * row of 200 codebooks) but lost to the scalar walk at 16 rows, so batches keep the scalar. */
   if (CAI_LUT_TREE_AVX2 && width <= 8 && rows < CAI_LUT_TREE_AVX2_MAX_ROWS && cai_lut_isa_avx2()) {
-    cai_lut_encode_tree_avx2(x, rows, d, codebooks, width, split_dims, thresholds, keys);
+    cai_lut_encode_tree_avx2(x, rows, d, codebooks, width, depth, split_dims, thresholds, keys);
     return -1;
   }
 #endif
-  cai_lut_encode_tree_ref(x, rows, d, codebooks, width, split_dims, thresholds, keys);
+  cai_lut_encode_tree_depth_ref(x, rows, d, codebooks, width, depth, split_dims, thresholds, keys);
   return -1;
 }
 
@@ -772,26 +867,50 @@ void cai_lut_encode_centroids(const float* x, int rows, int d, int codebooks, in
   cai_lut_encode_centroids_ref(x, rows, d, codebooks, width, centroids, keys);
 }
 
+void cai_lut_encode_centroids_k(const float* x, int rows, int d, int codebooks, int width,
+                                int keys_per_codebook, const float* centroids, uint8_t* keys) {
+  if (keys_per_codebook == CAI_LUT_KEYS) {
+    cai_lut_encode_centroids(x, rows, d, codebooks, width, centroids, keys);
+    return;
+  }
+  cai_lut_encode_centroids_k_ref(x, rows, d, codebooks, width, keys_per_codebook, centroids,
+                                 keys);
+}
+
 void cai_lut_accumulate_k16(const uint8_t* keys, int rows, int codebooks, int m,
                             const int8_t* tables, const float* scale, const float* bias,
                             float* out) {
+  cai_lut_accumulate(keys, rows, codebooks, CAI_LUT_KEYS, m, tables, scale, bias, out);
+}
+
+void cai_lut_accumulate(const uint8_t* keys, int rows, int codebooks, int keys_per_codebook,
+                        int m, const int8_t* tables, const float* scale, const float* bias,
+                        float* out) {
 #if CAI_LUT_X86
   if (cai_lut_isa_avx2()) {
-    cai_lut_accumulate_k16_avx2(keys, rows, codebooks, m, tables, scale, bias, out);
+    cai_lut_accumulate_avx2(keys, rows, codebooks, keys_per_codebook, m, tables, scale, bias,
+                            out);
     return;
   }
 #endif
-  cai_lut_accumulate_k16_ref(keys, rows, codebooks, m, tables, scale, bias, out);
+  cai_lut_accumulate_ref(keys, rows, codebooks, keys_per_codebook, m, tables, scale, bias, out);
 }
 
 void cai_lut_accumulate_k16_s4(const uint8_t* keys, int rows, int codebooks, int m,
                                const uint8_t* tables, const float* scale, const float* bias,
                                float* out) {
+  cai_lut_accumulate_s4(keys, rows, codebooks, CAI_LUT_KEYS, m, tables, scale, bias, out);
+}
+
+void cai_lut_accumulate_s4(const uint8_t* keys, int rows, int codebooks, int keys_per_codebook,
+                           int m, const uint8_t* tables, const float* scale, const float* bias,
+                           float* out) {
 #if CAI_LUT_X86
   if (m >= 32 && cai_lut_isa_avx2()) { /* the AVX2 body's tail window needs 16-byte rows */
-    cai_lut_accumulate_k16_s4_avx2(keys, rows, codebooks, m, tables, scale, bias, out);
+    cai_lut_accumulate_s4_avx2(keys, rows, codebooks, keys_per_codebook, m, tables, scale, bias,
+                               out);
     return;
   }
 #endif
-  cai_lut_accumulate_k16_s4_ref(keys, rows, codebooks, m, tables, scale, bias, out);
+  cai_lut_accumulate_s4_ref(keys, rows, codebooks, keys_per_codebook, m, tables, scale, bias, out);
 }

@@ -3,24 +3,26 @@
  * MADDNESS / LUT-NN style). Java API: io.cacheai.kernels.LutKernels (which checks every argument).
  *
  * Shapes. An input row has d floats, split into C codebooks of width w floats (d == C * w). Each
- * sub-vector is encoded to a key in 0..15 (K = 16), and the output is the sum over codebooks of one
- * precomputed table row per codebook:
+ * sub-vector is encoded to a key in 0..K-1, K keys per codebook = 4, 8 or 16 (a tree of depth
+ * L = log2 K = 2, 3 or 4; the _k16 / depth-less entry points are K = 16, L = 4), and the output is
+ * the sum over codebooks of one precomputed table row per codebook:
  *
  *   x       f32 [rows][d]            row r, codebook c = x[r*d + c*w .. r*d + c*w + w-1]
- *   keys    u8  [rows][C]            keys[r*C + c] in 0..15
- *   tables  s8  [C][16][m]           m contiguous: the row for (c, key) starts at (c*16 + key)*m
+ *   keys    u8  [rows][C]            keys[r*C + c] in 0..K-1
+ *   tables  s8  [C][K][m]            m contiguous: the row for (c, key) starts at (c*K + key)*m
  *   scale   f32 [m], bias f32 [m] or NULL
  *   out     f32 [rows][m]            out[r*m + j] = bias[j] + scale[j] * (float) S(r, j)
- *                                    S(r, j) = sum_c tables[(c*16 + keys[r*C + c])*m + j]  (exact)
+ *                                    S(r, j) = sum_c tables[(c*K + keys[r*C + c])*m + j]  (exact)
  *
  * Encoders:
- *   tree       MADDNESS balanced binary tree of depth 4, no multiplications. Per codebook c:
- *              split_dims s32 [C][4] (one dimension per level, each in [0, w)),
- *              thresholds f32 [C][15] in heap order (root 0, children of n: 2n+1 (<=), 2n+2 (>)):
- *                node = 0; for l in 0..3: node = 2*node + 1 + (x[c*w + split_dims[c*4+l]] > t[node])
- *                key = node - 15
+ *   tree       MADDNESS balanced binary tree of depth L, no multiplications. Per codebook c:
+ *              split_dims s32 [C][L] (one dimension per level, each in [0, w)),
+ *              thresholds f32 [C][K-1] in heap order (root 0, children of n: 2n+1 (<=), 2n+2 (>)):
+ *                node = 0
+ *                for l in 0..L-1: node = 2*node + 1 + (x[c*w + split_dims[c*L+l]] > t[node])
+ *                key = node - (K-1)
  *              x == threshold goes left; NaN goes left (an ordered > comparison is false).
- *   centroids  exact nearest of 16 centroids f32 [C][16][w]: squared L2 distance summed in
+ *   centroids  exact nearest of K centroids f32 [C][K][w]: squared L2 distance summed in
  *              dimension order 0..w-1 in fp32 (no fused multiply-add), ties -> lowest key,
  *              key 0 when the distance to centroid 0 is NaN, NaN distances never win.
  *
@@ -32,8 +34,15 @@
  * to s32 every CAI_LUT_S16_CODEBOOKS codebooks: 256 * -128 = -32768 and 256 * 127 = 32512 both fit
  * in s16, so no partial sum can wrap. Totals fit s32 for any C below 2^24.
  *
- * Keys. accumulate reads keys & 15, so a corrupt key byte can never index outside its codebook's
- * 16 rows (the encoders only write 0..15).
+ * Keys. accumulate reads keys & (K-1) (K a power of two), so a corrupt key byte can never index
+ * outside its codebook's K rows. The encoders only write 0..K-1: the tree walk of L levels ends on
+ * a leaf node in [K-1, 2K-2], and the argmin runs over k < K; the mask is what guarantees the
+ * bounds whatever the keys buffer holds (a caller may pass keys it did not encode).
+ *
+ * K and L: every function taking keys_per_codebook needs K in {4, 8, 16}, every one taking depth
+ * needs L in {2, 3, 4} (io.cacheai.kernels.LutKernels refuses anything else before the call; a
+ * K above 16 would overrun the centroid encoder's distance array, a K not a power of two would
+ * make the key mask wrong).
  *
  * All callers are expected to have validated sizes: these functions do not check them.
  * This file is valid C11 and C++11: JavaCPP compiles it inside its generated C++ JNI unit.
@@ -63,6 +72,14 @@ void cai_lut_force_scalar(int force);
  * a Java loop over the IntBuffer cost ~300 ns, a third of the whole encode of a 200-codebook row. */
 int cai_lut_encode_tree(const float* x, int rows, int d, int codebooks, int width,
                         const int32_t* split_dims, const float* thresholds, uint8_t* keys);
+/* The same for a tree of `depth` levels (2..4): split_dims [C][depth], thresholds
+ * [C][2^depth - 1]. cai_lut_encode_tree is this with depth 4. */
+int cai_lut_encode_tree_depth(const float* x, int rows, int d, int codebooks, int width,
+                              int depth, const int32_t* split_dims, const float* thresholds,
+                              uint8_t* keys);
+void cai_lut_encode_tree_depth_ref(const float* x, int rows, int d, int codebooks, int width,
+                                   int depth, const int32_t* split_dims, const float* thresholds,
+                                   uint8_t* keys);
 /* Index of the first of split_dims[0..count) outside [0, width), or -1. */
 int cai_lut_check_split_dims(const int32_t* split_dims, int count, int width);
 void cai_lut_encode_tree_ref(const float* x, int rows, int d, int codebooks, int width,
@@ -72,6 +89,13 @@ void cai_lut_encode_centroids(const float* x, int rows, int d, int codebooks, in
                               const float* centroids, uint8_t* keys);
 void cai_lut_encode_centroids_ref(const float* x, int rows, int d, int codebooks, int width,
                                   const float* centroids, uint8_t* keys);
+/* Nearest of K = keys_per_codebook centroids [C][K][w]; K = 16 runs cai_lut_encode_centroids
+ * (AVX2 for widths 4 and 8), K = 4 and 8 the scalar cai_lut_encode_centroids_k_ref. */
+void cai_lut_encode_centroids_k(const float* x, int rows, int d, int codebooks, int width,
+                                int keys_per_codebook, const float* centroids, uint8_t* keys);
+void cai_lut_encode_centroids_k_ref(const float* x, int rows, int d, int codebooks, int width,
+                                    int keys_per_codebook, const float* centroids,
+                                    uint8_t* keys);
 
 void cai_lut_accumulate_k16(const uint8_t* keys, int rows, int codebooks, int m,
                             const int8_t* tables, const float* scale, const float* bias,
@@ -79,14 +103,21 @@ void cai_lut_accumulate_k16(const uint8_t* keys, int rows, int codebooks, int m,
 void cai_lut_accumulate_k16_ref(const uint8_t* keys, int rows, int codebooks, int m,
                                 const int8_t* tables, const float* scale, const float* bias,
                                 float* out);
+/* tables s8 [C][K][m], K = keys_per_codebook; the _k16 functions are these with K = 16. */
+void cai_lut_accumulate(const uint8_t* keys, int rows, int codebooks, int keys_per_codebook,
+                        int m, const int8_t* tables, const float* scale, const float* bias,
+                        float* out);
+void cai_lut_accumulate_ref(const uint8_t* keys, int rows, int codebooks, int keys_per_codebook,
+                            int m, const int8_t* tables, const float* scale, const float* bias,
+                            float* out);
 
 /*
- * 4-bit tables, layout "lut16x4" (bundle: INT4_GROUP [C,16,M] with layout "lut16x4"). Entries are
+ * 4-bit tables, layout "lut16x4" (bundle: INT4_GROUP [C,K,M] with layout "lut16x4"). Entries are
  * signed 4-bit, two's complement, the full range -8..7 (every nibble is a valid entry: a table can
  * never hold a value the kernel cannot sum). Two entries per byte along m, low nibble first; each
  * (c, key) row is padded to a whole byte, RB = (m + 1) / 2 bytes:
  *
- *   byte  (c*16 + key)*RB + b  =  T[c][key][2b] & 15  |  (T[c][key][2b+1] & 15) << 4
+ *   byte  (c*K + key)*RB + b  =  T[c][key][2b] & 15  |  (T[c][key][2b+1] & 15) << 4
  *
  *         bit  7   6   5   4   3   2   1   0
  *            [ entry 2b+1 (s4) | entry 2b (s4)  ]    (m odd: the last byte's high nibble is
@@ -111,6 +142,13 @@ void cai_lut_accumulate_k16_s4(const uint8_t* keys, int rows, int codebooks, int
 void cai_lut_accumulate_k16_s4_ref(const uint8_t* keys, int rows, int codebooks, int m,
                                    const uint8_t* tables, const float* scale, const float* bias,
                                    float* out);
+/* 4-bit tables s4 [C][K][RB], K = keys_per_codebook; the _k16 functions are these with K = 16. */
+void cai_lut_accumulate_s4(const uint8_t* keys, int rows, int codebooks, int keys_per_codebook,
+                           int m, const uint8_t* tables, const float* scale, const float* bias,
+                           float* out);
+void cai_lut_accumulate_s4_ref(const uint8_t* keys, int rows, int codebooks,
+                               int keys_per_codebook, int m, const uint8_t* tables,
+                               const float* scale, const float* bias, float* out);
 
 #ifdef __cplusplus
 }

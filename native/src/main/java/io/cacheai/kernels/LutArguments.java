@@ -61,11 +61,18 @@ final class LutArguments {
    * #checkSplitDims} (Java reference) or by the C kernel itself before it reads x (native).
    */
   static void checkTreeSizes(int codebooks, IntBuffer splitDims, FloatBuffer thresholds) {
+    checkTreeSizes(codebooks, LutKernels.DEPTH, splitDims, thresholds);
+  }
+
+  /** As {@link #checkTreeSizes(int, IntBuffer, FloatBuffer)} for a tree of {@code depth} levels. */
+  static void checkTreeSizes(
+      int codebooks, int depth, IntBuffer splitDims, FloatBuffer thresholds) {
+    int keys = LutKernels.keysOf(depth);
     input(
         "splitDims",
         splitDims,
-        (long) codebooks * LutKernels.DEPTH,
-        "codebooks*4",
+        (long) codebooks * depth,
+        pick(depth - 2, "codebooks*2", "codebooks*3", "codebooks*4"),
         CODEBOOKS,
         codebooks,
         null,
@@ -75,8 +82,8 @@ final class LutArguments {
     input(
         "thresholds",
         thresholds,
-        (long) codebooks * (LutKernels.KEYS - 1),
-        "codebooks*15",
+        (long) codebooks * (keys - 1),
+        pick(depth - 2, "codebooks*3", "codebooks*7", "codebooks*15"),
         CODEBOOKS,
         codebooks,
         null,
@@ -87,7 +94,12 @@ final class LutArguments {
 
   /** Every split dimension lies in [0, width). */
   static void checkSplitDims(int codebooks, int width, IntBuffer splitDims) {
-    int count = codebooks * LutKernels.DEPTH;
+    checkSplitDims(codebooks, LutKernels.DEPTH, width, splitDims);
+  }
+
+  /** Every split dimension of a tree of {@code depth} levels lies in [0, width). */
+  static void checkSplitDims(int codebooks, int depth, int width, IntBuffer splitDims) {
+    int count = codebooks * depth;
     int bad = 0;
     for (int i = 0; i < count; i++) {
       int dim = splitDims.get(i);
@@ -97,33 +109,46 @@ final class LutArguments {
       for (int i = 0; i < count; i++) {
         int dim = splitDims.get(i);
         if (dim < 0 || dim >= width) {
-          throw badSplitDim(i, dim, width);
+          throw badSplitDim(i, dim, depth, width);
         }
       }
     }
   }
 
   static IllegalArgumentException badSplitDim(int index, int dim, int width) {
+    return badSplitDim(index, dim, LutKernels.DEPTH, width);
+  }
+
+  static IllegalArgumentException badSplitDim(int index, int dim, int depth, int width) {
     return new IllegalArgumentException(
         "splitDims["
             + index
             + "]="
             + dim
             + " (codebook="
-            + index / LutKernels.DEPTH
+            + index / depth
             + " level="
-            + index % LutKernels.DEPTH
+            + index % depth
             + ") must be in [0, width="
             + width
             + ")");
   }
 
   static void checkCentroids(int codebooks, int width, FloatBuffer centroids) {
+    checkCentroids(codebooks, width, LutKernels.KEYS, centroids);
+  }
+
+  /** {@code centroids} holds [C][keys][w] floats. */
+  static void checkCentroids(int codebooks, int width, int keys, FloatBuffer centroids) {
     input(
         "centroids",
         centroids,
-        (long) codebooks * LutKernels.KEYS * width,
-        "codebooks*16*width",
+        (long) codebooks * keys * width,
+        pick(
+            LutKernels.depthOf(keys) - 2,
+            "codebooks*4*width",
+            "codebooks*8*width",
+            "codebooks*16*width"),
         CODEBOOKS,
         codebooks,
         "width",
@@ -141,14 +166,32 @@ final class LutArguments {
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
+    checkAccumulate(keys, rows, codebooks, LutKernels.KEYS, m, tables, scale, bias, out);
+  }
+
+  /** As above with {@code keysPerCodebook} (K) table rows per codebook: C·K·m bytes. */
+  static void checkAccumulate(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
     checkAccumulate(
         keys,
         rows,
         codebooks,
         m,
         tables,
-        (long) codebooks * LutKernels.KEYS * m,
-        "codebooks*16*m",
+        (long) codebooks * keysPerCodebook * m,
+        pick(
+            LutKernels.depthOf(keysPerCodebook) - 2,
+            "codebooks*4*m",
+            "codebooks*8*m",
+            "codebooks*16*m"),
         scale,
         bias,
         out);
@@ -167,14 +210,32 @@ final class LutArguments {
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
+    checkAccumulateS4(keys, rows, codebooks, LutKernels.KEYS, m, tables, scale, bias, out);
+  }
+
+  /** As above with {@code keysPerCodebook} (K) table rows per codebook: C·K·((m+1)/2) bytes. */
+  static void checkAccumulateS4(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
     checkAccumulate(
         keys,
         rows,
         codebooks,
         m,
         tables,
-        (long) codebooks * LutKernels.KEYS * LutKernels.rowBytesS4(m),
-        "codebooks*16*((m+1)/2)",
+        (long) codebooks * keysPerCodebook * LutKernels.rowBytesS4(m),
+        pick(
+            LutKernels.depthOf(keysPerCodebook) - 2,
+            "codebooks*4*((m+1)/2)",
+            "codebooks*8*((m+1)/2)",
+            "codebooks*16*((m+1)/2)"),
         scale,
         bias,
         out);
@@ -211,6 +272,13 @@ final class LutArguments {
       input("bias", bias, m, "m", ROWS, rows, CODEBOOKS, codebooks, "m", m);
     }
     output("out", out, (long) rows * m, "rows*m", ROWS, rows, CODEBOOKS, codebooks, "m", m);
+  }
+
+  /**
+   * The formula of depth 2, 3 or 4 (index 0..2): constants, so a passing check allocates nothing.
+   */
+  private static String pick(int index, String depth2, String depth3, String depth4) {
+    return index == 0 ? depth2 : index == 1 ? depth3 : depth4;
   }
 
   /** A position-0 view of {@code buffer}: JavaCPP adds the position to the address it passes. */

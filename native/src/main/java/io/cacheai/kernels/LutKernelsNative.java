@@ -73,4 +73,52 @@ final class LutKernelsNative {
       @Cast("const float*") FloatBuffer scale,
       @Cast("const float*") FloatBuffer bias,
       FloatBuffer out);
+
+  /** As {@link #encodeTree} for a tree of {@code depth} levels (2..4, checked in Java). */
+  @Name("cai_lut_encode_tree_depth")
+  static native int encodeTreeDepth(
+      @Cast("const float*") FloatBuffer x,
+      int rows,
+      int d,
+      int codebooks,
+      int width,
+      int depth,
+      @Cast("const int32_t*") IntBuffer splitDims,
+      @Cast("const float*") FloatBuffer thresholds,
+      @Cast("uint8_t*") ByteBuffer keys);
+
+  @Name("cai_lut_encode_centroids_k")
+  static native void encodeCentroidsK(
+      @Cast("const float*") FloatBuffer x,
+      int rows,
+      int d,
+      int codebooks,
+      int width,
+      int keysPerCodebook,
+      @Cast("const float*") FloatBuffer centroids,
+      @Cast("uint8_t*") ByteBuffer keys);
+
+  @Name("cai_lut_accumulate")
+  static native void accumulateK(
+      @Cast("const uint8_t*") ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      @Cast("const int8_t*") ByteBuffer tables,
+      @Cast("const float*") FloatBuffer scale,
+      @Cast("const float*") FloatBuffer bias,
+      FloatBuffer out);
+
+  @Name("cai_lut_accumulate_s4")
+  static native void accumulateS4K(
+      @Cast("const uint8_t*") ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      @Cast("const uint8_t*") ByteBuffer tables,
+      @Cast("const float*") FloatBuffer scale,
+      @Cast("const float*") FloatBuffer bias,
+      FloatBuffer out);
 }

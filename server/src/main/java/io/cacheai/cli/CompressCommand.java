@@ -142,6 +142,18 @@ final class CompressCommand implements Callable<Integer> {
   private int lutGroups;
 
   @Option(
+      names = "--lut-depth",
+      defaultValue = "auto",
+      description =
+          "Cache AI: depth L of a Gemm/MatMul table layer's trees, auto | 2 | 3 | 4 (4, 8 or 16"
+              + " keys per codebook; a shallower tree's codebook costs fewer table bytes, so the"
+              + " same size holds more codebooks); k×k Conv tables stay 4; auto = 4. MNIST MLP"
+              + " (10k test): depth 2 98.44% accuracy / 98.54% agreement vs 98.18% / 98.39% at"
+              + " depth 4, but its trees read 240 of the 256 rows before the tables, so the"
+              + " pruned bundle is 4.00x smaller instead of 5.59x; default ${DEFAULT-VALUE}")
+  private String lutDepth;
+
+  @Option(
       names = "--lut-prune",
       defaultValue = "true",
       arity = "1",
@@ -384,7 +396,8 @@ final class CompressCommand implements Callable<Integer> {
             .withRefitNext(lutRefitNext)
             .withTableBits(lutTableBits)
             .withGroups(lutGroups)
-            .withPrune(lutPrune);
+            .withPrune(lutPrune)
+            .withDepth(LutOptions.parseDepth(lutDepth));
     Compressor.Method restMethod = LutRest.parse(lutRest == null ? LutRest.DEFAULT : lutRest);
     double mixup = mixupFraction(lutMixup);
     Compressor.Options restOptions = restMethod == null ? null : compressorOptions(restMethod);
@@ -433,7 +446,7 @@ final class CompressCommand implements Callable<Integer> {
         String.format(
             Locale.ROOT,
             "width=%s table_bits=%d encoder=%s tree_fit=%s lambda=%s shift_px=%d refit_next=%s"
-                + " prune=%s seed=%d layers=%s%s",
+                + " prune=%s seed=%d layers=%s%s%s",
             options.width() == 0 ? "auto" : Integer.toString(options.width()),
             options.tableBits(),
             options.encoder().label(),
@@ -449,7 +462,8 @@ final class CompressCommand implements Callable<Integer> {
                 : " groups="
                     + (options.groups() == LutOptions.AUTO_GROUPS
                         ? "auto"
-                        : Integer.toString(options.groups()))));
+                        : Integer.toString(options.groups())),
+            options.depth() == LutOptions.AUTO_DEPTH ? "" : " depth=" + options.depth()));
     writer.metadata("lut_notes", String.join("; ", result.notes()));
     long sizeBytes = writer.write(out);
 

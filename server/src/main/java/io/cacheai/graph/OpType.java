@@ -27,13 +27,16 @@ import java.util.stream.Collectors;
  *       group along K, or the native q4g32 blocks); activations stay fp32; b fp32.
  *   <li>{@code LookupGemm} ("Cache AI"): a Gemm turned into table lookups (MADDNESS / LUT-NN): the
  *       input row of D values, zero-padded to C·w, is cut into C sub-vectors of width w, each
- *       hashed to a key 0..15 (a depth-4 tree of threshold comparisons, or the nearest of 16
+ *       hashed to a key 0..K−1 (a depth-log2 K tree of threshold comparisons, or the nearest of K
  *       centroids), and y[m] = bias[m] + scale[m]·Σ_c tables[c][key_c][m]. Its stored tensors are
- *       named by the attributes {@code tables} (int8 [C,16,M], layout "lut16", or signed 4-bit,
+ *       named by the attributes {@code tables} (int8 [C,K,M], layout "lut16", or signed 4-bit,
  *       layout "lut16x4"), {@code scale} and {@code bias} (fp32 [M]), {@code split_dims} (int32
- *       [C,4]), {@code thresholds} (fp32 [C,15]) and {@code centroids} (fp32 [C,16,w]); {@code
- *       weight_shape} is the replaced weight's [M,D], {@code width} is w, {@code encoder} is "tree"
- *       or "centroid". See {@code io.cacheai.runtime.LookupKernels} for the exact semantics.
+ *       [C,log2 K]), {@code thresholds} (fp32 [C,K−1]) and {@code centroids} (fp32 [C,K,w]); {@code
+ *       keys} is K, the keys per codebook (4, 8 or 16; absent: 16), {@code weight_shape} is the
+ *       replaced weight's [M,D], {@code width} is w, {@code encoder} is "tree" or "centroid";
+ *       {@code groups} G splits the outputs into G groups with their own codebooks. A {@code
+ *       LookupConv} accepts only K = 16. See {@code io.cacheai.runtime.LookupKernels} for the exact
+ *       semantics.
  *   <li>{@code LookupConv} ("Cache AI" k×k Conv, group 1): x [N,C,H,W] → y [N,M,oH,oW]; each output
  *       pixel's patch (im2col row of D = C·kH·kW values, order (c, ky, kx), zero where the window
  *       reads padding; {@link Im2Col}) is one LookupGemm row. The LookupGemm attributes and tensors

@@ -31,14 +31,15 @@ import java.util.Arrays;
  *                   | d0 f32 | d1 f32 | 16 B group 2b | 16 B group 2b+1 |, byte i of a group =
  *                   q[i] | q[i+16]&lt;&lt;4, w = d·(q − 8); padding q = 8, d = 0; scales inside
  *                   (the scales array is empty)                                        5 bits/weight
- *   S8_LUT16        LookupGemm tables, int8 [C,16,M] dense row-major: byte (c·16 + key)·M + m =
- *                   T[c][key][m], −127..127; the per-output scale is its own F32 [M] tensor
- *                   (the scales array is empty); C·16·M bytes, whatever the data
- *   S4_LUT16        LookupGemm tables, signed 4-bit [C,16,M], layout "lut16x4": two entries per
+ *   S8_LUT16        LookupGemm tables, int8 [C,K,M] dense row-major, K keys per codebook in
+ *                   {4, 8, 16} (the format name keeps the 16 of the first bundles): byte
+ *                   (c·K + key)·M + m = T[c][key][m], −127..127; the per-output scale is its own
+ *                   F32 [M] tensor (the scales array is empty); C·K·M bytes, whatever the data
+ *   S4_LUT16        LookupGemm tables, signed 4-bit [C,K,M], layout "lut16x4": two entries per
  *                   byte along M, low nibble first, each (c, key) row padded to RB = ceil(M/2)
- *                   bytes: byte (c·16 + key)·RB + b = T[c][key][2b] &amp; 15 | T[c][key][2b+1] &lt;&lt; 4,
+ *                   bytes: byte (c·K + key)·RB + b = T[c][key][2b] &amp; 15 | T[c][key][2b+1] &lt;&lt; 4,
  *                   two's complement −8..7 (the full range), the last high nibble of a row is
- *                   padding (0) when M is odd; scale as S8_LUT16; C·16·ceil(M/2) bytes
+ *                   padding (0) when M is odd; scale as S8_LUT16; C·K·ceil(M/2) bytes
  *                   (io.cacheai.kernels.LutKernels draws it bit by bit)               4 bits/entry
  * </pre>
  *
@@ -126,22 +127,36 @@ public record PackedTensor(
     return (count * format.bits() + 7) / 8;
   }
 
-  /** Bytes of LookupGemm tables of {@code shape} [C,16,M] (refused when it is not that shape). */
+  /**
+   * Bytes of LookupGemm tables of {@code shape} [C,K,M], K keys per codebook in {4, 8, 16} (refused
+   * when it is not that shape).
+   */
   public static long lut16LengthBytes(long[] shape) {
-    if (shape.length != 3 || shape[1] != 16 || shape[0] <= 0 || shape[2] <= 0) {
+    if (!lutShape(shape)) {
       throw new IllegalArgumentException(
-          "S8_LUT16 tables of shape " + Shapes.toString(shape) + " (expected [C,16,M], C, M > 0)");
+          "S8_LUT16 tables of shape "
+              + Shapes.toString(shape)
+              + " (expected [C,K,M], K in {4, 8, 16}, C, M > 0)");
     }
     return Shapes.elementCount(shape);
   }
 
-  /** Bytes of 4-bit LookupGemm tables of {@code shape} [C,16,M]: C·16·ceil(M/2). */
+  /** Bytes of 4-bit LookupGemm tables of {@code shape} [C,K,M]: C·K·ceil(M/2), K in {4, 8, 16}. */
   public static long lut16x4LengthBytes(long[] shape) {
-    if (shape.length != 3 || shape[1] != 16 || shape[0] <= 0 || shape[2] <= 0) {
+    if (!lutShape(shape)) {
       throw new IllegalArgumentException(
-          "S4_LUT16 tables of shape " + Shapes.toString(shape) + " (expected [C,16,M], C, M > 0)");
+          "S4_LUT16 tables of shape "
+              + Shapes.toString(shape)
+              + " (expected [C,K,M], K in {4, 8, 16}, C, M > 0)");
     }
-    return shape[0] * 16 * ((shape[2] + 1) / 2);
+    return shape[0] * shape[1] * ((shape[2] + 1) / 2);
+  }
+
+  private static boolean lutShape(long[] shape) {
+    return shape.length == 3
+        && (shape[1] == 4 || shape[1] == 8 || shape[1] == 16)
+        && shape[0] > 0
+        && shape[2] > 0;
   }
 
   /** Bytes of an [n,k] matrix in q4g32 blocks: n · ceil(round_up(k,32)/64) · 40. */

@@ -518,6 +518,7 @@ final class KernelFactory {
         rows,
         t.width(),
         t.groups(),
+        t.keys(),
         t.tree(),
         t.tables(),
         LookupKernels.best(),
@@ -530,6 +531,15 @@ final class KernelFactory {
    */
   private Kernel lookupConv(Node node, long[] in0, int out) {
     LookupTables t = lookupTables(node);
+    if (t.keys() != LookupKernels.KEYS) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": keys="
+              + t.keys()
+              + " (a LookupConv accepts only keys="
+              + LookupKernels.KEYS
+              + ", depth-4 trees)");
+    }
     if (t.groups() != 1) {
       throw new IllegalArgumentException(
           node.describe() + ": groups=" + t.groups() + " (a LookupConv accepts only groups=1)");
@@ -572,10 +582,18 @@ final class KernelFactory {
   /**
    * A table node's checked tensors; D and M from its {@code weight_shape} [M,D], G from its {@code
    * groups} (default 1: C = ceil(D/w) codebooks over all M outputs; G &gt; 1: G groups of ceil(D/w)
-   * codebooks, each over its M/G outputs, tables [C,16,M/G], see {@link LookupGemmKernel}).
+   * codebooks, each over its M/G outputs, tables [C,K,M/G], see {@link LookupGemmKernel}), K from
+   * its {@code keys} (keys per codebook: 4, 8 or 16, default 16; a tree of depth log2 K, so
+   * split_dims [C,log2 K], thresholds [C,K−1], centroids [C,K,w]).
    */
   private record LookupTables(
-      long m, long d, int width, int groups, boolean tree, LookupGemmKernel.Tables tables) {}
+      long m,
+      long d,
+      int width,
+      int groups,
+      int keys,
+      boolean tree,
+      LookupGemmKernel.Tables tables) {}
 
   private LookupTables lookupTables(Node node) {
     var attributes = node.attributes();
@@ -606,6 +624,12 @@ final class KernelFactory {
               + m
               + ", the outputs)");
     }
+    long keys = attributes.getLong("keys", LookupKernels.KEYS);
+    if (keys != 4 && keys != 8 && keys != 16) {
+      throw new IllegalArgumentException(
+          node.describe() + ": keys=" + keys + " (keys per codebook; accepted: 4, 8, 16)");
+    }
+    int depth = LookupKernels.depthOf((int) keys);
     long codebooks = groups * ((weightShape[1] + width - 1) / width);
     boolean tree = encoder.equals("tree");
     // The stored tensor's layout says the table bits: "lut16" int8 or "lut16x4" 4-bit entries
@@ -618,7 +642,7 @@ final class KernelFactory {
             stored != null && stored.format() == PackedTensor.Format.S4_LUT16
                 ? PackedTensor.Format.S4_LUT16
                 : PackedTensor.Format.S8_LUT16);
-    requireShape(node, "tables", tables, codebooks, LookupKernels.KEYS, m / groups);
+    requireShape(node, "tables", tables, codebooks, keys, m / groups);
     PackedTensor scale = packed(node, "scale", PackedTensor.Format.F32);
     requireShape(node, "scale", scale, m);
     PackedTensor bias = null;
@@ -630,7 +654,7 @@ final class KernelFactory {
     PackedTensor thresholds = null;
     if (tree) {
       splitDims = packed(node, "split_dims", PackedTensor.Format.S32);
-      requireShape(node, "split_dims", splitDims, codebooks, LookupKernels.DEPTH);
+      requireShape(node, "split_dims", splitDims, codebooks, depth);
       java.nio.IntBuffer dims = splitDims.data().asIntBuffer();
       for (int i = 0; i < dims.capacity(); i++) {
         if (dims.get(i) < 0 || dims.get(i) >= width) {
@@ -648,18 +672,19 @@ final class KernelFactory {
         }
       }
       thresholds = packed(node, "thresholds", PackedTensor.Format.F32);
-      requireShape(node, "thresholds", thresholds, codebooks, LookupKernels.TREE_NODES);
+      requireShape(node, "thresholds", thresholds, codebooks, keys - 1);
     }
     PackedTensor centroids = null;
     if (!tree || !attributes.getString("centroids", "").isEmpty()) {
       centroids = packed(node, "centroids", PackedTensor.Format.F32);
-      requireShape(node, "centroids", centroids, codebooks, LookupKernels.KEYS, width);
+      requireShape(node, "centroids", centroids, codebooks, keys, width);
     }
     return new LookupTables(
         m,
         weightShape[1],
         (int) width,
         (int) groups,
+        (int) keys,
         tree,
         new LookupGemmKernel.Tables(tables, scale, bias, splitDims, thresholds, centroids));
   }

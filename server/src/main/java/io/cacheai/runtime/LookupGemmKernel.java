@@ -12,8 +12,10 @@ import java.nio.IntBuffer;
  * into the frame), encoded to C keys of one byte (tree or nearest centroid) into the frame's direct
  * bytes, then the tables — int8 ({@code lut16}) or 4-bit ({@code lut16x4}, two entries a byte), as
  * the stored tensor's layout says, read in place from the mapped bundle — are gathered and summed
- * per output. The kernel keeps only views of the stored tensors. With a tree encoder and stored
- * centroids it also feeds the layer's live {@link KeyHitCounter} on sampled runs.
+ * per output. K keys per codebook (the node's {@code keys}: 4, 8 or 16, a tree of depth log2 K), so
+ * a table holds K rows per codebook. The kernel keeps only views of the stored tensors. With a tree
+ * encoder and stored centroids it also feeds the layer's live {@link KeyHitCounter} on sampled
+ * runs.
  *
  * <p>Grouped tables ({@code groups} G &gt; 1): the M outputs are cut into G groups of M/G, each
  * with its own ceil(D/w) codebooks over the whole input row, so a table row holds M/G entries and G
@@ -25,7 +27,7 @@ import java.nio.IntBuffer;
  * <pre>
  *   x (D) ─pad─► [ x_pad | x_pad | … ]   G copies of C_g·w floats
  *   keys [rows][C]:  [ group 0: C_g keys | group 1: C_g keys | … ]
- *   tables [C,16,M/G]: codebooks of group g are rows g·C_g·16 .. (g+1)·C_g·16 − 1
+ *   tables [C,K,M/G]: codebooks of group g are rows g·C_g·K .. (g+1)·C_g·K − 1
  *   out[r·M + g·M/G + j] = bias[g·M/G + j] + scale[g·M/G + j] · Σ_{c in g} T[c][key_c][j]
  * </pre>
  */
@@ -38,6 +40,8 @@ final class LookupGemmKernel implements Kernel {
   private final int codebooks;
   private final int groups;
   private final int width;
+  private final int keysPerCodebook;
+  private final int depth;
   private final boolean tree;
   private final boolean s4Tables;
   private final ByteBuffer tables;
@@ -68,6 +72,7 @@ final class LookupGemmKernel implements Kernel {
       long[] inShape,
       int width,
       int groups,
+      int keysPerCodebook,
       boolean tree,
       Tables stored,
       LookupKernels kernels,
@@ -81,6 +86,8 @@ final class LookupGemmKernel implements Kernel {
     this.m = Math.toIntExact(tableShape[2]) * groups;
     this.groups = groups;
     this.width = width;
+    this.keysPerCodebook = keysPerCodebook;
+    this.depth = LookupKernels.depthOf(keysPerCodebook);
     this.tree = tree;
     this.s4Tables = stored.tables().format() == PackedTensor.Format.S4_LUT16;
     this.tables = stored.tables().data();
@@ -95,7 +102,7 @@ final class LookupGemmKernel implements Kernel {
     this.kernels = kernels;
     this.hitCounter = tree && centroids != null ? hitCounter : null;
     int mg = m / groups;
-    int groupTableBytes = codebooks / groups * LookupKernels.KEYS * (s4Tables ? (mg + 1) / 2 : mg);
+    int groupTableBytes = codebooks / groups * keysPerCodebook * (s4Tables ? (mg + 1) / 2 : mg);
     this.groupTables = new ByteBuffer[groups];
     this.groupScale = new FloatBuffer[groups];
     this.groupBias = new FloatBuffer[groups];
@@ -132,19 +139,21 @@ final class LookupGemmKernel implements Kernel {
     // With a hit counter the frame's bytes hold the exact keys too, after the tree's.
     ByteBuffer keys = frame.bytes(hitCounter == null ? count : 2 * count);
     if (tree) {
-      kernels.encodeTree(x, rows, padded, codebooks, width, splitDims, thresholds, keys);
+      kernels.encodeTree(x, rows, padded, codebooks, width, depth, splitDims, thresholds, keys);
       if (hitCounter != null && hitCounter.sampleThisRun()) {
         countKeyHits(x, padded, keys, keys.slice(count, count));
       }
     } else {
-      kernels.encodeCentroids(x, rows, padded, codebooks, width, centroids, keys);
+      kernels.encodeCentroids(x, rows, padded, codebooks, width, keysPerCodebook, centroids, keys);
     }
     if (groups > 1) {
       accumulateGroups(keys, frame.buffer(out));
     } else if (s4Tables) {
-      kernels.accumulateS4(keys, rows, codebooks, m, tables, scale, bias, frame.buffer(out));
+      kernels.accumulateS4(
+          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, frame.buffer(out));
     } else {
-      kernels.accumulate(keys, rows, codebooks, m, tables, scale, bias, frame.buffer(out));
+      kernels.accumulate(
+          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, frame.buffer(out));
     }
   }
 
@@ -160,9 +169,9 @@ final class LookupGemmKernel implements Kernel {
         ByteBuffer k = keys.slice(r * codebooks + g * perGroup, perGroup);
         FloatBuffer o = y.slice(r * m + g * mg, mg);
         if (s4Tables) {
-          kernels.accumulateS4(k, 1, perGroup, mg, t, s, b, o);
+          kernels.accumulateS4(k, 1, perGroup, keysPerCodebook, mg, t, s, b, o);
         } else {
-          kernels.accumulate(k, 1, perGroup, mg, t, s, b, o);
+          kernels.accumulate(k, 1, perGroup, keysPerCodebook, mg, t, s, b, o);
         }
       }
     }
@@ -171,7 +180,7 @@ final class LookupGemmKernel implements Kernel {
   /** Compares the tree's keys with the exact nearest-centroid keys of the same rows. */
   private void countKeyHits(FloatBuffer x, int padded, ByteBuffer treeKeys, ByteBuffer exact) {
     int count = rows * codebooks;
-    kernels.encodeCentroids(x, rows, padded, codebooks, width, centroids, exact);
+    kernels.encodeCentroids(x, rows, padded, codebooks, width, keysPerCodebook, centroids, exact);
     int hits = 0;
     for (int i = 0; i < count; i++) {
       hits += treeKeys.get(i) == exact.get(i) ? 1 : 0;

@@ -38,10 +38,11 @@ final class NativeLookupKernels implements LookupKernels {
       int d,
       int codebooks,
       int width,
+      int depth,
       IntBuffer splitDims,
       FloatBuffer thresholds,
       ByteBuffer keys) {
-    LutKernels.encodeTree(x, rows, d, codebooks, width, splitDims, thresholds, keys);
+    LutKernels.encodeTree(x, rows, d, codebooks, width, depth, splitDims, thresholds, keys);
   }
 
   @Override
@@ -51,9 +52,10 @@ final class NativeLookupKernels implements LookupKernels {
       int d,
       int codebooks,
       int width,
+      int keysPerCodebook,
       FloatBuffer centroids,
       ByteBuffer keys) {
-    LutKernels.encodeCentroids(x, rows, d, codebooks, width, centroids, keys);
+    LutKernels.encodeCentroids(x, rows, d, codebooks, width, keysPerCodebook, centroids, keys);
   }
 
   @Override
@@ -61,12 +63,13 @@ final class NativeLookupKernels implements LookupKernels {
       ByteBuffer keys,
       int rows,
       int codebooks,
+      int keysPerCodebook,
       int m,
       ByteBuffer tables,
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
-    LutKernels.accumulate(keys, rows, codebooks, m, tables, scale, bias, out);
+    LutKernels.accumulate(keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
   }
 
   @Override
@@ -74,11 +77,12 @@ final class NativeLookupKernels implements LookupKernels {
       ByteBuffer keys,
       int rows,
       int codebooks,
+      int keysPerCodebook,
       int m,
       ByteBuffer tables,
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
-    LutKernels.accumulateS4(keys, rows, codebooks, m, tables, scale, bias, out);
+    LutKernels.accumulateS4(keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
   }
 }

@@ -23,10 +23,12 @@ final class ReferenceLookupKernels implements LookupKernels {
       int d,
       int codebooks,
       int width,
+      int depth,
       IntBuffer splitDims,
       FloatBuffer thresholds,
       ByteBuffer keys) {
-    LutKernels.Reference.encodeTree(x, rows, d, codebooks, width, splitDims, thresholds, keys);
+    LutKernels.Reference.encodeTree(
+        x, rows, d, codebooks, width, depth, splitDims, thresholds, keys);
   }
 
   @Override
@@ -36,9 +38,11 @@ final class ReferenceLookupKernels implements LookupKernels {
       int d,
       int codebooks,
       int width,
+      int keysPerCodebook,
       FloatBuffer centroids,
       ByteBuffer keys) {
-    LutKernels.Reference.encodeCentroids(x, rows, d, codebooks, width, centroids, keys);
+    LutKernels.Reference.encodeCentroids(
+        x, rows, d, codebooks, width, keysPerCodebook, centroids, keys);
   }
 
   @Override
@@ -46,12 +50,14 @@ final class ReferenceLookupKernels implements LookupKernels {
       ByteBuffer keys,
       int rows,
       int codebooks,
+      int keysPerCodebook,
       int m,
       ByteBuffer tables,
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
-    LutKernels.Reference.accumulate(keys, rows, codebooks, m, tables, scale, bias, out);
+    LutKernels.Reference.accumulate(
+        keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
   }
 
   @Override
@@ -59,11 +65,13 @@ final class ReferenceLookupKernels implements LookupKernels {
       ByteBuffer keys,
       int rows,
       int codebooks,
+      int keysPerCodebook,
       int m,
       ByteBuffer tables,
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
-    LutKernels.Reference.accumulateS4(keys, rows, codebooks, m, tables, scale, bias, out);
+    LutKernels.Reference.accumulateS4(
+        keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
   }
 }

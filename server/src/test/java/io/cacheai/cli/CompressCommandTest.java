@@ -431,4 +431,28 @@ class CompressCommandTest {
       assertThat(dir.resolve("x.cai")).doesNotExist();
     }
   }
+
+  @Test
+  void compress_lutDepthNotTwoToFour_failsNamingTheOption() throws Exception {
+    Path onnx = onnx("mnist-mlp");
+    for (String bad : List.of("1", "5", "deep")) {
+      assertThat(
+              run(
+                  "compress",
+                  onnx.toString(),
+                  "--calibration",
+                  MNIST.toString(),
+                  "--method",
+                  "cacheai",
+                  "--lut-depth",
+                  bad,
+                  "--out",
+                  dir.resolve("x.cai").toString()))
+          .isEqualTo(1);
+      assertThat(err.toString())
+          .contains(
+              "--lut-depth '" + bad + "' (accepted: auto, 2, 3, 4: trees of 4, 8 or 16 keys)");
+      assertThat(dir.resolve("x.cai")).doesNotExist();
+    }
+  }
 }

@@ -15,11 +15,25 @@ import org.junit.jupiter.params.provider.CsvSource;
  * kernels here) gives the same keys and the same output bits as {@link ReferenceLookupKernels}.
  */
 class NativeLookupKernelsTest {
-  private static final int K = LookupKernels.KEYS;
 
-  @ParameterizedTest
-  @CsvSource({"1, 200, 4, 120", "3, 100, 8, 84", "16, 37, 5, 33", "1, 300, 1, 1000"})
-  void best_equalsReference_bitForBit(int rows, int codebooks, int width, int m) {
+  @ParameterizedTest(name = "rows={0} codebooks={1} width={2} m={3} keys={4}")
+  @CsvSource({
+    "1, 200, 4, 120, 16",
+    "3, 100, 8, 84, 16",
+    "16, 37, 5, 33, 16",
+    "1, 300, 1, 1000, 16",
+    "1, 800, 4, 120, 4",
+    "3, 100, 8, 84, 4",
+    "16, 37, 5, 33, 4",
+    "1, 400, 4, 1001, 8",
+    "5, 100, 8, 84, 8",
+    "9, 37, 12, 33, 8"
+  })
+  void best_equalsReference_bitForBit(int rows, int codebooks, int width, int m, int keys) {
+    final int K = keys;
+    final int depth = LookupKernels.depthOf(keys);
+    // K = 16 goes through the interface's default (depth-less) methods, the others name K
+    final boolean defaults = keys == LookupKernels.KEYS;
     assertThat(NativeLookupKernels.AVAILABLE).as("native lookup kernels loaded").isTrue();
     LookupKernels best = LookupKernels.best();
     assertThat(best).isSameAs(NativeLookupKernels.INSTANCE);
@@ -32,13 +46,15 @@ class NativeLookupKernelsTest {
       x.put(i, random.nextInt(-8, 9) / 4f);
     }
     IntBuffer dims =
-        ByteBuffer.allocateDirect(codebooks * 4 * 4).order(ByteOrder.nativeOrder()).asIntBuffer();
-    FloatBuffer thresholds = floats(codebooks * 15);
+        ByteBuffer.allocateDirect(codebooks * depth * 4)
+            .order(ByteOrder.nativeOrder())
+            .asIntBuffer();
+    FloatBuffer thresholds = floats(codebooks * (K - 1));
     FloatBuffer centroids = floats(codebooks * K * width);
-    for (int i = 0; i < codebooks * 4; i++) {
+    for (int i = 0; i < codebooks * depth; i++) {
       dims.put(i, random.nextInt(width));
     }
-    for (int i = 0; i < codebooks * 15; i++) {
+    for (int i = 0; i < codebooks * (K - 1); i++) {
       thresholds.put(i, random.nextInt(-8, 9) / 4f);
     }
     for (int i = 0; i < codebooks * K * width; i++) {
@@ -57,33 +73,49 @@ class NativeLookupKernelsTest {
 
     ByteBuffer treeKeys = ByteBuffer.allocateDirect(rows * codebooks);
     ByteBuffer expectedTreeKeys = ByteBuffer.allocateDirect(rows * codebooks);
-    best.encodeTree(x, rows, d, codebooks, width, dims, thresholds, treeKeys);
-    reference.encodeTree(x, rows, d, codebooks, width, dims, thresholds, expectedTreeKeys);
+    if (defaults) {
+      best.encodeTree(x, rows, d, codebooks, width, dims, thresholds, treeKeys);
+    } else {
+      best.encodeTree(x, rows, d, codebooks, width, depth, dims, thresholds, treeKeys);
+    }
+    reference.encodeTree(x, rows, d, codebooks, width, depth, dims, thresholds, expectedTreeKeys);
     assertThat(treeKeys).isEqualTo(expectedTreeKeys);
 
     ByteBuffer centroidKeys = ByteBuffer.allocateDirect(rows * codebooks);
     ByteBuffer expectedCentroidKeys = ByteBuffer.allocateDirect(rows * codebooks);
-    best.encodeCentroids(x, rows, d, codebooks, width, centroids, centroidKeys);
-    reference.encodeCentroids(x, rows, d, codebooks, width, centroids, expectedCentroidKeys);
+    if (defaults) {
+      best.encodeCentroids(x, rows, d, codebooks, width, centroids, centroidKeys);
+    } else {
+      best.encodeCentroids(x, rows, d, codebooks, width, K, centroids, centroidKeys);
+    }
+    reference.encodeCentroids(x, rows, d, codebooks, width, K, centroids, expectedCentroidKeys);
     assertThat(centroidKeys).isEqualTo(expectedCentroidKeys);
 
     for (FloatBuffer b : new FloatBuffer[] {bias, null}) {
       FloatBuffer out = floats(rows * m);
       FloatBuffer expected = floats(rows * m);
-      best.accumulate(treeKeys, rows, codebooks, m, tables, scale, b, out);
-      reference.accumulate(treeKeys, rows, codebooks, m, tables, scale, b, expected);
+      if (defaults) {
+        best.accumulate(treeKeys, rows, codebooks, m, tables, scale, b, out);
+      } else {
+        best.accumulate(treeKeys, rows, codebooks, K, m, tables, scale, b, out);
+      }
+      reference.accumulate(treeKeys, rows, codebooks, K, m, tables, scale, b, expected);
       for (int i = 0; i < rows * m; i++) {
         assertThat(Float.floatToRawIntBits(out.get(i)))
             .as("out[%d] (bias %s)", i, b == null ? "null" : "given")
             .isEqualTo(Float.floatToRawIntBits(expected.get(i)));
       }
     }
-    // the same tables' first C·16·ceil(m/2) bytes read as 4-bit "lut16x4" tables
+    // the same tables' first C·K·ceil(m/2) bytes read as 4-bit "lut16x4" tables
     ByteBuffer s4Tables = tables.slice(0, codebooks * K * ((m + 1) / 2));
     FloatBuffer out = floats(rows * m);
     FloatBuffer expected = floats(rows * m);
-    best.accumulateS4(treeKeys, rows, codebooks, m, s4Tables, scale, bias, out);
-    reference.accumulateS4(treeKeys, rows, codebooks, m, s4Tables, scale, bias, expected);
+    if (defaults) {
+      best.accumulateS4(treeKeys, rows, codebooks, m, s4Tables, scale, bias, out);
+    } else {
+      best.accumulateS4(treeKeys, rows, codebooks, K, m, s4Tables, scale, bias, out);
+    }
+    reference.accumulateS4(treeKeys, rows, codebooks, K, m, s4Tables, scale, bias, expected);
     for (int i = 0; i < rows * m; i++) {
       assertThat(Float.floatToRawIntBits(out.get(i)))
           .as("4-bit out[%d]", i)

@@ -59,7 +59,7 @@ public final class DeadRowPruning {
    * @param oldDims [C_g·w']: the old within-slice dim each new column holds, -1 for a zero row
    * @param source [C_g·w']: the Gemm row each new column is, -1 for a zero row (a padded zero row,
    *     or a tree's read of the old padding past D)
-   * @param splitDims [C·DEPTH] the trees' split dims in the new slices
+   * @param splitDims [C·L] the trees' split dims in the new slices
    */
   record Layout(int width, int[] oldDims, int[] source, int[] splitDims) {
     int d() {
@@ -80,7 +80,11 @@ public final class DeadRowPruning {
    * perGroup} slices (C_g), and split dims [C·DEPTH] (codebook c reads slice c mod C_g).
    */
   static Layout layout(int d, int width, int perGroup, int[] splitDims) {
-    int depth = LookupKernels.DEPTH;
+    return layout(d, width, perGroup, splitDims, LookupKernels.DEPTH);
+  }
+
+  /** As above for trees of {@code depth} L levels: split dims [C·L]. */
+  static Layout layout(int d, int width, int perGroup, int[] splitDims, int depth) {
     List<TreeSet<Integer>> read = new ArrayList<>();
     for (int s = 0; s < perGroup; s++) {
       read.add(new TreeSet<>());
@@ -157,13 +161,13 @@ public final class DeadRowPruning {
     int groups = Math.toIntExact(a.getLong("groups", 1));
     int perGroup = (d + width - 1) / width;
     int codebooks = groups * perGroup;
+    int depth = TableKeys.depth(table);
     PackedTensor dimsTensor = model.packed().get(a.getString("split_dims", ""));
-    if (dimsTensor == null
-        || Shapes.elementCount(dimsTensor.shape()) != (long) codebooks * LookupKernels.DEPTH) {
+    if (dimsTensor == null || Shapes.elementCount(dimsTensor.shape()) != (long) codebooks * depth) {
       return new Pruned(model, "not pruned: " + table.name() + ": split dims missing or misshapen");
     }
     int[] splitDims = LutFineTune.ints(dimsTensor);
-    Layout layout = layout(d, width, perGroup, splitDims);
+    Layout layout = layout(d, width, perGroup, splitDims, depth);
     Node node = gemm.node();
     if (layout.d() >= d) {
       return new Pruned(
@@ -216,11 +220,13 @@ public final class DeadRowPruning {
     Map<String, PackedTensor> packed = new LinkedHashMap<>(model.packed());
     packed.put(
         a.getString("split_dims", ""),
-        LutLayerBuilder.s32(new long[] {codebooks, LookupKernels.DEPTH}, layout.splitDims()));
+        LutLayerBuilder.s32(new long[] {codebooks, depth}, layout.splitDims()));
     String centroidsName = a.getString("centroids", "");
     PackedTensor centroids = packed.get(centroidsName);
     if (!centroidsName.isEmpty() && centroids != null) {
-      packed.put(centroidsName, centroids(centroids, layout, codebooks, perGroup, width));
+      packed.put(
+          centroidsName,
+          centroids(centroids, layout, codebooks, perGroup, width, TableKeys.keys(table)));
     }
     String note =
         String.format(
@@ -262,24 +268,23 @@ public final class DeadRowPruning {
     return ConstTensor.ofFloats(shape, out);
   }
 
-  /** The centroids [C,16,w] cut to the read columns, [C,16,w'] (zeros at the zero rows). */
+  /** The centroids [C,K,w] cut to the read columns, [C,K,w'] (zeros at the zero rows). */
   private static PackedTensor centroids(
-      PackedTensor stored, Layout layout, int codebooks, int perGroup, int width) {
+      PackedTensor stored, Layout layout, int codebooks, int perGroup, int width, int keyCount) {
     float[] old = LutFineTune.floats(stored);
     int w = layout.width();
-    float[] out = new float[codebooks * LookupKernels.KEYS * w];
+    float[] out = new float[codebooks * keyCount * w];
     for (int c = 0; c < codebooks; c++) {
       int s = c % perGroup;
-      for (int k = 0; k < LookupKernels.KEYS; k++) {
+      for (int k = 0; k < keyCount; k++) {
         for (int i = 0; i < w; i++) {
           int dim = layout.oldDims()[s * w + i];
           if (dim >= 0) {
-            out[(c * LookupKernels.KEYS + k) * w + i] =
-                old[(c * LookupKernels.KEYS + k) * width + dim];
+            out[(c * keyCount + k) * w + i] = old[(c * keyCount + k) * width + dim];
           }
         }
       }
     }
-    return LutLayerBuilder.f32(new long[] {codebooks, LookupKernels.KEYS, w}, out);
+    return LutLayerBuilder.f32(new long[] {codebooks, keyCount, w}, out);
   }
 }

@@ -2,13 +2,12 @@ package io.cacheai.compress.lut;
 
 import io.cacheai.compress.lut.LutFineTune.Options;
 import io.cacheai.compress.lut.LutFineTune.Step;
-import io.cacheai.runtime.LookupKernels;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Forward, backward and Adam on the float parameters: [0] tables [C·16][M], [1] table bias [M],
- * then per Gemm of the chain its weight [out][in] and bias [out].
+ * Forward, backward and Adam on the float parameters: [0] tables [C·K][M] (K keys per codebook, 16
+ * by default), [1] table bias [M], then per Gemm of the chain its weight [out][in] and bias [out].
  *
  * <p>Loss per row i (logits z, fp32 teacher logits t, temperature τ, {@code distill} = a):
  *
@@ -31,6 +30,7 @@ final class FineTuneTrainer {
   private final List<double[]> secondMoments = new ArrayList<>();
   private final List<Step> chain;
   private final int codebooks;
+  private final int keyCount; // K keys per codebook: the tables are [C·K][M]
   private final int perGroup; // codebooks of one group: codebook c writes outputs (c/perGroup)·mg..
   private final int mg; // outputs of one group (m when the tables are not grouped)
   private final int m;
@@ -64,6 +64,17 @@ final class FineTuneTrainer {
     this.params = params;
     this.chain = chain;
     this.codebooks = codebooks;
+    // K from the tables' own size, [C·K][M]: one source for the layout the trainer reads
+    this.keyCount = params.get(0).length / Math.max(1, codebooks * m);
+    if ((long) keyCount * codebooks * m != params.get(0).length) {
+      throw new IllegalArgumentException(
+          "tables of "
+              + params.get(0).length
+              + " floats are not C·K·M for C="
+              + codebooks
+              + ", M="
+              + m);
+    }
     this.perGroup = codebooks / groups;
     this.mg = m / groups;
     this.m = m;
@@ -152,7 +163,7 @@ final class FineTuneTrainer {
       System.arraycopy(tableBias, 0, h, r * m, m);
       for (int c = 0; c < codebooks; c++) {
         int first = (c / perGroup) * mg;
-        int base = (c * LookupKernels.KEYS + keys[i * codebooks + c]) * m;
+        int base = (c * keyCount + keys[i * codebooks + c]) * m;
         for (int j = first; j < first + mg; j++) {
           h[r * m + j] += tables[base + j];
         }
@@ -259,7 +270,7 @@ final class FineTuneTrainer {
       int i = order[from + r];
       for (int c = 0; c < codebooks; c++) {
         int first = (c / perGroup) * mg;
-        int base = (c * LookupKernels.KEYS + keys[i * codebooks + c]) * m;
+        int base = (c * keyCount + keys[i * codebooks + c]) * m;
         for (int j = first; j < first + mg; j++) {
           gt[base + j] += dh[r * m + j];
         }

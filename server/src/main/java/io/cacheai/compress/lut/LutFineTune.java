@@ -10,7 +10,6 @@ import io.cacheai.graph.Node;
 import io.cacheai.graph.OpType;
 import io.cacheai.graph.PackedTensor;
 import io.cacheai.kernels.LutKernels;
-import io.cacheai.runtime.LookupKernels;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -258,6 +257,11 @@ public final class LutFineTune {
     static Chain not(Node table, String why) {
       return new Chain(table, -1, List.of(), 0, 0, 0, 1, 0, null, why);
     }
+
+    /** K, the table layer's keys per codebook (its attribute {@code keys}, 16 when absent). */
+    int keys() {
+      return TableKeys.keys(table);
+    }
   }
 
   /** Finds the last table layer and the Relu/Gemm chain after it ({@link Chain}). */
@@ -339,13 +343,14 @@ public final class LutFineTune {
     PackedTensor q = packed.get(a.getString("tables", ""));
     float[] scale = floats(packed.get(a.getString("scale", "")));
     float[] tableBias = floats(packed.get(a.getString("bias", "")));
-    int entries = chain.codebooks() * LookupKernels.KEYS;
+    int keyCount = chain.keys();
+    int entries = chain.codebooks() * keyCount;
     boolean fourBit = q.format() == PackedTensor.Format.S4_LUT16;
     float[] tables = new float[entries * m];
     int mg = m / chain.groups();
     int perGroup = chain.codebooks() / chain.groups();
     for (int p = 0; p < entries; p++) {
-      int from = (p / LookupKernels.KEYS / perGroup) * mg;
+      int from = (p / keyCount / perGroup) * mg;
       for (int j = 0; j < mg; j++) {
         tables[p * m + from + j] = scale[from + j] * entry(q, fourBit, p, j, mg);
       }
@@ -380,7 +385,8 @@ public final class LutFineTune {
     var a = chain.table().attributes();
     int m = chain.m();
     int codebooks = chain.codebooks();
-    int entries = codebooks * LookupKernels.KEYS;
+    int keyCount = chain.keys();
+    int entries = codebooks * keyCount;
     boolean fourBit =
         packed.get(a.getString("tables", "")).format() == PackedTensor.Format.S4_LUT16;
     int groups = chain.groups();
@@ -389,14 +395,14 @@ public final class LutFineTune {
     float[] newScale = new float[m];
     double[][] rowsOfTable = new double[entries][mg];
     for (int p = 0; p < entries; p++) {
-      int from = (p / LookupKernels.KEYS / perGroup) * mg;
+      int from = (p / keyCount / perGroup) * mg;
       for (int j = 0; j < mg; j++) {
         rowsOfTable[p][j] = tables[p * m + from + j];
       }
     }
     byte[] nq =
         LutLayerBuilder.quantizeGroups(
-            rowsOfTable, codebooks, groups, mg, fourBit ? 4 : 8, newScale);
+            rowsOfTable, codebooks, groups, mg, fourBit ? 4 : 8, newScale, keyCount);
     double[] error = new double[m];
     for (int i = 0; i < n; i++) {
       for (int j = 0; j < m; j++) {
@@ -404,7 +410,7 @@ public final class LutFineTune {
         int acc = 0;
         int group = j / mg;
         for (int c = group * perGroup; c < (group + 1) * perGroup; c++) {
-          int p = c * LookupKernels.KEYS + keys[i * codebooks + c];
+          int p = c * keyCount + keys[i * codebooks + c];
           exact += tables[p * m + j];
           acc += nq[p * mg + j - group * mg];
         }
@@ -419,8 +425,8 @@ public final class LutFineTune {
     newPacked.put(
         a.getString("tables", ""),
         fourBit
-            ? TableQuantizer.packS4(nq, codebooks, mg)
-            : TableQuantizer.packS8(nq, codebooks, mg));
+            ? TableQuantizer.packS4(nq, codebooks, mg, keyCount)
+            : TableQuantizer.packS8(nq, codebooks, mg, keyCount));
     newPacked.put(a.getString("scale", ""), LutLayerBuilder.f32(new long[] {m}, newScale));
     newPacked.put(a.getString("bias", ""), LutLayerBuilder.f32(new long[] {m}, newBias));
     return newPacked;

@@ -20,13 +20,14 @@ import java.util.TreeMap;
  * corrects errors made upstream):
  *
  * <ol>
- *   <li>X rows zero-padded to C·w; per sub-space c, 16 k-means centroids (seed mixed with c);
- *   <li>tree encoder: a depth-4 tree ({@link TreeEncoderFit}) fitted either to the centroid
+ *   <li>X rows zero-padded to C·w; per sub-space c, K k-means centroids (seed mixed with c; K = 2^L
+ *       keys, 16 by default, {@link LutOptions#depth});
+ *   <li>tree encoder: a depth-L tree ({@link TreeEncoderFit}) fitted either to the centroid
  *       assignment ({@link LutOptions.TreeFit#CENTROID}) or, the default, so that its buckets keep
  *       together rows of similar partial output x_c·W_cᵀ — what the table entry of a bucket must
  *       stand for ({@link LutOptions.TreeFit#OUTPUT}); its stored centroids become the means of the
- *       calibration points in each of its 16 buckets, so that key k means the same prototype to
- *       both encoders; centroid encoder: the k-means centroids;
+ *       calibration points in each of its K buckets, so that key k means the same prototype to both
+ *       encoders; centroid encoder: the k-means centroids;
  *   <li>keys of the calibration rows exactly as the runtime computes them; ridge refit of the
  *       tables against Y − mean(Y) ({@link TableRefit}), bias = mean(Y);
  *   <li>tables quantized to int8 per output column (scale = max |T[·][·][m]| / 127) or, with {@link
@@ -64,9 +65,12 @@ public final class LutLayerBuilder {
               + " targets for n="
               + n);
     }
-    float[] centroids = new float[codebooks * LookupKernels.KEYS * w];
-    int[] splitDims = new int[codebooks * LookupKernels.DEPTH];
-    float[] thresholds = new float[codebooks * LookupKernels.TREE_NODES];
+    int depth = options.layerDepth(); // L
+    int keyCount = options.keys(); // K = 2^L
+    int nodes = keyCount - 1; // inner nodes of a tree
+    float[] centroids = new float[codebooks * keyCount * w];
+    int[] splitDims = new int[codebooks * depth];
+    float[] thresholds = new float[codebooks * nodes];
     byte[] keys = new byte[n * codebooks];
     long hits = 0;
     float[] sub = new float[n * w];
@@ -85,14 +89,12 @@ public final class LutLayerBuilder {
           options.encoder() == LutOptions.Encoder.CENTROID
               || options.treeFit() == LutOptions.TreeFit.CENTROID;
       float[] kmeans =
-          needKmeans
-              ? KMeans.fit(sub, n, w, LookupKernels.KEYS, seed, options.kmeansIterations())
-              : null;
+          needKmeans ? KMeans.fit(sub, n, w, keyCount, seed, options.kmeansIterations()) : null;
       float[] cb;
       if (options.encoder() == LutOptions.Encoder.TREE) {
         float[] assigned = new float[n * w];
         for (int i = 0; kmeans != null && i < n; i++) {
-          int k = KMeans.nearestCentroid(sub, i * w, kmeans, LookupKernels.KEYS, w);
+          int k = KMeans.nearestCentroid(sub, i * w, kmeans, keyCount, w);
           System.arraycopy(kmeans, k * w, assigned, i * w, w);
         }
         boolean output = options.treeFit() == LutOptions.TreeFit.OUTPUT;
@@ -118,39 +120,32 @@ public final class LutLayerBuilder {
         // a group's tree avoids the dimensions the earlier groups' trees read in this sub-vector
         boolean[] taken = new boolean[w];
         for (int earlier = part; earlier < c; earlier += perGroup) {
-          for (int l = 0; l < LookupKernels.DEPTH; l++) {
-            taken[splitDims[earlier * LookupKernels.DEPTH + l]] = true;
+          for (int l = 0; l < depth; l++) {
+            taken[splitDims[earlier * depth + l]] = true;
           }
         }
-        TreeEncoderFit.Tree tree = TreeEncoderFit.fit(sub, targets, n, w, output ? mg : w, taken);
-        System.arraycopy(
-            tree.splitDims(), 0, splitDims, c * LookupKernels.DEPTH, LookupKernels.DEPTH);
-        System.arraycopy(
-            tree.thresholds(),
-            0,
-            thresholds,
-            c * LookupKernels.TREE_NODES,
-            LookupKernels.TREE_NODES);
+        TreeEncoderFit.Tree tree =
+            TreeEncoderFit.fit(sub, targets, n, w, output ? mg : w, taken, depth);
+        System.arraycopy(tree.splitDims(), 0, splitDims, c * depth, depth);
+        System.arraycopy(tree.thresholds(), 0, thresholds, c * nodes, nodes);
         for (int i = 0; i < n; i++) {
           keys[i * codebooks + c] = (byte) tree.key(sub, i * w);
         }
-        cb = bucketMeans(sub, keys, c, codebooks, n, w);
+        cb = bucketMeans(sub, keys, c, codebooks, n, w, keyCount);
         for (int i = 0; i < n; i++) {
           hits +=
-              KMeans.nearestCentroid(sub, i * w, cb, LookupKernels.KEYS, w)
-                      == keys[i * codebooks + c]
+              KMeans.nearestCentroid(sub, i * w, cb, keyCount, w) == keys[i * codebooks + c]
                   ? 1
                   : 0;
         }
       } else {
         cb = kmeans;
         for (int i = 0; i < n; i++) {
-          keys[i * codebooks + c] =
-              (byte) KMeans.nearestCentroid(sub, i * w, cb, LookupKernels.KEYS, w);
+          keys[i * codebooks + c] = (byte) KMeans.nearestCentroid(sub, i * w, cb, keyCount, w);
         }
         hits += n;
       }
-      System.arraycopy(cb, 0, centroids, c * LookupKernels.KEYS * w, LookupKernels.KEYS * w);
+      System.arraycopy(cb, 0, centroids, c * keyCount * w, keyCount * w);
     }
 
     double[] mean = new double[m];
@@ -168,10 +163,11 @@ public final class LutLayerBuilder {
         centered[i * m + j] = (float) (y[i * m + j] - mean[j]);
       }
     }
-    double lambda = options.lambda() * n / LookupKernels.KEYS;
+    double lambda = options.lambda() * n / keyCount;
     float[] scale = new float[m];
     byte[] entries =
-        fitGroups(keys, n, codebooks, groups, centered, m, lambda, options.tableBits(), scale);
+        fitGroups(
+            keys, n, codebooks, groups, centered, m, lambda, options.tableBits(), scale, keyCount);
     // bias: mean(Y) corrected by the mean rounding error on the calibration rows (at 4 bits this
     // also absorbs each codebook's column offset and the half steps TableQuantizer takes out)
     float[] bias = new float[m];
@@ -181,7 +177,7 @@ public final class LutLayerBuilder {
         int group = j / mg;
         int acc = 0;
         for (int c = group * perGroup; c < (group + 1) * perGroup; c++) {
-          acc += entries[(c * LookupKernels.KEYS + keys[i * codebooks + c]) * mg + j - group * mg];
+          acc += entries[(c * keyCount + keys[i * codebooks + c]) * mg + j - group * mg];
         }
         error[j] += centered[i * m + j] - (double) scale[j] * acc;
       }
@@ -199,6 +195,9 @@ public final class LutLayerBuilder {
     if (groups > 1) {
       attributes.put("groups", (long) groups);
     }
+    if (keyCount != LookupKernels.KEYS) { // absent: 16 keys, the layout bundles always had
+      attributes.put("keys", (long) keyCount);
+    }
     attributes.put("encoder", options.encoder().label());
     put(
         tensors,
@@ -206,8 +205,8 @@ public final class LutLayerBuilder {
         "tables",
         base + (options.tableBits() == 4 ? ".lut16x4" : ".lut16"),
         options.tableBits() == 4
-            ? TableQuantizer.packS4(entries, codebooks, mg)
-            : TableQuantizer.packS8(entries, codebooks, mg));
+            ? TableQuantizer.packS4(entries, codebooks, mg, keyCount)
+            : TableQuantizer.packS8(entries, codebooks, mg, keyCount));
     put(tensors, attributes, "scale", base + ".lut.scale", f32(new long[] {m}, scale));
     put(tensors, attributes, "bias", base + ".lut.bias", f32(new long[] {m}, bias));
     if (tree) {
@@ -216,13 +215,13 @@ public final class LutLayerBuilder {
           attributes,
           "split_dims",
           base + ".lut.split_dims",
-          s32(new long[] {codebooks, LookupKernels.DEPTH}, splitDims));
+          s32(new long[] {codebooks, depth}, splitDims));
       put(
           tensors,
           attributes,
           "thresholds",
           base + ".lut.thresholds",
-          f32(new long[] {codebooks, LookupKernels.TREE_NODES}, thresholds));
+          f32(new long[] {codebooks, nodes}, thresholds));
     }
     if (keepCentroids) {
       put(
@@ -230,7 +229,7 @@ public final class LutLayerBuilder {
           attributes,
           "centroids",
           base + ".lut.centroids",
-          f32(new long[] {codebooks, LookupKernels.KEYS, w}, centroids));
+          f32(new long[] {codebooks, keyCount, w}, centroids));
     }
     Node node =
         new Node(
@@ -241,8 +240,9 @@ public final class LutLayerBuilder {
             new Attributes(attributes));
 
     long fp32Bytes = 4L * ((long) m * d + m);
-    long centroidBytes = 4L * codebooks * LookupKernels.KEYS * w;
-    long lookupBytes = lookupBytes(codebooks, m, w, options.encoder(), options.tableBits(), groups);
+    long centroidBytes = 4L * codebooks * keyCount * w;
+    long lookupBytes =
+        lookupBytes(codebooks, m, w, options.encoder(), options.tableBits(), groups, depth);
     LutLayerReport report =
         new LutLayerReport(
             layer.node().name(),
@@ -250,6 +250,7 @@ public final class LutLayerBuilder {
             m,
             w,
             codebooks,
+            keyCount,
             fp32Bytes,
             lookupBytes,
             tree && keepCentroids ? centroidBytes : 0,
@@ -273,10 +274,11 @@ public final class LutLayerBuilder {
       int m,
       double lambda,
       int tableBits,
-      float[] scale) {
+      float[] scale,
+      int keyCount) {
     int perGroup = codebooks / groups;
     int mg = m / groups;
-    double[][] tables = new double[codebooks * LookupKernels.KEYS][];
+    double[][] tables = new double[codebooks * keyCount][];
     for (int g = 0; g < groups; g++) {
       byte[] groupKeys = keys;
       float[] groupTargets = centered;
@@ -288,27 +290,35 @@ public final class LutLayerBuilder {
           System.arraycopy(centered, i * m + g * mg, groupTargets, i * mg, mg);
         }
       }
-      double[][] fitted = TableRefit.solve(groupKeys, n, perGroup, groupTargets, mg, lambda);
-      System.arraycopy(fitted, 0, tables, g * perGroup * LookupKernels.KEYS, fitted.length);
+      double[][] fitted =
+          TableRefit.solve(groupKeys, n, perGroup, groupTargets, mg, lambda, keyCount);
+      System.arraycopy(fitted, 0, tables, g * perGroup * keyCount, fitted.length);
     }
-    return quantizeGroups(tables, codebooks, groups, mg, tableBits, scale);
+    return quantizeGroups(tables, codebooks, groups, mg, tableBits, scale, keyCount);
   }
 
   /**
-   * Quantizes float tables [C·16][M/G] group by group, each group's columns on their own scale;
-   * fills {@code scale} [M] and returns the entries in the same layout.
+   * Quantizes float tables [C·K][M/G] ({@code keyCount} K keys per codebook) group by group, each
+   * group's columns on their own scale; fills {@code scale} [M] and returns the entries in the same
+   * layout.
    */
   static byte[] quantizeGroups(
-      double[][] tables, int codebooks, int groups, int mg, int tableBits, float[] scale) {
+      double[][] tables,
+      int codebooks,
+      int groups,
+      int mg,
+      int tableBits,
+      float[] scale,
+      int keyCount) {
     int perGroup = codebooks / groups;
-    int rows = perGroup * LookupKernels.KEYS;
-    byte[] entries = new byte[codebooks * LookupKernels.KEYS * mg];
+    int rows = perGroup * keyCount;
+    byte[] entries = new byte[codebooks * keyCount * mg];
     for (int g = 0; g < groups; g++) {
       double[][] part = java.util.Arrays.copyOfRange(tables, g * rows, (g + 1) * rows);
       float[] partScale = new float[mg];
       byte[] q =
           tableBits == 4
-              ? TableQuantizer.quantize4(part, perGroup, mg, partScale)
+              ? TableQuantizer.quantize4(part, perGroup, mg, partScale, keyCount)
               : TableQuantizer.quantize8(part, mg, partScale);
       System.arraycopy(q, 0, entries, g * rows * mg, q.length);
       System.arraycopy(partScale, 0, scale, g * mg, mg);
@@ -317,8 +327,8 @@ public final class LutLayerBuilder {
   }
 
   /**
-   * What a layer needs to run: tables C·16·M int8 + scale and bias 8·M + the tree (4·C·4 + 4·C·15)
-   * or, for the centroid encoder, the centroids 4·C·16·w.
+   * What a layer needs to run (16 keys): tables C·16·M int8 + scale and bias 8·M + the tree (4·C·4
+   * + 4·C·15) or, for the centroid encoder, the centroids 4·C·16·w.
    */
   public static long lookupBytes(int codebooks, int m, int w, LutOptions.Encoder encoder) {
     return lookupBytes(codebooks, m, w, encoder, 8);
@@ -336,23 +346,40 @@ public final class LutLayerBuilder {
    */
   public static long lookupBytes(
       int codebooks, int m, int w, LutOptions.Encoder encoder, int tableBits, int groups) {
-    long mg = m / groups;
-    long rowBytes = tableBits == 4 ? (mg + 1L) / 2 : mg;
-    return (long) codebooks * LookupKernels.KEYS * rowBytes
-        + 8L * m
-        + (encoder == LutOptions.Encoder.TREE
-            ? 4L * codebooks * (LookupKernels.DEPTH + LookupKernels.TREE_NODES)
-            : 4L * codebooks * LookupKernels.KEYS * w);
+    return lookupBytes(codebooks, m, w, encoder, tableBits, groups, LookupKernels.DEPTH);
   }
 
   /**
-   * Means of the points in each of the 16 buckets of codebook c; an empty bucket gets the mean of
-   * all.
+   * As above with trees of {@code depth} L, K = 2^L keys: tables C·K·rowBytes + scale and bias 8·M
+   * + the trees 4·C·(L + K − 1) (split dims, thresholds) or the centroids 4·C·K·w.
    */
-  static float[] bucketMeans(float[] sub, byte[] keys, int c, int codebooks, int n, int w) {
-    double[] sums = new double[LookupKernels.KEYS * w];
+  public static long lookupBytes(
+      int codebooks,
+      int m,
+      int w,
+      LutOptions.Encoder encoder,
+      int tableBits,
+      int groups,
+      int depth) {
+    long keyCount = 1L << depth;
+    long mg = m / groups;
+    long rowBytes = tableBits == 4 ? (mg + 1L) / 2 : mg;
+    return codebooks * keyCount * rowBytes
+        + 8L * m
+        + (encoder == LutOptions.Encoder.TREE
+            ? 4L * codebooks * (depth + keyCount - 1)
+            : 4L * codebooks * keyCount * w);
+  }
+
+  /**
+   * Means of the points in each of the K = {@code keyCount} buckets of codebook c; an empty bucket
+   * gets the mean of all.
+   */
+  static float[] bucketMeans(
+      float[] sub, byte[] keys, int c, int codebooks, int n, int w, int keyCount) {
+    double[] sums = new double[keyCount * w];
     double[] all = new double[w];
-    int[] counts = new int[LookupKernels.KEYS];
+    int[] counts = new int[keyCount];
     for (int i = 0; i < n; i++) {
       int k = keys[i * codebooks + c];
       counts[k]++;
@@ -361,8 +388,8 @@ public final class LutLayerBuilder {
         all[j] += sub[i * w + j];
       }
     }
-    float[] means = new float[LookupKernels.KEYS * w];
-    for (int k = 0; k < LookupKernels.KEYS; k++) {
+    float[] means = new float[keyCount * w];
+    for (int k = 0; k < keyCount; k++) {
       for (int j = 0; j < w; j++) {
         means[k * w + j] =
             (float) (counts[k] > 0 ? sums[k * w + j] / counts[k] : all[j] / Math.max(1, n));

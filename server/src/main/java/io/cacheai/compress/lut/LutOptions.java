@@ -35,6 +35,11 @@ import java.util.function.Consumer;
  *     entries a row, so G times the keys fit in the same bytes; 0 = auto (the default)
  * @param prune once the tables are final, remove the rows of the Gemm before a table layer that no
  *     tree reads ({@link DeadRowPruning}; same keys and logits, a smaller Gemm); default on
+ * @param depth L, the depth of a LookupGemm layer's trees: K = 2^L keys per codebook (2, 3 or 4: 4,
+ *     8 or 16 keys), each codebook's tables K rows; shallower trees cost fewer table bytes per
+ *     codebook, so the same size holds more codebooks ({@link #widthFor}); {@link #AUTO_DEPTH} =
+ *     chosen per layer by {@link LutCompressor#layerOptions}; a k×k Conv's LookupConv is always
+ *     depth 4
  */
 public record LutOptions(
     int width,
@@ -50,7 +55,8 @@ public record LutOptions(
     boolean refitNext,
     int tableBits,
     int groups,
-    boolean prune) {
+    boolean prune,
+    int depth) {
   /** The default shift radius of the calibration images, {@link #shiftRadiusPx}. */
   public static final int DEFAULT_SHIFT_RADIUS_PX = 1;
 
@@ -128,8 +134,21 @@ public record LutOptions(
   /** Ungrouped codebooks below which {@link #AUTO_GROUPS} groups a layer's tables. */
   public static final int AUTO_GROUPS_BELOW_CODEBOOKS = 16;
 
+  /** {@link #depth} 0: chosen per layer ({@link LutCompressor#layerOptions}). */
+  public static final int AUTO_DEPTH = 0;
+
+  /** The depth a layer gets where {@link #AUTO_DEPTH} picks nothing else: 16 keys. */
+  public static final int FULL_DEPTH = 4;
+
+  /** The default {@link #depth}. */
+  public static final int DEFAULT_DEPTH = AUTO_DEPTH;
+
   public LutOptions {
     layers = List.copyOf(layers);
+    if (depth != AUTO_DEPTH && (depth < 2 || depth > FULL_DEPTH)) {
+      throw new IllegalArgumentException(
+          "lut-depth=" + depth + " (accepted: auto, 2, 3, 4: 4, 8 or 16 keys per codebook)");
+    }
     if (groups < 0 || groups > 64) {
       throw new IllegalArgumentException("lut-groups=" + groups + " (accepted: 0 = auto, 1..64)");
     }
@@ -158,6 +177,16 @@ public record LutOptions(
     }
   }
 
+  /** The tree depth this layer is built with: {@link #depth}, or {@link #FULL_DEPTH} for auto. */
+  public int layerDepth() {
+    return depth == AUTO_DEPTH ? FULL_DEPTH : depth;
+  }
+
+  /** Keys per codebook, K = 2^{@link #layerDepth}. */
+  public int keys() {
+    return 1 << layerDepth();
+  }
+
   /**
    * The width for a layer of {@code d} inputs and {@code m} outputs: {@link #width} if set, else
    * the smallest whose {@link LutLayerBuilder#lookupBytes} is at most the fp32 bytes / {@link
@@ -178,7 +207,8 @@ public record LutOptions(
     long fp32Bytes = 4L * ((long) m * d + m);
     for (int w = 1; w < d; w++) {
       int codebooks = groups * ((d + w - 1) / w);
-      if (LutLayerBuilder.lookupBytes(codebooks, m, w, encoder, tableBits, groups) * AUTO_RATIO
+      if (LutLayerBuilder.lookupBytes(codebooks, m, w, encoder, tableBits, groups, layerDepth())
+              * AUTO_RATIO
           <= fp32Bytes) {
         return w;
       }
@@ -192,7 +222,9 @@ public record LutOptions(
    * {@link #AUTO_GROUPS} ({@code --lut-groups 0}) and the width auto, {@value #AUTO_GROUP_COUNT}
    * when the ungrouped tables would have fewer than {@value #AUTO_GROUPS_BELOW_CODEBOOKS} codebooks
    * (MNIST MLP 256→128: 11) and m divides, else 1 (MNIST CNN 800→120: 35 codebooks, ungrouped);
-   * {@link LutCompressor} further keeps auto groups to layers that read Relu(Gemm).
+   * {@link LutCompressor} further keeps auto groups to layers that read Relu(Gemm). "Few" is judged
+   * at 16 keys (depth 4), the geometry the rule was measured in: a shallower tree's layer holds
+   * more codebooks in the same bytes but is the same layer.
    */
   public int groupsFor(int d, int m) {
     if (encoder != Encoder.TREE) {
@@ -202,7 +234,7 @@ public record LutOptions(
       if (width > 0) {
         return 1; // a width asked for: the ungrouped layout it was measured with
       }
-      int w = widthFor(d, m, 1);
+      int w = withDepth(FULL_DEPTH).widthFor(d, m, 1);
       boolean few = (d + w - 1) / w < AUTO_GROUPS_BELOW_CODEBOOKS;
       return few && m % AUTO_GROUP_COUNT == 0 ? AUTO_GROUP_COUNT : 1;
     }
@@ -225,7 +257,8 @@ public record LutOptions(
         true,
         DEFAULT_TABLE_BITS,
         DEFAULT_GROUPS,
-        true);
+        true,
+        DEFAULT_DEPTH);
   }
 
   public LutOptions withWidth(int w) {
@@ -280,6 +313,27 @@ public record LutOptions(
     return with(c -> c.prune = p);
   }
 
+  public LutOptions withDepth(int l) {
+    return with(c -> c.depth = l);
+  }
+
+  /** {@code --lut-depth}: auto, 2, 3 or 4. */
+  public static int parseDepth(String value) {
+    if (value.equalsIgnoreCase("auto")) {
+      return AUTO_DEPTH;
+    }
+    try {
+      int l = Integer.parseInt(value.trim());
+      if (l >= 2 && l <= FULL_DEPTH) {
+        return l;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(
+        "--lut-depth '" + value + "' (accepted: auto, 2, 3, 4: trees of 4, 8 or 16 keys)");
+  }
+
   /** These options with {@code change} applied to a copy: one place that lists every field. */
   private LutOptions with(Consumer<Copy> change) {
     Copy c = new Copy(this);
@@ -298,7 +352,8 @@ public record LutOptions(
         c.refitNext,
         c.tableBits,
         c.groups,
-        c.prune);
+        c.prune,
+        c.depth);
   }
 
   /** A mutable copy of every field, for {@link #with}. */
@@ -317,6 +372,7 @@ public record LutOptions(
     int tableBits;
     int groups;
     boolean prune;
+    int depth;
 
     Copy(LutOptions o) {
       width = o.width;
@@ -333,6 +389,7 @@ public record LutOptions(
       tableBits = o.tableBits;
       groups = o.groups;
       prune = o.prune;
+      depth = o.depth;
     }
   }
 }

@@ -9,7 +9,6 @@ import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
 import io.cacheai.graph.OpType;
 import io.cacheai.graph.PackedTensor;
-import io.cacheai.runtime.LookupKernels;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -28,7 +27,7 @@ import java.util.SplittableRandom;
  * </pre>
  *
  * The forward uses the hard key, the backward a soft tree ({@link SoftKeyTrainer}). Only the rows
- * of G that some tree level reads get a gradient (the tree reads at most 4 of a codebook's w
+ * of G that some tree level reads get a gradient (the tree reads at most L of a codebook's w
  * dimensions), so only those U rows are computed and trained, in plain Java (U·K multiply-adds a
  * row each way; MNIST MLP: 44 × 784). Same loss, batch, learning-rate schedule and seed as {@link
  * LutFineTune}; one thread, so the same bytes for a seed.
@@ -191,7 +190,8 @@ public final class SoftKeyFineTune {
         LutFineTune.floats(model.packed().get(a.getString("thresholds", ""))).clone();
 
     // the Gemm rows some tree level reads, in first-use order
-    int depth = LookupKernels.DEPTH;
+    int depth = TableKeys.depth(table);
+    int keyCount = TableKeys.keys(table);
     int[] rowOf = new int[codebooks * depth];
     int[] rowIndex = new int[d];
     java.util.Arrays.fill(rowIndex, -1);
@@ -236,7 +236,8 @@ public final class SoftKeyFineTune {
 
     double[] tau = new double[codebooks * depth]; // set below from the initial activations
     SoftKeyTrainer encoderTrainer =
-        new SoftKeyTrainer(kIn, codebooks, m, rowOf, weight, bias, trainBias, thresholds, tau);
+        new SoftKeyTrainer(
+            kIn, codebooks, m, rowOf, weight, bias, trainBias, thresholds, tau, depth);
     temperatures(encoderTrainer, x, n, kIn, rowOf, u, tau);
     List<float[]> params = LutFineTune.parameters(chain, model.packed());
     LutFineTune.Options soft = options.withEpochs(options.softKeyEpochs());
@@ -296,7 +297,7 @@ public final class SoftKeyFineTune {
     Map<String, PackedTensor> packed = new LinkedHashMap<>(model.packed());
     packed.put(
         a.getString("thresholds", ""),
-        LutLayerBuilder.f32(new long[] {codebooks, LookupKernels.TREE_NODES}, thresholds));
+        LutLayerBuilder.f32(new long[] {codebooks, keyCount - 1}, thresholds));
     QuantizedGraph written = new QuantizedGraph(graph.withNodes(graph.nodes(), constants), packed);
     String tableInput = table.inputs().get(0);
     float[] act =
@@ -313,7 +314,8 @@ public final class SoftKeyFineTune {
         LutFineTune.quantizedTables(chain, packed, params.get(0), params.get(1), runtimeKeys, n);
     String centroidsName = a.getString("centroids", "");
     if (!centroidsName.isEmpty() && quantized.containsKey(centroidsName)) {
-      quantized.put(centroidsName, bucketMeans(act, runtimeKeys, n, d, codebooks, perGroup, w));
+      quantized.put(
+          centroidsName, bucketMeans(act, runtimeKeys, n, d, codebooks, perGroup, w, keyCount));
     }
     QuantizedGraph tuned = new QuantizedGraph(graph.withNodes(graph.nodes(), constants), quantized);
     return new Outcome(
@@ -377,10 +379,10 @@ public final class SoftKeyFineTune {
     }
   }
 
-  /** The stored centroids [C,16,w]: the mean input row of each key's bucket (as the builder's). */
+  /** The stored centroids [C,K,w]: the mean input row of each key's bucket (as the builder's). */
   private static PackedTensor bucketMeans(
-      float[] act, byte[] keys, int n, int d, int codebooks, int perGroup, int w) {
-    float[] centroids = new float[codebooks * LookupKernels.KEYS * w];
+      float[] act, byte[] keys, int n, int d, int codebooks, int perGroup, int w, int keyCount) {
+    float[] centroids = new float[codebooks * keyCount * w];
     float[] sub = new float[n * w];
     for (int c = 0; c < codebooks; c++) {
       for (int i = 0; i < n; i++) {
@@ -389,9 +391,9 @@ public final class SoftKeyFineTune {
           sub[i * w + j] = col < d ? act[i * d + col] : 0f;
         }
       }
-      float[] means = LutLayerBuilder.bucketMeans(sub, keys, c, codebooks, n, w);
-      System.arraycopy(means, 0, centroids, c * LookupKernels.KEYS * w, LookupKernels.KEYS * w);
+      float[] means = LutLayerBuilder.bucketMeans(sub, keys, c, codebooks, n, w, keyCount);
+      System.arraycopy(means, 0, centroids, c * keyCount * w, keyCount * w);
     }
-    return LutLayerBuilder.f32(new long[] {codebooks, LookupKernels.KEYS, w}, centroids);
+    return LutLayerBuilder.f32(new long[] {codebooks, keyCount, w}, centroids);
   }
 }

@@ -11,7 +11,7 @@ import io.cacheai.runtime.LookupKernels;
  * <pre>
  *   forward (hard, what the runtime computes):
  *     a_u = Relu(b_u + W_u·x)           only the U rows of the Gemm some tree level reads
- *     key_c = tree walk: node → 2·node + 1 + (a[dim_l] > t[node]), 4 levels → leaf 0..15
+ *     key_c = tree walk: node → 2·node + 1 + (a[dim_l] > t[node]), L levels → leaf 0..2^L − 1
  *   backward (soft):
  *     σ_n = sigmoid((a[dim_l(n)] − t_n) / τ_cl)            per inner node n of codebook c
  *     P_ℓ = Π over ℓ's path of σ_n (went right) or 1 − σ_n (went left)
@@ -32,18 +32,18 @@ final class SoftKeyTrainer {
    */
   static final double TEMPERATURE = 0.1;
 
-  private static final int NODES = LookupKernels.TREE_NODES;
-  private static final int KEYS = LookupKernels.KEYS;
-  private static final int DEPTH = LookupKernels.DEPTH;
+  private final int depth; // L levels
+  private final int keyCount; // K = 2^L leaves
+  private final int nodes; // K − 1 inner nodes
 
   private final int k; // inputs of the Gemm before the tables
   private final int codebooks;
   private final int m;
-  private final int[] rowOf; // [C·DEPTH]: index into the trained rows, −1 for a padded dimension
+  private final int[] rowOf; // [C·L]: index into the trained rows, −1 for a padded dimension
   private final float[] weight; // [U][K]
   private final float[] bias; // [U]
-  private final float[] thresholds; // [C·15]
-  private final double[] tau; // [C·DEPTH]
+  private final float[] thresholds; // [C·(K−1)]
+  private final double[] tau; // [C·L]
   private final boolean trainBias;
   private int weightIndex = -1;
   private int biasIndex = -1;
@@ -53,7 +53,8 @@ final class SoftKeyTrainer {
    * @param rowOf per (codebook, level), the trained row the level's split dimension reads, or −1
    * @param weight the trained rows' weights [U][K] (trained in place)
    * @param bias their biases [U] (trained in place when {@code trainBias})
-   * @param thresholds the tree thresholds [C·15] (trained in place)
+   * @param thresholds the tree thresholds [C·(K−1)] (trained in place)
+   * @param depth L, the trees' levels (K = 2^L keys; {@link LookupKernels#DEPTH} by default)
    */
   SoftKeyTrainer(
       int k,
@@ -64,7 +65,26 @@ final class SoftKeyTrainer {
       float[] bias,
       boolean trainBias,
       float[] thresholds,
-      double[] tau) {
+      double[] tau,
+      int depth) {
+    if (depth < 1
+        || depth > LookupKernels.DEPTH
+        || rowOf.length != codebooks * depth
+        || thresholds.length != codebooks * ((1 << depth) - 1)) {
+      throw new IllegalArgumentException(
+          "soft keys: depth "
+              + depth
+              + ", "
+              + rowOf.length
+              + " split dims and "
+              + thresholds.length
+              + " thresholds for "
+              + codebooks
+              + " codebooks");
+    }
+    this.depth = depth;
+    this.keyCount = 1 << depth;
+    this.nodes = keyCount - 1;
     this.k = k;
     this.codebooks = codebooks;
     this.m = m;
@@ -104,16 +124,16 @@ final class SoftKeyTrainer {
   void keys(float[] pre, int at, byte[] keys, int to) {
     for (int c = 0; c < codebooks; c++) {
       int node = 0;
-      for (int l = 0; l < DEPTH; l++) {
+      for (int l = 0; l < depth; l++) {
         float v = input(pre, at, c, l);
-        node = 2 * node + 1 + (v > thresholds[c * NODES + node] ? 1 : 0);
+        node = 2 * node + 1 + (v > thresholds[c * nodes + node] ? 1 : 0);
       }
-      keys[to + c] = (byte) (node - NODES);
+      keys[to + c] = (byte) (node - nodes);
     }
   }
 
   private float input(float[] pre, int at, int c, int l) {
-    int u = rowOf[c * DEPTH + l];
+    int u = rowOf[c * depth + l];
     return u < 0 ? 0f : Math.max(0f, pre[at + u]);
   }
 
@@ -123,7 +143,7 @@ final class SoftKeyTrainer {
    * @param pre the row's pre-activations (U values at {@code preAt})
    * @param x the row's input (K values at {@code xAt})
    * @param dh dL/dh of the row (M values at {@code dhAt})
-   * @param tables the float tables [C·16][M] the forward used
+   * @param tables the float tables [C·K][M] the forward used
    */
   void backward(
       float[] pre,
@@ -139,44 +159,44 @@ final class SoftKeyTrainer {
     double[] da = work; // [U]
     java.util.Arrays.fill(da, 0, u, 0);
     double[] gThresholds = trainer.gradient(thresholdIndex);
-    double[] sigma = new double[NODES];
-    double[] reach = new double[2 * NODES + 1];
-    double[] gp = new double[2 * NODES + 1];
+    double[] sigma = new double[nodes];
+    double[] reach = new double[2 * nodes + 1];
+    double[] gp = new double[2 * nodes + 1];
     for (int c = 0; c < codebooks; c++) {
-      for (int n = 0; n < NODES; n++) {
+      for (int n = 0; n < nodes; n++) {
         int l = 31 - Integer.numberOfLeadingZeros(n + 1);
-        double t = tau[c * DEPTH + l];
+        double t = tau[c * depth + l];
         sigma[n] =
             t > 0
-                ? sigmoid((input(pre, preAt, c, l) - thresholds[c * NODES + n]) / t)
-                : (input(pre, preAt, c, l) > thresholds[c * NODES + n] ? 1 : 0);
+                ? sigmoid((input(pre, preAt, c, l) - thresholds[c * nodes + n]) / t)
+                : (input(pre, preAt, c, l) > thresholds[c * nodes + n] ? 1 : 0);
       }
       reach[0] = 1;
-      for (int n = 0; n < NODES; n++) {
+      for (int n = 0; n < nodes; n++) {
         reach[2 * n + 1] = reach[n] * (1 - sigma[n]);
         reach[2 * n + 2] = reach[n] * sigma[n];
       }
-      for (int leaf = 0; leaf < KEYS; leaf++) {
-        int base = (c * KEYS + leaf) * m;
+      for (int leaf = 0; leaf < keyCount; leaf++) {
+        int base = (c * keyCount + leaf) * m;
         double g = 0;
         for (int j = 0; j < m; j++) {
           g += dh[dhAt + j] * tables[base + j];
         }
-        gp[NODES + leaf] = g * reach[NODES + leaf];
+        gp[nodes + leaf] = g * reach[nodes + leaf];
       }
-      for (int n = NODES - 1; n >= 0; n--) {
+      for (int n = nodes - 1; n >= 0; n--) {
         gp[n] = gp[2 * n + 1] + gp[2 * n + 2];
       }
-      for (int n = 0; n < NODES; n++) {
+      for (int n = 0; n < nodes; n++) {
         int l = 31 - Integer.numberOfLeadingZeros(n + 1);
-        double t = tau[c * DEPTH + l];
-        int row = rowOf[c * DEPTH + l];
+        double t = tau[c * depth + l];
+        int row = rowOf[c * depth + l];
         if (!(t > 0) || row < 0) {
           continue;
         }
         double dz = ((1 - sigma[n]) * gp[2 * n + 2] - sigma[n] * gp[2 * n + 1]) / t;
         da[row] += dz;
-        gThresholds[c * NODES + n] -= dz;
+        gThresholds[c * nodes + n] -= dz;
       }
     }
     double[] gw = trainer.gradient(weightIndex);

@@ -24,6 +24,21 @@ final class TableKeys {
     return Math.toIntExact(node.attributes().getLong("groups", 1));
   }
 
+  /**
+   * K, the node's keys per codebook: attribute {@code keys} (4, 8 or 16; 16 when absent, as every
+   * bundle before shallower trees); a null node (no table layer) has the default.
+   */
+  static int keys(Node node) {
+    return node == null
+        ? LookupKernels.KEYS
+        : Math.toIntExact(node.attributes().getLong("keys", LookupKernels.KEYS));
+  }
+
+  /** L, the depth of the node's trees: log2 of {@link #keys}. */
+  static int depth(Node node) {
+    return Integer.numberOfTrailingZeros(keys(node));
+  }
+
   /** Whether the node's own encoder is the tree (else the centroids). */
   static boolean treeEncoder(Node node) {
     return node.attributes().getString("encoder", "tree").equals("tree");
@@ -69,6 +84,7 @@ final class TableKeys {
             padded,
             codebooks,
             w,
+            depth(node),
             packed.get(a.getString("split_dims", "")).data().asIntBuffer(),
             packed.get(a.getString("thresholds", "")).data().asFloatBuffer(),
             out);
@@ -79,6 +95,7 @@ final class TableKeys {
             padded,
             codebooks,
             w,
+            keys(node),
             packed.get(a.getString("centroids", "")).data().asFloatBuffer(),
             out);
       }

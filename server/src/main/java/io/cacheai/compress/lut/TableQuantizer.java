@@ -48,7 +48,14 @@ final class TableQuantizer {
 
   /** Signed 4-bit entries −8..7 [C·16·M], one per byte; fills {@code scale} [M]. */
   static byte[] quantize4(double[][] tables, int codebooks, int m, float[] scale) {
-    int keys = LookupKernels.KEYS;
+    return quantize4(tables, codebooks, m, scale, LookupKernels.KEYS);
+  }
+
+  /**
+   * As above with {@code keys} K rows per codebook ([C·K·M]): each codebook's column centred over
+   * its K keys.
+   */
+  static byte[] quantize4(double[][] tables, int codebooks, int m, float[] scale, int keys) {
     double[] mid = new double[codebooks * m];
     double[] halfRange = new double[m];
     for (int c = 0; c < codebooks; c++) {
@@ -82,14 +89,15 @@ final class TableQuantizer {
 
   /** {@code lut16}: the int8 entries as they are, C·16·M bytes. */
   static PackedTensor packS8(byte[] entries, int codebooks, int m) {
+    return packS8(entries, codebooks, m, LookupKernels.KEYS);
+  }
+
+  /** As above with {@code keys} K rows per codebook: [C,K,M], C·K·M bytes. */
+  static PackedTensor packS8(byte[] entries, int codebooks, int m, int keys) {
     ByteBuffer data = ByteBuffer.allocateDirect(entries.length).order(ByteOrder.LITTLE_ENDIAN);
     data.put(entries).clear();
     return new PackedTensor(
-        PackedTensor.Format.S8_LUT16,
-        new long[] {codebooks, LookupKernels.KEYS, m},
-        data,
-        new float[0],
-        0);
+        PackedTensor.Format.S8_LUT16, new long[] {codebooks, keys, m}, data, new float[0], 0);
   }
 
   /**
@@ -97,7 +105,12 @@ final class TableQuantizer {
    * | entry 2b+1 (high nibble), two's complement; an odd M's last high nibble is 0.
    */
   static PackedTensor packS4(byte[] entries, int codebooks, int m) {
-    int rows = codebooks * LookupKernels.KEYS;
+    return packS4(entries, codebooks, m, LookupKernels.KEYS);
+  }
+
+  /** As above with {@code keys} K rows per codebook: [C,K,M], C·K·ceil(M/2) bytes. */
+  static PackedTensor packS4(byte[] entries, int codebooks, int m, int keys) {
+    int rows = codebooks * keys;
     int rowBytes = (m + 1) / 2;
     ByteBuffer data = ByteBuffer.allocateDirect(rows * rowBytes).order(ByteOrder.LITTLE_ENDIAN);
     for (int p = 0; p < rows; p++) {
@@ -108,10 +121,6 @@ final class TableQuantizer {
       }
     }
     return new PackedTensor(
-        PackedTensor.Format.S4_LUT16,
-        new long[] {codebooks, LookupKernels.KEYS, m},
-        data,
-        new float[0],
-        0);
+        PackedTensor.Format.S4_LUT16, new long[] {codebooks, keys, m}, data, new float[0], 0);
   }
 }

@@ -22,13 +22,22 @@ public final class TableRefit {
    */
   public static double[][] solve(
       byte[] keys, int n, int codebooks, float[] y, int m, double lambda) {
-    int p = codebooks * LookupKernels.KEYS;
+    return solve(keys, n, codebooks, y, m, lambda, LookupKernels.KEYS);
+  }
+
+  /**
+   * As above with K = {@code keyCount} keys per codebook (0..K−1): C·K one-hot columns, tables
+   * [C·K][M].
+   */
+  public static double[][] solve(
+      byte[] keys, int n, int codebooks, float[] y, int m, double lambda, int keyCount) {
+    int p = codebooks * keyCount;
     double[][] gram = new double[p][p];
     double[][] rhs = new double[p][m];
     int[] columns = new int[codebooks];
     for (int i = 0; i < n; i++) {
       for (int c = 0; c < codebooks; c++) {
-        columns[c] = c * LookupKernels.KEYS + keys[i * codebooks + c];
+        columns[c] = c * keyCount + keys[i * codebooks + c];
       }
       for (int a = 0; a < codebooks; a++) {
         double[] row = gram[columns[a]];

@@ -4,29 +4,32 @@ import io.cacheai.runtime.LookupKernels;
 import java.util.Arrays;
 
 /**
- * Fits the depth-4 balanced tree encoder of one sub-space (MADDNESS, Blalock & Guttag 2021, §4.2):
- * level by level, one split dimension shared by the 2^l nodes of the level and one threshold per
- * node (heap order; {@code x > threshold} goes right, as {@link LookupKernels} runs it). Each point
- * comes with a target vector — its k-means centroid (the tree then imitates the nearest-centroid
- * assignment) or its partial output x_c·W_cᵀ (the tree then separates what the tables must tell
- * apart) — and for each candidate dimension every node of the level gets the threshold that leaves
- * the least summed squared error of those targets inside its two children; the dimension whose
- * splits leave the least error in total wins. As in MADDNESS the thresholds are found exactly by a
- * scan of the sorted values, not fixed at medians (medians were tried first: on ReLU activations,
- * full of ties at zero, they cut badly).
+ * Fits the depth-L (4 by default) balanced tree encoder of one sub-space (MADDNESS, Blalock &
+ * Guttag 2021, §4.2): level by level, one split dimension shared by the 2^l nodes of the level and
+ * one threshold per node (heap order; {@code x > threshold} goes right, as {@link LookupKernels}
+ * runs it). Each point comes with a target vector — its k-means centroid (the tree then imitates
+ * the nearest-centroid assignment) or its partial output x_c·W_cᵀ (the tree then separates what the
+ * tables must tell apart) — and for each candidate dimension every node of the level gets the
+ * threshold that leaves the least summed squared error of those targets inside its two children;
+ * the dimension whose splits leave the least error in total wins. As in MADDNESS the thresholds are
+ * found exactly by a scan of the sorted values, not fixed at medians (medians were tried first: on
+ * ReLU activations, full of ties at zero, they cut badly).
  */
 public final class TreeEncoderFit {
   private TreeEncoderFit() {}
 
-  /** One sub-space's tree: split dimension per level, threshold per node (heap order). */
+  /**
+   * One sub-space's tree: split dimension per level (L = its length), threshold per node (heap
+   * order, 2^L − 1).
+   */
   public record Tree(int[] splitDims, float[] thresholds) {
-    /** The key (0..15) of point {@code at} of {@code x}: exactly the runtime's tree walk. */
+    /** The key (0..2^L − 1) of point {@code at} of {@code x}: exactly the runtime's tree walk. */
     public int key(float[] x, int at) {
       int node = 0;
-      for (int l = 0; l < LookupKernels.DEPTH; l++) {
+      for (int l = 0; l < splitDims.length; l++) {
         node = 2 * node + 1 + (x[at + splitDims[l]] > thresholds[node] ? 1 : 0);
       }
-      return node - LookupKernels.TREE_NODES;
+      return node - thresholds.length;
     }
   }
 
@@ -50,14 +53,24 @@ public final class TreeEncoderFit {
    * groups before it, so the groups see different features of the row).
    */
   public static Tree fit(float[] x, float[] targets, int n, int w, int tw, boolean[] taken) {
+    return fit(x, targets, n, w, tw, taken, LookupKernels.DEPTH);
+  }
+
+  /** As above with a tree of {@code depth} L levels: 2^L keys, 2^L − 1 thresholds. */
+  public static Tree fit(
+      float[] x, float[] targets, int n, int w, int tw, boolean[] taken, int depth) {
+    if (depth < 1 || depth > LookupKernels.DEPTH) {
+      throw new IllegalArgumentException(
+          "tree depth " + depth + " (1.." + LookupKernels.DEPTH + ")");
+    }
     boolean anyFree = false;
     for (int d = 0; d < w; d++) {
       anyFree |= !taken[d];
     }
-    int[] dims = new int[LookupKernels.DEPTH];
-    float[] thresholds = new float[LookupKernels.TREE_NODES];
+    int[] dims = new int[depth];
+    float[] thresholds = new float[(1 << depth) - 1];
     int[] bucket = new int[n]; // node index within the level, 0 .. 2^l − 1
-    for (int level = 0; level < LookupKernels.DEPTH; level++) {
+    for (int level = 0; level < depth; level++) {
       int nodes = 1 << level;
       int[][] members = members(bucket, n, nodes);
       double bestLoss = Double.POSITIVE_INFINITY;

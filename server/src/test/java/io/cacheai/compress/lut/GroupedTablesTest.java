@@ -20,6 +20,9 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Grouped tables ({@code --lut-groups}, {@link LutOptions#groups}) on the real MNIST MLP's 256→128
@@ -48,12 +51,17 @@ class GroupedTablesTest {
   }
 
   private static LutOptions options() {
+    return options(LutOptions.FULL_DEPTH);
+  }
+
+  private static LutOptions options(int depth) {
     // the layout as built (DeadRowPruningTest covers the pruned one)
     return LutOptions.defaults()
         .withShiftRadiusPx(0)
         .withSamples(300)
         .withGroups(GROUPS)
-        .withPrune(false);
+        .withPrune(false)
+        .withDepth(depth);
   }
 
   private static Node table(QuantizedGraph q) {
@@ -63,24 +71,53 @@ class GroupedTablesTest {
         .orElseThrow();
   }
 
-  @Test
-  void build_mlpMiddleLayer_groupedLayoutAtTenTimes() {
+  /**
+   * Depth L, then the auto width at 10× and the codebooks per group it gives the 256→128 layer in 4
+   * groups: per codebook K rows of 16 bytes (32 four-bit entries) + a tree of L dims and K − 1
+   * thresholds, 4 B each, within 131 584 / 10 B with scale and bias (1 024 B).
+   */
+  @ParameterizedTest(name = "depth {0}: w={1}, {2} codebooks a group")
+  @CsvSource({"4, 29, 9", "3, 15, 18", "2, 8, 32"})
+  void build_mlpMiddleLayer_groupedLayoutAtTenTimes(int depth, int width, int perGroup) {
+    int keys = 1 << depth;
     LutCompressor.Result r =
-        compress(options(), LutFineTune.Options.defaults().withEpochs(0).withSoftKeyEpochs(0));
+        compress(options(depth), LutFineTune.Options.defaults().withEpochs(0).withSoftKeyEpochs(0));
     Node table = table(r.graph());
     assertThat(table.name()).isEqualTo("/3/Gemm");
     assertThat(table.attributes().getLong("groups", 1)).isEqualTo(GROUPS);
-    // 4 groups of ceil(256/29) = 9 codebooks, rows of 128/4 = 32 four-bit entries
-    assertThat(table.attributes().getLong("width", 0)).isEqualTo(29);
+    // the runtime's default is 16 keys: the attribute is written only for other depths
+    assertThat(table.attributes().has("keys")).isEqualTo(depth != LookupKernels.DEPTH);
+    assertThat(TableKeys.keys(table)).isEqualTo(keys);
+    // 4 groups of ceil(256/w) codebooks, rows of 128/4 = 32 four-bit entries
+    assertThat(table.attributes().getLong("width", 0)).isEqualTo(width);
+    assertThat((256 + width - 1) / width).isEqualTo(perGroup);
+    int codebooks = GROUPS * perGroup;
     PackedTensor tables = r.graph().packed().get(table.attributes().getString("tables", ""));
-    assertThat(tables.shape()).containsExactly(36, LookupKernels.KEYS, 32);
-    assertThat(tables.data().remaining()).isEqualTo(36 * 16 * 16);
+    assertThat(tables.shape()).containsExactly(codebooks, keys, 32);
+    assertThat(tables.data().remaining()).isEqualTo(codebooks * keys * 16);
+    assertThat(r.graph().packed().get(table.attributes().getString("split_dims", "")).shape())
+        .containsExactly(codebooks, depth);
+    assertThat(r.graph().packed().get(table.attributes().getString("thresholds", "")).shape())
+        .containsExactly(codebooks, keys - 1);
     LutLayerReport report = r.layers().get(0);
-    // tables 9216 + scale and bias 1024 + trees 36 x (4 dims + 15 thresholds) x 4 B
-    assertThat(report.lookupBytes()).isEqualTo(9216 + 1024 + 36 * 19 * 4);
+    assertThat(report.keys()).isEqualTo(keys);
+    // tables C·K·16 + scale and bias 1024 + trees C x (L dims + K − 1 thresholds) x 4 B
+    long bytes = (long) codebooks * keys * 16 + 1024 + (long) codebooks * (depth + keys - 1) * 4;
+    assertThat(report.lookupBytes()).isEqualTo(bytes);
+    assertThat(
+            LutLayerBuilder.lookupBytes(
+                codebooks, 128, width, LutOptions.Encoder.TREE, 4, GROUPS, depth))
+        .isEqualTo(bytes);
     assertThat(report.ratio()).isGreaterThanOrEqualTo(10.0);
+    // the smallest w: one narrower would not reach 10x
+    int narrower = GROUPS * ((256 + width - 2) / (width - 1));
+    assertThat(
+            LutLayerBuilder.lookupBytes(
+                    narrower, 128, width - 1, LutOptions.Encoder.TREE, 4, GROUPS, depth)
+                * 10)
+        .isGreaterThan(4L * (128 * 256 + 128));
 
-    // the groups' trees in one sub-vector read different dimensions (29 > 4 groups x 4 levels)
+    // the groups' trees in one sub-vector read different dimensions (w >= 4 groups x L levels)
     IntBuffer dims =
         r.graph()
             .packed()
@@ -88,12 +125,12 @@ class GroupedTablesTest {
             .data()
             .order(ByteOrder.LITTLE_ENDIAN)
             .asIntBuffer();
-    for (int part = 0; part < 9; part++) {
+    for (int part = 0; part < perGroup; part++) {
       Set<Integer> earlier = new HashSet<>();
       for (int g = 0; g < GROUPS; g++) {
         Set<Integer> mine = new HashSet<>();
-        for (int l = 0; l < LookupKernels.DEPTH; l++) {
-          mine.add(dims.get((g * 9 + part) * LookupKernels.DEPTH + l));
+        for (int l = 0; l < depth; l++) {
+          mine.add(dims.get((g * perGroup + part) * depth + l));
         }
         assertThat(java.util.Collections.disjoint(mine, earlier))
             .as("sub-vector %d group %d reads %s, earlier groups %s", part, g, mine, earlier)
@@ -159,18 +196,20 @@ class GroupedTablesTest {
     assertThat(moved).isPositive();
   }
 
-  @Test
-  void softKeys_groupedTables_runtimeKeysAreTrainingKeysAndSameBytesForSeed() {
+  @ParameterizedTest(name = "depth {0}")
+  @ValueSource(ints = {2, 4})
+  void softKeys_groupedTables_runtimeKeysAreTrainingKeysAndSameBytesForSeed(int depth) {
     LutFineTune.Options tune =
         LutFineTune.Options.defaults().withEpochs(1).withSoftKeyEpochs(1).withSeed(3);
-    LutCompressor.Result a = compress(options(), tune);
+    LutCompressor.Result a = compress(options(depth), tune);
+    assertThat(TableKeys.keys(table(a.graph()))).isEqualTo(1 << depth);
     assertThat(a.notes())
         .anyMatch(
             n ->
                 n.startsWith("soft keys: trained /1/Gemm")
                     && n.endsWith("runtime keys = training keys on 100.0000%"));
-    LutCompressor.Result b = compress(options(), tune);
-    LutCompressor.Result other = compress(options(), tune.withSeed(4));
+    LutCompressor.Result b = compress(options(depth), tune);
+    LutCompressor.Result other = compress(options(depth), tune.withSeed(4));
     assertThat(MnistLutTrainTest.bytes(a.graph())).isEqualTo(MnistLutTrainTest.bytes(b.graph()));
     assertThat(a.graph().graph().constants().get("1.weight").floats())
         .containsExactly(b.graph().graph().constants().get("1.weight").floats());

@@ -9,11 +9,11 @@ import io.cacheai.graph.Graph;
 import io.cacheai.graph.Node;
 import io.cacheai.graph.OpType;
 import io.cacheai.onnx.OnnxImporter;
-import io.cacheai.runtime.LookupKernels;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link SoftKeyFineTune} and {@link SoftKeyTrainer}: the soft tree's gradient against finite
@@ -26,31 +26,53 @@ class SoftKeyFineTuneTest {
   private static final int K = 3;
   private static final int C = 2;
   private static final int M = 3;
-  // per (codebook, level) the trained row read, −1 = a padded dimension (constant 0)
-  private static final int[] ROW_OF = {0, 1, 0, 1, 2, -1, 2, 2};
   private static final double TAU = 0.5;
 
-  @Test
-  void backward_softTree_matchesFiniteDifferences() {
+  /** Per (codebook, level) the trained row read, −1 = a padded dimension (constant 0). */
+  private static int[] rowOf(int depth) {
+    return switch (depth) {
+      case 2 -> new int[] {0, 1, 2, -1};
+      case 3 -> new int[] {0, 1, 2, 2, -1, 0};
+      default -> new int[] {0, 1, 0, 1, 2, -1, 2, 2};
+    };
+  }
+
+  /** The (codebook, level) of {@link #rowOf} that reads the padded dimension: τ = 0 there. */
+  private static int padded(int depth) {
+    int[] rows = rowOf(depth);
+    for (int p = 0; p < rows.length; p++) {
+      if (rows[p] < 0) {
+        return p;
+      }
+    }
+    throw new AssertionError();
+  }
+
+  @ParameterizedTest(name = "depth {0}")
+  @ValueSource(ints = {2, 3, 4})
+  void backward_softTree_matchesFiniteDifferences(int depth) {
+    int keys = 1 << depth;
+    int nodes = keys - 1;
+    int[] rowOf = rowOf(depth);
     SplittableRandom random = new SplittableRandom(11);
     float[] weight = new float[3 * K];
     float[] bias = {0.8f, 1.1f, -0.2f}; // row 2 sometimes below 0: the Relu's mask is exercised
     for (int i = 0; i < weight.length; i++) {
       weight[i] = (float) (random.nextDouble() - 0.5);
     }
-    float[] thresholds = new float[C * LookupKernels.TREE_NODES];
+    float[] thresholds = new float[C * nodes];
     for (int i = 0; i < thresholds.length; i++) {
       thresholds[i] = (float) (0.4 + random.nextDouble());
     }
-    float[] tables = new float[C * LookupKernels.KEYS * M];
+    float[] tables = new float[C * keys * M];
     for (int i = 0; i < tables.length; i++) {
       tables[i] = (float) (2 * random.nextDouble() - 1);
     }
-    double[] tau = new double[C * LookupKernels.DEPTH];
+    double[] tau = new double[C * depth];
     java.util.Arrays.fill(tau, TAU);
-    tau[5] = 0; // the padded level: no gradient
+    tau[padded(depth)] = 0; // the padded level: no gradient
     SoftKeyTrainer encoder =
-        new SoftKeyTrainer(K, C, M, ROW_OF, weight, bias, true, thresholds, tau);
+        new SoftKeyTrainer(K, C, M, rowOf, weight, bias, true, thresholds, tau, depth);
     FineTuneTrainer trainer =
         new FineTuneTrainer(
             new java.util.ArrayList<>(List.of(tables, new float[M])),
@@ -85,9 +107,9 @@ class SoftKeyFineTuneTest {
           float saved = v[i];
           double eps = 1e-3;
           v[i] = (float) (saved + eps);
-          double up = softLoss(weight, bias, thresholds, tables, x, dh);
+          double up = softLoss(weight, bias, thresholds, tables, x, dh, depth);
           v[i] = (float) (saved - eps);
-          double down = softLoss(weight, bias, thresholds, tables, x, dh);
+          double down = softLoss(weight, bias, thresholds, tables, x, dh, depth);
           v[i] = saved;
           double numeric = (up - down) / (2 * eps);
           assertThat(analytic[i])
@@ -103,7 +125,16 @@ class SoftKeyFineTuneTest {
    * leaf's path, evaluated leaf by leaf (independently of the trainer's bottom-up sums).
    */
   private static double softLoss(
-      float[] weight, float[] bias, float[] thresholds, float[] tables, float[] x, double[] dh) {
+      float[] weight,
+      float[] bias,
+      float[] thresholds,
+      float[] tables,
+      float[] x,
+      double[] dh,
+      int depth) {
+    int keys = 1 << depth;
+    int nodes = keys - 1;
+    int[] rowOf = rowOf(depth);
     double[] a = new double[3];
     for (int r = 0; r < 3; r++) {
       double z = bias[r];
@@ -114,31 +145,32 @@ class SoftKeyFineTuneTest {
     }
     double loss = 0;
     for (int c = 0; c < C; c++) {
-      for (int leaf = 0; leaf < LookupKernels.KEYS; leaf++) {
+      for (int leaf = 0; leaf < keys; leaf++) {
         double p = 1;
         int node = 0;
-        for (int l = 0; l < LookupKernels.DEPTH; l++) {
-          int bit = (leaf >> (LookupKernels.DEPTH - 1 - l)) & 1;
-          int row = ROW_OF[c * LookupKernels.DEPTH + l];
+        for (int l = 0; l < depth; l++) {
+          int bit = (leaf >> (depth - 1 - l)) & 1;
+          int row = rowOf[c * depth + l];
           double v = row < 0 ? 0 : a[row];
-          double t = c * LookupKernels.DEPTH + l == 5 ? 0 : TAU;
+          double t = c * depth + l == padded(depth) ? 0 : TAU;
           double s =
               t > 0
-                  ? 1 / (1 + Math.exp(-(v - thresholds[c * LookupKernels.TREE_NODES + node]) / t))
-                  : (v > thresholds[c * LookupKernels.TREE_NODES + node] ? 1 : 0);
+                  ? 1 / (1 + Math.exp(-(v - thresholds[c * nodes + node]) / t))
+                  : (v > thresholds[c * nodes + node] ? 1 : 0);
           p *= bit == 1 ? s : 1 - s;
           node = 2 * node + 1 + bit;
         }
         for (int j = 0; j < M; j++) {
-          loss += p * dh[j] * tables[(c * LookupKernels.KEYS + leaf) * M + j];
+          loss += p * dh[j] * tables[(c * keys + leaf) * M + j];
         }
       }
     }
     return loss;
   }
 
-  @Test
-  void fineTune_mnistMlp_runtimeKeysAreTrainingKeys() throws Exception {
+  @ParameterizedTest(name = "depth {0}")
+  @ValueSource(ints = {2, 4})
+  void fineTune_mnistMlp_runtimeKeysAreTrainingKeys(int depth) throws Exception {
     Path root = Path.of(System.getProperty("user.dir")).getParent();
     Graph graph =
         OnnxImporter.importFile(
@@ -150,7 +182,11 @@ class SoftKeyFineTuneTest {
             graph,
             data,
             // the whole /1/Gemm: the rows the tree reads are what is checked below
-            LutOptions.defaults().withShiftRadiusPx(0).withSamples(400).withPrune(false),
+            LutOptions.defaults()
+                .withShiftRadiusPx(0)
+                .withSamples(400)
+                .withPrune(false)
+                .withDepth(depth),
             LutFineTune.Options.defaults().withEpochs(0).withSoftKeyEpochs(0),
             (p, d, t) -> {});
     LutFineTune.Options tune = LutFineTune.Options.defaults().withSoftKeyEpochs(2).withSeed(3);
@@ -166,13 +202,14 @@ class SoftKeyFineTuneTest {
             .filter(n -> n.op() == OpType.LOOKUP_GEMM)
             .findFirst()
             .orElseThrow();
+    assertThat(TableKeys.keys(table)).isEqualTo(1 << depth);
     String input = table.inputs().get(0);
     float[] act = Activations.collect(tuned, List.of(input), data, d -> {}).get(input);
     byte[] runtimeKeys = TableKeys.encode(table, tuned.packed(), act, data.count(), true);
     assertThat(runtimeKeys).isEqualTo(a.trainingKeys());
     assertThat(a.runtimeKeyMatchPct()).isEqualTo(100.0);
 
-    // only the rows of /1/Gemm some tree level reads moved (at most 4 per codebook)
+    // only the rows of /1/Gemm some tree level reads moved (at most L per codebook)
     float[] before = graph.constants().get("1.weight").floats();
     float[] after = tuned.graph().constants().get("1.weight").floats();
     int d = 784;
@@ -187,7 +224,7 @@ class SoftKeyFineTuneTest {
     int codebooks =
         (int) table.attributes().getLong("groups", 1)
             * (int) Math.ceil(256.0 / table.attributes().getLong("width", 1));
-    assertThat(changedRows).isBetween(1, 4 * codebooks);
+    assertThat(changedRows).isBetween(1, depth * codebooks);
 
     SoftKeyFineTune.Outcome b =
         SoftKeyFineTune.fineTune(built.graph(), graph, data, tune, (p, d2, t) -> {});
