@@ -363,7 +363,8 @@ public final class LutCompressor {
    * images, 60000 fine-tune rows, 10k test) depth 2 scores better (98.44% / 98.54% agreement vs
    * 98.18% / 98.39%, layer 11 776 B vs 12 976 B) but its 4 × 32 trees read 240 of /1/Gemm's 256
    * rows, so dead-row pruning finds nothing to drop and the whole bundle grows from 168 483 B
-   * (5.59×) to 235 385 B (4.00×): a trade for the user to make ({@code --lut-depth 2}).
+   * (5.59×) to 235 385 B (4.00×); depth 3 (98.41% / 98.58%) keeps 216 rows, 222 810 B (4.22×). A
+   * trade for the user to make ({@code --lut-depth 2|3}).
    */
   static final int AUTO_DEPTH_RELU_GEMM = LutOptions.FULL_DEPTH;
 
