@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * The Cache AI defaults at ≥ 10× on the MNIST CNN and MLP, calibrated on the MNIST TRAINING set
@@ -132,7 +133,11 @@ class MnistLutTrainTest {
     check("mnist-mlp", "/3/Gemm", true, MLP_MIN_ACCURACY_PCT, MLP_MIN_AGREEMENT_PCT);
   }
 
+  // A measurement run (-Dcacheai.measure=true): ~7 min on 2 cores, which would take CI well past
+  // 20 min; depth 2's layout, bytes and runtime keys on the MLP are checked in CI by
+  // GroupedTablesTest and SoftKeyFineTuneTest.
   @Test
+  @EnabledIfSystemProperty(named = "cacheai.measure", matches = "true")
   void compress_mlpDepth2_moreCodebooksOfFourKeys() throws Exception {
     // --lut-depth 2: 4 groups x 32 codebooks of 4 keys (w=8) in the bytes of 4 x 9 of 16 keys
     check(
