@@ -563,7 +563,8 @@ public class LutKernelBenchmark {
       int callsPerRound = rows == 1 ? 2000 : 200;
       Map<String, Double> medianUs = new LinkedHashMap<>();
       for (var kernel : kernels.entrySet()) {
-        for (int i = 0; i < 3 * callsPerRound + INPUTS; i++) {
+        // 20 000 calls at least: the shared lookupGrouped is compiled by C2 before depth 4 is timed
+        for (int i = 0; i < Math.max(3 * callsPerRound + INPUTS, 20_000); i++) {
           kernel.getValue().run();
         }
         double[] us = new double[rounds];
