@@ -35,6 +35,13 @@ import org.openjdk.jmh.annotations.State;
  * 4096→4096, at rows 1 and 16, lookup widths 4 and 8 (tree encoder) and width 4 with the exact
  * centroid encoder.
  *
+ * <p>Grouped tables at K = 16, 8 and 4 keys ({@link #lutGroupedDepth4} .. {@link
+ * #lutGroupedDepth2}): the MNIST MLP's replaced layer {@code /3/Gemm} (256→128) as main's
+ * compressor writes it at {@code --lut-depth} 4, 3 and 2 — 4 groups of 32 outputs, each group its
+ * own C_g = ⌈d/w⌉ codebooks over the whole row, 4-bit tables — called as the runtime's {@code
+ * LookupGemmKernel} calls the kernels (row laid out once per group, one encode over C = 4·C_g
+ * sub-vectors, then one 4-bit gather per group and row). Shape {@code 256x128} is that layer.
+ *
  * <p>Every call takes the next of {@link #INPUTS} different inputs, so the keys (and the table rows
  * read) change from call to call as they do in serving; a fixed input would leave the few rows it
  * selects in cache. The int8 layer's activation quantization (fp32 → u8) is not counted, which
@@ -47,7 +54,7 @@ public class LutKernelBenchmark {
   /** Distinct inputs cycled through. */
   static final int INPUTS = 32;
 
-  @Param({"800x120", "1024x1024", "4096x4096"})
+  @Param({"800x120", "1024x1024", "4096x4096", "256x128"})
   public String shape;
 
   @Param({"1", "16"})
@@ -171,6 +178,91 @@ public class LutKernelBenchmark {
     width20s4 = new Lookup(random, d, m, rows, 20, 4);
     lutScale = scale;
     lutBias = FloatBuffers.allocate(m);
+    // the grouped layouts draw from their own generator: the data above stays what it was
+    Random groupedRandom = new Random(2);
+    groupedDepth4 = new GroupedLookup(groupedRandom, d, m, rows, 4, 29, lutScale, lutBias);
+    groupedDepth3 = new GroupedLookup(groupedRandom, d, m, rows, 3, 15, lutScale, lutBias);
+    groupedDepth2 = new GroupedLookup(groupedRandom, d, m, rows, 2, 8, lutScale, lutBias);
+  }
+
+  /** Groups of the MLP's grouped tables: 128 outputs in 4 groups of 32. */
+  static final int GROUPS = 4;
+
+  private GroupedLookup groupedDepth4;
+  private GroupedLookup groupedDepth3;
+  private GroupedLookup groupedDepth2;
+
+  /**
+   * Grouped 4-bit tables as {@code LookupGemmKernel} holds them: G groups of m/G outputs, each with
+   * C_g = ⌈d/w⌉ codebooks of K = 2^depth keys over the whole (zero-padded) row; C = G·C_g.
+   *
+   * <pre>
+   *   wide       f32 [rows][G][C_g·w]   the row, zero-padded to C_g·w, once per group
+   *   splitDims  s32 [C][depth]         thresholds f32 [C][K−1]
+   *   keys       u8  [rows][C]          group g: keys g·C_g .. (g+1)·C_g − 1 of a row
+   *   tables     s4  [C][K][(m/G)/2]    group g: bytes g·C_g·K·(m/G)/2 .. of the same length
+   * </pre>
+   */
+  static final class GroupedLookup {
+    final int depth;
+    final int keysPerCodebook;
+    final int width;
+    final int perGroup;
+    final int codebooks;
+    final int groupOutputs;
+    final IntBuffer splitDims;
+    final FloatBuffer thresholds;
+    final ByteBuffer keys;
+    final ByteBuffer tables;
+    final ByteBuffer[] groupTables = new ByteBuffer[GROUPS];
+    final FloatBuffer[] groupScale = new FloatBuffer[GROUPS];
+    final FloatBuffer[] groupBias = new FloatBuffer[GROUPS];
+    final FloatBuffer wide;
+    final float[] line;
+
+    GroupedLookup(
+        Random random,
+        int d,
+        int m,
+        int rows,
+        int depth,
+        int width,
+        FloatBuffer scale,
+        FloatBuffer bias) {
+      this.depth = depth;
+      this.keysPerCodebook = LutKernels.keysOf(depth);
+      this.width = width;
+      this.perGroup = (d + width - 1) / width;
+      this.codebooks = GROUPS * perGroup;
+      this.groupOutputs = m / GROUPS;
+      int nodes = keysPerCodebook - 1;
+      splitDims =
+          ByteBuffer.allocateDirect(codebooks * depth * Integer.BYTES)
+              .order(ByteOrder.nativeOrder())
+              .asIntBuffer();
+      thresholds = FloatBuffers.allocate(codebooks * nodes);
+      for (int c = 0; c < codebooks; c++) {
+        for (int l = 0; l < depth; l++) {
+          splitDims.put(c * depth + l, random.nextInt(width));
+        }
+        for (int n = 0; n < nodes; n++) {
+          thresholds.put(c * nodes + n, (float) random.nextGaussian() * 0.5f);
+        }
+      }
+      keys = ByteBuffer.allocateDirect(rows * codebooks);
+      int groupTableBytes = perGroup * keysPerCodebook * ((groupOutputs + 1) / 2);
+      tables = ByteBuffer.allocateDirect(GROUPS * groupTableBytes);
+      byte[] all = new byte[GROUPS * groupTableBytes];
+      random.nextBytes(all);
+      tables.put(all).clear();
+      for (int g = 0; g < GROUPS; g++) {
+        groupTables[g] = tables.slice(g * groupTableBytes, groupTableBytes);
+        groupScale[g] = scale.slice(g * groupOutputs, groupOutputs);
+        groupBias[g] = bias.slice(g * groupOutputs, groupOutputs);
+      }
+      wide = FloatBuffers.allocate(rows * codebooks * width);
+      line = new float[codebooks * width];
+    }
   }
 
   private Lookup width8s4;
@@ -264,6 +356,58 @@ public class LutKernelBenchmark {
     return outF32;
   }
 
+  /** The MLP's /3/Gemm layout at --lut-depth 4: w = 29, 4 groups × 9 codebooks of 16 keys. */
+  @Benchmark
+  public FloatBuffer lutGroupedDepth4() {
+    return lookupGrouped(groupedDepth4);
+  }
+
+  /** At --lut-depth 3: w = 15, 4 groups × 18 codebooks of 8 keys. */
+  @Benchmark
+  public FloatBuffer lutGroupedDepth3() {
+    return lookupGrouped(groupedDepth3);
+  }
+
+  /** At --lut-depth 2: w = 8, 4 groups × 32 codebooks of 4 keys. */
+  @Benchmark
+  public FloatBuffer lutGroupedDepth2() {
+    return lookupGrouped(groupedDepth2);
+  }
+
+  /** What {@code LookupGemmKernel.run} does for grouped 4-bit tables with a tree encoder. */
+  private FloatBuffer lookupGrouped(GroupedLookup l) {
+    FloatBuffer x = nextX();
+    int padded = l.codebooks * l.width;
+    int groupWidth = padded / GROUPS;
+    float[] line = l.line;
+    Arrays.fill(line, 0, padded, 0f);
+    for (int r = 0; r < rows; r++) {
+      for (int g = 0; g < GROUPS; g++) {
+        x.get(r * d, line, g * groupWidth, d);
+      }
+      l.wide.put(r * padded, line, 0, padded);
+    }
+    LutKernels.encodeTree(
+        l.wide, rows, padded, l.codebooks, l.width, l.depth, l.splitDims, l.thresholds, l.keys);
+    for (int g = 0; g < GROUPS; g++) {
+      for (int r = 0; r < rows; r++) {
+        ByteBuffer k = l.keys.slice(r * l.codebooks + g * l.perGroup, l.perGroup);
+        FloatBuffer o = outF32.slice(r * m + g * l.groupOutputs, l.groupOutputs);
+        LutKernels.accumulateS4(
+            k,
+            1,
+            l.perGroup,
+            l.keysPerCodebook,
+            l.groupOutputs,
+            l.groupTables[g],
+            l.groupScale[g],
+            l.groupBias[g],
+            o);
+      }
+    }
+    return outF32;
+  }
+
   /**
    * Thread CPU time per call of each benchmark (median of {@code rounds}) for every shape and row
    * count, printed as the README table. On a machine shared with other work, wall-clock figures
@@ -273,6 +417,10 @@ public class LutKernelBenchmark {
   public static void main(String[] args) {
     if (args.length > 0 && args[0].equals("s4")) {
       mainS4(args.length > 1 ? Integer.parseInt(args[1]) : 21);
+      return;
+    }
+    if (args.length > 0 && args[0].equals("keys")) {
+      mainKeys(args.length > 1 ? Integer.parseInt(args[1]) : 21);
       return;
     }
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 21;
@@ -386,6 +534,71 @@ public class LutKernelBenchmark {
           medianUs.get("w40"),
           medianUs.get("w20s4"),
           medianUs.get("fp32") / medianUs.get("w20s4"));
+    }
+  }
+
+  /**
+   * {@code LutKernelBenchmark keys [rounds]}: the MLP's grouped /3/Gemm (256→128, 4-bit tables) at
+   * tree depth 4, 3 and 2 against fp32 and int8, thread CPU time per call (median of {@code
+   * rounds}), as the README's table in "Shallower trees".
+   */
+  static void mainKeys(int rounds) {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    System.out.println(
+        "| layer d→m | rows | fp32 OpenBLAS µs | int8 layer µs | LUT depth 4 (K=16, w=29, 4×9) µs"
+            + " | LUT depth 3 (K=8, w=15, 4×18) µs | LUT depth 2 (K=4, w=8, 4×32) µs"
+            + " | fp32 / LUT d4, d3, d2 | int8 / LUT d4, d3, d2 |");
+    System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (int rows : new int[] {1, 16}) {
+      LutKernelBenchmark bench = new LutKernelBenchmark();
+      bench.shape = "256x128";
+      bench.rows = rows;
+      bench.setUp();
+      Map<String, Runnable> kernels = new LinkedHashMap<>();
+      kernels.put("fp32", bench::fp32Blas);
+      kernels.put("int8", bench::int8);
+      kernels.put("d4", bench::lutGroupedDepth4);
+      kernels.put("d3", bench::lutGroupedDepth3);
+      kernels.put("d2", bench::lutGroupedDepth2);
+      int callsPerRound = rows == 1 ? 2000 : 200;
+      Map<String, Double> medianUs = new LinkedHashMap<>();
+      for (var kernel : kernels.entrySet()) {
+        // 20 000 calls at least: the shared lookupGrouped is compiled by C2 before depth 4 is timed
+        for (int i = 0; i < Math.max(3 * callsPerRound + INPUTS, 20_000); i++) {
+          kernel.getValue().run();
+        }
+        double[] us = new double[rounds];
+        for (int r = 0; r < rounds; r++) {
+          long start = threads.getCurrentThreadCpuTime();
+          for (int i = 0; i < callsPerRound; i++) {
+            kernel.getValue().run();
+          }
+          us[r] = (threads.getCurrentThreadCpuTime() - start) / 1e3 / callsPerRound;
+        }
+        Arrays.sort(us);
+        medianUs.put(kernel.getKey(), us[rounds / 2]);
+      }
+      double fp32 = medianUs.get("fp32");
+      double int8 = medianUs.get("int8");
+      double d4 = medianUs.get("d4");
+      double d3 = medianUs.get("d3");
+      double d2 = medianUs.get("d2");
+      System.out.printf(
+          Locale.ROOT,
+          "| 256→128 | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f×, %.1f×, %.1f× | %.1f×, %.1f×,"
+              + " %.1f× |%n",
+          rows,
+          fp32,
+          int8,
+          d4,
+          d3,
+          d2,
+          fp32 / d4,
+          fp32 / d3,
+          fp32 / d2,
+          int8 / d4,
+          int8 / d3,
+          int8 / d2);
     }
   }
 }
