@@ -424,7 +424,6 @@ public class LutKernelBenchmark {
       return;
     }
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 21;
-    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     System.out.println(
         "| layer d→m | rows | fp32 OpenBLAS µs | int8 µs | LUT tree w=4 µs | LUT tree w=8 µs"
             + " | LUT centroids w=4 µs | fp32 / LUT w4 | int8 / LUT w4 | fp32 / LUT w8 | int8 / LUT w8 |");
@@ -443,22 +442,8 @@ public class LutKernelBenchmark {
         kernels.put("lutC4", bench::lutCentroidsW4);
         long work = (long) rows * bench.d * bench.m;
         int callsPerRound = (int) Math.max(2, Math.min(2000, 400_000_000L / work / 10));
-        Map<String, Double> medianUs = new LinkedHashMap<>();
-        for (var kernel : kernels.entrySet()) {
-          for (int i = 0; i < 3 * callsPerRound + INPUTS; i++) {
-            kernel.getValue().run(); // warm-up: JIT, caches, page faults
-          }
-          double[] us = new double[rounds];
-          for (int r = 0; r < rounds; r++) {
-            long start = threads.getCurrentThreadCpuTime();
-            for (int i = 0; i < callsPerRound; i++) {
-              kernel.getValue().run();
-            }
-            us[r] = (threads.getCurrentThreadCpuTime() - start) / 1e3 / callsPerRound;
-          }
-          Arrays.sort(us);
-          medianUs.put(kernel.getKey(), us[rounds / 2]);
-        }
+        Map<String, Double> medianUs =
+            medianCpuUs(kernels, 3 * callsPerRound + INPUTS, callsPerRound, rounds);
         double fp32 = medianUs.get("fp32");
         double int8 = medianUs.get("int8");
         double w4 = medianUs.get("lutW4");
@@ -485,11 +470,36 @@ public class LutKernelBenchmark {
   }
 
   /**
+   * Each kernel's thread CPU time per call in µs, the median of {@code rounds} rounds of {@code
+   * callsPerRound} calls, after {@code warmUpCalls} untimed calls (JIT, caches, page faults).
+   */
+  static Map<String, Double> medianCpuUs(
+      Map<String, Runnable> kernels, int warmUpCalls, int callsPerRound, int rounds) {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    Map<String, Double> medianUs = new LinkedHashMap<>();
+    for (var kernel : kernels.entrySet()) {
+      for (int i = 0; i < warmUpCalls; i++) {
+        kernel.getValue().run();
+      }
+      double[] us = new double[rounds];
+      for (int r = 0; r < rounds; r++) {
+        long start = threads.getCurrentThreadCpuTime();
+        for (int i = 0; i < callsPerRound; i++) {
+          kernel.getValue().run();
+        }
+        us[r] = (threads.getCurrentThreadCpuTime() - start) / 1e3 / callsPerRound;
+      }
+      Arrays.sort(us);
+      medianUs.put(kernel.getKey(), us[rounds / 2]);
+    }
+    return medianUs;
+  }
+
+  /**
    * {@code LutKernelBenchmark s4 [rounds]}: int8 vs 4-bit tables on the 800→120 layer, thread CPU
    * time per call (median of {@code rounds}), as the README's 4-bit table.
    */
   static void mainS4(int rounds) {
-    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     System.out.println(
         "| layer d→m | rows | fp32 OpenBLAS µs | int8 layer µs | LUT int8 w=8 µs | LUT 4-bit w=8 µs"
             + " | LUT int8 w=40 (≈10×) µs | LUT 4-bit w=20 (≈10×) µs | fp32 / 4-bit w=20 |");
@@ -507,22 +517,8 @@ public class LutKernelBenchmark {
       kernels.put("w40", bench::lutTreeW40);
       kernels.put("w20s4", bench::lutTreeW20S4);
       int callsPerRound = rows == 1 ? 2000 : 200;
-      Map<String, Double> medianUs = new LinkedHashMap<>();
-      for (var kernel : kernels.entrySet()) {
-        for (int i = 0; i < 3 * callsPerRound + INPUTS; i++) {
-          kernel.getValue().run();
-        }
-        double[] us = new double[rounds];
-        for (int r = 0; r < rounds; r++) {
-          long start = threads.getCurrentThreadCpuTime();
-          for (int i = 0; i < callsPerRound; i++) {
-            kernel.getValue().run();
-          }
-          us[r] = (threads.getCurrentThreadCpuTime() - start) / 1e3 / callsPerRound;
-        }
-        Arrays.sort(us);
-        medianUs.put(kernel.getKey(), us[rounds / 2]);
-      }
+      Map<String, Double> medianUs =
+          medianCpuUs(kernels, 3 * callsPerRound + INPUTS, callsPerRound, rounds);
       System.out.printf(
           Locale.ROOT,
           "| 800→120 | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f× |%n",
@@ -543,7 +539,6 @@ public class LutKernelBenchmark {
    * rounds}), as the README's table in "Shallower trees".
    */
   static void mainKeys(int rounds) {
-    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     System.out.println(
         "| layer d→m | rows | fp32 OpenBLAS µs | int8 layer µs | LUT depth 4 (K=16, w=29, 4×9) µs"
             + " | LUT depth 3 (K=8, w=15, 4×18) µs | LUT depth 2 (K=4, w=8, 4×32) µs"
@@ -561,23 +556,10 @@ public class LutKernelBenchmark {
       kernels.put("d3", bench::lutGroupedDepth3);
       kernels.put("d2", bench::lutGroupedDepth2);
       int callsPerRound = rows == 1 ? 2000 : 200;
-      Map<String, Double> medianUs = new LinkedHashMap<>();
-      for (var kernel : kernels.entrySet()) {
-        // 20 000 calls at least: the shared lookupGrouped is compiled by C2 before depth 4 is timed
-        for (int i = 0; i < Math.max(3 * callsPerRound + INPUTS, 20_000); i++) {
-          kernel.getValue().run();
-        }
-        double[] us = new double[rounds];
-        for (int r = 0; r < rounds; r++) {
-          long start = threads.getCurrentThreadCpuTime();
-          for (int i = 0; i < callsPerRound; i++) {
-            kernel.getValue().run();
-          }
-          us[r] = (threads.getCurrentThreadCpuTime() - start) / 1e3 / callsPerRound;
-        }
-        Arrays.sort(us);
-        medianUs.put(kernel.getKey(), us[rounds / 2]);
-      }
+      // 20 000 warm-up calls at least: the shared lookupGrouped is compiled by C2 before depth 4 is
+      // timed
+      Map<String, Double> medianUs =
+          medianCpuUs(kernels, Math.max(3 * callsPerRound + INPUTS, 20_000), callsPerRound, rounds);
       double fp32 = medianUs.get("fp32");
       double int8 = medianUs.get("int8");
       double d4 = medianUs.get("d4");
