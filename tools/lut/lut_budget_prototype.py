@@ -29,6 +29,9 @@ unless said):
   ... --mixstatic 60000 --depth 3 --C 18 | --depth 2 --C 36 [--seed 2] | --depth 1 --C 72   (shallower trees, more of
       them, same table bits: K = 2^depth leaves, 2^depth - 1 thresholds, depth dims per tree)
   ... --mixstatic 60000 --depth 1 --C 72 --seed 2 | --depth 1 --G 2 --C 84 | --depth 1 --G 8 --C 63 [--seed 2]
+  ... --mixstatic 60000 --fold 1 --depth 2 --C 44 [--seed 2] [--l2sp 0.0003] | --depth 2 --C 36 | --depth 3 --C 19
+      | --depth 1 --G 8 --C 94 | --depth 2 --G 8 --C 34   (key 0's row folded into the bias and not stored:
+      K - 1 rows per codebook, so more codebooks in the same bytes; symmetric 4-bit per column)
 
 Each prints a RESULT line: layer bytes and ratio, train and test (accuracy, agreement) in float and
 with 4-bit (or 2-bit) tables.
@@ -78,6 +81,7 @@ p.add_argument('--pixnoise', type=float, default=0.0)  # Gaussian pixel noise (s
 p.add_argument('--pixclamp', type=int, default=0)   # 1: clamp noisy pixels to [0,1] (biased: +0.04 mean on the background at 0.1)
 p.add_argument('--pixdrop', type=float, default=0.0)   # random pixel dropout (share zeroed) on training rows, teacher re-run
 p.add_argument('--compact', type=int, default=0)    # 1: count trees as u8 dims + fp16 thresholds, scale/bias fp16
+p.add_argument('--fold', type=int, default=0)   # 1: key 0's row is not stored (zero), its value folded into the bias: K-1 rows per codebook
 a = p.parse_args()
 torch.manual_seed(a.seed); np.random.seed(a.seed)
 torch.set_num_threads(1)
@@ -183,6 +187,12 @@ def ridge_tables(keys, tgt, lam=1.0):
         Ts.append(sol.reshape(C, K, -1))
     return torch.stack(Ts)  # G,C,K,Mg
 Tab = ridge_tables(keys, tgt)
+TB0 = torch.zeros(M)
+if a.fold:  # shift every codebook so its key-0 row is zero; the shifts sum into the bias
+    TB0 = Tab[:, :, 0, :].sum(1).reshape(M)
+    Tab = Tab - Tab[:, :, :1, :]
+FM = torch.ones(1, 1, K, 1)
+if a.fold: FM[0, 0, 0, 0] = 0.
 # ---- parameters
 rows = U_dims
 W1u = W1[rows].clone().requires_grad_(True)
@@ -191,7 +201,7 @@ pos = torch.full((D,), -1, dtype=torch.long); pos[rows] = torch.arange(len(rows)
 dimsU = pos[dims]  # G,C,L index into U rows
 thr = thr.clone().requires_grad_(True)
 Tab = Tab.clone().requires_grad_(True)
-tb = torch.zeros(M).requires_grad_(True)  # table bias
+tb = TB0.clone().requires_grad_(True)  # table bias
 W5p = W5.clone().requires_grad_(True); b5p = b5.clone().requires_grad_(True)
 params = [W1u, b1u, thr, Tab, tb, W5p, b5p]
 SP0 = [(q, q.detach().clone()) for q in (W1u, b1u, W5p, b5p)]  # --l2sp anchors
@@ -231,7 +241,7 @@ def forward(x, soft=True, Tq=None):
             mg.append(F.relu(a.margin - (V[..., l] - t).abs() / (fstd[..., l] + 1e-6)))
             nd = 2 * nd + 1 + (V[..., l].detach() > t.detach()).long()
         MARG[0] = torch.stack(mg, -1).mean()
-    T = Tab if Tq is None else Tq
+    T = (Tab if Tq is None else Tq) * FM
     # hard table sum
     gi = torch.arange(G).view(1, G, 1); ci = torch.arange(C).view(1, 1, C)
     hh = T[gi, ci, k]  # B,G,C,Mg
@@ -297,6 +307,11 @@ def evaluate(Tq=None, X=Xte, Y=Yte, Tch=T_te):
         return (pr == Y).float().mean().item() * 100, (pr == Tch.argmax(1)).float().mean().item() * 100
 
 def quant(T, bits):
+    if a.fold:  # stored rows only, symmetric per output column over the group's codebooks; key 0 stays exactly 0
+        lv = 2 ** bits
+        sc = (T * FM).abs().amax((1, 2), keepdim=True) / (lv / 2 - 1)
+        sc = torch.where(sc > 0, sc, torch.ones_like(sc))
+        return torch.round(T / sc).clamp(-lv // 2, lv // 2 - 1) * sc * FM
     # per output column of each group, center per codebook by midrange, symmetric levels
     lv = 2 ** bits
     lo = T.amin(2, keepdim=True); hi = T.amax(2, keepdim=True)
@@ -374,7 +389,7 @@ accq = evaluate(Tq)
 # bytes
 Ctot = G * C
 rowbytes = math.ceil(Mg * a.bits / 8)
-tbytes = Ctot * K * rowbytes + (Ctot * (DL + 2 * NN) if a.compact else Ctot * 4 * (DL + NN))
+tbytes = Ctot * (K - a.fold) * rowbytes + (Ctot * (DL + 2 * NN) if a.compact else Ctot * 4 * (DL + NN))
 if a.mode == 'lowrank':
     tbytes += 8 * a.r + a.r * M + 4 * M + 4 * M
 else:
@@ -391,4 +406,4 @@ if EMA is not None:  # the same figures with the EMA weights (keys follow the EM
         train(a.emaft, False, [Tab, tb, W5p, b5p], ema_on=False)
         TqE = quant(Tab.detach(), a.bits)
         emas += f' ema+ft{a.emaft}: train={trE(TqE)} float={evaluate()} quant={evaluate(TqE)}'
-print(f'RESULT mode={a.mode} depth={DL} G={G} C={C} compact={a.compact} r={a.r} bits={a.bits} ep={a.epochs}+{a.ft} bytes={tbytes} ratio={131584/tbytes:.2f} {raws} quant={accq}{emas} time={time.time()-t0:.0f}s', flush=True)
+print(f'RESULT mode={a.mode} depth={DL} fold={a.fold} G={G} C={C} compact={a.compact} r={a.r} bits={a.bits} ep={a.epochs}+{a.ft} bytes={tbytes} ratio={131584/tbytes:.2f} {raws} quant={accq}{emas} time={time.time()-t0:.0f}s', flush=True)
