@@ -343,6 +343,77 @@ public final class LutKernels {
         LutArguments.at0(out));
   }
 
+  /**
+   * Gather-accumulate over folded int8 tables (LookupGemm {@code fold_key0} = 1): key 0's row of
+   * every codebook is zero and not stored, so {@code tables} is s8 [C][K−1][m], {@code
+   * codebooks·(K−1)·m} bytes, K = {@code keysPerCodebook} (4, 8, 16):
+   *
+   * <pre>
+   *   k_rc = keys[r·C + c] &amp; (K−1)
+   *   out[r·m + j] = bias[j] + scale[j] · (float) Σ_{c: k_rc ≠ 0} tables[(c·(K−1) + k_rc − 1)·m + j]
+   * </pre>
+   *
+   * Exact sum, then one fp32 multiply and one add, bit for bit {@link Reference#accumulateFolded}.
+   */
+  public static void accumulateFolded(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutArguments.checkAccumulateFolded(
+        keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+    if (rows == 0 || m == 0) {
+      return;
+    }
+    LutKernelsNative.accumulateFolded(
+        LutArguments.at0(keys),
+        rows,
+        codebooks,
+        keysPerCodebook,
+        m,
+        LutArguments.at0(tables),
+        LutArguments.at0(scale),
+        LutArguments.at0(bias),
+        LutArguments.at0(out));
+  }
+
+  /**
+   * As {@link #accumulateFolded} over folded 4-bit tables s4 [C][K−1][RB bytes] (layout drawn
+   * above, {@code codebooks·(K−1)·((m+1)/2)} bytes): key k ≥ 1 reads the row starting at byte
+   * (c·(K−1) + k − 1)·RB, key 0 adds nothing; bit for bit {@link Reference#accumulateS4Folded}.
+   */
+  public static void accumulateS4Folded(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutArguments.checkAccumulateS4Folded(
+        keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+    if (rows == 0 || m == 0) {
+      return;
+    }
+    LutKernelsNative.accumulateS4Folded(
+        LutArguments.at0(keys),
+        rows,
+        codebooks,
+        keysPerCodebook,
+        m,
+        LutArguments.at0(tables),
+        LutArguments.at0(scale),
+        LutArguments.at0(bias),
+        LutArguments.at0(out));
+  }
+
   /** Bytes of one (c, key) row of a 4-bit table of {@code m} outputs: {@code (m + 1) / 2}. */
   public static long rowBytesS4(int m) {
     return ((long) m + 1) / 2;
@@ -548,6 +619,82 @@ public final class LutKernels {
         for (int c = 0; c < codebooks; c++) {
           int key = keys.get(r * codebooks + c) & mask;
           long rowStart = ((long) c * keysPerCodebook + key) * rowBytes;
+          for (int j = 0; j < m; j++) {
+            sums[j] += entryS4(tables, rowStart, j);
+          }
+        }
+        for (int j = 0; j < m; j++) {
+          float y = scale.get(j) * (float) sums[j];
+          out.put(r * m + j, bias == null ? y : bias.get(j) + y);
+        }
+      }
+    }
+
+    /**
+     * Folded int8 tables s8 [C][K−1][m] (key 0's row is not stored, it is zero): {@code out[r·m +
+     * j] = bias[j] + scale[j] · (float) Σ_{c: k≠0} tables[(c·(K−1) + k − 1)·m + j]}, {@code k =
+     * keys[r·C + c] & (K−1)}.
+     */
+    public static void accumulateFolded(
+        ByteBuffer keys,
+        int rows,
+        int codebooks,
+        int keysPerCodebook,
+        int m,
+        ByteBuffer tables,
+        FloatBuffer scale,
+        FloatBuffer bias,
+        FloatBuffer out) {
+      LutArguments.checkAccumulateFolded(
+          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+      int mask = keysPerCodebook - 1;
+      int[] sums = new int[m];
+      for (int r = 0; r < rows; r++) {
+        java.util.Arrays.fill(sums, 0);
+        for (int c = 0; c < codebooks; c++) {
+          int key = keys.get(r * codebooks + c) & mask;
+          if (key == 0) {
+            continue;
+          }
+          int rowBase = (c * mask + key - 1) * m;
+          for (int j = 0; j < m; j++) {
+            sums[j] += tables.get(rowBase + j);
+          }
+        }
+        for (int j = 0; j < m; j++) {
+          float y = scale.get(j) * (float) sums[j];
+          out.put(r * m + j, bias == null ? y : bias.get(j) + y);
+        }
+      }
+    }
+
+    /**
+     * Folded 4-bit tables s4 [C][K−1][(m+1)/2 bytes]: as {@link #accumulateFolded} over the
+     * nibbles, stored row {@code c·(K−1) + k − 1} for key k ≠ 0.
+     */
+    public static void accumulateS4Folded(
+        ByteBuffer keys,
+        int rows,
+        int codebooks,
+        int keysPerCodebook,
+        int m,
+        ByteBuffer tables,
+        FloatBuffer scale,
+        FloatBuffer bias,
+        FloatBuffer out) {
+      LutArguments.checkAccumulateS4Folded(
+          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+      int mask = keysPerCodebook - 1;
+      long rowBytes = rowBytesS4(m);
+      int[] sums = new int[m];
+      for (int r = 0; r < rows; r++) {
+        java.util.Arrays.fill(sums, 0);
+        for (int c = 0; c < codebooks; c++) {
+          int key = keys.get(r * codebooks + c) & mask;
+          if (key == 0) {
+            continue;
+          }
+          long rowStart = ((long) c * mask + key - 1) * rowBytes;
           for (int j = 0; j < m; j++) {
             sums[j] += entryS4(tables, rowStart, j);
           }
