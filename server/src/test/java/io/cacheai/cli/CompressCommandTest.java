@@ -455,4 +455,30 @@ class CompressCommandTest {
       assertThat(dir.resolve("x.cai")).doesNotExist();
     }
   }
+
+  @Test
+  void compress_lutFoldNotAutoOnOff_failsNamingTheOption() throws Exception {
+    Path onnx = onnx("mnist-mlp");
+    for (String bad : List.of("yes", "1", "folded")) {
+      assertThat(
+              run(
+                  "compress",
+                  onnx.toString(),
+                  "--calibration",
+                  MNIST.toString(),
+                  "--method",
+                  "cacheai",
+                  "--lut-fold",
+                  bad,
+                  "--out",
+                  dir.resolve("x.cai").toString()))
+          .isEqualTo(1);
+      assertThat(err.toString())
+          .contains(
+              "--lut-fold '"
+                  + bad
+                  + "' (accepted: auto, on, off: key-0 table rows folded into the bias)");
+      assertThat(dir.resolve("x.cai")).doesNotExist();
+    }
+  }
 }

@@ -39,6 +39,7 @@ final class FineTuneTrainer {
   private final float[][] acts; // per chain position: batch × width, [0] = table output
   private final double[][] deltas;
   private final int chainParams; // params [0, chainParams) are the tables' and the chain's
+  private final boolean foldKey0; // key-0 rows are folded (0, not stored): never trained
   private int adamSteps;
   private double epochLoss;
   private double lastEpochLoss;
@@ -61,7 +62,25 @@ final class FineTuneTrainer {
       int m,
       Options o,
       int classes) {
+    this(params, chain, codebooks, groups, m, o, classes, false);
+  }
+
+  /**
+   * With folded tables ({@code foldKey0}, {@link KeyZeroFold}): the key-0 rows of the tables get no
+   * gradient, so Adam leaves them exactly where they are (0); only the K−1 stored rows per codebook
+   * and the bias learn.
+   */
+  FineTuneTrainer(
+      List<float[]> params,
+      List<Step> chain,
+      int codebooks,
+      int groups,
+      int m,
+      Options o,
+      int classes,
+      boolean foldKey0) {
     this.params = params;
+    this.foldKey0 = foldKey0;
     this.chain = chain;
     this.codebooks = codebooks;
     // K from the tables' own size, [C·K][M]: one source for the layout the trainer reads
@@ -269,6 +288,9 @@ final class FineTuneTrainer {
     for (int r = 0; r < rows; r++) {
       int i = order[from + r];
       for (int c = 0; c < codebooks; c++) {
+        if (foldKey0 && keys[i * codebooks + c] == 0) {
+          continue; // a folded key-0 row is 0 by construction: its gradient stays 0
+        }
         int first = (c / perGroup) * mg;
         int base = (c * keyCount + keys[i * codebooks + c]) * m;
         for (int j = first; j < first + mg; j++) {

@@ -343,7 +343,8 @@ public final class LutCompressor {
    */
   static LutOptions layerOptions(Graph graph, LutCandidates.Candidate target, LutOptions options) {
     if (target.form() == LutCandidates.Form.NCHW_PATCHES) {
-      return options.withGroups(1).withDepth(LutOptions.FULL_DEPTH);
+      // LookupConv tables are 16 keys, unfolded (the runtime refuses fold_key0 on a conv)
+      return options.withGroups(1).withDepth(LutOptions.FULL_DEPTH).withFold(LutOptions.Fold.OFF);
     }
     boolean reluOfGemm = readsReluOfGemm(graph, target.layer());
     LutOptions layer = options;
@@ -377,6 +378,11 @@ public final class LutCompressor {
   private static String depthNote(
       LutCandidates.Candidate target, LutOptions asked, LutOptions layer) {
     if (target.form() == LutCandidates.Form.NCHW_PATCHES) {
+      if (asked.fold() == LutOptions.Fold.ON) {
+        return "lut-fold on not used for "
+            + target.name()
+            + ": a k×k Conv's tables (LookupConv) are not folded";
+      }
       return asked.depth() == LutOptions.AUTO_DEPTH || asked.depth() == LutOptions.FULL_DEPTH
           ? null
           : "lut-depth "

@@ -262,6 +262,11 @@ public final class LutFineTune {
     int keys() {
       return TableKeys.keys(table);
     }
+
+    /** Whether the table layer's key-0 rows are folded into its bias ({@link KeyZeroFold}). */
+    boolean fold() {
+      return TableKeys.folded(table);
+    }
   }
 
   /** Finds the last table layer and the Relu/Gemm chain after it ({@link Chain}). */
@@ -333,9 +338,10 @@ public final class LutFineTune {
   }
 
   /**
-   * The trainer's float parameters as the model holds them: [0] tables [C·16][M] (dequantized;
-   * grouped tables spread out, 0 where a codebook's group does not write), [1] table bias [M], then
-   * per Gemm of the chain its weight [out][in] and bias [out].
+   * The trainer's float parameters as the model holds them: [0] tables [C·K][M] (dequantized;
+   * grouped tables spread out, 0 where a codebook's group does not write; folded tables with their
+   * key-0 rows back in as 0), [1] table bias [M], then per Gemm of the chain its weight [out][in]
+   * and bias [out].
    */
   static List<float[]> parameters(Chain chain, Map<String, PackedTensor> packed) {
     var a = chain.table().attributes();
@@ -346,13 +352,16 @@ public final class LutFineTune {
     int keyCount = chain.keys();
     int entries = chain.codebooks() * keyCount;
     boolean fourBit = q.format() == PackedTensor.Format.S4_LUT16;
+    boolean fold = chain.fold();
     float[] tables = new float[entries * m];
     int mg = m / chain.groups();
     int perGroup = chain.codebooks() / chain.groups();
     for (int p = 0; p < entries; p++) {
       int from = (p / keyCount / perGroup) * mg;
-      for (int j = 0; j < mg; j++) {
-        tables[p * m + from + j] = scale[from + j] * entry(q, fourBit, p, j, mg);
+      // folded: key 0's row is not stored and stays 0 here; key k reads stored row c·(K−1)+k−1
+      int stored = fold ? KeyZeroFold.storedRow(p / keyCount, p % keyCount, keyCount) : p;
+      for (int j = 0; stored >= 0 && j < mg; j++) {
+        tables[p * m + from + j] = scale[from + j] * entry(q, fourBit, stored, j, mg);
       }
     }
     List<float[]> params = new ArrayList<>();
@@ -400,9 +409,10 @@ public final class LutFineTune {
         rowsOfTable[p][j] = tables[p * m + from + j];
       }
     }
+    boolean fold = chain.fold();
     byte[] nq =
         LutLayerBuilder.quantizeGroups(
-            rowsOfTable, codebooks, groups, mg, fourBit ? 4 : 8, newScale, keyCount);
+            rowsOfTable, codebooks, groups, mg, fourBit ? 4 : 8, newScale, keyCount, fold);
     double[] error = new double[m];
     for (int i = 0; i < n; i++) {
       for (int j = 0; j < m; j++) {
@@ -424,9 +434,7 @@ public final class LutFineTune {
     Map<String, PackedTensor> newPacked = new LinkedHashMap<>(packed);
     newPacked.put(
         a.getString("tables", ""),
-        fourBit
-            ? TableQuantizer.packS4(nq, codebooks, mg, keyCount)
-            : TableQuantizer.packS8(nq, codebooks, mg, keyCount));
+        LutLayerBuilder.pack(nq, codebooks, mg, keyCount, fourBit ? 4 : 8, fold));
     newPacked.put(a.getString("scale", ""), LutLayerBuilder.f32(new long[] {m}, newScale));
     newPacked.put(a.getString("bias", ""), LutLayerBuilder.f32(new long[] {m}, newBias));
     return newPacked;
@@ -509,7 +517,14 @@ public final class LutFineTune {
     List<float[]> params = parameters(chain, model.packed());
     FineTuneTrainer trainer =
         new FineTuneTrainer(
-            params, chain.steps(), codebooks, chain.groups(), m, options, chain.classes());
+            params,
+            chain.steps(),
+            codebooks,
+            chain.groups(),
+            m,
+            options,
+            chain.classes(),
+            chain.fold());
     int batch = options.batchRows();
     int steps = options.epochs() * ((n + batch - 1) / batch);
     SplittableRandom random = new SplittableRandom(options.seed());

@@ -243,7 +243,14 @@ public final class SoftKeyFineTune {
     LutFineTune.Options soft = options.withEpochs(options.softKeyEpochs());
     FineTuneTrainer trainer =
         new FineTuneTrainer(
-            params, chain.steps(), codebooks, chain.groups(), m, soft, chain.classes());
+            params,
+            chain.steps(),
+            codebooks,
+            chain.groups(),
+            m,
+            soft,
+            chain.classes(),
+            chain.fold());
     encoderTrainer.register(trainer);
 
     int batch = soft.batchRows();

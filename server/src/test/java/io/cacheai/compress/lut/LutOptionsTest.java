@@ -11,6 +11,56 @@ import org.junit.jupiter.api.Test;
  */
 class LutOptionsTest {
   @Test
+  void parseFold_autoOnOff_elseRefusedNamingTheOption() {
+    assertThat(LutOptions.Fold.parse("auto")).isEqualTo(LutOptions.Fold.AUTO);
+    assertThat(LutOptions.Fold.parse("on")).isEqualTo(LutOptions.Fold.ON);
+    assertThat(LutOptions.Fold.parse("OFF")).isEqualTo(LutOptions.Fold.OFF);
+    for (String bad : new String[] {"yes", "1", "", "folded"}) {
+      assertThatThrownBy(() -> LutOptions.Fold.parse(bad))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("--lut-fold '" + bad + "' (accepted: auto, on, off");
+    }
+    assertThat(LutOptions.defaults().fold()).isEqualTo(LutOptions.Fold.AUTO);
+  }
+
+  @Test
+  void layerFold_autoOnBelowDepthFour_offAtDepthFour() {
+    LutOptions auto = LutOptions.defaults();
+    assertThat(auto.layerFold()).isFalse(); // auto depth = 4: the default bundles as they were
+    assertThat(auto.withDepth(4).layerFold()).isFalse();
+    assertThat(auto.withDepth(3).layerFold()).isTrue();
+    assertThat(auto.withDepth(2).layerFold()).isTrue();
+    assertThat(auto.withFold(LutOptions.Fold.ON).withDepth(4).layerFold()).isTrue();
+    assertThat(auto.withFold(LutOptions.Fold.OFF).withDepth(2).layerFold()).isFalse();
+  }
+
+  @Test
+  void widthFor_folded_moreCodebooksInTheSameBytes() {
+    // folded: (K − 1)·16 B of rows + 4·(L + K − 1) B of tree per codebook: 152 B at depth 3, 68 B
+    // at depth 2, within 13 158 B − 1 024 B of scale and bias
+    LutOptions folded = LutOptions.defaults().withFold(LutOptions.Fold.ON);
+    assertThat(folded.withDepth(3).widthFor(256, 128, 4)).isEqualTo(14); // 4 × 19 (unfolded 4 × 18)
+    assertThat(folded.withDepth(2).widthFor(256, 128, 4)).isEqualTo(6); // 4 × 43 (unfolded 4 × 32)
+    assertThat(LutOptions.defaults().withDepth(2).widthFor(256, 128, 4)).isEqualTo(6); // auto = on
+    assertThat(folded.withDepth(4).widthFor(256, 128, 4)).isEqualTo(29); // 4 × 9 either way
+    // C·(K − 1)·⌈(M/G)/2⌉ + 8M + C·(L + K − 1)·4
+    assertThat(LutLayerBuilder.lookupBytes(172, 128, 6, LutOptions.Encoder.TREE, 4, 4, 2, true))
+        .isEqualTo(172 * 3 * 16 + 8 * 128 + 172 * (2 + 3) * 4)
+        .isLessThanOrEqualTo(13158);
+    assertThat(LutLayerBuilder.lookupBytes(172, 128, 6, LutOptions.Encoder.TREE, 4, 4, 2, false))
+        .isEqualTo(172 * 4 * 16 + 8 * 128 + 172 * (2 + 3) * 4)
+        .isGreaterThan(13158);
+    // one narrower (w = 5, 4 × 52) would not fit even folded
+    assertThat(LutLayerBuilder.lookupBytes(208, 128, 5, LutOptions.Encoder.TREE, 4, 4, 2, true))
+        .isGreaterThan(13158);
+    // int8 rows: C·(K − 1)·M/G
+    assertThat(LutLayerBuilder.lookupBytes(10, 128, 6, LutOptions.Encoder.TREE, 8, 4, 3, true))
+        .isEqualTo(10 * 7 * 32 + 8 * 128 + 10 * (3 + 7) * 4);
+    // which layers become tables and their groups are judged unfolded at depth 4
+    assertThat(folded.withDepth(2).groupsFor(256, 128)).isEqualTo(4);
+  }
+
+  @Test
   void parseDepth_autoAndTwoToFour_elseRefusedNamingTheOption() {
     assertThat(LutOptions.parseDepth("auto")).isEqualTo(LutOptions.AUTO_DEPTH);
     assertThat(LutOptions.parseDepth("2")).isEqualTo(2);
@@ -34,10 +84,11 @@ class LutOptionsTest {
     for (int depth = 2; depth <= 4; depth++) {
       assertThat(LutOptions.defaults().withDepth(depth).groupsFor(256, 128)).isEqualTo(4);
     }
-    // K·16 B of 4-bit rows + 4·(L + K − 1) B of tree per codebook: 332, 168, 84 B
-    assertThat(LutOptions.defaults().withDepth(4).widthFor(256, 128, 4)).isEqualTo(29); // 4 × 9
-    assertThat(LutOptions.defaults().withDepth(3).widthFor(256, 128, 4)).isEqualTo(15); // 4 × 18
-    assertThat(LutOptions.defaults().withDepth(2).widthFor(256, 128, 4)).isEqualTo(8); // 4 × 32
+    // unfolded: K·16 B of 4-bit rows + 4·(L + K − 1) B of tree per codebook: 332, 168, 84 B
+    LutOptions unfolded = LutOptions.defaults().withFold(LutOptions.Fold.OFF);
+    assertThat(unfolded.withDepth(4).widthFor(256, 128, 4)).isEqualTo(29); // 4 × 9
+    assertThat(unfolded.withDepth(3).widthFor(256, 128, 4)).isEqualTo(15); // 4 × 18
+    assertThat(unfolded.withDepth(2).widthFor(256, 128, 4)).isEqualTo(8); // 4 × 32
     assertThat(LutLayerBuilder.lookupBytes(128, 128, 8, LutOptions.Encoder.TREE, 4, 4, 2))
         .isEqualTo(128 * 4 * 16 + 8 * 128 + 128 * (2 + 3) * 4);
     // the 16-key overload is the depth-4 formula
