@@ -241,6 +241,65 @@ final class LutArguments {
         out);
   }
 
+  /**
+   * Folded int8 tables (key 0's row not stored): K−1 rows per codebook, {@code codebooks*(K−1)*m}
+   * bytes.
+   */
+  static void checkAccumulateFolded(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    checkAccumulate(
+        keys,
+        rows,
+        codebooks,
+        m,
+        tables,
+        (long) codebooks * (keysPerCodebook - 1) * m,
+        pick(
+            LutKernels.depthOf(keysPerCodebook) - 2,
+            "codebooks*3*m",
+            "codebooks*7*m",
+            "codebooks*15*m"),
+        scale,
+        bias,
+        out);
+  }
+
+  /** Folded 4-bit tables: K−1 rows per codebook, {@code codebooks*(K−1)*((m+1)/2)} bytes. */
+  static void checkAccumulateS4Folded(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    checkAccumulate(
+        keys,
+        rows,
+        codebooks,
+        m,
+        tables,
+        (long) codebooks * (keysPerCodebook - 1) * LutKernels.rowBytesS4(m),
+        pick(
+            LutKernels.depthOf(keysPerCodebook) - 2,
+            "codebooks*3*((m+1)/2)",
+            "codebooks*7*((m+1)/2)",
+            "codebooks*15*((m+1)/2)"),
+        scale,
+        bias,
+        out);
+  }
+
   private static void checkAccumulate(
       ByteBuffer keys,
       int rows,

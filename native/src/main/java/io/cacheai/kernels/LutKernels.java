@@ -558,5 +558,81 @@ public final class LutKernels {
         }
       }
     }
+
+    /**
+     * Folded int8 tables s8 [C][K−1][m] (key 0's row is not stored, it is zero): {@code out[r·m +
+     * j] = bias[j] + scale[j] · (float) Σ_{c: k≠0} tables[(c·(K−1) + k − 1)·m + j]}, {@code k =
+     * keys[r·C + c] & (K−1)}.
+     */
+    public static void accumulateFolded(
+        ByteBuffer keys,
+        int rows,
+        int codebooks,
+        int keysPerCodebook,
+        int m,
+        ByteBuffer tables,
+        FloatBuffer scale,
+        FloatBuffer bias,
+        FloatBuffer out) {
+      LutArguments.checkAccumulateFolded(
+          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+      int mask = keysPerCodebook - 1;
+      int[] sums = new int[m];
+      for (int r = 0; r < rows; r++) {
+        java.util.Arrays.fill(sums, 0);
+        for (int c = 0; c < codebooks; c++) {
+          int key = keys.get(r * codebooks + c) & mask;
+          if (key == 0) {
+            continue;
+          }
+          int rowBase = (c * mask + key - 1) * m;
+          for (int j = 0; j < m; j++) {
+            sums[j] += tables.get(rowBase + j);
+          }
+        }
+        for (int j = 0; j < m; j++) {
+          float y = scale.get(j) * (float) sums[j];
+          out.put(r * m + j, bias == null ? y : bias.get(j) + y);
+        }
+      }
+    }
+
+    /**
+     * Folded 4-bit tables s4 [C][K−1][(m+1)/2 bytes]: as {@link #accumulateFolded} over the
+     * nibbles, stored row {@code c·(K−1) + k − 1} for key k ≠ 0.
+     */
+    public static void accumulateS4Folded(
+        ByteBuffer keys,
+        int rows,
+        int codebooks,
+        int keysPerCodebook,
+        int m,
+        ByteBuffer tables,
+        FloatBuffer scale,
+        FloatBuffer bias,
+        FloatBuffer out) {
+      LutArguments.checkAccumulateS4Folded(
+          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+      int mask = keysPerCodebook - 1;
+      long rowBytes = rowBytesS4(m);
+      int[] sums = new int[m];
+      for (int r = 0; r < rows; r++) {
+        java.util.Arrays.fill(sums, 0);
+        for (int c = 0; c < codebooks; c++) {
+          int key = keys.get(r * codebooks + c) & mask;
+          if (key == 0) {
+            continue;
+          }
+          long rowStart = ((long) c * mask + key - 1) * rowBytes;
+          for (int j = 0; j < m; j++) {
+            sums[j] += entryS4(tables, rowStart, j);
+          }
+        }
+        for (int j = 0; j < m; j++) {
+          float y = scale.get(j) * (float) sums[j];
+          out.put(r * m + j, bias == null ? y : bias.get(j) + y);
+        }
+      }
+    }
   }
 }

@@ -23,7 +23,8 @@ import java.util.Map;
  *   Q3_GROUP        INT3_GROUP [N,K]
  *   Q2_GROUP        INT2_GROUP [N,K]; all three PER_GROUP axis 1, group_size g, symmetric,
  *                   scales_tensor = "&lt;name&gt;.scales", FP16 [N, ceil(K/g)]
- *   S8_LUT16        INT8 [C,K,M] with layout "lut16", K in {4, 8, 16}, no quantization (LookupGemm
+ *   S8_LUT16        INT8 [C,K,M] with layout "lut16", K in {4, 8, 16} (K−1 = 3, 7, 15 rows when the
+ *                   node folds key 0), no quantization (LookupGemm
  *                   tables; the per-output scale is the node's own FP32 "scale" tensor)
  *   S4_LUT16        INT4_GROUP [C,K,M] with layout "lut16x4", no quantization (4-bit LookupGemm
  *                   tables, two entries per byte along M; drawn in PackedTensor)

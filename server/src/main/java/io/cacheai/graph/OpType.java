@@ -34,9 +34,10 @@ import java.util.stream.Collectors;
  *       [C,log2 K]), {@code thresholds} (fp32 [C,K−1]) and {@code centroids} (fp32 [C,K,w]); {@code
  *       keys} is K, the keys per codebook (4, 8 or 16; absent: 16), {@code weight_shape} is the
  *       replaced weight's [M,D], {@code width} is w, {@code encoder} is "tree" or "centroid";
- *       {@code groups} G splits the outputs into G groups with their own codebooks. A {@code
- *       LookupConv} accepts only K = 16. See {@code io.cacheai.runtime.LookupKernels} for the exact
- *       semantics.
+ *       {@code groups} G splits the outputs into G groups with their own codebooks; {@code
+ *       fold_key0} 1 (absent: 0) says key 0's rows are zero and not stored, tables [C,K−1,M]. A
+ *       {@code LookupConv} accepts only K = 16 and fold_key0 = 0. See {@code
+ *       io.cacheai.runtime.LookupKernels} for the exact semantics.
  *   <li>{@code LookupConv} ("Cache AI" k×k Conv, group 1): x [N,C,H,W] → y [N,M,oH,oW]; each output
  *       pixel's patch (im2col row of D = C·kH·kW values, order (c, ky, kx), zero where the window
  *       reads padding; {@link Im2Col}) is one LookupGemm row. The LookupGemm attributes and tensors

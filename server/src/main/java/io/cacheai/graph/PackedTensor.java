@@ -32,7 +32,9 @@ import java.util.Arrays;
  *                   q[i] | q[i+16]&lt;&lt;4, w = d·(q − 8); padding q = 8, d = 0; scales inside
  *                   (the scales array is empty)                                        5 bits/weight
  *   S8_LUT16        LookupGemm tables, int8 [C,K,M] dense row-major, K keys per codebook in
- *                   {4, 8, 16} (the format name keeps the 16 of the first bundles): byte
+ *                   {4, 8, 16}, or K−1 in {3, 7, 15} rows when key 0 is folded (node attribute
+ *                   fold_key0 = 1: stored row c·(K−1) + key − 1, key 0 not stored; the node
+ *                   checks which) (the format name keeps the 16 of the first bundles): byte
  *                   (c·K + key)·M + m = T[c][key][m], −127..127; the per-output scale is its own
  *                   F32 [M] tensor (the scales array is empty); C·K·M bytes, whatever the data
  *   S4_LUT16        LookupGemm tables, signed 4-bit [C,K,M], layout "lut16x4": two entries per
@@ -128,33 +130,41 @@ public record PackedTensor(
   }
 
   /**
-   * Bytes of LookupGemm tables of {@code shape} [C,K,M], K keys per codebook in {4, 8, 16} (refused
-   * when it is not that shape).
+   * Bytes of LookupGemm tables of {@code shape} [C,K,M], K keys per codebook in {4, 8, 16}, or K−1
+   * in {3, 7, 15} stored rows of a node whose key 0 is folded (refused when it is not that shape).
    */
   public static long lut16LengthBytes(long[] shape) {
     if (!lutShape(shape)) {
       throw new IllegalArgumentException(
           "S8_LUT16 tables of shape "
               + Shapes.toString(shape)
-              + " (expected [C,K,M], K in {4, 8, 16}, C, M > 0)");
+              + " (expected [C,K,M], K in {4, 8, 16} (3, 7, 15 when key 0 is folded), C, M > 0)");
     }
     return Shapes.elementCount(shape);
   }
 
-  /** Bytes of 4-bit LookupGemm tables of {@code shape} [C,K,M]: C·K·ceil(M/2), K in {4, 8, 16}. */
+  /**
+   * Bytes of 4-bit LookupGemm tables of {@code shape} [C,K,M]: C·K·ceil(M/2), K in {4, 8, 16} (3,
+   * 7, 15 when key 0 is folded).
+   */
   public static long lut16x4LengthBytes(long[] shape) {
     if (!lutShape(shape)) {
       throw new IllegalArgumentException(
           "S4_LUT16 tables of shape "
               + Shapes.toString(shape)
-              + " (expected [C,K,M], K in {4, 8, 16}, C, M > 0)");
+              + " (expected [C,K,M], K in {4, 8, 16} (3, 7, 15 when key 0 is folded), C, M > 0)");
     }
     return shape[0] * shape[1] * ((shape[2] + 1) / 2);
   }
 
+  /** K−1 rows per codebook: the tables of a node with fold_key0 = 1. */
+  private static boolean foldedRows(long rows) {
+    return rows == 3 || rows == 7 || rows == 15;
+  }
+
   private static boolean lutShape(long[] shape) {
     return shape.length == 3
-        && (shape[1] == 4 || shape[1] == 8 || shape[1] == 16)
+        && (shape[1] == 4 || shape[1] == 8 || shape[1] == 16 || foldedRows(shape[1]))
         && shape[0] > 0
         && shape[2] > 0;
   }

@@ -519,6 +519,7 @@ final class KernelFactory {
         t.width(),
         t.groups(),
         t.keys(),
+        t.foldKey0(),
         t.tree(),
         t.tables(),
         LookupKernels.best(),
@@ -543,6 +544,11 @@ final class KernelFactory {
     if (t.groups() != 1) {
       throw new IllegalArgumentException(
           node.describe() + ": groups=" + t.groups() + " (a LookupConv accepts only groups=1)");
+    }
+    if (t.foldKey0()) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": fold_key0=1 (a LookupConv accepts only unfolded tables, fold_key0=0)");
     }
     long[] kernel = node.attributes().getLongs("kernel_shape");
     if (in0.length != 4
@@ -584,7 +590,8 @@ final class KernelFactory {
    * groups} (default 1: C = ceil(D/w) codebooks over all M outputs; G &gt; 1: G groups of ceil(D/w)
    * codebooks, each over its M/G outputs, tables [C,K,M/G], see {@link LookupGemmKernel}), K from
    * its {@code keys} (keys per codebook: 4, 8 or 16, default 16; a tree of depth log2 K, so
-   * split_dims [C,log2 K], thresholds [C,K−1], centroids [C,K,w]).
+   * split_dims [C,log2 K], thresholds [C,K−1], centroids [C,K,w]); {@code fold_key0} 0 (default) or
+   * 1: key 0's table rows are not stored, tables [C,K−1,M/G] (see {@link LookupGemmKernel}).
    */
   private record LookupTables(
       long m,
@@ -592,6 +599,7 @@ final class KernelFactory {
       int width,
       int groups,
       int keys,
+      boolean foldKey0,
       boolean tree,
       LookupGemmKernel.Tables tables) {}
 
@@ -629,6 +637,14 @@ final class KernelFactory {
       throw new IllegalArgumentException(
           node.describe() + ": keys=" + keys + " (keys per codebook; accepted: 4, 8, 16)");
     }
+    long fold = attributes.getLong("fold_key0", 0);
+    if (fold != 0 && fold != 1) {
+      throw new IllegalArgumentException(
+          node.describe()
+              + ": fold_key0="
+              + fold
+              + " (accepted: 0, all K table rows stored; 1, key 0's row folded into the bias)");
+    }
     int depth = LookupKernels.depthOf((int) keys);
     long codebooks = groups * ((weightShape[1] + width - 1) / width);
     boolean tree = encoder.equals("tree");
@@ -642,7 +658,7 @@ final class KernelFactory {
             stored != null && stored.format() == PackedTensor.Format.S4_LUT16
                 ? PackedTensor.Format.S4_LUT16
                 : PackedTensor.Format.S8_LUT16);
-    requireShape(node, "tables", tables, codebooks, keys, m / groups);
+    requireShape(node, "tables", tables, codebooks, keys - fold, m / groups);
     PackedTensor scale = packed(node, "scale", PackedTensor.Format.F32);
     requireShape(node, "scale", scale, m);
     PackedTensor bias = null;
@@ -685,6 +701,7 @@ final class KernelFactory {
         (int) width,
         (int) groups,
         (int) keys,
+        fold == 1,
         tree,
         new LookupGemmKernel.Tables(tables, scale, bias, splitDims, thresholds, centroids));
   }

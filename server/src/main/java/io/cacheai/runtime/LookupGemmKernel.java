@@ -30,6 +30,11 @@ import java.nio.IntBuffer;
  *   tables [C,K,M/G]: codebooks of group g are rows g·C_g·K .. (g+1)·C_g·K − 1
  *   out[r·M + g·M/G + j] = bias[g·M/G + j] + scale[g·M/G + j] · Σ_{c in g} T[c][key_c][j]
  * </pre>
+ *
+ * <p>Key 0 folded ({@code fold_key0} = 1): every codebook's key-0 row is zero and not stored, so
+ * the tables hold K' = K−1 rows per codebook, [C,K−1,M/G], key k ≥ 1 reads stored row c·(K−1) + k −
+ * 1 and key 0 adds nothing ({@link LookupKernels#accumulateFolded}); a group's slice is then
+ * C_g·(K−1) rows long.
  */
 final class LookupGemmKernel implements Kernel {
   private final int in;
@@ -42,6 +47,7 @@ final class LookupGemmKernel implements Kernel {
   private final int width;
   private final int keysPerCodebook;
   private final int depth;
+  private final boolean foldKey0;
   private final boolean tree;
   private final boolean s4Tables;
   private final ByteBuffer tables;
@@ -73,6 +79,7 @@ final class LookupGemmKernel implements Kernel {
       int width,
       int groups,
       int keysPerCodebook,
+      boolean foldKey0,
       boolean tree,
       Tables stored,
       LookupKernels kernels,
@@ -88,6 +95,7 @@ final class LookupGemmKernel implements Kernel {
     this.width = width;
     this.keysPerCodebook = keysPerCodebook;
     this.depth = LookupKernels.depthOf(keysPerCodebook);
+    this.foldKey0 = foldKey0;
     this.tree = tree;
     this.s4Tables = stored.tables().format() == PackedTensor.Format.S4_LUT16;
     this.tables = stored.tables().data();
@@ -102,7 +110,8 @@ final class LookupGemmKernel implements Kernel {
     this.kernels = kernels;
     this.hitCounter = tree && centroids != null ? hitCounter : null;
     int mg = m / groups;
-    int groupTableBytes = codebooks / groups * keysPerCodebook * (s4Tables ? (mg + 1) / 2 : mg);
+    int storedRows = foldKey0 ? keysPerCodebook - 1 : keysPerCodebook;
+    int groupTableBytes = codebooks / groups * storedRows * (s4Tables ? (mg + 1) / 2 : mg);
     this.groupTables = new ByteBuffer[groups];
     this.groupScale = new FloatBuffer[groups];
     this.groupBias = new FloatBuffer[groups];
@@ -148,12 +157,30 @@ final class LookupGemmKernel implements Kernel {
     }
     if (groups > 1) {
       accumulateGroups(keys, frame.buffer(out));
-    } else if (s4Tables) {
-      kernels.accumulateS4(
-          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, frame.buffer(out));
     } else {
-      kernels.accumulate(
-          keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, frame.buffer(out));
+      accumulate(keys, rows, codebooks, m, tables, scale, bias, frame.buffer(out));
+    }
+  }
+
+  /** One gather-accumulate call on the kernel the tables' bits and folding pick. */
+  private void accumulate(
+      ByteBuffer keys,
+      int n,
+      int c,
+      int outputs,
+      ByteBuffer t,
+      FloatBuffer s,
+      FloatBuffer b,
+      FloatBuffer y) {
+    int k = keysPerCodebook;
+    if (foldKey0 && s4Tables) {
+      kernels.accumulateS4Folded(keys, n, c, k, outputs, t, s, b, y);
+    } else if (foldKey0) {
+      kernels.accumulateFolded(keys, n, c, k, outputs, t, s, b, y);
+    } else if (s4Tables) {
+      kernels.accumulateS4(keys, n, c, k, outputs, t, s, b, y);
+    } else {
+      kernels.accumulate(keys, n, c, k, outputs, t, s, b, y);
     }
   }
 
@@ -168,11 +195,7 @@ final class LookupGemmKernel implements Kernel {
       for (int r = 0; r < rows; r++) {
         ByteBuffer k = keys.slice(r * codebooks + g * perGroup, perGroup);
         FloatBuffer o = y.slice(r * m + g * mg, mg);
-        if (s4Tables) {
-          kernels.accumulateS4(k, 1, perGroup, keysPerCodebook, mg, t, s, b, o);
-        } else {
-          kernels.accumulate(k, 1, perGroup, keysPerCodebook, mg, t, s, b, o);
-        }
+        accumulate(k, 1, perGroup, mg, t, s, b, o);
       }
     }
   }

@@ -168,6 +168,46 @@ public interface LookupKernels {
       FloatBuffer bias,
       FloatBuffer out);
 
+  /**
+   * Gather-accumulate over int8 tables with key 0 folded (node attribute {@code fold_key0} = 1):
+   * key 0's row of every codebook is zero and not stored, so {@code tables} is int8 [C,K−1,m] and
+   * key k ≥ 1 reads stored row c·(K−1) + k − 1:
+   *
+   * <pre>
+   *   k_rc = keys[r·C + c] &amp; (K−1)
+   *   out[r·m + j] = bias[j] + scale[j] · Σ_{c: k_rc ≠ 0} tables[(c·(K−1) + k_rc − 1)·m + j]
+   * </pre>
+   *
+   * (the same exact int32 sum and fp32 multiply-add as {@link #accumulate}); {@code bias} may be
+   * null.
+   */
+  void accumulateFolded(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out);
+
+  /**
+   * As {@link #accumulateFolded} over 4-bit tables s4 [C,K−1,m] (layout {@code lut16x4}, each
+   * stored row ceil(m/2) bytes): key k ≥ 1 reads the row starting at byte (c·(K−1) + k − 1)·
+   * ceil(m/2), key 0 adds nothing.
+   */
+  void accumulateS4Folded(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out);
+
   /** The plain Java implementation, what the tests trust. */
   static LookupKernels reference() {
     return ReferenceLookupKernels.INSTANCE;

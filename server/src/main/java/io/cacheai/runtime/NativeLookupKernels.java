@@ -85,4 +85,34 @@ final class NativeLookupKernels implements LookupKernels {
       FloatBuffer out) {
     LutKernels.accumulateS4(keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
   }
+
+  @Override
+  public void accumulateFolded(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutKernels.Reference.accumulateFolded(
+        keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+  }
+
+  @Override
+  public void accumulateS4Folded(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutKernels.Reference.accumulateS4Folded(
+        keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+  }
 }

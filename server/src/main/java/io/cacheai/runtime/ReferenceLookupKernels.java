@@ -74,4 +74,34 @@ final class ReferenceLookupKernels implements LookupKernels {
     LutKernels.Reference.accumulateS4(
         keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
   }
+
+  @Override
+  public void accumulateFolded(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutKernels.Reference.accumulateFolded(
+        keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+  }
+
+  @Override
+  public void accumulateS4Folded(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutKernels.Reference.accumulateS4Folded(
+        keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+  }
 }
