@@ -492,7 +492,10 @@ final class CompressCommand implements Callable<Integer> {
             options.fold() == LutOptions.Fold.AUTO ? "" : " fold=" + options.fold().label(),
             options.l2sp() == LutOptions.AUTO_L2SP
                 ? ""
-                : " l2sp=" + java.math.BigDecimal.valueOf(options.l2sp()).toPlainString()));
+                : " l2sp="
+                    + java.math.BigDecimal.valueOf(options.l2sp())
+                        .stripTrailingZeros()
+                        .toPlainString()));
     writer.metadata("lut_notes", String.join("; ", result.notes()));
     long sizeBytes = writer.write(out);
 

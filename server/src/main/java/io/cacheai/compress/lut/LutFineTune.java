@@ -629,7 +629,7 @@ public final class LutFineTune {
         : String.format(
             Locale.ROOT,
             ", l2sp %s (final penalty %.4f)",
-            java.math.BigDecimal.valueOf(l2sp).toPlainString(),
+            java.math.BigDecimal.valueOf(l2sp).stripTrailingZeros().toPlainString(),
             trainer.penalty());
   }
 

@@ -3,6 +3,11 @@ package io.cacheai.compress.lut;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.cacheai.compress.Dataset;
+import io.cacheai.graph.Graph;
+import io.cacheai.onnx.OnnxImporter;
+import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,6 +26,79 @@ class LutOptionsTest {
           .hasMessageContaining("--lut-fold '" + bad + "' (accepted: auto, on, off");
     }
     assertThat(LutOptions.defaults().fold()).isEqualTo(LutOptions.Fold.AUTO);
+  }
+
+  @Test
+  void parseL2sp_autoOrANumberInZeroOne_elseRefusedNamingTheOption() {
+    assertThat(LutOptions.parseL2sp("auto")).isEqualTo(LutOptions.AUTO_L2SP);
+    assertThat(LutOptions.parseL2sp("AUTO")).isEqualTo(LutOptions.AUTO_L2SP);
+    assertThat(LutOptions.parseL2sp("0.0003")).isEqualTo(0.0003);
+    assertThat(LutOptions.parseL2sp("1e-4")).isEqualTo(1e-4);
+    assertThat(LutOptions.parseL2sp("0")).isZero();
+    assertThat(LutOptions.parseL2sp("1")).isEqualTo(1.0);
+    for (String bad : new String[] {"-0.001", "1.5", "NaN", "Infinity", "", "on", "3e-4x"}) {
+      assertThatThrownBy(() -> LutOptions.parseL2sp(bad))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining(
+              "--lut-l2sp '" + bad + "' (accepted: auto, or a number in [0, 1.0]");
+    }
+    assertThat(LutOptions.defaults().l2sp()).isEqualTo(LutOptions.AUTO_L2SP);
+    for (double bad : new double[] {-0.5, Double.NaN, 2.0}) {
+      assertThatThrownBy(() -> LutOptions.defaults().withL2sp(bad))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("lut-l2sp=" + bad);
+    }
+  }
+
+  @Test
+  void layerL2sp_autoIsDefaultOnlyOnFoldedSoftKeyLayers_aNumberWhereverSoftKeysRun() {
+    LutOptions auto = LutOptions.defaults();
+    // auto: 0.0003 where the soft keys run and the tables are folded (depth < 4 by default)
+    assertThat(auto.withDepth(2).layerL2sp(true)).isEqualTo(0.0003);
+    assertThat(auto.withDepth(3).layerL2sp(true)).isEqualTo(0.0003);
+    assertThat(auto.withFold(LutOptions.Fold.ON).withDepth(4).layerL2sp(true)).isEqualTo(0.0003);
+    // ... 0 on unfolded layers (the default depth 4: those bundles stay as they were) ...
+    assertThat(auto.layerL2sp(true)).isZero();
+    assertThat(auto.withDepth(4).layerL2sp(true)).isZero();
+    assertThat(auto.withFold(LutOptions.Fold.OFF).withDepth(2).layerL2sp(true)).isZero();
+    // ... and where the soft keys do not run (e.g. the MNIST CNN's flattened pooling)
+    assertThat(auto.withDepth(2).layerL2sp(false)).isZero();
+    // a number: wherever the soft keys run, folded or not
+    assertThat(auto.withL2sp(0.001).layerL2sp(true)).isEqualTo(0.001);
+    assertThat(auto.withL2sp(0.001).withDepth(2).layerL2sp(true)).isEqualTo(0.001);
+    assertThat(auto.withL2sp(0.001).layerL2sp(false)).isZero();
+    assertThat(auto.withL2sp(0).withDepth(2).layerL2sp(true)).isZero();
+  }
+
+  @Test
+  void layerL2sp_theMnistModelsLayers_foldedMlpGemmOnly() throws Exception {
+    Path root = Path.of(System.getProperty("user.dir")).getParent();
+    Path models = root.resolve("server/src/main/resources/io/cacheai/models");
+    long[] shape =
+        Dataset.read(root.resolve("tools/mnist/data/t10k-images-idx3-ubyte.gz"))
+            .range(0, 1)
+            .batchShape(1);
+    LutOptions depth2 = LutOptions.defaults().withDepth(2);
+    // the MLP's /3/Gemm reads Relu(Gemm): folded at depth 2, so auto gives 0.0003; depth 4: 0
+    Graph mlp = OnnxImporter.importFile(models.resolve("mnist-mlp/1/model.onnx"));
+    LutCandidates.Candidate gemm =
+        LutCandidates.list(mlp, shape).stream()
+            .filter(c -> c.name().equals("/3/Gemm"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(LutCompressor.layerOptions(mlp, gemm, depth2).layerL2sp(true)).isEqualTo(0.0003);
+    assertThat(LutCompressor.layerOptions(mlp, gemm, LutOptions.defaults()).layerL2sp(true))
+        .isZero();
+    // the CNN's k×k Conv tables are never folded: auto gives 0 even when depth 2 is asked
+    Graph cnn = OnnxImporter.importFile(models.resolve("mnist-cnn/1/model.onnx"));
+    List<LutCandidates.Candidate> convs =
+        LutCandidates.list(cnn, shape).stream()
+            .filter(c -> c.form() == LutCandidates.Form.NCHW_PATCHES)
+            .toList();
+    assertThat(convs).isNotEmpty();
+    for (LutCandidates.Candidate conv : convs) {
+      assertThat(LutCompressor.layerOptions(cnn, conv, depth2).layerL2sp(true)).isZero();
+    }
   }
 
   @Test
