@@ -154,6 +154,29 @@ final class CompressCommand implements Callable<Integer> {
   private String lutDepth;
 
   @Option(
+      names = "--lut-fold",
+      defaultValue = "auto",
+      description =
+          "Cache AI: fold each codebook's key-0 table row into the bias and do not store it (the"
+              + " outputs are the same; the bytes saved buy more codebooks in the same size):"
+              + " auto | on | off; auto = on where a Gemm/MatMul table layer's trees are shallower"
+              + " than depth 4, off at depth 4 (k×k Conv tables are never folded); default"
+              + " ${DEFAULT-VALUE}")
+  private String lutFold;
+
+  @Option(
+      names = "--lut-l2sp",
+      defaultValue = "auto",
+      description =
+          "Cache AI: L2-SP weight L of the soft-key fine-tuning, + L·Σ (p − p_fp32)² over the"
+              + " trained rows of the Gemm before the tables and the Gemms after them, both"
+              + " phases: auto | a number in [0, 1]; auto = 0.0003 where the soft keys run and the"
+              + " tables are folded (depth < 4), else 0; a number applies wherever the soft keys"
+              + " run (PyTorch prototype, MNIST MLP depth 2 folded: +0.1..0.3 pt agreement);"
+              + " default ${DEFAULT-VALUE}")
+  private String lutL2sp;
+
+  @Option(
       names = "--lut-prune",
       defaultValue = "true",
       arity = "1",
@@ -397,7 +420,9 @@ final class CompressCommand implements Callable<Integer> {
             .withTableBits(lutTableBits)
             .withGroups(lutGroups)
             .withPrune(lutPrune)
-            .withDepth(LutOptions.parseDepth(lutDepth));
+            .withDepth(LutOptions.parseDepth(lutDepth))
+            .withFold(LutOptions.Fold.parse(lutFold))
+            .withL2sp(LutOptions.parseL2sp(lutL2sp));
     Compressor.Method restMethod = LutRest.parse(lutRest == null ? LutRest.DEFAULT : lutRest);
     double mixup = mixupFraction(lutMixup);
     Compressor.Options restOptions = restMethod == null ? null : compressorOptions(restMethod);
@@ -446,7 +471,7 @@ final class CompressCommand implements Callable<Integer> {
         String.format(
             Locale.ROOT,
             "width=%s table_bits=%d encoder=%s tree_fit=%s lambda=%s shift_px=%d refit_next=%s"
-                + " prune=%s seed=%d layers=%s%s%s",
+                + " prune=%s seed=%d layers=%s%s%s%s%s",
             options.width() == 0 ? "auto" : Integer.toString(options.width()),
             options.tableBits(),
             options.encoder().label(),
@@ -463,7 +488,14 @@ final class CompressCommand implements Callable<Integer> {
                     + (options.groups() == LutOptions.AUTO_GROUPS
                         ? "auto"
                         : Integer.toString(options.groups())),
-            options.depth() == LutOptions.AUTO_DEPTH ? "" : " depth=" + options.depth()));
+            options.depth() == LutOptions.AUTO_DEPTH ? "" : " depth=" + options.depth(),
+            options.fold() == LutOptions.Fold.AUTO ? "" : " fold=" + options.fold().label(),
+            options.l2sp() == LutOptions.AUTO_L2SP
+                ? ""
+                : " l2sp="
+                    + java.math.BigDecimal.valueOf(options.l2sp())
+                        .stripTrailingZeros()
+                        .toPlainString()));
     writer.metadata("lut_notes", String.join("; ", result.notes()));
     long sizeBytes = writer.write(out);
 

@@ -455,4 +455,57 @@ class CompressCommandTest {
       assertThat(dir.resolve("x.cai")).doesNotExist();
     }
   }
+
+  @Test
+  void compress_lutFoldNotAutoOnOff_failsNamingTheOption() throws Exception {
+    Path onnx = onnx("mnist-mlp");
+    for (String bad : List.of("yes", "1", "folded")) {
+      assertThat(
+              run(
+                  "compress",
+                  onnx.toString(),
+                  "--calibration",
+                  MNIST.toString(),
+                  "--method",
+                  "cacheai",
+                  "--lut-fold",
+                  bad,
+                  "--out",
+                  dir.resolve("x.cai").toString()))
+          .isEqualTo(1);
+      assertThat(err.toString())
+          .contains(
+              "--lut-fold '"
+                  + bad
+                  + "' (accepted: auto, on, off: key-0 table rows folded into the bias)");
+      assertThat(dir.resolve("x.cai")).doesNotExist();
+    }
+  }
+
+  @Test
+  void compress_lutL2spNotAutoOrANumberInZeroOne_failsNamingTheOption() throws Exception {
+    Path onnx = onnx("mnist-mlp");
+    for (String bad : List.of("-0.001", "2", "on", "NaN")) {
+      assertThat(
+              run(
+                  "compress",
+                  onnx.toString(),
+                  "--calibration",
+                  MNIST.toString(),
+                  "--method",
+                  "cacheai",
+                  "--lut-l2sp",
+                  bad,
+                  "--out",
+                  dir.resolve("x.cai").toString()))
+          .isEqualTo(1);
+      assertThat(err.toString())
+          .contains(
+              "--lut-l2sp '"
+                  + bad
+                  + "' (accepted: auto, or a number in [0, 1.0]: the L2-SP weight L of the"
+                  + " soft-key fine-tuning)");
+      assertThat(dir.resolve("x.cai")).doesNotExist();
+    }
+  }
 }

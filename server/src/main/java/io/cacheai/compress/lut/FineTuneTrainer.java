@@ -18,6 +18,10 @@ import java.util.List;
  *
  * A label below 0 means "no label" ({@link MixupRows} blends two images; only the teacher knows
  * what the blend should give), averaged over the minibatch's rows like any other row.
+ *
+ * <p>Parameters given an anchor ({@link #anchor}) add the L2-SP penalty L·Σ (p − p0)² to every
+ * step's loss: its gradient 2·L·(p − p0) is added to the minibatch-mean gradient before Adam's
+ * moments (so it is normalised by Adam like the data gradient, not decoupled decay).
  */
 final class FineTuneTrainer {
   private static final double BETA1 = 0.9;
@@ -39,6 +43,9 @@ final class FineTuneTrainer {
   private final float[][] acts; // per chain position: batch × width, [0] = table output
   private final double[][] deltas;
   private final int chainParams; // params [0, chainParams) are the tables' and the chain's
+  private final boolean foldKey0; // key-0 rows are folded (0, not stored): never trained
+  private final List<float[]> anchors = new ArrayList<>(); // per parameter, null: no penalty
+  private double anchorWeight; // L of the L2-SP penalty
   private int adamSteps;
   private double epochLoss;
   private double lastEpochLoss;
@@ -61,7 +68,25 @@ final class FineTuneTrainer {
       int m,
       Options o,
       int classes) {
+    this(params, chain, codebooks, groups, m, o, classes, false);
+  }
+
+  /**
+   * With folded tables ({@code foldKey0}, {@link KeyZeroFold}): the key-0 rows of the tables get no
+   * gradient, so Adam leaves them exactly where they are (0); only the K−1 stored rows per codebook
+   * and the bias learn.
+   */
+  FineTuneTrainer(
+      List<float[]> params,
+      List<Step> chain,
+      int codebooks,
+      int groups,
+      int m,
+      Options o,
+      int classes,
+      boolean foldKey0) {
     this.params = params;
+    this.foldKey0 = foldKey0;
     this.chain = chain;
     this.codebooks = codebooks;
     // K from the tables' own size, [C·K][M]: one source for the layout the trainer reads
@@ -82,6 +107,7 @@ final class FineTuneTrainer {
     this.classes = classes;
     this.chainParams = params.size();
     for (float[] p : params) {
+      anchors.add(null);
       grads.add(new double[p.length]);
       firstMoments.add(new double[p.length]);
       secondMoments.add(new double[p.length]);
@@ -119,10 +145,71 @@ final class FineTuneTrainer {
    */
   int addParameter(float[] p) {
     params.add(p);
+    anchors.add(null);
     grads.add(new double[p.length]);
     firstMoments.add(new double[p.length]);
     secondMoments.add(new double[p.length]);
     return params.size() - 1;
+  }
+
+  /**
+   * Anchors parameter {@code index} at {@code p0} (its fp32 values): every {@link #adam} step then
+   * adds the gradient of {@code weight}·Σ (p − p0)² to it ({@link #addPenaltyGradients}). One L for
+   * every anchored parameter; 0 anchors nothing.
+   */
+  void anchor(int index, float[] p0, double weight) {
+    if (p0.length != params.get(index).length || !(weight >= 0)) {
+      throw new IllegalArgumentException(
+          "l2sp anchor of "
+              + p0.length
+              + " values for a parameter of "
+              + params.get(index).length
+              + ", L="
+              + weight);
+    }
+    if (weight == 0) {
+      return;
+    }
+    if (anchorWeight != 0 && anchorWeight != weight) {
+      throw new IllegalArgumentException("l2sp: L " + weight + " after L " + anchorWeight);
+    }
+    anchors.set(index, p0.clone());
+    anchorWeight = weight;
+  }
+
+  /** The L2-SP penalty L·Σ (p − p0)² over the anchored parameters at their current values. */
+  double penalty() {
+    double sum = 0;
+    for (int t = 0; t < params.size(); t++) {
+      float[] a = anchors.get(t);
+      if (a == null) {
+        continue;
+      }
+      float[] p = params.get(t);
+      for (int k = 0; k < p.length; k++) {
+        double d = (double) p[k] - a[k];
+        sum += d * d;
+      }
+    }
+    return anchorWeight * sum;
+  }
+
+  /**
+   * Adds the penalty's gradient 2·L·(p − p0) to every anchored parameter's accumulated gradient
+   * (what {@link #adam} does first).
+   */
+  void addPenaltyGradients() {
+    for (int t = 0; t < params.size(); t++) {
+      float[] a = anchors.get(t);
+      if (a == null) {
+        continue;
+      }
+      float[] p = params.get(t);
+      double[] g = grads.get(t);
+      for (int k = 0; k < p.length; k++) {
+        g[k] += 2 * anchorWeight * ((double) p[k] - a[k]);
+      }
+    }
   }
 
   /** The gradient being accumulated for parameter {@code index}. */
@@ -269,6 +356,9 @@ final class FineTuneTrainer {
     for (int r = 0; r < rows; r++) {
       int i = order[from + r];
       for (int c = 0; c < codebooks; c++) {
+        if (foldKey0 && keys[i * codebooks + c] == 0) {
+          continue; // a folded key-0 row is 0 by construction: its gradient stays 0
+        }
         int first = (c / perGroup) * mg;
         int base = (c * keyCount + keys[i * codebooks + c]) * m;
         for (int j = first; j < first + mg; j++) {
@@ -281,8 +371,12 @@ final class FineTuneTrainer {
     }
   }
 
-  /** One Adam step on every parameter with the gradients accumulated, which it then clears. */
+  /**
+   * One Adam step on every parameter with the gradients accumulated (plus the L2-SP penalty's),
+   * which it then clears.
+   */
   void adam(double lr) {
+    addPenaltyGradients();
     adamSteps++;
     double c1 = 1 - Math.pow(BETA1, adamSteps);
     double c2 = 1 - Math.pow(BETA2, adamSteps);

@@ -82,13 +82,16 @@ public final class LutCandidates {
      * One line of {@code --lut-list}: name, op, form, D→M, rows per sample, fp32 and table bytes.
      */
     public String line(LutOptions options) {
-      LutOptions o = form == Form.NCHW_PATCHES ? options.withDepth(LutOptions.FULL_DEPTH) : options;
+      LutOptions o =
+          form == Form.NCHW_PATCHES
+              ? options.withDepth(LutOptions.FULL_DEPTH).withFold(LutOptions.Fold.OFF)
+              : options;
       int groups = form == Form.NCHW_PATCHES ? 1 : o.groupsFor(d(), m());
       int w = o.widthFor(d(), m(), groups);
       int codebooks = groups * ((d() + w - 1) / w);
       long lookup =
           LutLayerBuilder.lookupBytes(
-              codebooks, m(), w, o.encoder(), o.tableBits(), groups, o.layerDepth());
+              codebooks, m(), w, o.encoder(), o.tableBits(), groups, o.layerDepth(), o.layerFold());
       return String.format(
           Locale.ROOT,
           "%-40s %-6s %-8s D=%-5d M=%-5d input %-18s rows/sample %-6d fp32 %d B, w=%d C=%d"

@@ -158,10 +158,12 @@ public final class LutCompressor {
     QuantizedGraph current = new QuantizedGraph(graph, Map.of());
     List<LutLayerReport> reports = new ArrayList<>();
     List<String> depthNotes = new ArrayList<>();
+    LutOptions lastLayerOptions = options;
     for (LutCandidates.Candidate target : targets) {
       GraphQuantizer.Layer layer = target.layer();
       FitRows rows = fitRows(current, target, fit, exact, options.seed(), progress);
       LutOptions layerOptions = layerOptions(graph, target, options);
+      lastLayerOptions = layerOptions;
       String depthNote = depthNote(target, options, layerOptions);
       if (depthNote != null) {
         depthNotes.add(depthNote);
@@ -195,14 +197,21 @@ public final class LutCompressor {
     boolean softKeys = !convTables && SoftKeyFineTune.whyNot(current.graph(), fineTune) == null;
     int mixed = LutFineTune.Options.mixedRows(fineTune.mixupFraction(softKeys), tuneRows.count());
     tuneRows = MixupRows.withMixes(tuneRows, mixed, fineTune.seed() ^ MIXUP_SEED_SALT);
+    // L2-SP (both phases) where the soft keys run: auto = on where the last layer's tables are
+    // folded, so the default depth-4 bundles stay as they were
+    double l2sp = lastLayerOptions.layerL2sp(softKeys);
+    if (options.l2sp() > 0 && !softKeys) {
+      depthNotes.add("lut-l2sp not used: the soft keys do not run for " + last.name());
+    }
     // soft keys first where the model allows (the layer before the tables learns too), then the
     // fixed-key epochs on the keys the runtime computes from the result
     SoftKeyFineTune.Outcome soft =
         convTables
             ? SoftKeyFineTune.Outcome.not(
                 current, "soft keys not used: the last table layer " + last.name() + " is a Conv")
-            : SoftKeyFineTune.fineTune(current, graph, tuneRows, mixed, fineTune, progress);
+            : SoftKeyFineTune.fineTune(current, graph, tuneRows, mixed, fineTune, l2sp, progress);
     current = soft.graph();
+    double fixedKeyL2sp = soft.applied() ? l2sp : 0;
     LutFineTune.Outcome tuned =
         convTables && fineTune.epochs() > 0
             ? new LutFineTune.Outcome(
@@ -213,7 +222,8 @@ public final class LutCompressor {
                     + last.name()
                     + " is a k×k Conv (LookupConv); fine-tuning trains a LookupGemm and the"
                     + " Gemms after it")
-            : LutFineTune.fineTune(current, graph, tuneRows, mixed, fineTune, progress);
+            : LutFineTune.fineTune(
+                current, graph, tuneRows, mixed, fineTune, fixedKeyL2sp, progress);
     current = tuned.graph();
 
     Map<String, LutDiagnostics.Measure> measured =
@@ -343,7 +353,8 @@ public final class LutCompressor {
    */
   static LutOptions layerOptions(Graph graph, LutCandidates.Candidate target, LutOptions options) {
     if (target.form() == LutCandidates.Form.NCHW_PATCHES) {
-      return options.withGroups(1).withDepth(LutOptions.FULL_DEPTH);
+      // LookupConv tables are 16 keys, unfolded (the runtime refuses fold_key0 on a conv)
+      return options.withGroups(1).withDepth(LutOptions.FULL_DEPTH).withFold(LutOptions.Fold.OFF);
     }
     boolean reluOfGemm = readsReluOfGemm(graph, target.layer());
     LutOptions layer = options;
@@ -377,6 +388,11 @@ public final class LutCompressor {
   private static String depthNote(
       LutCandidates.Candidate target, LutOptions asked, LutOptions layer) {
     if (target.form() == LutCandidates.Form.NCHW_PATCHES) {
+      if (asked.fold() == LutOptions.Fold.ON) {
+        return "lut-fold on not used for "
+            + target.name()
+            + ": a k×k Conv's tables (LookupConv) are not folded";
+      }
       return asked.depth() == LutOptions.AUTO_DEPTH || asked.depth() == LutOptions.FULL_DEPTH
           ? null
           : "lut-depth "

@@ -262,6 +262,11 @@ public final class LutFineTune {
     int keys() {
       return TableKeys.keys(table);
     }
+
+    /** Whether the table layer's key-0 rows are folded into its bias ({@link KeyZeroFold}). */
+    boolean fold() {
+      return TableKeys.folded(table);
+    }
   }
 
   /** Finds the last table layer and the Relu/Gemm chain after it ({@link Chain}). */
@@ -333,9 +338,49 @@ public final class LutFineTune {
   }
 
   /**
-   * The trainer's float parameters as the model holds them: [0] tables [C·16][M] (dequantized;
-   * grouped tables spread out, 0 where a codebook's group does not write), [1] table bias [M], then
-   * per Gemm of the chain its weight [out][in] and bias [out].
+   * Anchors the chain's Gemms (weight and bias, trainer parameters 2, 3, … as {@link #parameters}
+   * lists them) at their values in the fp32 model for the L2-SP penalty L·Σ (p − p_fp32)² ({@link
+   * FineTuneTrainer#anchor}); nothing when {@code l2sp} is 0.
+   *
+   * <p>Scale, matched to the PyTorch prototype (tools/lut/lut_budget_prototype.py {@code --l2sp},
+   * whose {@code loss_fn} is the minibatch mean of 0.5·τ²·KL + 0.5·CE on labelled rows and 1·τ²·KL
+   * on unlabelled mixup rows, τ = 2, plus L·Σ (p − p0)² once per step): {@link FineTuneTrainer}'s
+   * loss is that same per-row loss (distill 0.5, τ 2, mixup rows weight 1) and its gradient the
+   * same minibatch mean (dz = g / rows, batch 64), and the penalty's gradient 2·L·(p − p0) is added
+   * once per step to it before Adam (same lr 3e-3, betas, ε): so the same L is the same strength.
+   * Covered as in the prototype: the trained rows of the Gemm before the tables and their bias
+   * (W1u, b1u, soft-key phase, {@link SoftKeyTrainer#anchor}) and the Gemms after the tables (W5p,
+   * b5p: the MNIST MLP's one, both phases); not the tables, their bias or the thresholds. The
+   * anchors are the fp32 model's values, not the refitted start ({@link NextLayerRefit}).
+   */
+  static void anchorChain(FineTuneTrainer trainer, Chain chain, Graph fp32, double l2sp) {
+    if (l2sp == 0) {
+      return;
+    }
+    Map<String, GraphQuantizer.Layer> original = GraphQuantizer.weightedLayers(fp32);
+    int p = 2;
+    for (Step s : chain.steps()) {
+      if (s.gemm() == null) {
+        continue;
+      }
+      GraphQuantizer.Layer layer = original.get(s.gemm().node().name());
+      if (layer == null || layer.weight().length != s.gemm().weight().length) {
+        throw new IllegalArgumentException(
+            "l2sp: " + s.gemm().node().describe() + " has no fp32 twin of its shape");
+      }
+      trainer.anchor(p, layer.weight(), l2sp);
+      if (s.hasBias()) {
+        trainer.anchor(p + 1, layer.bias() == null ? new float[s.out()] : layer.bias(), l2sp);
+      }
+      p += 2;
+    }
+  }
+
+  /**
+   * The trainer's float parameters as the model holds them: [0] tables [C·K][M] (dequantized;
+   * grouped tables spread out, 0 where a codebook's group does not write; folded tables with their
+   * key-0 rows back in as 0), [1] table bias [M], then per Gemm of the chain its weight [out][in]
+   * and bias [out].
    */
   static List<float[]> parameters(Chain chain, Map<String, PackedTensor> packed) {
     var a = chain.table().attributes();
@@ -346,13 +391,16 @@ public final class LutFineTune {
     int keyCount = chain.keys();
     int entries = chain.codebooks() * keyCount;
     boolean fourBit = q.format() == PackedTensor.Format.S4_LUT16;
+    boolean fold = chain.fold();
     float[] tables = new float[entries * m];
     int mg = m / chain.groups();
     int perGroup = chain.codebooks() / chain.groups();
     for (int p = 0; p < entries; p++) {
       int from = (p / keyCount / perGroup) * mg;
-      for (int j = 0; j < mg; j++) {
-        tables[p * m + from + j] = scale[from + j] * entry(q, fourBit, p, j, mg);
+      // folded: key 0's row is not stored and stays 0 here; key k reads stored row c·(K−1)+k−1
+      int stored = fold ? KeyZeroFold.storedRow(p / keyCount, p % keyCount, keyCount) : p;
+      for (int j = 0; stored >= 0 && j < mg; j++) {
+        tables[p * m + from + j] = scale[from + j] * entry(q, fourBit, stored, j, mg);
       }
     }
     List<float[]> params = new ArrayList<>();
@@ -400,9 +448,10 @@ public final class LutFineTune {
         rowsOfTable[p][j] = tables[p * m + from + j];
       }
     }
+    boolean fold = chain.fold();
     byte[] nq =
         LutLayerBuilder.quantizeGroups(
-            rowsOfTable, codebooks, groups, mg, fourBit ? 4 : 8, newScale, keyCount);
+            rowsOfTable, codebooks, groups, mg, fourBit ? 4 : 8, newScale, keyCount, fold);
     double[] error = new double[m];
     for (int i = 0; i < n; i++) {
       for (int j = 0; j < m; j++) {
@@ -424,9 +473,7 @@ public final class LutFineTune {
     Map<String, PackedTensor> newPacked = new LinkedHashMap<>(packed);
     newPacked.put(
         a.getString("tables", ""),
-        fourBit
-            ? TableQuantizer.packS4(nq, codebooks, mg, keyCount)
-            : TableQuantizer.packS8(nq, codebooks, mg, keyCount));
+        LutLayerBuilder.pack(nq, codebooks, mg, keyCount, fourBit ? 4 : 8, fold));
     newPacked.put(a.getString("scale", ""), LutLayerBuilder.f32(new long[] {m}, newScale));
     newPacked.put(a.getString("bias", ""), LutLayerBuilder.f32(new long[] {m}, newBias));
     return newPacked;
@@ -475,6 +522,21 @@ public final class LutFineTune {
       int mixedRows,
       Options options,
       Compressor.Progress progress) {
+    return fineTune(model, fp32, fit, mixedRows, options, 0, progress);
+  }
+
+  /**
+   * As above, with the L2-SP penalty of weight {@code l2sp} on the chain's Gemms ({@link
+   * #anchorChain}; 0 = none).
+   */
+  public static Outcome fineTune(
+      QuantizedGraph model,
+      Graph fp32,
+      Dataset fit,
+      int mixedRows,
+      Options options,
+      double l2sp,
+      Compressor.Progress progress) {
     if (options.epochs() == 0) {
       return new Outcome(model, null, List.of(), "fine-tuning off");
     }
@@ -509,7 +571,15 @@ public final class LutFineTune {
     List<float[]> params = parameters(chain, model.packed());
     FineTuneTrainer trainer =
         new FineTuneTrainer(
-            params, chain.steps(), codebooks, chain.groups(), m, options, chain.classes());
+            params,
+            chain.steps(),
+            codebooks,
+            chain.groups(),
+            m,
+            options,
+            chain.classes(),
+            chain.fold());
+    anchorChain(trainer, chain, fp32, l2sp);
     int batch = options.batchRows();
     int steps = options.epochs() * ((n + batch - 1) / batch);
     SplittableRandom random = new SplittableRandom(options.seed());
@@ -543,12 +613,24 @@ public final class LutFineTune {
         trained,
         String.format(
             Locale.ROOT,
-            "fine-tuned %s tables + %s, %d epochs on %s (keys fixed), final loss %.4f",
+            "fine-tuned %s tables + %s, %d epochs on %s (keys fixed), final loss %.4f%s",
             table.name(),
             trained,
             options.epochs(),
             rows(n, mixedRows),
-            trainer.lastEpochLoss()));
+            trainer.lastEpochLoss(),
+            l2spNote(l2sp, trainer)));
+  }
+
+  /** ", l2sp L (penalty P)" for the notes when the L2-SP penalty is on, else "". */
+  static String l2spNote(double l2sp, FineTuneTrainer trainer) {
+    return l2sp == 0
+        ? ""
+        : String.format(
+            Locale.ROOT,
+            ", l2sp %s (final penalty %.4f)",
+            java.math.BigDecimal.valueOf(l2sp).stripTrailingZeros().toPlainString(),
+            trainer.penalty());
   }
 
   /** "N rows", or "N rows + E mixed rows" when the last E of the n are mixup blends. */

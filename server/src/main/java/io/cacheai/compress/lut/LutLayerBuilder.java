@@ -32,7 +32,10 @@ import java.util.TreeMap;
  *       tables against Y − mean(Y) ({@link TableRefit}), bias = mean(Y);
  *   <li>tables quantized to int8 per output column (scale = max |T[·][·][m]| / 127) or, with {@link
  *       LutOptions#tableBits} 4, to signed 4-bit ({@link TableQuantizer}), then the bias corrected
- *       by the mean error the rounding left on the calibration rows.
+ *       by the mean error the rounding left on the calibration rows; with {@link
+ *       LutOptions#layerFold} the float tables are first folded ({@link KeyZeroFold}: each
+ *       codebook's key-0 row into the bias, so it is 0 and not stored) and 4-bit entries are
+ *       symmetric ({@link TableQuantizer#quantize4Folded}).
  * </ol>
  */
 public final class LutLayerBuilder {
@@ -165,11 +168,24 @@ public final class LutLayerBuilder {
     }
     double lambda = options.lambda() * n / keyCount;
     float[] scale = new float[m];
+    boolean fold = options.layerFold();
+    double[] folded = new double[m]; // Σ_c T[c][0][j] taken out of the tables (0 unfolded)
     byte[] entries =
         fitGroups(
-            keys, n, codebooks, groups, centered, m, lambda, options.tableBits(), scale, keyCount);
-    // bias: mean(Y) corrected by the mean rounding error on the calibration rows (at 4 bits this
-    // also absorbs each codebook's column offset and the half steps TableQuantizer takes out)
+            keys,
+            n,
+            codebooks,
+            groups,
+            centered,
+            m,
+            lambda,
+            options.tableBits(),
+            scale,
+            keyCount,
+            fold ? folded : null);
+    // bias: mean(Y) + the folded key-0 rows, corrected by the mean rounding error on the
+    // calibration rows (at 4 bits unfolded this also absorbs each codebook's column offset and
+    // the half steps TableQuantizer takes out)
     float[] bias = new float[m];
     double[] error = new double[m];
     for (int i = 0; i < n; i++) {
@@ -179,11 +195,11 @@ public final class LutLayerBuilder {
         for (int c = group * perGroup; c < (group + 1) * perGroup; c++) {
           acc += entries[(c * keyCount + keys[i * codebooks + c]) * mg + j - group * mg];
         }
-        error[j] += centered[i * m + j] - (double) scale[j] * acc;
+        error[j] += centered[i * m + j] - folded[j] - (double) scale[j] * acc;
       }
     }
     for (int j = 0; j < m; j++) {
-      bias[j] = (float) (mean[j] + error[j] / n);
+      bias[j] = (float) (mean[j] + folded[j] + error[j] / n);
     }
 
     boolean tree = options.encoder() == LutOptions.Encoder.TREE;
@@ -198,15 +214,16 @@ public final class LutLayerBuilder {
     if (keyCount != LookupKernels.KEYS) { // absent: 16 keys, the layout bundles always had
       attributes.put("keys", (long) keyCount);
     }
+    if (fold) { // absent: 0, every bundle before folding
+      attributes.put("fold_key0", 1L);
+    }
     attributes.put("encoder", options.encoder().label());
     put(
         tensors,
         attributes,
         "tables",
         base + (options.tableBits() == 4 ? ".lut16x4" : ".lut16"),
-        options.tableBits() == 4
-            ? TableQuantizer.packS4(entries, codebooks, mg, keyCount)
-            : TableQuantizer.packS8(entries, codebooks, mg, keyCount));
+        pack(entries, codebooks, mg, keyCount, options.tableBits(), fold));
     put(tensors, attributes, "scale", base + ".lut.scale", f32(new long[] {m}, scale));
     put(tensors, attributes, "bias", base + ".lut.bias", f32(new long[] {m}, bias));
     if (tree) {
@@ -242,7 +259,7 @@ public final class LutLayerBuilder {
     long fp32Bytes = 4L * ((long) m * d + m);
     long centroidBytes = 4L * codebooks * keyCount * w;
     long lookupBytes =
-        lookupBytes(codebooks, m, w, options.encoder(), options.tableBits(), groups, depth);
+        lookupBytes(codebooks, m, w, options.encoder(), options.tableBits(), groups, depth, fold);
     LutLayerReport report =
         new LutLayerReport(
             layer.node().name(),
@@ -251,6 +268,7 @@ public final class LutLayerBuilder {
             w,
             codebooks,
             keyCount,
+            fold,
             fp32Bytes,
             lookupBytes,
             tree && keepCentroids ? centroidBytes : 0,
@@ -260,11 +278,21 @@ public final class LutLayerBuilder {
   }
 
   /**
-   * Ridge refit and quantization of grouped tables: per group g, its C/G codebooks' keys fitted to
-   * its M/G columns of {@code centered} ({@link TableRefit}), quantized per column ({@link
-   * TableQuantizer}, {@code tableBits} 8 or 4). Returns the entries [C·16][M/G] (group g's
-   * codebooks are rows g·(C/G)·16 onwards, as stored) and fills {@code scale} [M].
+   * The stored tables tensor of {@code entries} [C·K·mg]: {@code lut16x4} (4 bits) or {@code
+   * lut16}, [C,K,mg], or folded [C,K−1,mg] without the key-0 rows.
    */
+  static PackedTensor pack(
+      byte[] entries, int codebooks, int mg, int keyCount, int tableBits, boolean fold) {
+    if (fold) {
+      return tableBits == 4
+          ? TableQuantizer.packS4Folded(entries, codebooks, mg, keyCount)
+          : TableQuantizer.packS8Folded(entries, codebooks, mg, keyCount);
+    }
+    return tableBits == 4
+        ? TableQuantizer.packS4(entries, codebooks, mg, keyCount)
+        : TableQuantizer.packS8(entries, codebooks, mg, keyCount);
+  }
+
   static byte[] fitGroups(
       byte[] keys,
       int n,
@@ -276,6 +304,30 @@ public final class LutLayerBuilder {
       int tableBits,
       float[] scale,
       int keyCount) {
+    return fitGroups(
+        keys, n, codebooks, groups, centered, m, lambda, tableBits, scale, keyCount, null);
+  }
+
+  /**
+   * Ridge refit and quantization of grouped tables: per group g, its C/G codebooks' keys fitted to
+   * its M/G columns of {@code centered} ({@link TableRefit}), quantized per column ({@link
+   * TableQuantizer}, {@code tableBits} 8 or 4). Returns the entries [C·K][M/G] (group g's codebooks
+   * are rows g·(C/G)·K onwards, as stored) and fills {@code scale} [M]. With {@code folded} [M]
+   * non-null the float tables are folded first ({@link KeyZeroFold}: key-0 rows 0, the entries'
+   * too) and the key-0 rows' sum per column is added to {@code folded}.
+   */
+  static byte[] fitGroups(
+      byte[] keys,
+      int n,
+      int codebooks,
+      int groups,
+      float[] centered,
+      int m,
+      double lambda,
+      int tableBits,
+      float[] scale,
+      int keyCount,
+      double[] folded) {
     int perGroup = codebooks / groups;
     int mg = m / groups;
     double[][] tables = new double[codebooks * keyCount][];
@@ -292,9 +344,13 @@ public final class LutLayerBuilder {
       }
       double[][] fitted =
           TableRefit.solve(groupKeys, n, perGroup, groupTargets, mg, lambda, keyCount);
+      if (folded != null) {
+        KeyZeroFold.fold(fitted, perGroup, keyCount, folded, g * mg);
+      }
       System.arraycopy(fitted, 0, tables, g * perGroup * keyCount, fitted.length);
     }
-    return quantizeGroups(tables, codebooks, groups, mg, tableBits, scale, keyCount);
+    return quantizeGroups(
+        tables, codebooks, groups, mg, tableBits, scale, keyCount, folded != null);
   }
 
   /**
@@ -310,6 +366,22 @@ public final class LutLayerBuilder {
       int tableBits,
       float[] scale,
       int keyCount) {
+    return quantizeGroups(tables, codebooks, groups, mg, tableBits, scale, keyCount, false);
+  }
+
+  /**
+   * As above; {@code fold}: the tables are folded (key-0 rows 0), quantized so those stay 0 ({@link
+   * TableQuantizer#quantize4Folded} at 4 bits, int8 symmetric as always).
+   */
+  static byte[] quantizeGroups(
+      double[][] tables,
+      int codebooks,
+      int groups,
+      int mg,
+      int tableBits,
+      float[] scale,
+      int keyCount,
+      boolean fold) {
     int perGroup = codebooks / groups;
     int rows = perGroup * keyCount;
     byte[] entries = new byte[codebooks * keyCount * mg];
@@ -317,9 +389,11 @@ public final class LutLayerBuilder {
       double[][] part = java.util.Arrays.copyOfRange(tables, g * rows, (g + 1) * rows);
       float[] partScale = new float[mg];
       byte[] q =
-          tableBits == 4
-              ? TableQuantizer.quantize4(part, perGroup, mg, partScale, keyCount)
-              : TableQuantizer.quantize8(part, mg, partScale);
+          tableBits != 4
+              ? TableQuantizer.quantize8(part, mg, partScale)
+              : fold
+                  ? TableQuantizer.quantize4Folded(part, mg, partScale)
+                  : TableQuantizer.quantize4(part, perGroup, mg, partScale, keyCount);
       System.arraycopy(q, 0, entries, g * rows * mg, q.length);
       System.arraycopy(partScale, 0, scale, g * mg, mg);
     }
@@ -361,10 +435,26 @@ public final class LutLayerBuilder {
       int tableBits,
       int groups,
       int depth) {
+    return lookupBytes(codebooks, m, w, encoder, tableBits, groups, depth, false);
+  }
+
+  /**
+   * As above; {@code fold}: key 0's row of each codebook is not stored ({@link KeyZeroFold}), so
+   * the tables are C·(K − 1)·rowBytes: C·(K − fold)·rowBytes + 8·M + 4·C·(L + K − 1) for the tree.
+   */
+  public static long lookupBytes(
+      int codebooks,
+      int m,
+      int w,
+      LutOptions.Encoder encoder,
+      int tableBits,
+      int groups,
+      int depth,
+      boolean fold) {
     long keyCount = 1L << depth;
     long mg = m / groups;
     long rowBytes = tableBits == 4 ? (mg + 1L) / 2 : mg;
-    return codebooks * keyCount * rowBytes
+    return codebooks * (keyCount - (fold ? 1 : 0)) * rowBytes
         + 8L * m
         + (encoder == LutOptions.Encoder.TREE
             ? 4L * codebooks * (depth + keyCount - 1)

@@ -64,7 +64,7 @@ final class LutLayerChoice {
                 layer.node().name(),
                 d,
                 layer.rows(),
-                options.withDepth(LutOptions.FULL_DEPTH).widthFor(d, layer.rows()),
+                unfoldedFullDepth(options).widthFor(d, layer.rows()),
                 codebooks(layer, options),
                 MIN_CODEBOOKS));
       }
@@ -82,10 +82,17 @@ final class LutLayerChoice {
     return new Choice(tables, notes);
   }
 
-  /** Codebooks of the layer at 16 keys: which layers become tables does not depend on the depth. */
+  /**
+   * Codebooks of the layer at 16 keys, unfolded: which layers become tables does not depend on the
+   * depth or the folding.
+   */
   static int codebooks(GraphQuantizer.Layer layer, LutOptions options) {
     int d = layer.rowLength();
-    int w = options.withDepth(LutOptions.FULL_DEPTH).widthFor(d, layer.rows());
+    int w = unfoldedFullDepth(options).widthFor(d, layer.rows());
     return (d + w - 1) / w;
+  }
+
+  private static LutOptions unfoldedFullDepth(LutOptions options) {
+    return options.withDepth(LutOptions.FULL_DEPTH).withFold(LutOptions.Fold.OFF);
   }
 }

@@ -11,6 +11,7 @@ import java.util.Locale;
  * @param width w
  * @param codebooks C = ceil(D/w)
  * @param keys K keys per codebook (2^depth of the trees; 16 by default)
+ * @param fold key-0 rows folded into the bias and not stored ({@link KeyZeroFold})
  * @param fp32Bytes the exact layer's weight and bias in fp32: 4·(M·D + M)
  * @param lookupBytes what the layer needs to run: tables C·16·M (4-bit: C·16·ceil(M/2)) + scale and
  *     bias 8·M + the tree (4·C·4 + 4·C·15) or, for the centroid encoder, the centroids 4·C·16·w
@@ -26,6 +27,7 @@ public record LutLayerReport(
     int width,
     int codebooks,
     int keys,
+    boolean fold,
     long fp32Bytes,
     long lookupBytes,
     long centroidBytes,
@@ -45,6 +47,7 @@ public record LutLayerReport(
         width,
         codebooks,
         keys,
+        fold,
         fp32Bytes,
         lookupBytes,
         centroidBytes,
@@ -56,7 +59,7 @@ public record LutLayerReport(
   public String line() {
     return String.format(
         Locale.ROOT,
-        "%-16s %4d->%-4d w=%-3d C=%-4d%s fp32 %8d B  lookup %7d B (%5.2fx)%s  key hit %6.2f%%"
+        "%-16s %4d->%-4d w=%-3d C=%-4d%s%s fp32 %8d B  lookup %7d B (%5.2fx)%s  key hit %6.2f%%"
             + "  NMSE %.4f",
         layer,
         inputDim,
@@ -64,6 +67,7 @@ public record LutLayerReport(
         width,
         codebooks,
         keys == 16 ? "" : String.format(Locale.ROOT, " K=%-2d", keys),
+        fold ? " fold" : "",
         fp32Bytes,
         lookupBytes,
         ratio(),

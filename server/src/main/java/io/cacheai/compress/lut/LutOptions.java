@@ -40,6 +40,13 @@ import java.util.function.Consumer;
  *     codebook, so the same size holds more codebooks ({@link #widthFor}); {@link #AUTO_DEPTH} =
  *     chosen per layer by {@link LutCompressor#layerOptions}; a k×k Conv's LookupConv is always
  *     depth 4
+ * @param fold key-0 folding of a LookupGemm's tables ({@link Fold}): each codebook's key-0 row
+ *     subtracted from its K rows and added to the bias, so that row is 0 and not stored (node
+ *     attribute {@code fold_key0} = 1, tables [C, K−1, M/G]); the bytes saved buy more codebooks in
+ *     the same size ({@link #widthFor})
+ * @param l2sp L of the L2-SP penalty of the soft-key fine-tuning ({@link #layerL2sp}): + L·Σ (p −
+ *     p_fp32)² over the trained rows of the Gemm before the tables and the Gemms after them; {@link
+ *     #AUTO_L2SP} = {@link #DEFAULT_L2SP} where the layer's tables are folded, else 0
  */
 public record LutOptions(
     int width,
@@ -56,7 +63,9 @@ public record LutOptions(
     int tableBits,
     int groups,
     boolean prune,
-    int depth) {
+    int depth,
+    Fold fold,
+    double l2sp) {
   /** The default shift radius of the calibration images, {@link #shiftRadiusPx}. */
   public static final int DEFAULT_SHIFT_RADIUS_PX = 1;
 
@@ -65,6 +74,48 @@ public record LutOptions(
 
   /** The size ratio vs fp32 that width 0 ("auto") reaches for every replaced layer. */
   public static final double AUTO_RATIO = 10.0;
+
+  /** {@code --lut-fold}: whether a layer's tables drop each codebook's key-0 row. */
+  public enum Fold {
+    /**
+     * On where the layer's trees are shallower than {@link #FULL_DEPTH} (where a row is a larger
+     * share of a codebook's bytes), off at depth 4, so the default depth-4 bundles stay as they
+     * were.
+     */
+    AUTO,
+    ON,
+    OFF;
+
+    /** {@code --lut-fold}: auto, on or off. */
+    public static Fold parse(String name) {
+      for (Fold f : values()) {
+        if (f.name().equalsIgnoreCase(name.trim())) {
+          return f;
+        }
+      }
+      throw new IllegalArgumentException(
+          "--lut-fold '"
+              + name
+              + "' (accepted: auto, on, off: key-0 table rows folded into the bias)");
+    }
+
+    public String label() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** The default {@link #fold}. */
+  public static final Fold DEFAULT_FOLD = Fold.AUTO;
+
+  /** {@link #l2sp} "choose by layer": see {@link #layerL2sp}. */
+  public static final double AUTO_L2SP = -1.0;
+
+  /**
+   * The L {@link #AUTO_L2SP} gives a folded soft-key layer: PyTorch prototype (lut_budget_prototype
+   * --l2sp 0.0003, depth 2, folded, G = 4 × 44): seed 1 98.54% / 98.85% agreement vs 98.61% /
+   * 98.71% without, seed 2 98.83% / 99.08% vs 98.53% / 98.61%.
+   */
+  public static final double DEFAULT_L2SP = 0.0003;
 
   /** The encoders of {@code --lut-encoder}. */
   public enum Encoder {
@@ -145,6 +196,11 @@ public record LutOptions(
 
   public LutOptions {
     layers = List.copyOf(layers);
+    java.util.Objects.requireNonNull(fold, "fold");
+    if (!(l2sp == AUTO_L2SP || (l2sp >= 0 && l2sp <= MAX_L2SP))) {
+      throw new IllegalArgumentException(
+          "lut-l2sp=" + l2sp + " (accepted: auto, or a number in [0, " + MAX_L2SP + "])");
+    }
     if (depth != AUTO_DEPTH && (depth < 2 || depth > FULL_DEPTH)) {
       throw new IllegalArgumentException(
           "lut-depth=" + depth + " (accepted: auto, 2, 3, 4: 4, 8 or 16 keys per codebook)");
@@ -182,6 +238,34 @@ public record LutOptions(
     return depth == AUTO_DEPTH ? FULL_DEPTH : depth;
   }
 
+  /**
+   * Whether this layer's tables are folded: {@link Fold#ON}, or {@link Fold#AUTO} at a {@link
+   * #layerDepth} below {@link #FULL_DEPTH}.
+   */
+  public boolean layerFold() {
+    return fold == Fold.ON || (fold == Fold.AUTO && layerDepth() < FULL_DEPTH);
+  }
+
+  /**
+   * The L2-SP weight L of this layer's fine-tuning ({@link SoftKeyFineTune} and the fixed-key
+   * epochs after it): 0 where the soft keys do not run ({@code softKeys} false); {@link #l2sp} as
+   * set; for {@link #AUTO_L2SP} {@link #DEFAULT_L2SP} where the tables are folded ({@link
+   * #layerFold}: depth below 4 by default), else 0 — so the default depth-4 bundles (e.g. the MNIST
+   * CNN's, no soft keys anyway) stay as they were.
+   */
+  public double layerL2sp(boolean softKeys) {
+    if (!softKeys) {
+      return 0;
+    }
+    if (l2sp != AUTO_L2SP) {
+      return l2sp;
+    }
+    return layerFold() ? DEFAULT_L2SP : 0;
+  }
+
+  /** The largest {@link #l2sp} accepted: far above any useful value (0.03 already hurts). */
+  public static final double MAX_L2SP = 1.0;
+
   /** Keys per codebook, K = 2^{@link #layerDepth}. */
   public int keys() {
     return 1 << layerDepth();
@@ -207,7 +291,8 @@ public record LutOptions(
     long fp32Bytes = 4L * ((long) m * d + m);
     for (int w = 1; w < d; w++) {
       int codebooks = groups * ((d + w - 1) / w);
-      if (LutLayerBuilder.lookupBytes(codebooks, m, w, encoder, tableBits, groups, layerDepth())
+      if (LutLayerBuilder.lookupBytes(
+                  codebooks, m, w, encoder, tableBits, groups, layerDepth(), layerFold())
               * AUTO_RATIO
           <= fp32Bytes) {
         return w;
@@ -223,8 +308,8 @@ public record LutOptions(
    * when the ungrouped tables would have fewer than {@value #AUTO_GROUPS_BELOW_CODEBOOKS} codebooks
    * (MNIST MLP 256→128: 11) and m divides, else 1 (MNIST CNN 800→120: 35 codebooks, ungrouped);
    * {@link LutCompressor} further keeps auto groups to layers that read Relu(Gemm). "Few" is judged
-   * at 16 keys (depth 4), the geometry the rule was measured in: a shallower tree's layer holds
-   * more codebooks in the same bytes but is the same layer.
+   * at 16 keys (depth 4) unfolded, the geometry the rule was measured in: a shallower tree's (or a
+   * folded) layer holds more codebooks in the same bytes but is the same layer.
    */
   public int groupsFor(int d, int m) {
     if (encoder != Encoder.TREE) {
@@ -234,7 +319,7 @@ public record LutOptions(
       if (width > 0) {
         return 1; // a width asked for: the ungrouped layout it was measured with
       }
-      int w = withDepth(FULL_DEPTH).widthFor(d, m, 1);
+      int w = withDepth(FULL_DEPTH).withFold(Fold.OFF).widthFor(d, m, 1);
       boolean few = (d + w - 1) / w < AUTO_GROUPS_BELOW_CODEBOOKS;
       return few && m % AUTO_GROUP_COUNT == 0 ? AUTO_GROUP_COUNT : 1;
     }
@@ -258,7 +343,9 @@ public record LutOptions(
         DEFAULT_TABLE_BITS,
         DEFAULT_GROUPS,
         true,
-        DEFAULT_DEPTH);
+        DEFAULT_DEPTH,
+        DEFAULT_FOLD,
+        AUTO_L2SP);
   }
 
   public LutOptions withWidth(int w) {
@@ -317,6 +404,36 @@ public record LutOptions(
     return with(c -> c.depth = l);
   }
 
+  public LutOptions withFold(Fold f) {
+    return with(c -> c.fold = f);
+  }
+
+  public LutOptions withL2sp(double l) {
+    return with(c -> c.l2sp = l);
+  }
+
+  /** {@code --lut-l2sp}: auto, or a number L in [0, {@value #MAX_L2SP}]. */
+  public static double parseL2sp(String value) {
+    String v = value.trim();
+    if (v.equalsIgnoreCase("auto")) {
+      return AUTO_L2SP;
+    }
+    try {
+      double l = Double.parseDouble(v);
+      if (l >= 0 && l <= MAX_L2SP) {
+        return l;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(
+        "--lut-l2sp '"
+            + value
+            + "' (accepted: auto, or a number in [0, "
+            + MAX_L2SP
+            + "]: the L2-SP weight L of the soft-key fine-tuning)");
+  }
+
   /** {@code --lut-depth}: auto, 2, 3 or 4. */
   public static int parseDepth(String value) {
     if (value.equalsIgnoreCase("auto")) {
@@ -353,7 +470,9 @@ public record LutOptions(
         c.tableBits,
         c.groups,
         c.prune,
-        c.depth);
+        c.depth,
+        c.fold,
+        c.l2sp);
   }
 
   /** A mutable copy of every field, for {@link #with}. */
@@ -373,6 +492,8 @@ public record LutOptions(
     int groups;
     boolean prune;
     int depth;
+    Fold fold;
+    double l2sp;
 
     Copy(LutOptions o) {
       width = o.width;
@@ -390,6 +511,8 @@ public record LutOptions(
       groups = o.groups;
       prune = o.prune;
       depth = o.depth;
+      fold = o.fold;
+      l2sp = o.l2sp;
     }
   }
 }

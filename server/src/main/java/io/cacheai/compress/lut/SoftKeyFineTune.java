@@ -171,6 +171,22 @@ public final class SoftKeyFineTune {
       int mixedRows,
       LutFineTune.Options options,
       Compressor.Progress progress) {
+    return fineTune(model, fp32, fit, mixedRows, options, 0, progress);
+  }
+
+  /**
+   * As above, with the L2-SP penalty L·Σ (p − p_fp32)² ({@code l2sp} = L, 0 = none) on the trained
+   * rows of the Gemm before the tables and their bias and on the chain's Gemms, every step ({@link
+   * LutFineTune#anchorChain} says what is matched to the PyTorch prototype).
+   */
+  public static Outcome fineTune(
+      QuantizedGraph model,
+      Graph fp32,
+      Dataset fit,
+      int mixedRows,
+      LutFineTune.Options options,
+      double l2sp,
+      Compressor.Progress progress) {
     String whyNot = whyNot(model.graph(), options);
     if (whyNot != null) {
       return Outcome.not(model, whyNot);
@@ -243,8 +259,30 @@ public final class SoftKeyFineTune {
     LutFineTune.Options soft = options.withEpochs(options.softKeyEpochs());
     FineTuneTrainer trainer =
         new FineTuneTrainer(
-            params, chain.steps(), codebooks, chain.groups(), m, soft, chain.classes());
+            params,
+            chain.steps(),
+            codebooks,
+            chain.groups(),
+            m,
+            soft,
+            chain.classes(),
+            chain.fold());
     encoderTrainer.register(trainer);
+    if (l2sp != 0) {
+      GraphQuantizer.Layer original = GraphQuantizer.weightedLayers(fp32).get(gemm.node().name());
+      if (original == null || original.weight().length != gemm.weight().length) {
+        throw new IllegalArgumentException(
+            "l2sp: " + gemm.node().describe() + " has no fp32 twin of its shape");
+      }
+      float[] weight0 = new float[u * kIn];
+      float[] bias0 = new float[u];
+      for (int r = 0; r < u; r++) {
+        System.arraycopy(original.weight(), rows[r] * kIn, weight0, r * kIn, kIn);
+        bias0[r] = original.bias() == null ? 0f : original.bias()[rows[r]];
+      }
+      encoderTrainer.anchor(trainer, weight0, bias0, l2sp);
+      LutFineTune.anchorChain(trainer, chain, fp32, l2sp);
+    }
 
     int batch = soft.batchRows();
     int epochs = soft.epochs();
@@ -325,7 +363,7 @@ public final class SoftKeyFineTune {
             Locale.ROOT,
             "soft keys: trained %s (%d of its %d rows read by the tree) + thresholds + %s tables +"
                 + " %s, %d epochs on %s, final loss %.4f; runtime keys = training keys on"
-                + " %.4f%%",
+                + " %.4f%%%s",
             gemm.node().name(),
             u,
             gemm.rows(),
@@ -334,7 +372,8 @@ public final class SoftKeyFineTune {
             epochs,
             LutFineTune.rows(n, mixedRows),
             trainer.lastEpochLoss(),
-            matchPct),
+            matchPct,
+            LutFineTune.l2spNote(l2sp, trainer)),
         matchPct,
         trainedKeys);
   }

@@ -103,6 +103,18 @@ final class SoftKeyTrainer {
     thresholdIndex = trainer.addParameter(thresholds);
   }
 
+  /**
+   * Anchors the trained rows and (when trained) their bias at {@code weight0} [U][K] and {@code
+   * bias0} [U] for the L2-SP penalty ({@link FineTuneTrainer#anchor}); the thresholds are not
+   * anchored. After {@link #register}.
+   */
+  void anchor(FineTuneTrainer trainer, float[] weight0, float[] bias0, double l2sp) {
+    trainer.anchor(weightIndex, weight0, l2sp);
+    if (trainBias) {
+      trainer.anchor(biasIndex, bias0, l2sp);
+    }
+  }
+
   int trainedRows() {
     return bias.length;
   }

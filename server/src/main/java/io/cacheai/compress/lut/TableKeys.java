@@ -34,6 +34,14 @@ final class TableKeys {
         : Math.toIntExact(node.attributes().getLong("keys", LookupKernels.KEYS));
   }
 
+  /**
+   * Whether the node's tables are folded (attribute {@code fold_key0} = 1, 0 when absent): key 0's
+   * row of each codebook is 0 and not stored ({@link KeyZeroFold}).
+   */
+  static boolean folded(Node node) {
+    return node != null && node.attributes().getLong("fold_key0", 0) == 1;
+  }
+
   /** L, the depth of the node's trees: log2 of {@link #keys}. */
   static int depth(Node node) {
     return Integer.numberOfTrailingZeros(keys(node));

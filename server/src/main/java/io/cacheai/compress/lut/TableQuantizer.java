@@ -23,6 +23,11 @@ import java.nio.ByteOrder;
  * floor(centred / scale) clamped — the nearest level. The half step, ½·C·scale, is a constant per
  * column too. Measured on the MNIST CNN's 800→120 layer the centring alone lowers the NMSE of the
  * 4-bit tables markedly (README, Cache AI section).
+ *
+ * <p>Folded tables ({@link KeyZeroFold}: key 0's row is 0 and not stored) must keep key 0 at
+ * exactly 0, so no per-codebook centring at 4 bits: symmetric per column, scale = max |T[·][j]| / 7
+ * over the stored rows, entries round(T / scale) clamped to −8..7 (0 stays 0; error ≤ scale/2).
+ * int8 is symmetric already ({@link #quantize8}) and keeps 0 as 0.
  */
 final class TableQuantizer {
   private TableQuantizer() {}
@@ -87,6 +92,29 @@ final class TableQuantizer {
     return q;
   }
 
+  /**
+   * Signed 4-bit entries of folded tables [C·K·M] (key-0 rows 0): symmetric per column, scale = max
+   * |T[·][j]| / 7, entries round(T / scale) in −7..7 (clamped to −8..7); fills {@code scale} [M]. A
+   * zero entry stays exactly 0.
+   */
+  static byte[] quantize4Folded(double[][] tables, int m, float[] scale) {
+    for (int j = 0; j < m; j++) {
+      double max = 0;
+      for (double[] row : tables) {
+        max = Math.max(max, Math.abs(row[j]));
+      }
+      scale[j] = max > 0 ? (float) (max / 7) : 1f;
+    }
+    byte[] q = new byte[tables.length * m];
+    for (int p = 0; p < tables.length; p++) {
+      for (int j = 0; j < m; j++) {
+        long v = Math.round(tables[p][j] / scale[j]);
+        q[p * m + j] = (byte) Math.max(-8, Math.min(7, v));
+      }
+    }
+    return q;
+  }
+
   /** {@code lut16}: the int8 entries as they are, C·16·M bytes. */
   static PackedTensor packS8(byte[] entries, int codebooks, int m) {
     return packS8(entries, codebooks, m, LookupKernels.KEYS);
@@ -98,6 +126,19 @@ final class TableQuantizer {
     data.put(entries).clear();
     return new PackedTensor(
         PackedTensor.Format.S8_LUT16, new long[] {codebooks, keys, m}, data, new float[0], 0);
+  }
+
+  /**
+   * As {@link #packS8(byte[], int, int, int)} for folded tables: {@code entries} in the full layout
+   * [C·K·M] with key-0 rows 0, stored without those rows as [C,K−1,M] ({@link KeyZeroFold}).
+   */
+  static PackedTensor packS8Folded(byte[] entries, int codebooks, int m, int keys) {
+    return packS8(KeyZeroFold.storedRows(entries, codebooks, keys, m), codebooks, m, keys - 1);
+  }
+
+  /** As {@link #packS8Folded} for 4-bit entries: [C,K−1,M], C·(K−1)·ceil(M/2) bytes. */
+  static PackedTensor packS4Folded(byte[] entries, int codebooks, int m, int keys) {
+    return packS4(KeyZeroFold.storedRows(entries, codebooks, keys, m), codebooks, m, keys - 1);
   }
 
   /**

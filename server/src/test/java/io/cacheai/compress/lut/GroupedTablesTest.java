@@ -64,6 +64,10 @@ class GroupedTablesTest {
         .withDepth(depth);
   }
 
+  private static LutOptions options(int depth, boolean fold) {
+    return options(depth).withFold(fold ? LutOptions.Fold.ON : LutOptions.Fold.OFF);
+  }
+
   private static Node table(QuantizedGraph q) {
     return q.graph().nodes().stream()
         .filter(n -> n.op() == OpType.LOOKUP_GEMM)
@@ -72,48 +76,65 @@ class GroupedTablesTest {
   }
 
   /**
-   * Depth L, then the auto width at 10× and the codebooks per group it gives the 256→128 layer in 4
-   * groups: per codebook K rows of 16 bytes (32 four-bit entries) + a tree of L dims and K − 1
-   * thresholds, 4 B each, within 131 584 / 10 B with scale and bias (1 024 B).
+   * Depth L and folding, then the auto width at 10× and the codebooks per group it gives the
+   * 256→128 layer in 4 groups: per codebook K rows (K − 1 folded) of 16 bytes (32 four-bit entries)
+   * + a tree of L dims and K − 1 thresholds, 4 B each, within 131 584 / 10 B with scale and bias (1
+   * 024 B).
    */
-  @ParameterizedTest(name = "depth {0}: w={1}, {2} codebooks a group")
-  @CsvSource({"4, 29, 9", "3, 15, 18", "2, 8, 32"})
-  void build_mlpMiddleLayer_groupedLayoutAtTenTimes(int depth, int width, int perGroup) {
+  @ParameterizedTest(name = "depth {0} fold {1}: w={2}, {3} codebooks a group")
+  @CsvSource({
+    "4, false, 29, 9",
+    "3, false, 15, 18",
+    "2, false, 8, 32",
+    "4, true, 29, 9",
+    "3, true, 14, 19",
+    "2, true, 6, 43"
+  })
+  void build_mlpMiddleLayer_groupedLayoutAtTenTimes(
+      int depth, boolean fold, int width, int perGroup) {
     int keys = 1 << depth;
+    int stored = fold ? keys - 1 : keys;
     LutCompressor.Result r =
-        compress(options(depth), LutFineTune.Options.defaults().withEpochs(0).withSoftKeyEpochs(0));
+        compress(
+            options(depth, fold),
+            LutFineTune.Options.defaults().withEpochs(0).withSoftKeyEpochs(0));
     Node table = table(r.graph());
     assertThat(table.name()).isEqualTo("/3/Gemm");
     assertThat(table.attributes().getLong("groups", 1)).isEqualTo(GROUPS);
     // the runtime's default is 16 keys: the attribute is written only for other depths
     assertThat(table.attributes().has("keys")).isEqualTo(depth != LookupKernels.DEPTH);
     assertThat(TableKeys.keys(table)).isEqualTo(keys);
+    // fold_key0 written only when folded (absent = 0, every earlier bundle)
+    assertThat(table.attributes().has("fold_key0")).isEqualTo(fold);
+    assertThat(TableKeys.folded(table)).isEqualTo(fold);
     // 4 groups of ceil(256/w) codebooks, rows of 128/4 = 32 four-bit entries
     assertThat(table.attributes().getLong("width", 0)).isEqualTo(width);
     assertThat((256 + width - 1) / width).isEqualTo(perGroup);
     int codebooks = GROUPS * perGroup;
     PackedTensor tables = r.graph().packed().get(table.attributes().getString("tables", ""));
-    assertThat(tables.shape()).containsExactly(codebooks, keys, 32);
-    assertThat(tables.data().remaining()).isEqualTo(codebooks * keys * 16);
+    assertThat(tables.shape()).containsExactly(codebooks, stored, 32);
+    assertThat(tables.data().remaining()).isEqualTo(codebooks * stored * 16);
     assertThat(r.graph().packed().get(table.attributes().getString("split_dims", "")).shape())
         .containsExactly(codebooks, depth);
     assertThat(r.graph().packed().get(table.attributes().getString("thresholds", "")).shape())
         .containsExactly(codebooks, keys - 1);
     LutLayerReport report = r.layers().get(0);
     assertThat(report.keys()).isEqualTo(keys);
-    // tables C·K·16 + scale and bias 1024 + trees C x (L dims + K − 1 thresholds) x 4 B
-    long bytes = (long) codebooks * keys * 16 + 1024 + (long) codebooks * (depth + keys - 1) * 4;
+    assertThat(report.fold()).isEqualTo(fold);
+    assertThat(report.line().contains(" fold ")).isEqualTo(fold);
+    // tables C·(K − fold)·16 + scale and bias 1024 + trees C x (L dims + K − 1 thresholds) x 4 B
+    long bytes = (long) codebooks * stored * 16 + 1024 + (long) codebooks * (depth + keys - 1) * 4;
     assertThat(report.lookupBytes()).isEqualTo(bytes);
     assertThat(
             LutLayerBuilder.lookupBytes(
-                codebooks, 128, width, LutOptions.Encoder.TREE, 4, GROUPS, depth))
+                codebooks, 128, width, LutOptions.Encoder.TREE, 4, GROUPS, depth, fold))
         .isEqualTo(bytes);
     assertThat(report.ratio()).isGreaterThanOrEqualTo(10.0);
     // the smallest w: one narrower would not reach 10x
     int narrower = GROUPS * ((256 + width - 2) / (width - 1));
     assertThat(
             LutLayerBuilder.lookupBytes(
-                    narrower, 128, width - 1, LutOptions.Encoder.TREE, 4, GROUPS, depth)
+                    narrower, 128, width - 1, LutOptions.Encoder.TREE, 4, GROUPS, depth, fold)
                 * 10)
         .isGreaterThan(4L * (128 * 256 + 128));
 

@@ -12,6 +12,7 @@ import io.cacheai.onnx.OnnxImporter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -230,5 +231,82 @@ class SoftKeyFineTuneTest {
         SoftKeyFineTune.fineTune(built.graph(), graph, data, tune, (p, d2, t) -> {});
     assertThat(b.graph().graph().constants().get("1.weight").floats()).containsExactly(after);
     assertThat(MnistLutTrainTest.bytes(b.graph())).isEqualTo(MnistLutTrainTest.bytes(tuned));
+  }
+
+  @Test
+  void fineTune_mnistMlp_l2spKeepsTheTrainedGemmsNearerTheirFp32Values_deterministic()
+      throws Exception {
+    Path root = Path.of(System.getProperty("user.dir")).getParent();
+    Graph graph =
+        OnnxImporter.importFile(
+            root.resolve("server/src/main/resources/io/cacheai/models/mnist-mlp/1/model.onnx"));
+    Dataset data =
+        Dataset.read(root.resolve("tools/mnist/data/t10k-images-idx3-ubyte.gz")).range(0, 400);
+    LutCompressor.Result built =
+        LutCompressor.compress(
+            graph,
+            data,
+            // unpruned: the trained /1/Gemm keeps the fp32 shape its anchors come from
+            LutOptions.defaults()
+                .withShiftRadiusPx(0)
+                .withSamples(400)
+                .withPrune(false)
+                .withDepth(2),
+            LutFineTune.Options.defaults().withEpochs(0).withSoftKeyEpochs(0),
+            (p, d, t) -> {});
+    LutFineTune.Options tune = LutFineTune.Options.defaults().withSoftKeyEpochs(3).withSeed(3);
+    SoftKeyFineTune.Outcome free =
+        SoftKeyFineTune.fineTune(built.graph(), graph, data, 0, tune, 0, (p, d, t) -> {});
+    SoftKeyFineTune.Outcome held =
+        SoftKeyFineTune.fineTune(built.graph(), graph, data, 0, tune, 0.01, (p, d, t) -> {});
+    assertThat(free.applied()).as(free.note()).isTrue();
+    assertThat(held.applied()).as(held.note()).isTrue();
+    assertThat(free.note()).doesNotContain("l2sp");
+    assertThat(held.note()).contains(", l2sp 0.01 (final penalty ");
+
+    // the penalty holds the rows before the tables near fp32 (they start there) ...
+    String w1 = weightOf(graph, "/1/Gemm");
+    float[] fp32W1 = graph.constants().get(w1).floats();
+    double freeW1 = distance(fp32W1, free.graph().graph().constants().get(w1).floats());
+    double heldW1 = distance(fp32W1, held.graph().graph().constants().get(w1).floats());
+    assertThat(freeW1).isPositive();
+    assertThat(heldW1)
+        .as("/1/Gemm: Σ(p − p_fp32)² " + heldW1 + " with l2sp vs " + freeW1)
+        .isLessThan(0.9 * freeW1);
+    // ... and pulls /5/Gemm from where the refit put it back towards its fp32 values
+    String w5 = weightOf(graph, "/5/Gemm");
+    float[] fp32W5 = graph.constants().get(w5).floats();
+    double startW5 = distance(fp32W5, built.graph().graph().constants().get(w5).floats());
+    double freeW5 = distance(fp32W5, free.graph().graph().constants().get(w5).floats());
+    double heldW5 = distance(fp32W5, held.graph().graph().constants().get(w5).floats());
+    assertThat(heldW5)
+        .as("/5/Gemm: Σ(p − p_fp32)² " + heldW5 + " with l2sp vs " + freeW5 + ", " + startW5)
+        .isLessThan(0.98 * Math.min(freeW5, startW5));
+
+    // the same bytes for the same seed and L
+    SoftKeyFineTune.Outcome again =
+        SoftKeyFineTune.fineTune(built.graph(), graph, data, 0, tune, 0.01, (p, d, t) -> {});
+    assertThat(MnistLutTrainTest.bytes(again.graph()))
+        .isEqualTo(MnistLutTrainTest.bytes(held.graph()));
+  }
+
+  private static String weightOf(Graph graph, String node) {
+    return graph.nodes().stream()
+        .filter(n -> n.name().equals(node))
+        .findFirst()
+        .orElseThrow()
+        .inputs()
+        .get(1);
+  }
+
+  /** Σ (a − b)². */
+  private static double distance(float[] a, float[] b) {
+    assertThat(b).hasSameSizeAs(a);
+    double sum = 0;
+    for (int k = 0; k < a.length; k++) {
+      double d = (double) a[k] - b[k];
+      sum += d * d;
+    }
+    return sum;
   }
 }
