@@ -79,16 +79,34 @@ class LutOptionsTest {
             .range(0, 1)
             .batchShape(1);
     LutOptions depth2 = LutOptions.defaults().withDepth(2);
-    // the MLP's /3/Gemm reads Relu(Gemm): folded at depth 2, so auto gives 0.0003; depth 4: 0
+    // the MLP's /3/Gemm reads Relu(Gemm): auto depth 2, folded, so auto gives 0.0003; depth 4: 0
     Graph mlp = OnnxImporter.importFile(models.resolve("mnist-mlp/1/model.onnx"));
     LutCandidates.Candidate gemm =
         LutCandidates.list(mlp, shape).stream()
             .filter(c -> c.name().equals("/3/Gemm"))
             .findFirst()
             .orElseThrow();
+    LutOptions mlpAuto = LutCompressor.layerOptions(mlp, gemm, LutOptions.defaults());
+    assertThat(mlpAuto.layerDepth()).isEqualTo(2);
+    assertThat(mlpAuto.layerFold()).isTrue();
+    assertThat(mlpAuto.layerL2sp(true)).isEqualTo(0.0003);
     assertThat(LutCompressor.layerOptions(mlp, gemm, depth2).layerL2sp(true)).isEqualTo(0.0003);
-    assertThat(LutCompressor.layerOptions(mlp, gemm, LutOptions.defaults()).layerL2sp(true))
+    assertThat(
+            LutCompressor.layerOptions(mlp, gemm, LutOptions.defaults().withDepth(4))
+                .layerL2sp(true))
         .isZero();
+    // the CNN's /9/Gemm reads a flattened pooling: auto stays depth 4, unfolded, no L2-SP, so the
+    // embedded default bundle (mnist-cnn-cacheai) is built as before
+    Graph cnnGraph = OnnxImporter.importFile(models.resolve("mnist-cnn/1/model.onnx"));
+    LutCandidates.Candidate cnnGemm =
+        LutCandidates.list(cnnGraph, shape).stream()
+            .filter(c -> c.name().equals("/9/Gemm"))
+            .findFirst()
+            .orElseThrow();
+    LutOptions cnnAuto = LutCompressor.layerOptions(cnnGraph, cnnGemm, LutOptions.defaults());
+    assertThat(cnnAuto.layerDepth()).isEqualTo(4);
+    assertThat(cnnAuto.layerFold()).isFalse();
+    assertThat(cnnAuto.layerL2sp(true)).isZero();
     // the CNN's k×k Conv tables are never folded: auto gives 0 even when depth 2 is asked
     Graph cnn = OnnxImporter.importFile(models.resolve("mnist-cnn/1/model.onnx"));
     List<LutCandidates.Candidate> convs =

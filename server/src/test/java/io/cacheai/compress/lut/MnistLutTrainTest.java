@@ -31,7 +31,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  */
 class MnistLutTrainTest {
   /** Training images the tables are built from (×9 shifted copies for the fit). */
-  static final int SAMPLES = 2000;
+  static final int SAMPLES = 3000;
 
   /** Training images the fine-tuning runs on (all of them, not shifted). */
   static final int FINE_TUNE_SAMPLES = 60_000;
@@ -133,20 +133,19 @@ class MnistLutTrainTest {
     check("mnist-mlp", "/3/Gemm", true, MLP_MIN_ACCURACY_PCT, MLP_MIN_AGREEMENT_PCT);
   }
 
-  // A measurement run (-Dcacheai.measure=true): ~7 min on 2 cores, which would take CI well past
-  // 20 min; depth 2's layout, bytes and runtime keys on the MLP are checked in CI by
-  // GroupedTablesTest and SoftKeyFineTuneTest.
+  // A measurement run (-Dcacheai.measure=true): the former default, depth 4 (4 groups x 9
+  // codebooks of 16 keys, not folded, no L2-SP), which prunes /1/Gemm to a smaller bundle but
+  // misses the targets; a run of ~4 min that CI need not repeat.
   @Test
   @EnabledIfSystemProperty(named = "cacheai.measure", matches = "true")
-  void compress_mlpDepth2_moreCodebooksOfFourKeys() throws Exception {
-    // --lut-depth 2: 4 groups x 32 codebooks of 4 keys (w=8) in the bytes of 4 x 9 of 16 keys
+  void compress_mlpDepth4_fewerRowsRead() throws Exception {
     check(
         "mnist-mlp",
         "/3/Gemm",
         true,
-        LutOptions.defaults().withDepth(2),
-        MLP_DEPTH2_MIN_ACCURACY_PCT,
-        MLP_DEPTH2_MIN_AGREEMENT_PCT);
+        LutOptions.defaults().withDepth(4),
+        MLP_DEPTH4_MIN_ACCURACY_PCT,
+        MLP_DEPTH4_MIN_AGREEMENT_PCT);
   }
 
   @Test
@@ -192,14 +191,12 @@ class MnistLutTrainTest {
   // not reach them (README "Cache AI", "Soft keys")
   static final double CNN_MIN_ACCURACY_PCT = 98.5;
   static final double CNN_MIN_AGREEMENT_PCT = 98.7;
-  // MLP since grouped tables became its default (4 groups, README "Grouped tables"): measured
-  // 98.04% / 98.21% (ungrouped it was 97.15% / 97.42%); with the mixup rows its soft keys get by
-  // default (--lut-mixup auto = 60000 blends) 98.15% / 98.21%
-  static final double MLP_MIN_ACCURACY_PCT = 97.9;
-  static final double MLP_MIN_AGREEMENT_PCT = 98.0;
-  // MLP with --lut-depth 2 (trees of 4 keys, 4 groups x 32 codebooks, w=8, 11 776 B, 11.17x):
-  // measured here 98.35% / 98.47% (2000 images for the tables; the CLI with 3000: 98.44% /
-  // 98.54%, depth 4 98.18% / 98.39%)
-  static final double MLP_DEPTH2_MIN_ACCURACY_PCT = 98.2;
-  static final double MLP_DEPTH2_MIN_AGREEMENT_PCT = 98.3;
+  // MLP defaults since depth 2 with key 0 folded and the L2-SP pull became its auto form (4 groups
+  // x 43 codebooks of 4 keys, README "Key-0 folding"): the accuracy target itself, and
+  // agreement a little below the 99.05 % the CLI measured with the same 3000 / 60000 images
+  static final double MLP_MIN_ACCURACY_PCT = 98.5;
+  static final double MLP_MIN_AGREEMENT_PCT = 98.9;
+  // MLP at depth 4 (the default before; 4 x 9 codebooks of 16 keys): 98.18% / 98.39% from the CLI
+  static final double MLP_DEPTH4_MIN_ACCURACY_PCT = 97.9;
+  static final double MLP_DEPTH4_MIN_AGREEMENT_PCT = 98.0;
 }
