@@ -139,7 +139,8 @@ class MnistLutTrainTest {
   @Test
   @EnabledIfSystemProperty(named = "cacheai.measure", matches = "true")
   void compress_mlpDepth2_moreCodebooksOfFourKeys() throws Exception {
-    // --lut-depth 2: 4 groups x 32 codebooks of 4 keys (w=8) in the bytes of 4 x 9 of 16 keys
+    // --lut-depth 2 (folded, --lut-fold auto): 4 groups x 43 codebooks of 4 keys, 3 stored rows
+    // each (w=6), in the bytes of 4 x 9 of 16 keys (unfolded: 4 x 32, w=8)
     check(
         "mnist-mlp",
         "/3/Gemm",
