@@ -24,6 +24,11 @@
  * sums in L1 — on 4096 x 4096 this halved the time (400 -> 200 us at width 4) against the
  * register blocks, whose 128-byte pieces of a different page per codebook defeat the hardware
  * prefetcher even with software prefetch 48 rows ahead.
+ *
+ * accumulate_folded / accumulate_s4_folded (key 0 not stored, cai_lut.h): the same bodies with
+ * fold = 1; only the row gather differs — a chunk's rowp lists just the rows of its codebooks
+ * whose key is non-zero, so the blocks sum fewer rows (n may be 0), and the 4-bit offset
+ * subtracted is 8 per row summed.
  */
 #include "cai_lut.h"
 
@@ -252,6 +257,72 @@ void cai_lut_accumulate_s4_ref(const uint8_t* keys, int rows, int codebooks,
       memset(acc, 0, sizeof(acc));
       for (int c = 0; c < codebooks; c++) {
         const uint8_t* t = cai_lut4_row(tables, rb, keys_per_codebook, c, kr[c]);
+        for (int j = 0; j < n; j++) {
+          acc[j] += cai_lut4_entry(t, j0 + j);
+        }
+      }
+      for (int j = 0; j < n; j++) {
+        o[j0 + j] = cai_lut_output(acc[j], j0 + j, scale, bias);
+      }
+    }
+  }
+}
+
+/* Folded tables (cai_lut.h): the stored row of key k = key & (K-1) of codebook c, or NULL for
+ * key 0, whose row is zero and not stored. K - 1 rows per codebook. */
+static inline size_t cai_lut_folded_index(int keys_per_codebook, int c, uint8_t key,
+                                          int* nonzero) {
+  const unsigned k = key & (unsigned)(keys_per_codebook - 1);
+  *nonzero = k != 0;
+  return (size_t)c * (size_t)(keys_per_codebook - 1) + k - 1;
+}
+
+void cai_lut_accumulate_folded_ref(const uint8_t* keys, int rows, int codebooks,
+                                   int keys_per_codebook, int m, const int8_t* tables,
+                                   const float* scale, const float* bias, float* out) {
+  int32_t acc[CAI_LUT_REF_BLOCK];
+  for (int r = 0; r < rows; r++) {
+    const uint8_t* kr = keys + (size_t)r * codebooks;
+    float* o = out + (size_t)r * m;
+    for (int j0 = 0; j0 < m; j0 += CAI_LUT_REF_BLOCK) {
+      const int n = m - j0 < CAI_LUT_REF_BLOCK ? m - j0 : CAI_LUT_REF_BLOCK;
+      memset(acc, 0, sizeof(acc));
+      for (int c = 0; c < codebooks; c++) {
+        int nonzero;
+        const size_t row = cai_lut_folded_index(keys_per_codebook, c, kr[c], &nonzero);
+        if (!nonzero) {
+          continue;
+        }
+        const int8_t* t = tables + row * (size_t)m + j0;
+        for (int j = 0; j < n; j++) {
+          acc[j] += t[j];
+        }
+      }
+      for (int j = 0; j < n; j++) {
+        o[j0 + j] = cai_lut_output(acc[j], j0 + j, scale, bias);
+      }
+    }
+  }
+}
+
+void cai_lut_accumulate_s4_folded_ref(const uint8_t* keys, int rows, int codebooks,
+                                      int keys_per_codebook, int m, const uint8_t* tables,
+                                      const float* scale, const float* bias, float* out) {
+  int32_t acc[CAI_LUT_REF_BLOCK];
+  const size_t rb = cai_lut4_row_bytes(m);
+  for (int r = 0; r < rows; r++) {
+    const uint8_t* kr = keys + (size_t)r * codebooks;
+    float* o = out + (size_t)r * m;
+    for (int j0 = 0; j0 < m; j0 += CAI_LUT_REF_BLOCK) {
+      const int n = m - j0 < CAI_LUT_REF_BLOCK ? m - j0 : CAI_LUT_REF_BLOCK;
+      memset(acc, 0, sizeof(acc));
+      for (int c = 0; c < codebooks; c++) {
+        int nonzero;
+        const size_t row = cai_lut_folded_index(keys_per_codebook, c, kr[c], &nonzero);
+        if (!nonzero) {
+          continue;
+        }
+        const uint8_t* t = tables + row * rb;
         for (int j = 0; j < n; j++) {
           acc[j] += cai_lut4_entry(t, j0 + j);
         }
@@ -600,14 +671,18 @@ static CAI_LUT_AVX2 void cai_lut_stream(const int8_t* const* rowp, int n, int m1
   }
 }
 
+/* fold = 1: folded tables (cai_lut.h), K - 1 stored rows per codebook; a chunk's rowp then holds
+ * only the rows of its codebooks whose key is not 0, so n (the rows summed) may be below the
+ * chunk's codebooks, even 0 (the blocks then still write bias + scale * 0 / the partial sums). */
 static CAI_LUT_AVX2 void cai_lut_accumulate_avx2(const uint8_t* keys, int rows, int codebooks,
-                                                 int keys_per_codebook, int m,
+                                                 int keys_per_codebook, int fold, int m,
                                                  const int8_t* tables, const float* scale,
                                                  const float* bias, float* out) {
   /* Table rows of one group of codebooks (and the next CAI_LUT_PREFETCH, to prefetch). */
   const int8_t* rowp[CAI_LUT_S16_CODEBOOKS + CAI_LUT_PREFETCH];
   /* Prefetching pays once the tables outgrow the L2 cache; below that it only costs. */
-  const int prefetch = (size_t)codebooks * keys_per_codebook * (size_t)m > ((size_t)1 << 19);
+  const int prefetch =
+      (size_t)codebooks * (keys_per_codebook - fold) * (size_t)m > ((size_t)1 << 19);
   const int full = m / (16 * CAI_LUT_BLOCK_VECTORS) * (16 * CAI_LUT_BLOCK_VECTORS);
   const int rest = m - full;
   const int rest_nv = rest / 16;
@@ -620,12 +695,33 @@ static CAI_LUT_AVX2 void cai_lut_accumulate_avx2(const uint8_t* keys, int rows, 
     float* o = out + (size_t)r * m;
     int cs = 0;
     do { /* at least once, so that codebooks == 0 still writes bias + scale * 0 */
-      const int n = codebooks - cs < CAI_LUT_S16_CODEBOOKS ? codebooks - cs : CAI_LUT_S16_CODEBOOKS;
-      const int np = codebooks - cs < n + CAI_LUT_PREFETCH ? codebooks - cs : n + CAI_LUT_PREFETCH;
+      const int chunk =
+          codebooks - cs < CAI_LUT_S16_CODEBOOKS ? codebooks - cs : CAI_LUT_S16_CODEBOOKS;
+      const int ahead =
+          codebooks - cs < chunk + CAI_LUT_PREFETCH ? codebooks - cs : chunk + CAI_LUT_PREFETCH;
       const int first = cs == 0;
-      const int last = cs + n == codebooks;
-      for (int i = 0; i < np; i++) {
-        rowp[i] = cai_lut_row(tables, m, keys_per_codebook, cs + i, kr[cs + i]);
+      const int last = cs + chunk == codebooks;
+      int n = chunk; /* rows summed: the chunk's codebooks, or those with a non-zero key */
+      int np = ahead;
+      if (!fold) {
+        for (int i = 0; i < np; i++) {
+          rowp[i] = cai_lut_row(tables, m, keys_per_codebook, cs + i, kr[cs + i]);
+        }
+      } else {
+        np = 0;
+        for (int i = 0; i < ahead; i++) {
+          int nonzero;
+          const size_t row = cai_lut_folded_index(keys_per_codebook, cs + i, kr[cs + i], &nonzero);
+          if (i == chunk) {
+            n = np; /* the rows after the chunk's are only prefetched */
+          }
+          if (nonzero) {
+            rowp[np++] = tables + row * (size_t)m;
+          }
+        }
+        if (ahead == chunk) {
+          n = np;
+        }
       }
       if (stream) {
         cai_lut_stream(rowp, n, m16, first, last, scale, bias, o);
@@ -656,7 +752,7 @@ static CAI_LUT_AVX2 void cai_lut_accumulate_avx2(const uint8_t* keys, int rows, 
           memcpy(o + j, &s, sizeof(s));
         }
       }
-      cs += n;
+      cs += chunk;
     } while (cs < codebooks);
   }
 }
@@ -744,7 +840,8 @@ CAI_LUT_AVX2_INLINE void cai_lut4_flush16(float* o, int j, __m256i sum16, __m256
  * ending at the row's last byte — never past it — written through a small array so that no
  * output is written twice (a partial sum must not be added twice) and nothing past out[m-1]. */
 static CAI_LUT_AVX2 void cai_lut_accumulate_s4_avx2(const uint8_t* keys, int rows,
-                                                    int codebooks, int keys_per_codebook, int m,
+                                                    int codebooks, int keys_per_codebook,
+                                                    int fold, int m,
                                                     const uint8_t* tables, const float* scale,
                                                     const float* bias, float* out) {
   const uint8_t* rowp[CAI_LUT4_S16_CODEBOOKS];
@@ -759,14 +856,26 @@ static CAI_LUT_AVX2 void cai_lut_accumulate_s4_avx2(const uint8_t* keys, int row
     float* o = out + (size_t)r * m;
     int cs = 0;
     do { /* at least once, so that codebooks == 0 still writes bias + scale * 0 */
-      const int n =
+      const int chunk =
           codebooks - cs < CAI_LUT4_S16_CODEBOOKS ? codebooks - cs : CAI_LUT4_S16_CODEBOOKS;
       const int first = cs == 0;
-      const int last = cs + n == codebooks;
-      const __m256i minus = _mm256_set1_epi32(8 * n);
-      for (int i = 0; i < n; i++) {
-        rowp[i] = cai_lut4_row(tables, rb, keys_per_codebook, cs + i, kr[cs + i]);
+      const int last = cs + chunk == codebooks;
+      int n = chunk; /* rows summed (folded: only the non-zero keys'): the offset is 8 per row */
+      if (!fold) {
+        for (int i = 0; i < n; i++) {
+          rowp[i] = cai_lut4_row(tables, rb, keys_per_codebook, cs + i, kr[cs + i]);
+        }
+      } else {
+        n = 0;
+        for (int i = 0; i < chunk; i++) {
+          int nonzero;
+          const size_t row = cai_lut_folded_index(keys_per_codebook, cs + i, kr[cs + i], &nonzero);
+          if (nonzero) {
+            rowp[n++] = tables + row * rb;
+          }
+        }
       }
+      const __m256i minus = _mm256_set1_epi32(8 * n);
       for (size_t b0 = 0; b0 < b64; b0 += 32) {
         __m256i s[4];
         cai_lut4_sums64(rowp, n, b0, s);
@@ -806,7 +915,7 @@ static CAI_LUT_AVX2 void cai_lut_accumulate_s4_avx2(const uint8_t* keys, int row
           }
         }
       }
-      cs += n;
+      cs += chunk;
     } while (cs < codebooks);
   }
 }
@@ -888,7 +997,7 @@ void cai_lut_accumulate(const uint8_t* keys, int rows, int codebooks, int keys_p
                         float* out) {
 #if CAI_LUT_X86
   if (cai_lut_isa_avx2()) {
-    cai_lut_accumulate_avx2(keys, rows, codebooks, keys_per_codebook, m, tables, scale, bias,
+    cai_lut_accumulate_avx2(keys, rows, codebooks, keys_per_codebook, 0, m, tables, scale, bias,
                             out);
     return;
   }
@@ -907,10 +1016,38 @@ void cai_lut_accumulate_s4(const uint8_t* keys, int rows, int codebooks, int key
                            float* out) {
 #if CAI_LUT_X86
   if (m >= 32 && cai_lut_isa_avx2()) { /* the AVX2 body's tail window needs 16-byte rows */
-    cai_lut_accumulate_s4_avx2(keys, rows, codebooks, keys_per_codebook, m, tables, scale, bias,
-                               out);
+    cai_lut_accumulate_s4_avx2(keys, rows, codebooks, keys_per_codebook, 0, m, tables, scale,
+                               bias, out);
     return;
   }
 #endif
   cai_lut_accumulate_s4_ref(keys, rows, codebooks, keys_per_codebook, m, tables, scale, bias, out);
+}
+
+void cai_lut_accumulate_folded(const uint8_t* keys, int rows, int codebooks,
+                               int keys_per_codebook, int m, const int8_t* tables,
+                               const float* scale, const float* bias, float* out) {
+#if CAI_LUT_X86
+  if (cai_lut_isa_avx2()) {
+    cai_lut_accumulate_avx2(keys, rows, codebooks, keys_per_codebook, 1, m, tables, scale, bias,
+                            out);
+    return;
+  }
+#endif
+  cai_lut_accumulate_folded_ref(keys, rows, codebooks, keys_per_codebook, m, tables, scale, bias,
+                                out);
+}
+
+void cai_lut_accumulate_s4_folded(const uint8_t* keys, int rows, int codebooks,
+                                  int keys_per_codebook, int m, const uint8_t* tables,
+                                  const float* scale, const float* bias, float* out) {
+#if CAI_LUT_X86
+  if (m >= 32 && cai_lut_isa_avx2()) { /* as cai_lut_accumulate_s4: 16-byte rows */
+    cai_lut_accumulate_s4_avx2(keys, rows, codebooks, keys_per_codebook, 1, m, tables, scale,
+                               bias, out);
+    return;
+  }
+#endif
+  cai_lut_accumulate_s4_folded_ref(keys, rows, codebooks, keys_per_codebook, m, tables, scale,
+                                   bias, out);
 }

@@ -150,6 +150,36 @@ void cai_lut_accumulate_s4_ref(const uint8_t* keys, int rows, int codebooks,
                                int keys_per_codebook, int m, const uint8_t* tables,
                                const float* scale, const float* bias, float* out);
 
+/*
+ * Folded tables (LookupGemm fold_key0 = 1): every codebook's key-0 row is zero and NOT stored (the
+ * compressor shifted all K rows by row 0 and moved the shift into the bias), so a codebook holds
+ * K - 1 rows, keys 1..K-1; key k = key_byte & (K-1) of codebook c reads stored row c*(K-1) + k - 1
+ * and key 0 adds nothing:
+ *
+ *   int8   tables s8 [C][K-1][m]      row (c, k >= 1) starts at byte (c*(K-1) + k - 1)*m
+ *   4-bit  tables s4 [C][K-1][RB]     row (c, k >= 1) starts at byte (c*(K-1) + k - 1)*RB (lut16x4)
+ *
+ *          codebook c:  [ row key 1 | row key 2 | ... | row key K-1 ]     (no row for key 0)
+ *
+ *   out[r*m + j] = bias[j] + scale[j] * (float) sum_{c: k_rc != 0} T[c][k_rc - 1][j]   (exact sum)
+ *
+ * Same parameters as cai_lut_accumulate / cai_lut_accumulate_s4 (K = keys_per_codebook, 4, 8 or
+ * 16: the count of keys, not of stored rows). The AVX2 bodies gather only the rows of non-zero
+ * keys, so fewer rows are summed; a row whose keys are all 0 still writes bias + scale * 0.
+ */
+void cai_lut_accumulate_folded(const uint8_t* keys, int rows, int codebooks,
+                               int keys_per_codebook, int m, const int8_t* tables,
+                               const float* scale, const float* bias, float* out);
+void cai_lut_accumulate_folded_ref(const uint8_t* keys, int rows, int codebooks,
+                                   int keys_per_codebook, int m, const int8_t* tables,
+                                   const float* scale, const float* bias, float* out);
+void cai_lut_accumulate_s4_folded(const uint8_t* keys, int rows, int codebooks,
+                                  int keys_per_codebook, int m, const uint8_t* tables,
+                                  const float* scale, const float* bias, float* out);
+void cai_lut_accumulate_s4_folded_ref(const uint8_t* keys, int rows, int codebooks,
+                                      int keys_per_codebook, int m, const uint8_t* tables,
+                                      const float* scale, const float* bias, float* out);
+
 #ifdef __cplusplus
 }
 #endif

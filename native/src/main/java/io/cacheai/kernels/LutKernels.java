@@ -343,6 +343,77 @@ public final class LutKernels {
         LutArguments.at0(out));
   }
 
+  /**
+   * Gather-accumulate over folded int8 tables (LookupGemm {@code fold_key0} = 1): key 0's row of
+   * every codebook is zero and not stored, so {@code tables} is s8 [C][K−1][m], {@code
+   * codebooks·(K−1)·m} bytes, K = {@code keysPerCodebook} (4, 8, 16):
+   *
+   * <pre>
+   *   k_rc = keys[r·C + c] &amp; (K−1)
+   *   out[r·m + j] = bias[j] + scale[j] · (float) Σ_{c: k_rc ≠ 0} tables[(c·(K−1) + k_rc − 1)·m + j]
+   * </pre>
+   *
+   * Exact sum, then one fp32 multiply and one add, bit for bit {@link Reference#accumulateFolded}.
+   */
+  public static void accumulateFolded(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutArguments.checkAccumulateFolded(
+        keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+    if (rows == 0 || m == 0) {
+      return;
+    }
+    LutKernelsNative.accumulateFolded(
+        LutArguments.at0(keys),
+        rows,
+        codebooks,
+        keysPerCodebook,
+        m,
+        LutArguments.at0(tables),
+        LutArguments.at0(scale),
+        LutArguments.at0(bias),
+        LutArguments.at0(out));
+  }
+
+  /**
+   * As {@link #accumulateFolded} over folded 4-bit tables s4 [C][K−1][RB bytes] (layout drawn
+   * above, {@code codebooks·(K−1)·((m+1)/2)} bytes): key k ≥ 1 reads the row starting at byte
+   * (c·(K−1) + k − 1)·RB, key 0 adds nothing; bit for bit {@link Reference#accumulateS4Folded}.
+   */
+  public static void accumulateS4Folded(
+      ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      ByteBuffer tables,
+      FloatBuffer scale,
+      FloatBuffer bias,
+      FloatBuffer out) {
+    LutArguments.checkAccumulateS4Folded(
+        keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
+    if (rows == 0 || m == 0) {
+      return;
+    }
+    LutKernelsNative.accumulateS4Folded(
+        LutArguments.at0(keys),
+        rows,
+        codebooks,
+        keysPerCodebook,
+        m,
+        LutArguments.at0(tables),
+        LutArguments.at0(scale),
+        LutArguments.at0(bias),
+        LutArguments.at0(out));
+  }
+
   /** Bytes of one (c, key) row of a 4-bit table of {@code m} outputs: {@code (m + 1) / 2}. */
   public static long rowBytesS4(int m) {
     return ((long) m + 1) / 2;

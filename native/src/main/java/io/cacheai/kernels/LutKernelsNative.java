@@ -121,4 +121,30 @@ final class LutKernelsNative {
       @Cast("const float*") FloatBuffer scale,
       @Cast("const float*") FloatBuffer bias,
       FloatBuffer out);
+
+  /** Folded int8 tables s8 [C][K−1][m] (cai_lut.h): key k ≥ 1 reads row c·(K−1) + k − 1. */
+  @Name("cai_lut_accumulate_folded")
+  static native void accumulateFolded(
+      @Cast("const uint8_t*") ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      @Cast("const int8_t*") ByteBuffer tables,
+      @Cast("const float*") FloatBuffer scale,
+      @Cast("const float*") FloatBuffer bias,
+      FloatBuffer out);
+
+  /** Folded 4-bit tables s4 [C][K−1][(m+1)/2 bytes]. */
+  @Name("cai_lut_accumulate_s4_folded")
+  static native void accumulateS4Folded(
+      @Cast("const uint8_t*") ByteBuffer keys,
+      int rows,
+      int codebooks,
+      int keysPerCodebook,
+      int m,
+      @Cast("const uint8_t*") ByteBuffer tables,
+      @Cast("const float*") FloatBuffer scale,
+      @Cast("const float*") FloatBuffer bias,
+      FloatBuffer out);
 }

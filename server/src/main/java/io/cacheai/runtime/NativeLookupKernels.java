@@ -97,7 +97,7 @@ final class NativeLookupKernels implements LookupKernels {
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
-    LutKernels.Reference.accumulateFolded(
+    LutKernels.accumulateFolded(
         keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
   }
 
@@ -112,7 +112,7 @@ final class NativeLookupKernels implements LookupKernels {
       FloatBuffer scale,
       FloatBuffer bias,
       FloatBuffer out) {
-    LutKernels.Reference.accumulateS4Folded(
+    LutKernels.accumulateS4Folded(
         keys, rows, codebooks, keysPerCodebook, m, tables, scale, bias, out);
   }
 }

@@ -121,6 +121,26 @@ class NativeLookupKernelsTest {
           .as("4-bit out[%d]", i)
           .isEqualTo(Float.floatToRawIntBits(expected.get(i)));
     }
+    // folded tables (key 0 not stored): the first C·(K−1)·m bytes, int8 and 4-bit
+    for (boolean fourBit : new boolean[] {false, true}) {
+      ByteBuffer folded = tables.slice(0, codebooks * (K - 1) * (fourBit ? (m + 1) / 2 : m));
+      FloatBuffer foldedOut = floats(rows * m);
+      FloatBuffer foldedExpected = floats(rows * m);
+      if (fourBit) {
+        best.accumulateS4Folded(treeKeys, rows, codebooks, K, m, folded, scale, bias, foldedOut);
+        reference.accumulateS4Folded(
+            treeKeys, rows, codebooks, K, m, folded, scale, bias, foldedExpected);
+      } else {
+        best.accumulateFolded(treeKeys, rows, codebooks, K, m, folded, scale, null, foldedOut);
+        reference.accumulateFolded(
+            treeKeys, rows, codebooks, K, m, folded, scale, null, foldedExpected);
+      }
+      for (int i = 0; i < rows * m; i++) {
+        assertThat(Float.floatToRawIntBits(foldedOut.get(i)))
+            .as("folded 4-bit=%s out[%d]", fourBit, i)
+            .isEqualTo(Float.floatToRawIntBits(foldedExpected.get(i)));
+      }
+    }
   }
 
   private static FloatBuffer floats(int n) {

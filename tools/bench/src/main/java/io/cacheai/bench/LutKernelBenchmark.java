@@ -41,6 +41,8 @@ import org.openjdk.jmh.annotations.State;
  * own C_g = ⌈d/w⌉ codebooks over the whole row, 4-bit tables — called as the runtime's {@code
  * LookupGemmKernel} calls the kernels (row laid out once per group, one encode over C = 4·C_g
  * sub-vectors, then one 4-bit gather per group and row). Shape {@code 256x128} is that layer.
+ * {@link #lutGroupedDepth2Folded}: depth 2 with key 0 folded ({@code fold_key0} = 1, 3 stored rows
+ * per codebook), w = 6, 4 × 43 codebooks — the same table bytes as depth 2's 4 × 32 within a row.
  *
  * <p>Every call takes the next of {@link #INPUTS} different inputs, so the keys (and the table rows
  * read) change from call to call as they do in serving; a fixed input would leave the few rows it
@@ -183,6 +185,8 @@ public class LutKernelBenchmark {
     groupedDepth4 = new GroupedLookup(groupedRandom, d, m, rows, 4, 29, lutScale, lutBias);
     groupedDepth3 = new GroupedLookup(groupedRandom, d, m, rows, 3, 15, lutScale, lutBias);
     groupedDepth2 = new GroupedLookup(groupedRandom, d, m, rows, 2, 8, lutScale, lutBias);
+    groupedDepth2Folded =
+        new GroupedLookup(groupedRandom, d, m, rows, 2, 6, true, lutScale, lutBias);
   }
 
   /** Groups of the MLP's grouped tables: 128 outputs in 4 groups of 32. */
@@ -191,6 +195,7 @@ public class LutKernelBenchmark {
   private GroupedLookup groupedDepth4;
   private GroupedLookup groupedDepth3;
   private GroupedLookup groupedDepth2;
+  private GroupedLookup groupedDepth2Folded;
 
   /**
    * Grouped 4-bit tables as {@code LookupGemmKernel} holds them: G groups of m/G outputs, each with
@@ -201,11 +206,13 @@ public class LutKernelBenchmark {
    *   splitDims  s32 [C][depth]         thresholds f32 [C][K−1]
    *   keys       u8  [rows][C]          group g: keys g·C_g .. (g+1)·C_g − 1 of a row
    *   tables     s4  [C][K][(m/G)/2]    group g: bytes g·C_g·K·(m/G)/2 .. of the same length
+   *              (folded: [C][K−1][(m/G)/2], key 0's row not stored, K−1 for K in the offsets)
    * </pre>
    */
   static final class GroupedLookup {
     final int depth;
     final int keysPerCodebook;
+    final boolean fold;
     final int width;
     final int perGroup;
     final int codebooks;
@@ -229,7 +236,21 @@ public class LutKernelBenchmark {
         int width,
         FloatBuffer scale,
         FloatBuffer bias) {
+      this(random, d, m, rows, depth, width, false, scale, bias);
+    }
+
+    GroupedLookup(
+        Random random,
+        int d,
+        int m,
+        int rows,
+        int depth,
+        int width,
+        boolean fold,
+        FloatBuffer scale,
+        FloatBuffer bias) {
       this.depth = depth;
+      this.fold = fold;
       this.keysPerCodebook = LutKernels.keysOf(depth);
       this.width = width;
       this.perGroup = (d + width - 1) / width;
@@ -250,7 +271,8 @@ public class LutKernelBenchmark {
         }
       }
       keys = ByteBuffer.allocateDirect(rows * codebooks);
-      int groupTableBytes = perGroup * keysPerCodebook * ((groupOutputs + 1) / 2);
+      int storedRows = fold ? keysPerCodebook - 1 : keysPerCodebook;
+      int groupTableBytes = perGroup * storedRows * ((groupOutputs + 1) / 2);
       tables = ByteBuffer.allocateDirect(GROUPS * groupTableBytes);
       byte[] all = new byte[GROUPS * groupTableBytes];
       random.nextBytes(all);
@@ -374,6 +396,12 @@ public class LutKernelBenchmark {
     return lookupGrouped(groupedDepth2);
   }
 
+  /** At --lut-depth 2 with key 0 folded: w = 6, 4 groups × 43 codebooks of 4 keys, 3 rows each. */
+  @Benchmark
+  public FloatBuffer lutGroupedDepth2Folded() {
+    return lookupGrouped(groupedDepth2Folded);
+  }
+
   /** What {@code LookupGemmKernel.run} does for grouped 4-bit tables with a tree encoder. */
   private FloatBuffer lookupGrouped(GroupedLookup l) {
     FloatBuffer x = nextX();
@@ -393,16 +421,29 @@ public class LutKernelBenchmark {
       for (int r = 0; r < rows; r++) {
         ByteBuffer k = l.keys.slice(r * l.codebooks + g * l.perGroup, l.perGroup);
         FloatBuffer o = outF32.slice(r * m + g * l.groupOutputs, l.groupOutputs);
-        LutKernels.accumulateS4(
-            k,
-            1,
-            l.perGroup,
-            l.keysPerCodebook,
-            l.groupOutputs,
-            l.groupTables[g],
-            l.groupScale[g],
-            l.groupBias[g],
-            o);
+        if (l.fold) {
+          LutKernels.accumulateS4Folded(
+              k,
+              1,
+              l.perGroup,
+              l.keysPerCodebook,
+              l.groupOutputs,
+              l.groupTables[g],
+              l.groupScale[g],
+              l.groupBias[g],
+              o);
+        } else {
+          LutKernels.accumulateS4(
+              k,
+              1,
+              l.perGroup,
+              l.keysPerCodebook,
+              l.groupOutputs,
+              l.groupTables[g],
+              l.groupScale[g],
+              l.groupBias[g],
+              o);
+        }
       }
     }
     return outF32;
