@@ -13,8 +13,9 @@ import java.util.Locale;
  * @param keys K keys per codebook (2^depth of the trees; 16 by default)
  * @param fold key-0 rows folded into the bias and not stored ({@link KeyZeroFold})
  * @param fp32Bytes the exact layer's weight and bias in fp32: 4·(M·D + M)
- * @param lookupBytes what the layer needs to run: tables C·16·M (4-bit: C·16·ceil(M/2)) + scale and
- *     bias 8·M + the tree (4·C·4 + 4·C·15) or, for the centroid encoder, the centroids 4·C·16·w
+ * @param lookupBytes what the layer needs to run: tables C·K·M/G (4-bit: C·K·ceil(M/G/2); K − 1
+ *     rows a codebook when folded) + scale and bias 8·M + the tree 4·C·(L + K − 1) or, for the
+ *     centroid encoder, the centroids 4·C·K·w ({@link LutLayerBuilder#lookupBytes})
  * @param centroidBytes centroids stored beside a tree (for the hit rate), 0 when not stored
  * @param keyHitRatePct keys where the encoder's key equals the exact nearest-centroid key (100 for
  *     the centroid encoder)
