@@ -147,12 +147,11 @@ final class CompressCommand implements Callable<Integer> {
       description =
           "Cache AI: depth L of a Gemm/MatMul table layer's trees, auto | 2 | 3 | 4 (4, 8 or 16"
               + " keys per codebook; a shallower tree's codebook costs fewer table bytes, so the"
-              + " same size holds more codebooks); k×k Conv tables stay 4; auto = 2 where the"
-              + " tables read Relu(Gemm/MatMul) (the soft keys' layers, e.g. the MNIST MLP), else"
-              + " 4. MNIST MLP (10k test): depth 2 with --lut-fold and --lut-l2sp auto 98.70%"
-              + " accuracy / 99.05% agreement vs 98.18% / 98.39% at depth 4, but its trees read"
-              + " 255 of the 256 rows before the tables, so the bundle is 3.98x smaller instead"
-              + " of 5.59x; default ${DEFAULT-VALUE}")
+              + " same size holds more codebooks); k×k Conv tables stay 4; auto = 4. MNIST MLP"
+              + " (10k test): depth 2, with --lut-fold and --lut-l2sp auto, 98.70% accuracy /"
+              + " 99.05% agreement vs 98.18% / 98.39% at depth 4, but its trees read 255 of the"
+              + " 256 rows before the tables, so the bundle is 3.98x smaller instead of 5.59x;"
+              + " default ${DEFAULT-VALUE}")
   private String lutDepth;
 
   @Option(

@@ -370,15 +370,16 @@ public final class LutCompressor {
   /**
    * The depth {@link LutOptions#AUTO_DEPTH} gives a Gemm/MatMul table layer that reads
    * Relu(Gemm/MatMul), where the soft keys train the features its trees read (MNIST MLP); every
-   * other layer gets {@link LutOptions#FULL_DEPTH}. Depth 2, because with key 0 folded (auto at
-   * depth < 4) and the L2-SP pull toward fp32 (auto on folded soft-key layers) it is the one form
-   * measured to reach the issue's 98.5 % / 99 % on the MNIST MLP (3000 calibration images, 60000
-   * fine-tune rows, 10k test): 98.70 % / 99.05 %, against 98.18 % / 98.39 % at depth 4 and 98.44 %
-   * / 98.54 % at depth 2 unfolded (README "Key-0 folding"). Its cost: the trees read most rows of
-   * /1/Gemm, so dead-row pruning drops few and the whole bundle is ~4.0× smaller instead of 5.59×
-   * (depth 4 stays one option away: {@code --lut-depth 4}).
+   * other layer gets {@link LutOptions#FULL_DEPTH}. Kept at 4, although depth 2 with key 0 folded
+   * and the L2-SP pull (both auto below depth 4) is the one form measured to reach the issue's 98.5
+   * % / 99 % on the MNIST MLP (3000 calibration images, 60000 fine-tune rows, 10k test: 98.70 % /
+   * 99.05 %, seed 2 98.63 % / 98.90 %; depth 4 98.18 % / 98.39 %; README "Key-0 folding"): its
+   * trees read 255 of /1/Gemm's 256 rows, so the bundle is 3.98× smaller instead of 5.59×; with few
+   * calibration rows (1000 test images, MnistLutTest) it scores 1–1.5 pt below depth 4; and this
+   * rule would also give depth 2 to the CNN's /11/Gemm when both of its Gemms become tables, where
+   * nothing was measured. So it is one option away: {@code --lut-depth 2}.
    */
-  static final int AUTO_DEPTH_RELU_GEMM = 2;
+  static final int AUTO_DEPTH_RELU_GEMM = LutOptions.FULL_DEPTH;
 
   /**
    * What the compressor says about a layer's depth, or null: a depth asked for that a k×k Conv

@@ -79,7 +79,7 @@ class LutOptionsTest {
             .range(0, 1)
             .batchShape(1);
     LutOptions depth2 = LutOptions.defaults().withDepth(2);
-    // the MLP's /3/Gemm reads Relu(Gemm): auto depth 2, folded, so auto gives 0.0003; depth 4: 0
+    // the MLP's /3/Gemm reads Relu(Gemm): auto depth 4, unfolded, no L2-SP; depth 2: folded, 0.0003
     Graph mlp = OnnxImporter.importFile(models.resolve("mnist-mlp/1/model.onnx"));
     LutCandidates.Candidate gemm =
         LutCandidates.list(mlp, shape).stream()
@@ -87,14 +87,12 @@ class LutOptionsTest {
             .findFirst()
             .orElseThrow();
     LutOptions mlpAuto = LutCompressor.layerOptions(mlp, gemm, LutOptions.defaults());
-    assertThat(mlpAuto.layerDepth()).isEqualTo(2);
-    assertThat(mlpAuto.layerFold()).isTrue();
-    assertThat(mlpAuto.layerL2sp(true)).isEqualTo(0.0003);
-    assertThat(LutCompressor.layerOptions(mlp, gemm, depth2).layerL2sp(true)).isEqualTo(0.0003);
-    assertThat(
-            LutCompressor.layerOptions(mlp, gemm, LutOptions.defaults().withDepth(4))
-                .layerL2sp(true))
-        .isZero();
+    assertThat(mlpAuto.layerDepth()).isEqualTo(4);
+    assertThat(mlpAuto.layerFold()).isFalse();
+    assertThat(mlpAuto.layerL2sp(true)).isZero();
+    LutOptions mlpDepth2 = LutCompressor.layerOptions(mlp, gemm, depth2);
+    assertThat(mlpDepth2.layerFold()).isTrue();
+    assertThat(mlpDepth2.layerL2sp(true)).isEqualTo(0.0003);
     // the CNN's /9/Gemm reads a flattened pooling: auto stays depth 4, unfolded, no L2-SP, so the
     // embedded default bundle (mnist-cnn-cacheai) is built as before
     Graph cnnGraph = OnnxImporter.importFile(models.resolve("mnist-cnn/1/model.onnx"));

@@ -129,23 +129,25 @@ class MnistLutTrainTest {
   }
 
   @Test
-  void compress_mlpDefaults_onlyMiddleLayer() throws Exception {
-    check("mnist-mlp", "/3/Gemm", true, MLP_MIN_ACCURACY_PCT, MLP_MIN_AGREEMENT_PCT);
-  }
-
-  // A measurement run (-Dcacheai.measure=true): the former default, depth 4 (4 groups x 9
-  // codebooks of 16 keys, not folded, no L2-SP), which prunes /1/Gemm to a smaller bundle but
-  // misses the targets; a run of ~4 min that CI need not repeat.
-  @Test
-  @EnabledIfSystemProperty(named = "cacheai.measure", matches = "true")
-  void compress_mlpDepth4_fewerRowsRead() throws Exception {
+  void compress_mlpDepth2Folded_meetsTheTargets() throws Exception {
+    // --lut-depth 2: 4 groups x 43 codebooks of 4 keys, key 0 folded (3 rows stored each, w=6),
+    // the L2-SP pull toward fp32 (both auto below depth 4); README "Key-0 folding"
     check(
         "mnist-mlp",
         "/3/Gemm",
         true,
-        LutOptions.defaults().withDepth(4),
-        MLP_DEPTH4_MIN_ACCURACY_PCT,
-        MLP_DEPTH4_MIN_AGREEMENT_PCT);
+        LutOptions.defaults().withDepth(2),
+        MLP_DEPTH2_MIN_ACCURACY_PCT,
+        MLP_DEPTH2_MIN_AGREEMENT_PCT);
+  }
+
+  // A measurement run (-Dcacheai.measure=true): the MLP defaults (depth 4, 4 groups x 9 codebooks
+  // of 16 keys, not folded, no L2-SP), below the targets; CI runs the depth-2 form instead, since
+  // both together would take CI past 25 min.
+  @Test
+  @EnabledIfSystemProperty(named = "cacheai.measure", matches = "true")
+  void compress_mlpDefaults_onlyMiddleLayer() throws Exception {
+    check("mnist-mlp", "/3/Gemm", true, MLP_MIN_ACCURACY_PCT, MLP_MIN_AGREEMENT_PCT);
   }
 
   @Test
@@ -191,12 +193,11 @@ class MnistLutTrainTest {
   // not reach them (README "Cache AI", "Soft keys")
   static final double CNN_MIN_ACCURACY_PCT = 98.5;
   static final double CNN_MIN_AGREEMENT_PCT = 98.7;
-  // MLP defaults since depth 2 with key 0 folded and the L2-SP pull became its auto form (4 groups
-  // x 43 codebooks of 4 keys, README "Key-0 folding"): the accuracy target itself, and
-  // agreement a little below the 99.05 % the CLI measured with the same 3000 / 60000 images
-  static final double MLP_MIN_ACCURACY_PCT = 98.5;
-  static final double MLP_MIN_AGREEMENT_PCT = 98.9;
-  // MLP at depth 4 (the default before; 4 x 9 codebooks of 16 keys): 98.18% / 98.39% from the CLI
-  static final double MLP_DEPTH4_MIN_ACCURACY_PCT = 97.9;
-  static final double MLP_DEPTH4_MIN_AGREEMENT_PCT = 98.0;
+  // MLP defaults (depth 4 since grouped tables, mixup rows): 98.18% / 98.39% from the CLI
+  static final double MLP_MIN_ACCURACY_PCT = 97.9;
+  static final double MLP_MIN_AGREEMENT_PCT = 98.0;
+  // MLP with --lut-depth 2 (folded, L2-SP): the accuracy target itself, and agreement a
+  // little below the 99.05 % the CLI measured with the same 3000 / 60000 images (seed 2: 98.90 %)
+  static final double MLP_DEPTH2_MIN_ACCURACY_PCT = 98.5;
+  static final double MLP_DEPTH2_MIN_AGREEMENT_PCT = 98.9;
 }
