@@ -371,14 +371,14 @@ public final class LutCompressor {
    * The depth {@link LutOptions#AUTO_DEPTH} gives a Gemm/MatMul table layer that reads
    * Relu(Gemm/MatMul), where the soft keys train the features its trees read (MNIST MLP); every
    * other layer gets {@link LutOptions#FULL_DEPTH}. Kept at 4, although depth 2 with key 0 folded
-   * and the L2-SP pull (both auto below depth 4) is the one form measured to reach the issue's
-   * 98.5 % / 99 % on the MNIST MLP (3000 calibration images, 60000 fine-tune rows, 10k test:
-   * 98.70 % / 99.05 %, seed 2 98.63 % / 98.90 %; depth 4 98.18 % / 98.39 %; README "Key-0
-   * folding"): its trees read 255 of /1/Gemm's 256 rows, so the bundle is 3.98× smaller instead
-   * of 5.59×; and this rule also matches the CNN's /11/Gemm when both CNN Gemms become tables, and
-   * layers given an explicit width: made the default, it took MnistLutTest's explicit-width runs
-   * (w = 8, 16; tables from 1000 test images) 1.2–1.7 pt below their floors, on the MLP and on the
-   * CNN. So it is one option away: {@code --lut-depth 2}.
+   * and the L2-SP pull (both auto below depth 4) is the one form measured to reach the issue's 98.5
+   * % / 99 % on the MNIST MLP (3000 calibration images, 60000 fine-tune rows, 10k test: 98.70 % /
+   * 99.05 %, seed 2 98.63 % / 98.90 %; depth 4 98.18 % / 98.39 %; README "Key-0 folding"): its
+   * trees read 255 of /1/Gemm's 256 rows, so the bundle is 3.98× smaller instead of 5.59×; and this
+   * rule also matches the CNN's /11/Gemm when both CNN Gemms become tables, and layers given an
+   * explicit width: made the default, it took MnistLutTest's explicit-width runs (w = 8, 16; tables
+   * from 1000 test images) 1.2–1.7 pt below their floors, on the MLP and on the CNN. So it is one
+   * option away: {@code --lut-depth 2}.
    */
   static final int AUTO_DEPTH_RELU_GEMM = LutOptions.FULL_DEPTH;
 
